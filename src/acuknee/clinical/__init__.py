@@ -1,0 +1,1 @@
+"""acuknee.clinical: the pure clinical core (see README.md in this folder)."""

@@ -1,0 +1,166 @@
+"""What a practitioner records at the first visit: the single input of ``screen``, ``assess``
+and ``plan``.
+
+Every finding defaults to "not present" (``False``) or "not known" (``None``) so that a short
+intake is valid; rules only fire on findings that were actually recorded. Field names are the
+paths that rules in ``knowledge/*.toml`` refer to (``red_flags.fever``, ``health.pregnant``...).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, model_validator
+
+from acuknee.clinical.base import CoreModel
+from acuknee.clinical.vocabulary import Method, PainLocation, Sex, Side
+
+Answers = dict[str, float | None]
+"""One instrument's answers: item code -> value (or None when the item was skipped)."""
+
+
+class Injury(CoreModel):
+    """An acute injury and the Ottawa knee rule items (Stiell 1995, Ann Emerg Med 26:405)."""
+
+    days_ago: Annotated[int, Field(ge=0, le=36500)]
+    fibular_head_tenderness: bool = False
+    isolated_patellar_tenderness: bool = False
+    cannot_flex_to_90: bool = False
+    cannot_bear_weight_four_steps: bool = False
+    effusion_within_2_hours: bool = False
+    visible_deformity: bool = False
+    patellar_dislocation: bool = False
+
+
+class RedFlagFindings(CoreModel):
+    """Findings that point to a condition needing referral instead of needles."""
+
+    fever: bool = False
+    systemically_unwell: bool = False
+    hot_swollen_knee: bool = False
+    raised_inflammatory_markers: bool = False
+    unable_straight_leg_raise: bool = False
+    true_locking: bool = False
+    calf_swelling_or_tenderness: bool = False
+    unilateral_leg_swelling: bool = False
+    wells_dvt_score: Annotated[int | None, Field(ge=-2, le=9)] = None
+    night_or_unremitting_pain: bool = False
+    palpable_mass: bool = False
+    unexplained_weight_loss: bool = False
+    history_of_cancer: bool = False
+    other_joints_swollen: bool = False
+    cold_pale_limb: bool = False
+    absent_foot_pulses: bool = False
+    numbness_or_foot_drop: bool = False
+    claudication: bool = False
+    unable_to_walk: bool = False
+    rapidly_worsening_deformity: bool = False
+
+
+class SkinSite(CoreModel):
+    """A patch of unhealthy skin (infection, wound, eczema) by knowledge-base region and side."""
+
+    region: str
+    side: Side
+
+
+class Health(CoreModel):
+    """Overall health, medications and devices that change what may be needled."""
+
+    anticoagulant: bool = False
+    bleeding_disorder: bool = False
+    thrombocytopenia: bool = False
+    pregnant: bool = False
+    pregnancy_weeks: Annotated[int | None, Field(ge=0, le=45)] = None
+    implanted_electronic_device: bool = False
+    knee_prosthesis: Side | None = None
+    skin_lesions: list[SkinSite] = []
+    lymphoedema_leg: Side | None = None
+    varicose_veins: Side | None = None
+    immunosuppressed: bool = False
+    neutropenia: bool = False
+    diabetes: bool = False
+    peripheral_neuropathy: bool = False
+    needle_phobia: bool = False
+    syncope_history: bool = False
+    able_to_consent: bool = True
+    malignancy_near_knee: Side | None = None
+    medications: list[str] = []
+    devices: list[str] = []
+
+    @model_validator(mode="after")
+    def _pregnancy_weeks_need_pregnancy(self) -> Health:
+        if self.pregnancy_weeks is not None and not self.pregnant:
+            raise ValueError("pregnancy_weeks is given but pregnant is false")
+        return self
+
+
+class Examination(CoreModel):
+    """Examination findings: the ACR 1986 clinical items and the signs that separate causes."""
+
+    pain_location: list[PainLocation] = []
+    crepitus: bool | None = None
+    bony_tenderness: bool | None = None
+    bony_enlargement: bool | None = None
+    palpable_warmth: bool | None = None
+    pain_squatting_stairs_or_sitting: bool | None = None
+    patellar_tendon_inferior_pole_tenderness: bool | None = None
+    pain_with_jumping_or_loading: bool | None = None
+    pes_anserine_tenderness: bool | None = None
+    lateral_epicondyle_tenderness: bool | None = None
+    lateral_pain_with_running_or_cycling: bool | None = None
+    effusion_present: bool | None = None
+
+
+class Investigations(CoreModel):
+    """Laboratory and X-ray findings, when the patient has them."""
+
+    esr_mm_per_hour: Annotated[float | None, Field(ge=0, le=200)] = None
+    rheumatoid_factor_below_1_in_40: bool | None = None
+    synovial_fluid_signs_of_oa: bool | None = None
+    xray_osteophytes: bool | None = None
+    kellgren_lawrence_grade: Annotated[int | None, Field(ge=0, le=4)] = None
+
+
+class Preferences(CoreModel):
+    """What the practitioner asks of the planner; all optional."""
+
+    method: Method | None = None
+    protocol: str | None = None
+    use_patterns: bool = False
+    pattern: str | None = None
+
+
+class Intake(CoreModel):
+    """The first visit. ``baseline`` holds instrument answers keyed by instrument id."""
+
+    age: Annotated[int, Field(ge=0, le=120)]
+    sex: Sex = Sex.UNKNOWN
+    side: Side
+    duration_weeks: Annotated[float, Field(ge=0, le=5200)]
+    activity_related_pain: bool | None = None
+    morning_stiffness_minutes: Annotated[int | None, Field(ge=0, le=1440)] = None
+    injury: Injury | None = None
+    red_flags: RedFlagFindings = RedFlagFindings()
+    health: Health = Health()
+    examination: Examination = Examination()
+    investigations: Investigations = Investigations()
+    baseline: dict[str, Answers] = {}
+    preferences: Preferences = Preferences()
+
+    @property
+    def pain_sides(self) -> tuple[Side, ...]:
+        return self.side.single_sides()
+
+
+def field_paths(model: type[CoreModel] = Intake, prefix: str = "") -> set[str]:
+    """Every dotted path a rule may name, so bad paths in the data fail at load time."""
+    paths: set[str] = set()
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        paths.add(path)
+        annotation: Any = info.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, CoreModel):
+                paths |= field_paths(candidate, f"{path}.")
+    return paths

@@ -1,0 +1,487 @@
+"""The knowledge base: points, protocols, patterns, safety rules, cause rules and instruments.
+
+Everything clinical lives in ``knowledge/*.toml``; this module only validates it. Each file has
+a ``[meta]`` table (title, version, licence), a ``[sources.<id>]`` table per citation it uses, and
+arrays of entries, each with ``source = ["<id>", ...]``. ``load_knowledge()`` reads all files once,
+validates every entry with pydantic and checks every cross-reference (a protocol naming an unknown
+point, a rule naming an unknown intake field or source) so a bad data file fails the build.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from acuknee.clinical.base import CoreModel
+from acuknee.clinical.conditions import Condition
+from acuknee.clinical.errors import KnowledgeError
+from acuknee.clinical.intake import field_paths
+from acuknee.clinical.vocabulary import (
+    Cause,
+    Direction,
+    Domain,
+    EvidenceLevel,
+    Limb,
+    Method,
+    RuleKind,
+    Severity,
+    Urgency,
+)
+
+SourceIds = Annotated[list[str], Field(min_length=1)]
+
+
+class Sourced(CoreModel):
+    """Every entry cites at least one source id defined in some file's ``[sources]``."""
+
+    source: SourceIds
+
+
+# --- provenance ---------------------------------------------------------------------------------
+
+
+class Source(CoreModel):
+    id: str
+    citation: str
+    url: str | None = None
+    note: str | None = None
+
+
+class FileMeta(CoreModel):
+    title: str
+    version: str
+    licence: str
+    description: str | None = None
+
+
+# --- anatomy and points -------------------------------------------------------------------------
+
+
+class Region(Sourced):
+    """A body region; ``local_to_knee`` regions are those a knee prosthesis or lesion rule uses."""
+
+    id: str
+    name: str
+    limb: Limb
+    local_to_knee: bool
+
+
+class Caution(Sourced):
+    kind: Literal["vessel", "nerve", "joint_capsule", "pregnancy", "technique", "traditional", "other"]
+    text: str
+
+
+class Point(Sourced):
+    """An acupuncture point by WHO code; depths in proportional cun (B-cun)."""
+
+    code: str
+    pinyin: str
+    hanzi_traditional: str
+    hanzi_simplified: str
+    english: str
+    region: str
+    location: str
+    depth_cun_min: float | None = None
+    depth_cun_max: float | None = None
+    angle: str
+    needling: str
+    cautions: list[Caution] = []
+    tags: list[str] = []
+    alias_for: list[str] = []
+    extra_point: bool = False
+    midline: bool = False
+
+    @model_validator(mode="after")
+    def _depths_ordered(self) -> Point:
+        lo, hi = self.depth_cun_min, self.depth_cun_max
+        if (lo is None) != (hi is None):
+            raise ValueError("give both depth_cun_min and depth_cun_max, or neither")
+        if lo is not None and hi is not None and not 0 < lo <= hi:
+            raise ValueError("depth range must satisfy 0 < min <= max")
+        return self
+
+
+# --- protocols and patterns ---------------------------------------------------------------------
+
+PointSide = Literal["affected", "bilateral", "contralateral"]
+
+
+class ProtocolPoint(CoreModel):
+    code: str
+    side: PointSide = "affected"
+    role: Literal["local", "distal", "adjunct"] = "local"
+
+
+class Electro(CoreModel):
+    """Electroacupuncture settings: frequencies in Hz and the point pairs wired together."""
+
+    frequency_hz: list[float]
+    frequency_label: str
+    pairs: list[tuple[str, str]]
+    intensity: str
+    waveform: str | None = None
+
+
+class Laser(CoreModel):
+    description: str
+
+
+class Protocol(Sourced):
+    id: str
+    name: str
+    cause: Cause
+    method: Method
+    default_for_cause: bool = False
+    style: str
+    rationale: str
+    variation: str
+    points: list[ProtocolPoint]
+    ashi_points: Annotated[int, Field(ge=0)] = 0
+    electro: Electro | None = None
+    laser: Laser | None = None
+    retention_minutes: Annotated[int, Field(gt=0, le=120)]
+    sessions_per_week: Annotated[int, Field(ge=1, le=7)]
+    number_of_sessions: Annotated[int, Field(ge=1, le=100)]
+    reassessment_weeks: list[Annotated[int, Field(ge=1)]]
+    needle: str | None = None
+    response_sought: str | None = None
+    expected_response: str
+    evidence_level: EvidenceLevel
+
+    @model_validator(mode="after")
+    def _method_settings(self) -> Protocol:
+        if (self.method is Method.ELECTRO) != (self.electro is not None):
+            raise ValueError("an electro protocol needs [electro] settings, and only it may have them")
+        if (self.method is Method.LASER) != (self.laser is not None):
+            raise ValueError("a laser protocol needs [laser] settings, and only it may have them")
+        return self
+
+
+class Pattern(Sourced):
+    """A TCM pattern for knee Bi: traditional theory, off unless the practitioner asks for it."""
+
+    id: str
+    name: str
+    label: Literal["traditional theory"] = "traditional theory"
+    icd11_tm1: str | None = None
+    features: list[str]
+    add_points: list[ProtocolPoint] = []
+    remove_points: list[str] = []
+
+
+# --- safety -------------------------------------------------------------------------------------
+
+
+class RedFlag(Sourced):
+    id: str
+    name: str
+    when: Condition
+    urgency: Urgency
+    action: str
+    reason: str
+
+
+class Effects(CoreModel):
+    """What a contraindication or precaution does to a plan. Empty effects means warn only."""
+
+    block_treatment: bool = False
+    block_methods: list[Method] = []
+    block_points: list[str] = []
+    block_points_tagged: list[str] = []
+    block_regions_from: str | None = None
+    block_local_on_side_from: str | None = None
+    block_limb_on_side_from: str | None = None
+    limit_depth: Literal["superficial"] | None = None
+    max_needle_diameter_mm: float | None = None
+    warn_points: list[str] = []
+    warn_points_tagged: list[str] = []
+
+
+class SafetyRule(Sourced):
+    id: str
+    name: str
+    kind: RuleKind
+    when: Condition
+    effects: Effects
+    message: str
+
+
+# --- assessment ---------------------------------------------------------------------------------
+
+
+class CauseRule(Sourced):
+    """Findings that make a cause likely; the highest ``priority`` that holds wins."""
+
+    cause: Cause
+    priority: int
+    when: Condition
+    reason: str
+
+
+class SeverityBand(Sourced):
+    measure: str
+    band: Severity
+    min: float
+    max: float
+
+
+# --- instruments --------------------------------------------------------------------------------
+
+
+class Mic(Sourced):
+    """A minimal important change (or detectable change), with the population it came from."""
+
+    kind: Literal["mic", "mcid", "mcii", "mdc"]
+    value: float
+    relative_percent: float | None = None
+    population: str
+
+
+class Item(CoreModel):
+    code: str
+    label: str
+    min: float = 0
+    max: float = 4
+    integer: bool = True
+    loinc: str | None = None
+
+
+class Subscale(CoreModel):
+    """One score an instrument yields, with its scale, direction, domain and MIC."""
+
+    id: str
+    name: str
+    items: list[str]
+    scoring: Literal["koos", "sum", "mean", "table", "value"]
+    min_answered: int | None = None
+    table: list[float] | None = None
+    range_min: float
+    range_max: float
+    unit: str
+    direction: Direction
+    domain: Domain | None = None
+    loinc: str | None = None
+    mic: list[Mic] = []
+    exploratory: bool = False
+
+
+class Instrument(Sourced):
+    id: str
+    name: str
+    kind: Literal["questionnaire", "rating", "performance", "clinical"]
+    recall: str | None = None
+    licence: str
+    items: list[Item]
+    subscales: list[Subscale]
+    reverse_items: list[str] = []
+    exploratory: bool = False
+
+    @field_validator("items")
+    @classmethod
+    def _unique_items(cls, items: list[Item]) -> list[Item]:
+        codes = [i.code for i in items]
+        if len(codes) != len(set(codes)):
+            raise ValueError("item codes must be unique")
+        return items
+
+
+# --- the whole base -----------------------------------------------------------------------------
+
+
+class KnowledgeBase(CoreModel):
+    sources: dict[str, Source]
+    files: dict[str, FileMeta]
+    regions: dict[str, Region]
+    points: dict[str, Point]
+    protocols: dict[str, Protocol]
+    patterns: dict[str, Pattern]
+    red_flags: dict[str, RedFlag]
+    safety_rules: dict[str, SafetyRule]
+    cause_rules: list[CauseRule]
+    severity_bands: list[SeverityBand]
+    instruments: dict[str, Instrument]
+
+    def point(self, code: str) -> Point:
+        try:
+            return self.points[code]
+        except KeyError:
+            raise KnowledgeError(f"unknown point code {code!r}") from None
+
+    def protocols_for(self, cause: Cause) -> list[Protocol]:
+        return [p for p in self.protocols.values() if p.cause is cause]
+
+    def cite(self, ids: Iterable[str]) -> list[Source]:
+        return [self.sources[i] for i in ids]
+
+
+_COLLECTIONS: dict[str, tuple[str, type[CoreModel], str | None]] = {
+    # toml array name -> (knowledge base attribute, model, key field or None for ordered lists)
+    "region": ("regions", Region, "id"),
+    "point": ("points", Point, "code"),
+    "protocol": ("protocols", Protocol, "id"),
+    "pattern": ("patterns", Pattern, "id"),
+    "red_flag": ("red_flags", RedFlag, "id"),
+    "safety_rule": ("safety_rules", SafetyRule, "id"),
+    "cause_rule": ("cause_rules", CauseRule, None),
+    "severity_band": ("severity_bands", SeverityBand, None),
+    "instrument": ("instruments", Instrument, "id"),
+}
+
+
+def _knowledge_files(directory: Path | None) -> list[tuple[str, bytes]]:
+    if directory is not None:
+        return [(p.name, p.read_bytes()) for p in sorted(directory.glob("*.toml"))]
+    root = resources.files("acuknee.clinical") / "knowledge"
+    entries = [e for e in root.iterdir() if e.name.endswith(".toml")]
+    return [(e.name, e.read_bytes()) for e in sorted(entries, key=lambda e: e.name)]
+
+
+def build_knowledge(files: list[tuple[str, bytes]]) -> KnowledgeBase:
+    """Validate raw TOML files into a knowledge base; raise KnowledgeError naming file and entry."""
+    sources: dict[str, Source] = {}
+    metas: dict[str, FileMeta] = {}
+    collected: dict[str, object] = {
+        attr: ({} if key else []) for attr, _, key in _COLLECTIONS.values()
+    }
+    for name, raw in files:
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise KnowledgeError(f"{name}: not valid TOML: {exc}") from exc
+        try:
+            metas[name] = FileMeta.model_validate(data.pop("meta"))
+        except KeyError:
+            raise KnowledgeError(f"{name}: missing [meta] table") from None
+        except ValidationError as exc:
+            raise KnowledgeError(f"{name}: [meta]: {exc}") from exc
+        for sid, body in data.pop("sources", {}).items():
+            try:
+                src = Source.model_validate({"id": sid, **body})
+            except ValidationError as exc:
+                raise KnowledgeError(f"{name}: [sources.{sid}]: {exc}") from exc
+            if sid in sources and sources[sid] != src:
+                raise KnowledgeError(f"{name}: source {sid!r} is defined differently elsewhere")
+            sources[sid] = src
+        for array, entries in data.items():
+            if array not in _COLLECTIONS:
+                raise KnowledgeError(f"{name}: unknown table [[{array}]]")
+            attr, model, key = _COLLECTIONS[array]
+            for index, body in enumerate(entries):
+                label = f"{name}: [[{array}]] #{index + 1} ({body.get(key or 'id', '')})"
+                try:
+                    entry = model.model_validate(body)
+                except ValidationError as exc:
+                    raise KnowledgeError(f"{label}: {exc}") from exc
+                target = collected[attr]
+                if key is None:
+                    assert isinstance(target, list)
+                    target.append(entry)
+                else:
+                    assert isinstance(target, dict)
+                    ident = getattr(entry, key)
+                    if ident in target:
+                        raise KnowledgeError(f"{label}: duplicate {key} {ident!r}")
+                    target[ident] = entry
+    try:
+        kb = KnowledgeBase.model_validate({"sources": sources, "files": metas, **collected})
+    except ValidationError as exc:
+        raise KnowledgeError(str(exc)) from exc
+    problems = cross_reference_problems(kb)
+    if problems:
+        raise KnowledgeError("knowledge base cross-references failed:\n- " + "\n- ".join(problems))
+    return kb
+
+
+def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
+    """Every broken reference in the base, as readable sentences (empty when all is well)."""
+    problems: list[str] = []
+    paths = field_paths()
+
+    def need_sources(where: str, ids: Iterable[str]) -> None:
+        problems.extend(f"{where}: unknown source {s!r}" for s in ids if s not in kb.sources)
+
+    def need_points(where: str, codes: Iterable[str]) -> None:
+        problems.extend(f"{where}: unknown point {c!r}" for c in codes if c not in kb.points)
+
+    def need_paths(where: str, condition: Condition | None, *extra: str | None) -> None:
+        fields = list(condition.fields()) if condition else []
+        fields += [e for e in extra if e]
+        problems.extend(f"{where}: unknown intake field {f!r}" for f in fields if f not in paths)
+
+    tags = {t for p in kb.points.values() for t in p.tags}
+    for region in kb.regions.values():
+        need_sources(f"region {region.id}", region.source)
+    for point in kb.points.values():
+        where = f"point {point.code}"
+        need_sources(where, point.source)
+        for caution in point.cautions:
+            need_sources(f"{where} caution", caution.source)
+        if point.region not in kb.regions:
+            problems.append(f"{where}: unknown region {point.region!r}")
+        need_points(where, point.alias_for)
+    for protocol in kb.protocols.values():
+        where = f"protocol {protocol.id}"
+        need_sources(where, protocol.source)
+        need_points(where, (p.code for p in protocol.points))
+        if protocol.electro:
+            wired = {c for pair in protocol.electro.pairs for c in pair}
+            need_points(f"{where} electro pair", wired)
+            listed = {p.code for p in protocol.points}
+            problems.extend(
+                f"{where}: electro pair point {c!r} is not among the protocol's points"
+                for c in wired - listed
+            )
+        if protocol.reassessment_weeks and max(protocol.reassessment_weeks) > 104:
+            problems.append(f"{where}: reassessment beyond two years")
+    for cause in Cause:
+        defaults = [p for p in kb.protocols_for(cause) if p.default_for_cause]
+        if kb.protocols and len(defaults) != 1:
+            problems.append(f"cause {cause.value}: needs exactly one default protocol")
+    for pattern in kb.patterns.values():
+        where = f"pattern {pattern.id}"
+        need_sources(where, pattern.source)
+        need_points(where, [p.code for p in pattern.add_points] + pattern.remove_points)
+    for flag in kb.red_flags.values():
+        need_sources(f"red flag {flag.id}", flag.source)
+        need_paths(f"red flag {flag.id}", flag.when)
+    for rule in kb.safety_rules.values():
+        where = f"safety rule {rule.id}"
+        need_sources(where, rule.source)
+        e = rule.effects
+        need_paths(
+            where, rule.when, e.block_regions_from, e.block_local_on_side_from, e.block_limb_on_side_from
+        )
+        need_points(where, e.block_points + e.warn_points)
+        problems.extend(
+            f"{where}: no point carries tag {t!r}"
+            for t in e.block_points_tagged + e.warn_points_tagged
+            if t not in tags
+        )
+    for rule in kb.cause_rules:
+        need_sources(f"cause rule {rule.cause.value}", rule.source)
+        need_paths(f"cause rule {rule.cause.value}", rule.when)
+    for band in kb.severity_bands:
+        need_sources(f"severity band {band.measure}/{band.band.value}", band.source)
+    for instrument in kb.instruments.values():
+        where = f"instrument {instrument.id}"
+        need_sources(where, instrument.source)
+        codes = {i.code for i in instrument.items}
+        for sub in instrument.subscales:
+            problems.extend(
+                f"{where} subscale {sub.id}: unknown item {c!r}" for c in sub.items if c not in codes
+            )
+            for mic in sub.mic:
+                need_sources(f"{where} subscale {sub.id} MIC", mic.source)
+    return problems
+
+
+@cache
+def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
+    """The validated knowledge base, read once per process."""
+    return build_knowledge(_knowledge_files(directory))

@@ -1,0 +1,115 @@
+"""The domain words, defined once (DESIGN.md "Domain words").
+
+Web choices, JSON Schemas and FHIR mappings derive from these enums; nothing else spells them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Side(StrEnum):
+    """Which knee (or limb) a finding, a point or a needle is on."""
+
+    LEFT = "left"
+    RIGHT = "right"
+    BOTH = "both"
+
+    def covers(self, other: Side) -> bool:
+        """True when this side includes ``other`` (``both`` covers left and right)."""
+        return self is Side.BOTH or other is Side.BOTH or self is other
+
+    def single_sides(self) -> tuple[Side, ...]:
+        return (Side.LEFT, Side.RIGHT) if self is Side.BOTH else (self,)
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Method(StrEnum):
+    """How the points are stimulated (STRICTA item 2e)."""
+
+    MANUAL = "manual"
+    ELECTRO = "electro"
+    LASER = "laser"
+
+
+class Domain(StrEnum):
+    """The seed article's five ways acupuncture may help, each tracked with a real measure."""
+
+    PAIN = "pain"
+    INFLAMMATION = "inflammation"
+    CIRCULATION = "circulation"
+    RELAXATION = "relaxation"
+    FUNCTION = "function"
+
+
+class Urgency(StrEnum):
+    """How fast a red flag must reach another clinician. Emergency and urgent block needling."""
+
+    EMERGENCY = "emergency"  # same day: emergency department or same-day pathway
+    URGENT = "urgent"  # urgent referral (days), no acupuncture meanwhile
+    ROUTINE = "routine"  # refer; acupuncture may continue alongside, with the referral noted
+
+    @property
+    def blocks_plan(self) -> bool:
+        return self is not Urgency.ROUTINE
+
+
+class RuleKind(StrEnum):
+    CONTRAINDICATION = "contraindication"
+    PRECAUTION = "precaution"
+
+
+class Cause(StrEnum):
+    """Likely cause of knee pain; each has at least one protocol."""
+
+    KNEE_OSTEOARTHRITIS = "knee_osteoarthritis"
+    PATELLOFEMORAL_PAIN = "patellofemoral_pain"
+    PES_ANSERINE = "pes_anserine_tendinopathy_bursitis"
+    PATELLAR_TENDINOPATHY = "patellar_tendinopathy"
+    ILIOTIBIAL_BAND = "iliotibial_band_syndrome"
+    UNSPECIFIED = "unspecified_knee_pain"
+
+
+class Severity(StrEnum):
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+class Direction(StrEnum):
+    """Which way is better on an instrument's scale."""
+
+    HIGHER_IS_BETTER = "higher_is_better"
+    HIGHER_IS_WORSE = "higher_is_worse"
+
+
+class Limb(StrEnum):
+    LOWER = "lower"
+    UPPER = "upper"
+    TRUNK = "trunk"
+
+
+class PainLocation(StrEnum):
+    """Where around the knee the patient points to (drives the likely cause)."""
+
+    ANTERIOR = "anterior"
+    MEDIAL = "medial"
+    LATERAL = "lateral"
+    POSTERIOR = "posterior"
+    DIFFUSE = "diffuse"
+
+
+class EvidenceLevel(StrEnum):
+    """How strongly the evidence supports a claim; shown beside every domain and protocol."""
+
+    MODERATE = "moderate"
+    LOW = "low"
+    VERY_LOW = "very_low"
+    EXPLORATORY = "exploratory"  # no validated measure or no trial evidence
+    TRADITIONAL = "traditional"  # traditional theory, not trial evidence
