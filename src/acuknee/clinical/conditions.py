@@ -64,12 +64,16 @@ class Condition(BaseModel):
         counted = self.at_least is not None or self.of is not None
         if self.field is not None:
             if len(ops) != 1 or groups or counted:
-                raise ValueError(f"a leaf condition on {self.field!r} needs exactly one of {_LEAF_OPS}")
+                raise ValueError(
+                    f"a leaf condition on {self.field!r} needs exactly one of {_LEAF_OPS}"
+                )
         elif counted:
             if self.at_least is None or self.of is None or ops or groups:
                 raise ValueError("'at_least' needs 'of' and nothing else")
             if not 1 <= self.at_least <= len(self.of):
-                raise ValueError("'at_least' must be between 1 and the number of conditions in 'of'")
+                raise ValueError(
+                    "'at_least' must be between 1 and the number of conditions in 'of'"
+                )
         elif len(groups) != 1 or ops:
             raise ValueError("a condition needs 'field', or exactly one of 'all', 'any', 'not'")
         return self
@@ -84,7 +88,8 @@ class Condition(BaseModel):
             return any(c.holds(subject) for c in self.any)
         if self.not_ is not None:
             return not self.not_.holds(subject)
-        assert self.of is not None and self.at_least is not None
+        assert self.of is not None
+        assert self.at_least is not None
         return sum(c.holds(subject) for c in self.of) >= self.at_least
 
     def _leaf(self, value: Any) -> bool:
@@ -118,7 +123,7 @@ class Condition(BaseModel):
 
     def met_fields(self, subject: Any) -> list[str]:
         """The leaf fields that hold for ``subject``: the findings that made a rule fire."""
-        return [f for f in dict.fromkeys(self._met(subject))]
+        return list(dict.fromkeys(self._met(subject)))
 
     def _met(self, subject: Any) -> Iterator[str]:
         if self.field is not None:

@@ -1,7 +1,8 @@
 """The clinical core's one exception tree.
 
 - ``ClinicalError``: base of everything the core raises on purpose.
-  - ``InvalidInput``: an input (intake, answers, course) is wrong; ``field`` names where, ``problem`` what.
+  - ``InvalidInput``: an input (intake, answers, course) is wrong; ``field`` names where,
+    ``problem`` what. ``InvalidInputs`` carries several at once.
   - ``KnowledgeError``: the knowledge base is inconsistent (a broken cross-reference, a missing
     source); raised at load time so a bad data file fails the build, never a consultation.
   - ``PlanRefused`` is not an exception: a refused plan is a normal answer (see ``planning``).

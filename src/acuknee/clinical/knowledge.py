@@ -73,7 +73,9 @@ class Region(Sourced):
 
 
 class Caution(Sourced):
-    kind: Literal["vessel", "nerve", "joint_capsule", "pregnancy", "technique", "traditional", "other"]
+    kind: Literal[
+        "vessel", "nerve", "joint_capsule", "pregnancy", "technique", "traditional", "other"
+    ]
     text: str
 
 
@@ -157,7 +159,9 @@ class Protocol(Sourced):
     @model_validator(mode="after")
     def _method_settings(self) -> Protocol:
         if (self.method is Method.ELECTRO) != (self.electro is not None):
-            raise ValueError("an electro protocol needs [electro] settings, and only it may have them")
+            raise ValueError(
+                "an electro protocol needs [electro] settings, and only it may have them"
+            )
         if (self.method is Method.LASER) != (self.laser is not None):
             raise ValueError("a laser protocol needs [laser] settings, and only it may have them")
         return self
@@ -231,6 +235,39 @@ class SeverityBand(Sourced):
     max: float
 
 
+class Criterion(CoreModel):
+    """One item of a criteria set: met when ``when`` holds (see ``assessment`` for unknowns)."""
+
+    id: str
+    label: str
+    when: Condition
+
+
+class CriteriaSet(Sourced):
+    """Published classification or diagnostic criteria: every ``required`` item and at least
+    ``at_least`` of ``items``. ``applies_when`` limits the set to intakes with the needed data."""
+
+    id: str
+    name: str
+    kind: Literal["classification", "diagnosis"]
+    applies_when: Condition | None = None
+    required: list[Criterion] = []
+    items: list[Criterion] = []
+    at_least: Annotated[int, Field(ge=0)] = 0
+    sensitivity_percent: Annotated[float | None, Field(ge=0, le=100)] = None
+    specificity_percent: Annotated[float | None, Field(ge=0, le=100)] = None
+    performance_source: list[str] = []
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _countable(self) -> CriteriaSet:
+        if not self.required and not self.items:
+            raise ValueError("a criteria set needs required items or counted items")
+        if self.at_least > len(self.items):
+            raise ValueError("at_least cannot exceed the number of items")
+        return self
+
+
 # --- instruments --------------------------------------------------------------------------------
 
 
@@ -250,6 +287,8 @@ class Item(CoreModel):
     max: float = 4
     integer: bool = True
     loinc: str | None = None
+    anchors: list[str] = []  # labels of the coded values min, min+1, ... (e.g. effusion grades)
+    unit: str | None = None
 
 
 class Subscale(CoreModel):
@@ -258,9 +297,11 @@ class Subscale(CoreModel):
     id: str
     name: str
     items: list[str]
-    scoring: Literal["koos", "sum", "mean", "table", "value"]
+    # difference: items[0] - items[1]; reciprocal: factor / the one item (e.g. 40 m / seconds).
+    scoring: Literal["koos", "sum", "mean", "table", "value", "difference", "reciprocal"]
     min_answered: int | None = None
     table: list[float] | None = None
+    factor: float | None = None
     range_min: float
     range_max: float
     unit: str
@@ -269,6 +310,8 @@ class Subscale(CoreModel):
     loinc: str | None = None
     mic: list[Mic] = []
     exploratory: bool = False
+    note: str | None = None
+    source: list[str] = []  # sources for this subscale's own rule, codes and notes
 
 
 class Instrument(Sourced):
@@ -281,6 +324,8 @@ class Instrument(Sourced):
     subscales: list[Subscale]
     reverse_items: list[str] = []
     exploratory: bool = False
+    derived_from: str | None = None  # a short form whose items are a subset of this instrument's
+    note: str | None = None
 
     @field_validator("items")
     @classmethod
@@ -289,6 +334,41 @@ class Instrument(Sourced):
         if len(codes) != len(set(codes)):
             raise ValueError("item codes must be unique")
         return items
+
+
+# --- response -----------------------------------------------------------------------------------
+
+
+class MeasureRef(CoreModel):
+    """One score: an instrument and one of its subscales."""
+
+    instrument: str
+    subscale: str
+
+
+class ResponderDomain(CoreModel):
+    """A responder-criteria domain and the measures that may feed it, in order of preference."""
+
+    id: Literal["pain", "function", "patient_global"]
+    name: str
+    high_improvement: bool = False
+    measures: Annotated[list[MeasureRef], Field(min_length=1)]
+
+
+class ResponderCriteria(Sourced):
+    """A responder rule (OMERACT-OARSI) on 0-100 scales where higher is worse: responder when a
+    ``high_improvement`` domain improves by both high thresholds, or when ``domains_required``
+    domains each improve by both ordinary thresholds."""
+
+    id: str
+    name: str
+    high_relative_percent: Annotated[float, Field(gt=0)]
+    high_absolute: Annotated[float, Field(gt=0)]
+    relative_percent: Annotated[float, Field(gt=0)]
+    absolute: Annotated[float, Field(gt=0)]
+    domains_required: Annotated[int, Field(ge=1)]
+    domains: list[ResponderDomain]
+    note: str | None = None
 
 
 # --- the whole base -----------------------------------------------------------------------------
@@ -305,7 +385,9 @@ class KnowledgeBase(CoreModel):
     safety_rules: dict[str, SafetyRule]
     cause_rules: list[CauseRule]
     severity_bands: list[SeverityBand]
+    criteria_sets: dict[str, CriteriaSet] = Field(default_factory=dict)
     instruments: dict[str, Instrument]
+    responder_criteria: dict[str, ResponderCriteria] = Field(default_factory=dict)
 
     def point(self, code: str) -> Point:
         try:
@@ -330,7 +412,9 @@ _COLLECTIONS: dict[str, tuple[str, type[CoreModel], str | None]] = {
     "safety_rule": ("safety_rules", SafetyRule, "id"),
     "cause_rule": ("cause_rules", CauseRule, None),
     "severity_band": ("severity_bands", SeverityBand, None),
+    "criteria_set": ("criteria_sets", CriteriaSet, "id"),
     "instrument": ("instruments", Instrument, "id"),
+    "responder_criteria": ("responder_criteria", ResponderCriteria, "id"),
 }
 
 
@@ -455,7 +539,11 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
         need_sources(where, rule.source)
         e = rule.effects
         need_paths(
-            where, rule.when, e.block_regions_from, e.block_local_on_side_from, e.block_limb_on_side_from
+            where,
+            rule.when,
+            e.block_regions_from,
+            e.block_local_on_side_from,
+            e.block_limb_on_side_from,
         )
         need_points(where, e.block_points + e.warn_points)
         problems.extend(
@@ -463,21 +551,38 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
             for t in e.block_points_tagged + e.warn_points_tagged
             if t not in tags
         )
-    for rule in kb.cause_rules:
-        need_sources(f"cause rule {rule.cause.value}", rule.source)
-        need_paths(f"cause rule {rule.cause.value}", rule.when)
+    for cause_rule in kb.cause_rules:
+        need_sources(f"cause rule {cause_rule.cause.value}", cause_rule.source)
+        need_paths(f"cause rule {cause_rule.cause.value}", cause_rule.when)
     for band in kb.severity_bands:
         need_sources(f"severity band {band.measure}/{band.band.value}", band.source)
+    for cset in kb.criteria_sets.values():
+        where = f"criteria set {cset.id}"
+        need_sources(where, cset.source + cset.performance_source)
+        need_paths(where, cset.applies_when)
+        for item in cset.required + cset.items:
+            need_paths(f"{where} item {item.id}", item.when)
     for instrument in kb.instruments.values():
         where = f"instrument {instrument.id}"
         need_sources(where, instrument.source)
         codes = {i.code for i in instrument.items}
         for sub in instrument.subscales:
             problems.extend(
-                f"{where} subscale {sub.id}: unknown item {c!r}" for c in sub.items if c not in codes
+                f"{where} subscale {sub.id}: unknown item {c!r}"
+                for c in sub.items
+                if c not in codes
             )
             for mic in sub.mic:
                 need_sources(f"{where} subscale {sub.id} MIC", mic.source)
+    for criteria in kb.responder_criteria.values():
+        where = f"responder criteria {criteria.id}"
+        need_sources(where, criteria.source)
+        for domain in criteria.domains:
+            for ref in domain.measures:
+                found = kb.instruments.get(ref.instrument)
+                if found is None or ref.subscale not in {s.id for s in found.subscales}:
+                    measure = f"{ref.instrument}.{ref.subscale}"
+                    problems.append(f"{where} domain {domain.id}: unknown measure {measure}")
     return problems
 
 

@@ -2,16 +2,23 @@
 limits and warnings on points and methods, before anyone needles.
 
 Every rule is data in ``knowledge/safety.toml`` with its source; this module only applies them.
+``screen`` is pure and deterministic: the same intake and knowledge base give the same screening.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from acuknee.clinical.base import CoreModel
-from acuknee.clinical.vocabulary import Method, RuleKind, Side, Urgency
+from acuknee.clinical.conditions import resolve
+from acuknee.clinical.errors import InvalidInput
+from acuknee.clinical.intake import Intake, SkinSite
+from acuknee.clinical.knowledge import KnowledgeBase, Point, RedFlag, SafetyRule, load_knowledge
+from acuknee.clinical.vocabulary import Limb, Method, RuleKind, Side, Urgency
 
 
 class Referral(CoreModel):
-    """A red flag that fired: refer instead of (emergency/urgent) or alongside (routine) needling."""
+    """A red flag that fired: refer instead of (emergency, urgent) or beside (routine) needling."""
 
     rule: str
     name: str
@@ -60,7 +67,9 @@ class Screening(CoreModel):
     @property
     def refusal_reasons(self) -> list[str]:
         reasons = [
-            f"{r.name}: {r.action} ({r.urgency.value})" for r in self.referrals if r.urgency.blocks_plan
+            f"{r.name}: {r.action} ({r.urgency.value})"
+            for r in self.referrals
+            if r.urgency.blocks_plan
         ]
         reasons += [f"{f.name}: {f.message}" for f in self.findings if f.blocks_treatment]
         return reasons
@@ -68,7 +77,10 @@ class Screening(CoreModel):
     def point_blocks(self, code: str, side: Side) -> list[PointBlock]:
         """The blocks that stop ``code`` being needled on ``side``."""
         return [
-            b for f in self.findings for b in f.blocked_points if b.code == code and b.side.covers(side)
+            b
+            for f in self.findings
+            for b in f.blocked_points
+            if b.code == code and b.side.covers(side)
         ]
 
     def method_blocks(self, method: Method) -> list[SafetyFinding]:
@@ -83,3 +95,163 @@ class Screening(CoreModel):
     def max_needle_diameter_mm(self) -> float | None:
         limits = [f.max_needle_diameter_mm for f in self.findings if f.max_needle_diameter_mm]
         return min(limits) if limits else None
+
+
+# --- applying the rules -------------------------------------------------------------------------
+
+_URGENCY_ORDER = {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.ROUTINE: 2}
+_SIDE_ORDER = {Side.BOTH: 0, Side.LEFT: 1, Side.RIGHT: 2}
+_Adder = Callable[[Iterable[str], Side, str], None]
+
+
+def screen(intake: Intake, kb: KnowledgeBase | None = None) -> Screening:
+    """Evaluate every red flag and safety rule in the knowledge base against ``intake``.
+
+    Red flags become referrals, most urgent first (sources: G-care and Cornwall knee pathways,
+    Ottawa knee rule, Stiell 1995/1996; BSR 2006 hot swollen joint; NICE two-level Wells score).
+    Contraindications and precautions become findings whose effects are expanded into concrete
+    point blocks per side (sources: WHO 1999 acupuncture safety guidelines, BAcC, BMAS, ASAP-based
+    guidance); every entry names its sources in ``knowledge/safety.toml``.
+    """
+    kb = load_knowledge() if kb is None else kb
+    _check_skin_regions(intake, kb)
+    referrals = [
+        _referral(flag, intake) for flag in kb.red_flags.values() if flag.when.holds(intake)
+    ]
+    referrals.sort(key=lambda r: _URGENCY_ORDER[r.urgency])
+    findings = [
+        _finding(rule, intake, kb) for rule in kb.safety_rules.values() if rule.when.holds(intake)
+    ]
+    return Screening(referrals=referrals, findings=findings)
+
+
+def _check_skin_regions(intake: Intake, kb: KnowledgeBase) -> None:
+    """A lesion in an unknown region would silently block nothing, so it is an input error."""
+    if not kb.regions:
+        return  # no anatomy loaded: nothing to check against (and nothing to block)
+    for index, site in enumerate(intake.health.skin_lesions):
+        if site.region not in kb.regions:
+            known = ", ".join(sorted(kb.regions))
+            raise InvalidInput(
+                f"health.skin_lesions.{index}.region",
+                f"unknown region {site.region!r}; expected one of: {known}",
+            )
+
+
+def _referral(flag: RedFlag, intake: Intake) -> Referral:
+    return Referral(
+        rule=flag.id,
+        name=flag.name,
+        urgency=flag.urgency,
+        action=flag.action,
+        reason=flag.reason,
+        findings=flag.when.met_fields(intake),
+        sources=list(flag.source),
+    )
+
+
+def _finding(rule: SafetyRule, intake: Intake, kb: KnowledgeBase) -> SafetyFinding:
+    effects = rule.effects
+    warned = _dedupe(
+        [*effects.warn_points, *_tagged(kb, effects.warn_points_tagged)],
+    )
+    return SafetyFinding(
+        rule=rule.id,
+        name=rule.name,
+        kind=rule.kind,
+        message=rule.message,
+        findings=rule.when.met_fields(intake),
+        sources=list(rule.source),
+        blocks_treatment=effects.block_treatment,
+        blocked_methods=list(effects.block_methods),
+        blocked_points=_point_blocks(rule, intake, kb),
+        limit_depth=effects.limit_depth,
+        max_needle_diameter_mm=effects.max_needle_diameter_mm,
+        warn_points=warned,
+    )
+
+
+def _point_blocks(rule: SafetyRule, intake: Intake, kb: KnowledgeBase) -> list[PointBlock]:
+    """Expand a rule's effects into one block per point and side.
+
+    Side-free effects (named points, tags) block on both sides, which also covers hand and trunk
+    points. Sided effects take the side recorded in the intake field they name: a lesion blocks
+    points in its region on its side, a knee prosthesis or tumour blocks points local to the knee
+    on that side, lymphoedema blocks every point of the lower limb on that side.
+    """
+    effects = rule.effects
+    blocks: dict[tuple[str, Side], str] = {}
+
+    def add(codes: Iterable[str], side: Side, why: str) -> None:
+        for code in codes:
+            if (code, Side.BOTH) in blocks or (code, side) in blocks:
+                continue
+            if side is Side.BOTH:
+                blocks.pop((code, Side.LEFT), None)
+                blocks.pop((code, Side.RIGHT), None)
+            blocks[(code, side)] = why
+
+    add(effects.block_points, Side.BOTH, "named by the rule")
+    for tag in effects.block_points_tagged:
+        add(_tagged(kb, [tag]), Side.BOTH, f"point tagged {tag}")
+    if effects.block_regions_from:
+        sites: list[SkinSite] = resolve(intake, effects.block_regions_from) or []
+        for site in sites:
+            in_region = [p.code for p in kb.points.values() if p.region == site.region]
+            add(in_region, Side(site.side), f"in region {site.region}")
+    if effects.block_local_on_side_from:
+        side = _side(intake, effects.block_local_on_side_from)
+        if side is not None:
+            add(_where(kb, lambda p: _is_local(kb, p)), side, "local to the knee")
+    if effects.block_limb_on_side_from:
+        side = _side(intake, effects.block_limb_on_side_from)
+        if side is not None:
+            add(_where(kb, lambda p: _is_lower_limb(kb, p)), side, "on the affected leg")
+    _add_aliases(kb, blocks, add)
+
+    order = {code: i for i, code in enumerate(kb.points)}
+    keys = sorted(blocks, key=lambda k: (order.get(k[0], len(order)), k[0], _SIDE_ORDER[k[1]]))
+    return [
+        PointBlock(
+            code=code, side=side, rule=rule.id, reason=f"{rule.name}: {blocks[(code, side)]}"
+        )
+        for code, side in keys
+    ]
+
+
+def _add_aliases(kb: KnowledgeBase, blocks: dict[tuple[str, Side], str], add: _Adder) -> None:
+    """EX-LE5 (both knee eyes) stands for ST35 + EX-LE4: blocking either blocks the other."""
+    for point in kb.points.values():
+        for code, side in list(blocks):
+            if code in point.alias_for:
+                add([point.code], side, f"includes blocked point {code}")
+            elif code == point.code:
+                add(point.alias_for, side, f"within blocked point {code}")
+
+
+def _side(intake: Intake, path: str) -> Side | None:
+    value = resolve(intake, path)
+    return None if value is None else Side(value)
+
+
+def _tagged(kb: KnowledgeBase, tags: Iterable[str]) -> list[str]:
+    wanted = set(tags)
+    return [p.code for p in kb.points.values() if wanted & set(p.tags)]
+
+
+def _where(kb: KnowledgeBase, keep: Callable[[Point], bool]) -> list[str]:
+    return [p.code for p in kb.points.values() if keep(p)]
+
+
+def _is_local(kb: KnowledgeBase, point: Point) -> bool:
+    region = kb.regions.get(point.region)
+    return region is not None and region.local_to_knee
+
+
+def _is_lower_limb(kb: KnowledgeBase, point: Point) -> bool:
+    region = kb.regions.get(point.region)
+    return region is not None and region.limb is Limb.LOWER
+
+
+def _dedupe(codes: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(codes))

@@ -1,0 +1,255 @@
+"""The ``acuknee`` command: JSON in, JSON out, around the pure clinical core.
+
+Every command reads a JSON file (``-`` for stdin) and writes JSON to stdout; ``--pretty`` renders
+a readable Rich view instead. Invalid input exits with status 2 and a message naming the field and
+the problem, never a traceback. Formats are documented in docs/formats.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from acuknee import __version__
+from acuknee.clinical.errors import ClinicalError, InvalidInput, InvalidInputs
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="acuknee: decision support for acupuncture care of knee pain (not a diagnosis).",
+)
+
+EXIT_INVALID = 2
+M = TypeVar("M", bound=BaseModel)
+
+FileArg = Annotated[str, typer.Argument(help="JSON file to read, or - for stdin.")]
+PrettyOpt = Annotated[bool, typer.Option("--pretty", help="Show a readable view instead of JSON.")]
+
+
+def _fail(messages: list[str]) -> NoReturn:
+    for message in messages:
+        typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _validation_messages(exc: ValidationError, prefix: str = "") -> list[str]:
+    messages = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        messages.append(f"{prefix}{where}: {error['msg']}")
+    return messages
+
+
+def read_json(path: str) -> Any:
+    """Read JSON from a file or stdin; a bad file is an input error, not a crash."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail([f"{path}: cannot read file ({exc.strerror})"])
+    except UnicodeDecodeError:
+        _fail([f"{path}: file is not UTF-8 text"])
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail([f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"])
+
+
+def parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        _fail(_validation_messages(exc))
+
+
+def run_core(action: Callable[[], M]) -> M:
+    """Call the core; its input errors become exit 2 with the field named."""
+    try:
+        return action()
+    except InvalidInputs as exc:
+        _fail([str(e) for e in exc.errors])
+    except InvalidInput as exc:
+        _fail([str(exc)])
+    except ValidationError as exc:
+        _fail(_validation_messages(exc))
+    except ClinicalError as exc:
+        _fail([str(exc)])
+
+
+def emit(result: BaseModel | list[Any] | dict[str, Any], pretty: bool, view: str) -> None:
+    if pretty:
+        from acuknee import cli_views
+
+        cli_views.render(view, result)
+        return
+    data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _parse_date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail([f"--start: {value!r} is not a date (use YYYY-MM-DD)"])
+
+
+@app.command()
+def screen(file: FileArg, pretty: PrettyOpt = False) -> None:
+    """Red flags (referrals) and contraindications/precautions for an intake."""
+    from acuknee.clinical.intake import Intake
+    from acuknee.clinical.screening import screen as do_screen
+
+    intake = parse(Intake, read_json(file))
+    emit(run_core(lambda: do_screen(intake)), pretty, "screening")
+
+
+@app.command()
+def assess(file: FileArg, pretty: PrettyOpt = False) -> None:
+    """ACR 1986 and NICE NG226 criteria, likely cause and severity for an intake."""
+    from acuknee.clinical.assessment import assess as do_assess
+    from acuknee.clinical.intake import Intake
+
+    intake = parse(Intake, read_json(file))
+    emit(run_core(lambda: do_assess(intake)), pretty, "assessment")
+
+
+@app.command()
+def plan(
+    file: FileArg,
+    start: Annotated[
+        str | None, typer.Option(help="First session date, YYYY-MM-DD (default: today).")
+    ] = None,
+    pretty: PrettyOpt = False,
+) -> None:
+    """Screen, assess and plan an intake: a proposed plan, or a refusal with its reasons."""
+    from acuknee.clinical.assessment import assess as do_assess
+    from acuknee.clinical.intake import Intake
+    from acuknee.clinical.planning import plan as do_plan
+    from acuknee.clinical.screening import screen as do_screen
+
+    intake = parse(Intake, read_json(file))
+    first = _parse_date(start)
+    result = run_core(lambda: do_plan(intake, do_screen(intake), do_assess(intake), start=first))
+    emit(result, pretty, "plan")
+
+
+@app.command()
+def score(
+    instrument: Annotated[str, typer.Argument(help="Instrument id, e.g. koos, pain_nrs, pss4.")],
+    file: FileArg,
+    pretty: PrettyOpt = False,
+) -> None:
+    """Score one instrument's answers (an object keyed by item code)."""
+    from acuknee.clinical.instruments import score as do_score
+
+    answers = read_json(file)
+    if not isinstance(answers, dict):
+        _fail([f"{file}: answers must be a JSON object keyed by item code"])
+    emit(run_core(lambda: do_score(instrument, answers)), pretty, "scores")
+
+
+@app.command()
+def evaluate(file: FileArg, pretty: PrettyOpt = False) -> None:
+    """Change per domain, minimal important change and OMERACT-OARSI response over a course."""
+    from acuknee.clinical.response import Course
+    from acuknee.clinical.response import evaluate as do_evaluate
+
+    course = parse(Course, read_json(file))
+    emit(run_core(lambda: do_evaluate(course)), pretty, "evaluation")
+
+
+@app.command()
+def stricta(file: FileArg, pretty: PrettyOpt = False) -> None:
+    """STRICTA 2010 items and a methods paragraph for a plan and its sessions."""
+    from acuknee.clinical.stricta import StrictaInput
+    from acuknee.clinical.stricta import stricta as do_stricta
+
+    given = parse(StrictaInput, read_json(file))
+    report = run_core(lambda: do_stricta(given.plan, given.sessions, given.context))
+    emit(report, pretty, "stricta")
+
+
+@app.command()
+def points(
+    code: Annotated[str | None, typer.Argument(help="A WHO point code, e.g. ST35.")] = None,
+    pretty: PrettyOpt = False,
+) -> None:
+    """Every point in the knowledge base, or one point by code."""
+    from acuknee.clinical.knowledge import load_knowledge
+
+    kb = load_knowledge()
+    if code is None:
+        emit([p.model_dump(mode="json") for p in kb.points.values()], pretty, "points")
+        return
+    found = kb.points.get(code.upper())
+    if found is None:
+        _fail([f"code: unknown point {code!r} (try `acuknee points` for the list)"])
+    emit(found, pretty, "point")
+
+
+@app.command()
+def protocols(pretty: PrettyOpt = False) -> None:
+    """Every protocol in the knowledge base, with its sources."""
+    from acuknee.clinical.knowledge import load_knowledge
+
+    kb = load_knowledge()
+    emit([p.model_dump(mode="json") for p in kb.protocols.values()], pretty, "protocols")
+
+
+@app.command()
+def schema(
+    name: Annotated[
+        str, typer.Argument(help="intake, course, stricta, session, or answers-<instrument>.")
+    ],
+) -> None:
+    """The JSON Schema of a command's input."""
+    from acuknee.schemas import input_schema, schema_names
+
+    if name not in schema_names():
+        _fail([f"name: unknown schema {name!r}; choose one of {', '.join(schema_names())}"])
+    typer.echo(json.dumps(input_schema(name), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def demo(
+    examples: Annotated[
+        Path | None, typer.Option(help="Folder of example intakes (default: docs/examples).")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First session date (default: today).")] = None,
+) -> None:
+    """Screen, assess and plan the example patients and print each plan readably."""
+    from acuknee import cli_views
+    from acuknee.clinical.assessment import assess as do_assess
+    from acuknee.clinical.intake import Intake
+    from acuknee.clinical.planning import plan as do_plan
+    from acuknee.clinical.screening import screen as do_screen
+
+    folder = examples or Path("docs/examples")
+    files = sorted(folder.glob("intake-*.json"))
+    if not files:
+        _fail([f"{folder}: no intake-*.json example files found"])
+    first = _parse_date(start)
+    for path in files:
+        intake = parse(Intake, read_json(str(path)))
+        screening = do_screen(intake)
+        assessment = do_assess(intake)
+        result = do_plan(intake, screening, assessment, start=first)
+        cli_views.render_case(path.stem, screening, assessment, result)
+
+
+@app.command()
+def version() -> None:
+    """Print the acuknee version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

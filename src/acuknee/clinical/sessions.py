@@ -1,0 +1,165 @@
+"""The record of one treatment session: what was needled, how, and what happened.
+
+Its fields are the per-session items of STRICTA 2010 (items 2a-2g: insertions, points and sides,
+depth, response sought and obtained, stimulation, retention, needle type; MacPherson et al. 2010,
+PLoS Med 7:e1000261, https://stricta.info/?p=54), plus the pain rating before and after the
+session and any adverse event, which the NCCIH acupuncture fact sheet advises logging. ``stricta``
+summarises a course of these records; the clinic app stores and signs them.
+
+Ranges here are sanity bounds on the input (a mm value typed as cun, a needle gauge typed as a
+diameter), not clinical limits: the plan's safety limits come from ``screening`` and ``planning``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from acuknee.clinical.base import CoreModel
+from acuknee.clinical.vocabulary import Method, Severity, Side
+
+ASHI = "ashi"
+"""The code for an Ashi (tender) point, which has no standard name; it may appear many times."""
+
+PainNrs = Annotated[int, Field(ge=0, le=10)]
+Minutes = Annotated[int, Field(gt=0, le=120)]
+
+
+class Depth(CoreModel):
+    """Insertion depth with its unit (STRICTA 2c): proportional cun or millimetres."""
+
+    value: Annotated[float, Field(gt=0)]
+    unit: Literal["cun", "mm"]
+
+    @model_validator(mode="after")
+    def _plausible(self) -> Depth:
+        limit = 10.0 if self.unit == "cun" else 150.0
+        if self.value > limit:
+            raise ValueError(
+                f"depth {self.value} {self.unit} is above {limit:g} {self.unit}; check the unit"
+            )
+        return self
+
+    def text(self) -> str:
+        return f"{self.value:g} {self.unit}"
+
+
+class NeedledPoint(CoreModel):
+    """One point needled on one side (``both`` = one needle on each side)."""
+
+    code: Annotated[str, Field(min_length=1)]
+    side: Side
+    depth: Depth | None = None
+    angle: Literal["perpendicular", "oblique", "transverse"] | None = None
+    de_qi: bool | None = None
+    """True when de qi was obtained, False when sought but not obtained, None when not assessed."""
+    stimulation: Method = Method.MANUAL
+    retention_minutes: Minutes | None = None
+    """Only when this point's retention differed from the session's."""
+
+    @property
+    def is_ashi(self) -> bool:
+        return self.code.lower() == ASHI
+
+    @property
+    def insertions(self) -> int:
+        """Needles inserted here: one per side; a laser point has no insertion."""
+        return 0 if self.stimulation is Method.LASER else len(self.side.single_sides())
+
+
+class ElectroPair(CoreModel):
+    """Two needled points wired together for electroacupuncture, on one side."""
+
+    points: tuple[str, str]
+    side: Side
+    frequency_hz: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
+    """One value for a fixed frequency, two for alternating (e.g. 2 and 100 Hz)."""
+    intensity: str | None = None
+
+
+class NeedleType(CoreModel):
+    """Needle type (STRICTA 2g): diameter, length, and manufacturer or material."""
+
+    diameter_mm: Annotated[float, Field(gt=0, le=1.0)]
+    length_mm: Annotated[float, Field(gt=0, le=200)]
+    material: str | None = None
+    manufacturer: str | None = None
+
+    def text(self) -> str:
+        made = ", ".join(x for x in (self.material, self.manufacturer) if x)
+        size = f"{self.diameter_mm:g} × {self.length_mm:g} mm"
+        return f"{size} ({made})" if made else size
+
+
+class AdverseEvent(CoreModel):
+    """An adverse event during or after the session, how bad it was and what was done."""
+
+    type: Annotated[str, Field(min_length=1)]
+    severity: Severity
+    action_taken: Annotated[str, Field(min_length=1)]
+    point: str | None = None
+
+
+class SessionRecord(CoreModel):
+    """One treatment session as delivered (not as planned)."""
+
+    date: dt.date
+    number: Annotated[int, Field(ge=1, le=500)]
+    points: list[NeedledPoint] = Field(default_factory=list)
+    needle: NeedleType | None = None
+    number_of_needles: Annotated[int | None, Field(ge=0, le=100)] = None
+    """Needles used; when given it must cover every insertion listed in ``points``."""
+    retention_minutes: Minutes | None = None
+    electro: list[ElectroPair] = Field(default_factory=list)
+    response_sought: str | None = None
+    """What the practitioner aimed for (STRICTA 2d), e.g. "de qi"; ``NeedledPoint.de_qi`` says
+    whether it came."""
+    pain_before: PainNrs | None = None
+    pain_after: PainNrs | None = None
+    adverse_events: list[AdverseEvent] = Field(default_factory=list)
+    practitioner_id: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SessionRecord:
+        seen: dict[str, list[Side]] = {}
+        for point in self.points:
+            if point.is_ashi:
+                continue
+            for earlier in seen.get(point.code, []):
+                if earlier.covers(point.side):
+                    raise ValueError(
+                        f"points: {point.code} is listed twice on the {point.side} side"
+                    )
+            seen.setdefault(point.code, []).append(point.side)
+        listed = self.listed_insertions
+        if self.number_of_needles is not None and self.number_of_needles < listed:
+            raise ValueError(
+                f"number_of_needles: {self.number_of_needles} is fewer than the {listed} "
+                "insertions listed in points"
+            )
+        electro = {p.code for p in self.points if p.stimulation is Method.ELECTRO}
+        for index, pair in enumerate(self.electro):
+            for code in pair.points:
+                if code not in electro:
+                    raise ValueError(
+                        f"electro.{index}: {code} is not among the points stimulated electrically"
+                    )
+        return self
+
+    @property
+    def listed_insertions(self) -> int:
+        return sum(p.insertions for p in self.points)
+
+    @property
+    def insertions(self) -> int | None:
+        """Needle insertions this session (STRICTA 2a): the needles used when recorded, else the
+        insertions listed point by point; None when neither was recorded."""
+        if self.number_of_needles is not None:
+            return self.number_of_needles
+        return self.listed_insertions if self.points else None
+
+    def retention_for(self, point: NeedledPoint) -> int | None:
+        return point.retention_minutes or self.retention_minutes
