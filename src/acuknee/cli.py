@@ -153,7 +153,16 @@ def score(
     answers = read_json(file)
     if not isinstance(answers, dict):
         _fail([f"{file}: answers must be a JSON object keyed by item code"])
-    emit(run_core(lambda: do_score(instrument, answers)), pretty, "scores")
+    scores = run_core(lambda: do_score(instrument, answers))
+    if pretty:
+        emit(scores, pretty, "scores")
+        return
+    # Each subscale's value at the top level (null when too few items were answered), then the
+    # details (answered and required counts, notes) under "subscales".
+    flat: dict[str, Any] = {"instrument": scores.instrument}
+    flat |= {sid: sub.value for sid, sub in scores.subscales.items()}
+    flat["subscales"] = scores.model_dump(mode="json")["subscales"]
+    emit(flat, pretty, "scores")
 
 
 @app.command()

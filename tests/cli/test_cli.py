@@ -101,8 +101,17 @@ def test_score_rejects_answers_that_are_not_an_object() -> None:
 def test_score_of_example_koos_answers_gives_the_five_subscales() -> None:
     code, out, _ = run("score", "koos", str(EXAMPLES / "answers-koos.json"))
     assert code == 0
-    subscales = json.loads(out)["subscales"]
-    assert set(subscales) == {"pain", "symptoms", "adl", "sport_rec", "qol"}
+    result = json.loads(out)
+    assert set(result["subscales"]) == {"pain", "symptoms", "adl", "sport_rec", "qol"}
+    assert all(isinstance(result[k], float) for k in result["subscales"])
+
+
+def test_score_gives_null_for_a_koos_subscale_with_too_few_answers() -> None:
+    code, out, _ = run("score", "koos", "-", stdin='{"P1": 1, "P2": 1, "P3": 1, "P4": 1}')
+    assert code == 0
+    result = json.loads(out)
+    assert result["pain"] is None
+    assert result["subscales"]["pain"]["answered"] == 4
 
 
 def test_points_lists_st35_as_the_lateral_knee_eye() -> None:
