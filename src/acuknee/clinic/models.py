@@ -1,0 +1,255 @@
+"""What the clinic app persists: clinics, staff, patients, and the clinical records of a course.
+
+Clinical content is stored as the core's own validated models, serialised to JSON
+(``Intake``, ``Screening``, ``Assessment``, ``Plan``, ``SessionRecord``, instrument answers), so
+the core stays the single schema and the database never disagrees with it. Every clinical record
+keeps history (django-simple-history), is voided instead of deleted, and carries a ``version``
+for optimistic locking: a save based on a stale version is refused (``StaleEdit``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from acuknee.clinical.vocabulary import Sex
+
+
+class StaleEdit(Exception):
+    """Someone else saved this record after it was opened; the edit is refused, not merged."""
+
+
+class Role(models.TextChoices):
+    PRACTITIONER = "practitioner", "Practitioner"
+    FRONT_DESK = "front_desk", "Front desk"
+    CLINIC_ADMIN = "clinic_admin", "Clinic admin"
+    RESEARCHER = "researcher", "Researcher"
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    region = models.CharField(max_length=100, blank=True)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffProfile(models.Model):
+    """A user's clinic and role. Researchers may have no clinic (network-wide aggregates)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff"
+    )
+    clinic = models.ForeignKey(Clinic, null=True, blank=True, on_delete=models.PROTECT)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    registration = models.CharField(
+        max_length=100, blank=True, help_text="Professional registration, for referral letters."
+    )
+    training = models.TextField(blank=True, help_text="Training and experience (STRICTA item 5).")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class Voidable(models.Model):
+    """Clinical records are never hard-deleted: they are voided with a reason and stay visible."""
+
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    void_reason = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("clinical records are voided, never deleted")
+
+    def void(self, user: Any, reason: str) -> None:
+        if not reason.strip():
+            raise ValueError("a reason is required to void a record")
+        self.voided_at = timezone.now()
+        self.voided_by = user
+        self.void_reason = reason.strip()
+        self.save_versioned(self.version, ["voided_at", "voided_by", "void_reason"])
+
+    def save_versioned(self, expected_version: int, fields: list[str] | None = None) -> None:
+        """Save only if nobody saved since ``expected_version`` was read; else ``StaleEdit``."""
+        model = type(self)
+        with transaction.atomic():
+            updated = model.objects.filter(pk=self.pk, version=expected_version).update(
+                version=F("version") + 1
+            )
+            if updated != 1:
+                raise StaleEdit(
+                    f"this {model._meta.verbose_name} was changed by someone else since you "
+                    "opened it; reload to see their changes, then edit again"
+                )
+            self.version = expected_version + 1
+            self.save(update_fields=[*(fields or []), "version"] if fields else None)
+
+
+class Patient(Voidable):
+    class Status(models.TextChoices):
+        INTAKE = "intake", "Intake"
+        IN_COURSE = "in_course", "In course"
+        REASSESSMENT_DUE = "reassessment_due", "Reassessment due"
+        COMPLETED = "completed", "Completed"
+        REFERRED = "referred", "Referred"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    record_number = models.CharField(max_length=50)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=10, choices=[(s.value, s.value.title()) for s in Sex])
+    phone = models.CharField(max_length=50, blank=True)
+    email = models.EmailField(blank=True)
+    synthetic = models.BooleanField(default=False, help_text="Demo data, not a real person.")
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["clinic", "record_number"], name="unique_record_number")
+        ]
+        ordering: ClassVar = ["family_name", "given_name"]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.record_number})"
+
+    def age_on(self, day: Any) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class IntakeRecord(Voidable):
+    """The first visit: the core ``Intake`` plus the screening and assessment computed from it."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="intakes")
+    visit_date = models.DateField()
+    data = models.JSONField(help_text="acuknee.clinical.Intake")
+    screening = models.JSONField(help_text="acuknee.clinical.Screening, computed at save")
+    assessment = models.JSONField(help_text="acuknee.clinical.Assessment, computed at save")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["-visit_date", "-id"]
+
+
+class PlanRecord(Voidable):
+    """A proposed plan, edited by the practitioner (overrides recorded), then signed."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SIGNED = "signed", "Signed"
+        REFUSED = "refused", "Refused"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
+    intake = models.ForeignKey(IntakeRecord, on_delete=models.PROTECT, related_name="plans")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    proposed = models.JSONField(help_text="acuknee.clinical.Plan as proposed by the core")
+    content = models.JSONField(help_text="acuknee.clinical.Plan as edited by the practitioner")
+    overrides = models.JSONField(default=list, help_text="blocked items added, with reasons")
+    start_date = models.DateField()
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["-created_at"]
+
+
+class TreatmentSession(Voidable):
+    """One treatment visit, recorded to STRICTA items 2a-2g (the core ``SessionRecord``)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sessions")
+    plan = models.ForeignKey(PlanRecord, on_delete=models.PROTECT, related_name="sessions")
+    number = models.PositiveIntegerField()
+    session_date = models.DateField()
+    data = models.JSONField(help_text="acuknee.clinical.SessionRecord")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["session_date", "number"]
+
+
+class Measurement(Voidable):
+    """One instrument's answers at one visit, with the scores computed at save."""
+
+    class Origin(models.TextChoices):
+        CLINIC = "clinic", "Recorded in clinic"
+        SELF_REPORT = "self_report", "Patient self-report"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="measurements")
+    measured_on = models.DateField()
+    instrument = models.CharField(max_length=50)
+    answers = models.JSONField()
+    scores = models.JSONField(help_text="acuknee.clinical.Scores")
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.CLINIC)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["measured_on", "instrument"]
+
+
+class SelfReportLink(models.Model):
+    """A single-use, expiring link a patient opens on a phone, without an account.
+
+    Only a hash of the token is stored, so a database reader cannot use live links.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    instruments = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(
+        cls, patient: Patient, user: Any, instruments: list[str], valid_for: timedelta
+    ) -> tuple[SelfReportLink, str]:
+        """Create a link; returns it and the token, which is shown once and never stored."""
+        token = secrets.token_urlsafe(32)
+        link = cls.objects.create(
+            patient=patient,
+            token_hash=cls.hash_token(token),
+            instruments=instruments,
+            created_by=user,
+            expires_at=timezone.now() + valid_for,
+        )
+        return link, token
+
+    @property
+    def usable(self) -> bool:
+        return self.used_at is None and timezone.now() < self.expires_at

@@ -1,0 +1,90 @@
+"""All configuration is read here, from the environment, once; a bad value fails loudly.
+
+Zero configuration gives the embedded default: SQLite (WAL) in ``./var/acuknee.sqlite3``, debug
+on, a development secret key. ``ACUKNEE_PRODUCTION=1`` (set by ``acuknee serve``) turns debug
+off and then requires ``ACUKNEE_SECRET_KEY`` and ``ACUKNEE_ALLOWED_HOSTS``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no)")
+
+
+@dataclass(frozen=True)
+class Config:
+    production: bool
+    secret_key: str
+    allowed_hosts: list[str]
+    database: dict[str, Any]
+    data_dir: Path
+    session_idle_minutes: int
+
+
+def load() -> Config:
+    production = _flag("ACUKNEE_PRODUCTION")
+    data_dir = Path(os.environ.get("ACUKNEE_DATA_DIR") or Path.cwd() / "var")
+    secret = os.environ.get("ACUKNEE_SECRET_KEY", "")
+    hosts = [h.strip() for h in os.environ.get("ACUKNEE_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    if production:
+        if len(secret) < 50:
+            raise ConfigError("ACUKNEE_SECRET_KEY must be set to at least 50 random characters")
+        if not hosts:
+            raise ConfigError("ACUKNEE_ALLOWED_HOSTS must list the host names to serve")
+    else:
+        secret = secret or "acuknee-development-only-secret-key-never-use-in-production-0000"
+        hosts = hosts or ["127.0.0.1", "localhost", "testserver"]
+    raw_idle = os.environ.get("ACUKNEE_SESSION_IDLE_MINUTES", "30")
+    try:
+        idle = int(raw_idle)
+    except ValueError:
+        raise ConfigError(
+            f"ACUKNEE_SESSION_IDLE_MINUTES={raw_idle!r} is not a whole number"
+        ) from None
+    return Config(
+        production=production,
+        secret_key=secret,
+        allowed_hosts=hosts,
+        database=database_settings(os.environ.get("ACUKNEE_DATABASE_URL"), data_dir),
+        data_dir=data_dir,
+        session_idle_minutes=idle,
+    )
+
+
+def database_settings(url: str | None, data_dir: Path) -> dict[str, Any]:
+    """PostgreSQL (or any dj-database-url URL) when given, else SQLite in WAL mode."""
+    if url:
+        import dj_database_url
+
+        try:
+            settings: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        except ValueError as exc:
+            raise ConfigError(f"ACUKNEE_DATABASE_URL is not a database URL: {exc}") from None
+        return settings
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(data_dir / "acuknee.sqlite3"),
+        "OPTIONS": {
+            # WAL lets readers and one writer work at once; IMMEDIATE avoids upgrade deadlocks.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        },
+    }
