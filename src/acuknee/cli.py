@@ -255,6 +255,38 @@ def demo(
 
 
 @app.command()
+def serve(
+    bind: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1:8000",
+    workers: Annotated[int, typer.Option(min=1, max=64, help="gunicorn worker processes.")] = 2,
+) -> None:
+    """Serve the clinic app with production settings (gunicorn, DEBUG off).
+
+    Needs ACUKNEE_SECRET_KEY and ACUKNEE_ALLOWED_HOSTS (and usually ACUKNEE_DATABASE_URL); fails
+    loudly, naming the variable, when one is missing.
+    """
+    import os
+
+    from acuknee.config import ConfigError, load
+
+    os.environ["ACUKNEE_PRODUCTION"] = "1"
+    try:
+        load()
+    except ConfigError as exc:
+        _fail([str(exc)])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "acuknee.site.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", "--noinput", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    args = [str(gunicorn), "acuknee.site.wsgi:application", "--bind", bind]
+    args += ["--workers", str(workers), "--access-logfile", "-"]
+    os.execv(str(gunicorn), args)
+
+
+@app.command()
 def version() -> None:
     """Print the acuknee version."""
     typer.echo(__version__)
