@@ -1,0 +1,183 @@
+"""Timing shared by every benchmark: a job and its floor, measured in alternation.
+
+Each sample times a batch of calls with ``time.perf_counter_ns`` (batched so the timer's own
+cost is negligible even for a microsecond floor). Job and floor samples alternate, so a change in
+machine load during the run touches both sides alike and the ratio stays fair. Standard library
+only, so the harness measures acuknee and nothing else.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long to measure. ``number`` fixes the calls per sample (else it is calibrated)."""
+
+    repeat: int = 21
+    warmup: int = 3
+    min_sample_ns: int = 20_000_000
+    number: int | None = None
+    synthetic: int = 1000
+    seed: int = 20261201
+
+
+QUICK = Settings(repeat=5, warmup=1, min_sample_ns=2_000_000, synthetic=100)
+"""A short run: fewer, shorter samples and a smaller synthetic batch."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Per-operation times of one side: the median and 95th percentile over the samples."""
+
+    n: int  # operations timed, over all samples
+    median_ns: float
+    p95_ns: float
+
+
+@dataclass(frozen=True)
+class Result:
+    """One benchmark row: the job, its floor, and what the floor stands for."""
+
+    name: str
+    job: Timing
+    floor_name: str
+    floor: Timing
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        """How many floors the job costs; the figure to compare across machines and commits."""
+        return self.job.median_ns / self.floor.median_ns
+
+    @property
+    def per_second(self) -> float:
+        return 1e9 / self.job.median_ns
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "n": self.job.n,
+            "median_ns": self.job.median_ns,
+            "p95_ns": self.job.p95_ns,
+            "per_second": self.per_second,
+            "floor": self.floor_name,
+            "floor_n": self.floor.n,
+            "floor_median_ns": self.floor.median_ns,
+            "floor_p95_ns": self.floor.p95_ns,
+            "ratio": self.ratio,
+            "note": self.note,
+        }
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: a value that was actually measured, never an interpolation."""
+    if not values:
+        raise ValueError("no samples")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _batch_ns(fn: Callable[[], object], number: int) -> int:
+    start = time.perf_counter_ns()
+    for _ in range(number):
+        fn()
+    return time.perf_counter_ns() - start
+
+
+def _calibrate(fn: Callable[[], object], settings: Settings) -> int:
+    """Calls per sample so that one sample lasts at least ``min_sample_ns``."""
+    if settings.number is not None:
+        return settings.number
+    number = 1
+    while True:
+        elapsed = _batch_ns(fn, number)
+        if elapsed >= settings.min_sample_ns or number >= 1_000_000:
+            return number
+        # Aim a little past the target from the last estimate, at most 10x per step.
+        number = min(
+            number * 10,
+            max(number + 1, math.ceil(number * 1.2 * settings.min_sample_ns / max(elapsed, 1))),
+        )
+
+
+def compare(
+    name: str,
+    job: Callable[[], object],
+    floor_name: str,
+    floor: Callable[[], object],
+    settings: Settings,
+    *,
+    ops_per_call: int = 1,
+    note: str = "",
+) -> Result:
+    """Time ``job`` beside ``floor``. ``ops_per_call`` counts operations done by one call (a
+    batch of 1,000 intakes is 1,000 operations), so every time is per operation."""
+    for _ in range(settings.warmup):
+        job()
+        floor()
+    job_number = _calibrate(job, settings)
+    floor_number = _calibrate(floor, settings)
+    job_samples: list[float] = []
+    floor_samples: list[float] = []
+    gc.collect()
+    for _ in range(settings.repeat):
+        job_samples.append(_batch_ns(job, job_number) / (job_number * ops_per_call))
+        floor_samples.append(_batch_ns(floor, floor_number) / (floor_number * ops_per_call))
+    return Result(
+        name=name,
+        job=_timing(job_samples, job_number * ops_per_call),
+        floor_name=floor_name,
+        floor=_timing(floor_samples, floor_number * ops_per_call),
+        note=note,
+    )
+
+
+def _timing(samples: list[float], ops_per_sample: int) -> Timing:
+    return Timing(
+        n=ops_per_sample * len(samples),
+        median_ns=statistics.median(samples),
+        p95_ns=percentile(samples, 0.95),
+    )
+
+
+def format_ns(ns: float) -> str:
+    """A duration with a unit a reader can take in at a glance."""
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}" if ns < 100 * scale else f"{ns / scale:.0f} {unit}"
+    return f"{ns:.0f} ns"
+
+
+def table(results: list[Result]) -> str:
+    """The results as a fixed-width text table (also valid Markdown)."""
+    header = ["benchmark", "n", "median/op", "p95/op", "ops/s", "floor median/op", "ratio"]
+    rows = [
+        [
+            r.name,
+            f"{r.job.n:,}",
+            format_ns(r.job.median_ns),
+            format_ns(r.job.p95_ns),
+            f"{r.per_second:,.0f}",
+            format_ns(r.floor.median_ns),
+            f"{r.ratio:.1f}x",
+        ]
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        """The name left-aligned, the figures right-aligned."""
+        numbers = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "| " + " | ".join([cells[0].ljust(widths[0]), *numbers]) + " |"
+
+    rule = "|" + "-" * (widths[0] + 2) + "".join(f"|{'-' * (w + 1)}:" for w in widths[1:]) + "|"
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
