@@ -43,7 +43,8 @@ def _validation_messages(exc: ValidationError, prefix: str = "") -> list[str]:
     messages = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        messages.append(f"{prefix}{where}: {error['msg']}")
+        message = error["msg"].removeprefix("Value error, ")
+        messages.append(f"{prefix}{where}: {message}")
     return messages
 
 
