@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.vocabulary import Method, PainLocation, Sex, Side
@@ -147,6 +147,28 @@ class Intake(CoreModel):
     investigations: Investigations = Investigations()
     baseline: dict[str, Answers] = {}
     preferences: Preferences = Preferences()
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline_answers_are_valid(cls, baseline: dict[str, Answers]) -> dict[str, Answers]:
+        """Check every baseline answer against its instrument now, not later in ``assess``."""
+        # Imported here: the knowledge base itself imports this module for its field paths.
+        from acuknee.clinical.errors import InvalidInput, InvalidInputs
+        from acuknee.clinical.instruments import validate_answers
+
+        problems: list[str] = []
+        for instrument, answers in baseline.items():
+            try:
+                validate_answers(instrument, answers)
+            except InvalidInputs as exc:
+                problems += [str(e) for e in exc.errors]
+            except InvalidInput as exc:
+                problems.append(
+                    f"{instrument}: {exc.problem}" if exc.field == "instrument" else str(exc)
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return baseline
 
     @property
     def pain_sides(self) -> tuple[Side, ...]:
