@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports pytest pytest-postgres bench clean
+.PHONY: run demo-cli test lint typecheck imports pytest pytest-postgres bench clean
 
 # The PostgreSQL pass: the clinic app's tests again on a real server. CI sets
 # ACUKNEE_REQUIRE_POSTGRES=1 so an unreachable server fails instead of skipping.
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/python -m acuknee.manage migrate --noinput --verbosity 0
+	$(BIN)/python -m acuknee.manage load_demo
+	@echo "acuknee is serving the demo clinic at http://127.0.0.1:8000 (Ctrl-C to stop)"
+	$(BIN)/python -m acuknee.manage runserver 127.0.0.1:8000
+
+demo-cli: $(STAMP)
 	$(BIN)/acuknee demo
 
 lint: $(STAMP)

@@ -3,7 +3,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path
 
-from acuknee.clinic.views import intake, outcomes, patients, plans, selfreport, sessions
+from acuknee.clinic.views import (
+    intake,
+    outcomes,
+    patients,
+    plans,
+    research,
+    selfreport,
+    sessions,
+)
 
 urlpatterns: list[URLPattern] = [
     path("login/", auth_views.LoginView.as_view(template_name="clinic/login.html"), name="login"),
@@ -14,4 +22,5 @@ urlpatterns: list[URLPattern] = [
     *sessions.urlpatterns,
     *outcomes.urlpatterns,
     *selfreport.urlpatterns,
+    *research.urlpatterns,
 ]

@@ -1,0 +1,201 @@
+"""Patients: the list with search, registration, the patient page shell, and voiding.
+
+Everything is scoped to the user's clinic by ``clinic_view``. Front desk may list, search and
+register patients and see a patient's header; the clinical sections are included only for
+clinical roles (and their own views refuse front desk anyway).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, clinic_view, staff_clinic
+from acuknee.clinic.forms.patients import PatientForm, PatientSearchForm, VoidForm
+from acuknee.clinic.models import (
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    StaleEdit,
+    TreatmentSession,
+)
+from acuknee.clinic.status import patient_status
+
+PAGE_SIZE = 50
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _latest(model: Any, field: str) -> Subquery:
+    """The patient's latest non-voided ``field`` of ``model``, as a correlated subquery."""
+    rows = (
+        model.objects.filter(patient=OuterRef("pk"), voided_at__isnull=True)
+        .order_by()
+        .values("patient")
+        .annotate(latest=Max(field))
+        .values("latest")
+    )
+    return Subquery(rows)
+
+
+def with_overview(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """Annotate the last visit dates and prefetch just what ``patient_status`` reads."""
+    return patients.annotate(
+        last_intake=_latest(IntakeRecord, "visit_date"),
+        last_session=_latest(TreatmentSession, "session_date"),
+        last_measurement=_latest(Measurement, "measured_on"),
+    ).prefetch_related(
+        Prefetch(
+            "intakes",
+            IntakeRecord.objects.only("id", "patient_id", "visit_date", "screening", "voided_at"),
+        ),
+        Prefetch(
+            "plans",
+            PlanRecord.objects.only(
+                "id",
+                "patient_id",
+                "status",
+                "content",
+                "start_date",
+                "signed_at",
+                "created_at",
+                "voided_at",
+            ),
+        ),
+        Prefetch(
+            "sessions", TreatmentSession.objects.only("id", "patient_id", "plan_id", "voided_at")
+        ),
+        Prefetch(
+            "measurements", Measurement.objects.only("id", "patient_id", "measured_on", "voided_at")
+        ),
+    )
+
+
+def last_visit(patient: Patient) -> dt.date | None:
+    """The latest of intake, session and measurement dates (annotated by ``with_overview``)."""
+    days = [
+        getattr(patient, name, None) for name in ("last_intake", "last_session", "last_measurement")
+    ]
+    known = [d for d in days if d is not None]
+    return max(known) if known else None
+
+
+def search(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
+    """Match a date of birth (YYYY-MM-DD), else a record number or every word of a name."""
+    query = query.strip()
+    if not query:
+        return patients
+    if _ISO_DATE.match(query):
+        try:
+            return patients.filter(date_of_birth=dt.date.fromisoformat(query))
+        except ValueError:
+            return patients.none()
+    by_name = Q()
+    for word in query.split():
+        by_name &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
+    return patients.filter(by_name | Q(record_number__iexact=query))
+
+
+@clinic_view(roles=SCHEDULING_ROLES)
+def patient_list(request: HttpRequest) -> HttpResponse:
+    form = PatientSearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    show_voided = request.GET.get("voided") == "1"
+    patients = Patient.objects.filter(clinic=staff_clinic(request))
+    if not show_voided:
+        patients = patients.filter(voided_at__isnull=True)
+    page = Paginator(with_overview(search(patients, query)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    today = timezone.localdate()
+    rows = [
+        {"patient": p, "last_visit": last_visit(p), "status": patient_status(p, today)}
+        for p in page.object_list
+    ]
+    return render(
+        request,
+        "clinic/patient_list.html",
+        {
+            "form": form,
+            "query": query,
+            "rows": rows,
+            "page": page,
+            "show_voided": show_voided,
+            "patients": [r["patient"] for r in rows],
+        },
+    )
+
+
+@clinic_view(roles=SCHEDULING_ROLES)
+def patient_create(request: HttpRequest) -> HttpResponse:
+    clinic = staff_clinic(request)
+    form = PatientForm(request.POST or None, clinic=clinic)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            patient = form.save(commit=False)
+            patient.clinic = clinic
+            patient.created_by = request.user
+            patient.save()
+        messages.success(request, f"Patient {patient.given_name} {patient.family_name} registered.")
+        return redirect("patient-detail", patient_id=patient.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "clinic/patient_form.html", {"form": form}, status=status)
+
+
+def _detail_context(request: HttpRequest, patient: Patient, **extra: Any) -> dict[str, Any]:
+    role = request.user.staff.role
+    overview = with_overview(Patient.objects.filter(pk=patient.pk)).get()
+    today = timezone.localdate()
+    return {
+        "patient": patient,
+        "status": patient_status(overview, today),
+        "last_visit": last_visit(overview),
+        "today": today,
+        "age": patient.age_on(today),
+        "clinical": role in CLINICAL_ROLES,
+        "void_form": VoidForm(),
+        **extra,
+    }
+
+
+@clinic_view(roles=SCHEDULING_ROLES)
+def patient_detail(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return render(request, "clinic/patient_detail.html", _detail_context(request, patient))
+
+
+@require_POST
+@clinic_view(roles=CLINICAL_ROLES)
+def patient_void(request: HttpRequest, patient: Patient) -> HttpResponse:
+    form = VoidForm(request.POST)
+    if patient.is_voided:
+        messages.info(request, "This patient record was already voided.")
+        return redirect("patient-detail", patient_id=patient.pk)
+    if not form.is_valid():
+        context = _detail_context(request, patient, void_form=form)
+        return render(request, "clinic/patient_detail.html", context, status=400)
+    try:
+        patient.void(request.user, form.cleaned_data["reason"])
+    except StaleEdit as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Patient record voided; it stays visible, marked as voided.")
+    return redirect("patient-detail", patient_id=patient.pk)
+
+
+urlpatterns: list[URLPattern] = [
+    path("", patient_list, name="patient-list"),
+    path("patients/new/", patient_create, name="patient-create"),
+    path("patients/<int:patient_id>/", patient_detail, name="patient-detail"),
+    path("patients/<int:patient_id>/void/", patient_void, name="patient-void"),
+]
