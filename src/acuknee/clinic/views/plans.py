@@ -1,0 +1,233 @@
+"""Plans: propose (the core's ``plan``), edit with recorded overrides, sign, void.
+
+A plan is proposed only when the intake's screening allows it (``Screening.plan_allowed``); the
+core's answer is stored as both ``proposed`` and ``content``. Edits are saved with optimistic
+locking (``save_versioned``): a save based on a stale version is refused with the user's input
+kept on the page. A signed plan is read-only; it can be voided with a reason and a new plan
+proposed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from acuknee.clinic.access import CLINICAL_ROLES, clinic_view
+from acuknee.clinic.forms.plans import (
+    PlanEditForm,
+    PlanStartForm,
+    VersionForm,
+    VoidForm,
+)
+from acuknee.clinic.models import Patient, PlanRecord, StaleEdit
+from acuknee.clinic.views.intake import citations, intake_for, intake_page, screening_of
+from acuknee.clinical import Assessment, Intake, Plan, load_knowledge, plan
+
+
+def plan_for(patient: Patient, plan_id: int) -> PlanRecord:
+    return get_object_or_404(PlanRecord, pk=plan_id, patient=patient)
+
+
+def _to_detail(record: PlanRecord) -> HttpResponse:
+    return redirect("plan-detail", patient_id=record.patient_id, plan_id=record.pk)
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def plan_new(request: HttpRequest, patient: Patient, intake_id: int) -> HttpResponse:
+    """Propose a plan from an intake; refused while the screening blocks planning."""
+    record = intake_for(patient, intake_id)
+    screening = screening_of(record)
+    if not screening.plan_allowed or record.is_voided or patient.is_voided:
+        messages.error(request, "No plan can be proposed from this intake.")
+        return intake_page(request, patient, record, status=409)
+    if request.method != "POST":
+        return redirect("intake-detail", patient_id=patient.pk, intake_id=record.pk)
+    form = PlanStartForm(request.POST)
+    if not form.is_valid():
+        return intake_page(request, patient, record, plan_form=form, status=400)
+    start = form.cleaned_data["start"]
+    proposed = plan(
+        Intake.model_validate(record.data),
+        screening,
+        Assessment.model_validate(record.assessment),
+        start=start,
+    )
+    content = proposed.model_dump(mode="json")
+    refused = proposed.status == "refused"
+    created = PlanRecord.objects.create(
+        patient=patient,
+        intake=record,
+        status=PlanRecord.Status.REFUSED if refused else PlanRecord.Status.DRAFT,
+        proposed=content,
+        content=content,
+        start_date=start,
+        created_by=request.user,
+    )
+    return _to_detail(created)
+
+
+def _point_rows(content: Plan) -> list[dict[str, Any]]:
+    kb = load_knowledge()
+    rows = []
+    for p in content.points:
+        point = kb.points.get(p.code)
+        rows.append(
+            {
+                "point": p,
+                "name": f"{point.pinyin} ({point.english})" if point else "",
+                "location": point.location if point else "",
+            }
+        )
+    return rows
+
+
+def _edits(proposed: Plan, content: Plan) -> list[str]:
+    """What the practitioner changed from the proposal, in words (no judgement, just a diff)."""
+    before = {(p.code, p.side.value) for p in proposed.points}
+    after = {(p.code, p.side.value) for p in content.points}
+    lines = [f"Added {c} ({s})" for c, s in sorted(after - before)]
+    lines += [f"Removed {c} ({s})" for c, s in sorted(before - after)]
+    for name in ("method", "sessions_per_week", "number_of_sessions", "retention_minutes", "start"):
+        old, new = getattr(proposed, name), getattr(content, name)
+        if old != new:
+            label = name.replace("_", " ")
+            lines.append(f"Changed {label} from {_word(old)} to {_word(new)}")
+    return lines
+
+
+def _word(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def plan_context(record: PlanRecord) -> dict[str, Any]:
+    content = Plan.model_validate(record.content)
+    proposed = Plan.model_validate(record.proposed)
+    changes = [
+        {
+            "change": c,
+            "action": c.action.replace("_", " ").capitalize(),
+            "citations": citations(c.sources),
+        }
+        for c in content.changes
+    ]
+    return {
+        "plan_record": record,
+        "content": content,
+        "points": _point_rows(content),
+        "changes": changes,
+        "edits": _edits(proposed, content),
+        "sources": citations(content.sources),
+        "editable": record.status == PlanRecord.Status.DRAFT and not record.is_voided,
+        "sessions": [v for v in content.schedule if v.kind == "session"],
+    }
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def plan_detail(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
+    record = plan_for(patient, plan_id)
+    context = {
+        "patient": patient,
+        **plan_context(record),
+        "sign_form": VersionForm(initial={"version": record.version}),
+        "void_form": VoidForm(),
+    }
+    return render(request, "clinic/plan_detail.html", context)
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def plan_edit(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
+    record = plan_for(patient, plan_id)
+    if record.status != PlanRecord.Status.DRAFT or record.is_voided:
+        messages.error(request, "Only a draft plan can be edited; propose a new plan instead.")
+        return _to_detail(record)
+    content = Plan.model_validate(record.content)
+    screening = screening_of(record.intake)
+    status = 200
+    if request.method == "POST":
+        form = PlanEditForm(request.POST, content=content, screening=screening)
+        if form.is_valid() and form.new_content is not None:
+            now = timezone.now()
+            record.content = form.new_content.model_dump(mode="json")
+            record.start_date = form.cleaned_data["start"]
+            record.overrides = [
+                *record.overrides,
+                *form.overrides(by=request.user.get_username(), at=now),
+            ]
+            try:
+                record.save_versioned(
+                    form.cleaned_data["version"], ["content", "start_date", "overrides"]
+                )
+            except StaleEdit as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            else:
+                messages.success(request, "Plan saved.")
+                return _to_detail(record)
+        else:
+            status = 400
+    else:
+        form = PlanEditForm(
+            initial=PlanEditForm.initial_for(content, record.version),
+            content=content,
+            screening=screening,
+        )
+    context = {"patient": patient, "plan_record": record, "content": content, "form": form}
+    return render(request, "clinic/plan_edit.html", context, status=status)
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+@require_POST
+def plan_sign(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
+    record = plan_for(patient, plan_id)
+    form = VersionForm(request.POST)
+    if record.status != PlanRecord.Status.DRAFT or record.is_voided:
+        messages.error(request, "Only a draft plan can be signed.")
+    elif not form.is_valid():
+        messages.error(request, "The plan could not be signed: reload the page and try again.")
+    else:
+        record.status = PlanRecord.Status.SIGNED
+        record.signed_by = request.user
+        record.signed_at = timezone.now()
+        try:
+            record.save_versioned(
+                form.cleaned_data["version"], ["status", "signed_by", "signed_at"]
+            )
+        except StaleEdit as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Plan signed.")
+    return _to_detail(record)
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+@require_POST
+def plan_void(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
+    record = plan_for(patient, plan_id)
+    form = VoidForm(request.POST)
+    if record.is_voided:
+        messages.error(request, "This plan is already voided.")
+    elif not form.is_valid() or not form.cleaned_data["reason"].strip():
+        messages.error(request, "Give a reason to void the plan.")
+    else:
+        try:
+            record.void(request.user, form.cleaned_data["reason"])
+        except StaleEdit as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Plan voided.")
+    return _to_detail(record)
+
+
+urlpatterns: list[URLPattern] = [
+    path("patients/<int:patient_id>/intakes/<int:intake_id>/plan/", plan_new, name="plan-new"),
+    path("patients/<int:patient_id>/plans/<int:plan_id>/", plan_detail, name="plan-detail"),
+    path("patients/<int:patient_id>/plans/<int:plan_id>/edit/", plan_edit, name="plan-edit"),
+    path("patients/<int:patient_id>/plans/<int:plan_id>/sign/", plan_sign, name="plan-sign"),
+    path("patients/<int:patient_id>/plans/<int:plan_id>/void/", plan_void, name="plan-void"),
+]
