@@ -272,7 +272,9 @@ class IntakeResult:
 class IntakeForm(forms.Form):
     """The first visit. ``patient`` gives age (at the visit date) and sex."""
 
-    visit_date = forms.DateField(label="Visit date", widget=forms.DateInput(attrs={"type": "date"}))
+    visit_date = forms.DateField(
+        label="Visit date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args: Any, patient: Any, kb: KnowledgeBase | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -34,7 +34,8 @@ def next_weekday(today: dt.date) -> dt.date:
 
 class PlanStartForm(forms.Form):
     start = forms.DateField(
-        label="Date of the first session", widget=forms.DateInput(attrs={"type": "date"})
+        label="Date of the first session",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
@@ -87,7 +88,8 @@ class Blocked:
 class PlanEditForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     start = forms.DateField(
-        label="Date of the first session", widget=forms.DateInput(attrs={"type": "date"})
+        label="Date of the first session",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     keep = forms.MultipleChoiceField(
         label="Points to keep (untick to remove)",

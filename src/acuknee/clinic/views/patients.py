@@ -32,6 +32,8 @@ from acuknee.clinic.models import (
     TreatmentSession,
 )
 from acuknee.clinic.status import patient_status
+from acuknee.clinic.views.outcomes import outcomes_context
+from acuknee.clinic.views.sessions import sessions_context
 
 PAGE_SIZE = 50
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -165,6 +167,8 @@ def _detail_context(request: HttpRequest, patient: Patient, **extra: Any) -> dic
         "age": patient.age_on(today),
         "clinical": role in CLINICAL_ROLES,
         "void_form": VoidForm(),
+        **(sessions_context(patient) if role in CLINICAL_ROLES else {}),
+        **(outcomes_context(patient) if role in CLINICAL_ROLES else {}),
         **extra,
     }
 

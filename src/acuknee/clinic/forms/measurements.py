@@ -1,0 +1,212 @@
+"""Measurement forms generated from the knowledge base's instruments, scored by the core.
+
+Every field is built from ``load_knowledge().instruments`` (item code, label, range, unit), so an
+instrument added to ``instruments.toml`` appears here without code. Answers are validated and
+scored by ``acuknee.clinical.score``; an error names the item (``koos.P3``) and lands on its
+field. Saving is all-or-nothing: every instrument's Measurement is stored, or none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from django.utils import timezone
+
+from acuknee.clinic.models import Measurement, Patient
+from acuknee.clinical import InvalidInput, InvalidInputs, Scores, load_knowledge, score
+from acuknee.clinical.knowledge import Instrument, Item, KnowledgeBase
+
+SELF_REPORT_INSTRUMENTS: tuple[str, ...] = (
+    "koos",
+    "pain_nrs",
+    "patient_global",
+    "pss4",
+    "sleep_quality",
+)
+"""What a patient fills alone on a phone (issue 3): questionnaires and ratings, no examination."""
+
+_RADIO_MAX_OPTIONS = 11
+"""Whole-number items with at most this many values are radio buttons (easy to tap on a phone)."""
+
+
+def clinic_instruments(kb: KnowledgeBase | None = None) -> list[str]:
+    """The instruments recorded at a visit: every instrument except the short forms (KOOS-PS,
+    KOOS JR), which the core scores from the full KOOS answers."""
+    kb = kb or load_knowledge()
+    return [i.id for i in kb.instruments.values() if i.derived_from is None]
+
+
+def field_name(instrument: str, code: str) -> str:
+    """The form field of one item (``koos__P3``): HTML-id friendly, unlike ``koos.P3``."""
+    return f"{instrument}__{code}"
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _item_field(inst: Instrument, item: Item) -> forms.Field:
+    label = item.label + (f" ({item.unit})" if item.unit else "")
+    span = item.max - item.min
+    where = f"{inst.id}.{item.code}"
+    errors = {
+        "invalid_choice": f"{where}: must be a whole number from {_fmt(item.min)} to "
+        f"{_fmt(item.max)}",
+        "invalid": f"{where}: must be a number",
+    }
+    if item.integer and span + 1 <= _RADIO_MAX_OPTIONS:
+        values = [int(item.min) + k for k in range(int(span) + 1)]
+        choices = [
+            (str(v), f"{v} – {item.anchors[k]}" if item.anchors else str(v))
+            for k, v in enumerate(values)
+        ]
+        return forms.TypedChoiceField(
+            label=label,
+            choices=choices,
+            coerce=int,
+            empty_value=None,
+            required=False,
+            error_messages=errors,
+            widget=forms.RadioSelect,
+        )
+    attrs = {"min": _fmt(item.min), "max": _fmt(item.max), "inputmode": "decimal"}
+    if item.integer:
+        return forms.IntegerField(
+            label=label,
+            required=False,
+            error_messages=errors,
+            widget=forms.NumberInput(attrs={**attrs, "step": "1"}),
+        )
+    return forms.FloatField(
+        label=label,
+        required=False,
+        error_messages=errors,
+        widget=forms.NumberInput(attrs={**attrs, "step": "any"}),
+    )
+
+
+@dataclass(frozen=True)
+class InstrumentGroup:
+    """One instrument's fields, for a template to render as a fieldset."""
+
+    id: str
+    name: str
+    recall: str | None
+    scale_note: str | None
+    fields: list[forms.BoundField]
+
+
+class MeasurementsForm(forms.Form):
+    """Answers to several instruments at one visit; an unanswered instrument is not stored.
+
+    ``with_date`` adds the visit date (a reassessment); a self-report is dated the day it is
+    submitted.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        instruments: Sequence[str],
+        with_date: bool = True,
+        kb: KnowledgeBase | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.kb = kb or load_knowledge()
+        self.instrument_ids = [i for i in instruments if i in self.kb.instruments]
+        self.with_date = with_date
+        self.scores: dict[str, Scores] = {}
+        self.answers: dict[str, dict[str, float | None]] = {}
+        if with_date:
+            self.fields["measured_on"] = forms.DateField(
+                label="Date of the visit",
+                initial=timezone.localdate,
+                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            )
+        for instrument in self.instrument_ids:
+            inst = self.kb.instruments[instrument]
+            for item in inst.items:
+                self.fields[field_name(inst.id, item.code)] = _item_field(inst, item)
+
+    def groups(self) -> list[InstrumentGroup]:
+        out = []
+        for instrument in self.instrument_ids:
+            inst = self.kb.instruments[instrument]
+            note = None
+            if inst.id == "koos":
+                # The coding convention stated in instruments.toml (KOOS Scoring 2012).
+                note = "0 = no problem … 4 = extreme problem"
+            out.append(
+                InstrumentGroup(
+                    id=inst.id,
+                    name=inst.name,
+                    recall=inst.recall,
+                    scale_note=note,
+                    fields=[self[field_name(inst.id, i.code)] for i in inst.items],
+                )
+            )
+        return out
+
+    def clean(self) -> dict[str, Any]:
+        """Score every answered instrument with the core; its errors land on the item's field."""
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        answers: dict[str, dict[str, float | None]] = {}
+        for instrument in self.instrument_ids:
+            inst = self.kb.instruments[instrument]
+            given: dict[str, float | None] = {
+                i.code: cleaned.get(field_name(inst.id, i.code)) for i in inst.items
+            }
+            if any(v is not None for v in given.values()):
+                answers[inst.id] = given
+        if not answers:
+            raise forms.ValidationError("Answer at least one question before saving.")
+        for instrument, given in answers.items():
+            try:
+                self.scores[instrument] = score(instrument, given, self.kb)
+            except InvalidInputs as exc:
+                self._add_core_errors(exc.errors)
+            except InvalidInput as exc:
+                self._add_core_errors([exc])
+        self.answers = answers
+        return cleaned
+
+    def _add_core_errors(self, errors: Iterable[InvalidInput]) -> None:
+        for error in errors:
+            instrument, _, code = error.field.partition(".")
+            name = field_name(instrument, code)
+            if name in self.fields:
+                self.add_error(name, f"{error.field}: {error.problem}")
+            else:
+                self.add_error(None, f"{error.field}: {error.problem}")
+
+    @property
+    def visit_date(self) -> dt.date:
+        day = self.cleaned_data.get("measured_on")
+        return day if isinstance(day, dt.date) else timezone.localdate()
+
+    def save(self, patient: Patient, user: Any, origin: str) -> list[Measurement]:
+        """Store one Measurement per answered instrument, all or none."""
+        if not self.is_valid():
+            raise ValueError("save() needs a valid form")
+        stored = []
+        with transaction.atomic():
+            for instrument, given in self.answers.items():
+                stored.append(
+                    Measurement.objects.create(
+                        patient=patient,
+                        measured_on=self.visit_date,
+                        instrument=instrument,
+                        answers=given,
+                        scores=self.scores[instrument].model_dump(mode="json"),
+                        origin=origin,
+                        created_by=user,
+                    )
+                )
+        return stored

@@ -1,0 +1,464 @@
+"""Outcomes: record a reassessment visit, and show the response over the course.
+
+``outcomes_context(patient)`` builds the core ``Course`` from the patient's measurements
+(baseline = the intake date's measurements, follow-ups = later dates), calls
+``acuknee.clinical.evaluate`` and shapes its answer for ``clinic/_outcomes_section.html``: the five
+domains with a trend chart per measure, change from baseline, MIC reached or "no established
+MIC", the OMERACT-OARSI verdict at each follow-up, adverse events and sessions attended against
+planned. Every judgement comes from the core; this module only arranges and draws.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from acuknee.clinic.access import clinic_view
+from acuknee.clinic.forms.measurements import MeasurementsForm, clinic_instruments
+from acuknee.clinic.models import Measurement, Patient, TreatmentSession
+from acuknee.clinic.views.sessions import signed_plan
+from acuknee.clinical import (
+    Course,
+    Evaluation,
+    InvalidInput,
+    InvalidInputs,
+    KnowledgeBase,
+    Plan,
+    SessionRecord,
+    evaluate,
+    load_knowledge,
+    score,
+)
+from acuknee.clinical.knowledge import Source
+from acuknee.clinical.response import Visit
+from acuknee.clinical.vocabulary import Direction, Domain
+
+# --- the course from stored measurements ---------------------------------------------------------
+
+
+def baseline_date(patient: Patient, dates: list[dt.date]) -> dt.date | None:
+    """The intake's visit date when measurements were taken that day, else the first date."""
+    intake = patient.intakes.filter(voided_at__isnull=True).order_by("-visit_date", "-id").first()
+    if intake is not None and intake.visit_date in dates:
+        return intake.visit_date
+    return min(dates) if dates else None
+
+
+def build_course(patient: Patient) -> Course | None:
+    """The core ``Course``: one visit per measurement date from the baseline on. When one
+    instrument was recorded twice on a day, the later record counts."""
+    by_date: dict[dt.date, dict[str, Any]] = defaultdict(dict)
+    for m in patient.measurements.filter(voided_at__isnull=True).order_by("measured_on", "id"):
+        by_date[m.measured_on][m.instrument] = m.answers
+    start = baseline_date(patient, list(by_date))
+    if start is None:
+        return None
+    visits = [Visit(date=day, measurements=by_date[day]) for day in sorted(by_date) if day >= start]
+    return Course(baseline=visits[0], follow_ups=visits[1:])
+
+
+# --- the trend chart -----------------------------------------------------------------------------
+
+_W, _H, _PAD_X, _PAD_TOP, _PAD_BOTTOM = 260, 100, 34, 12, 24
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def line_chart(
+    points: list[tuple[dt.date, float]],
+    *,
+    low: float,
+    high: float,
+    title: str,
+    unit: str,
+    direction: Direction,
+) -> SafeString:
+    """An inline SVG line chart on the measure's full scale (no JS, no external asset).
+
+    The y axis spans the measure's declared range so a change is not visually inflated; the x
+    axis is proportional to days. The <title> lists every value for screen readers.
+    """
+    if not points:
+        return SafeString("")
+    first, last = points[0][0], points[-1][0]
+    span_days = max((last - first).days, 1)
+    span = (high - low) or 1.0
+
+    def x(day: dt.date) -> float:
+        if len(points) == 1:
+            return _PAD_X + (_W - 2 * _PAD_X) / 2
+        return _PAD_X + (day - first).days / span_days * (_W - 2 * _PAD_X)
+
+    def y(value: float) -> float:
+        share = (min(max(value, low), high) - low) / span
+        return _H - _PAD_BOTTOM - share * (_H - _PAD_TOP - _PAD_BOTTOM)
+
+    coords = [(x(d), y(v)) for d, v in points]
+    better = "higher is better" if direction is Direction.HIGHER_IS_BETTER else "lower is better"
+    described = "; ".join(f"{d.isoformat()}: {_num(v, 2)}" for d, v in points)
+    label = f"{title} ({unit}, {better}): {described}"
+    polyline = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords)
+    dots = format_html_join(
+        "",
+        '<circle cx="{}" cy="{}" r="3" class="chart-dot" fill="currentColor"></circle>',
+        ((f"{cx:.1f}", f"{cy:.1f}") for cx, cy in coords),
+    )
+    return format_html(
+        '<svg class="trend" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+        'aria-label="{label}"><title>{label}</title>'
+        '<line x1="{px}" y1="{top}" x2="{px}" y2="{bottom}" stroke="#888" '
+        'stroke-width="1"></line>'
+        '<line x1="{px}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#888" '
+        'stroke-width="1"></line>'
+        '<text x="{tx}" y="{top_text}" font-size="10" text-anchor="end" '
+        'fill="currentColor">{high}</text>'
+        '<text x="{tx}" y="{bottom}" font-size="10" text-anchor="end" '
+        'fill="currentColor">{low}</text>'
+        '<text x="{first_x}" y="{date_y}" font-size="10" text-anchor="start" '
+        'fill="currentColor">{first}</text>'
+        '<text x="{last_x}" y="{date_y}" font-size="10" text-anchor="end" '
+        'fill="currentColor">{last}</text>'
+        '<polyline points="{polyline}" fill="none" stroke="currentColor" '
+        'stroke-width="2"></polyline>{dots}</svg>',
+        w=_W,
+        h=_H,
+        label=label,
+        px=_PAD_X - 4,
+        top=_PAD_TOP,
+        bottom=_H - _PAD_BOTTOM,
+        right=_W - _PAD_X + 4,
+        tx=_PAD_X - 6,
+        top_text=_PAD_TOP + 4,
+        first_x=_PAD_X - 4,
+        last_x=_W - _PAD_X + 4,
+        date_y=_H - 6,
+        first=first.isoformat(),
+        last=last.isoformat() if last != first else "",
+        high=_num(high),
+        low=_num(low),
+        polyline=polyline,
+        dots=dots,
+    )
+
+
+# --- shaping the evaluation for the template -----------------------------------------------------
+
+
+@dataclass
+class MeasureRow:
+    name: str
+    unit: str
+    exploratory: bool
+    baseline: str
+    latest: str
+    change: str
+    mic_status: str
+    mic_text: str
+    note: str | None
+    chart: SafeString
+
+
+@dataclass
+class DomainView:
+    domain: str
+    label: str
+    exploratory: bool
+    note: str | None
+    rows: list[MeasureRow] = field(default_factory=list)
+
+
+@dataclass
+class VerdictView:
+    date: dt.date
+    days: int
+    status: str
+    label: str
+    criterion: str | None
+    explanation: str
+
+
+@dataclass
+class AdverseEventRow:
+    number: int
+    date: dt.date
+    type: str
+    severity: str
+    action_taken: str
+    point: str | None
+
+
+@dataclass
+class Outcomes:
+    patient: Patient
+    baseline_date: dt.date | None = None
+    follow_up_dates: list[dt.date] = field(default_factory=list)
+    domains: list[DomainView] = field(default_factory=list)
+    verdicts: list[VerdictView] = field(default_factory=list)
+    adverse_events: list[AdverseEventRow] = field(default_factory=list)
+    attended: int = 0
+    planned: int | None = None
+    planned_to_date: int | None = None
+    reassessments_planned: list[dt.date] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    error: str | None = None
+
+
+_VERDICT_LABELS = {
+    "responder": "Responder",
+    "non_responder": "Non-responder",
+    "not_evaluable": "Not evaluable",
+}
+_CRITERION_LABELS = {
+    "high_improvement": "high improvement in pain or function",
+    "domains_improved": "improvement in at least two domains",
+}
+
+
+def _domain_exploratory(kb: KnowledgeBase, domain: Domain) -> bool:
+    """A domain is exploratory when every measure the knowledge base has for it is (circulation:
+    skin temperature, no validated measure)."""
+    subs = [
+        inst.exploratory or sub.exploratory
+        for inst in kb.instruments.values()
+        for sub in inst.subscales
+        if sub.domain == domain
+    ]
+    return bool(subs) and all(subs)
+
+
+def _series(
+    evaluation: Evaluation,
+) -> dict[tuple[str, str], list[tuple[dt.date, float]]]:
+    series: dict[tuple[str, str], dict[dt.date, float]] = defaultdict(dict)
+    for fu in evaluation.follow_ups:
+        for group in fu.domains:
+            for m in group.measures:
+                key = (m.instrument, m.subscale)
+                if m.baseline is not None:
+                    series[key][evaluation.baseline_date] = m.baseline
+                if m.follow_up is not None:
+                    series[key][fu.date] = m.follow_up
+    return {k: sorted(v.items()) for k, v in series.items()}
+
+
+def _chart(
+    kb: KnowledgeBase, instrument: str, subscale: str, points: list[tuple[dt.date, float]]
+) -> SafeString:
+    sub = next(s for s in kb.instruments[instrument].subscales if s.id == subscale)
+    return line_chart(
+        points,
+        low=sub.range_min,
+        high=sub.range_max,
+        title=sub.name,
+        unit=sub.unit,
+        direction=sub.direction,
+    )
+
+
+def _domains_from_evaluation(kb: KnowledgeBase, evaluation: Evaluation) -> list[DomainView]:
+    latest = evaluation.follow_ups[-1]
+    series = _series(evaluation)
+    views = []
+    for group in latest.domains:
+        domain = group.domain
+        label = domain.value.title() if domain else "Other measures"
+        exploratory = group.exploratory or (domain is not None and _domain_exploratory(kb, domain))
+        note = group.note
+        if exploratory and note is None:
+            note = "exploratory: no validated measure of this domain; interpret with caution"
+        view = DomainView(
+            domain=domain.value if domain else "other",
+            label=label,
+            exploratory=exploratory,
+            note=note,
+        )
+        for m in group.measures:
+            view.rows.append(
+                MeasureRow(
+                    name=m.name,
+                    unit=m.unit,
+                    exploratory=m.exploratory,
+                    baseline=_num(m.baseline),
+                    latest=_num(m.follow_up),
+                    change=("+" if (m.change or 0) > 0 else "") + _num(m.change),
+                    mic_status=m.mic.status,
+                    mic_text=m.mic.text,
+                    note=m.note,
+                    chart=_chart(
+                        kb, m.instrument, m.subscale, series.get((m.instrument, m.subscale), [])
+                    ),
+                )
+            )
+        views.append(view)
+    return views
+
+
+def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
+    """Before any follow-up: the baseline values only, grouped as ``evaluate`` groups them."""
+    views: dict[Domain | None, DomainView] = {
+        d: DomainView(
+            domain=d.value,
+            label=d.value.title(),
+            exploratory=_domain_exploratory(kb, d),
+            note=None,
+        )
+        for d in Domain
+    }
+    views[None] = DomainView(domain="other", label="Other measures", exploratory=False, note=None)
+    day = course.baseline.date
+    for instrument, answers in course.baseline.measurements.items():
+        scores = score(instrument, answers, kb)
+        inst = kb.instruments[instrument]
+        for sub in inst.subscales:
+            value = scores.value(sub.id)
+            if scores.subscales[sub.id].answered == 0:
+                continue
+            views[sub.domain].rows.append(
+                MeasureRow(
+                    name=sub.name,
+                    unit=sub.unit,
+                    exploratory=inst.exploratory or sub.exploratory,
+                    baseline=_num(value),
+                    latest="—",
+                    change="—",
+                    mic_status="not_evaluable",
+                    mic_text="no follow-up yet",
+                    note=scores.subscales[sub.id].note,
+                    chart=_chart(
+                        kb, instrument, sub.id, [(day, value)] if value is not None else []
+                    ),
+                )
+            )
+    if not views[None].rows:
+        del views[None]
+    for view in views.values():
+        if not view.rows:
+            view.note = "not measured"
+        elif view.exploratory:
+            view.note = "exploratory: no validated measure of this domain; interpret with caution"
+    return list(views.values())
+
+
+def _adverse_events(sessions: list[TreatmentSession]) -> list[AdverseEventRow]:
+    rows = []
+    for s in sessions:
+        record = SessionRecord.model_validate(s.data)
+        for a in record.adverse_events:
+            rows.append(
+                AdverseEventRow(
+                    number=s.number,
+                    date=s.session_date,
+                    type=a.type,
+                    severity=a.severity.value,
+                    action_taken=a.action_taken,
+                    point=a.point,
+                )
+            )
+    return rows
+
+
+def outcomes_context(
+    patient: Patient, kb: KnowledgeBase | None = None, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Context for ``clinic/_outcomes_section.html``, under the key ``outcomes``."""
+    kb = kb or load_knowledge()
+    today = today or timezone.localdate()
+    view = Outcomes(patient=patient)
+    sessions = list(patient.sessions.filter(voided_at__isnull=True).order_by("session_date"))
+    view.attended = len(sessions)
+    view.adverse_events = _adverse_events(sessions)
+    record = signed_plan(patient)
+    if record is not None:
+        plan = Plan.model_validate(record.content)
+        view.planned = plan.number_of_sessions
+        view.planned_to_date = sum(
+            1 for v in plan.schedule if v.kind == "session" and v.date <= today
+        )
+        view.reassessments_planned = [v.date for v in plan.schedule if v.kind == "reassessment"]
+    course = build_course(patient)
+    if course is not None:
+        view.baseline_date = course.baseline.date
+        view.follow_up_dates = [v.date for v in course.follow_ups]
+        try:
+            if course.follow_ups:
+                evaluation = evaluate(course, kb)
+                view.domains = _domains_from_evaluation(kb, evaluation)
+                view.sources = list(evaluation.sources)
+                view.verdicts = [
+                    VerdictView(
+                        date=fu.date,
+                        days=fu.days_from_baseline,
+                        status=fu.oarsi.status,
+                        label=_VERDICT_LABELS[fu.oarsi.status],
+                        criterion=_CRITERION_LABELS.get(fu.oarsi.criterion or ""),
+                        explanation=fu.oarsi.explanation,
+                    )
+                    for fu in evaluation.follow_ups
+                ]
+            else:
+                view.domains = _domains_at_baseline(kb, course)
+        except (InvalidInput, InvalidInputs) as exc:
+            view.error = f"The stored measurements could not be evaluated: {exc}"
+    return {"outcomes": view}
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+@clinic_view()
+def outcomes_page(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return render(
+        request, "clinic/outcomes.html", {"patient": patient, **outcomes_context(patient)}
+    )
+
+
+@clinic_view()
+def outcomes_section(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The outcomes section alone (for htmx, when the patient page did not render it)."""
+    context = {"patient": patient, **outcomes_context(patient)}
+    return render(request, "clinic/_outcomes_section.html", context)
+
+
+@clinic_view()
+def measurement_new(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """A reassessment visit: the intake's instruments, scored by the core, stored all or none."""
+    instruments = clinic_instruments()
+    if request.method != "POST":
+        form = MeasurementsForm(instruments=instruments)
+        return render(request, "clinic/measurement_form.html", {"patient": patient, "form": form})
+    form = MeasurementsForm(request.POST, instruments=instruments)
+    if patient.is_voided:
+        messages.error(request, "This patient record is voided: nothing can be recorded.")
+        context = {"patient": patient, "form": form}
+        return render(request, "clinic/measurement_form.html", context, status=409)
+    if not form.is_valid():
+        context = {"patient": patient, "form": form}
+        return render(request, "clinic/measurement_form.html", context, status=400)
+    stored = form.save(patient, request.user, Measurement.Origin("clinic"))
+    messages.success(
+        request,
+        f"Reassessment of {form.visit_date.isoformat()} saved ({len(stored)} instruments).",
+    )
+    return redirect("patient-outcomes", patient_id=patient.pk)
+
+
+urlpatterns: list[URLPattern] = [
+    path("patients/<int:patient_id>/outcomes/", outcomes_page, name="patient-outcomes"),
+    path("patients/<int:patient_id>/outcomes/section/", outcomes_section, name="outcomes-section"),
+    path("patients/<int:patient_id>/measurements/new/", measurement_new, name="measurement-new"),
+]

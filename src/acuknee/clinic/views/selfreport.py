@@ -1,0 +1,108 @@
+"""Patient self-report: a single-use link that expires, filled on a phone without an account.
+
+Front desk or a practitioner issues the link and sees its URL once (only a hash of the token is
+stored). The patient's answers are validated and scored by the core (``forms.measurements``) and
+stored as Measurements with origin ``self_report``; the link is marked used in the same
+transaction, by a conditional update, so two submissions cannot both land. CSRF protection stays
+on for the patient's form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from acuknee.clinic.access import SCHEDULING_ROLES, clinic_view
+from acuknee.clinic.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm
+from acuknee.clinic.models import Measurement, Patient, SelfReportLink
+from acuknee.clinical import load_knowledge
+
+LINK_VALID_FOR = dt.timedelta(days=7)
+"""How long a link stays open: a week covers the days before a reassessment visit."""
+
+
+def _links(patient: Patient) -> list[dict[str, Any]]:
+    now = timezone.now()
+    rows = []
+    for link in patient.links.order_by("-created_at"):
+        if link.used_at is not None:
+            state = f"used {link.used_at:%Y-%m-%d %H:%M}"
+        elif link.expires_at <= now:
+            state = "expired"
+        else:
+            state = "open"
+        rows.append({"link": link, "state": state})
+    return rows
+
+
+@never_cache
+@clinic_view(roles=SCHEDULING_ROLES)
+def selfreport_issue(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """GET: the patient's links and a button to issue one; POST: issue it and show its URL once."""
+    url = None
+    status = 200
+    if request.method == "POST":
+        if patient.is_voided:
+            status = 409
+        else:
+            _, token = SelfReportLink.issue(
+                patient, request.user, list(SELF_REPORT_INSTRUMENTS), LINK_VALID_FOR
+            )
+            url = request.build_absolute_uri(reverse("selfreport-fill", args=[token]))
+            status = 201
+    kb = load_knowledge()
+    context = {
+        "patient": patient,
+        "url": url,
+        "links": _links(patient),
+        "instruments": [kb.instruments[i].name for i in SELF_REPORT_INSTRUMENTS],
+        "valid_days": LINK_VALID_FOR.days,
+    }
+    return render(request, "clinic/selfreport_issue.html", context, status=status)
+
+
+def _gone(request: HttpRequest, link: SelfReportLink) -> HttpResponse:
+    state = "used" if link.used_at is not None else "expired"
+    return render(request, "clinic/selfreport_done.html", {"state": state}, status=410)
+
+
+@never_cache
+def selfreport_fill(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient's form: 404 for an unknown token, 410 for a used or expired link."""
+    try:
+        link = SelfReportLink.objects.select_related("patient").get(
+            token_hash=SelfReportLink.hash_token(token)
+        )
+    except SelfReportLink.DoesNotExist as exc:
+        raise Http404("unknown link") from exc
+    if not link.usable or link.patient.is_voided:
+        return _gone(request, link)
+    if request.method != "POST":
+        form = MeasurementsForm(instruments=link.instruments, with_date=False)
+        return render(request, "clinic/selfreport_form.html", {"form": form})
+    form = MeasurementsForm(request.POST, instruments=link.instruments, with_date=False)
+    if not form.is_valid():
+        return render(request, "clinic/selfreport_form.html", {"form": form}, status=400)
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = SelfReportLink.objects.filter(
+            pk=link.pk, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+        if claimed != 1:
+            link.refresh_from_db()
+            return _gone(request, link)
+        form.save(link.patient, None, Measurement.Origin("self_report"))
+    return render(request, "clinic/selfreport_done.html", {"state": "thanks"})
+
+
+urlpatterns: list[URLPattern] = [
+    path("patients/<int:patient_id>/self-report/", selfreport_issue, name="selfreport-issue"),
+    path("r/<str:token>/", selfreport_fill, name="selfreport-fill"),
+]

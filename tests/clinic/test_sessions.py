@@ -1,0 +1,349 @@
+"""Sessions: logged pre-filled from the signed plan, validated as the core SessionRecord, edited
+with optimistic locking, voided with a reason; the schedule as an RFC 5545 calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django import forms
+from django.contrib.auth.models import User
+from django.forms import BaseFormSet
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from acuknee.clinic.models import IntakeRecord, Patient, PlanRecord, TreatmentSession
+from acuknee.clinic.views.sessions import fold
+from acuknee.clinical import Intake, Plan, SessionRecord, assess, plan, screen
+from tests.clinic.conftest import login
+
+START = dt.date(2026, 1, 5)
+
+KNEE_OA: dict[str, Any] = {
+    "age": 64,
+    "sex": "female",
+    "side": "right",
+    "duration_weeks": 78,
+    "activity_related_pain": True,
+    "morning_stiffness_minutes": 15,
+    "examination": {
+        "pain_location": ["medial", "anterior"],
+        "crepitus": True,
+        "bony_tenderness": True,
+        "bony_enlargement": False,
+        "palpable_warmth": False,
+    },
+    "investigations": {"xray_osteophytes": True, "kellgren_lawrence_grade": 2},
+}
+
+
+def sign_plan(patient: Patient, user: User, **preferences: Any) -> PlanRecord:
+    """A signed plan made by the core from a knee OA intake (no shortcut around the core)."""
+    intake = Intake.model_validate({**KNEE_OA, "preferences": preferences})
+    screening, assessment = screen(intake), assess(intake)
+    proposed = plan(intake, screening, assessment, start=START)
+    assert proposed.status == "proposed"
+    record = IntakeRecord.objects.create(
+        patient=patient,
+        visit_date=START,
+        data=intake.model_dump(mode="json"),
+        screening=screening.model_dump(mode="json"),
+        assessment=assessment.model_dump(mode="json"),
+        created_by=user,
+    )
+    content = proposed.model_dump(mode="json")
+    return PlanRecord.objects.create(
+        patient=patient,
+        intake=record,
+        status=PlanRecord.Status.SIGNED,
+        proposed=content,
+        content=content,
+        start_date=START,
+        signed_at=timezone.now(),
+        signed_by=user,
+        created_by=user,
+    )
+
+
+def posted(*parts: forms.Form | BaseFormSet) -> dict[str, Any]:
+    """What a browser would send for these forms as rendered (checked boxes as "on")."""
+    data: dict[str, Any] = {}
+    for part in parts:
+        if isinstance(part, BaseFormSet):
+            for bf in part.management_form:
+                data[bf.html_name] = bf.value()
+            members = list(part.forms)
+        else:
+            members = [part]
+        for form in members:
+            for bf in form:
+                value = bf.value()
+                if isinstance(bf.field, forms.BooleanField):
+                    if value:
+                        data[bf.html_name] = "on"
+                    continue
+                data[bf.html_name] = "" if value is None else str(value)
+    return data
+
+
+def page_data(client: Client, url: str) -> dict[str, Any]:
+    response = client.get(url)
+    assert response.status_code == 200
+    entry = response.context["entry"]
+    return posted(entry.session, entry.points, entry.electro, entry.events)
+
+
+@pytest.fixture
+def signed(patient: Patient, alice: User) -> PlanRecord:
+    return sign_plan(patient, alice)
+
+
+def new_url(patient: Patient) -> str:
+    return reverse("session-new", args=[patient.pk])
+
+
+def test_session_page_is_prefilled_from_the_signed_plan(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    response = login(alice).get(new_url(patient))
+    planned = Plan.model_validate(signed.content)
+    initial = response.context["entry"].points.initial
+    assert [(p["code"], p["side"]) for p in initial[: len(planned.points)]] == [
+        (p.code, p.side.value) for p in planned.points
+    ]
+    first = initial[0]
+    assert first["depth_value"] == planned.points[0].depth_cun_min
+    assert first["angle"] == "perpendicular"
+    assert response.context["entry"].session.initial["retention_minutes"] == (
+        planned.retention_minutes
+    )
+    assert b'value="ST34"' in response.content
+    today = timezone.localdate().isoformat()
+    assert f'type="date" name="session_date" value="{today}"'.encode() in response.content
+
+
+def test_logging_a_session_stores_a_valid_session_record_numbered_one(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient))
+    data |= {"pain_before": "6", "pain_after": "3", "points-0-de_qi": "on"}
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 302
+    stored = TreatmentSession.objects.get()
+    record = SessionRecord.model_validate(stored.data)
+    assert (stored.number, stored.plan, stored.created_by) == (1, signed, alice)
+    assert record.points[0].code == "ST34"
+    assert record.points[0].de_qi is True
+    assert (record.pain_before, record.pain_after) == (6, 3)
+
+
+def test_the_next_session_gets_the_next_number(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    for _ in range(2):
+        assert client.post(new_url(patient), page_data(client, new_url(patient))).status_code == 302
+    assert list(TreatmentSession.objects.values_list("number", flat=True)) == [1, 2]
+
+
+def test_pain_of_eleven_names_the_field_and_stores_nothing(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {"pain_after": "11"}
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 400
+    errors = response.context["entry"].session.errors
+    assert "pain_after" in errors
+    assert "pain_after" in errors["pain_after"][0]
+    assert TreatmentSession.objects.count() == 0
+
+
+def test_an_implausible_depth_lands_on_that_points_depth_field(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {"points-1-depth_value": "40"}
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 400
+    assert "depth_value" in response.context["entry"].points.forms[1].errors
+    assert TreatmentSession.objects.count() == 0
+
+
+def test_an_unticked_planned_point_is_left_out(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient))
+    del data["points-0-needled"]
+    client.post(new_url(patient), data)
+    codes = [p["code"] for p in TreatmentSession.objects.get().data["points"]]
+    assert "ST34" not in codes
+    assert "ST36" in codes
+
+
+def test_adverse_events_are_recorded_with_severity_and_action(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {
+        "events-0-type": "bruising",
+        "events-0-severity": "mild",
+        "events-0-action_taken": "pressure applied",
+        "events-0-point": "SP10",
+    }
+    assert client.post(new_url(patient), data).status_code == 302
+    (event,) = SessionRecord.model_validate(TreatmentSession.objects.get().data).adverse_events
+    assert (event.type, event.severity.value, event.action_taken) == (
+        "bruising",
+        "mild",
+        "pressure applied",
+    )
+
+
+def test_an_adverse_event_without_action_names_the_field(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {
+        "events-0-type": "fainting",
+        "events-0-severity": "moderate",
+    }
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 400
+    assert "action_taken" in response.context["entry"].events.forms[0].errors
+    assert TreatmentSession.objects.count() == 0
+
+
+def test_an_electro_plan_prefills_its_wired_pairs_and_frequency(
+    patient: Patient, alice: User
+) -> None:
+    signed = sign_plan(patient, alice, method="electro")
+    planned = Plan.model_validate(signed.content)
+    assert planned.electro_circuits
+    client = login(alice)
+    response = client.get(new_url(patient))
+    pairs = response.context["entry"].electro.initial
+    assert [(p["point_a"], p["point_b"]) for p in pairs] == [
+        (c.a, c.b) for c in planned.electro_circuits
+    ]
+    assert client.post(new_url(patient), page_data(client, new_url(patient))).status_code == 302
+    record = SessionRecord.model_validate(TreatmentSession.objects.get().data)
+    assert record.electro[0].frequency_hz == planned.electro_frequency_hz
+
+
+def test_without_a_signed_plan_no_session_can_be_logged(patient: Patient, alice: User) -> None:
+    response = login(alice).get(new_url(patient))
+    assert response.status_code == 409
+    assert b"no signed plan" in response.content
+
+
+def log_one(client: Client, patient: Patient) -> TreatmentSession:
+    assert client.post(new_url(patient), page_data(client, new_url(patient))).status_code == 302
+    return TreatmentSession.objects.latest("id")
+
+
+def test_a_concurrent_edit_is_refused_with_a_clear_message(
+    patient: Patient, alice: User, bob: User, signed: PlanRecord
+) -> None:
+    session = log_one(login(alice), patient)
+    url = reverse("session-edit", args=[patient.pk, session.pk])
+    alice_client, bob_client = login(alice), login(bob)
+    alice_data = page_data(alice_client, url) | {"note": "alice's note"}
+    bob_data = page_data(bob_client, url) | {"note": "bob's note"}
+    assert alice_client.post(url, alice_data).status_code == 302
+    response = bob_client.post(url, bob_data)
+    assert response.status_code == 409
+    assert b"changed by someone else" in response.content
+    session.refresh_from_db()
+    assert (session.data["note"], session.version) == ("alice's note", 2)
+
+
+def test_voiding_a_session_needs_a_reason_and_keeps_it_visible(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    session = log_one(client, patient)
+    url = reverse("session-void", args=[patient.pk, session.pk])
+    assert client.post(url, {"version": session.version, "reason": ""}).status_code == 400
+    response = client.post(url, {"version": session.version, "reason": "wrong patient"})
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.is_voided
+    assert session.void_reason == "wrong patient"
+    assert TreatmentSession.objects.count() == 1
+
+
+def unfold(text: str) -> list[str]:
+    return text.replace("\r\n ", "").split("\r\n")
+
+
+def test_schedule_is_an_icalendar_with_one_event_per_planned_visit(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    response = login(alice).get(reverse("schedule-ics", args=[patient.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    raw = response.content
+    assert raw.endswith(b"\r\n")
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    lines = unfold(raw.decode("utf-8"))[:-1]
+    assert (lines[0], lines[-1]) == ("BEGIN:VCALENDAR", "END:VCALENDAR")
+    assert "VERSION:2.0" in lines
+    assert any(line.startswith("PRODID:") for line in lines)
+    events: list[list[str]] = []
+    for line in lines:
+        if line == "BEGIN:VEVENT":
+            events.append([])
+        elif events and line != "END:VEVENT":
+            events[-1].append(line)
+    schedule = Plan.model_validate(signed.content).schedule
+    assert len(events) == len(schedule) == lines.count("END:VEVENT")
+    uids = set()
+    for event, visit in zip(events, schedule, strict=True):
+        props = dict(line.split(":", 1) for line in event)
+        assert props["DTSTART;VALUE=DATE"] == visit.date.strftime("%Y%m%d")
+        assert props["DTSTAMP"].endswith("Z")
+        assert props["SUMMARY"]
+        uids.add(props["UID"])
+    assert len(uids) == len(events)
+
+
+def test_long_lines_fold_at_75_octets_without_splitting_a_character() -> None:
+    line = "SUMMARY:" + "é" * 100
+    folded = fold(line)
+    parts = folded.encode("utf-8").split(b"\r\n")
+    assert all(len(p) <= 75 for p in parts)
+    assert all(p.startswith(b" ") for p in parts[1:])
+    assert folded.replace("\r\n ", "") == line
+
+
+def test_front_desk_cannot_open_sessions(patient: Patient, dana: User, signed: PlanRecord) -> None:
+    client = login(dana)
+    assert client.get(new_url(patient)).status_code == 403
+    assert client.get(reverse("schedule-ics", args=[patient.pk])).status_code == 403
+
+
+def test_another_clinics_practitioner_gets_404(
+    patient: Patient, alice: User, carol: User, signed: PlanRecord
+) -> None:
+    session = log_one(login(alice), patient)
+    client = login(carol)
+    assert client.get(new_url(patient)).status_code == 404
+    assert client.get(reverse("session-edit", args=[patient.pk, session.pk])).status_code == 404
+    assert client.get(reverse("schedule-ics", args=[patient.pk])).status_code == 404
+
+
+def test_the_sessions_section_counts_attended_against_planned(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    log_one(client, patient)
+    response = client.get(reverse("sessions-section", args=[patient.pk]))
+    section = response.context["sessions_section"]
+    assert (section["attended"], section["planned"]) == (1, 10)
+    assert b"Open session 1" in response.content
