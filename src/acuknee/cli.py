@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 
 EXIT_INVALID = 2
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 FileArg = Annotated[str, typer.Argument(help="JSON file to read, or - for stdin.")]
 PrettyOpt = Annotated[bool, typer.Option("--pretty", help="Show a readable view instead of JSON.")]
@@ -60,6 +62,8 @@ def read_json(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         _fail([f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"])
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        _fail([f"{path}: not usable JSON: {exc}"])
 
 
 def parse(model: type[M], data: Any) -> M:
@@ -69,7 +73,7 @@ def parse(model: type[M], data: Any) -> M:
         _fail(_validation_messages(exc))
 
 
-def run_core(action: Callable[[], M]) -> M:
+def run_core(action: Callable[[], T]) -> T:
     """Call the core; its input errors become exit 2 with the field named."""
     try:
         return action()
@@ -228,6 +232,16 @@ def schema(
     typer.echo(json.dumps(input_schema(name), indent=2, ensure_ascii=False))
 
 
+def _consult(intake: Any, first: dt.date) -> Any:
+    from acuknee.clinical import assess as do_assess
+    from acuknee.clinical import plan as do_plan
+    from acuknee.clinical import screen as do_screen
+
+    screening = do_screen(intake)
+    assessment = do_assess(intake)
+    return screening, assessment, do_plan(intake, screening, assessment, start=first)
+
+
 @app.command()
 def demo(
     examples: Annotated[
@@ -237,10 +251,7 @@ def demo(
 ) -> None:
     """Screen, assess and plan the example patients and print each plan readably."""
     from acuknee import cli_views
-    from acuknee.clinical.assessment import assess as do_assess
     from acuknee.clinical.intake import Intake
-    from acuknee.clinical.planning import plan as do_plan
-    from acuknee.clinical.screening import screen as do_screen
 
     folder = examples or Path("docs/examples")
     files = sorted(folder.glob("intake-*.json"))
@@ -249,9 +260,7 @@ def demo(
     first = _parse_date(start)
     for path in files:
         intake = parse(Intake, read_json(str(path)))
-        screening = do_screen(intake)
-        assessment = do_assess(intake)
-        result = do_plan(intake, screening, assessment, start=first)
+        screening, assessment, result = run_core(partial(_consult, intake, first))
         cli_views.render_case(path.stem, screening, assessment, result)
 
 

@@ -156,3 +156,9 @@ def test_pretty_plan_is_readable_text_not_json() -> None:
     assert code == 0
     assert not out.lstrip().startswith("{")
     assert "ST36" in out
+
+
+def test_an_integer_too_long_for_python_exits_2_not_a_traceback() -> None:
+    code, _, err = run("score", "koos", "-", stdin='{"P1": ' + "9" * 5000 + "}")
+    assert code == 2
+    assert "Traceback" not in err

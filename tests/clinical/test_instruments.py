@@ -452,3 +452,13 @@ def test_licensed_item_text_file_of_another_type_is_rejected(tmp_path: Path) -> 
     with pytest.raises(InvalidInput) as caught:
         load_item_text(path, KB)
     assert caught.value.field == "item_text"
+
+
+# --- review: input at the edges of the number types --------------------------------------------
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400)], ids=["plus", "minus"])
+def test_an_integer_too_large_for_a_float_is_rejected_with_the_range(huge: int) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        score("koos", {"P1": huge}, KB)
+    assert (caught.value.field, caught.value.problem) == ("koos.P1", "must be between 0 and 4")

@@ -644,3 +644,100 @@ def test_plan_never_contains_a_blocked_point_or_method(
         assert {(circuit.a, circuit.side), (circuit.b, circuit.side)} <= planned
     if screening.depth_limit:
         assert all(p.depth_cun_max == p.depth_cun_min for p in result.points)
+
+
+# --- review: Ashi points around a knee the safety rules close -----------------------------------
+
+ITBS = "iliotibial-band-manual-li-wu2022"
+
+
+@pytest.mark.parametrize(
+    "health",
+    [Health(knee_prosthesis=Side.LEFT), Health(malignancy_near_knee=Side.LEFT)],
+    ids=["prosthesis", "malignancy"],
+)
+def test_a_rule_closing_the_knee_blocks_ashi_points_even_with_a_thigh_point_in_the_protocol(
+    kb: KnowledgeBase, health: Health
+) -> None:
+    # The ITBS protocol's GB31 lies mid-thigh (not local to the knee), so not every local-role
+    # point is blocked; the Ashi points around the replaced or tumour knee still must be.
+    subject = intake(Side.LEFT, protocol=ITBS, health=health)
+    result = run(kb, subject, screen(subject, kb), Cause.ILIOTIBIAL_BAND)
+    assert result.status == "proposed"
+    assert codes(result) == {"GB31"}
+    assert result.ashi_sides == []
+    assert result.ashi_points == 0
+    assert ("Ashi", Side.LEFT) in {
+        (c.target, c.side) for c in result.changes if c.action == "removed_point"
+    }
+
+
+def test_a_rule_closing_the_other_knee_leaves_ashi_points_on_the_painful_knee(
+    kb: KnowledgeBase,
+) -> None:
+    subject = intake(Side.LEFT, protocol=ITBS, health=Health(knee_prosthesis=Side.RIGHT))
+    result = run(kb, subject, screen(subject, kb), Cause.ILIOTIBIAL_BAND)
+    assert result.ashi_sides == [Side.LEFT]
+
+
+_SIDES = st.sampled_from([None, *Side])
+
+
+@st.composite
+def risky_health(draw: st.DrawFn) -> Health:
+    lesions = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {"region": st.sampled_from(sorted(_KB.regions)), "side": st.sampled_from(Side)}
+            ),
+            max_size=3,
+        )
+    )
+    return Health.model_validate(
+        {
+            "pregnant": draw(st.booleans()),
+            "anticoagulant": draw(st.booleans()),
+            "implanted_electronic_device": draw(st.booleans()),
+            "knee_prosthesis": draw(_SIDES),
+            "lymphoedema_leg": draw(_SIDES),
+            "malignancy_near_knee": draw(_SIDES),
+            "skin_lesions": lesions,
+        }
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    health=risky_health(),
+    side=st.sampled_from(list(Side)),
+    protocol_id=st.sampled_from(sorted(_KB.protocols)),
+    pattern=st.sampled_from([None, *sorted(_KB.patterns)]),
+)
+def test_real_screening_of_any_risky_intake_never_yields_a_forbidden_point_ashi_or_method(
+    health: Health, side: Side, protocol_id: str, pattern: str | None
+) -> None:
+    subject = intake(side, protocol=protocol_id, pattern=pattern, use_patterns=True, health=health)
+    result = run(_KB, subject, screen(subject, _KB))
+    if result.status == "refused":
+        return
+    closed_knees = [
+        s
+        for s in (health.knee_prosthesis, health.malignancy_near_knee, health.lymphoedema_leg)
+        if s is not None
+    ]
+    for knee in result.ashi_sides:
+        assert not any(closed.covers(knee) for closed in closed_knees), (knee, closed_knees)
+    for point in result.points:
+        found = _KB.points[point.code]
+        region = _KB.regions[found.region]
+        assert not (health.pregnant and "pregnancy_forbidden" in found.tags)
+        assert not (health.anticoagulant and "near_large_vessel" in found.tags)
+        for lesion in health.skin_lesions:
+            assert not (lesion.region == found.region and lesion.side.covers(point.side))
+        if region.local_to_knee:
+            for closed in (health.knee_prosthesis, health.malignancy_near_knee):
+                assert closed is None or not closed.covers(point.side), point
+        if region.limb.value == "lower" and health.lymphoedema_leg is not None:
+            assert not health.lymphoedema_leg.covers(point.side), point
+    if health.pregnant or health.implanted_electronic_device:
+        assert result.method is not Method.ELECTRO

@@ -6,6 +6,7 @@ import datetime as dt
 from importlib import resources
 
 import pytest
+from pydantic import ValidationError
 
 from acuknee.clinical.errors import InvalidInput, InvalidInputs
 from acuknee.clinical.knowledge import KnowledgeBase, MeasureRef, build_knowledge
@@ -454,3 +455,39 @@ def test_several_invalid_answers_are_all_named_by_their_place_in_the_course() ->
         "baseline.measurements.koos.P1",
         "baseline.measurements.koos.P2",
     ]
+
+
+# --- review: a missing domain only matters when it could change the verdict -------------------
+
+
+def test_missing_patient_global_cannot_rescue_unimproved_pain_and_function() -> None:
+    # Patient global has no high-improvement route, and with pain and function both unimproved
+    # it could make at most 1 of the 2 domains the rule needs: a non-responder, whatever it is.
+    verdict = omeract_oarsi({"pain": UNCHANGED, "function": UNCHANGED}, KB)
+    assert verdict.status == "non_responder"
+    assert verdict.missing == ["patient_global: no value"]
+
+
+def test_missing_patient_global_leaves_one_improved_domain_not_evaluable() -> None:
+    verdict = omeract_oarsi({"pain": (50.0, 40.0), "function": UNCHANGED}, KB)
+    assert verdict.status == "not_evaluable"
+
+
+def test_missing_function_leaves_the_verdict_open_because_it_could_be_a_high_improvement() -> None:
+    verdict = omeract_oarsi({"pain": UNCHANGED, "patient_global": UNCHANGED}, KB)
+    assert verdict.status == "not_evaluable"
+
+
+@pytest.mark.parametrize("bad", [True, "6"], ids=["boolean", "text"])
+def test_a_course_answer_that_is_not_a_number_is_rejected_naming_the_item(bad: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Course.model_validate(
+            {
+                "baseline": {
+                    "date": "2026-01-05",
+                    "measurements": {"pain_nrs": {"average_last_week": bad}},
+                }
+            }
+        )
+    locs = [e["loc"] for e in caught.value.errors()]
+    assert locs == [("baseline", "measurements", "pain_nrs", "average_last_week")]

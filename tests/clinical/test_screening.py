@@ -309,7 +309,11 @@ RULE_NEAR_MISSES: list[tuple[str, str, dict[str, Any]]] = [
     ("varicose_veins", "lymphoedema", {"health": {"lymphoedema_leg": "right"}}),
     ("immunosuppression", "diabetes", {"health": {"diabetes": True}}),
     ("neutropenia", "low platelets", {"health": {"thrombocytopenia": True}}),
-    ("diabetic_neuropathy", "diabetes without neuropathy", {"health": {"diabetes": True}}),
+    (
+        "diabetic_neuropathy",
+        "immunosuppression, no diabetes",
+        {"health": {"immunosuppressed": True}},
+    ),
     ("fainting_risk", "able to consent", {"health": {"able_to_consent": True}}),
     ("unable_to_consent", "able to consent", {"health": {"able_to_consent": True}}),
     ("malignancy_near_knee", "history of cancer", {"red_flags": {"history_of_cancer": True}}),
@@ -613,3 +617,17 @@ source = ["fixture"]
     screening = screen(intake(health={"knee_prosthesis": "left"}), small)
     assert [f.rule for f in screening.findings] == ["prosthesis"]
     assert screening.findings[0].blocked_points == []
+
+
+# --- review: rules fire on what their sources say ----------------------------------------------
+
+
+def test_diabetes_without_recorded_neuropathy_still_warns_distal_leg_and_foot_points(
+    kb: KnowledgeBase,
+) -> None:
+    # ASAP guidance (Goldfields summary): "Diabetes - relative risk of peripheral needling due to
+    # poor circulation"; the source does not ask for neuropathy as well.
+    screening = screen(intake(health={"diabetes": True}), kb)
+    warned = finding(screening, "diabetic_neuropathy").warn_points
+    assert warned == tagged(kb, "distal_leg_foot")
+    assert screening.plan_allowed

@@ -93,7 +93,10 @@ def _check(item: Item, value: object) -> str | None:
     """The problem with one answer, or None when it is a valid number for the item."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"must be a number, not {type(value).__name__}"
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range is outside every item's range
+        return f"must be between {_fmt(item.min)} and {_fmt(item.max)}"
     if not math.isfinite(number):
         return "must be a finite number"
     if item.integer and not number.is_integer():

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictFloat, field_validator, model_validator
 
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.vocabulary import Method, PainLocation, Sex, Side
 
-Answers = dict[str, float | None]
-"""One instrument's answers: item code -> value (or None when the item was skipped)."""
+Answers = dict[str, StrictFloat | None]
+"""One instrument's answers: item code -> value (or None when the item was skipped). Strict, so a
+boolean or a numeric string is rejected naming the item instead of being read as 1, 0 or 2."""
 
 
 class Injury(CoreModel):

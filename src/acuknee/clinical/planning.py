@@ -255,6 +255,33 @@ def build_schedule(
     return [v[2] for v in visits]
 
 
+def planned_point(
+    code: str, side: Side, role: Role, screening: Screening, kb: KnowledgeBase | None = None
+) -> PlannedPoint:
+    """One point as the planner plans it under ``screening``: the knowledge base's depth and
+    angle, cut to the shallow end when a rule asks for superficial needling (bleeding risk: WHO
+    1999; BAcC). Also used for points a practitioner adds to a plan, so they obey the same limit.
+    Blocks are not checked here: the caller decides (the planner removes, the clinic app asks for
+    an override)."""
+    kb = load_knowledge() if kb is None else kb
+    point = kb.point(code)
+    low, high = point.depth_cun_min, point.depth_cun_max
+    note = None
+    if screening.depth_limit == "superficial":
+        high = low
+        names = "; ".join(f.name for f in screening.findings if f.limit_depth)
+        note = f"Superficial needling only, at the shallow end of the range ({names})."
+    return PlannedPoint(
+        code=code,
+        side=side,
+        role=role,
+        depth_cun_min=low,
+        depth_cun_max=high,
+        angle=point.angle,
+        depth_note=note,
+    )
+
+
 # --- the personalisation ------------------------------------------------------------------------
 
 
@@ -498,22 +525,7 @@ class _Builder:
         self.removed.setdefault((code, side), change)
 
     def _planned(self, code: str, side: Side, role: Role) -> PlannedPoint:
-        point = self.kb.point(code)
-        low, high = point.depth_cun_min, point.depth_cun_max
-        note = None
-        if self.screening.depth_limit == "superficial":
-            high = low
-            names = "; ".join(f.name for f in self.screening.findings if f.limit_depth)
-            note = f"Superficial needling only, at the shallow end of the range ({names})."
-        return PlannedPoint(
-            code=code,
-            side=side,
-            role=role,
-            depth_cun_min=low,
-            depth_cun_max=high,
-            angle=point.angle,
-            depth_note=note,
-        )
+        return planned_point(code, side, role, self.screening, self.kb)
 
     def _limit_depth(self) -> None:
         """Record each rule that limits depth (bleeding risk: WHO 1999; BAcC fine needles)."""
@@ -576,23 +588,23 @@ class _Builder:
         """Knees on which Ashi points may be needled.
 
         Ashi points are tender points in the painful area around the knee. When one rule blocks
-        every local point of the protocol on a side (a knee prosthesis, a tumour, unhealthy skin
-        or lymphoedema: WHO 1999; ASAP guidance), that side's Ashi points are blocked too. When a
-        rule blocks only some local points there, Ashi points stay but carry a warning.
+        every local point of the protocol on a side, or every point of the knowledge base local
+        to that knee (a knee prosthesis, a tumour, unhealthy skin or lymphoedema: WHO 1999; ASAP
+        guidance), that side's Ashi points are blocked too, whatever the protocol's own points
+        (a protocol may count a point outside the knee, such as GB31, among its local ones).
+        When a rule blocks only some local points there, Ashi points stay but carry a warning.
         """
         if not self.recipe.ashi_points:
             return []
+        knee = [p.code for p in self.kb.points.values() if self._local_to_knee(p.region)]
         sides: list[Side] = []
         for side in self.intake.pain_sides:
             local = [c for c, s, role in candidates if s in (side, Side.BOTH) and role == "local"]
             whole = partial = None
             for f in self.screening.findings:
-                hit = [
-                    c
-                    for c in local
-                    if any(b.code == c and b.side.covers(side) for b in f.blocked_points)
-                ]
-                if hit and len(hit) == len(local):
+                closed = {b.code for b in f.blocked_points if b.side.covers(side)}
+                hit = [c for c in local if c in closed]
+                if (hit and len(hit) == len(local)) or (knee and closed.issuperset(knee)):
                     whole = f
                     break
                 if hit and partial is None:
@@ -619,6 +631,10 @@ class _Builder:
                 )
             sides.append(side)
         return sides
+
+    def _local_to_knee(self, region_id: str) -> bool:
+        region = self.kb.regions.get(region_id)
+        return region is not None and region.local_to_knee
 
     # -- warnings ---------------------------------------------------------------------------------
 

@@ -445,9 +445,12 @@ def _verdict(
 ) -> OarsiVerdict:
     """Responder if a high-improvement domain met both high thresholds, or if at least
     ``domains_required`` domains met both ordinary thresholds; a missing measure leaves the
-    verdict not evaluable unless the others already make the patient a responder."""
+    verdict not evaluable only while it could still change it (it could be a high improvement,
+    or enough domains could still improve), so the known domains decide when they settle it."""
     sources = kb.cite(criteria.source)
     missing = [d.missing for d in domains if d.missing]
+    high_route = {d.id for d in criteria.domains if d.high_improvement}
+    gaps = [d.domain for d in domains if d.missing]
     high = [d.domain for d in domains if d.high_improvement]
     met = [d.domain for d in domains if d.improved]
     names = {d.id: d.name.lower() for d in criteria.domains}
@@ -498,7 +501,9 @@ def _verdict(
             missing=missing,
             sources=sources,
         )
-    if missing:
+    could_change = any(g in high_route for g in gaps)
+    could_change |= len(met) + len(gaps) >= criteria.domains_required
+    if could_change:
         return OarsiVerdict(
             status="not_evaluable",
             explanation="not evaluable: " + "; ".join(missing),
@@ -511,8 +516,14 @@ def _verdict(
         f"non-responder: no high improvement in pain or function, and fewer than "
         f"{criteria.domains_required} domains improved{improved}"
     )
+    if missing:
+        explanation += " (the missing " + ", ".join(gaps) + " cannot change this)"
     return OarsiVerdict(
-        status="non_responder", explanation=explanation, domains=domains, sources=sources
+        status="non_responder",
+        explanation=explanation,
+        domains=domains,
+        missing=missing,
+        sources=sources,
     )
 
 
