@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.errors import InvalidInput, KnowledgeError
@@ -321,20 +321,20 @@ class _Builder:
                 method = self._lose_electro()
         ashi_sides = self._ashi_sides(candidates)
         self._warn(kept)
+        # What a refused and a proposed plan both report: which protocol, and what safety changed.
+        common: dict[str, Any] = {
+            "cause": cause,
+            "severity": severity,
+            "protocol": recipe.id,
+            "protocol_name": recipe.name,
+            "changes": self.changes,
+            "warnings": _unique(self.warnings),
+            "pattern": self.pattern.id if self.pattern else None,
+            "pattern_name": self.pattern.name if self.pattern else None,
+            "sources": self._sources(),
+        }
         if method is None or not points:
-            return Plan(
-                status="refused",
-                refusal_reasons=self._refusal(method),
-                cause=cause,
-                severity=severity,
-                protocol=recipe.id,
-                protocol_name=recipe.name,
-                changes=self.changes,
-                warnings=_unique(self.warnings),
-                pattern=self.pattern.id if self.pattern else None,
-                pattern_name=self.pattern.name if self.pattern else None,
-                sources=self._sources(),
-            )
+            return Plan(status="refused", refusal_reasons=self._refusal(method), **common)
         electro = recipe.electro if method is Method.ELECTRO else None
         pairs = list(dict.fromkeys((c.a, c.b) for c in circuits))
         return Plan(
@@ -367,15 +367,7 @@ class _Builder:
             rationale=self._rationale(cause, severity),
             expected_response=recipe.expected_response,
             evidence_level=recipe.evidence_level.value,
-            sources=self._sources(),
-            cause=cause,
-            severity=severity,
-            protocol=recipe.id,
-            protocol_name=recipe.name,
-            changes=self.changes,
-            warnings=_unique(self.warnings),
-            pattern=self.pattern.id if self.pattern else None,
-            pattern_name=self.pattern.name if self.pattern else None,
+            **common,
         )
 
     # -- method ----------------------------------------------------------------------------------
