@@ -27,6 +27,7 @@ from acuknee.clinic.forms.plans import (
 )
 from acuknee.clinic.models import Patient, PlanRecord, StaleEdit
 from acuknee.clinic.views.intake import citations, intake_for, intake_page, screening_of
+from acuknee.clinic.views.reference import diagram_context
 from acuknee.clinical import Assessment, Intake, Plan, load_knowledge, plan
 
 
@@ -134,6 +135,7 @@ def plan_detail(request: HttpRequest, patient: Patient, plan_id: int) -> HttpRes
     context = {
         "patient": patient,
         **plan_context(record),
+        **diagram_context(record.content),
         "sign_form": VersionForm(initial={"version": record.version}),
         "void_form": VoidForm(),
     }
