@@ -1,7 +1,8 @@
 """``python -m benchmarks``: run every ``bench_*`` module and print one table.
 
-Options: ``--quick`` for a short run, ``--json FILE`` to write the results, and ``--repeat``,
-``--number``, ``--synthetic`` to size the run by hand (the tests use a tiny run).
+Options: ``--quick`` for a short run, ``--json FILE`` to write the results, ``--repeat``,
+``--number``, ``--synthetic``, ``--clients`` to size the run by hand (the tests use a tiny run),
+and ``--skip TOPIC`` to leave out ``bench_TOPIC`` (e.g. ``--skip clinic``, the served app).
 """
 
 from __future__ import annotations
@@ -24,15 +25,21 @@ import benchmarks
 from benchmarks.harness import QUICK, Result, Settings, table
 
 
-def modules() -> list[str]:
-    """Every benchmark module, so a new ``bench_*.py`` file is run without registering it."""
+def modules(skip: Sequence[str] = ()) -> list[str]:
+    """Every benchmark module, so a new ``bench_*.py`` file is run without registering it;
+    ``skip`` names topics to leave out (``clinic`` for ``bench_clinic``)."""
     found = pkgutil.iter_modules(benchmarks.__path__)
-    return sorted(f"benchmarks.{m.name}" for m in found if m.name.startswith("bench_"))
+    left_out = {f"bench_{topic}" for topic in skip}
+    return sorted(
+        f"benchmarks.{m.name}"
+        for m in found
+        if m.name.startswith("bench_") and m.name not in left_out
+    )
 
 
-def run_all(settings: Settings) -> list[Result]:
+def run_all(settings: Settings, skip: Sequence[str] = ()) -> list[Result]:
     results: list[Result] = []
-    for name in modules():
+    for name in modules(skip):
         results.extend(importlib.import_module(name).run(settings))
     return results
 
@@ -50,7 +57,9 @@ def report(results: list[Result], settings: Settings, started: dt.datetime) -> d
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = QUICK if args.quick else Settings()
-    changes = {k: v for k in ("repeat", "number", "synthetic") if (v := getattr(args, k))}
+    changes = {
+        k: v for k in ("repeat", "number", "synthetic", "clients") if (v := getattr(args, k))
+    }
     return dataclasses.replace(settings, **changes)
 
 
@@ -59,6 +68,14 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _clients(text: str) -> tuple[int, ...]:
+    """``1,10,50``: the concurrent clients of the served benchmarks, each at least 1."""
+    try:
+        return tuple(_positive(part) for part in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from exc
 
 
 def _print(results: list[Result], settings: Settings, started: dt.datetime) -> None:
@@ -88,11 +105,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=_positive, help="samples of each job and floor")
     parser.add_argument("--number", type=_positive, help="calls per sample (default: calibrated)")
     parser.add_argument("--synthetic", type=_positive, help="intakes in the synthetic batch")
+    parser.add_argument(
+        "--clients", type=_clients, metavar="N,N,...", help="concurrent clients (e.g. 1,10,50)"
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="TOPIC",
+        help="leave out benchmarks/bench_TOPIC.py (repeatable); e.g. clinic",
+    )
     args = parser.parse_args(argv)
+    unknown = {f"benchmarks.bench_{t}" for t in args.skip} - set(modules())
+    if unknown:
+        parser.error(f"no such benchmark: {', '.join(sorted(unknown))}")
     settings = _settings(args)
 
     started = dt.datetime.now(dt.UTC).astimezone()
-    results = run_all(settings)
+    results = run_all(settings, args.skip)
     if args.json is not None:  # first, so the figures survive a closed stdout
         args.json.write_text(json.dumps(report(results, settings, started), indent=1) + "\n")
     _print(results, settings, started)

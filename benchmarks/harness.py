@@ -27,10 +27,11 @@ class Settings:
     number: int | None = None
     synthetic: int = 1000
     seed: int = 20261201
+    clients: tuple[int, ...] = (1, 10, 50)  # concurrent clients of the served benchmarks
 
 
-QUICK = Settings(repeat=5, warmup=1, min_sample_ns=2_000_000, synthetic=100)
-"""A short run: fewer, shorter samples and a smaller synthetic batch."""
+QUICK = Settings(repeat=5, warmup=1, min_sample_ns=2_000_000, synthetic=100, clients=(1, 4))
+"""A short run: fewer, shorter samples, a smaller synthetic batch and fewer clients."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Result:
     floor_name: str
     floor: Timing
     note: str = ""
+    throughput: float | None = None  # measured operations per second, when not 1 / median
 
     @property
     def ratio(self) -> float:
@@ -59,7 +61,8 @@ class Result:
 
     @property
     def per_second(self) -> float:
-        return 1e9 / self.job.median_ns
+        """Operations per second: measured under concurrency (``throughput``), else 1 / median."""
+        return self.throughput if self.throughput is not None else 1e9 / self.job.median_ns
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -35,7 +35,8 @@ FIELDS = {
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
-    """One tiny quick run of every benchmark module: its JSON report and its printed table."""
+    """One tiny quick run of every benchmark module but the served clinic (it starts a server:
+    ``tests/test_bench_clinic.py`` runs it): its JSON report and its printed table."""
     out = tmp_path_factory.mktemp("bench") / "results.json"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
@@ -46,6 +47,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
                 f"--number={NUMBER}",
                 f"--synthetic={SYNTHETIC}",
                 f"--json={out}",
+                "--skip=clinic",
             ]
         )
     assert code == 0

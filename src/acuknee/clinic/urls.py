@@ -4,10 +4,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path
 
 from acuknee.clinic.views import (
+    health,
     intake,
     outcomes,
     patients,
     plans,
+    reference,
     research,
     selfreport,
     sessions,
@@ -23,4 +25,6 @@ urlpatterns: list[URLPattern] = [
     *outcomes.urlpatterns,
     *selfreport.urlpatterns,
     *research.urlpatterns,
+    *reference.urlpatterns,
+    *health.urlpatterns,
 ]

@@ -76,6 +76,8 @@ CSRF_COOKIE_SECURE = CONFIG.production
 SECURE_HSTS_SECONDS = 31536000 if CONFIG.production else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = CONFIG.production
 SECURE_SSL_REDIRECT = CONFIG.production
+# A load balancer probes the health check over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
