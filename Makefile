@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo-cli test lint typecheck imports pytest pytest-postgres bench clean
+.PHONY: run demo-cli test e2e-setup lint typecheck imports pytest pytest-postgres bench clean
 
 # The PostgreSQL pass: the clinic app's tests again on a real server. CI sets
 # ACUKNEE_REQUIRE_POSTGRES=1 so an unreachable server fails instead of skipping.
@@ -48,7 +48,12 @@ pytest-postgres: $(STAMP)
 		echo "SKIPPED: PostgreSQL pass (no server at $(POSTGRES_URL)); set ACUKNEE_REQUIRE_POSTGRES=1 to fail instead"; \
 	fi
 
-test: lint typecheck imports pytest pytest-postgres
+test: lint typecheck imports e2e-setup pytest pytest-postgres
+
+# The browser tests' needs: Debian's chromium (apt-get, when root) and axe-core (npm ci, pinned in
+# tests/e2e/package-lock.json). It never fails: what is missing is said here and the tests skip.
+e2e-setup:
+	@sh tests/e2e/setup.sh
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

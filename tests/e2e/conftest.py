@@ -1,0 +1,129 @@
+"""Browser tests: Playwright driving Debian's Chromium against pytest-django's live server.
+
+The browser is /usr/bin/chromium (installed by `make e2e-setup`); Playwright never downloads one.
+Without it, or without the ``playwright`` package, every test here skips with the reason; without
+axe-core in ``tests/e2e/node_modules`` only the accessibility tests skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+# Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from a
+# thread with a running loop unless told that this is safe (it is: the tests are synchronous).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+HERE = Path(__file__).resolve().parent
+AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+TODAY = timezone.localdate()
+"""The clinic's today (settings' time zone), as the views date their forms."""
+
+NO_CHROMIUM = (
+    "browser tests skipped: /usr/bin/chromium is missing; run `make e2e-setup` as root "
+    "(it installs Debian's chromium package) or `apt-get install chromium`"
+)
+NO_AXE = (
+    "accessibility tests skipped: axe-core is not installed in tests/e2e/node_modules; "
+    "run `make e2e-setup` (npm ci from tests/e2e/package-lock.json)"
+)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium per test process, with a fresh temporary profile (Playwright's ``launch``
+    makes a new empty user-data-dir and removes it on close)."""
+    if not CHROMIUM.exists():
+        pytest.skip(NO_CHROMIUM)
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="browser tests skipped: the playwright package is missing"
+    )
+    # Assertions wait up to 10 s (Playwright's default is 5 s), for a loaded CI machine.
+    sync_api.expect.set_options(timeout=10_000)
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A desktop-sized page in its own context (no cookies shared between tests)."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A phone-sized page (390x844, touch), as a patient filling a self-report link has."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def demo(transactional_db: Any) -> Any:
+    """The demo clinics, users and patients, dated from today."""
+    from acuknee.clinic.demo import load_demo
+
+    return load_demo(TODAY)
+
+
+@pytest.fixture
+def axe_script() -> Path:
+    if not AXE.exists():
+        pytest.skip(NO_AXE)
+    return AXE
+
+
+def sign_in(page: Any, base_url: str, username: str, password: str | None = None) -> None:
+    """Sign in through the real login form, with a demo user's password by default."""
+    from playwright.sync_api import expect
+
+    from acuknee.clinic.demo import password_for
+
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password or password_for(username))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/login/"))
+
+
+def axe_violations(page: Any, script: Path) -> list[dict[str, Any]]:
+    """The serious and critical axe-core violations on the page as it is now."""
+    page.add_script_tag(path=str(script))
+    result = page.evaluate("async () => await axe.run()")
+    return [v for v in result["violations"] if v["impact"] in {"serious", "critical"}]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        targets = [", ".join(n["target"]) for n in v["nodes"][:5]]
+        lines.append(f"{v['impact']}: {v['id']} ({v['help']}) at {targets}")
+    return "\n".join(lines)
