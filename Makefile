@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run demo-cli test e2e-setup lint typecheck imports pytest pytest-postgres bench clean
 
-# The PostgreSQL pass: the clinic app's tests again on a real server. CI sets
+# The PostgreSQL pass: the clinic app and browser tests again on a real server. CI sets
 # ACUKNEE_REQUIRE_POSTGRES=1 so an unreachable server fails instead of skipping.
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
@@ -41,7 +41,7 @@ pytest: $(STAMP)
 pytest-postgres: $(STAMP)
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL pass on $(POSTGRES_URL)"; \
-		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest -n auto -q -p no:cacheprovider tests/clinic; \
+		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest -n auto -q -p no:cacheprovider tests/clinic tests/e2e; \
 	elif [ "$${ACUKNEE_REQUIRE_POSTGRES:-0}" = 1 ]; then \
 		echo "PostgreSQL pass REQUIRED but no server answers at $(POSTGRES_URL)"; exit 1; \
 	else \
