@@ -11,15 +11,25 @@ signed plan, its sessions and the measurements keeps one truth. The rules, in or
 
 A scheduled reassessment counts as measured when a Measurement is dated after the visit that
 precedes it in the schedule (so one taken a day early still counts, and the previous
-reassessment's own measurement does not).
+reassessment's own measurement does not). Voided records count for nothing.
+
+The rules read only a few facts (``Overview``): the latest intake's screening, the signed plan's
+schedule, the number of sessions logged against it and the latest measurement date. Those are
+loaded with subquery annotations and by primary key (``with_status_facts``, ``attach_overviews``),
+so a list of patients costs the same few queries however many records each patient has.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from acuknee.clinic.models import Patient, PlanRecord
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import Plan, Screening
 
 # Patient.Status("...") not Patient.Status.X: mypy reads an untyped Django choice as a tuple.
@@ -29,10 +39,19 @@ REASSESSMENT_DUE = Patient.Status("reassessment_due")
 COMPLETED = Patient.Status("completed")
 REFERRED = Patient.Status("referred")
 
+OVERVIEW_ATTR = "status_overview"
+"""Where ``attach_overviews`` leaves each patient's ``Overview``."""
 
-def _live(records: Any) -> list[Any]:
-    """Non-voided records of a related manager (uses a prefetch cache when there is one)."""
-    return [r for r in records.all() if r.voided_at is None]
+
+@dataclass(frozen=True)
+class Overview:
+    """The few facts the status rules read, each from non-voided records only."""
+
+    latest_screening: dict[str, Any] | None
+    plan_content: dict[str, Any] | None
+    plan_start: dt.date | None
+    sessions_done: int
+    last_measured: dt.date | None
 
 
 def is_referred(screening: Screening) -> bool:
@@ -40,31 +59,117 @@ def is_referred(screening: Screening) -> bool:
     return any(r.urgency.blocks_plan for r in screening.referrals)
 
 
-def signed_plan(patient: Patient) -> PlanRecord | None:
-    """The patient's most recently signed, non-voided plan."""
-    signed = [p for p in _live(patient.plans) if p.status == "signed"]
-    if not signed:
-        return None
-    return max(signed, key=lambda p: (p.signed_at or p.created_at, p.pk))
+def _live(model: Any) -> QuerySet[Any]:
+    return model.objects.filter(patient=OuterRef("pk"), voided_at__isnull=True).order_by()
+
+
+def latest_intake_id() -> Subquery:
+    """The patient's latest non-voided intake (by visit date, then id)."""
+    rows = _live(IntakeRecord).order_by("-visit_date", "-pk").values("pk")[:1]
+    return Subquery(rows)
+
+
+def signed_plan_id() -> Subquery:
+    """The patient's most recently signed, non-voided plan (by signing time, then id)."""
+    rows = (
+        _live(PlanRecord)
+        .filter(status=PlanRecord.Status.SIGNED)
+        .order_by(Coalesce("signed_at", "created_at").desc(), "-pk")
+        .values("pk")[:1]
+    )
+    return Subquery(rows)
+
+
+def latest(model: Any, field: str) -> Subquery:
+    """The patient's latest non-voided ``field`` of ``model``, as a correlated subquery."""
+    rows = _live(model).values("patient").annotate(latest=Max(field)).values("latest")
+    return Subquery(rows)
+
+
+def _sessions_on_signed_plan() -> Subquery:
+    rows = (
+        TreatmentSession.objects.filter(
+            plan_id=OuterRef("status_signed_plan_id"), voided_at__isnull=True
+        )
+        .order_by()
+        .values("plan_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(rows)
+
+
+def with_status_facts(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """Annotate what ``patient_status`` needs that SQL can answer: ids of the latest intake and
+    of the signed plan, the sessions logged on that plan, the latest measurement date."""
+    return patients.annotate(
+        status_intake_id=latest_intake_id(),
+        status_signed_plan_id=signed_plan_id(),
+        status_last_measured=latest(Measurement, "measured_on"),
+    ).annotate(status_sessions_done=_sessions_on_signed_plan())
+
+
+def attach_overviews(patients: Iterable[Patient]) -> None:
+    """Give each patient annotated by ``with_status_facts`` its ``Overview``: two queries by
+    primary key (the latest intakes' screenings, the signed plans' content), for any number
+    of patients and records."""
+    patients = list(patients)
+    intake_ids = {p.status_intake_id for p in patients} - {None}
+    plan_ids = {p.status_signed_plan_id for p in patients} - {None}
+    screenings = dict(
+        IntakeRecord.objects.filter(pk__in=intake_ids).values_list("pk", "screening")
+        if intake_ids
+        else []
+    )
+    plans = {
+        pk: (content, start)
+        for pk, content, start in (
+            PlanRecord.objects.filter(pk__in=plan_ids).values_list("pk", "content", "start_date")
+            if plan_ids
+            else []
+        )
+    }
+    for p in patients:
+        content, start = plans.get(p.status_signed_plan_id, (None, None))
+        overview = Overview(
+            latest_screening=screenings.get(p.status_intake_id),
+            plan_content=content,
+            plan_start=start,
+            sessions_done=p.status_sessions_done or 0,
+            last_measured=p.status_last_measured,
+        )
+        setattr(p, OVERVIEW_ATTR, overview)
+
+
+def overview_of(patient: Patient) -> Overview:
+    """The patient's ``Overview``: the one attached by ``attach_overviews``, else loaded now."""
+    attached = getattr(patient, OVERVIEW_ATTR, None)
+    if isinstance(attached, Overview):
+        return attached
+    fresh = with_status_facts(Patient.objects.filter(pk=patient.pk)).get()
+    attach_overviews([fresh])
+    overview: Overview = getattr(fresh, OVERVIEW_ATTR)
+    return overview
 
 
 def patient_status(patient: Patient, today: dt.date) -> Patient.Status:
     """The patient's stage on ``today``; see the module docstring for the rules."""
-    intakes = _live(patient.intakes)
-    if intakes:
-        latest = max(intakes, key=lambda r: (r.visit_date, r.pk))
-        if is_referred(Screening.model_validate(latest.screening)):
-            return REFERRED
-    record = signed_plan(patient)
-    if record is None:
+    return status_from(overview_of(patient), today)
+
+
+def status_from(overview: Overview, today: dt.date) -> Patient.Status:
+    """The status rules on the loaded facts."""
+    if overview.latest_screening is not None and is_referred(
+        Screening.model_validate(overview.latest_screening)
+    ):
+        return REFERRED
+    if overview.plan_content is None or overview.plan_start is None:
         return INTAKE
-    content = Plan.model_validate(record.content)
+    content = Plan.model_validate(overview.plan_content)
     schedule = content.schedule
-    measured = sorted(m.measured_on for m in _live(patient.measurements))
-    due = _windows(schedule, measured, record.start_date)
+    due = _windows(schedule, overview.last_measured, overview.plan_start)
     planned = sum(1 for v in schedule if v.kind == "session") or (content.number_of_sessions or 0)
-    done = sum(1 for s in _live(patient.sessions) if s.plan_id == record.pk)
-    if due and done >= planned and due[-1][1]:
+    if due and overview.sessions_done >= planned and due[-1][1]:
         return COMPLETED
     if any(day <= today and not was_measured for day, was_measured in due):
         return REASSESSMENT_DUE
@@ -72,15 +177,16 @@ def patient_status(patient: Patient, today: dt.date) -> Patient.Status:
 
 
 def _windows(
-    schedule: list[Any], measured: list[dt.date], start: dt.date
+    schedule: list[Any], last_measured: dt.date | None, start: dt.date
 ) -> list[tuple[dt.date, bool]]:
     """Each scheduled reassessment's date and whether it was measured: a measurement dated
-    after the preceding scheduled visit (on or after the start for the first visit)."""
+    after the preceding scheduled visit (on or after the start for the first visit). Any
+    measurement on or after that bound counts, so the latest measurement date decides."""
     out: list[tuple[dt.date, bool]] = []
     previous: dt.date | None = None
     for visit in schedule:
         if visit.kind == "reassessment":
             low = start if previous is None else previous + dt.timedelta(days=1)
-            out.append((visit.date, any(low <= day for day in measured)))
+            out.append((visit.date, last_measured is not None and low <= last_measured))
         previous = visit.date
     return out

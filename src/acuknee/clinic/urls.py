@@ -13,6 +13,7 @@ from acuknee.clinic.views import (
     research,
     selfreport,
     sessions,
+    voiding,
 )
 
 urlpatterns: list[URLPattern] = [
@@ -23,6 +24,7 @@ urlpatterns: list[URLPattern] = [
     *plans.urlpatterns,
     *sessions.urlpatterns,
     *outcomes.urlpatterns,
+    *voiding.urlpatterns,
     *selfreport.urlpatterns,
     *research.urlpatterns,
     *reference.urlpatterns,

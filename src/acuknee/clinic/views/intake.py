@@ -19,6 +19,7 @@ from django.utils import timezone
 from acuknee.clinic.access import CLINICAL_ROLES, clinic_view
 from acuknee.clinic.forms.intake import IntakeForm, IntakeResult, label_for
 from acuknee.clinic.forms.plans import PlanStartForm, next_weekday
+from acuknee.clinic.forms.voiding import VoidIntakeForm
 from acuknee.clinic.models import IntakeRecord, Measurement, Patient
 from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
 from acuknee.clinical.knowledge import Source
@@ -146,6 +147,18 @@ def verdict_context(record: IntakeRecord) -> dict[str, Any]:
     }
 
 
+def baseline_measurements(patient: Patient, record: IntakeRecord) -> Any:
+    """The measurements recorded in clinic on the intake's visit date (its baseline), voided
+    ones included: the page shows them marked as voided."""
+    return (
+        Measurement.objects.filter(
+            patient=patient, measured_on=record.visit_date, origin=Measurement.Origin.CLINIC
+        )
+        .select_related("voided_by")
+        .order_by("instrument", "id")
+    )
+
+
 def _baseline(measurements: Any) -> list[dict[str, Any]]:
     """Each measurement's instrument and subscale names with the stored scores."""
     kb = load_knowledge()
@@ -157,7 +170,9 @@ def _baseline(measurements: Any) -> list[dict[str, Any]]:
             {"name": names.get(sid, sid), "value": sub.get("value"), "note": sub.get("note")}
             for sid, sub in m.scores.get("subscales", {}).items()
         ]
-        out.append({"name": inst.name if inst else m.instrument, "scores": scores})
+        out.append(
+            {"name": inst.name if inst else m.instrument, "scores": scores, "measurement": m}
+        )
     return out
 
 
@@ -167,17 +182,15 @@ def intake_page(
     record: IntakeRecord,
     *,
     plan_form: PlanStartForm | None = None,
+    void_form: VoidIntakeForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The intake page: recorded findings, the screening verdict, the assessment, the baseline
-    measurements and this intake's plans, with the form to propose a plan when allowed."""
+    measurements and this intake's plans, with the form to propose a plan when allowed and the
+    form to void the intake."""
     intake = Intake.model_validate(record.data)
-    measurements = Measurement.objects.filter(
-        patient=patient,
-        measured_on=record.visit_date,
-        origin=Measurement.Origin.CLINIC,
-        voided_at__isnull=True,
-    )
+    measurements = baseline_measurements(patient, record)
+    plans = list(record.plans.all())
     if plan_form is None:
         plan_form = PlanStartForm(initial={"start": next_weekday(timezone.localdate())})
     context = {
@@ -188,8 +201,10 @@ def intake_page(
             intake.model_dump(mode="json", exclude_defaults=True, exclude={"baseline"})
         ),
         "baseline": _baseline(measurements),
-        "plans": record.plans.all(),
+        "plans": plans,
+        "signed_plans": [p for p in plans if p.status == "signed" and not p.is_voided],
         "plan_form": plan_form,
+        "void_form": void_form or VoidIntakeForm(initial={"version": record.version}),
         **verdict_context(record),
     }
     return render(request, "clinic/intake_detail.html", context, status=status)
@@ -203,6 +218,8 @@ def intake_detail(request: HttpRequest, patient: Patient, intake_id: int) -> Htt
 @clinic_view(roles=CLINICAL_ROLES)
 def referral_letter(request: HttpRequest, patient: Patient, intake_id: int) -> HttpResponse:
     record = intake_for(patient, intake_id)
+    if record.is_voided:
+        raise Http404("this intake is voided: its referral note is not current")
     context = verdict_context(record)
     if not context["referrals"]:
         raise Http404("this intake has no referral")

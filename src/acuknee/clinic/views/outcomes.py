@@ -203,6 +203,29 @@ class AdverseEventRow:
 
 
 @dataclass
+class RecordedVisit:
+    """One date's stored measurements, voided ones included (they stay visible, marked)."""
+
+    date: dt.date
+    measurements: list[tuple[str, Measurement]]
+
+
+def recorded_visits(patient: Patient, kb: KnowledgeBase) -> list[RecordedVisit]:
+    """Every stored measurement by date, with its instrument's name; the course and the
+    evaluation read only the non-voided ones (``build_course``)."""
+    rows = (
+        patient.measurements.select_related("voided_by")
+        .defer("answers", "scores")
+        .order_by("measured_on", "instrument", "id")
+    )
+    by_date: dict[dt.date, list[tuple[str, Measurement]]] = defaultdict(list)
+    for m in rows:
+        inst = kb.instruments.get(m.instrument)
+        by_date[m.measured_on].append((inst.name if inst else m.instrument, m))
+    return [RecordedVisit(day, items) for day, items in sorted(by_date.items())]
+
+
+@dataclass
 class Outcomes:
     patient: Patient
     baseline_date: dt.date | None = None
@@ -216,6 +239,8 @@ class Outcomes:
     reassessments_planned: list[dt.date] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     error: str | None = None
+    records: list[RecordedVisit] = field(default_factory=list)
+    voided_count: int = 0
 
 
 _VERDICT_LABELS = {
@@ -390,6 +415,8 @@ def outcomes_context(
             1 for v in plan.schedule if v.kind == "session" and v.date <= today
         )
         view.reassessments_planned = [v.date for v in plan.schedule if v.kind == "reassessment"]
+    view.records = recorded_visits(patient, kb)
+    view.voided_count = sum(1 for v in view.records for _, m in v.measurements if m.is_voided)
     course = build_course(patient)
     if course is not None:
         view.baseline_date = course.baseline.date

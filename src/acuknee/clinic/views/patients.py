@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
@@ -25,13 +25,11 @@ from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, clinic_view,
 from acuknee.clinic.forms.patients import PatientForm, PatientSearchForm, VoidForm
 from acuknee.clinic.models import (
     IntakeRecord,
-    Measurement,
     Patient,
-    PlanRecord,
     StaleEdit,
     TreatmentSession,
 )
-from acuknee.clinic.status import patient_status
+from acuknee.clinic.status import attach_overviews, latest, patient_status, with_status_facts
 from acuknee.clinic.views.outcomes import outcomes_context
 from acuknee.clinic.views.sessions import sessions_context
 
@@ -39,48 +37,14 @@ PAGE_SIZE = 50
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _latest(model: Any, field: str) -> Subquery:
-    """The patient's latest non-voided ``field`` of ``model``, as a correlated subquery."""
-    rows = (
-        model.objects.filter(patient=OuterRef("pk"), voided_at__isnull=True)
-        .order_by()
-        .values("patient")
-        .annotate(latest=Max(field))
-        .values("latest")
-    )
-    return Subquery(rows)
-
-
 def with_overview(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """Annotate the last visit dates and prefetch just what ``patient_status`` reads."""
-    return patients.annotate(
-        last_intake=_latest(IntakeRecord, "visit_date"),
-        last_session=_latest(TreatmentSession, "session_date"),
-        last_measurement=_latest(Measurement, "measured_on"),
-    ).prefetch_related(
-        Prefetch(
-            "intakes",
-            IntakeRecord.objects.only("id", "patient_id", "visit_date", "screening", "voided_at"),
-        ),
-        Prefetch(
-            "plans",
-            PlanRecord.objects.only(
-                "id",
-                "patient_id",
-                "status",
-                "content",
-                "start_date",
-                "signed_at",
-                "created_at",
-                "voided_at",
-            ),
-        ),
-        Prefetch(
-            "sessions", TreatmentSession.objects.only("id", "patient_id", "plan_id", "voided_at")
-        ),
-        Prefetch(
-            "measurements", Measurement.objects.only("id", "patient_id", "measured_on", "voided_at")
-        ),
+    """Annotate the last visit dates and the facts ``patient_status`` reads, as subqueries:
+    a page of patients costs the same queries however many records each one has (the latest
+    intake and the signed plan are then fetched by id, see ``attach_overviews``)."""
+    return with_status_facts(patients).annotate(
+        last_intake=latest(IntakeRecord, "visit_date"),
+        last_session=latest(TreatmentSession, "session_date"),
+        last_measurement=F("status_last_measured"),
     )
 
 
@@ -120,6 +84,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(with_overview(search(patients, query)), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    attach_overviews(page.object_list)
     today = timezone.localdate()
     rows = [
         {"patient": p, "last_visit": last_visit(p), "status": patient_status(p, today)}
@@ -158,6 +123,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, patient: Patient, **extra: Any) -> dict[str, Any]:
     role = request.user.staff.role
     overview = with_overview(Patient.objects.filter(pk=patient.pk)).get()
+    attach_overviews([overview])
     today = timezone.localdate()
     return {
         "patient": patient,
