@@ -41,7 +41,7 @@ pytest: $(STAMP)
 pytest-postgres: $(STAMP)
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL pass on $(POSTGRES_URL)"; \
-		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest -n auto -q -p no:cacheprovider tests/clinic tests/e2e; \
+		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest -n auto -q -p no:cacheprovider tests/clinic tests/api tests/e2e; \
 	elif [ "$${ACUKNEE_REQUIRE_POSTGRES:-0}" = 1 ]; then \
 		echo "PostgreSQL pass REQUIRED but no server answers at $(POSTGRES_URL)"; exit 1; \
 	else \

@@ -253,3 +253,46 @@ class SelfReportLink(models.Model):
     @property
     def usable(self) -> bool:
         return self.used_at is None and timezone.now() < self.expires_at
+
+
+class ApiToken(models.Model):
+    """A per-user REST API token (``Authorization: Bearer <token>``).
+
+    Only a SHA-256 hash is stored: the token is shown once at creation and cannot be recovered
+    from the database. A revoked token stays listed (who had access, and until when).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: Any, name: str) -> tuple[ApiToken, str]:
+        """Create a token; returns it and the secret, which is shown once and never stored."""
+        secret = "ak_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, token_hash=cls.hash_token(secret))
+        return token, secret
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])

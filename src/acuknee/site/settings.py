@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    # ninja: its packaged Swagger UI assets, so the API docs page loads nothing from a CDN.
+    "ninja",
     "acuknee.clinic",
 ]
 
@@ -54,6 +56,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": CONFIG.database}
+# The largest legitimate request (an intake or a session record, as a form or API JSON) is a few
+# kilobytes; 1 MiB refuses oversized bodies early (the API answers 413) with a wide margin.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

@@ -1,0 +1,565 @@
+"""The ``/api/v1`` resources: read and search everything a clinic records, and the few writes
+whose meaning is clear (register a patient, record measurements, log a session).
+
+Each operation is an adapter like a clinic view: check the role (``auth.require``), scope to the
+caller's clinic, then reuse the clinic's forms and helpers and the core for every rule. Lists are
+paged (``limit``/``offset``, with ``total``) and filtered by ``patient`` and a date range.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import pydantic
+from django import forms
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from ninja import NinjaAPI, Query, Status
+from ninja.openapi.docs import Swagger
+from ninja.params import Body
+from ninja.parser import Parser
+
+from acuknee.api import errors
+from acuknee.api.auth import (
+    ALL_ROLES,
+    BearerToken,
+    clinic_patient,
+    clinic_patients,
+    manageable_tokens,
+    require,
+    token_owners,
+)
+from acuknee.api.errors import ApiError, UnsupportedMediaType
+from acuknee.api.schemas import (
+    ErrorOut,
+    EvaluationOut,
+    IntakeOut,
+    MeasurementIn,
+    MeasurementOut,
+    Page,
+    PageParams,
+    PatientFilters,
+    PatientIn,
+    PatientOut,
+    PlanOut,
+    RecordFilters,
+    SessionOut,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+)
+from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, staff_clinic
+from acuknee.clinic.forms.measurements import MeasurementsForm, clinic_instruments, field_name
+from acuknee.clinic.forms.patients import PatientForm
+from acuknee.clinic.models import (
+    ApiToken,
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    TreatmentSession,
+)
+from acuknee.clinic.views.outcomes import build_course
+from acuknee.clinic.views.patients import search
+from acuknee.clinic.views.sessions import next_number, signed_plan
+from acuknee.clinical import InvalidInput, InvalidInputs, SessionRecord, evaluate, load_knowledge
+from acuknee.clinical.knowledge import Point, Protocol
+
+Row = TypeVar("Row")
+
+ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 413, 415, 422), ErrorOut)
+"""Every operation documents the one error shape for each 4xx it may answer."""
+
+
+class JsonParser(Parser):
+    """Bodies are JSON only: another content type is refused (415), not guessed at."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        if request.content_type != "application/json":
+            raise UnsupportedMediaType(
+                f"send the body as application/json, not {request.content_type or 'nothing'}"
+            )
+        return super().parse_body(request)
+
+
+class LocalSwagger(Swagger):
+    """Swagger UI from ninja's packaged assets (``ninja`` in INSTALLED_APPS), never a CDN:
+    ninja falls back to a CDN page when it is not installed; this refuses to."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        context = {
+            "swagger_settings": json.dumps(self.settings, indent=1),
+            "api": api,
+            "add_csrf": False,
+        }
+        return render(request, self.template, context)
+
+
+api = NinjaAPI(
+    title="acuknee API",
+    version="1",
+    description=(
+        "Read and search a clinic's patients and clinical records, record measurements and "
+        "sessions. Authenticate with `Authorization: Bearer <token>` (create tokens at "
+        '/account/tokens/). Every error is `{"errors": [{"field": ..., "message": ...}]}`.'
+    ),
+    urls_namespace="api-v1",
+    auth=BearerToken(),
+    parser=JsonParser(),
+    docs=LocalSwagger(),
+)
+errors.install(api)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def page(rows: QuerySet[Any] | Sequence[Row], params: PageParams, out: Callable[[Any], Any]) -> Any:
+    total = rows.count() if isinstance(rows, QuerySet) else len(rows)
+    chunk = rows[params.offset : params.offset + params.limit]
+    return {
+        "total": total,
+        "limit": params.limit,
+        "offset": params.offset,
+        "items": [out(r) for r in chunk],
+    }
+
+
+def form_errors(form: forms.Form, rename: Callable[[str], str | None]) -> list[Any]:
+    return [
+        (None if name == "__all__" else rename(name), str(message))
+        for name, messages in form.errors.items()
+        for message in messages
+    ]
+
+
+def _dated(request: HttpRequest, model: Any, day: str, filters: RecordFilters) -> QuerySet[Any]:
+    """A clinical model's records in the caller's clinic, filtered as asked."""
+    require(request, CLINICAL_ROLES)
+    rows = model.objects.filter(patient__clinic=staff_clinic(request))
+    if filters.patient is not None:
+        rows = rows.filter(patient=clinic_patient(request, filters.patient))
+    if not filters.include_voided:
+        rows = rows.filter(voided_at__isnull=True)
+    if filters.date_from is not None:
+        rows = rows.filter(**{f"{day}__gte": filters.date_from})
+    if filters.date_to is not None:
+        rows = rows.filter(**{f"{day}__lte": filters.date_to})
+    return rows.order_by(day, "id")
+
+
+def _one(request: HttpRequest, model: Any, pk: int) -> Any:
+    require(request, CLINICAL_ROLES)
+    return get_object_or_404(model, pk=pk, patient__clinic=staff_clinic(request))
+
+
+def _refuse_voided(patient: Patient) -> None:
+    if patient.is_voided:
+        raise ApiError(409, [(None, "This patient record is voided: nothing can be recorded.")])
+
+
+# --- patients ------------------------------------------------------------------------------------
+
+
+def patient_out(p: Patient) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "record_number": p.record_number,
+        "given_name": p.given_name,
+        "family_name": p.family_name,
+        "date_of_birth": p.date_of_birth,
+        "sex": p.sex,
+        "phone": p.phone,
+        "email": p.email,
+        "synthetic": p.synthetic,
+        "voided": p.is_voided,
+        "created_at": p.created_at,
+    }
+
+
+@api.get("/patients", response={200: Page[PatientOut], **ERRORS}, tags=["patients"])
+def patient_list(request: HttpRequest, filters: Query[PatientFilters]) -> Any:
+    """The clinic's patients; ``q`` searches as the patient list page does."""
+    require(request, SCHEDULING_ROLES)
+    rows = clinic_patients(request)
+    if filters.patient is not None:
+        rows = rows.filter(pk=clinic_patient(request, filters.patient).pk)
+    if not filters.include_voided:
+        rows = rows.filter(voided_at__isnull=True)
+    rows = search(rows, filters.q).order_by("family_name", "given_name", "id")
+    return page(rows, filters, patient_out)
+
+
+@api.get("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"])
+def patient_detail(request: HttpRequest, patient_id: int) -> Any:
+    require(request, SCHEDULING_ROLES)
+    return patient_out(clinic_patient(request, patient_id))
+
+
+@api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"])
+def patient_create(request: HttpRequest, payload: PatientIn) -> Any:
+    """Register a patient, checked by the registration form of the clinic pages."""
+    require(request, SCHEDULING_ROLES)
+    clinic = staff_clinic(request)
+    data = payload.dict()
+    data["date_of_birth"] = payload.date_of_birth.isoformat()
+    form = PatientForm(data, clinic=clinic)
+    if not form.is_valid():
+        raise ApiError(422, form_errors(form, lambda name: name))
+    with transaction.atomic():
+        patient = form.save(commit=False)
+        patient.clinic = clinic
+        patient.created_by = request.user
+        patient.save()
+    return Status(201, patient_out(patient))
+
+
+# --- intakes and plans ---------------------------------------------------------------------------
+
+
+def intake_out(r: IntakeRecord) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "patient": r.patient_id,
+        "visit_date": r.visit_date,
+        "voided": r.is_voided,
+        "created_at": r.created_at,
+        "data": r.data,
+        "screening": r.screening,
+        "assessment": r.assessment,
+    }
+
+
+@api.get("/intakes", response={200: Page[IntakeOut], **ERRORS}, tags=["intakes"])
+def intake_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
+    """Intakes with their screening and assessment; dates are visit dates."""
+    return page(_dated(request, IntakeRecord, "visit_date", filters), filters, intake_out)
+
+
+@api.get("/intakes/{intake_id}", response={200: IntakeOut, **ERRORS}, tags=["intakes"])
+def intake_detail(request: HttpRequest, intake_id: int) -> Any:
+    return intake_out(_one(request, IntakeRecord, intake_id))
+
+
+def plan_out(r: PlanRecord) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "patient": r.patient_id,
+        "intake": r.intake_id,
+        "status": r.status,
+        "start_date": r.start_date,
+        "signed_at": r.signed_at,
+        "voided": r.is_voided,
+        "created_at": r.created_at,
+        "proposed": r.proposed,
+        "content": r.content,
+        "overrides": r.overrides,
+    }
+
+
+@api.get("/plans", response={200: Page[PlanOut], **ERRORS}, tags=["plans"])
+def plan_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
+    """Plans; dates are start dates."""
+    return page(_dated(request, PlanRecord, "start_date", filters), filters, plan_out)
+
+
+@api.get("/plans/{plan_id}", response={200: PlanOut, **ERRORS}, tags=["plans"])
+def plan_detail(request: HttpRequest, plan_id: int) -> Any:
+    return plan_out(_one(request, PlanRecord, plan_id))
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+def session_out(r: TreatmentSession) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "patient": r.patient_id,
+        "plan": r.plan_id,
+        "number": r.number,
+        "session_date": r.session_date,
+        "voided": r.is_voided,
+        "created_at": r.created_at,
+        "data": r.data,
+    }
+
+
+@api.get("/sessions", response={200: Page[SessionOut], **ERRORS}, tags=["sessions"])
+def session_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
+    return page(_dated(request, TreatmentSession, "session_date", filters), filters, session_out)
+
+
+@api.get("/sessions/{session_id}", response={200: SessionOut, **ERRORS}, tags=["sessions"])
+def session_detail(request: HttpRequest, session_id: int) -> Any:
+    return session_out(_one(request, TreatmentSession, session_id))
+
+
+@api.post(
+    "/patients/{patient_id}/sessions", response={201: SessionOut, **ERRORS}, tags=["sessions"]
+)
+def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str, Any]]) -> Any:
+    """Log a session under the patient's signed plan. The body is an
+    ``acuknee.clinical.SessionRecord`` (date, points, needle, electro, pain, adverse events...),
+    validated by the core; ``number`` and ``practitioner_id`` are set here."""
+    require(request, CLINICAL_ROLES)
+    patient = clinic_patient(request, patient_id)
+    _refuse_voided(patient)
+    plan = signed_plan(patient)
+    if plan is None:
+        message = "This patient has no signed plan: sign a plan before logging a session."
+        raise ApiError(409, [(None, message)])
+    with transaction.atomic():
+        number = next_number(patient)
+        data = {**payload, "number": number, "practitioner_id": request.user.get_username()}
+        try:
+            record = SessionRecord.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise ApiError(422, errors.pydantic_errors(exc.errors())) from exc
+        session = TreatmentSession.objects.create(
+            patient=patient,
+            plan=plan,
+            number=number,
+            session_date=record.date,
+            data=record.model_dump(mode="json"),
+            created_by=request.user,
+        )
+    return Status(201, session_out(session))
+
+
+# --- measurements --------------------------------------------------------------------------------
+
+
+def measurement_out(r: Measurement) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "patient": r.patient_id,
+        "measured_on": r.measured_on,
+        "instrument": r.instrument,
+        "origin": r.origin,
+        "voided": r.is_voided,
+        "created_at": r.created_at,
+        "answers": r.answers,
+        "scores": r.scores,
+    }
+
+
+@api.get("/measurements", response={200: Page[MeasurementOut], **ERRORS}, tags=["measurements"])
+def measurement_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
+    rows = _dated(request, Measurement, "measured_on", filters)
+    return page(rows, filters, measurement_out)
+
+
+@api.get(
+    "/measurements/{measurement_id}",
+    response={200: MeasurementOut, **ERRORS},
+    tags=["measurements"],
+)
+def measurement_detail(request: HttpRequest, measurement_id: int) -> Any:
+    return measurement_out(_one(request, Measurement, measurement_id))
+
+
+def _form_value(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@api.post(
+    "/patients/{patient_id}/measurements",
+    response={201: list[MeasurementOut], **ERRORS},
+    tags=["measurements"],
+)
+def measurement_create(request: HttpRequest, patient_id: int, payload: MeasurementIn) -> Any:
+    """Record one visit's answers through the reassessment form: each instrument is scored by
+    ``acuknee.clinical.score``; an error names its item (``answers.koos.P3``)."""
+    require(request, CLINICAL_ROLES)
+    patient = clinic_patient(request, patient_id)
+    _refuse_voided(patient)
+    kb = load_knowledge()
+    instruments = clinic_instruments(kb)
+    data: dict[str, str] = {"measured_on": payload.measured_on.isoformat()}
+    unknown: list[tuple[str | None, str]] = []
+    rename: dict[str, str] = {"measured_on": "measured_on"}
+    for instrument, given in payload.answers.items():
+        if instrument not in instruments:
+            unknown.append((f"answers.{instrument}", "not an instrument recorded at a visit"))
+            continue
+        codes = {item.code for item in kb.instruments[instrument].items}
+        for code, value in given.items():
+            if code not in codes:
+                unknown.append((f"answers.{instrument}.{code}", "no such item"))
+            elif value is not None:
+                name = field_name(instrument, code)
+                data[name] = _form_value(value)
+                rename[name] = f"answers.{instrument}.{code}"
+    if unknown:
+        raise ApiError(422, unknown)
+    form = MeasurementsForm(data, instruments=instruments, kb=kb)
+    if not form.is_valid():
+        raise ApiError(422, form_errors(form, lambda name: rename.get(name, name)))
+    stored = form.save(patient, request.user, Measurement.Origin("clinic"))
+    return Status(201, [measurement_out(m) for m in stored])
+
+
+# --- evaluations ---------------------------------------------------------------------------------
+
+
+def evaluation_out(patient: Patient) -> dict[str, Any]:
+    """The response over the course, built as the outcomes page builds it and judged by
+    ``acuknee.clinical.evaluate``."""
+    out: dict[str, Any] = {
+        "patient": patient.pk,
+        "baseline_date": None,
+        "follow_up_dates": [],
+        "evaluation": None,
+        "error": None,
+    }
+    course = build_course(patient)
+    if course is None:
+        return out
+    out["baseline_date"] = course.baseline.date
+    out["follow_up_dates"] = [v.date for v in course.follow_ups]
+    if course.follow_ups:
+        try:
+            out["evaluation"] = evaluate(course, load_knowledge()).model_dump(mode="json")
+        except (InvalidInput, InvalidInputs) as exc:
+            out["error"] = f"The stored measurements could not be evaluated: {exc}"
+    return out
+
+
+@api.get("/evaluations", response={200: Page[EvaluationOut], **ERRORS}, tags=["evaluations"])
+def evaluation_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
+    """One evaluation per patient with measurements; the date range selects patients measured
+    within it."""
+    require(request, CLINICAL_ROLES)
+    rows = clinic_patients(request)
+    if filters.patient is not None:
+        rows = rows.filter(pk=clinic_patient(request, filters.patient).pk)
+    if not filters.include_voided:
+        rows = rows.filter(voided_at__isnull=True)
+    measured = Measurement.objects.filter(voided_at__isnull=True)
+    if filters.date_from is not None:
+        measured = measured.filter(measured_on__gte=filters.date_from)
+    if filters.date_to is not None:
+        measured = measured.filter(measured_on__lte=filters.date_to)
+    rows = rows.filter(pk__in=measured.values("patient_id")).order_by("id")
+    return page(rows, filters, evaluation_out)
+
+
+@api.get("/evaluations/{patient_id}", response={200: EvaluationOut, **ERRORS}, tags=["evaluations"])
+def evaluation_detail(request: HttpRequest, patient_id: int) -> Any:
+    require(request, CLINICAL_ROLES)
+    return evaluation_out(clinic_patient(request, patient_id))
+
+
+# --- the knowledge base --------------------------------------------------------------------------
+
+
+class PointFilters(PageParams):
+    q: str = pydantic.Field("", max_length=100, description="Code, pinyin or English name.")
+    region: str | None = None
+    tag: str | None = None
+
+
+class ProtocolFilters(PageParams):
+    q: str = pydantic.Field("", max_length=100, description="Name or id.")
+    cause: str | None = None
+    method: str | None = None
+
+
+def _matches(query: str, *texts: str) -> bool:
+    query = query.strip().casefold()
+    return not query or any(query in t.casefold() for t in texts)
+
+
+@api.get("/points", response={200: Page[Point], **ERRORS}, tags=["knowledge"])
+def point_list(request: HttpRequest, filters: Query[PointFilters]) -> Any:
+    """Acupuncture points of the knowledge base, with their sources."""
+    require(request, ALL_ROLES)
+    rows = [
+        p
+        for p in sorted(load_knowledge().points.values(), key=lambda p: p.code)
+        if _matches(filters.q, p.code, p.pinyin, p.english)
+        and (filters.region is None or p.region == filters.region)
+        and (filters.tag is None or filters.tag in p.tags)
+    ]
+    return page(rows, filters, lambda p: p)
+
+
+@api.get("/points/{code}", response={200: Point, **ERRORS}, tags=["knowledge"])
+def point_detail(request: HttpRequest, code: str) -> Any:
+    require(request, ALL_ROLES)
+    point = load_knowledge().points.get(code)
+    if point is None:
+        raise Http404("no such point")
+    return point
+
+
+@api.get("/protocols", response={200: Page[Protocol], **ERRORS}, tags=["knowledge"])
+def protocol_list(request: HttpRequest, filters: Query[ProtocolFilters]) -> Any:
+    """Treatment protocols of the knowledge base, with their sources."""
+    require(request, ALL_ROLES)
+    rows = [
+        p
+        for p in sorted(load_knowledge().protocols.values(), key=lambda p: p.id)
+        if _matches(filters.q, p.id, p.name)
+        and (filters.cause is None or p.cause.value == filters.cause)
+        and (filters.method is None or p.method.value == filters.method)
+    ]
+    return page(rows, filters, lambda p: p)
+
+
+@api.get("/protocols/{protocol_id}", response={200: Protocol, **ERRORS}, tags=["knowledge"])
+def protocol_detail(request: HttpRequest, protocol_id: str) -> Any:
+    require(request, ALL_ROLES)
+    protocol = load_knowledge().protocols.get(protocol_id)
+    if protocol is None:
+        raise Http404("no such protocol")
+    return protocol
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+
+def token_out(t: ApiToken) -> dict[str, Any]:
+    return {
+        "id": t.pk,
+        "name": t.name,
+        "user": t.user.get_username(),
+        "created_at": t.created_at,
+        "last_used_at": t.last_used_at,
+        "revoked_at": t.revoked_at,
+        "active": t.active,
+    }
+
+
+@api.get("/tokens", response={200: Page[TokenOut], **ERRORS}, tags=["tokens"])
+def token_list(request: HttpRequest, filters: Query[PageParams]) -> Any:
+    """The caller's tokens (a clinic admin: also those of the clinic's staff)."""
+    require(request, ALL_ROLES)
+    return page(manageable_tokens(request.user).order_by("-created_at", "-id"), filters, token_out)
+
+
+@api.post("/tokens", response={201: TokenCreated, **ERRORS}, tags=["tokens"])
+def token_create(request: HttpRequest, payload: TokenIn) -> Any:
+    """A new token; its secret is in this answer only."""
+    require(request, ALL_ROLES)
+    owner = request.user
+    if payload.user is not None and payload.user != request.user.get_username():
+        owner = token_owners(request.user).filter(username=payload.user).first()
+        if owner is None:
+            raise ApiError(422, [("user", "you may create tokens only for your clinic's staff")])
+    token, secret = ApiToken.issue(owner, payload.name.strip())
+    return Status(201, {**token_out(token), "token": secret})
+
+
+@api.post("/tokens/{token_id}/revoke", response={200: TokenOut, **ERRORS}, tags=["tokens"])
+def token_revoke(request: HttpRequest, token_id: int) -> Any:
+    """Revoke a token now; it stays listed, with the time it was revoked."""
+    require(request, ALL_ROLES)
+    token = get_object_or_404(manageable_tokens(request.user), pk=token_id)
+    token.revoke()
+    return token_out(token)

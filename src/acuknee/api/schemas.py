@@ -1,0 +1,174 @@
+"""The API's request and response shapes (the OpenAPI document is generated from them).
+
+Clinical content is returned as the core's own JSON (``Intake``, ``Screening``, ``Plan``,
+``SessionRecord``, ``Scores``, ``Evaluation``): the core stays the single schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Generic, TypeVar
+
+from ninja import Schema
+from pydantic import Field
+
+T = TypeVar("T")
+
+MAX_LIMIT = 200
+"""The most items one page may hold; a client pages with ``offset`` beyond that."""
+
+
+class ErrorItem(Schema):
+    field: str | None = Field(
+        description="The input the error is about (dotted path), or null for the whole request."
+    )
+    message: str
+
+
+class ErrorOut(Schema):
+    """The one error shape of every 4xx answer."""
+
+    errors: list[ErrorItem]
+
+
+class Page(Schema, Generic[T]):
+    """One page of a list: ``total`` counts every match, ``items`` the ones on this page."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[T]
+
+
+class PageParams(Schema):
+    limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT}).")
+    offset: int = Field(0, ge=0, description="How many matches to skip.")
+
+
+class RecordFilters(PageParams):
+    patient: int | None = Field(None, description="Only this patient's records (id).")
+    date_from: dt.date | None = Field(None, description="On or after this date (YYYY-MM-DD).")
+    date_to: dt.date | None = Field(None, description="On or before this date (YYYY-MM-DD).")
+    include_voided: bool = Field(False, description="Include voided records (marked voided).")
+
+
+class PatientFilters(PageParams):
+    q: str = Field(
+        "", max_length=200, description="A name, a date of birth (YYYY-MM-DD) or a record number."
+    )
+    patient: int | None = Field(None, description="Only this patient (id).")
+    include_voided: bool = False
+
+
+class PatientOut(Schema):
+    id: int
+    record_number: str
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    sex: str
+    phone: str
+    email: str
+    synthetic: bool
+    voided: bool
+    created_at: dt.datetime
+
+
+class PatientIn(Schema):
+    """Registration: checked by the clinic's registration form (unique record number, no date of
+    birth in the future)."""
+
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    date_of_birth: dt.date
+    sex: str
+    record_number: str = Field(max_length=50)
+    phone: str = Field("", max_length=50)
+    email: str = Field("", max_length=254)
+
+
+class IntakeOut(Schema):
+    id: int
+    patient: int
+    visit_date: dt.date
+    voided: bool
+    created_at: dt.datetime
+    data: dict[str, Any] = Field(description="acuknee.clinical.Intake")
+    screening: dict[str, Any] = Field(description="acuknee.clinical.Screening")
+    assessment: dict[str, Any] = Field(description="acuknee.clinical.Assessment")
+
+
+class PlanOut(Schema):
+    id: int
+    patient: int
+    intake: int
+    status: str
+    start_date: dt.date
+    signed_at: dt.datetime | None
+    voided: bool
+    created_at: dt.datetime
+    proposed: dict[str, Any] = Field(description="acuknee.clinical.Plan as proposed")
+    content: dict[str, Any] = Field(description="acuknee.clinical.Plan as signed or edited")
+    overrides: list[Any]
+
+
+class SessionOut(Schema):
+    id: int
+    patient: int
+    plan: int
+    number: int
+    session_date: dt.date
+    voided: bool
+    created_at: dt.datetime
+    data: dict[str, Any] = Field(description="acuknee.clinical.SessionRecord")
+
+
+class MeasurementOut(Schema):
+    id: int
+    patient: int
+    measured_on: dt.date
+    instrument: str
+    origin: str
+    voided: bool
+    created_at: dt.datetime
+    answers: dict[str, Any]
+    scores: dict[str, Any] = Field(description="acuknee.clinical.Scores")
+
+
+class MeasurementIn(Schema):
+    """One visit's answers, per instrument then item code (``{"koos": {"P1": 2, ...}}``); each
+    answered instrument is scored by the core and stored, all or none."""
+
+    measured_on: dt.date
+    answers: dict[str, dict[str, float | None]]
+
+
+class EvaluationOut(Schema):
+    patient: int
+    baseline_date: dt.date | None
+    follow_up_dates: list[dt.date]
+    evaluation: dict[str, Any] | None = Field(
+        description="acuknee.clinical.Evaluation; null before the first follow-up"
+    )
+    error: str | None = Field(description="Why the stored measurements could not be evaluated.")
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    user: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    active: bool
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret: shown this once, never stored.")
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    user: str | None = Field(
+        None, description="Username of the token's owner (clinic admins, for their clinic)."
+    )

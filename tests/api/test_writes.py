@@ -1,0 +1,155 @@
+"""Writes go through the same validation as the clinic's forms and the core; every refusal is a
+field error in the one error shape, and nothing is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from acuknee.clinic.models import Measurement, Patient, TreatmentSession
+from tests.api.conftest import api_for, assert_error_shape
+from tests.clinic.test_sessions import sign_plan
+
+NEW_PATIENT: dict[str, Any] = {
+    "given_name": "Cleo",
+    "family_name": "Synthetic",
+    "date_of_birth": "1971-08-09",
+    "sex": "female",
+    "record_number": "N-0100",
+}
+
+
+def test_registering_a_patient_stores_it_in_the_callers_clinic(
+    dana: User, carol: User, patient: Patient
+) -> None:
+    response = api_for(dana).post("/patients", NEW_PATIENT)
+    assert response.status_code == 201, response.content
+    stored = Patient.objects.get(pk=response.json()["id"])
+    assert stored.clinic == patient.clinic
+    assert stored.created_by == dana
+    elsewhere = api_for(carol).post("/patients", NEW_PATIENT)  # same number, other clinic
+    assert Patient.objects.get(pk=elsewhere.json()["id"]).clinic.slug == "southside"
+
+
+def test_a_taken_record_number_is_a_field_error(alice: User, patient: Patient) -> None:
+    response = api_for(alice).post("/patients", {**NEW_PATIENT, "record_number": "N-0001"})
+    assert_error_shape(response, 422, "record_number")
+    assert Patient.objects.count() == 1
+
+
+def test_a_birth_date_in_the_future_is_a_field_error(alice: User, patient: Patient) -> None:
+    future = (timezone.localdate() + dt.timedelta(days=2)).isoformat()
+    response = api_for(alice).post("/patients", {**NEW_PATIENT, "date_of_birth": future})
+    assert_error_shape(response, 422, "date_of_birth")
+
+
+def test_a_missing_or_mistyped_field_is_a_field_error(alice: User, patient: Patient) -> None:
+    missing = {k: v for k, v in NEW_PATIENT.items() if k != "given_name"}
+    assert_error_shape(api_for(alice).post("/patients", missing), 422, "given_name")
+    bad_sex = {**NEW_PATIENT, "sex": "sometimes"}
+    assert_error_shape(api_for(alice).post("/patients", bad_sex), 422, "sex")
+    bad_date = {**NEW_PATIENT, "date_of_birth": "17/05/1960"}
+    assert_error_shape(api_for(alice).post("/patients", bad_date), 422, "date_of_birth")
+
+
+def test_a_researcher_may_not_register_patients(rex: User) -> None:
+    assert_error_shape(api_for(rex).post("/patients", NEW_PATIENT), 403, None)
+
+
+# --- measurements ---
+
+
+def _pain(**answers: Any) -> dict[str, Any]:
+    given = {"current": 6, "average_last_week": 5, "worst_last_week": 8, **answers}
+    return {"measured_on": "2026-03-02", "answers": {"pain_nrs": given}}
+
+
+def test_recording_measurements_scores_them_with_the_core(alice: User, patient: Patient) -> None:
+    response = api_for(alice).post(f"/patients/{patient.pk}/measurements", _pain())
+    assert response.status_code == 201, response.content
+    [item] = response.json()
+    stored = Measurement.objects.get(pk=item["id"])
+    assert stored.instrument == "pain_nrs"
+    assert stored.measured_on == dt.date(2026, 3, 2)
+    assert item["scores"] == stored.scores
+    assert stored.scores["instrument"] == "pain_nrs"
+
+
+def test_an_answer_out_of_range_is_an_error_on_its_item(alice: User, patient: Patient) -> None:
+    response = api_for(alice).post(f"/patients/{patient.pk}/measurements", _pain(current=11))
+    assert_error_shape(response, 422, "answers.pain_nrs.current")
+    assert not Measurement.objects.exists()
+
+
+def test_an_unknown_instrument_or_item_is_a_field_error(alice: User, patient: Patient) -> None:
+    api = api_for(alice)
+    url = f"/patients/{patient.pk}/measurements"
+    body = {"measured_on": "2026-03-02", "answers": {"mood_ring": {"colour": 3}}}
+    assert_error_shape(api.post(url, body), 422, "answers.mood_ring")
+    assert_error_shape(api.post(url, _pain(sharpness=3)), 422, "answers.pain_nrs.sharpness")
+
+
+def test_no_answer_at_all_is_refused(alice: User, patient: Patient) -> None:
+    body = {"measured_on": "2026-03-02", "answers": {}}
+    assert_error_shape(api_for(alice).post(f"/patients/{patient.pk}/measurements", body), 422)
+
+
+def test_nothing_is_recorded_for_a_voided_patient(alice: User, patient: Patient) -> None:
+    patient.void(alice, "registered twice")
+    response = api_for(alice).post(f"/patients/{patient.pk}/measurements", _pain())
+    assert_error_shape(response, 409, None)
+
+
+def test_front_desk_may_not_record_measurements(dana: User, patient: Patient) -> None:
+    response = api_for(dana).post(f"/patients/{patient.pk}/measurements", _pain())
+    assert_error_shape(response, 403, None)
+
+
+def test_measurements_for_another_clinics_patient_are_404(carol: User, patient: Patient) -> None:
+    response = api_for(carol).post(f"/patients/{patient.pk}/measurements", _pain())
+    assert_error_shape(response, 404, None)
+
+
+# --- sessions ---
+
+SESSION: dict[str, Any] = {
+    "date": "2026-01-06",
+    "pain_before": 6,
+    "pain_after": 3,
+    "points": [{"code": "ST35", "side": "right", "stimulation": "manual"}],
+}
+
+
+def test_logging_a_session_validates_it_as_a_session_record(alice: User, patient: Patient) -> None:
+    sign_plan(patient, alice)
+    response = api_for(alice).post(f"/patients/{patient.pk}/sessions", SESSION)
+    assert response.status_code == 201, response.content
+    stored = TreatmentSession.objects.get(pk=response.json()["id"])
+    assert stored.number == 1
+    assert stored.data["practitioner_id"] == "alice"
+    assert stored.data["points"][0]["code"] == "ST35"
+
+
+def test_a_session_error_names_its_field(alice: User, patient: Patient) -> None:
+    sign_plan(patient, alice)
+    api = api_for(alice)
+    url = f"/patients/{patient.pk}/sessions"
+    assert_error_shape(api.post(url, {**SESSION, "pain_after": 11}), 422, "pain_after")
+    bad_side = {**SESSION, "points": [{"code": "ST35", "side": "middle"}]}
+    assert_error_shape(api.post(url, bad_side), 422, "points.0.side")
+    assert_error_shape(api.post(url, {"pain_before": 2}), 422, "date")
+    assert not TreatmentSession.objects.exists()
+
+
+def test_a_session_needs_a_signed_plan(alice: User, patient: Patient) -> None:
+    response = api_for(alice).post(f"/patients/{patient.pk}/sessions", SESSION)
+    assert_error_shape(response, 409, None)
+
+
+def test_front_desk_may_not_log_sessions(alice: User, dana: User, patient: Patient) -> None:
+    sign_plan(patient, alice)
+    response = api_for(dana).post(f"/patients/{patient.pk}/sessions", SESSION)
+    assert_error_shape(response, 403, None)
