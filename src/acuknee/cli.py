@@ -296,6 +296,56 @@ def serve(
     os.execv(str(gunicorn), args)
 
 
+@app.command(name="import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV file (UTF-8; a REDCap export works too).")],
+    clinic: Annotated[str, typer.Option(help="The clinic's slug.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(help="patients, measurements or sessions (default: from the columns)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and store nothing.")
+    ] = False,
+) -> None:
+    """Import patients, measurements or sessions from CSV into a clinic: all rows or none.
+
+    Every bad row is listed with its line, column and problem (exit 2). Columns are in
+    docs/formats.md.
+    """
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "acuknee.site.settings")
+    import django
+
+    django.setup()
+    from django.db import DatabaseError
+
+    from acuknee.clinic.importing import KINDS, ImportFileError, import_csv
+    from acuknee.clinic.models import Clinic
+
+    if kind is not None and kind not in KINDS:
+        _fail([f"--kind: {kind!r} is not one of {', '.join(KINDS)}"])
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail([f"{file}: cannot read file ({exc.strerror})"])
+    try:
+        found = Clinic.objects.filter(slug=clinic).first()
+        if found is None:
+            _fail([f"--clinic: no clinic with the slug {clinic!r}"])
+        report = import_csv(data, found, kind, dry_run=dry_run, name=str(file))
+    except ImportFileError as exc:
+        _fail([str(exc)])
+    except DatabaseError as exc:
+        _fail([f"database: {exc} (is it migrated? `python -m acuknee.manage migrate`)"])
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not report.ok:
+        _fail([str(problem) for problem in report.problems])
+    typer.echo(json.dumps(report.summary(), indent=2, ensure_ascii=False))
+
+
 @app.command()
 def version() -> None:
     """Print the acuknee version."""

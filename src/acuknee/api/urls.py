@@ -3,7 +3,11 @@ shape rather than the site's HTML page."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.urls import URLPattern, URLResolver, path, re_path
 
 from acuknee.api.errors import body
@@ -14,7 +18,32 @@ def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     return JsonResponse(body([(None, "no such API path")]), status=404)
 
 
+def _json_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """ninja answers a method a path lacks with a plain-text 405; give it the one error shape
+    (found by schemathesis), keeping the ``Allow`` header."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405 or response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            return response
+        message = f"{request.method} is not allowed here; use {response.get('Allow', 'another')}"
+        answer = JsonResponse(body([(None, message)]), status=405)
+        if response.has_header("Allow"):
+            answer["Allow"] = response["Allow"]
+        return answer
+
+    return wrapped
+
+
+_patterns, _app_name, _namespace = api.urls
+for _pattern in _patterns:
+    if isinstance(_pattern, URLPattern):
+        _pattern.callback = _json_not_allowed(_pattern.callback)
+
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", api.urls),
+    path("", (_patterns, _app_name, _namespace)),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]
