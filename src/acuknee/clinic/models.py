@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -296,3 +297,47 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class ExportJob(models.Model):
+    """One FHIR Bulk Data ``$export`` request and where its NDJSON files are.
+
+    The job runs in a background thread started at kick-off (or ``run_export <id>`` in another
+    process); its files live under ``data_dir / "exports" / <id>`` and are served only to the
+    user who asked, within their clinic.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Level(models.TextChoices):
+        SYSTEM = "system", "System"
+        GROUP = "group", "Group"
+        PATIENT = "patient", "Patient"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="export_jobs"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="export_jobs")
+    level = models.CharField(max_length=10, choices=Level.choices)
+    types = models.JSONField(default=list, help_text="resource types asked for (_type)")
+    since = models.DateTimeField(null=True, blank=True, help_text="_since")
+    request_url = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.CharField(max_length=200, blank=True)
+    transaction_time = models.DateTimeField()
+    output = models.JSONField(default=list, help_text="[{type, file, count}] once completed")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.id} ({self.status})"

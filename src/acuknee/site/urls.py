@@ -1,11 +1,13 @@
-"""URL configuration: the clinic app at the root, the REST API under /api/v1."""
+"""URL configuration: the clinic app at the root, the REST API under /api/v1, FHIR under /fhir."""
 
 from django.urls import include, path
 
-from acuknee.api import web
+from acuknee.api import bulk_export, fhir_server, web
 
 urlpatterns = [
     path("api/v1/", include("acuknee.api.urls")),
+    path("fhir/", include(bulk_export.urlpatterns)),  # $export before the read/search catch-all
+    path("fhir/", include(fhir_server.urlpatterns)),
     *web.urlpatterns,
     path("", include("acuknee.clinic.urls")),
 ]

@@ -1,0 +1,384 @@
+"""FHIR Bulk Data Access (v2) ``$export`` under ``/fhir``: kick-off, status, files, cancel.
+
+Kick-off at system (``/fhir/$export``), Group (``/fhir/Group/<clinic id>/$export``: a Group is a
+clinic's patients) and Patient level (``/fhir/Patient/$export``) creates an ``ExportJob`` and
+hands its id to a *runner*; the default one runs ``run_job`` in a background thread, so no
+queue is needed (``run_export <job id>`` runs a job from another process). Every level exports
+the caller's own clinic only: a clinic admin's system export is their clinic, a researcher is
+refused. ``run_job`` streams rows with ``.values().iterator()`` into ``acuknee.fhir.bulk`` and
+writes one NDJSON file per type under ``data_dir / "exports" / <job id>``, so memory does not
+grow with the data. Files and status are the requesting user's only (another user's job is a
+404), with the same Bearer token as the REST API. Every error is an OperationOutcome.
+
+Exported types: Patient, QuestionnaireResponse and Observation (``bulk.RESOURCE_TYPES``), with
+the ids and content of the ``/fhir`` reads. Voided records are left out. ``_since`` keeps records
+*created* at or after the instant: the models keep no last-modified time outside their history,
+so a record edited later is not exported again. Kick-off is ``GET`` with query parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import connections
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+
+from acuknee.api.auth import BearerToken
+from acuknee.clinic.access import CLINICAL_ROLES, staff_clinic, staff_profile
+from acuknee.clinic.models import ExportJob, Measurement, Patient
+from acuknee.fhir import bulk
+
+Runner = Callable[[uuid.UUID], None]
+"""Starts the work of a job created at kick-off (a thread by default; tests pass their own)."""
+
+FHIR_JSON = "application/fhir+json"
+NDJSON = "application/fhir+ndjson"
+OUTPUT_FORMATS = {NDJSON, "application/ndjson", "ndjson"}
+CHUNK = 2000
+"""Rows fetched per database round trip; also how often a running job looks for a cancel."""
+RETRY_AFTER_SECONDS = 2
+
+
+def exports_root() -> Path:
+    """Where job files live: ``ACUKNEE_EXPORTS_DIR`` in settings (tests), else the data dir's
+    ``exports`` folder."""
+    override = getattr(settings, "ACUKNEE_EXPORTS_DIR", None)
+    return Path(override) if override else settings.CONFIG.data_dir / "exports"
+
+
+def job_dir(job_id: uuid.UUID) -> Path:
+    return exports_root() / str(job_id)
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+def outcome(status: int, code: str, message: str) -> JsonResponse:
+    """An OperationOutcome with one error issue (``code`` from FHIR's issue-type value set)."""
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": message}],
+    }
+    response = JsonResponse(body, status=status, content_type=FHIR_JSON)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="acuknee"'
+    return response
+
+
+class _Refused(Exception):
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+def _authenticate(request: HttpRequest) -> None:
+    """The Bearer token's user with a clinical role in a clinic, else 401 / 403."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or BearerToken().authenticate(request, token) is None:
+        raise _Refused(outcome(401, "login", "a valid API token is required (Bearer)"))
+    try:
+        if staff_profile(request).role not in CLINICAL_ROLES:
+            raise PermissionDenied("role")
+        staff_clinic(request)
+    except PermissionDenied:
+        raise _Refused(
+            outcome(403, "forbidden", "bulk export is for a clinic's practitioners and admins")
+        ) from None
+
+
+def _own_job(request: HttpRequest, job_id: uuid.UUID) -> ExportJob:
+    job = ExportJob.objects.filter(pk=job_id, user=request.user).first()
+    if job is None:
+        raise _Refused(outcome(404, "not-found", "no such export job"))
+    return cast(ExportJob, job)
+
+
+def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except _Refused as refused:
+            return refused.response
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return cast(Callable[..., HttpResponse], csrf_exempt(wrapper))
+
+
+# --- kick-off ------------------------------------------------------------------------------------
+
+
+def _since(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    # A "+" left unencoded in a query string arrives as a space.
+    parsed: dt.datetime | None = parse_datetime(text.replace(" ", "+"))
+    if parsed is None or parsed.tzinfo is None:
+        raise _Refused(
+            outcome(400, "invalid", f"_since must be a FHIR instant with a time zone: {text!r}")
+        )
+    return parsed
+
+
+def _check_kickoff(request: HttpRequest) -> tuple[list[str], dt.datetime | None]:
+    if "respond-async" not in request.headers.get("Prefer", ""):
+        raise _Refused(outcome(400, "invalid", "the Prefer: respond-async header is required"))
+    if FHIR_JSON not in request.headers.get("Accept", ""):
+        raise _Refused(outcome(400, "invalid", f"the Accept: {FHIR_JSON} header is required"))
+    params = request.GET
+    output_format = params.get("_outputFormat")
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        raise _Refused(outcome(400, "not-supported", f"_outputFormat must be {NDJSON}"))
+    try:
+        types = bulk.parse_types(params.get("_type"))
+    except ValueError as exc:
+        raise _Refused(outcome(400, "not-supported", str(exc))) from None
+    return types, _since(params.get("_since"))
+
+
+def _kickoff(
+    request: HttpRequest, runner: Runner, level: str, group_id: str | None = None
+) -> HttpResponse:
+    if request.method != "GET":  # the spec's POST form (a Parameters body) is not supported
+        return outcome(405, "not-supported", "kick-off is GET, with query parameters")
+    _authenticate(request)
+    clinic = staff_clinic(request)
+    if group_id is not None and group_id != str(clinic.pk):
+        raise _Refused(outcome(404, "not-found", "no such Group"))
+    types, since = _check_kickoff(request)
+    job = ExportJob.objects.create(
+        user=request.user,
+        clinic=clinic,
+        level=level,
+        types=types,
+        since=since,
+        request_url=request.build_absolute_uri(),
+        transaction_time=timezone.now(),
+    )
+    runner(job.id)
+    response = HttpResponse(status=202)
+    response["Content-Location"] = request.build_absolute_uri(
+        reverse("fhir-export-status", args=[job.id])
+    )
+    return response
+
+
+# --- status, cancel, files -----------------------------------------------------------------------
+
+
+def _manifest(request: HttpRequest, job: ExportJob) -> dict[str, Any]:
+    return {
+        "transactionTime": job.transaction_time.isoformat().replace("+00:00", "Z"),
+        "request": job.request_url,
+        "requiresAccessToken": True,
+        "output": [
+            {
+                "type": item["type"],
+                "url": request.build_absolute_uri(
+                    reverse("fhir-export-file", args=[job.id, item["type"]])
+                ),
+                "count": item["count"],
+            }
+            for item in job.output
+        ],
+        "error": [],
+    }
+
+
+def _status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    _authenticate(request)
+    job = _own_job(request, job_id)
+    if request.method == "DELETE":
+        job.refresh_from_db()
+        if job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
+            ExportJob.objects.filter(pk=job.pk).update(
+                status=ExportJob.Status.CANCELLED, finished_at=timezone.now()
+            )
+        elif job.status == ExportJob.Status.CANCELLED:
+            return outcome(404, "not-found", "this export was already cancelled")
+        else:
+            ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.CANCELLED)
+        shutil.rmtree(job_dir(job.id), ignore_errors=True)
+        return HttpResponse(status=202)
+    if request.method != "GET":
+        return outcome(405, "not-supported", "status is GET, or DELETE to cancel")
+    if job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
+        response = HttpResponse(status=202)
+        response["X-Progress"] = job.progress or job.get_status_display()
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    if job.status == ExportJob.Status.COMPLETED:
+        return JsonResponse(_manifest(request, job))
+    if job.status == ExportJob.Status.CANCELLED:
+        return outcome(404, "not-found", "this export was cancelled")
+    return outcome(500, "exception", f"the export failed: {job.error}")
+
+
+def _file(request: HttpRequest, job_id: uuid.UUID, resource_type: str) -> HttpResponse:
+    if request.method != "GET":
+        return outcome(405, "not-supported", "export files are GET only")
+    _authenticate(request)
+    job = _own_job(request, job_id)
+    listed = {item["type"] for item in job.output}
+    target = job_dir(job.id) / f"{resource_type}.ndjson"
+    if job.status != ExportJob.Status.COMPLETED or resource_type not in listed:
+        return outcome(404, "not-found", "no such export file")
+    if not target.is_file():
+        return outcome(404, "not-found", "the export file was removed")
+    return FileResponse(target.open("rb"), content_type=NDJSON)
+
+
+# --- the job -------------------------------------------------------------------------------------
+
+
+class Cancelled(Exception):
+    """The job was cancelled (DELETE) while it ran."""
+
+
+def _rows(job: ExportJob, table: str) -> Iterator[dict[str, Any]]:
+    """The rows of ``table`` the job's types are built from: the job's clinic, not voided,
+    created at or after ``_since``; only the columns needed, streamed in primary-key order,
+    ``CHUNK`` rows per round trip."""
+    if table == "Patient":
+        queryset: Any = Patient.objects.filter(clinic_id=job.clinic_id, voided_at__isnull=True)
+    else:
+        queryset = Measurement.objects.filter(
+            patient__clinic_id=job.clinic_id,
+            patient__voided_at__isnull=True,
+            voided_at__isnull=True,
+        )
+    if job.since is not None:
+        queryset = queryset.filter(created_at__gte=job.since)
+    fields = bulk.columns(table, job.types)
+    return iter(queryset.order_by("pk").values(*fields).iterator(chunk_size=CHUNK))
+
+
+def _watch(job_id: uuid.UUID, rows: Iterator[dict[str, Any]], label: str) -> Iterable[Any]:
+    """Pass rows through, looking for a cancel and writing progress every ``CHUNK`` rows."""
+    for done, row in enumerate(rows, start=1):
+        if done % CHUNK == 0:
+            status = ExportJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
+            if status == ExportJob.Status.CANCELLED:
+                raise Cancelled
+            ExportJob.objects.filter(pk=job_id).update(progress=f"{label}: {done} rows read")
+        yield row
+
+
+def write_export(job: ExportJob, directory: Path) -> list[dict[str, Any]]:
+    """Write one NDJSON file per asked type into ``directory``, reading each table once; the
+    manifest's outputs, in ``job.types`` order (a type with no resource has no file). Raises
+    ``Cancelled`` if the job is cancelled meanwhile."""
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = dict.fromkeys(job.types, 0)
+    with contextlib.ExitStack() as stack:
+        files = {
+            t: stack.enter_context((directory / f"{t}.part").open("w", encoding="utf-8"))
+            for t in job.types
+        }
+        for table in bulk.TABLES:
+            if not bulk.columns(table, job.types):
+                continue
+            label = f"reading {table} records"
+            ExportJob.objects.filter(pk=job.pk).update(progress=label)
+            rows = _watch(job.pk, _rows(job, table), label)
+            for resource_type, line in bulk.table_lines(table, rows, job.types):
+                files[resource_type].write(line)
+                counts[resource_type] += 1
+    output: list[dict[str, Any]] = []
+    for resource_type, count in counts.items():
+        partial = directory / f"{resource_type}.part"
+        if count:
+            partial.replace(directory / f"{resource_type}.ndjson")
+            output.append({"type": resource_type, "count": count})
+        else:
+            partial.unlink()
+    return output
+
+
+def run_job(job_id: uuid.UUID | str) -> str:
+    """Run a queued job to its end: completed (manifest ready), failed or cancelled."""
+    job = ExportJob.objects.get(pk=job_id)
+    started = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.QUEUED).update(
+        status=ExportJob.Status.RUNNING, progress="started"
+    )
+    if started != 1:
+        return str(job.status)
+    directory = job_dir(job.pk)
+    try:
+        output = write_export(job, directory)
+    except Cancelled:
+        shutil.rmtree(directory, ignore_errors=True)
+        return "cancelled"
+    except Exception as exc:
+        shutil.rmtree(directory, ignore_errors=True)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.FAILED,
+            error=str(exc) or type(exc).__name__,
+            finished_at=timezone.now(),
+        )
+        raise
+    finished = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.RUNNING).update(
+        status=ExportJob.Status.COMPLETED, output=output, progress="", finished_at=timezone.now()
+    )
+    if finished != 1:  # cancelled after the last check
+        shutil.rmtree(directory, ignore_errors=True)
+        return "cancelled"
+    return "completed"
+
+
+def thread_runner(job_id: uuid.UUID) -> None:
+    """Run the job in a daemon thread with its own database connection."""
+
+    def work() -> None:
+        try:
+            # A failure is recorded on the job (status failed, its error), which the status
+            # URL reports; the thread has no one else to tell.
+            with contextlib.suppress(Exception):
+                run_job(job_id)
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=work, name=f"fhir-export-{job_id}", daemon=True).start()
+
+
+# --- URLs ----------------------------------------------------------------------------------------
+
+
+def urlpatterns_for(runner: Runner = thread_runner) -> list[URLPattern]:
+    """The ``$export`` URLs (to include under ``fhir/``), with the runner that starts jobs."""
+
+    def system(request: HttpRequest) -> HttpResponse:
+        return _kickoff(request, runner, "system")
+
+    def group(request: HttpRequest, group_id: str) -> HttpResponse:
+        return _kickoff(request, runner, "group", group_id)
+
+    def patients(request: HttpRequest) -> HttpResponse:
+        return _kickoff(request, runner, "patient")
+
+    return [
+        path("$export", _guarded(system), name="fhir-export-system"),
+        path("Group/<str:group_id>/$export", _guarded(group), name="fhir-export-group"),
+        path("Patient/$export", _guarded(patients), name="fhir-export-patient"),
+        path("$export-status/<uuid:job_id>", _guarded(_status), name="fhir-export-status"),
+        path(
+            "$export-file/<uuid:job_id>/<str:resource_type>.ndjson",
+            _guarded(_file),
+            name="fhir-export-file",
+        ),
+    ]
+
+
+urlpatterns = urlpatterns_for()

@@ -1,0 +1,936 @@
+"""``/fhir``: a FHIR R4 server (read, search, and ``POST QuestionnaireResponse``) over the clinic.
+
+Plain Django views rather than ninja: FHIR negotiates ``application/fhir+json`` and answers every
+error as an OperationOutcome, which fits ninja's JSON-schema API poorly. The views are adapters:
+the Bearer token, roles and clinic scoping are ``api.auth``'s (the REST API's rules), resources
+are built by the pure mapping ``acuknee.fhir`` from the stored core models, and a posted response
+is scored and stored by the clinic's own ``MeasurementsForm`` (origin ``self_report``).
+
+FHIR version: the resources are built and validated with fhir.resources' R4B models, and the
+CapabilityStatement declares ``fhirVersion`` 4.0.1 (R4), because R4 endpoints are what clients and
+EHRs expect. For the resource types served here R4B changed no element that acuknee emits, so the
+JSON is wire-compatible with R4 (the offline validators in tests/fhir check it against R4).
+
+Resource ids are stable and derived from the database rows: ``Patient/<pk>``,
+``Condition/intake-<pk>``, ``CarePlan/plan-<pk>``, ``Procedure/session-<pk>``,
+``AdverseEvent/session-<pk>-<n>``, ``QuestionnaireResponse/meas-<pk>``,
+``Observation/meas-<pk>-<subscale>`` and ``Questionnaire/<instrument>``. Voided records (and every
+record of a voided patient) are not served. Searches map the clinic's rows and filter the
+resources, which is simple and exact at a clinic's size (no database-level date or code index).
+
+Search follows FHIR R4's parameter names per type (``date`` where R4 defines it, ``authored`` on
+QuestionnaireResponse, ``recorded-date`` on Condition, ``subject`` only on AdverseEvent); an
+unknown parameter is a 400 rather than silently ignored. Pages are ``_count`` and ``_offset`` with
+``next``/``previous`` links. Responses are JSON only (XML asked for: 406).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import urlencode
+
+import pydantic
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, path, re_path
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+from acuknee.api.auth import ALL_ROLES, BearerToken, clinic_patients, require
+from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES
+from acuknee.clinic.forms.measurements import (
+    SELF_REPORT_INSTRUMENTS,
+    MeasurementsForm,
+    field_name,
+)
+from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord, TreatmentSession
+from acuknee.clinical import InvalidInput, InvalidInputs, load_knowledge
+from acuknee.clinical.assessment import Assessment
+from acuknee.clinical.instruments import Scores
+from acuknee.clinical.intake import Intake
+from acuknee.clinical.planning import Plan
+from acuknee.clinical.sessions import SessionRecord
+from acuknee.clinical.vocabulary import Sex
+from acuknee.fhir import (
+    PatientInfo,
+    RecordIdentifier,
+    adverse_event_resources,
+    answers_from_questionnaire_response,
+    care_plan_resource,
+    condition_resource,
+    observation_resources,
+    patient_resource,
+    procedure_resource,
+    questionnaire_resource,
+    questionnaire_response_resource,
+)
+
+Json = dict[str, Any]
+logger = logging.getLogger(__name__)
+
+FHIR_VERSION = "4.0.1"
+FHIR_JSON = "application/fhir+json; charset=utf-8"
+ACCEPTED_BODY_TYPES = ("application/fhir+json", "application/json")
+DEFAULT_COUNT = 20
+MAX_COUNT = 500
+ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+class FhirError(Exception):
+    """An error answered as an OperationOutcome with ``status``."""
+
+    def __init__(
+        self, status: int, message: str, code: str = "invalid", expression: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.issues: list[tuple[str, str, str | None]] = [(code, message, expression)]
+
+
+def outcome(issues: Iterable[tuple[str, str, str | None]], severity: str = "error") -> Json:
+    out: list[Json] = []
+    for code, message, expression in issues:
+        issue: Json = {"severity": severity, "code": code, "diagnostics": message}
+        if expression:
+            issue["expression"] = [expression]
+        out.append(issue)
+    return {"resourceType": "OperationOutcome", "issue": out}
+
+
+def fhir_response(data: Json, status: int = 200) -> HttpResponse:
+    response = HttpResponse(json.dumps(data), status=status, content_type=FHIR_JSON)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def error_response(status: int, issues: Iterable[tuple[str, str, str | None]]) -> HttpResponse:
+    response = fhir_response(outcome(issues), status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="acuknee"'
+    return response
+
+
+def _authenticate(request: HttpRequest) -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or BearerToken().authenticate(request, token) is None:
+        raise FhirError(401, "a valid API token is required (Authorization: Bearer)", "login")
+
+
+def fhir_view(
+    view: Callable[..., HttpResponse], *, public: bool = False
+) -> Callable[..., HttpResponse]:
+    """Token authentication (unless ``public``), JSON negotiation, and every failure as an
+    OperationOutcome. Token auth needs no CSRF check: no cookie authenticates here."""
+
+    @csrf_exempt  # type: ignore[untyped-decorator]
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            _negotiate(request)
+            if not public:
+                _authenticate(request)
+            return view(request, *args, **kwargs)
+        except FhirError as exc:
+            return error_response(exc.status, exc.issues)
+        except PermissionDenied:
+            return error_response(403, [("forbidden", "your role may not use this resource", None)])
+        except Http404:
+            return error_response(404, [("not-found", "no such resource", None)])
+        except RequestDataTooBig:
+            return error_response(413, [("too-costly", "the request body is too large", None)])
+        except Exception:  # a bug or bad stored data: logged, and still an OperationOutcome
+            logger.exception("FHIR request failed: %s %s", request.method, request.path)
+            return error_response(500, [("exception", "the server could not answer", None)])
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return cast(Callable[..., HttpResponse], wrapper)
+
+
+def _negotiate(request: HttpRequest) -> None:
+    """JSON only: ``_format`` or an Accept header asking for XML alone is a 406."""
+    wanted = request.GET.get("_format", "")
+    if wanted and "json" not in wanted:
+        raise FhirError(406, "only JSON is served (_format=json)", "not-supported")
+    accept = request.headers.get("Accept", "")
+    if accept and not any(kind in accept for kind in ("json", "*/*", "application/*")):
+        raise FhirError(406, "only application/fhir+json is served", "not-supported")
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge", "sa", "eb")
+Span = tuple[dt.date, dt.date]
+"""A day range, end exclusive."""
+
+
+def _parse_date_param(raw: str) -> tuple[str, Span]:
+    """``[prefix]YYYY[-MM[-DD[Thh:mm...]]]`` as (prefix, day range). A time of day is ignored:
+    acuknee records visits to the day."""
+    prefix = raw[:2] if raw[:2] in PREFIXES else "eq"
+    value = raw[2:] if raw[:2] in PREFIXES else raw
+    try:
+        if re.fullmatch(r"\d{4}", value):
+            year = int(value)
+            return prefix, (dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
+        if re.fullmatch(r"\d{4}-\d{2}", value):
+            start = dt.date(int(value[:4]), int(value[5:]), 1)
+            end = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+            return prefix, (start, end)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T.*)?", value):
+            day = dt.date.fromisoformat(value[:10])
+            if len(value) > 10:
+                dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return prefix, (day, day + dt.timedelta(days=1))
+    except ValueError:
+        pass
+    raise FhirError(400, f"not a FHIR date: {raw!r}", "invalid")
+
+
+def _date_matches(prefix: str, param: Span, value: Span) -> bool:
+    """FHIR R4 search date prefixes on ranges (3.1.1.4.4 / 3.1.1.5.8)."""
+    ps, pe = param
+    vs, ve = value
+    checks: dict[str, bool] = {
+        "eq": ps <= vs and ve <= pe,
+        "ne": not (ps <= vs and ve <= pe),
+        "lt": vs < ps,
+        "le": vs < pe,
+        "gt": ve > pe,
+        "ge": ve > ps,
+        "sa": vs >= pe,
+        "eb": ve <= ps,
+    }
+    return checks[prefix]
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text[:10])
+
+
+def _span(resource: Json) -> Span | None:
+    """The resource's own date as a day range (the element its ``date`` parameter searches)."""
+    kind = resource["resourceType"]
+    if kind == "CarePlan":
+        period = resource.get("period")
+        if not period:
+            return None
+        return _day(period["start"]), _day(period.get("end", period["start"])) + dt.timedelta(1)
+    element = {
+        "Observation": "effectiveDateTime",
+        "Procedure": "performedDateTime",
+        "AdverseEvent": "date",
+        "QuestionnaireResponse": "authored",
+        "Condition": "recordedDate",
+    }.get(kind)
+    if element is None or element not in resource:
+        return None
+    day = _day(resource[element])
+    return day, day + dt.timedelta(days=1)
+
+
+# --- the resources of the clinic -----------------------------------------------------------------
+
+
+def _clinic_system(patient: Patient) -> str:
+    return f"urn:acuknee:clinic:{patient.clinic.slug}:record-number"
+
+
+def _dump(resource: Any) -> Json:
+    data: Json = resource.model_dump(mode="json", exclude_none=True)
+    return data
+
+
+def patient_json(patient: Patient) -> Json:
+    info = PatientInfo(
+        record_number=RecordIdentifier(system=_clinic_system(patient), value=patient.record_number),
+        given_name=patient.given_name,
+        family_name=patient.family_name,
+        birth_date=patient.date_of_birth,
+        sex=Sex(patient.sex),
+        id=str(patient.pk),
+    )
+    return _dump(patient_resource(info))
+
+
+def condition_json(record: IntakeRecord) -> Json:
+    return _dump(
+        condition_resource(
+            Assessment.model_validate(record.assessment),
+            Intake.model_validate(record.data),
+            f"Patient/{record.patient_id}",
+            recorded=record.visit_date,
+            resource_id=f"intake-{record.pk}",
+        )
+    )
+
+
+def _done_sessions(plan: PlanRecord) -> set[int]:
+    return set(
+        TreatmentSession.objects.filter(plan=plan, voided_at__isnull=True).values_list(
+            "number", flat=True
+        )
+    )
+
+
+def care_plan_json(plan: PlanRecord) -> Json:
+    return _dump(
+        care_plan_resource(
+            Plan.model_validate(plan.content),
+            f"Patient/{plan.patient_id}",
+            condition_ref=f"Condition/intake-{plan.intake_id}",
+            status="active",
+            completed_sessions=_done_sessions(plan),
+            resource_id=f"plan-{plan.pk}",
+        )
+    )
+
+
+def _performer(session: TreatmentSession) -> Json:
+    user = session.created_by
+    if user is None:
+        return {"display": "Unknown practitioner"}
+    return {"display": user.get_full_name() or user.get_username()}
+
+
+def procedure_json(session: TreatmentSession) -> Json:
+    plan = session.plan
+    signed = plan.status == "signed" and not plan.is_voided
+    data = _dump(
+        procedure_resource(
+            SessionRecord.model_validate(session.data),
+            Plan.model_validate(plan.content),
+            f"Patient/{session.patient_id}",
+            "Practitioner/unknown",
+            condition_ref=f"Condition/intake-{plan.intake_id}",
+            care_plan_ref=f"CarePlan/plan-{plan.pk}" if signed else None,
+            resource_id=f"session-{session.pk}",
+        )
+    )
+    # Practitioners are not served: the performer is named (display), not referenced.
+    data["performer"] = [{"actor": _performer(session)}]
+    return data
+
+
+def adverse_event_jsons(session: TreatmentSession) -> list[Json]:
+    out = []
+    events = adverse_event_resources(
+        SessionRecord.model_validate(session.data),
+        f"Patient/{session.patient_id}",
+        procedure_ref=f"Procedure/session-{session.pk}",
+    )
+    for number, event in enumerate(events, start=1):
+        data = _dump(event)
+        data["id"] = f"session-{session.pk}-{number}"
+        out.append(data)
+    return out
+
+
+def _answers(measurement: Measurement) -> dict[str, float | None]:
+    return {k: (None if v is None else float(v)) for k, v in measurement.answers.items()}
+
+
+def questionnaire_response_json(measurement: Measurement) -> Json:
+    return _dump(
+        questionnaire_response_resource(
+            measurement.instrument,
+            _answers(measurement),
+            measurement.measured_on,
+            f"Patient/{measurement.patient_id}",
+            resource_id=f"meas-{measurement.pk}",
+        )
+    )
+
+
+def _fhir_id(text: str) -> str:
+    return text.replace("_", "-")
+
+
+def observation_jsons(measurement: Measurement) -> list[Json]:
+    scores = Scores.model_validate(measurement.scores)
+    kb = load_knowledge()
+    subscales = [s.id for s in kb.instruments[measurement.instrument].subscales]
+    scored = [
+        s for s in subscales if s in scores.subscales and scores.subscales[s].value is not None
+    ]
+    resources = observation_resources(
+        scores,
+        measurement.instrument,
+        measurement.measured_on,
+        f"Patient/{measurement.patient_id}",
+        f"QuestionnaireResponse/meas-{measurement.pk}",
+        kb=kb,
+    )
+    out = []
+    for subscale, resource in zip(scored, resources, strict=True):
+        data = _dump(resource)
+        data["id"] = f"meas-{measurement.pk}-{_fhir_id(subscale)}"
+        out.append(data)
+    return out
+
+
+def questionnaire_jsons() -> list[Json]:
+    return [_dump(questionnaire_resource(i)) for i in sorted(load_knowledge().instruments)]
+
+
+# --- sources: the clinic's rows for one resource type --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a search or read may see: the caller's clinic, narrowed by patient or row."""
+
+    request: HttpRequest
+    patients: frozenset[int] | None = None
+    pks: frozenset[int] | None = None
+
+
+def _live_patients(scope: Scope) -> Any:
+    rows = clinic_patients(scope.request).filter(voided_at__isnull=True)
+    if scope.patients is not None:
+        rows = rows.filter(pk__in=scope.patients)
+    return rows
+
+
+def _records(model: Any, scope: Scope) -> Any:
+    rows = model.objects.filter(patient__in=_live_patients(scope), voided_at__isnull=True)
+    if scope.pks is not None:
+        rows = rows.filter(pk__in=scope.pks)
+    return rows.order_by("pk")
+
+
+def _source_patients(scope: Scope) -> list[Json]:
+    rows = _live_patients(scope).select_related("clinic").order_by("pk")
+    if scope.pks is not None:
+        rows = rows.filter(pk__in=scope.pks)
+    return [patient_json(p) for p in rows]
+
+
+def _source_conditions(scope: Scope) -> list[Json]:
+    return [condition_json(r) for r in _records(IntakeRecord, scope)]
+
+
+def _source_care_plans(scope: Scope) -> list[Json]:
+    rows = _records(PlanRecord, scope).filter(status="signed")
+    return [care_plan_json(p) for p in rows]
+
+
+def _sessions(scope: Scope) -> Any:
+    return _records(TreatmentSession, scope).select_related("plan", "created_by")
+
+
+def _source_procedures(scope: Scope) -> list[Json]:
+    return [procedure_json(s) for s in _sessions(scope)]
+
+
+def _source_adverse_events(scope: Scope) -> list[Json]:
+    return [e for s in _sessions(scope) for e in adverse_event_jsons(s)]
+
+
+def _source_questionnaire_responses(scope: Scope) -> list[Json]:
+    return [questionnaire_response_json(m) for m in _records(Measurement, scope)]
+
+
+def _source_observations(scope: Scope) -> list[Json]:
+    return [o for m in _records(Measurement, scope) for o in observation_jsons(m)]
+
+
+def _source_questionnaires(scope: Scope) -> list[Json]:
+    return questionnaire_jsons()
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    roles: Collection[Any]
+    source: Callable[[Scope], list[Json]]
+    id_pattern: str | None
+    """How an id names its row (group 1 is the primary key); None when not patient data."""
+    patient_params: tuple[str, ...] = ()
+    date_param: str | None = None
+    code_param: bool = False
+    extra_params: tuple[tuple[str, str, str], ...] = ()
+    """(name, type, documentation) of further search parameters, listed in metadata."""
+    doc: str = ""
+
+
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    t.name: t
+    for t in (
+        ResourceType(
+            "Patient",
+            SCHEDULING_ROLES,
+            _source_patients,
+            r"^(\d+)$",
+            doc="The clinic's patients (voided registrations are not served).",
+        ),
+        ResourceType(
+            "Condition",
+            CLINICAL_ROLES,
+            _source_conditions,
+            r"^intake-(\d+)$",
+            ("patient", "subject"),
+            "recorded-date",
+            code_param=True,
+            doc="The likely cause of the knee pain assessed at each intake (provisional).",
+        ),
+        ResourceType(
+            "CarePlan",
+            CLINICAL_ROLES,
+            _source_care_plans,
+            r"^plan-(\d+)$",
+            ("patient", "subject"),
+            "date",
+            doc="Signed plans, one activity per scheduled visit.",
+        ),
+        ResourceType(
+            "Procedure",
+            CLINICAL_ROLES,
+            _source_procedures,
+            r"^session-(\d+)$",
+            ("patient", "subject"),
+            "date",
+            doc="Each acupuncture session as delivered (STRICTA items in notes).",
+        ),
+        ResourceType(
+            "AdverseEvent",
+            CLINICAL_ROLES,
+            _source_adverse_events,
+            r"^session-(\d+)-\d+$",
+            ("subject",),
+            "date",
+            doc="Adverse events recorded in sessions.",
+        ),
+        ResourceType(
+            "QuestionnaireResponse",
+            CLINICAL_ROLES,
+            _source_questionnaire_responses,
+            r"^meas-(\d+)$",
+            ("patient", "subject"),
+            "authored",
+            doc="Each measurement's answers; create one with POST (a patient app's self-report).",
+        ),
+        ResourceType(
+            "Observation",
+            CLINICAL_ROLES,
+            _source_observations,
+            r"^meas-(\d+)-[A-Za-z0-9\-.]+$",
+            ("patient", "subject"),
+            "date",
+            code_param=True,
+            doc="One Observation per scored subscale, derived from its QuestionnaireResponse.",
+        ),
+        ResourceType(
+            "Questionnaire",
+            ALL_ROLES,
+            _source_questionnaires,
+            None,
+            extra_params=(("url", "uri", "The Questionnaire's canonical URL."),),
+            doc="Each instrument: item codes and paraphrased text only (no patient data).",
+        ),
+    )
+}
+
+COMMON_PARAMS = {"_id", "_count", "_offset", "_format", "_total"}
+PARAM_DOCS: dict[str, tuple[str, str]] = {
+    "patient": ("reference", "The patient: Patient/<id> or <id>."),
+    "subject": ("reference", "The patient: Patient/<id> or <id> (the only subject type)."),
+    "code": ("token", "system|code, |code or code; comma-separated values match any."),
+}
+
+
+def _kind(name: str) -> ResourceType:
+    found = RESOURCE_TYPES.get(name)
+    if found is None:
+        raise FhirError(404, f"resource type {name!r} is not served here", "not-supported")
+    return found
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+def _patient_ids(values: list[str]) -> frozenset[int]:
+    out: set[int] = set()
+    for value in ",".join(values).split(","):
+        parts = value.strip().rstrip("/").split("/")
+        if len(parts) >= 2 and parts[-2] != "Patient":
+            raise FhirError(400, f"patient/subject must reference a Patient, not {value!r}")
+        if not parts[-1].isdigit():
+            out.add(-1)  # no such patient: matches nothing
+            continue
+        out.add(int(parts[-1]))
+    return frozenset(out)
+
+
+def _code_matches(resource: Json, values: list[str]) -> bool:
+    codings = resource.get("code", {}).get("coding", [])
+    for token in values:
+        system, bar, code = token.rpartition("|")
+        for coded in codings:
+            if code and coded.get("code") != code:
+                continue
+            if bar and system and coded.get("system") != system:
+                continue
+            if bar and not system and coded.get("system"):
+                continue
+            return True
+    return False
+
+
+def _int_param(request: HttpRequest, name: str, default: int, high: int) -> int:
+    raw = request.GET.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise FhirError(400, f"{name} must be a whole number, not {raw!r}", expression=name)
+    return min(int(raw), high)
+
+
+def _check_params(request: HttpRequest, kind: ResourceType) -> None:
+    allowed = set(COMMON_PARAMS) | set(kind.patient_params)
+    allowed |= {kind.date_param} if kind.date_param else set()
+    allowed |= {"code"} if kind.code_param else set()
+    allowed |= {name for name, _, _ in kind.extra_params}
+    for name in request.GET:
+        if name not in allowed:
+            listed = ", ".join(sorted(allowed))
+            raise FhirError(
+                400,
+                f"unknown search parameter {name!r} for {kind.name}; supported: {listed}",
+                "not-supported",
+                name,
+            )
+
+
+def _id_scope(kind: ResourceType, ids: list[str]) -> frozenset[int] | None:
+    if kind.id_pattern is None:
+        return None
+    pks: set[int] = set()
+    for resource_id in ids:
+        found = re.match(kind.id_pattern, resource_id)
+        if found is not None:
+            pks.add(int(found.group(1)))
+    return frozenset(pks)
+
+
+def search_resources(request: HttpRequest, kind: ResourceType) -> list[Json]:
+    """Every resource of ``kind`` the caller may see that matches the request's parameters."""
+    _check_params(request, kind)
+    require(request, kind.roles)
+    ids = [i.strip() for v in request.GET.getlist("_id") for i in v.split(",") if i.strip()]
+    patients: frozenset[int] | None = None
+    for name in kind.patient_params:
+        if name in request.GET:
+            chosen = _patient_ids(request.GET.getlist(name))
+            patients = chosen if patients is None else patients & chosen
+    scope = Scope(request, patients, _id_scope(kind, ids) if ids else None)
+    resources = kind.source(scope)
+    if ids:
+        resources = [r for r in resources if r.get("id") in ids]
+    if kind.date_param:
+        for raw in request.GET.getlist(kind.date_param):
+            prefix, span = _parse_date_param(raw)
+            resources = [
+                r
+                for r in resources
+                if (value := _span(r)) is not None and _date_matches(prefix, span, value)
+            ]
+    if kind.code_param and "code" in request.GET:
+        for value in request.GET.getlist("code"):
+            tokens = [t for t in value.split(",") if t]
+            resources = [r for r in resources if _code_matches(r, tokens)]
+    for url in request.GET.getlist("url"):
+        resources = [r for r in resources if r.get("url") == url.split("|", 1)[0]]
+    return resources
+
+
+def _base(request: HttpRequest) -> str:
+    return str(request.build_absolute_uri("/fhir/")).rstrip("/")
+
+
+def _page_link(request: HttpRequest, kind: str, relation: str, offset: int, count: int) -> Json:
+    params = [(k, v) for k, values in request.GET.lists() for v in values]
+    params = [(k, v) for k, v in params if k not in {"_offset", "_count"}]
+    params += [("_count", str(count)), ("_offset", str(offset))]
+    return {"relation": relation, "url": f"{_base(request)}/{kind}?{urlencode(params)}"}
+
+
+@fhir_view
+def search_view(request: HttpRequest, kind_name: str) -> HttpResponse:
+    """``GET /fhir/<type>?...``: a searchset Bundle, paged by ``_count`` and ``_offset``."""
+    if request.method == "POST":
+        if kind_name == "QuestionnaireResponse":
+            return create_questionnaire_response(request)
+        raise FhirError(405, f"{kind_name} cannot be created here", "not-supported")
+    if request.method != "GET":
+        raise FhirError(405, f"{request.method} is not supported", "not-supported")
+    kind = _kind(kind_name)
+    count = _int_param(request, "_count", DEFAULT_COUNT, MAX_COUNT)
+    offset = _int_param(request, "_offset", 0, 10**9)
+    found = search_resources(request, kind)
+    chunk = found[offset : offset + count]
+    links = [_page_link(request, kind.name, "self", offset, count)]
+    if count and offset + count < len(found):
+        links.append(_page_link(request, kind.name, "next", offset + count, count))
+    if offset > 0 and count:
+        links.append(_page_link(request, kind.name, "previous", max(0, offset - count), count))
+    bundle: Json = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "link": links,
+        "entry": [
+            {
+                "fullUrl": f"{_base(request)}/{kind.name}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in chunk
+        ],
+    }
+    if not bundle["entry"]:
+        del bundle["entry"]
+    return fhir_response(bundle)
+
+
+def read_resource(request: HttpRequest, kind: ResourceType, resource_id: str) -> Json:
+    require(request, kind.roles)
+    if not ID_PATTERN.match(resource_id):
+        raise FhirError(404, "no such resource", "not-found")
+    pks = _id_scope(kind, [resource_id])
+    if pks is not None and not pks:
+        raise FhirError(404, f"no {kind.name} with id {resource_id!r}", "not-found")
+    for resource in kind.source(Scope(request, None, pks)):
+        if resource.get("id") == resource_id:
+            return resource
+    raise FhirError(404, f"no {kind.name} with id {resource_id!r}", "not-found")
+
+
+@fhir_view
+def read_view(request: HttpRequest, kind_name: str, resource_id: str) -> HttpResponse:
+    """``GET /fhir/<type>/<id>``."""
+    if request.method != "GET":
+        raise FhirError(405, "only read (GET) is supported on a resource", "not-supported")
+    return fhir_response(read_resource(request, _kind(kind_name), resource_id))
+
+
+# --- create a QuestionnaireResponse ---------------------------------------------------------------
+
+
+def _json_body(request: HttpRequest) -> Json:
+    content_type = (request.content_type or "").lower()
+    if content_type not in ACCEPTED_BODY_TYPES:
+        raise FhirError(
+            415,
+            f"send the resource as application/fhir+json, not {content_type or 'nothing'}",
+            "not-supported",
+        )
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FhirError(400, "the request body is not valid JSON", "structure") from exc
+    if not isinstance(data, dict):
+        raise FhirError(400, "the request body must be a JSON object (a resource)", "structure")
+    return data
+
+
+def _unprocessable(issues: list[tuple[str, str, str | None]]) -> FhirError:
+    error = FhirError(422, issues[0][1])
+    error.issues = issues
+    return error
+
+
+def _posted_response(data: Json) -> QuestionnaireResponse:
+    if data.get("resourceType") != "QuestionnaireResponse":
+        raise FhirError(422, "the body must be a QuestionnaireResponse", "invalid", "resourceType")
+    try:
+        return QuestionnaireResponse.model_validate(data)
+    except pydantic.ValidationError as exc:
+        issues: list[tuple[str, str, str | None]] = [
+            (
+                "structure",
+                str(e.get("msg", "invalid")),
+                ".".join(["QuestionnaireResponse", *(str(p) for p in e.get("loc", ()))]),
+            )
+            for e in exc.errors()
+        ]
+        raise _unprocessable(issues or [("structure", "invalid resource", None)]) from exc
+
+
+def _subject_patient(request: HttpRequest, resource: QuestionnaireResponse) -> Patient:
+    reference = (resource.subject.reference or "") if resource.subject else ""
+    parts = reference.rstrip("/").split("/")
+    where = "QuestionnaireResponse.subject"
+    if len(parts) < 2 or parts[-2] != "Patient" or not parts[-1].isdigit():
+        raise FhirError(422, "subject must reference Patient/<id>", "required", where)
+    found = clinic_patients(request).filter(pk=int(parts[-1]), voided_at__isnull=True).first()
+    if found is None:
+        raise FhirError(422, f"no such patient: {reference}", "not-found", where)
+    return found  # type: ignore[no-any-return]
+
+
+def _authored_day(resource: QuestionnaireResponse) -> dt.date:
+    authored = resource.authored
+    if authored is None:
+        return cast(dt.date, timezone.localdate())
+    if isinstance(authored, dt.datetime):
+        return timezone.localtime(authored).date() if authored.tzinfo else authored.date()
+    return authored if isinstance(authored, dt.date) else _day(str(authored))
+
+
+def _form_value(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def create_questionnaire_response(request: HttpRequest) -> HttpResponse:
+    """``POST /fhir/QuestionnaireResponse``: validate, score and store a self-report.
+
+    The answers are read by ``answers_from_questionnaire_response`` and stored through the
+    clinic's ``MeasurementsForm`` (the core scores them; all or nothing), origin ``self_report``,
+    so they show on the patient page like a self-report from a link. Only the self-report
+    instruments are accepted (a patient app asks no examination).
+    """
+    require(request, CLINICAL_ROLES)
+    data = _json_body(request)
+    resource = _posted_response(data)
+    kb = load_knowledge()
+    try:
+        instrument, answers = answers_from_questionnaire_response(resource, kb=kb)
+    except InvalidInputs as exc:
+        raise _unprocessable([("invalid", e.problem, e.field) for e in exc.errors]) from exc
+    except InvalidInput as exc:
+        raise FhirError(422, exc.problem, "invalid", exc.field) from exc
+    if instrument not in SELF_REPORT_INSTRUMENTS:
+        allowed = ", ".join(SELF_REPORT_INSTRUMENTS)
+        raise FhirError(
+            422,
+            f"{instrument} is not a self-report instrument; accepted: {allowed}",
+            "business-rule",
+            "QuestionnaireResponse.questionnaire",
+        )
+    patient = _subject_patient(request, resource)
+    form_data = {"measured_on": _authored_day(resource).isoformat()}
+    for code, value in answers.items():
+        if value is not None:
+            form_data[field_name(instrument, code)] = _form_value(value)
+    form = MeasurementsForm(form_data, instruments=[instrument], kb=kb)
+    if not form.is_valid():
+        issues: list[tuple[str, str, str | None]] = [
+            ("invalid", str(message), None)
+            for messages in form.errors.values()
+            for message in messages
+        ]
+        raise _unprocessable(issues)
+    (stored,) = form.save(patient, request.user, Measurement.Origin("self_report"))
+    body = questionnaire_response_json(stored)
+    response = fhir_response(body, 201)
+    response["Location"] = f"{_base(request)}/QuestionnaireResponse/{body['id']}"
+    return response
+
+
+# --- metadata ------------------------------------------------------------------------------------
+
+
+def capability_statement(request: HttpRequest) -> Json:
+    """What this server does, truthfully: types, interactions and search parameters."""
+    resources = []
+    for kind in RESOURCE_TYPES.values():
+        params = [{"name": "_id", "type": "token", "documentation": "Resource id(s)."}]
+        params += [
+            {"name": n, "type": PARAM_DOCS[n][0], "documentation": PARAM_DOCS[n][1]}
+            for n in kind.patient_params
+        ]
+        if kind.date_param:
+            params.append(
+                {
+                    "name": kind.date_param,
+                    "type": "date",
+                    "documentation": "Prefixes eq, ne, lt, le, gt, ge, sa, eb; to the day.",
+                }
+            )
+        if kind.code_param:
+            params.append({"name": "code", "type": "token", "documentation": PARAM_DOCS["code"][1]})
+        params += [{"name": n, "type": t, "documentation": d} for n, t, d in kind.extra_params]
+        interactions = [{"code": "read"}, {"code": "search-type"}]
+        if kind.name == "QuestionnaireResponse":
+            interactions.append({"code": "create"})
+        resources.append(
+            {
+                "type": kind.name,
+                "documentation": kind.doc,
+                "interaction": interactions,
+                "versioning": "no-version",
+                "readHistory": False,
+                "updateCreate": False,
+                "searchParam": params,
+            }
+        )
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": timezone.localdate().isoformat(),
+        "publisher": "acuknee",
+        "kind": "instance",
+        "software": {"name": "acuknee"},
+        "implementation": {
+            "description": "acuknee FHIR R4 server (resources validated with R4B models, "
+            "wire-compatible with R4 for these types)",
+            "url": _base(request),
+        },
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Bearer token (create at /account/tokens/). Paging: _count (at "
+                f"most {MAX_COUNT}, default {DEFAULT_COUNT}) and _offset, with next/previous "
+                "links. Unknown search parameters are refused (400).",
+                "security": {
+                    "service": [
+                        {
+                            "text": "Bearer token",
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/"
+                                    "restful-security-service",
+                                    "code": "OAuth",
+                                }
+                            ],
+                        }
+                    ],
+                    "description": "Authorization: Bearer <acuknee API token>; the token's user "
+                    "sees only their clinic, with the clinic app's role rules.",
+                },
+                "resource": resources,
+            }
+        ],
+    }
+
+
+def _metadata(request: HttpRequest) -> HttpResponse:
+    if request.method != "GET":
+        raise FhirError(405, "metadata is read with GET", "not-supported")
+    return fhir_response(capability_statement(request))
+
+
+metadata_view = fhir_view(_metadata, public=True)
+
+
+@fhir_view
+def not_found_view(request: HttpRequest, rest: str = "") -> HttpResponse:
+    raise FhirError(404, "no such FHIR path", "not-found")
+
+
+urlpatterns: list[URLPattern] = [
+    path("metadata", metadata_view, name="fhir-metadata"),
+    re_path(r"^(?P<kind_name>[A-Z][A-Za-z]+)$", search_view, name="fhir-search"),
+    re_path(r"^(?P<kind_name>[A-Z][A-Za-z]+)/(?P<resource_id>[^/]+)$", read_view, name="fhir-read"),
+    re_path(r"^(?P<rest>.*)$", not_found_view),
+]

@@ -1,0 +1,468 @@
+"""FHIR Bulk Data ``$export``: kick-off, polling, manifest, NDJSON files, filters, isolation,
+cancel; and the pure line builders of ``acuknee.fhir.bulk``.
+
+Most tests use ``tests/fhir/bulk_urls.py``, whose runner only queues the job, so the test sees it
+queued and then runs it with ``run_job``; one test goes through the site's URLs and the real
+background thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient as FhirPatient
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+from acuknee.api import fhir_server
+from acuknee.api.bulk_export import run_job
+from acuknee.clinic.models import ApiToken, Clinic, ExportJob, Measurement, Patient
+from acuknee.clinical import score
+from acuknee.fhir import bulk
+from tests.clinic import conftest as personas
+from tests.fhir import bulk_urls
+
+# The clinic's personas (tests/clinic/conftest.py) as this module's fixtures.
+alice, bob, carol, dana, erin = (
+    personas.alice,
+    personas.bob,
+    personas.carol,
+    personas.dana,
+    personas.erin,
+)
+rex, patient, northside, southside = (
+    personas.rex,
+    personas.patient,
+    personas.northside,
+    personas.southside,
+)
+
+FHIR_TYPES = {
+    "Patient": FhirPatient,
+    "QuestionnaireResponse": QuestionnaireResponse,
+    "Observation": Observation,
+}
+ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
+DAY = dt.date(2026, 3, 2)
+
+
+@pytest.fixture(autouse=True)
+def _bulk_site(settings: Any, tmp_path: Path) -> Iterator[None]:
+    settings.ROOT_URLCONF = "tests.fhir.bulk_urls"
+    settings.ACUKNEE_EXPORTS_DIR = str(tmp_path / "exports")
+    bulk_urls.QUEUED.clear()
+    yield
+    bulk_urls.QUEUED.clear()
+
+
+class Fhir:
+    """A client with ``Authorization: Bearer <token>`` (or none)."""
+
+    def __init__(self, user: User | None) -> None:
+        self.client = Client()
+        self.token = ApiToken.issue(user, "bulk")[1] if user is not None else None
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        out = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return out | (extra or {})
+
+    def get(self, url: str, headers: dict[str, str] | None = None, **params: str) -> Any:
+        return self.client.get(url, params, headers=self.headers(headers))
+
+    def delete(self, url: str) -> Any:
+        return self.client.delete(url, headers=self.headers())
+
+    def kickoff(self, url: str = "/fhir/$export", **params: str) -> Any:
+        return self.get(url, ASYNC, **params)
+
+
+def measure(patient: Patient, instrument: str, answers: dict[str, Any]) -> Measurement:
+    return Measurement.objects.create(
+        patient=patient,
+        measured_on=DAY,
+        instrument=instrument,
+        answers=answers,
+        scores=score(instrument, answers).model_dump(mode="json"),
+    )
+
+
+def pss4(value: int) -> dict[str, int]:
+    return {str(i): value for i in range(1, 5)}
+
+
+def outcome_code(response: Any, status: int) -> str:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/fhir+json")
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    return str(body["issue"][0]["code"])
+
+
+def status_path(response: Any) -> str:
+    assert response.status_code == 202, response.content
+    location = response["Content-Location"]
+    assert location.startswith("http://testserver/fhir/$export-status/")
+    return str(location.removeprefix("http://testserver"))
+
+
+def finish(client: Fhir, kickoff: Any) -> dict[str, Any]:
+    """Run the queued job and return its manifest."""
+    path = status_path(kickoff)
+    run_job(bulk_urls.QUEUED[-1])
+    response = client.get(path)
+    assert response.status_code == 200, response.content
+    return dict(response.json())
+
+
+def lines(client: Fhir, manifest: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    [entry] = [o for o in manifest["output"] if o["type"] == resource_type]
+    response = client.get(entry["url"].removeprefix("http://testserver"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/fhir+ndjson"
+    text = b"".join(response.streaming_content).decode()
+    assert text.endswith("\n")
+    found = [json.loads(line) for line in text.splitlines()]
+    assert len(found) == entry["count"]
+    return found
+
+
+@pytest.fixture
+def recorded(patient: Patient) -> Measurement:
+    koos_jr = dict.fromkeys(["S6", "P2", "P3", "P6", "P9", "A3", "A5"], 2)
+    measure(patient, "koos_jr", koos_jr)
+    return measure(patient, "pss4", pss4(2))
+
+
+# --- kick-off validation -------------------------------------------------------------------------
+
+
+def test_kickoff_without_prefer_respond_async_is_400(alice: User) -> None:
+    response = Fhir(alice).get("/fhir/$export", {"Accept": "application/fhir+json"})
+    assert outcome_code(response, 400) == "invalid"
+    assert not ExportJob.objects.exists()
+
+
+def test_kickoff_without_fhir_json_accept_is_400(alice: User) -> None:
+    response = Fhir(alice).get("/fhir/$export", {"Prefer": "respond-async"})
+    assert outcome_code(response, 400) == "invalid"
+
+
+def test_kickoff_with_an_unexported_type_is_400(alice: User) -> None:
+    assert outcome_code(Fhir(alice).kickoff(_type="Patient,Medication"), 400) == "not-supported"
+
+
+def test_kickoff_with_a_since_without_time_zone_is_400(alice: User) -> None:
+    assert outcome_code(Fhir(alice).kickoff(_since="2026-01-01T00:00:00"), 400) == "invalid"
+
+
+def test_kickoff_asking_another_output_format_is_400(alice: User) -> None:
+    response = Fhir(alice).kickoff(_outputFormat="text/csv")
+    assert outcome_code(response, 400) == "not-supported"
+
+
+def test_kickoff_by_post_is_405(alice: User) -> None:
+    client = Fhir(alice)
+    response = client.client.post("/fhir/$export", headers=client.headers(ASYNC))
+    assert outcome_code(response, 405) == "not-supported"
+
+
+def test_kickoff_without_a_token_is_401(db: Any) -> None:
+    response = Fhir(None).kickoff()
+    assert outcome_code(response, 401) == "login"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("who", ["rex", "dana"])
+def test_researchers_and_front_desk_may_not_export(who: str, request: Any) -> None:
+    user = request.getfixturevalue(who)
+    assert outcome_code(Fhir(user).kickoff(), 403) == "forbidden"
+
+
+def test_kickoff_answers_202_with_a_status_url_and_queues_the_job(alice: User) -> None:
+    response = Fhir(alice).kickoff()
+    path = status_path(response)
+    job = ExportJob.objects.get()
+    assert path.endswith(str(job.id))
+    assert [job.id] == bulk_urls.QUEUED
+    assert job.types == list(bulk.RESOURCE_TYPES)
+
+
+# --- polling and manifest ------------------------------------------------------------------------
+
+
+def test_status_is_202_with_progress_until_the_job_has_run(alice: User, recorded: Any) -> None:
+    client = Fhir(alice)
+    path = status_path(client.kickoff())
+    polled = client.get(path)
+    assert polled.status_code == 202
+    assert polled["X-Progress"]
+    assert int(polled["Retry-After"]) > 0
+    run_job(bulk_urls.QUEUED[-1])
+    assert client.get(path).status_code == 200
+
+
+def test_manifest_lists_one_file_per_type_with_counts(alice: User, recorded: Any) -> None:
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff())
+    assert manifest["requiresAccessToken"] is True
+    assert manifest["error"] == []
+    assert manifest["request"] == "http://testserver/fhir/$export"
+    assert dt.datetime.fromisoformat(manifest["transactionTime"]) <= timezone.now()
+    counts = {o["type"]: o["count"] for o in manifest["output"]}
+    # one patient; two measurements; KOOS JR scores one subscale (interval), PSS-4 one (total)
+    assert counts == {"Patient": 1, "QuestionnaireResponse": 2, "Observation": 2}
+
+
+def test_every_exported_line_is_a_valid_resource_of_its_file_type(
+    alice: User, recorded: Any
+) -> None:
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff())
+    for resource_type, model in FHIR_TYPES.items():
+        for data in lines(client, manifest, resource_type):
+            assert data["resourceType"] == resource_type
+            model.model_validate(data)
+
+
+def test_exported_resources_are_those_the_fhir_server_reads(
+    alice: User, patient: Patient, recorded: Measurement
+) -> None:
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff())
+    roundtrip = json.loads(json.dumps(fhir_server.patient_json(patient), default=str))
+    assert lines(client, manifest, "Patient") == [roundtrip]
+    served = [
+        json.loads(json.dumps(o, default=str)) for o in fhir_server.observation_jsons(recorded)
+    ]
+    exported = [o for o in lines(client, manifest, "Observation") if o["id"] == served[0]["id"]]
+    assert [fhir_obs(o) for o in exported] == [fhir_obs(o) for o in served]
+    served_qr = fhir_server.questionnaire_response_json(recorded)
+    by_id = {r["id"]: r for r in lines(client, manifest, "QuestionnaireResponse")}
+    assert QuestionnaireResponse.model_validate(by_id[served_qr["id"]]) == (
+        QuestionnaireResponse.model_validate(served_qr)
+    )
+
+
+def fhir_obs(data: dict[str, Any]) -> Observation:
+    return Observation.model_validate(data)
+
+
+def test_group_export_is_the_callers_clinic(alice: User, northside: Clinic, recorded: Any) -> None:
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff(f"/fhir/Group/{northside.pk}/$export"))
+    assert {o["type"] for o in manifest["output"]} == set(bulk.RESOURCE_TYPES)
+
+
+def test_patient_level_export_runs(erin: User, recorded: Any) -> None:
+    client = Fhir(erin)
+    manifest = finish(client, client.kickoff("/fhir/Patient/$export"))
+    assert len(lines(client, manifest, "Patient")) == 1
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+def test_type_filter_writes_only_the_asked_types(alice: User, recorded: Any) -> None:
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff(_type="Observation"))
+    assert [o["type"] for o in manifest["output"]] == ["Observation"]
+
+
+def test_since_leaves_out_records_created_before(
+    alice: User, northside: Clinic, patient: Patient, recorded: Any
+) -> None:
+    cutoff = timezone.now()
+    old = timezone.now() - dt.timedelta(days=30)
+    Patient.objects.filter(pk=patient.pk).update(created_at=old)
+    Measurement.objects.filter(patient=patient).update(created_at=old)
+    newer = Patient.objects.create(
+        clinic=northside,
+        record_number="N-0002",
+        given_name="Bea",
+        family_name="Later",
+        date_of_birth=dt.date(1950, 1, 1),
+        sex="male",
+        created_by=alice,
+    )
+    measure(newer, "pss4", pss4(1))
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff(_since=cutoff.isoformat()))
+    assert [p["id"] for p in lines(client, manifest, "Patient")] == [str(newer.pk)]
+    exported = lines(client, manifest, "QuestionnaireResponse")
+    assert [r["subject"]["reference"] for r in exported] == [f"Patient/{newer.pk}"]
+
+
+def test_voided_records_are_not_exported(alice: User, recorded: Measurement) -> None:
+    recorded.void(alice, "entered in error")
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff(_type="QuestionnaireResponse"))
+    assert [r["id"] for r in lines(client, manifest, "QuestionnaireResponse")] != []
+    ids = [r["id"] for r in lines(client, manifest, "QuestionnaireResponse")]
+    assert f"meas-{recorded.pk}" not in ids
+
+
+def test_a_type_with_no_resource_has_no_file(alice: User, patient: Patient) -> None:
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff())
+    assert [o["type"] for o in manifest["output"]] == ["Patient"]
+
+
+# --- clinic isolation ----------------------------------------------------------------------------
+
+
+def test_export_holds_only_the_callers_clinic(
+    alice: User, carol: User, southside: Clinic, recorded: Any
+) -> None:
+    Patient.objects.create(
+        clinic=southside,
+        record_number="S-0001",
+        given_name="Cy",
+        family_name="Elsewhere",
+        date_of_birth=dt.date(1970, 1, 1),
+        sex="male",
+        created_by=carol,
+    )
+    client = Fhir(carol)
+    manifest = finish(client, client.kickoff())
+    exported = lines(client, manifest, "Patient")
+    assert [p["name"][0]["family"] for p in exported] == ["Elsewhere"]
+    assert exported[0]["identifier"][0]["system"] == "urn:acuknee:clinic:southside:record-number"
+
+
+def test_another_clinics_group_is_404(carol: User, northside: Clinic) -> None:
+    response = Fhir(carol).kickoff(f"/fhir/Group/{northside.pk}/$export")
+    assert outcome_code(response, 404) == "not-found"
+
+
+def test_another_users_job_status_and_files_are_404(
+    alice: User, bob: User, carol: User, recorded: Any
+) -> None:
+    owner = Fhir(alice)
+    manifest = finish(owner, owner.kickoff())
+    path = f"/fhir/$export-status/{bulk_urls.QUEUED[-1]}"
+    file_path = manifest["output"][0]["url"].removeprefix("http://testserver")
+    for other in (Fhir(bob), Fhir(carol)):
+        assert outcome_code(other.get(path), 404) == "not-found"
+        assert outcome_code(other.get(file_path), 404) == "not-found"
+        assert outcome_code(other.delete(path), 404) == "not-found"
+
+
+def test_files_need_the_token(alice: User, recorded: Any) -> None:
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff())
+    url = manifest["output"][0]["url"].removeprefix("http://testserver")
+    assert outcome_code(Fhir(None).get(url), 401) == "login"
+
+
+# --- cancel --------------------------------------------------------------------------------------
+
+
+def test_delete_cancels_a_queued_job_which_then_writes_nothing(
+    alice: User, recorded: Any, tmp_path: Path
+) -> None:
+    client = Fhir(alice)
+    path = status_path(client.kickoff())
+    assert client.delete(path).status_code == 202
+    assert run_job(bulk_urls.QUEUED[-1]) == "cancelled"
+    assert outcome_code(client.get(path), 404) == "not-found"
+    assert not (tmp_path / "exports" / str(bulk_urls.QUEUED[-1])).exists()
+
+
+def test_delete_of_a_finished_job_removes_its_files(
+    alice: User, recorded: Any, tmp_path: Path
+) -> None:
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff())
+    url = manifest["output"][0]["url"].removeprefix("http://testserver")
+    assert client.delete(f"/fhir/$export-status/{bulk_urls.QUEUED[-1]}").status_code == 202
+    assert not (tmp_path / "exports" / str(bulk_urls.QUEUED[-1])).exists()
+    assert outcome_code(client.get(url), 404) == "not-found"
+
+
+# --- the management command ----------------------------------------------------------------------
+
+
+def test_run_export_command_runs_a_queued_job(alice: User, recorded: Any) -> None:
+    client = Fhir(alice)
+    path = status_path(client.kickoff())
+    call_command("run_export", str(bulk_urls.QUEUED[-1]))
+    assert client.get(path).status_code == 200
+
+
+def test_run_export_command_refuses_an_unknown_job(db: Any) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no export job"):
+        call_command("run_export", str(uuid.uuid4()))
+
+
+# --- the real thread, through the site's URLs ----------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_site_export_runs_in_a_background_thread(settings: Any, alice: User, recorded: Any) -> None:
+    settings.ROOT_URLCONF = "acuknee.site.urls"
+    client = Fhir(alice)
+    path = status_path(client.kickoff())
+    job_id = path.rsplit("/", 1)[1]
+    # Wait for the thread rather than poll beside it: the test database is SQLite's shared
+    # in-memory cache, where a reader and a writer on two connections lock each other out.
+    for thread in threading.enumerate():
+        if thread.name == f"fhir-export-{job_id}":
+            thread.join(timeout=20)
+    response = client.get(path)
+    assert response.status_code == 200, response.content
+    assert {o["type"] for o in response.json()["output"]} == set(bulk.RESOURCE_TYPES)
+
+
+# --- the pure line builders ----------------------------------------------------------------------
+
+
+def _patient_rows() -> Iterator[dict[str, Any]]:
+    for n in itertools.count(1):
+        yield {
+            "id": n,
+            "clinic__slug": "northside",
+            "record_number": f"N-{n}",
+            "given_name": "Ada",
+            "family_name": "Stream",
+            "date_of_birth": dt.date(1960, 1, 1),
+            "sex": "female",
+        }
+
+
+def test_lines_are_built_lazily_one_row_at_a_time() -> None:
+    """An endless source still yields: nothing is collected before the first line."""
+    first = list(itertools.islice(bulk.patient_lines(_patient_rows()), 3))
+    assert [json.loads(line)["id"] for line in first] == ["1", "2", "3"]
+    assert all(line.endswith("\n") and line.count("\n") == 1 for line in first)
+
+
+def test_measurement_of_an_unknown_instrument_is_an_error() -> None:
+    row = {
+        "id": 1,
+        "patient_id": 1,
+        "measured_on": DAY,
+        "instrument": "nope",
+        "answers": {},
+        "scores": {},
+    }
+    with pytest.raises(ValueError, match="unknown instrument"):
+        list(bulk.observation_lines([row]))
+
+
+def test_parse_types_keeps_the_export_order() -> None:
+    assert bulk.parse_types("Observation, Patient") == ["Patient", "Observation"]
+    assert bulk.parse_types(None) == list(bulk.RESOURCE_TYPES)

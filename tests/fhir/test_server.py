@@ -1,0 +1,546 @@
+"""The FHIR server under /fhir: read, search, metadata, errors, and a posted QuestionnaireResponse.
+
+Personas from tests/clinic/conftest.py: alice treats Ada (Northside), carol is at Southside,
+dana is front desk, rex a researcher without a clinic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from acuknee.clinic.models import Measurement, Patient
+from tests.api.conftest import another_patient
+from tests.clinic import conftest as personas
+from tests.clinic.conftest import login
+from tests.fhir.server_course import INTAKE_DAY, Course, Fhir, build_course, fhir_for
+
+# The clinic's personas (tests/clinic/conftest.py) as this module's fixtures.
+alice, carol, dana, rex = personas.alice, personas.carol, personas.dana, personas.rex
+northside, southside, patient = personas.northside, personas.southside, personas.patient
+
+FHIR_JSON = "application/fhir+json"
+LOINC = "http://loinc.org"
+SUBSCALES = "urn:acuknee:subscale"
+
+
+@pytest.fixture
+def course(patient: Patient, alice: User) -> Course:
+    return build_course(patient, alice)
+
+
+@pytest.fixture
+def fhir(alice: User) -> Fhir:
+    return fhir_for(alice)
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(FHIR_JSON)
+    return response.json()
+
+
+def outcome(response: Any, status: int) -> list[Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(FHIR_JSON)
+    data = response.json()
+    assert data["resourceType"] == "OperationOutcome"
+    assert data["issue"]
+    assert all(i["severity"] == "error" and i["diagnostics"] for i in data["issue"])
+    return list(data["issue"])
+
+
+def ids(bundle: Any) -> list[str]:
+    return [e["resource"]["id"] for e in bundle.get("entry", [])]
+
+
+# --- metadata ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_metadata_is_a_public_r4_capability_statement() -> None:
+    data = ok(Fhir().get("metadata"))
+    assert data["resourceType"] == "CapabilityStatement"
+    assert data["fhirVersion"] == "4.0.1"
+    assert data["kind"] == "instance"
+    assert "application/fhir+json" in data["format"]
+
+
+@pytest.mark.django_db
+def test_metadata_lists_every_served_type_with_its_interactions_and_parameters() -> None:
+    rest = ok(Fhir().get("metadata"))["rest"][0]
+    by_type = {r["type"]: r for r in rest["resource"]}
+    assert set(by_type) == {
+        "Patient",
+        "Condition",
+        "Procedure",
+        "Observation",
+        "QuestionnaireResponse",
+        "CarePlan",
+        "AdverseEvent",
+        "Questionnaire",
+    }
+    codes = {t: {i["code"] for i in r["interaction"]} for t, r in by_type.items()}
+    assert codes["QuestionnaireResponse"] == {"read", "search-type", "create"}
+    assert codes["Observation"] == {"read", "search-type"}
+    params = {p["name"] for p in by_type["Observation"]["searchParam"]}
+    assert params == {"_id", "patient", "subject", "date", "code"}
+    assert {p["name"] for p in by_type["AdverseEvent"]["searchParam"]} == {"_id", "subject", "date"}
+
+
+# --- access --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_no_token_is_401_operation_outcome(patient: Patient) -> None:
+    response = Fhir().get(f"Patient/{patient.pk}")
+    outcome(response, 401)
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db
+def test_invalid_token_is_401(patient: Patient) -> None:
+    outcome(Fhir("ak_not-a-token").get("Patient"), 401)
+
+
+@pytest.mark.django_db
+def test_other_clinics_patient_is_404(patient: Patient, carol: User) -> None:
+    outcome(fhir_for(carol).get(f"Patient/{patient.pk}"), 404)
+
+
+@pytest.mark.django_db
+def test_other_clinics_patient_is_not_searchable(course: Course, carol: User) -> None:
+    bundle = ok(fhir_for(carol).get("Observation", patient=course.patient.pk))
+    assert bundle["total"] == 0
+
+
+@pytest.mark.django_db
+def test_front_desk_reads_patients_but_no_clinical_resources(course: Course, dana: User) -> None:
+    client = fhir_for(dana)
+    ok(client.get(f"Patient/{course.patient.pk}"))
+    outcome(client.get("Observation"), 403)
+    outcome(client.get("Procedure"), 403)
+
+
+@pytest.mark.django_db
+def test_researcher_without_clinic_reads_questionnaires_only(patient: Patient, rex: User) -> None:
+    client = fhir_for(rex)
+    outcome(client.get("Patient"), 403)
+    assert ok(client.get("Questionnaire"))["total"] > 0
+
+
+@pytest.mark.django_db
+def test_unknown_resource_type_is_404(fhir: Fhir) -> None:
+    outcome(fhir.get("Medication"), 404)
+
+
+@pytest.mark.django_db
+def test_unknown_id_is_404(course: Course, fhir: Fhir) -> None:
+    outcome(fhir.get("Procedure/session-999999"), 404)
+    outcome(fhir.get("Observation/not-an-id"), 404)
+
+
+@pytest.mark.django_db
+def test_xml_is_not_acceptable(patient: Patient, fhir: Fhir) -> None:
+    outcome(fhir.get(f"Patient/{patient.pk}", _format="xml"), 406)
+    headers = {**fhir.headers(), "Accept": "application/fhir+xml"}
+    outcome(fhir.client.get(f"/fhir/Patient/{patient.pk}", headers=headers), 406)
+    headers["Accept"] = "application/fhir+json"
+    ok(fhir.client.get(f"/fhir/Patient/{patient.pk}", headers=headers))
+
+
+# --- read ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_patient_read_carries_record_number_name_and_gender(patient: Patient, fhir: Fhir) -> None:
+    data = ok(fhir.get(f"Patient/{patient.pk}"))
+    assert data["id"] == str(patient.pk)
+    assert data["identifier"][0]["value"] == "N-0001"
+    assert data["identifier"][0]["system"] == "urn:acuknee:clinic:northside:record-number"
+    assert data["name"][0]["family"] == "Synthetic"
+    assert data["gender"] == "female"
+    assert data["birthDate"] == "1960-05-17"
+
+
+@pytest.mark.django_db
+def test_condition_from_intake_has_snomed_and_icd10_codes(course: Course, fhir: Fhir) -> None:
+    data = ok(fhir.get(f"Condition/intake-{course.intake.pk}"))
+    codes = {(c["system"], c["code"]) for c in data["code"]["coding"]}
+    assert ("http://snomed.info/sct", "239873007") in codes
+    assert ("http://hl7.org/fhir/sid/icd-10-cm", "M17.9") in codes
+    assert data["bodySite"][0]["coding"][0]["code"] == "82169009"
+    assert data["subject"]["reference"] == f"Patient/{course.patient.pk}"
+
+
+@pytest.mark.django_db
+def test_procedure_per_session_references_plan_and_condition(course: Course, fhir: Fhir) -> None:
+    session = course.sessions[0]
+    data = ok(fhir.get(f"Procedure/session-{session.pk}"))
+    assert data["status"] == "completed"
+    assert data["performedDateTime"] == session.session_date.isoformat()
+    assert data["basedOn"][0]["reference"] == f"CarePlan/plan-{course.plan.pk}"
+    assert data["reasonReference"][0]["reference"] == f"Condition/intake-{course.intake.pk}"
+    assert data["performer"][0]["actor"]["display"] == "alice"
+    assert data["bodySite"]
+
+
+@pytest.mark.django_db
+def test_care_plan_is_the_signed_plan_with_completed_sessions(course: Course, fhir: Fhir) -> None:
+    data = ok(fhir.get(f"CarePlan/plan-{course.plan.pk}"))
+    statuses = [a["detail"]["status"] for a in data["activity"]]
+    assert statuses.count("completed") == 3
+    assert data["addresses"][0]["reference"] == f"Condition/intake-{course.intake.pk}"
+
+
+@pytest.mark.django_db
+def test_draft_plan_is_not_a_care_plan(course: Course, fhir: Fhir) -> None:
+    course.plan.status = "draft"
+    course.plan.save()
+    outcome(fhir.get(f"CarePlan/plan-{course.plan.pk}"), 404)
+
+
+@pytest.mark.django_db
+def test_adverse_event_from_session_names_its_procedure(course: Course, fhir: Fhir) -> None:
+    bundle = ok(fhir.get("AdverseEvent", subject=f"Patient/{course.patient.pk}"))
+    assert bundle["total"] == 1
+    event = bundle["entry"][0]["resource"]
+    second = course.sessions[1]
+    assert event["id"] == f"session-{second.pk}-1"
+    assert event["suspectEntity"][0]["instance"]["reference"] == f"Procedure/session-{second.pk}"
+    assert event["severity"]["coding"][0]["code"] == "mild"
+    ok(fhir.get(f"AdverseEvent/{event['id']}"))
+
+
+@pytest.mark.django_db
+def test_observations_have_stable_ids_and_derive_from_their_response(
+    course: Course, fhir: Fhir
+) -> None:
+    measurement = Measurement.objects.get(
+        patient=course.patient, instrument="pain_nrs", measured_on=INTAKE_DAY
+    )
+    data = ok(fhir.get(f"Observation/meas-{measurement.pk}-average-last-week"))
+    assert (
+        data["valueQuantity"]["value"]
+        == measurement.scores["subscales"]["average_last_week"]["value"]
+    )
+    source = data["derivedFrom"][0]["reference"]
+    assert source == f"QuestionnaireResponse/meas-{measurement.pk}"
+    response = ok(fhir.get(source))
+    assert response["questionnaire"] == "urn:acuknee:questionnaire:pain_nrs"
+    assert response["status"] == "completed"
+
+
+@pytest.mark.django_db
+def test_questionnaire_per_instrument(fhir: Fhir) -> None:
+    data = ok(fhir.get("Questionnaire/koos"))
+    assert data["url"] == "urn:acuknee:questionnaire:koos"
+    found = ok(fhir.get("Questionnaire", url="urn:acuknee:questionnaire:pain_nrs"))
+    assert ids(found) == ["pain-nrs"]
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_search_by_patient_and_subject_agree(course: Course, fhir: Fhir) -> None:
+    pk = course.patient.pk
+    by_patient = ok(fhir.get("Procedure", patient=pk))
+    by_subject = ok(fhir.get("Procedure", subject=f"Patient/{pk}"))
+    assert by_patient["type"] == "searchset"
+    assert by_patient["total"] == 3
+    assert ids(by_patient) == ids(by_subject)
+
+
+@pytest.mark.django_db
+def test_search_excludes_other_patients(course: Course, alice: User, fhir: Fhir) -> None:
+    other = another_patient(course.patient.clinic, alice, "N-0002")
+    assert ok(fhir.get("Procedure", patient=other.pk))["total"] == 0
+    assert ok(fhir.get("Patient"))["total"] == 2
+
+
+@pytest.mark.django_db
+def test_code_search_with_system_and_code(course: Course, fhir: Fhir) -> None:
+    pk = course.patient.pk
+    local = ok(fhir.get("Observation", patient=pk, code=f"{SUBSCALES}|pain_nrs.current"))
+    assert local["total"] == 2  # baseline and reassessment
+    plain = ok(fhir.get("Observation", patient=pk, code="pain_nrs.current"))
+    assert ids(plain) == ids(local)
+    wrong_system = ok(fhir.get("Observation", patient=pk, code=f"{LOINC}|pain_nrs.current"))
+    assert wrong_system["total"] == 0
+
+
+@pytest.mark.django_db
+def test_code_search_on_condition(course: Course, fhir: Fhir) -> None:
+    found = ok(fhir.get("Condition", code="http://snomed.info/sct|239873007"))
+    assert ids(found) == [f"intake-{course.intake.pk}"]
+    assert ok(fhir.get("Condition", code="http://snomed.info/sct|30989003"))["total"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        ("eq", [1]),
+        ("lt", [0]),
+        ("le", [0, 1]),
+        ("gt", [2]),
+        ("ge", [1, 2]),
+        ("ne", [0, 2]),
+        ("sa", [2]),
+        ("eb", [0]),
+        ("", [1]),
+    ],
+)
+def test_date_prefixes_on_procedures(
+    course: Course, fhir: Fhir, prefix: str, expected: list[int]
+) -> None:
+    day = course.sessions[1].session_date.isoformat()
+    found = ok(fhir.get("Procedure", patient=course.patient.pk, date=f"{prefix}{day}"))
+    assert ids(found) == [f"session-{course.sessions[i].pk}" for i in expected]
+
+
+@pytest.mark.django_db
+def test_date_range_with_two_parameters_and_month_precision(course: Course, fhir: Fhir) -> None:
+    client = fhir.client
+    first, last = course.sessions[0].session_date, course.sessions[-1].session_date
+    response = client.get(
+        "/fhir/Procedure",
+        {"date": [f"gt{first.isoformat()}", f"lt{last.isoformat()}"]},
+        headers=fhir.headers(),
+    )
+    assert ids(ok(response)) == [f"session-{course.sessions[1].pk}"]
+    month = ok(fhir.get("Observation", date=INTAKE_DAY.strftime("%Y-%m")))
+    assert month["total"] > 0
+    assert all(
+        e["resource"]["effectiveDateTime"].startswith("2026-01") for e in month.get("entry", [])
+    )
+
+
+@pytest.mark.django_db
+def test_id_search(course: Course, fhir: Fhir) -> None:
+    wanted = [f"session-{course.sessions[0].pk}", f"session-{course.sessions[2].pk}"]
+    assert ids(ok(fhir.get("Procedure", _id=",".join(wanted)))) == wanted
+
+
+@pytest.mark.django_db
+def test_paging_links_walk_the_whole_result(course: Course, fhir: Fhir) -> None:
+    first = ok(fhir.get("Observation", patient=course.patient.pk, _count=5))
+    total = first["total"]
+    assert total > 10
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    assert "self" in links
+    assert "previous" not in links
+    seen = ids(first)
+    url = links.get("next")
+    while url:
+        page = ok(fhir.client.get(url, headers=fhir.headers()))
+        assert page["total"] == total
+        relations = {link["relation"]: link["url"] for link in page["link"]}
+        assert "previous" in relations
+        seen += ids(page)
+        url = relations.get("next")
+    assert len(seen) == total
+    assert len(set(seen)) == total
+
+
+@pytest.mark.django_db
+def test_entries_have_absolute_full_urls(course: Course, fhir: Fhir) -> None:
+    entry = ok(fhir.get("Procedure", _count=1))["entry"][0]
+    assert entry["fullUrl"] == f"http://testserver/fhir/Procedure/{entry['resource']['id']}"
+    assert entry["search"] == {"mode": "match"}
+
+
+@pytest.mark.django_db
+def test_voided_records_are_not_served(course: Course, alice: User, fhir: Fhir) -> None:
+    session = course.sessions[0]
+    session.void(alice, "entered in error")
+    assert f"session-{session.pk}" not in ids(ok(fhir.get("Procedure")))
+    outcome(fhir.get(f"Procedure/session-{session.pk}"), 404)
+
+
+@pytest.mark.django_db
+def test_voided_patient_and_records_are_not_served(course: Course, alice: User, fhir: Fhir) -> None:
+    course.patient.void(alice, "duplicate registration")
+    outcome(fhir.get(f"Patient/{course.patient.pk}"), 404)
+    assert ok(fhir.get("Observation"))["total"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [{"name": "x"}, {"date": "yesterday"}, {"date": "eq2026-13-01"}, {"_count": "-1"}],
+)
+def test_bad_search_parameters_are_400(patient: Patient, fhir: Fhir, params: Any) -> None:
+    outcome(fhir.get("Procedure", **params), 400)
+
+
+@pytest.mark.django_db
+def test_date_is_not_a_patient_parameter(patient: Patient, fhir: Fhir) -> None:
+    outcome(fhir.get("Patient", date="2026"), 400)
+
+
+# --- POST QuestionnaireResponse ------------------------------------------------------------------
+
+
+def pain_response(patient_ref: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "urn:acuknee:questionnaire:pain_nrs",
+        "status": "completed",
+        "subject": {"reference": patient_ref},
+        "authored": "2026-03-02T09:30:00Z",
+        "item": [
+            {"linkId": "current", "answer": [{"valueInteger": 3}]},
+            {"linkId": "average_last_week", "answer": [{"valueInteger": 4}]},
+            {"linkId": "worst_last_week", "answer": [{"valueInteger": 6}]},
+        ],
+    }
+    data.update(changes)
+    return data
+
+
+def post(client: Fhir, data: Any, content_type: str = FHIR_JSON) -> Any:
+    return client.post("QuestionnaireResponse", json.dumps(data), content_type)
+
+
+@pytest.mark.django_db
+def test_posted_response_is_scored_stored_and_readable(patient: Patient, fhir: Fhir) -> None:
+    response = post(fhir, pain_response(f"Patient/{patient.pk}"))
+    created = ok(response, 201)
+    stored = Measurement.objects.get(patient=patient)
+    assert stored.origin == "self_report"
+    assert stored.measured_on == dt.date(2026, 3, 2)
+    assert stored.scores["subscales"]["current"]["value"] == 3
+    assert created["id"] == f"meas-{stored.pk}"
+    assert response["Location"] == f"http://testserver/fhir/QuestionnaireResponse/{created['id']}"
+    assert ok(fhir.client.get(response["Location"], headers=fhir.headers())) == created
+    observations = ok(fhir.get("Observation", patient=patient.pk))
+    assert observations["total"] == 3
+
+
+@pytest.mark.django_db
+def test_posted_response_shows_on_the_patient_page(
+    patient: Patient, alice: User, fhir: Fhir
+) -> None:
+    ok(post(fhir, pain_response(f"Patient/{patient.pk}")), 201)
+    stored = Measurement.objects.get(patient=patient)
+    page = login(alice).get(reverse("outcomes-section", args=[patient.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert reverse("measurement-detail", args=[patient.pk, stored.pk]) in html
+    assert "Patient self-report" in html
+
+
+@pytest.mark.django_db
+def test_plain_json_content_type_is_accepted(patient: Patient, fhir: Fhir) -> None:
+    ok(post(fhir, pain_response(f"Patient/{patient.pk}"), "application/json"), 201)
+
+
+@pytest.mark.django_db
+def test_wrong_content_type_is_415(patient: Patient, fhir: Fhir) -> None:
+    outcome(post(fhir, pain_response(f"Patient/{patient.pk}"), "text/plain"), 415)
+    assert not Measurement.objects.exists()
+
+
+@pytest.mark.django_db
+def test_invalid_json_is_400(patient: Patient, fhir: Fhir) -> None:
+    outcome(fhir.post("QuestionnaireResponse", "{not json", FHIR_JSON), 400)
+
+
+@pytest.mark.django_db
+def test_oversized_body_is_413(patient: Patient, fhir: Fhir) -> None:
+    big = pain_response(f"Patient/{patient.pk}", text={"status": "generated", "div": "x" * 2**21})
+    outcome(post(fhir, big), 413)
+
+
+@pytest.mark.django_db
+def test_structurally_invalid_resource_is_422(patient: Patient, fhir: Fhir) -> None:
+    issues = outcome(post(fhir, pain_response(f"Patient/{patient.pk}", status=42)), 422)
+    assert any("status" in " ".join(i.get("expression", [])) for i in issues)
+
+
+@pytest.mark.django_db
+def test_answer_out_of_range_is_422_naming_the_item(patient: Patient, fhir: Fhir) -> None:
+    data = pain_response(f"Patient/{patient.pk}")
+    data["item"][0]["answer"] = [{"valueInteger": 11}]
+    issues = outcome(post(fhir, data), 422)
+    assert ["pain_nrs.current"] in [i.get("expression") for i in issues]
+    assert not Measurement.objects.exists()
+
+
+@pytest.mark.django_db
+def test_unfinished_response_is_422(patient: Patient, fhir: Fhir) -> None:
+    outcome(post(fhir, pain_response(f"Patient/{patient.pk}", status="in-progress")), 422)
+
+
+@pytest.mark.django_db
+def test_examination_instrument_is_not_a_self_report(patient: Patient, fhir: Fhir) -> None:
+    data = pain_response(
+        f"Patient/{patient.pk}",
+        questionnaire="urn:acuknee:questionnaire:timed_up_and_go",
+        item=[{"linkId": "time_s", "answer": [{"valueDecimal": 9.5}]}],
+    )
+    outcome(post(fhir, data), 422)
+
+
+@pytest.mark.django_db
+def test_response_for_other_clinics_patient_is_refused(
+    patient: Patient, carol: User, southside: Any
+) -> None:
+    outcome(post(fhir_for(carol), pain_response(f"Patient/{patient.pk}")), 422)
+    assert not Measurement.objects.exists()
+
+
+@pytest.mark.django_db
+def test_front_desk_cannot_post_responses(patient: Patient, dana: User) -> None:
+    outcome(post(fhir_for(dana), pain_response(f"Patient/{patient.pk}")), 403)
+
+
+@pytest.mark.django_db
+def test_posting_without_token_is_401(patient: Patient) -> None:
+    outcome(post(Fhir(), pain_response(f"Patient/{patient.pk}")), 401)
+
+
+@pytest.mark.django_db
+def test_other_resources_cannot_be_created(patient: Patient, fhir: Fhir) -> None:
+    body = json.dumps({"resourceType": "Patient"})
+    outcome(fhir.post("Patient", body, FHIR_JSON), 405)
+
+
+# --- a real client -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fhirpy_reads_patients_and_observations(
+    live_server: Any, patient: Patient, alice: User
+) -> None:
+    """fhirpy's sync client, over HTTP, with a Bearer token."""
+    from fhirpy import SyncFHIRClient
+
+    build_course(patient, alice)
+    token = fhir_for(alice).token
+    client = SyncFHIRClient(f"{live_server.url}/fhir", authorization=f"Bearer {token}")
+    patients = client.resources("Patient").fetch_all()
+    assert [p["id"] for p in patients] == [str(patient.pk)]
+    assert patients[0]["name"][0]["family"] == "Synthetic"
+    observations = (
+        client.resources("Observation").search(patient=str(patient.pk)).limit(7).fetch_all()
+    )
+    expected = Fhir(token).get("Observation", patient=patient.pk).json()["total"]
+    assert len(observations) == expected
+    assert all(o["subject"]["reference"] == f"Patient/{patient.pk}" for o in observations)
+    pain = client.resources("Observation").search(code="pain_nrs.current").fetch()
+    assert {o["valueQuantity"]["unit"] for o in pain} == {"points (0-10)"}
+
+
+@pytest.mark.django_db
+def test_unmappable_stored_record_is_a_500_operation_outcome(course: Course, fhir: Fhir) -> None:
+    Measurement.objects.filter(patient=course.patient).update(instrument="no_such_instrument")
+    issues = outcome(fhir.get("Observation"), 500)
+    assert issues[0]["code"] == "exception"
