@@ -7,9 +7,9 @@ measurements (pain NRS: 3 scored subscales; KOOS JR: 1), so every patient export
 grows the same database to the large size and measures again.
 
 Job: ``acuknee.api.bulk_export.write_export``, the body of an export job (``$export`` after
-kick-off): rows streamed from the database with ``.values().iterator()``, resources built by
-``acuknee.fhir.bulk`` and encoded with the standard library's C JSON encoder, written to NDJSON
-files. Time is per exported resource, every sample a whole export.
+kick-off): rows streamed from the database with a raw cursor's ``fetchmany``, resources built by
+``acuknee.fhir.bulk`` and encoded with ``orjson``, written to NDJSON files. Time is per exported
+resource, every sample a whole export.
 
 Floor: ``orjson.dumps`` of the same resources already built as dicts (those of the first
 10,000 patients, or all at a smaller size: the same mix of types), per resource, one floor
@@ -180,22 +180,33 @@ def _export(job: Any, directory: Path) -> int:
 
 def _floor_dicts(job: Any, patients: int) -> list[dict[str, Any]]:
     """The resources of the first ``patients`` patients, built as dicts (the floor's input)."""
-    from acuknee.api.bulk_export import _rows
-    from acuknee.fhir import bulk
-    from acuknee.fhir._build import knowledge
+    import orjson
 
-    templates = bulk._templates(knowledge(None))
-    dicts: list[dict[str, Any]] = []
-    for row in _rows(job, "Patient"):
-        if row["id"] > patients:
-            break
-        dicts.append(bulk.patient_dict(row))
-    for row in _rows(job, "Measurement"):
-        if row["patient_id"] > patients:
-            break
-        dicts.append(bulk.questionnaire_response_dict(row, templates))
-        dicts.extend(bulk.observation_dicts(row, templates))
-    return dicts
+    from acuknee.api.bulk_export import write_export
+
+    # The export's own lines, decoded back into dicts: the same resources as the job writes.
+    directory = Path(tempfile.mkdtemp(prefix="acuknee-bench-floor-"))
+    try:
+        write_export(job, directory)
+        dicts: list[dict[str, Any]] = []
+        for name in ("Patient", "QuestionnaireResponse", "Observation"):
+            with (directory / f"{name}.ndjson").open("rb") as lines:
+                for line in lines:
+                    resource = orjson.loads(line)
+                    if _patient_number(resource) > patients:
+                        break
+                    dicts.append(resource)
+        return dicts
+    finally:
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _patient_number(resource: dict[str, Any]) -> int:
+    if resource["resourceType"] == "Patient":
+        return int(resource["id"])
+    return int(resource["subject"]["reference"].removeprefix("Patient/"))
 
 
 def _floor_sample(dicts: list[dict[str, Any]]) -> float:

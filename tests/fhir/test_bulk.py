@@ -33,6 +33,7 @@ from acuknee.clinical import score
 from acuknee.fhir import bulk
 from tests.clinic import conftest as personas
 from tests.fhir import bulk_urls
+from tests.fhir.server_course import build_course
 
 # The clinic's personas (tests/clinic/conftest.py) as this module's fixtures.
 alice, bob, carol, dana, erin = (
@@ -54,6 +55,8 @@ FHIR_TYPES = {
     "QuestionnaireResponse": QuestionnaireResponse,
     "Observation": Observation,
 }
+MEASURED = {"Patient", "QuestionnaireResponse", "Observation"}
+"""The types a patient with measurements only (``recorded``) exports."""
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 DAY = dt.date(2026, 3, 2)
 
@@ -255,6 +258,33 @@ def test_exported_resources_are_those_the_fhir_server_reads(
     )
 
 
+def test_a_course_exports_its_records_as_the_fhir_server_reads_them(
+    alice: User, patient: Patient
+) -> None:
+    """Condition, CarePlan, Procedure and AdverseEvent: the same ids and content as the reads."""
+    course = build_course(patient, alice)
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff())
+    assert {o["type"] for o in manifest["output"]} == set(bulk.RESOURCE_TYPES)
+    served = {
+        "Condition": [fhir_server.condition_json(course.intake)],
+        "CarePlan": [fhir_server.care_plan_json(course.plan)],
+        "Procedure": [fhir_server.procedure_json(s) for s in course.sessions],
+        "AdverseEvent": [e for s in course.sessions for e in fhir_server.adverse_event_jsons(s)],
+    }
+    assert [e["id"] for e in served["AdverseEvent"]] == [f"session-{course.sessions[1].pk}-1"]
+    for resource_type, resources in served.items():
+        roundtrip = json.loads(json.dumps(resources, default=str))
+        assert lines(client, manifest, resource_type) == roundtrip, resource_type
+
+
+def test_type_filter_reaches_the_record_types(alice: User, patient: Patient) -> None:
+    build_course(patient, alice)
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff(_type="AdverseEvent,CarePlan"))
+    assert [o["type"] for o in manifest["output"]] == ["CarePlan", "AdverseEvent"]
+
+
 def fhir_obs(data: dict[str, Any]) -> Observation:
     return Observation.model_validate(data)
 
@@ -262,7 +292,7 @@ def fhir_obs(data: dict[str, Any]) -> Observation:
 def test_group_export_is_the_callers_clinic(alice: User, northside: Clinic, recorded: Any) -> None:
     client = Fhir(alice)
     manifest = finish(client, client.kickoff(f"/fhir/Group/{northside.pk}/$export"))
-    assert {o["type"] for o in manifest["output"]} == set(bulk.RESOURCE_TYPES)
+    assert {o["type"] for o in manifest["output"]} == MEASURED
 
 
 def test_patient_level_export_runs(erin: User, recorded: Any) -> None:
@@ -424,7 +454,7 @@ def test_site_export_runs_in_a_background_thread(settings: Any, alice: User, rec
             thread.join(timeout=20)
     response = client.get(path)
     assert response.status_code == 200, response.content
-    assert {o["type"] for o in response.json()["output"]} == set(bulk.RESOURCE_TYPES)
+    assert {o["type"] for o in response.json()["output"]} == MEASURED
 
 
 # --- the pure line builders ----------------------------------------------------------------------
@@ -447,7 +477,7 @@ def test_lines_are_built_lazily_one_row_at_a_time() -> None:
     """An endless source still yields: nothing is collected before the first line."""
     first = list(itertools.islice(bulk.patient_lines(_patient_rows()), 3))
     assert [json.loads(line)["id"] for line in first] == ["1", "2", "3"]
-    assert all(line.endswith("\n") and line.count("\n") == 1 for line in first)
+    assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in first)
 
 
 def test_measurement_of_an_unknown_instrument_is_an_error() -> None:
@@ -466,3 +496,56 @@ def test_measurement_of_an_unknown_instrument_is_an_error() -> None:
 def test_parse_types_keeps_the_export_order() -> None:
     assert bulk.parse_types("Observation, Patient") == ["Patient", "Observation"]
     assert bulk.parse_types(None) == list(bulk.RESOURCE_TYPES)
+
+
+def _measurement_row(instrument: str, answers: dict[str, float], note: str = "") -> dict[str, Any]:
+    scores = score(instrument, answers).model_dump(mode="json")
+    if note:
+        for sub in scores["subscales"].values():
+            sub["note"] = note
+    return {
+        "id": 7,
+        "patient_id": 3,
+        "measured_on": DAY,
+        "instrument": instrument,
+        "answers": answers,
+        "scores": scores,
+    }
+
+
+@pytest.mark.parametrize("note", ["", 'one item "skipped" — prorated'])
+def test_spliced_lines_are_the_resources_the_dict_builders_make(note: str) -> None:
+    """``write_table`` splices QuestionnaireResponse and Observation lines from bytes; they must
+    be the resources ``questionnaire_response_dict`` and ``observation_dicts`` build."""
+    pain = {"current": 4.0, "average_last_week": 3.0, "worst_last_week": 6.0}
+    jr = dict.fromkeys(("S6", "P2", "P3", "P6", "P9", "A3", "A5"), 2.0)
+    rows = [_measurement_row("pain_nrs", pain, note), _measurement_row("koos_jr", jr, note)]
+    raw = [
+        (
+            r["id"],
+            r["patient_id"],
+            r["measured_on"],
+            r["instrument"],
+            json.dumps(r["answers"]),
+            json.dumps(r["scores"]),
+        )
+        for r in rows
+    ]
+    got: dict[str, list[bytes]] = {"QuestionnaireResponse": [], "Observation": []}
+    counts = bulk.write_table("Measurement", raw, {t: got[t].append for t in got}, "northside")
+    templates = bulk._templates(bulk.knowledge(None))
+    want_qr = [bulk.questionnaire_response_dict(r, templates) for r in rows]
+    want_obs = [o for r in rows for o in bulk.observation_dicts(r, templates)]
+    assert [json.loads(line) for line in got["QuestionnaireResponse"]] == want_qr
+    assert [json.loads(line) for line in got["Observation"]] == want_obs
+    assert len(want_obs) == 4  # pain NRS: 3 scored subscales, KOOS JR: 1
+    assert counts == {"QuestionnaireResponse": 2, "Observation": 4}
+    assert all(line.endswith(b"}\n") for lines in got.values() for line in lines)
+
+
+def test_raw_patient_rows_make_the_patient_of_a_values_row() -> None:
+    row = next(_patient_rows())
+    raw = [tuple(row[c] for c in bulk.TABLE_COLUMNS["Patient"])]
+    got: list[bytes] = []
+    assert bulk.write_table("Patient", raw, {"Patient": got.append}, "northside") == {"Patient": 1}
+    assert [json.loads(line) for line in got] == [bulk.patient_dict(row)]

@@ -84,13 +84,28 @@ def test_metadata_lists_every_served_type_with_its_interactions_and_parameters()
         "CarePlan",
         "AdverseEvent",
         "Questionnaire",
+        "Group",
     }
-    codes = {t: {i["code"] for i in r["interaction"]} for t, r in by_type.items()}
+    codes = {t: {i["code"] for i in r.get("interaction", [])} for t, r in by_type.items()}
+    assert codes["Group"] == set()  # listed for its $export only
     assert codes["QuestionnaireResponse"] == {"read", "search-type", "create"}
     assert codes["Observation"] == {"read", "search-type"}
     params = {p["name"] for p in by_type["Observation"]["searchParam"]}
     assert params == {"_id", "patient", "subject", "date", "code"}
     assert {p["name"] for p in by_type["AdverseEvent"]["searchParam"]} == {"_id", "subject", "date"}
+
+
+@pytest.mark.django_db
+def test_metadata_lists_the_bulk_data_export_operations() -> None:
+    rest = ok(Fhir().get("metadata"))["rest"][0]
+    ig = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+    assert rest["operation"] == [{"name": "export", "definition": ig + "export"}]
+    by_type = {r["type"]: r for r in rest["resource"]}
+    assert by_type["Patient"]["operation"] == [
+        {"name": "export", "definition": ig + "patient-export"}
+    ]
+    assert by_type["Group"]["operation"] == [{"name": "export", "definition": ig + "group-export"}]
+    assert "operation" not in by_type["Observation"]
 
 
 # --- access --------------------------------------------------------------------------------------

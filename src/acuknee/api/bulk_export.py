@@ -5,15 +5,17 @@ clinic's patients) and Patient level (``/fhir/Patient/$export``) creates an ``Ex
 hands its id to a *runner*; the default one runs ``run_job`` in a background thread, so no
 queue is needed (``run_export <job id>`` runs a job from another process). Every level exports
 the caller's own clinic only: a clinic admin's system export is their clinic, a researcher is
-refused. ``run_job`` streams rows with ``.values().iterator()`` into ``acuknee.fhir.bulk`` and
-writes one NDJSON file per type under ``data_dir / "exports" / <job id>``, so memory does not
+refused. ``run_job`` streams raw rows (a DB-API cursor, ``fetchmany``) into ``acuknee.fhir.bulk``
+and writes one NDJSON file per type under ``data_dir / "exports" / <job id>``, so memory does not
 grow with the data. Files and status are the requesting user's only (another user's job is a
 404), with the same Bearer token as the REST API. Every error is an OperationOutcome.
 
-Exported types: Patient, QuestionnaireResponse and Observation (``bulk.RESOURCE_TYPES``), with
-the ids and content of the ``/fhir`` reads. Voided records are left out. ``_since`` keeps records
-*created* at or after the instant: the models keep no last-modified time outside their history,
-so a record edited later is not exported again. Kick-off is ``GET`` with query parameters.
+Exported types (``bulk.RESOURCE_TYPES``): Patient, QuestionnaireResponse and Observation (raw
+rows, the fast path), and Condition (intakes), CarePlan (signed plans), Procedure and AdverseEvent
+(sessions), built by the ``/fhir`` reads' own functions: the ids and content of the reads.
+Voided records are left out. ``_since`` keeps records *created* at or after the instant: the
+models keep no last-modified time outside their history, so a record edited later is not
+exported again. Kick-off is ``GET`` with query parameters.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import datetime as dt
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,9 +38,18 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
+from acuknee.api import fhir_server
 from acuknee.api.auth import BearerToken
 from acuknee.clinic.access import CLINICAL_ROLES, staff_clinic, staff_profile
-from acuknee.clinic.models import ExportJob, Measurement, Patient
+from acuknee.clinic.models import (
+    Clinic,
+    ExportJob,
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    TreatmentSession,
+)
 from acuknee.fhir import bulk
 
 Runner = Callable[[uuid.UUID], None]
@@ -247,10 +258,13 @@ class Cancelled(Exception):
     """The job was cancelled (DELETE) while it ran."""
 
 
-def _rows(job: ExportJob, table: str) -> Iterator[dict[str, Any]]:
-    """The rows of ``table`` the job's types are built from: the job's clinic, not voided,
-    created at or after ``_since``; only the columns needed, streamed in primary-key order,
-    ``CHUNK`` rows per round trip."""
+def _rows(job: ExportJob, table: str) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of ``table`` the job's types are built from, in chunks of ``CHUNK`` tuples
+    (``bulk.TABLE_COLUMNS``): the job's clinic, not voided, created at or after ``_since``, in
+    primary-key order. The SQL is the ORM's (so the same query on SQLite and PostgreSQL) but run
+    on a raw DB-API cursor: no model or dict per row, JSON columns decoded by ``bulk`` itself.
+    ``chunked_cursor`` is a server-side (named) cursor on PostgreSQL, so rows stream from the
+    server; SQLite's cursor steps through the result as ``fetchmany`` asks."""
     if table == "Patient":
         queryset: Any = Patient.objects.filter(clinic_id=job.clinic_id, voided_at__isnull=True)
     else:
@@ -261,19 +275,71 @@ def _rows(job: ExportJob, table: str) -> Iterator[dict[str, Any]]:
         )
     if job.since is not None:
         queryset = queryset.filter(created_at__gte=job.since)
-    fields = bulk.columns(table, job.types)
-    return iter(queryset.order_by("pk").values(*fields).iterator(chunk_size=CHUNK))
+    query = queryset.order_by("pk").values_list(*bulk.TABLE_COLUMNS[table]).query
+    sql, params = query.sql_with_params()
+    connection = connections[queryset.db]
+    # On PostgreSQL in autocommit, Django makes the named cursor WITH HOLD: no transaction is
+    # held open, so progress writes and a cancel from another connection are seen meanwhile.
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(CHUNK):
+            yield chunk
 
 
-def _watch(job_id: uuid.UUID, rows: Iterator[dict[str, Any]], label: str) -> Iterable[Any]:
-    """Pass rows through, looking for a cancel and writing progress every ``CHUNK`` rows."""
-    for done, row in enumerate(rows, start=1):
+RECORD_MODELS: dict[str, Any] = {
+    "IntakeRecord": IntakeRecord,
+    "PlanRecord": PlanRecord,
+    "TreatmentSession": TreatmentSession,
+}
+
+
+def _record_resources(job: ExportJob, table: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(type, resource)`` built from ``table``'s records (``bulk.RECORD_TABLES``) by the
+    ``/fhir`` reads' functions, with the same filters as the raw rows, streamed in pk order."""
+    queryset: Any = RECORD_MODELS[table].objects.filter(
+        patient__clinic_id=job.clinic_id,
+        patient__voided_at__isnull=True,
+        voided_at__isnull=True,
+    )
+    if job.since is not None:
+        queryset = queryset.filter(created_at__gte=job.since)
+    if table == "PlanRecord":
+        queryset = queryset.filter(status="signed")
+    if table == "TreatmentSession":
+        queryset = queryset.select_related("plan", "created_by")
+    wanted = set(job.types)
+    for done, record in enumerate(queryset.order_by("pk").iterator(chunk_size=CHUNK), start=1):
         if done % CHUNK == 0:
-            status = ExportJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
-            if status == ExportJob.Status.CANCELLED:
-                raise Cancelled
-            ExportJob.objects.filter(pk=job_id).update(progress=f"{label}: {done} rows read")
-        yield row
+            _check(job.pk, f"reading {table} records: {done} rows read")
+        if table == "IntakeRecord":
+            yield "Condition", fhir_server.condition_json(record)
+        elif table == "PlanRecord":
+            yield "CarePlan", fhir_server.care_plan_json(record)
+        else:
+            if "Procedure" in wanted:
+                yield "Procedure", fhir_server.procedure_json(record)
+            if "AdverseEvent" in wanted:
+                for event in fhir_server.adverse_event_jsons(record):
+                    yield "AdverseEvent", event
+
+
+def _check(job_id: uuid.UUID, progress: str) -> None:
+    """Raise ``Cancelled`` if the job was cancelled, else record its progress."""
+    status = ExportJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
+    if status == ExportJob.Status.CANCELLED:
+        raise Cancelled
+    ExportJob.objects.filter(pk=job_id).update(progress=progress)
+
+
+def _watch(
+    job_id: uuid.UUID, chunks: Iterator[list[tuple[Any, ...]]], label: str
+) -> Iterator[tuple[Any, ...]]:
+    """Pass rows through, looking for a cancel and writing progress after every chunk."""
+    done = 0
+    for chunk in chunks:
+        yield from chunk
+        done += len(chunk)
+        _check(job_id, f"{label}: {done} rows read")
 
 
 def write_export(job: ExportJob, directory: Path) -> list[dict[str, Any]]:
@@ -282,19 +348,26 @@ def write_export(job: ExportJob, directory: Path) -> list[dict[str, Any]]:
     ``Cancelled`` if the job is cancelled meanwhile."""
     directory.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(job.types, 0)
+    slug = Clinic.objects.values_list("slug", flat=True).get(pk=job.clinic_id)
     with contextlib.ExitStack() as stack:
         files = {
-            t: stack.enter_context((directory / f"{t}.part").open("w", encoding="utf-8"))
+            t: stack.enter_context((directory / f"{t}.part").open("wb", buffering=1 << 16))
             for t in job.types
         }
+        sinks = {t: f.write for t, f in files.items()}
         for table in bulk.TABLES:
-            if not bulk.columns(table, job.types):
+            if not bulk.reads(table, job.types):
                 continue
             label = f"reading {table} records"
             ExportJob.objects.filter(pk=job.pk).update(progress=label)
             rows = _watch(job.pk, _rows(job, table), label)
-            for resource_type, line in bulk.table_lines(table, rows, job.types):
-                files[resource_type].write(line)
+            counts |= bulk.write_table(table, rows, sinks, slug)
+        for table in bulk.RECORD_TABLES:
+            if not bulk.reads(table, job.types):
+                continue
+            ExportJob.objects.filter(pk=job.pk).update(progress=f"reading {table} records")
+            for resource_type, resource in _record_resources(job, table):
+                sinks[resource_type](bulk.encode(resource))
                 counts[resource_type] += 1
     output: list[dict[str, Any]] = []
     for resource_type, count in counts.items():

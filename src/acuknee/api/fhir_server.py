@@ -861,17 +861,26 @@ def capability_statement(request: HttpRequest) -> Json:
         interactions = [{"code": "read"}, {"code": "search-type"}]
         if kind.name == "QuestionnaireResponse":
             interactions.append({"code": "create"})
-        resources.append(
-            {
-                "type": kind.name,
-                "documentation": kind.doc,
-                "interaction": interactions,
-                "versioning": "no-version",
-                "readHistory": False,
-                "updateCreate": False,
-                "searchParam": params,
-            }
-        )
+        entry: Json = {
+            "type": kind.name,
+            "documentation": kind.doc,
+            "interaction": interactions,
+            "versioning": "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+            "searchParam": params,
+        }
+        if kind.name == "Patient":
+            entry["operation"] = [_export_operation("patient-export")]
+        resources.append(entry)
+    resources.append(
+        {
+            "type": "Group",
+            "documentation": "Only for Bulk Data $export: a Group is a clinic's patients "
+            "(its id is the clinic's); Groups are not read or searched.",
+            "operation": [_export_operation("group-export")],
+        }
+    )
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -909,9 +918,20 @@ def capability_statement(request: HttpRequest) -> Json:
                     "sees only their clinic, with the clinic app's role rules.",
                 },
                 "resource": resources,
+                "operation": [_export_operation("export")],
             }
         ],
     }
+
+
+BULK_DATA_OPERATIONS = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+"""The FHIR Bulk Data Access IG's OperationDefinitions (export, patient-export, group-export)."""
+
+
+def _export_operation(definition: str) -> Json:
+    """A ``$export`` kick-off this server offers (``acuknee.api.bulk_export``), by the IG's
+    OperationDefinition."""
+    return {"name": "export", "definition": BULK_DATA_OPERATIONS + definition}
 
 
 def _metadata(request: HttpRequest) -> HttpResponse:

@@ -1,8 +1,11 @@
 """FHIR Bulk Data export: NDJSON lines from plain database rows, one resource type at a time.
 
-The export reads rows the caller already fetched (``QuerySet.values()`` dicts, streamed with
-``.iterator()``), so every function here is a generator over an iterable: one row in, its lines
-out, nothing kept. Memory therefore stays flat however many patients a clinic has.
+The export reads rows the caller already fetched (plain DB-API tuples, ``TABLE_COLUMNS`` order,
+streamed with ``fetchmany``), so every function here is a generator over an iterable: one row in,
+its lines out, nothing kept. Memory therefore stays flat however many patients a clinic has.
+Lines are UTF-8 bytes from ``orjson.dumps`` (several times faster than the stdlib encoder, the
+largest cost of an export once rows are read raw); the dict-row functions (``patient_dict`` ...)
+build the same resources for callers holding ``.values()`` dicts.
 
 Resources are built as the mapping functions build them (``patient_resource``,
 ``questionnaire_response_resource``, ``observation_resources``: same elements, same codes) but
@@ -14,10 +17,11 @@ What never changes per instrument (codes, categories, units) is built once per e
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from acuknee.clinical.knowledge import KnowledgeBase
 from acuknee.fhir import codes
@@ -26,9 +30,18 @@ from acuknee.fhir.observation import CATEGORY
 from acuknee.fhir.patient import GENDER
 
 Row = Mapping[str, Any]
-Lines = Iterator[str]
+Lines = Iterator[bytes]
+Tuple = Sequence[Any]
 
-RESOURCE_TYPES: tuple[str, ...] = ("Patient", "QuestionnaireResponse", "Observation")
+RESOURCE_TYPES: tuple[str, ...] = (
+    "Patient",
+    "QuestionnaireResponse",
+    "Observation",
+    "Condition",
+    "CarePlan",
+    "Procedure",
+    "AdverseEvent",
+)
 """What ``$export`` writes, one NDJSON file each, in this order."""
 
 PATIENT_FIELDS = (
@@ -41,12 +54,18 @@ PATIENT_FIELDS = (
     "sex",
 )
 """The ``.values()`` columns of a Patient row."""
-_MEASUREMENT = ("id", "patient_id", "measured_on", "instrument")
 
-_encode = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False
-).encode
-"""Compact JSON, one resource per line; the C encoder, with no per-call set-up."""
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
+
+
+def _encode(resource: Json) -> bytes:
+    """One NDJSON line: compact UTF-8 JSON and its newline."""
+    return orjson.dumps(resource, option=_NEWLINE)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as read raw: text on SQLite (and PostgreSQL under Django), decoded here."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def record_system(clinic_slug: str) -> str:
@@ -70,28 +89,29 @@ _GENDER: dict[str, str] = {sex.value: gender for sex, gender in GENDER.items()}
 # --- Patient -------------------------------------------------------------------------------------
 
 
-def patient_dict(row: Row) -> Json:
-    """The Patient ``patient_resource`` makes, from a Patient row (``PATIENT_FIELDS``)."""
+def _patient(row: Tuple, system: str) -> Json:
+    """The Patient from a ``TABLE_COLUMNS["Patient"]`` tuple."""
+    pk, record_number, given, family, born, sex = row
     return {
         "resourceType": "Patient",
-        "id": str(row["id"]),
-        "identifier": [
-            {
-                "use": "usual",
-                "system": record_system(row["clinic__slug"]),
-                "value": row["record_number"],
-            }
-        ],
+        "id": str(pk),
+        "identifier": [{"use": "usual", "system": system, "value": record_number}],
         "active": True,
-        "name": [{"use": "official", "family": row["family_name"], "given": [row["given_name"]]}],
-        "gender": _GENDER[row["sex"]],
-        "birthDate": _day(row["date_of_birth"]),
+        "name": [{"use": "official", "family": family, "given": [given]}],
+        "gender": _GENDER[sex],
+        "birthDate": born if born.__class__ is str else born.isoformat(),
     }
+
+
+def patient_dict(row: Row) -> Json:
+    """The Patient ``patient_resource`` makes, from a Patient row (``PATIENT_FIELDS``)."""
+    fields = ("id", "record_number", "given_name", "family_name", "date_of_birth", "sex")
+    return _patient(tuple(row[f] for f in fields), record_system(row["clinic__slug"]))
 
 
 def patient_lines(rows: Iterable[Row]) -> Lines:
     for row in rows:
-        yield _encode(patient_dict(row)) + "\n"
+        yield _encode(patient_dict(row))
 
 
 # --- QuestionnaireResponse and Observation, from Measurement rows --------------------------------
@@ -100,9 +120,13 @@ def patient_lines(rows: Iterable[Row]) -> Lines:
 @dataclass(frozen=True)
 class _SubscaleTemplate:
     id: str
+    id_suffix: str  # "-<fhir id of the subscale>": an Observation id is "meas-<pk>" + this
     code: Json
     unit: Json
-    note: str
+    note_item: Json  # {"text": what the subscale measures}, every Observation's first note
+    notes: list[Json]  # [note_item], shared by the Observations with no note of their own
+    head: bytes  # an Observation line from after "meas-<pk>" to the subject's "Patient/"
+    unit_tail: bytes  # valueQuantity after its value: ',"unit":...}'
 
 
 @dataclass(frozen=True)
@@ -111,6 +135,7 @@ class _InstrumentTemplate:
     items: tuple[tuple[str, bool], ...]  # (item code, integer answer)
     category: list[Json]
     subscales: tuple[_SubscaleTemplate, ...]
+    response_head: bytes  # a QuestionnaireResponse line from after "meas-<pk>" to "Patient/"
 
 
 def _templates(kb: KnowledgeBase) -> dict[str, _InstrumentTemplate]:
@@ -118,6 +143,9 @@ def _templates(kb: KnowledgeBase) -> dict[str, _InstrumentTemplate]:
     out: dict[str, _InstrumentTemplate] = {}
     for inst in kb.instruments.values():
         category_code, category_display = CATEGORY[inst.kind]
+        category = [
+            {"coding": [coding(codes.OBSERVATION_CATEGORY, category_code, category_display)]}
+        ]
         subscales = []
         for sub in inst.subscales:
             listed: list[Json] = []
@@ -128,21 +156,42 @@ def _templates(kb: KnowledgeBase) -> dict[str, _InstrumentTemplate]:
             ucum = codes.UCUM_UNITS.get(sub.unit)
             if ucum is not None:
                 unit |= {"system": codes.UCUM, "code": ucum}
+            note_item: Json = {"text": f"{inst.name}: {sub.direction.value.replace('_', ' ')}."}
+            code: Json = {"coding": listed, "text": sub.name}
+            id_suffix = f"-{fhir_id(sub.id)}"
             subscales.append(
                 _SubscaleTemplate(
                     id=sub.id,
-                    code={"coding": listed, "text": sub.name},
+                    id_suffix=id_suffix,
+                    code=code,
                     unit=unit,
-                    note=f"{inst.name}: {sub.direction.value.replace('_', ' ')}.",
+                    note_item=note_item,
+                    notes=[note_item],
+                    head=b"".join(
+                        (
+                            orjson.dumps(id_suffix)[1:-1],
+                            b'","status":"final","category":',
+                            orjson.dumps(category),
+                            b',"code":',
+                            orjson.dumps(code),
+                            b',"subject":{"reference":"Patient/',
+                        )
+                    ),
+                    unit_tail=b"," + orjson.dumps(unit)[1:],
                 )
             )
         out[inst.id] = _InstrumentTemplate(
             questionnaire=codes.questionnaire_url(inst.id),
             items=tuple((item.code, item.integer) for item in inst.items),
-            category=[
-                {"coding": [coding(codes.OBSERVATION_CATEGORY, category_code, category_display)]}
-            ],
+            category=category,
             subscales=tuple(subscales),
+            response_head=b"".join(
+                (
+                    b'","questionnaire":',
+                    orjson.dumps(codes.questionnaire_url(inst.id)),
+                    b',"status":"completed","subject":{"reference":"Patient/',
+                )
+            ),
         )
     return out
 
@@ -154,11 +203,7 @@ def _template(templates: Mapping[str, _InstrumentTemplate], instrument: str) -> 
     return found
 
 
-def questionnaire_response_dict(row: Row, templates: Mapping[str, _InstrumentTemplate]) -> Json:
-    """The QuestionnaireResponse ``questionnaire_response_resource`` makes, from a Measurement
-    row (answers were validated when the measurement was saved)."""
-    tpl = _template(templates, row["instrument"])
-    answers: Mapping[str, Any] = row["answers"]
+def _items(tpl: _InstrumentTemplate, answers: Mapping[str, Any]) -> list[Json]:
     items: list[Json] = []
     for code, integer in tpl.items:
         value = answers.get(code)
@@ -166,108 +211,217 @@ def questionnaire_response_dict(row: Row, templates: Mapping[str, _InstrumentTem
             continue
         answer = {"valueInteger": int(value)} if integer else {"valueDecimal": value}
         items.append({"linkId": code, "answer": [answer]})
+    return items
+
+
+def _response(
+    pk: int, patient: int, day: str, tpl: _InstrumentTemplate, answers: Mapping[str, Any]
+) -> Json:
+    items = _items(tpl, answers)
     return {
         "resourceType": "QuestionnaireResponse",
-        "id": f"meas-{row['id']}",
+        "id": f"meas-{pk}",
         "questionnaire": tpl.questionnaire,
         "status": "completed",
-        "subject": {"reference": f"Patient/{row['patient_id']}"},
-        "authored": _day(row["measured_on"]),
+        "subject": {"reference": f"Patient/{patient}"},
+        "authored": day,
         "item": items,
     }
 
 
-def observation_dicts(row: Row, templates: Mapping[str, _InstrumentTemplate]) -> list[Json]:
-    """The Observations ``observation_resources`` makes (one per scored subscale), from a
-    Measurement row; each is ``derivedFrom`` the row's QuestionnaireResponse."""
-    tpl = _template(templates, row["instrument"])
-    scores: Mapping[str, Any] = row["scores"].get("subscales", {})
-    subject = {"reference": f"Patient/{row['patient_id']}"}
-    derived = [{"reference": f"QuestionnaireResponse/meas-{row['id']}"}]
-    day = _day(row["measured_on"])
+def _observations(
+    pk: int, patient: int, day: str, tpl: _InstrumentTemplate, scores: Mapping[str, Any]
+) -> list[Json]:
+    subscales: Mapping[str, Any] = scores.get("subscales", {})
+    subject = {"reference": f"Patient/{patient}"}
+    derived = [{"reference": f"QuestionnaireResponse/meas-{pk}"}]
     out: list[Json] = []
     for sub in tpl.subscales:
-        score = scores.get(sub.id)
-        if score is None or score.get("value") is None:
+        score = subscales.get(sub.id)
+        if score is None:
             continue
-        notes = [{"text": sub.note}]
-        if score.get("note"):
-            notes.append({"text": score["note"]})
+        value = score.get("value")
+        if value is None:
+            continue
+        note = score.get("note")
         out.append(
             {
                 "resourceType": "Observation",
-                "id": fhir_id(f"meas-{row['id']}-{sub.id}"),
+                "id": f"meas-{pk}{sub.id_suffix}",
                 "status": "final",
                 "category": tpl.category,
                 "code": sub.code,
                 "subject": subject,
                 "effectiveDateTime": day,
-                "valueQuantity": {"value": score["value"], **sub.unit},
-                "note": notes,
+                "valueQuantity": {"value": value, **sub.unit},
+                "note": [sub.note_item, {"text": note}] if note else sub.notes,
                 "derivedFrom": derived,
             }
         )
     return out
 
 
+def questionnaire_response_dict(row: Row, templates: Mapping[str, _InstrumentTemplate]) -> Json:
+    """The QuestionnaireResponse ``questionnaire_response_resource`` makes, from a Measurement
+    row (answers were validated when the measurement was saved)."""
+    tpl = _template(templates, row["instrument"])
+    return _response(row["id"], row["patient_id"], _day(row["measured_on"]), tpl, row["answers"])
+
+
+def observation_dicts(row: Row, templates: Mapping[str, _InstrumentTemplate]) -> list[Json]:
+    """The Observations ``observation_resources`` makes (one per scored subscale), from a
+    Measurement row; each is ``derivedFrom`` the row's QuestionnaireResponse."""
+    tpl = _template(templates, row["instrument"])
+    return _observations(row["id"], row["patient_id"], _day(row["measured_on"]), tpl, row["scores"])
+
+
 def questionnaire_response_lines(rows: Iterable[Row], kb: KnowledgeBase | None = None) -> Lines:
     templates = _templates(knowledge(kb))
     for row in rows:
-        yield _encode(questionnaire_response_dict(row, templates)) + "\n"
+        yield _encode(questionnaire_response_dict(row, templates))
 
 
 def observation_lines(rows: Iterable[Row], kb: KnowledgeBase | None = None) -> Lines:
     templates = _templates(knowledge(kb))
     for row in rows:
         for resource in observation_dicts(row, templates):
-            yield _encode(resource) + "\n"
+            yield _encode(resource)
 
 
-SOURCE: dict[str, tuple[str, tuple[str, ...]]] = {
-    "Patient": ("Patient", PATIENT_FIELDS),
-    "QuestionnaireResponse": ("Measurement", (*_MEASUREMENT, "answers")),
-    "Observation": ("Measurement", (*_MEASUREMENT, "scores")),
+SOURCE: dict[str, str] = {
+    "Patient": "Patient",
+    "QuestionnaireResponse": "Measurement",
+    "Observation": "Measurement",
+    "Condition": "IntakeRecord",
+    "CarePlan": "PlanRecord",
+    "Procedure": "TreatmentSession",
+    "AdverseEvent": "TreatmentSession",
 }
-"""Which table each type is read from, and the ``.values()`` columns its builder needs (only
-those: a JSON column not read is a JSON document not decoded)."""
+"""Which table each type is built from."""
 
 TABLES: tuple[str, ...] = ("Patient", "Measurement")
+"""The tables read as raw rows into ``write_table`` (the many resources a patient has)."""
+
+RECORD_TABLES: tuple[str, ...] = ("IntakeRecord", "PlanRecord", "TreatmentSession")
+"""The tables whose resources the caller builds with the ``/fhir`` reads' own mappings (a few per
+course of care, each a clinical document: not worth a second, faster mapping)."""
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Patient": ("id", "record_number", "given_name", "family_name", "date_of_birth", "sex"),
+    "Measurement": ("id", "patient_id", "measured_on", "instrument", "answers", "scores"),
+}
+"""The columns of the raw row tuples ``table_lines`` reads, in order (model field names)."""
 
 
-def columns(table: str, types: Iterable[str]) -> tuple[str, ...]:
-    """The columns to read from ``table`` for the asked ``types`` (empty: nothing to read)."""
-    out: dict[str, None] = {}
-    for resource_type in types:
-        source, fields = SOURCE[resource_type]
-        if source == table:
-            out |= dict.fromkeys(fields)
-    return tuple(out)
+def reads(table: str, types: Iterable[str]) -> bool:
+    """Whether any asked type is built from ``table``."""
+    return any(SOURCE[t] == table for t in types)
 
 
-def table_lines(
-    table: str, rows: Iterable[Row], types: Iterable[str], kb: KnowledgeBase | None = None
-) -> Iterator[tuple[str, str]]:
-    """``(resource type, NDJSON line)`` for every asked type built from ``table``'s rows, in one
-    pass over the rows (a Measurement row gives its QuestionnaireResponse and Observations)."""
-    wanted = [t for t in types if SOURCE[t][0] == table]
-    if not wanted:
-        return
+Sink = Callable[[bytes], object]
+"""Where a type's lines go (a binary file's ``write``)."""
+
+
+def encode(resource: Json) -> bytes:
+    """One NDJSON line of an already built resource."""
+    return orjson.dumps(resource, option=_NEWLINE)
+
+
+def write_table(
+    table: str,
+    rows: Iterable[Tuple],
+    sinks: Mapping[str, Sink],
+    clinic_slug: str,
+    kb: KnowledgeBase | None = None,
+) -> dict[str, int]:
+    """Send every NDJSON line built from ``table``'s raw rows (``TABLE_COLUMNS`` tuples) to the
+    sink of its type, for the types ``sinks`` holds, in one pass (a Measurement row gives its
+    QuestionnaireResponse and Observations); how many lines each type got.
+
+    This is the export's hot loop, so it does the least per row: what never changes (templates,
+    the record system) is built once here, and a QuestionnaireResponse or Observation line is
+    spliced from bytes its template encoded once (questionnaire, category, code, unit) around the
+    row's values (ids and dates: digits; the rest encoded by orjson), the resources that
+    ``questionnaire_response_dict`` and ``observation_dicts`` build as dicts: the tests check
+    both give the same resources."""
+    counts = {t: 0 for t in sinks if SOURCE[t] == table}
+    if not counts:
+        return counts
+    dumps: Callable[..., bytes] = orjson.dumps
     if table == "Patient":
-        for line in patient_lines(rows):
-            yield "Patient", line
-        return
+        system = record_system(clinic_slug)
+        write = sinks["Patient"]
+        n = 0
+        for row in rows:
+            write(dumps(_patient(row, system), option=_NEWLINE))
+            n += 1
+        counts["Patient"] = n
+        return counts
     templates = _templates(knowledge(kb))
-    response = "QuestionnaireResponse" in wanted
-    observations = "Observation" in wanted
-    for row in rows:
-        if response:
-            yield (
-                "QuestionnaireResponse",
-                _encode(questionnaire_response_dict(row, templates)) + "\n",
+    write_response = sinks.get("QuestionnaireResponse")
+    write_observation = sinks.get("Observation")
+    responses = observations = 0
+    for pk, patient, measured_on, instrument, answers, scores in rows:
+        tpl = templates.get(instrument)
+        if tpl is None:
+            raise ValueError(f"measurement of unknown instrument {instrument!r}")
+        day = measured_on if measured_on.__class__ is str else measured_on.isoformat()
+        pk_text = str(pk).encode()
+        patient_text = str(patient).encode()
+        day_text = day.encode()
+        if write_response is not None:
+            write_response(
+                b"".join(
+                    (
+                        b'{"resourceType":"QuestionnaireResponse","id":"meas-',
+                        pk_text,
+                        tpl.response_head,
+                        patient_text,
+                        b'"},"authored":"',
+                        day_text,
+                        b'","item":',
+                        dumps(_items(tpl, _json(answers))),
+                        b"}\n",
+                    )
+                )
             )
-        if observations:
-            for resource in observation_dicts(row, templates):
-                yield "Observation", _encode(resource) + "\n"
+            responses += 1
+        if write_observation is None:
+            continue
+        subscales: Mapping[str, Any] = _json(scores).get("subscales", {})
+        middle = b"".join(
+            (patient_text, b'"},"effectiveDateTime":"', day_text, b'","valueQuantity":{"value":')
+        )
+        tail = b',"derivedFrom":[{"reference":"QuestionnaireResponse/meas-' + pk_text + b'"}]}\n'
+        for sub in tpl.subscales:
+            score = subscales.get(sub.id)
+            if score is None:
+                continue
+            value = score.get("value")
+            if value is None:
+                continue
+            note = score.get("note")
+            write_observation(
+                b"".join(
+                    (
+                        b'{"resourceType":"Observation","id":"meas-',
+                        pk_text,
+                        sub.head,
+                        middle,
+                        dumps(value),
+                        sub.unit_tail,
+                        b',"note":',
+                        dumps([sub.note_item, {"text": note}] if note else sub.notes),
+                        tail,
+                    )
+                )
+            )
+            observations += 1
+    if write_response is not None:
+        counts["QuestionnaireResponse"] = responses
+    if write_observation is not None:
+        counts["Observation"] = observations
+    return counts
 
 
 def parse_types(text: str | None) -> list[str]:
