@@ -222,13 +222,15 @@ def patient_create(request: HttpRequest, payload: PatientIn) -> Any:
 # --- intakes and plans ---------------------------------------------------------------------------
 
 
+def _record(r: Any) -> dict[str, Any]:
+    """The fields every clinical record shares in the API."""
+    return {"id": r.pk, "patient": r.patient_id, "voided": r.is_voided, "created_at": r.created_at}
+
+
 def intake_out(r: IntakeRecord) -> dict[str, Any]:
     return {
-        "id": r.pk,
-        "patient": r.patient_id,
+        **_record(r),
         "visit_date": r.visit_date,
-        "voided": r.is_voided,
-        "created_at": r.created_at,
         "data": r.data,
         "screening": r.screening,
         "assessment": r.assessment,
@@ -248,14 +250,11 @@ def intake_detail(request: HttpRequest, intake_id: int) -> Any:
 
 def plan_out(r: PlanRecord) -> dict[str, Any]:
     return {
-        "id": r.pk,
-        "patient": r.patient_id,
+        **_record(r),
         "intake": r.intake_id,
         "status": r.status,
         "start_date": r.start_date,
         "signed_at": r.signed_at,
-        "voided": r.is_voided,
-        "created_at": r.created_at,
         "proposed": r.proposed,
         "content": r.content,
         "overrides": r.overrides,
@@ -278,13 +277,10 @@ def plan_detail(request: HttpRequest, plan_id: int) -> Any:
 
 def session_out(r: TreatmentSession) -> dict[str, Any]:
     return {
-        "id": r.pk,
-        "patient": r.patient_id,
+        **_record(r),
         "plan": r.plan_id,
         "number": r.number,
         "session_date": r.session_date,
-        "voided": r.is_voided,
-        "created_at": r.created_at,
         "data": r.data,
     }
 
@@ -336,13 +332,10 @@ def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str
 
 def measurement_out(r: Measurement) -> dict[str, Any]:
     return {
-        "id": r.pk,
-        "patient": r.patient_id,
+        **_record(r),
         "measured_on": r.measured_on,
         "instrument": r.instrument,
         "origin": r.origin,
-        "voided": r.is_voided,
-        "created_at": r.created_at,
         "answers": r.answers,
         "scores": r.scores,
     }
