@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo-cli test e2e-setup fhir-validators-setup lint typecheck imports pytest pytest-postgres bench clean
+.PHONY: run demo-cli test e2e-setup fhir-validators-setup reports-setup lint typecheck imports pytest pytest-postgres bench clean
 
 # The PostgreSQL pass: the clinic app and browser tests again on a real server. CI sets
 # ACUKNEE_REQUIRE_POSTGRES=1 so an unreachable server fails instead of skipping.
@@ -41,14 +41,14 @@ pytest: $(STAMP)
 pytest-postgres: $(STAMP)
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL pass on $(POSTGRES_URL)"; \
-		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest -n auto -q -p no:cacheprovider tests/clinic tests/api tests/fhir tests/e2e; \
+		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest -n auto -q -p no:cacheprovider tests/clinic tests/api tests/fhir tests/e2e tests/reports tests/research tests/security tests/reliability tests/robustness; \
 	elif [ "$${ACUKNEE_REQUIRE_POSTGRES:-0}" = 1 ]; then \
 		echo "PostgreSQL pass REQUIRED but no server answers at $(POSTGRES_URL)"; exit 1; \
 	else \
 		echo "SKIPPED: PostgreSQL pass (no server at $(POSTGRES_URL)); set ACUKNEE_REQUIRE_POSTGRES=1 to fail instead"; \
 	fi
 
-test: lint typecheck imports e2e-setup fhir-validators-setup pytest pytest-postgres
+test: lint typecheck imports e2e-setup fhir-validators-setup reports-setup pytest pytest-postgres
 
 # The browser tests' needs: Debian's chromium (apt-get, when root) and axe-core (npm ci, pinned in
 # tests/e2e/package-lock.json). It never fails: what is missing is said here and the tests skip.
@@ -59,6 +59,10 @@ e2e-setup:
 # It never fails: what is missing is said here and tests/fhir/test_validators.py skips.
 fhir-validators-setup:
 	@sh tests/fhir/validators/setup.sh
+
+# Poppler (pdftoppm, pdftotext) for the report tests; never fails, the tests skip without it.
+reports-setup:
+	@sh tests/reports/setup.sh
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -352,5 +352,17 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _register_groups() -> None:
+    """The layers' own command groups (each module owns its commands)."""
+    from acuknee.reports.cli import app as report_app
+    from acuknee.research.cli import app as research_app
+
+    app.add_typer(report_app, name="report")
+    app.add_typer(research_app, name="research")
+
+
+_register_groups()
+
+
 def main() -> None:
     app()

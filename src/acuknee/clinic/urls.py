@@ -4,9 +4,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path
 
 from acuknee.clinic.views import (
+    clinic_reports,
+    evidence,
     health,
     intake,
     outcomes,
+    patient_reports,
     patients,
     plans,
     reference,
@@ -29,4 +32,7 @@ urlpatterns: list[URLPattern] = [
     *research.urlpatterns,
     *reference.urlpatterns,
     *health.urlpatterns,
+    *patient_reports.urlpatterns,
+    *clinic_reports.urlpatterns,
+    *evidence.urlpatterns,
 ]

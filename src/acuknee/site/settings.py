@@ -23,6 +23,9 @@ INSTALLED_APPS = [
     # ninja: its packaged Swagger UI assets, so the API docs page loads nothing from a CDN.
     "ninja",
     "acuknee.clinic",
+    "acuknee.reports",
+    "acuknee.research",
+    "acuknee.audit",
 ]
 
 MIDDLEWARE = [

@@ -9,5 +9,6 @@ urlpatterns = [
     path("fhir/", include(bulk_export.urlpatterns)),  # $export before the read/search catch-all
     path("fhir/", include(fhir_server.urlpatterns)),
     *web.urlpatterns,
+    path("audit/", include("acuknee.audit.urls")),
     path("", include("acuknee.clinic.urls")),
 ]

@@ -1,0 +1,5 @@
+"""clinic_reports pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""evidence pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""patient_reports pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
