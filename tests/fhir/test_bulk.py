@@ -9,6 +9,7 @@ background thread.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import json
 import threading
@@ -22,6 +23,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from django.utils.http import http_date
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -310,13 +312,13 @@ def test_type_filter_writes_only_the_asked_types(alice: User, recorded: Any) -> 
     assert [o["type"] for o in manifest["output"]] == ["Observation"]
 
 
-def test_since_leaves_out_records_created_before(
+def test_since_leaves_out_records_unchanged_since(
     alice: User, northside: Clinic, patient: Patient, recorded: Any
 ) -> None:
     cutoff = timezone.now()
     old = timezone.now() - dt.timedelta(days=30)
-    Patient.objects.filter(pk=patient.pk).update(created_at=old)
-    Measurement.objects.filter(patient=patient).update(created_at=old)
+    Patient.objects.filter(pk=patient.pk).update(created_at=old, updated_at=old)
+    Measurement.objects.filter(patient=patient).update(created_at=old, updated_at=old)
     newer = Patient.objects.create(
         clinic=northside,
         record_number="N-0002",
@@ -332,6 +334,64 @@ def test_since_leaves_out_records_created_before(
     assert [p["id"] for p in lines(client, manifest, "Patient")] == [str(newer.pk)]
     exported = lines(client, manifest, "QuestionnaireResponse")
     assert [r["subject"]["reference"] for r in exported] == [f"Patient/{newer.pk}"]
+
+
+def test_since_exports_an_old_record_edited_after_the_instant(
+    alice: User, patient: Patient, recorded: Measurement
+) -> None:
+    old = timezone.now() - dt.timedelta(days=30)
+    Patient.objects.filter(pk=patient.pk).update(created_at=old, updated_at=old)
+    Measurement.objects.filter(patient=patient).update(created_at=old, updated_at=old)
+    cutoff = timezone.now()
+    edited = Patient.objects.get(pk=patient.pk)
+    edited.phone = "555-0100"
+    edited.save_versioned(edited.version, ["phone"])
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff(_since=cutoff.isoformat()))
+    assert [p["id"] for p in lines(client, manifest, "Patient")] == [str(patient.pk)]
+    assert "QuestionnaireResponse" not in {o["type"] for o in manifest["output"]}
+
+
+# --- expiry --------------------------------------------------------------------------------------
+
+
+def test_completed_status_says_when_the_files_expire(alice: User, recorded: Any) -> None:
+    client = Fhir(alice)
+    path = status_path(client.kickoff())
+    run_job(bulk_urls.QUEUED[-1])
+    response = client.get(path)
+    job = ExportJob.objects.get(pk=bulk_urls.QUEUED[-1])
+    assert job.finished_at is not None
+    expected = job.finished_at + dt.timedelta(hours=24)
+    assert response["Expires"] == http_date(expected.timestamp())
+
+
+def test_files_past_their_retention_are_removed_and_answer_404(
+    alice: User, recorded: Any, settings: Any
+) -> None:
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff())
+    job = ExportJob.objects.get(pk=bulk_urls.QUEUED[-1])
+    folder = Path(settings.ACUKNEE_EXPORTS_DIR) / str(job.pk)
+    assert any(folder.iterdir())
+    ExportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - dt.timedelta(hours=25))
+    call_command("expire_exports", stdout=io.StringIO())
+    assert not folder.exists()
+    assert ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.EXPIRED
+    url = manifest["output"][0]["url"].removeprefix("http://testserver")
+    assert outcome_code(client.get(url), 404) == "not-found"
+    assert outcome_code(client.get(f"/fhir/$export-status/{job.pk}"), 404) == "not-found"
+
+
+def test_retention_is_a_setting(alice: User, recorded: Any, settings: Any) -> None:
+    settings.ACUKNEE_EXPORT_RETENTION_HOURS = 1
+    client = Fhir(alice)
+    finish(client, client.kickoff())
+    job = ExportJob.objects.get(pk=bulk_urls.QUEUED[-1])
+    ExportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - dt.timedelta(hours=2))
+    assert outcome_code(client.get(f"/fhir/$export-status/{job.pk}"), 404) == "not-found"
+    client.kickoff()  # a kick-off sweeps old jobs too
+    assert ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.EXPIRED
 
 
 def test_voided_records_are_not_exported(alice: User, recorded: Measurement) -> None:

@@ -13,9 +13,12 @@ grow with the data. Files and status are the requesting user's only (another use
 Exported types (``bulk.RESOURCE_TYPES``): Patient, QuestionnaireResponse and Observation (raw
 rows, the fast path), and Condition (intakes), CarePlan (signed plans), Procedure and AdverseEvent
 (sessions), built by the ``/fhir`` reads' own functions: the ids and content of the reads.
-Voided records are left out. ``_since`` keeps records *created* at or after the instant: the
-models keep no last-modified time outside their history, so a record edited later is not
-exported again. Kick-off is ``GET`` with query parameters.
+Voided records are left out. ``_since`` keeps records *changed* at or after the instant (each
+record's ``updated_at``: created, edited or signed since then); a record voided since is left out
+rather than listed as deleted (the spec's optional ``deleted`` output is not produced). Kick-off
+is ``GET`` with query parameters. Finished jobs' files expire after
+``ACUKNEE_EXPORT_RETENTION_HOURS`` (``expire_exports`` removes them; status and files of an
+expired job answer 404 with an OperationOutcome).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from acuknee.api import fhir_server
@@ -61,6 +65,32 @@ OUTPUT_FORMATS = {NDJSON, "application/ndjson", "ndjson"}
 CHUNK = 2000
 """Rows fetched per database round trip; also how often a running job looks for a cancel."""
 RETRY_AFTER_SECONDS = 2
+DEFAULT_RETENTION = dt.timedelta(hours=24)
+"""How long a finished job's files are kept unless ``ACUKNEE_EXPORT_RETENTION_HOURS`` says."""
+FINISHED = (ExportJob.Status.COMPLETED, ExportJob.Status.FAILED, ExportJob.Status.CANCELLED)
+
+
+def retention() -> dt.timedelta:
+    hours = getattr(settings, "ACUKNEE_EXPORT_RETENTION_HOURS", None)
+    return DEFAULT_RETENTION if hours is None else dt.timedelta(hours=float(hours))
+
+
+def expires_at(job: ExportJob) -> dt.datetime | None:
+    return None if job.finished_at is None else job.finished_at + retention()
+
+
+def expire_exports(now: dt.datetime | None = None) -> int:
+    """Remove the files of every finished job older than the retention and mark it expired, so
+    health data does not pile up on disk; returns how many jobs expired."""
+    cutoff = (now or timezone.now()) - retention()
+    old = ExportJob.objects.filter(status__in=FINISHED, finished_at__lt=cutoff)
+    expired = 0
+    for job_id in old.values_list("pk", flat=True):
+        shutil.rmtree(job_dir(job_id), ignore_errors=True)
+        expired += ExportJob.objects.filter(pk=job_id, status__in=FINISHED).update(
+            status=ExportJob.Status.EXPIRED, output=[]
+        )
+    return expired
 
 
 def exports_root() -> Path:
@@ -169,6 +199,7 @@ def _kickoff(
     if group_id is not None and group_id != str(clinic.pk):
         raise _Refused(outcome(404, "not-found", "no such Group"))
     types, since = _check_kickoff(request)
+    expire_exports()
     job = ExportJob.objects.create(
         user=request.user,
         clinic=clinic,
@@ -219,6 +250,8 @@ def _status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
             )
         elif job.status == ExportJob.Status.CANCELLED:
             return outcome(404, "not-found", "this export was already cancelled")
+        elif job.status == ExportJob.Status.EXPIRED:
+            return outcome(404, "not-found", "this export has expired and its files are gone")
         else:
             ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.CANCELLED)
         shutil.rmtree(job_dir(job.id), ignore_errors=True)
@@ -230,11 +263,24 @@ def _status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         response["X-Progress"] = job.progress or job.get_status_display()
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+    if _expired(job):
+        return outcome(404, "not-found", "this export has expired; start a new one")
     if job.status == ExportJob.Status.COMPLETED:
-        return JsonResponse(_manifest(request, job))
+        response = JsonResponse(_manifest(request, job))
+        until = expires_at(job)
+        if until is not None:  # the spec's optional Expires header: when the files go
+            response["Expires"] = http_date(until.timestamp())
+        return response
     if job.status == ExportJob.Status.CANCELLED:
         return outcome(404, "not-found", "this export was cancelled")
     return outcome(500, "exception", f"the export failed: {job.error}")
+
+
+def _expired(job: ExportJob) -> bool:
+    """Expired, or past its retention though no sweep has run yet."""
+    until = expires_at(job)
+    past = job.status in FINISHED and until is not None and until <= timezone.now()
+    return job.status == ExportJob.Status.EXPIRED or past
 
 
 def _file(request: HttpRequest, job_id: uuid.UUID, resource_type: str) -> HttpResponse:
@@ -244,6 +290,8 @@ def _file(request: HttpRequest, job_id: uuid.UUID, resource_type: str) -> HttpRe
     job = _own_job(request, job_id)
     listed = {item["type"] for item in job.output}
     target = job_dir(job.id) / f"{resource_type}.ndjson"
+    if _expired(job):
+        return outcome(404, "not-found", "this export has expired; start a new one")
     if job.status != ExportJob.Status.COMPLETED or resource_type not in listed:
         return outcome(404, "not-found", "no such export file")
     if not target.is_file():
@@ -260,7 +308,7 @@ class Cancelled(Exception):
 
 def _rows(job: ExportJob, table: str) -> Iterator[list[tuple[Any, ...]]]:
     """The rows of ``table`` the job's types are built from, in chunks of ``CHUNK`` tuples
-    (``bulk.TABLE_COLUMNS``): the job's clinic, not voided, created at or after ``_since``, in
+    (``bulk.TABLE_COLUMNS``): the job's clinic, not voided, changed at or after ``_since``, in
     primary-key order. The SQL is the ORM's (so the same query on SQLite and PostgreSQL) but run
     on a raw DB-API cursor: no model or dict per row, JSON columns decoded by ``bulk`` itself.
     ``chunked_cursor`` is a server-side (named) cursor on PostgreSQL, so rows stream from the
@@ -274,7 +322,7 @@ def _rows(job: ExportJob, table: str) -> Iterator[list[tuple[Any, ...]]]:
             voided_at__isnull=True,
         )
     if job.since is not None:
-        queryset = queryset.filter(created_at__gte=job.since)
+        queryset = queryset.filter(updated_at__gte=job.since)
     query = queryset.order_by("pk").values_list(*bulk.TABLE_COLUMNS[table]).query
     sql, params = query.sql_with_params()
     connection = connections[queryset.db]
@@ -302,7 +350,7 @@ def _record_resources(job: ExportJob, table: str) -> Iterator[tuple[str, dict[st
         voided_at__isnull=True,
     )
     if job.since is not None:
-        queryset = queryset.filter(created_at__gte=job.since)
+        queryset = queryset.filter(updated_at__gte=job.since)
     if table == "PlanRecord":
         queryset = queryset.filter(status="signed")
     if table == "TreatmentSession":

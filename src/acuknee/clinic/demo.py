@@ -117,7 +117,8 @@ def _aware(day: dt.date, hour: int = 10) -> dt.datetime:
 
 def _backdate(record: Any, day: dt.date) -> None:
     """Creation timestamps follow the synthetic visit date, so the history reads like a course."""
-    type(record).objects.filter(pk=record.pk).update(created_at=_aware(day))
+    when = _aware(day)
+    type(record).objects.filter(pk=record.pk).update(created_at=when, updated_at=when)
 
 
 def record_measurement(

@@ -76,6 +76,11 @@ class Voidable(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+    updated_at = models.DateTimeField(
+        auto_now=True,
+        db_index=True,
+        help_text="Last change (FHIR meta.lastUpdated; Bulk Data _since)",
+    )
 
     class Meta:
         abstract = True
@@ -108,7 +113,9 @@ class Voidable(models.Model):
                     "opened it; reload to see their changes, then edit again"
                 )
             self.version = expected_version + 1
-            self.save(update_fields=[*(fields or []), "version"] if fields else None)
+            # updated_at is auto_now, but Django writes it only when it is among update_fields.
+            changed = [*fields, "version", "updated_at"] if fields else None
+            self.save(update_fields=changed)
 
 
 class Patient(Voidable):
@@ -313,6 +320,7 @@ class ExportJob(models.Model):
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired (files removed)"
 
     class Level(models.TextChoices):
         SYSTEM = "system", "System"
