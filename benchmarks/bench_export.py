@@ -131,15 +131,17 @@ def _grow(clinic: Any, user: Any, start: int, stop: int, seed: int) -> None:
     for first in range(start, stop, BATCH):
         numbers = range(first, min(first + BATCH, stop))
         patients = Patient.objects.bulk_create(
-            Patient(
-                clinic=clinic,
-                record_number=f"B-{n:07d}",
-                given_name="Synthetic",
-                family_name=f"Patient{n}",
-                date_of_birth=dt.date(1940 + n % 50, 1 + n % 12, 1 + n % 28),
-                sex=("female", "male")[n % 2],
-                synthetic=True,
-                created_by=user,
+            _rendered(
+                Patient(
+                    clinic=clinic,
+                    record_number=f"B-{n:07d}",
+                    given_name="Synthetic",
+                    family_name=f"Patient{n}",
+                    date_of_birth=dt.date(1940 + n % 50, 1 + n % 12, 1 + n % 28),
+                    sex=("female", "male")[n % 2],
+                    synthetic=True,
+                    created_by=user,
+                )
             )
             for n in numbers
         )
@@ -166,7 +168,13 @@ def _grow(clinic: Any, user: Any, start: int, stop: int, seed: int) -> None:
                     created_by=user,
                 )
             )
-        Measurement.objects.bulk_create(measurements)
+        Measurement.objects.bulk_create([_rendered(m) for m in measurements])
+
+
+def _rendered(record: Any) -> Any:
+    """What ``save()`` does and ``bulk_create`` skips: store the record's FHIR lines."""
+    record.render_fhir()
+    return record
 
 
 def _export(job: Any, directory: Path) -> int:

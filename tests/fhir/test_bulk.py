@@ -609,3 +609,72 @@ def test_raw_patient_rows_make_the_patient_of_a_values_row() -> None:
     got: list[bytes] = []
     assert bulk.write_table("Patient", raw, {"Patient": got.append}, "northside") == {"Patient": 1}
     assert [json.loads(line) for line in got] == [bulk.patient_dict(row)]
+
+
+# --- lines stored at save ------------------------------------------------------------------------
+
+
+def _export_bytes(client: Fhir) -> dict[str, bytes]:
+    manifest = finish(client, client.kickoff(_type="Patient,QuestionnaireResponse,Observation"))
+    out = {}
+    for entry in manifest["output"]:
+        response = client.get(entry["url"].removeprefix("http://testserver"))
+        out[entry["type"]] = b"".join(response.streaming_content)
+    return out
+
+
+def test_saved_records_keep_their_lines_under_the_current_version(
+    patient: Patient, recorded: Measurement
+) -> None:
+    version = bulk.render_version()
+    assert Patient.objects.get(pk=patient.pk).fhir_version == version
+    stored = Measurement.objects.get(pk=recorded.pk)
+    assert stored.fhir_version == version
+    assert bytes(stored.fhir_response).count(bulk.PK) == 1
+
+
+def test_stored_lines_export_the_bytes_the_build_path_makes(
+    alice: User, patient: Patient, recorded: Measurement
+) -> None:
+    Patient.objects.filter(pk=patient.pk).update(
+        given_name='Zoë "Zed" \\ O\u2019Brien\x01', family_name="\u738b"
+    )
+    Patient.objects.get(pk=patient.pk).save()  # rendered again from the odd name
+    client = Fhir(alice)
+    from_stored = _export_bytes(client)
+    Patient.objects.update(fhir_version="")
+    Measurement.objects.update(fhir_version="")
+    from_rows = _export_bytes(client)
+    assert from_stored == from_rows
+    assert set(from_stored) == MEASURED
+
+
+def test_an_edit_renders_the_lines_again(alice: User, patient: Patient) -> None:
+    edited = Patient.objects.get(pk=patient.pk)
+    edited.given_name = "Renamed"
+    edited.save_versioned(edited.version, ["given_name"])
+    client = Fhir(alice)
+    [line] = lines(client, finish(client, client.kickoff(_type="Patient")), "Patient")
+    assert line["name"][0]["given"] == ["Renamed"]
+
+
+def test_a_renamed_clinic_exports_its_current_record_system(
+    alice: User, northside: Clinic, patient: Patient
+) -> None:
+    Clinic.objects.filter(pk=northside.pk).update(slug="north-renamed")
+    client = Fhir(alice)
+    [line] = lines(client, finish(client, client.kickoff(_type="Patient")), "Patient")
+    assert line["identifier"][0]["system"] == bulk.record_system("north-renamed")
+
+
+def test_lines_of_another_mapping_revision_are_built_afresh(
+    alice: User, patient: Patient, recorded: Measurement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Measurement.objects.filter(pk=recorded.pk).update(fhir_response=b'{"stale":true}\n')
+    monkeypatch.setattr(bulk, "MAPPING_REVISION", "test-next")
+    monkeypatch.setattr(bulk, "_versions", {})
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff(_type="QuestionnaireResponse"))
+    found = lines(client, manifest, "QuestionnaireResponse")
+    assert {r["id"] for r in found} >= {f"meas-{recorded.pk}"}
+    assert all(r["resourceType"] == "QuestionnaireResponse" for r in found)

@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connections
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -306,25 +308,38 @@ class Cancelled(Exception):
     """The job was cancelled (DELETE) while it ran."""
 
 
+def _export_query(queryset: Any, table: str) -> tuple[str, Any]:
+    """SQL of the export rows (``bulk.STORED_COLUMNS``): a row whose lines were stored under the
+    current ``bulk.render_version`` brings those and NULL raw columns (a ``CASE``), so only stale
+    rows carry their raw columns."""
+    current = Q(fhir_version=bulk.render_version())
+    raw = [
+        Case(When(current, then=Value(None)), default=F(column), output_field=TextField())
+        for column in bulk.TABLE_COLUMNS[table][1:]
+    ]
+    columns = ("id", *bulk.STORED_COLUMNS[table])
+    return queryset.values_list(*columns, *raw).query.sql_with_params()  # type: ignore[no-any-return]
+
+
 def _rows(job: ExportJob, table: str) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows of ``table`` the job's types are built from, in chunks of ``CHUNK`` tuples
-    (``bulk.TABLE_COLUMNS``): the job's clinic, not voided, changed at or after ``_since``, in
-    primary-key order. The SQL is the ORM's (so the same query on SQLite and PostgreSQL) but run
-    on a raw DB-API cursor: no model or dict per row, JSON columns decoded by ``bulk`` itself.
-    ``chunked_cursor`` is a server-side (named) cursor on PostgreSQL, so rows stream from the
-    server; SQLite's cursor steps through the result as ``fetchmany`` asks."""
+    """The export rows of ``table``, in chunks of ``CHUNK``: the job's clinic, not voided, changed
+    at or after ``_since``; Patients in primary-key order, Measurements by patient, then primary
+    key. That order is the ``patient_id`` index's, and the patients come as an ``IN``
+    subquery, not a join, so no database sorts the clinic's rows before the first one (SQLite
+    sorted them, blobs and all, in a temporary B-tree when ordered by primary key over a join).
+    The SQL is the ORM's (the same on SQLite and PostgreSQL) run on a raw DB-API cursor: no model
+    or dict per row. ``chunked_cursor`` is a server-side (named) cursor on PostgreSQL, so rows
+    stream from the server; SQLite's cursor steps through the result as ``fetchmany`` asks."""
+    patients = Patient.objects.filter(clinic_id=job.clinic_id, voided_at__isnull=True)
     if table == "Patient":
-        queryset: Any = Patient.objects.filter(clinic_id=job.clinic_id, voided_at__isnull=True)
+        queryset: Any = patients.order_by("pk")
     else:
         queryset = Measurement.objects.filter(
-            patient__clinic_id=job.clinic_id,
-            patient__voided_at__isnull=True,
-            voided_at__isnull=True,
-        )
+            patient_id__in=patients.values("pk"), voided_at__isnull=True
+        ).order_by("patient_id", "pk")
     if job.since is not None:
         queryset = queryset.filter(updated_at__gte=job.since)
-    query = queryset.order_by("pk").values_list(*bulk.TABLE_COLUMNS[table]).query
-    sql, params = query.sql_with_params()
+    sql, params = _export_query(queryset, table)
     connection = connections[queryset.db]
     # On PostgreSQL in autocommit, Django makes the named cursor WITH HOLD: no transaction is
     # held open, so progress writes and a cancel from another connection are seen meanwhile.
@@ -371,12 +386,20 @@ def _record_resources(job: ExportJob, table: str) -> Iterator[tuple[str, dict[st
                     yield "AdverseEvent", event
 
 
+PROGRESS_EVERY_SECONDS = 1.0
+"""Progress is a write (a commit, an fsync on SQLite): at most this often, not every chunk."""
+_progress_written: dict[uuid.UUID, float] = {}
+
+
 def _check(job_id: uuid.UUID, progress: str) -> None:
-    """Raise ``Cancelled`` if the job was cancelled, else record its progress."""
+    """Raise ``Cancelled`` if the job was cancelled, else record its progress (now and then)."""
     status = ExportJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
     if status == ExportJob.Status.CANCELLED:
         raise Cancelled
-    ExportJob.objects.filter(pk=job_id).update(progress=progress)
+    now = time.monotonic()
+    if now - _progress_written.get(job_id, 0.0) >= PROGRESS_EVERY_SECONDS:
+        ExportJob.objects.filter(pk=job_id).update(progress=progress)
+        _progress_written[job_id] = now
 
 
 def _watch(
@@ -409,7 +432,7 @@ def write_export(job: ExportJob, directory: Path) -> list[dict[str, Any]]:
             label = f"reading {table} records"
             ExportJob.objects.filter(pk=job.pk).update(progress=label)
             rows = _watch(job.pk, _rows(job, table), label)
-            counts |= bulk.write_table(table, rows, sinks, slug)
+            counts |= bulk.write_stored(table, rows, sinks, slug)
         for table in bulk.RECORD_TABLES:
             if not bulk.reads(table, job.types):
                 continue
@@ -440,9 +463,11 @@ def run_job(job_id: uuid.UUID | str) -> str:
     try:
         output = write_export(job, directory)
     except Cancelled:
+        _progress_written.pop(job.pk, None)
         shutil.rmtree(directory, ignore_errors=True)
         return "cancelled"
     except Exception as exc:
+        _progress_written.pop(job.pk, None)
         shutil.rmtree(directory, ignore_errors=True)
         ExportJob.objects.filter(pk=job.pk).update(
             status=ExportJob.Status.FAILED,
@@ -450,6 +475,7 @@ def run_job(job_id: uuid.UUID | str) -> str:
             finished_at=timezone.now(),
         )
         raise
+    _progress_written.pop(job.pk, None)
     finished = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.RUNNING).update(
         status=ExportJob.Status.COMPLETED, output=output, progress="", finished_at=timezone.now()
     )

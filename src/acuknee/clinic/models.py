@@ -22,6 +22,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from acuknee.clinical.vocabulary import Sex
+from acuknee.fhir import bulk
 
 
 class StaleEdit(Exception):
@@ -118,7 +119,32 @@ class Voidable(models.Model):
             self.save(update_fields=changed)
 
 
-class Patient(Voidable):
+class RenderedFhir(models.Model):
+    """A record that keeps its FHIR Bulk Data lines, rendered when it is saved, so an export
+    copies bytes instead of building resources (``acuknee.fhir.bulk``). The lines are a cache:
+    rows saved without them (``bulk_create``) or under an older ``render_version`` are rendered
+    afresh at export, so a stale line is never served."""
+
+    RENDERED: ClassVar[tuple[str, ...]] = ("fhir_version",)
+    fhir_version = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def render_fhir(self) -> None:
+        raise NotImplementedError
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            self.render_fhir()
+        except (ValueError, TypeError, KeyError, AttributeError):
+            self.fhir_version = ""  # the export renders (and reports) it the slow way
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *self.RENDERED}
+        super().save(*args, **kwargs)
+
+
+class Patient(RenderedFhir, Voidable):
     class Status(models.TextChoices):
         INTAKE = "intake", "Intake"
         IN_COURSE = "in_course", "In course"
@@ -135,7 +161,9 @@ class Patient(Voidable):
     phone = models.CharField(max_length=50, blank=True)
     email = models.EmailField(blank=True)
     synthetic = models.BooleanField(default=False, help_text="Demo data, not a real person.")
-    history = HistoricalRecords()
+    fhir_line = models.BinaryField(default=b"", editable=False)
+    RENDERED: ClassVar[tuple[str, ...]] = ("fhir_version", "fhir_line")
+    history = HistoricalRecords(excluded_fields=["fhir_version", "fhir_line"])
 
     class Meta:
         constraints: ClassVar = [
@@ -145,6 +173,13 @@ class Patient(Voidable):
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.record_number})"
+
+    def render_fhir(self) -> None:
+        born = self._meta.get_field("date_of_birth").to_python(self.date_of_birth)
+        self.fhir_line = bulk.render_patient(
+            self.record_number, self.given_name, self.family_name, born, self.sex
+        )
+        self.fhir_version = bulk.render_version()
 
     def age_on(self, day: Any) -> int:
         born = self.date_of_birth
@@ -204,7 +239,7 @@ class TreatmentSession(Voidable):
         ordering: ClassVar = ["session_date", "number"]
 
 
-class Measurement(Voidable):
+class Measurement(RenderedFhir, Voidable):
     """One instrument's answers at one visit, with the scores computed at save."""
 
     class Origin(models.TextChoices):
@@ -217,10 +252,22 @@ class Measurement(Voidable):
     answers = models.JSONField()
     scores = models.JSONField(help_text="acuknee.clinical.Scores")
     origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.CLINIC)
-    history = HistoricalRecords()
+    fhir_response = models.BinaryField(default=b"", editable=False)
+    fhir_observations = models.BinaryField(default=b"", editable=False)
+    RENDERED: ClassVar[tuple[str, ...]] = ("fhir_version", "fhir_response", "fhir_observations")
+    history = HistoricalRecords(
+        excluded_fields=["fhir_version", "fhir_response", "fhir_observations"]
+    )
 
     class Meta:
         ordering: ClassVar = ["measured_on", "instrument"]
+
+    def render_fhir(self) -> None:
+        day = self._meta.get_field("measured_on").to_python(self.measured_on)
+        self.fhir_response, self.fhir_observations = bulk.render_measurement(
+            self.patient_id, day, self.instrument, self.answers, self.scores
+        )
+        self.fhir_version = bulk.render_version()
 
 
 class SelfReportLink(models.Model):

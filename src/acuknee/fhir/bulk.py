@@ -17,6 +17,7 @@ What never changes per instrument (codes, categories, units) is built once per e
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -362,66 +363,247 @@ def write_table(
     write_observation = sinks.get("Observation")
     responses = observations = 0
     for pk, patient, measured_on, instrument, answers, scores in rows:
-        tpl = templates.get(instrument)
-        if tpl is None:
-            raise ValueError(f"measurement of unknown instrument {instrument!r}")
-        day = measured_on if measured_on.__class__ is str else measured_on.isoformat()
-        pk_text = str(pk).encode()
-        patient_text = str(patient).encode()
-        day_text = day.encode()
-        if write_response is not None:
-            write_response(
-                b"".join(
-                    (
-                        b'{"resourceType":"QuestionnaireResponse","id":"meas-',
-                        pk_text,
-                        tpl.response_head,
-                        patient_text,
-                        b'"},"authored":"',
-                        day_text,
-                        b'","item":',
-                        dumps(_items(tpl, _json(answers))),
-                        b"}\n",
-                    )
-                )
-            )
-            responses += 1
-        if write_observation is None:
-            continue
-        subscales: Mapping[str, Any] = _json(scores).get("subscales", {})
-        middle = b"".join(
-            (patient_text, b'"},"effectiveDateTime":"', day_text, b'","valueQuantity":{"value":')
+        response, lines = _measurement_lines(
+            _template(templates, instrument),
+            str(pk).encode(),
+            str(patient).encode(),
+            _day(measured_on).encode(),
+            answers,
+            scores,
+            write_response is not None,
+            write_observation is not None,
         )
-        tail = b',"derivedFrom":[{"reference":"QuestionnaireResponse/meas-' + pk_text + b'"}]}\n'
-        for sub in tpl.subscales:
-            score = subscales.get(sub.id)
-            if score is None:
-                continue
-            value = score.get("value")
-            if value is None:
-                continue
-            note = score.get("note")
-            write_observation(
-                b"".join(
-                    (
-                        b'{"resourceType":"Observation","id":"meas-',
-                        pk_text,
-                        sub.head,
-                        middle,
-                        dumps(value),
-                        sub.unit_tail,
-                        b',"note":',
-                        dumps([sub.note_item, {"text": note}] if note else sub.notes),
-                        tail,
-                    )
-                )
-            )
-            observations += 1
+        if write_response is not None and response is not None:
+            write_response(response)
+            responses += 1
+        if write_observation is not None:
+            for line in lines:
+                write_observation(line)
+            observations += len(lines)
     if write_response is not None:
         counts["QuestionnaireResponse"] = responses
     if write_observation is not None:
         counts["Observation"] = observations
     return counts
+
+
+def _measurement_lines(
+    tpl: _InstrumentTemplate,
+    pk_text: bytes,
+    patient_text: bytes,
+    day_text: bytes,
+    answers: Any,
+    scores: Any,
+    response: bool,
+    observation: bool,
+) -> tuple[bytes | None, list[bytes]]:
+    """A measurement's QuestionnaireResponse line and Observation lines, spliced from bytes
+    its template encoded once (questionnaire, category, code, unit) around the row's values."""
+    dumps: Callable[..., bytes] = orjson.dumps
+    qr_line = None
+    if response:
+        qr_line = b"".join(
+            (
+                b'{"resourceType":"QuestionnaireResponse","id":"meas-',
+                pk_text,
+                tpl.response_head,
+                patient_text,
+                b'"},"authored":"',
+                day_text,
+                b'","item":',
+                dumps(_items(tpl, _json(answers))),
+                b"}\n",
+            )
+        )
+    if not observation:
+        return qr_line, []
+    subscales: Mapping[str, Any] = _json(scores).get("subscales", {})
+    middle = b"".join(
+        (patient_text, b'"},"effectiveDateTime":"', day_text, b'","valueQuantity":{"value":')
+    )
+    tail = b',"derivedFrom":[{"reference":"QuestionnaireResponse/meas-' + pk_text + b'"}]}\n'
+    lines: list[bytes] = []
+    for sub in tpl.subscales:
+        score = subscales.get(sub.id)
+        if score is None:
+            continue
+        value = score.get("value")
+        if value is None:
+            continue
+        note = score.get("note")
+        lines.append(
+            b"".join(
+                (
+                    b'{"resourceType":"Observation","id":"meas-',
+                    pk_text,
+                    sub.head,
+                    middle,
+                    dumps(value),
+                    sub.unit_tail,
+                    b',"note":',
+                    dumps([sub.note_item, {"text": note}] if note else sub.notes),
+                    tail,
+                )
+            )
+        )
+    return qr_line, lines
+
+
+# --- lines rendered when a record is saved -------------------------------------------------------
+
+PK = b"\x00"
+"""Stands for the record's primary key in a stored line (unknown before the first INSERT). A raw
+control byte never occurs in JSON text (encoders escape it), so it cannot collide with data."""
+SYSTEM = b"\x01"
+"""Stands for the clinic part of a stored Patient line's identifier system (a clinic may rename
+its slug; the export puts the current one in)."""
+MAPPING_REVISION = "1"
+"""Raise when a change to this module alters the lines: stored lines of an older revision are
+then rendered afresh at export, never served stale."""
+
+_versions: dict[int, str] = {}
+
+
+def render_version(kb: KnowledgeBase | None = None) -> str:
+    """Identifies what stored lines depend on: this mapping's revision and the instruments'
+    knowledge (codes, units, names). Lines stored under another version are rebuilt at export."""
+    found = knowledge(kb)
+    version = _versions.get(id(found))
+    if version is None:
+        instruments = {k: v.model_dump(mode="json") for k, v in found.instruments.items()}
+        payload = orjson.dumps([MAPPING_REVISION, instruments], option=orjson.OPT_SORT_KEYS)
+        version = hashlib.sha256(payload).hexdigest()[:32]
+        _versions[id(found)] = version
+    return version
+
+
+def render_patient(
+    record_number: str, given: str, family: str, born: dt.date | str, sex: str
+) -> bytes:
+    """A Patient's NDJSON line with ``PK`` for its id and ``SYSTEM`` for its clinic."""
+    system = record_system("\x01")
+    line = encode(_patient(("", record_number, given, family, born, sex), system))
+    escaped = orjson.dumps("\x01")[1:-1]  # how orjson wrote the clinic placeholder
+    line = line.replace(escaped, SYSTEM, 1)
+    return line.replace(b'"id":""', b'"id":"' + PK + b'"', 1)
+
+
+def render_measurement(
+    patient: int,
+    measured_on: dt.date | str,
+    instrument: str,
+    answers: Any,
+    scores: Any,
+    kb: KnowledgeBase | None = None,
+) -> tuple[bytes, bytes]:
+    """A measurement's QuestionnaireResponse line and its Observation lines (joined), with
+    ``PK`` for the measurement's id; ``ValueError`` for an unknown instrument."""
+    tpl = _template(_templates(knowledge(kb)), instrument)
+    response, lines = _measurement_lines(
+        tpl, PK, str(patient).encode(), _day(measured_on).encode(), answers, scores, True, True
+    )
+    assert response is not None
+    return response, b"".join(lines)
+
+
+STORED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Patient": ("fhir_version", "fhir_line"),
+    "Measurement": ("fhir_version", "fhir_response", "fhir_observations"),
+}
+"""The stored lines' columns. An export row is the pk, these, then the rest of ``TABLE_COLUMNS``
+(NULL where the stored lines are current, so only stale rows carry their raw columns)."""
+
+
+def write_stored(
+    table: str,
+    rows: Iterable[Tuple],
+    sinks: Mapping[str, Sink],
+    clinic_slug: str,
+    kb: KnowledgeBase | None = None,
+) -> dict[str, int]:
+    """Like ``write_table``, for export rows (``STORED_COLUMNS``): a row whose lines were stored
+    at save under the current ``render_version`` is copied with only its primary key (and clinic)
+    spliced in; any other row is built from its raw columns, as ``write_table`` builds it."""
+    counts = {t: 0 for t in sinks if SOURCE[t] == table}
+    if not counts:
+        return counts
+    version = render_version(kb)
+    if table == "Patient":
+        write = sinks["Patient"]
+        clinic = orjson.dumps(clinic_slug)[1:-1]
+        system = record_system(clinic_slug)
+        parts: list[bytes] = []
+        n = 0
+        for pk, stored_version, line, *raw in rows:
+            if stored_version == version:
+                stored = line if line.__class__ is bytes else bytes(line)
+                parts.append(stored.replace(PK, str(pk).encode(), 1).replace(SYSTEM, clinic, 1))
+            else:
+                parts.append(orjson.dumps(_patient((pk, *raw), system), option=_NEWLINE))
+            n += 1
+            if len(parts) >= _BATCH:
+                write(b"".join(parts))
+                parts.clear()
+        if parts:
+            write(b"".join(parts))
+        counts["Patient"] = n
+        return counts
+    templates = _templates(knowledge(kb))
+    write_response = sinks.get("QuestionnaireResponse")
+    write_observation = sinks.get("Observation")
+    want_response = write_response is not None
+    want_observation = write_observation is not None
+    qr_parts: list[bytes] = []
+    obs_parts: list[bytes] = []
+    responses = observations = 0
+    for pk, stored_version, response, lines, patient, day, instrument, answers, scores in rows:
+        pk_text = str(pk).encode()
+        if stored_version == version:
+            if want_response:
+                stored = response if response.__class__ is bytes else bytes(response)
+                qr_parts.append(stored.replace(PK, pk_text, 1))
+            if want_observation and lines:
+                stored = lines if lines.__class__ is bytes else bytes(lines)
+                obs_parts.append(stored.replace(PK, pk_text))
+        else:
+            built, built_lines = _measurement_lines(
+                _template(templates, instrument),
+                pk_text,
+                str(patient).encode(),
+                _day(day).encode(),
+                answers,
+                scores,
+                want_response,
+                want_observation,
+            )
+            if built is not None:
+                qr_parts.append(built)
+            obs_parts.extend(built_lines)
+        if len(qr_parts) >= _BATCH or len(obs_parts) >= _BATCH:
+            responses += _flush(qr_parts, write_response)
+            observations += _flush(obs_parts, write_observation)
+    responses += _flush(qr_parts, write_response)
+    observations += _flush(obs_parts, write_observation)
+    if want_response:
+        counts["QuestionnaireResponse"] = responses
+    if want_observation:
+        counts["Observation"] = observations
+    return counts
+
+
+_BATCH = 512
+"""Lines joined into one write: a file write per line costs more than the line's copy."""
+
+
+def _flush(parts: list[bytes], write: Sink | None) -> int:
+    """Write the batched lines (if the type is asked for); how many lines they were."""
+    if not parts or write is None:
+        parts.clear()
+        return 0
+    block = b"".join(parts)
+    parts.clear()
+    write(block)
+    return block.count(b"\n")
 
 
 def parse_types(text: str | None) -> list[str]:
