@@ -104,10 +104,28 @@ COURSE_COLUMNS: tuple[Column, ...] = (
     Column("completed", "bool", "Attended every planned session"),
     Column("dropped_out", "bool", "Stopped before the last planned session and not followed up"),
     Column("follow_up_weeks", "float", "Weeks from baseline to the last follow-up", True),
+    Column(
+        "follow_up_date",
+        "date",
+        "Date of the last follow-up (exports shift it with start_date, keeping the interval)",
+        True,
+    ),
     Column("verdict", "text", f"OMERACT-OARSI at the last follow-up: {', '.join(VERDICTS)}"),
     Column("responder", "bool", "verdict == responder; empty when not evaluable", True),
     Column("pain_nrs_baseline", "float", "Average pain, last week, 0-10 NRS, baseline", True),
     Column("pain_nrs_final", "float", "Average pain, last week, 0-10 NRS, last follow-up", True),
+    Column(
+        "patient_global_baseline",
+        "float",
+        "Patient global assessment, 0-10, higher is worse (OMERACT-OARSI domain), baseline",
+        True,
+    ),
+    Column(
+        "patient_global_final",
+        "float",
+        "Patient global assessment, 0-10 (higher is worse), last follow-up",
+        True,
+    ),
     *_domain_columns(),
 )
 
