@@ -15,8 +15,9 @@ Resource ids are stable and derived from the database rows: ``Patient/<pk>``,
 ``Condition/intake-<pk>``, ``CarePlan/plan-<pk>``, ``Procedure/session-<pk>``,
 ``AdverseEvent/session-<pk>-<n>``, ``QuestionnaireResponse/meas-<pk>``,
 ``Observation/meas-<pk>-<subscale>`` and ``Questionnaire/<instrument>``. Voided records (and every
-record of a voided patient) are not served. Searches map the clinic's rows and filter the
-resources, which is simple and exact at a clinic's size (no database-level date or code index).
+record of a voided patient) are not served. Searches filter, count and page in SQL and map only
+the page's rows (``search_page``); ``search_resources``, which maps every row and filters in
+Python, is the reference they are tested against and the path of CarePlan and Questionnaire.
 
 Search follows FHIR R4's parameter names per type (``date`` where R4 defines it, ``authored`` on
 QuestionnaireResponse, ``recorded-date`` on Condition, ``subject`` only on AdverseEvent); an
@@ -37,6 +38,9 @@ from urllib.parse import urlencode
 
 import pydantic
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db.models import CharField, F, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path
 from django.utils import timezone
@@ -71,6 +75,7 @@ from acuknee.fhir import (
     questionnaire_resource,
     questionnaire_response_resource,
 )
+from acuknee.fhir import codes as fhir_codes
 
 Json = dict[str, Any]
 logger = logging.getLogger(__name__)
@@ -538,7 +543,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
     )
 }
 
-COMMON_PARAMS = {"_id", "_count", "_offset", "_format", "_total"}
+COMMON_PARAMS = {"_id", "_count", "_offset", "_format", "_total", "_sort"}
 PARAM_DOCS: dict[str, tuple[str, str]] = {
     "patient": ("reference", "The patient: Patient/<id> or <id>."),
     "subject": ("reference", "The patient: Patient/<id> or <id> (the only subject type)."),
@@ -621,7 +626,12 @@ def _id_scope(kind: ResourceType, ids: list[str]) -> frozenset[int] | None:
 
 
 def search_resources(request: HttpRequest, kind: ResourceType) -> list[Json]:
-    """Every resource of ``kind`` the caller may see that matches the request's parameters."""
+    """Every resource of ``kind`` the caller may see that matches the request's parameters,
+    filtered in Python over every resource of the clinic.
+
+    This is the reference semantics of search (``search_page`` must answer the same, which
+    tests/fhir/test_search_sql.py checks on random data) and the path of the types with no SQL
+    plan (CarePlan, whose period lives in the plan's JSON, and Questionnaire, which is no row)."""
     _check_params(request, kind)
     require(request, kind.roles)
     ids = [i.strip() for v in request.GET.getlist("_id") for i in v.split(",") if i.strip()]
@@ -651,6 +661,300 @@ def search_resources(request: HttpRequest, kind: ResourceType) -> list[Json]:
     return resources
 
 
+# --- search in SQL -------------------------------------------------------------------------------
+#
+# ``search_page`` answers what ``search_resources`` answers (same resources, same order, same
+# total) while building only the page's resources: patient, _id and date are SQL filters, a Bundle's
+# total is a COUNT, and the page is an OFFSET/LIMIT over the rows in primary-key order (the order
+# ``search_resources`` builds them in). Observations (one per scored subscale of a Measurement)
+# cannot be counted in SQL portably (it would mean reading score JSON in SQL), so the matching
+# Measurements are read as light tuples (pk, instrument, scores), the Observation ids listed from
+# them without building anything, and only the page's Measurements fetched in full and mapped.
+# AdverseEvents (one per event of a session) are mapped from the matching sessions that record an
+# event, which are few; Condition's code filter, read from the assessment, runs on the built
+# Conditions after the SQL date filter.
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search request's parameters, parsed and checked once."""
+
+    ids: tuple[str, ...]
+    patients: frozenset[int] | None
+    dates: tuple[tuple[str, Span], ...]
+    codes: tuple[tuple[str, ...], ...]
+    """Each ``code`` parameter's tokens: a resource must match one token of every parameter."""
+    sort: tuple[str, ...]
+    """``("date",)``, ``("-date",)`` (by the type's date parameter) or ``()``."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search's exact total and the resources of the asked page."""
+
+    total: int
+    page: list[Json]
+
+
+def _parse_query(request: HttpRequest, kind: ResourceType) -> Query:
+    _check_params(request, kind)
+    require(request, kind.roles)
+    ids = [i.strip() for v in request.GET.getlist("_id") for i in v.split(",") if i.strip()]
+    patients: frozenset[int] | None = None
+    for name in kind.patient_params:
+        if name in request.GET:
+            chosen = _patient_ids(request.GET.getlist(name))
+            patients = chosen if patients is None else patients & chosen
+    dates: tuple[tuple[str, Span], ...] = ()
+    if kind.date_param:
+        dates = tuple(_parse_date_param(raw) for raw in request.GET.getlist(kind.date_param))
+    codes: tuple[tuple[str, ...], ...] = ()
+    if kind.code_param:
+        codes = tuple(tuple(t for t in v.split(",") if t) for v in request.GET.getlist("code"))
+    # _sort: by the type's date parameter (``-`` descending), ties in the default (id) order.
+    sorts = (kind.date_param, f"-{kind.date_param}") if kind.date_param else ()
+    sort = tuple(s.strip() for v in request.GET.getlist("_sort") for s in v.split(",") if s)
+    for key in sort:
+        if key not in sorts:
+            allowed = ", ".join(sorts) or "none"
+            raise FhirError(
+                400,
+                f"cannot sort {kind.name} by {key!r}; supported: {allowed}",
+                "not-supported",
+                "_sort",
+            )
+    return Query(
+        tuple(ids),
+        patients,
+        dates,
+        codes,
+        tuple("-date" if k[0] == "-" else "date" for k in sort[:1]),
+    )
+
+
+def _date_q(column: str, prefix: str, span: Span, text: bool = False) -> Q:
+    """The rows whose one-day ``column`` matches ``prefix`` and ``span`` as ``_date_matches``
+    matches the day's range [d, d+1): exact, since a stored day is whole (``text``: the column is
+    an ISO date string, as in JSON, which orders as the dates do)."""
+    start: dt.date | str = span[0].isoformat() if text else span[0]
+    end: dt.date | str = span[1].isoformat() if text else span[1]
+    before_start = Q(**{f"{column}__lt": start})
+    before_end = Q(**{f"{column}__lt": end})
+    from_start = Q(**{f"{column}__gte": start})
+    from_end = Q(**{f"{column}__gte": end})
+    lookups = {
+        "eq": from_start & before_end,  # ps <= d and d + 1 <= pe
+        "ne": before_start | from_end,
+        "lt": before_start,  # d < ps
+        "le": before_end,  # d < pe
+        "gt": from_end,  # d + 1 > pe
+        "ge": from_start,  # d + 1 > ps
+        "sa": from_end,  # d >= pe
+        "eb": before_start,  # d + 1 <= ps
+    }
+    return lookups[prefix]
+
+
+def _dated(rows: Any, column: str, query: Query, text: bool = False) -> Any:
+    for prefix, span in query.dates:
+        rows = rows.filter(_date_q(column, prefix, span, text))
+    return rows
+
+
+def _exact_pks(kind: ResourceType, ids: Iterable[str], render: Callable[[int], str]) -> set[int]:
+    """The rows named by ``ids`` whose id is written exactly as served (``meas-07`` names no
+    row, as in ``search_resources``, which compares the ids as text)."""
+    assert kind.id_pattern is not None
+    pks: set[int] = set()
+    for resource_id in ids:
+        found = re.match(kind.id_pattern, resource_id)
+        if found is not None and render(int(found.group(1))) == resource_id:
+            pks.add(int(found.group(1)))
+    return pks
+
+
+def _ordered(rows: Any, column: str, query: Query) -> Any:
+    """Primary-key order (``search_resources``'s), or by the date column for ``_sort``, ties in
+    primary-key order (as a stable sort of ``search_resources``'s list keeps them)."""
+    if query.sort == ("date",):
+        return rows.order_by(column, "pk")
+    if query.sort == ("-date",):
+        return rows.order_by(F(column).desc(), "pk")
+    return rows.order_by("pk")
+
+
+def _one_per_row(rows: Any, build: Callable[[Any], Json], offset: int, count: int) -> Found:
+    """Types with one resource per row: COUNT, then build only the page's rows."""
+    total = rows.count()
+    page = [build(row) for row in rows[offset : offset + count]] if count else []
+    return Found(total, page)
+
+
+def _sql_patients(scope: Scope, query: Query, kind: ResourceType, offset: int, count: int) -> Found:
+    rows = _live_patients(scope).select_related("clinic")
+    if query.ids:
+        rows = rows.filter(pk__in=_exact_pks(kind, query.ids, str))
+    return _one_per_row(rows.order_by("pk"), patient_json, offset, count)
+
+
+def _sql_conditions(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    rows = _dated(_records(IntakeRecord, scope), "visit_date", query)
+    if query.ids:
+        rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"intake-{pk}"))
+    rows = _ordered(rows, "visit_date", query)
+    if not query.codes:
+        return _one_per_row(rows, condition_json, offset, count)
+    # The codes come from the assessment's JSON (a cause's ICD-10 and SNOMED CT codes): matched
+    # on the built resources, a few per patient, after the SQL date filter.
+    found = [condition_json(r) for r in rows]
+    for tokens in query.codes:
+        found = [r for r in found if _code_matches(r, list(tokens))]
+    return Found(len(found), found[offset : offset + count])
+
+
+def _session_rows(scope: Scope, query: Query) -> Any:
+    """Sessions whose recorded day (``SessionRecord.date`` in ``data``, the day Procedure and
+    AdverseEvent carry) matches the date parameters; ``session_date`` holds the same day but is
+    written separately, so the filter reads the JSON the mapping reads."""
+    rows = _records(TreatmentSession, scope).annotate(
+        fhir_day=Cast(KeyTextTransform("date", "data"), CharField())
+    )
+    return _ordered(_dated(rows, "fhir_day", query, text=True), "fhir_day", query)
+
+
+def _sql_procedures(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    rows = _session_rows(scope, query)
+    if query.ids:
+        rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"session-{pk}"))
+    return _one_per_row(rows.select_related("plan", "created_by"), procedure_json, offset, count)
+
+
+def _sql_adverse_events(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    # Few sessions record an event: the rest are left out in SQL (a missing key stays in).
+    rows = _session_rows(scope, query).exclude(data__adverse_events=[])
+    found = [e for s in rows.select_related("plan") for e in adverse_event_jsons(s)]
+    if query.ids:
+        found = [e for e in found if e["id"] in query.ids]
+    return Found(len(found), found[offset : offset + count])
+
+
+def _measurement_rows(scope: Scope, query: Query) -> Any:
+    return _dated(_records(Measurement, scope), "measured_on", query)
+
+
+def _sql_questionnaire_responses(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    rows = _measurement_rows(scope, query)
+    if query.ids:
+        rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"meas-{pk}"))
+    rows = _ordered(rows, "measured_on", query)
+    return _one_per_row(rows, questionnaire_response_json, offset, count)
+
+
+def _subscale_codes() -> dict[tuple[str, str], Json]:
+    """Every Observation ``code`` the mapping writes, by (instrument, subscale): the LOINC code
+    where the subscale has one, then acuknee's ``<instrument>.<subscale>``."""
+    out: dict[tuple[str, str], Json] = {}
+    for inst in load_knowledge().instruments.values():
+        for sub in inst.subscales:
+            listed = [{"system": fhir_codes.LOINC, "code": sub.loinc}] if sub.loinc else []
+            listed.append({"system": fhir_codes.SUBSCALE_SYSTEM, "code": f"{inst.id}.{sub.id}"})
+            out[(inst.id, sub.id)] = {"code": {"coding": listed}}
+    return out
+
+
+def _observation_keys(query: Query) -> frozenset[tuple[str, str]] | None:
+    """The (instrument, subscale) pairs whose code matches every ``code`` parameter (by
+    ``_code_matches`` itself), or None when no code was asked."""
+    if not query.codes:
+        return None
+    chosen = _subscale_codes()
+    keys = set(chosen)
+    for tokens in query.codes:
+        keys = {k for k in keys if _code_matches(chosen[k], list(tokens))}
+    return frozenset(keys)
+
+
+def _sql_observations(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    """Observations: the matching Measurements' (pk, instrument, scores) in order, each expanded
+    to the ids of its scored subscales (as ``observation_resources`` skips an unscored one), the
+    code and _id filters applied to those, and only the page's Measurements mapped."""
+    rows = _measurement_rows(scope, query)
+    wanted = _observation_keys(query)
+    if wanted is not None:
+        rows = rows.filter(instrument__in=sorted({i for i, _ in wanted}))
+    if query.ids:
+        pks = {int(m.group(1)) for i in query.ids if (m := re.match(r"^meas-(\d+)-", i))}
+        rows = rows.filter(pk__in=pks)
+    kb = load_knowledge()
+    order = {i.id: [s.id for s in i.subscales] for i in kb.instruments.values()}
+    ids = set(query.ids)
+    keys: list[tuple[int, str]] = []
+    for pk, instrument, scores in _ordered(rows, "measured_on", query).values_list(
+        "pk", "instrument", "scores"
+    ):
+        scored = scores.get("subscales", {})
+        for subscale in order[instrument]:
+            score = scored.get(subscale)
+            if score is None or score.get("value") is None:
+                continue
+            if wanted is not None and (instrument, subscale) not in wanted:
+                continue
+            resource_id = f"meas-{pk}-{_fhir_id(subscale)}"
+            if ids and resource_id not in ids:
+                continue
+            keys.append((pk, resource_id))
+    chunk = keys[offset : offset + count]
+    built: dict[str, Json] = {}
+    for measurement in Measurement.objects.filter(pk__in={pk for pk, _ in chunk}):
+        built |= {o["id"]: o for o in observation_jsons(measurement)}
+    return Found(len(keys), [built[resource_id] for _, resource_id in chunk])
+
+
+SqlPlan = Callable[[Scope, Query, ResourceType, int, int], Found]
+SQL_PLANS: dict[str, SqlPlan] = {
+    "Patient": _sql_patients,
+    "Condition": _sql_conditions,
+    "Procedure": _sql_procedures,
+    "AdverseEvent": _sql_adverse_events,
+    "QuestionnaireResponse": _sql_questionnaire_responses,
+    "Observation": _sql_observations,
+}
+"""The types searched in SQL; the others (CarePlan, Questionnaire) by ``search_resources``."""
+
+
+def search_page(request: HttpRequest, kind: ResourceType, offset: int, count: int) -> Found:
+    """The page ``[offset, offset + count)`` of the resources ``search_resources`` would find
+    (sorted by ``_sort`` when given), and their exact total."""
+    query = _parse_query(request, kind)
+    plan = SQL_PLANS.get(kind.name)
+    if plan is None:
+        found = search_resources(request, kind)
+        if query.sort:
+            found = _sorted(found, query.sort[0])
+        return Found(len(found), found[offset : offset + count])
+    scope = Scope(request, query.patients, _id_scope(kind, list(query.ids)) if query.ids else None)
+    return plan(scope, query, kind, offset, count)
+
+
+def _sorted(resources: list[Json], key: str) -> list[Json]:
+    """``_sort`` in Python (a stable sort keeps the id order among equal dates; a resource with
+    no date sorts last either way)."""
+    dated = [r for r in resources if _span(r) is not None]
+    undated = [r for r in resources if _span(r) is None]
+    dated.sort(key=lambda r: cast(Span, _span(r))[0], reverse=key.startswith("-"))
+    return dated + undated
+
+
 def _base(request: HttpRequest) -> str:
     return str(request.build_absolute_uri("/fhir/")).rstrip("/")
 
@@ -674,17 +978,17 @@ def search_view(request: HttpRequest, kind_name: str) -> HttpResponse:
     kind = _kind(kind_name)
     count = _int_param(request, "_count", DEFAULT_COUNT, MAX_COUNT)
     offset = _int_param(request, "_offset", 0, 10**9)
-    found = search_resources(request, kind)
-    chunk = found[offset : offset + count]
+    found = search_page(request, kind, offset, count)
+    chunk = found.page
     links = [_page_link(request, kind.name, "self", offset, count)]
-    if count and offset + count < len(found):
+    if count and offset + count < found.total:
         links.append(_page_link(request, kind.name, "next", offset + count, count))
     if offset > 0 and count:
         links.append(_page_link(request, kind.name, "previous", max(0, offset - count), count))
     bundle: Json = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(found),
+        "total": found.total,
         "link": links,
         "entry": [
             {
@@ -734,7 +1038,7 @@ def _json_body(request: HttpRequest) -> Json:
         )
     try:
         data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: too deep
         raise FhirError(400, "the request body is not valid JSON", "structure") from exc
     if not isinstance(data, dict):
         raise FhirError(400, "the request body must be a JSON object (a resource)", "structure")
@@ -900,7 +1204,8 @@ def capability_statement(request: HttpRequest) -> Json:
                 "mode": "server",
                 "documentation": "Bearer token (create at /account/tokens/). Paging: _count (at "
                 f"most {MAX_COUNT}, default {DEFAULT_COUNT}) and _offset, with next/previous "
-                "links. Unknown search parameters are refused (400).",
+                "links. _sort by the type's date parameter (date, authored or recorded-date; "
+                "-date descending), ties in id order. Unknown search parameters are refused (400).",
                 "security": {
                     "service": [
                         {

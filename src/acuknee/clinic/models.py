@@ -261,6 +261,8 @@ class Measurement(RenderedFhir, Voidable):
 
     class Meta:
         ordering: ClassVar = ["measured_on", "instrument"]
+        # FHIR search by patient and date, and the outcomes page's series, read by this pair.
+        indexes: ClassVar = [models.Index(fields=["patient", "measured_on"])]
 
     def render_fhir(self) -> None:
         day = self._meta.get_field("measured_on").to_python(self.measured_on)
