@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.urls import URLPattern, URLResolver, path, re_path
 
+from acuknee.api import research
 from acuknee.api.errors import body
 from acuknee.api.rest import api
 
@@ -38,6 +39,7 @@ def _json_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., Ht
     return wrapped
 
 
+api.add_router("/research", research.router)  # GET /api/v1/research/outcomes (issue 6)
 _patterns, _app_name, _namespace = api.urls
 for _pattern in _patterns:
     if isinstance(_pattern, URLPattern):

@@ -1,0 +1,603 @@
+"""Pooled outcomes of the research network, computed by SQL in the database engine.
+
+The SQL is in ``sql/outcomes.sql`` and ``sql/adverse_events.sql``: one portable text each, run
+unchanged on DuckDB (over Parquet files, or over the research tables copied from the app's
+SQLite database through Arrow: DuckDB's sqlite extension is a download, so it is not used) and
+on PostgreSQL (the app's database when ``ACUKNEE_DATABASE_URL`` points there; Citus too). Every
+breakdown comes from one scan (``GROUPING SETS``). Python only fills the WHERE slot from a fixed
+list of columns, finishes the t interval of each mean from the n and standard error SQL returns
+(exact t with df = n - 1, on the few hundred aggregate rows), and suppresses small cells.
+
+Small cells: a count below ``SMALL_CELL`` (and above zero) is shown as ``"<5"`` and every rate,
+mean or interval computed from it is hidden (``None``); a row whose course count is small shows
+only ``"<5"``. ``report`` always suppresses; the raw functions are for tests and the benchmark.
+Not done: complementary suppression. A suppressed cell can still be recovered by differencing
+(the whole network minus every other clinic), so these aggregates are for researchers under a
+data-use agreement, not for publication as they stand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from acuknee.research.schema import ADVERSE_EVENT_COLUMNS, COURSE_COLUMNS, DOMAIN_MEASURES
+
+SMALL_CELL = 5
+"""Counts below this (and above zero) are shown as "<5", with the rates built on them hidden."""
+
+SUPPRESSED = f"<{SMALL_CELL}"
+COMPLEMENTARY = "suppressed"
+"""Shown instead of a count of 5 or more hidden so that a "<5" beside it cannot be recovered."""
+
+DIMENSIONS: tuple[str, ...] = (
+    "clinic",
+    "region",
+    "cause",
+    "severity_band",
+    "age_band",
+    "sex",
+    "diabetes",
+    "anticoagulated",
+    "cardiac_device",
+    "knee_prosthesis",
+    "protocol",
+    "method",
+    "sessions_band",
+)
+"""Breakdowns in ``outcomes.sql``'s GROUPING SETS (plus ``all``, the whole network)."""
+
+DOMAINS: tuple[str, ...] = tuple(m.domain for m in DOMAIN_MEASURES)
+SESSIONS_BANDS = ("0", "1-4", "5-8", "9-12", "13+")
+"""Sessions attended, banded in ``outcomes.sql`` (a reporting choice, not a clinical one)."""
+
+Count = int | str
+"""A count as published: the number, or ``"<5"``."""
+
+
+class ReportError(ValueError):
+    """A bad breakdown, filter or data source, named so the caller can say what to fix."""
+
+
+# --- the SQL and where it runs -------------------------------------------------------------------
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The packaged SQL file ``sql/<name>.sql``, without its comment lines (they hold "%",
+    which psycopg would read as a placeholder)."""
+    text = (Path(__file__).with_name("sql") / f"{name}.sql").read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+
+
+class Engine(Protocol):
+    """Something that runs the portable SQL: DuckDB or a Django connection."""
+
+    placeholder: str
+
+    def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]: ...
+
+
+def _plain(value: Any) -> Any:
+    """PostgreSQL answers sums as ``Decimal``: the report speaks int and float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+class DuckDBEngine:
+    """DuckDB holding (views of) ``research_course`` and ``research_adverse_event``."""
+
+    placeholder = "?"
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        cursor = self.connection.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    @classmethod
+    def from_parquet(cls, directory: Path, *, threads: int | None = None) -> DuckDBEngine:
+        """Views over ``research_course*.parquet`` and ``research_adverse_event*.parquet`` (a
+        file each, or a folder of parts of that name) in ``directory``."""
+        import duckdb
+
+        connection = duckdb.connect()
+        connection.execute("SET enable_progress_bar = false")
+        if threads:
+            connection.execute(f"SET threads = {int(threads)}")
+        for table in ("research_course", "research_adverse_event"):
+            source = _parquet_source(Path(directory), table)
+            # A view cannot take a parameter: the path is quoted as a SQL string literal.
+            connection.execute(
+                f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{_quote(source)}')"
+            )
+        return cls(connection)
+
+    @classmethod
+    def from_tables(cls, course: Any, adverse_events: Any) -> DuckDBEngine:
+        """Register in-memory tables (Arrow tables or pandas frames) under the research names."""
+        import duckdb
+
+        connection = duckdb.connect()
+        connection.execute("SET enable_progress_bar = false")
+        connection.register("research_course", course)
+        connection.register("research_adverse_event", adverse_events)
+        return cls(connection)
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _parquet_source(directory: Path, table: str) -> str:
+    if not directory.is_dir():
+        raise ReportError(f"--parquet {directory}: no such folder")
+    single = directory / f"{table}.parquet"
+    if single.is_file():
+        return str(single)
+    folder = directory / table
+    if folder.is_dir() and any(folder.glob("*.parquet")):
+        return str(folder / "*.parquet")
+    if any(directory.glob(f"{table}*.parquet")):
+        return str(directory / f"{table}*.parquet")
+    raise ReportError(
+        f"--parquet {directory}: no {table}.parquet (nor a {table}/ folder of parts) there"
+    )
+
+
+class DjangoEngine:
+    """The app's database through Django's connection: PostgreSQL runs the SQL itself."""
+
+    placeholder = "%s"
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, list(params))
+            names = [d[0] for d in cursor.description]
+            return [
+                {k: _plain(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()
+            ]
+
+
+_ARROW_TYPES = {"bigint": "int64", "int": "int64", "float": "float64", "bool": "bool_"}
+
+
+def _arrow_table(rows: list[tuple[Any, ...]], columns: Sequence[Any]) -> Any:
+    """Rows fetched from SQLite as an Arrow table typed by ``schema.py`` (SQLite stores
+    booleans as 0/1 and dates as text)."""
+    import pyarrow as pa
+
+    arrays = {}
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    for column, column_values in zip(columns, transposed, strict=True):
+        values: Any = column_values
+        if column.kind == "bool":
+            values = [None if v is None else bool(v) for v in values]
+            arrays[column.name] = pa.array(values, type=pa.bool_())
+        elif column.kind == "date":
+            arrays[column.name] = pa.array(
+                [None if v is None else str(v) for v in values], type=pa.string()
+            ).cast(pa.date32())
+        elif column.kind in _ARROW_TYPES:
+            arrays[column.name] = pa.array(values, type=getattr(pa, _ARROW_TYPES[column.kind])())
+        else:
+            arrays[column.name] = pa.array(values, type=pa.string())
+    return pa.table(arrays)
+
+
+def sqlite_engine(cursor: Any) -> DuckDBEngine:
+    """DuckDB over the research tables of a SQLite database, read through ``cursor`` (a
+    ``sqlite3`` or Django cursor) into Arrow: SQLite has neither GROUPING SETS nor SQRT."""
+    tables = []
+    for table, columns in (
+        ("research_course", COURSE_COLUMNS),
+        ("research_adverse_event", ADVERSE_EVENT_COLUMNS),
+    ):
+        cursor.execute(f"SELECT {', '.join(c.name for c in columns)} FROM {table}")
+        tables.append(_arrow_table(cursor.fetchall(), columns))
+    return DuckDBEngine.from_tables(*tables)
+
+
+def sqlite_file_engine(path: Path) -> DuckDBEngine:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return sqlite_engine(connection.cursor())
+    finally:
+        connection.close()
+
+
+def django_engine() -> Engine:
+    """The engine for the app's configured database: PostgreSQL directly, SQLite via DuckDB."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return DjangoEngine(connection)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            return sqlite_engine(cursor)
+    raise ReportError(
+        f"database {connection.vendor!r}: the research report needs SQLite or PostgreSQL"
+    )
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which courses to pool; every field is optional. Column names are fixed here, values go
+    to the database as parameters."""
+
+    clinic: int | None = None
+    region: str | None = None
+    cause: str | None = None
+    method: str | None = None
+    protocol: str | None = None
+    sex: str | None = None
+    age_band: str | None = None
+    severity_band: str | None = None
+    start_from: dt.date | None = None
+    start_to: dt.date | None = None
+
+    def where(self, placeholder: str) -> tuple[str, list[Any]]:
+        columns = {
+            "clinic": "rc.clinic_id = {}",
+            "region": "rc.clinic_region = {}",
+            "cause": "rc.cause = {}",
+            "method": "rc.method = {}",
+            "protocol": "rc.protocol_id = {}",
+            "sex": "rc.sex = {}",
+            "age_band": "rc.age_band = {}",
+            "severity_band": "rc.severity_band = {}",
+            "start_from": "rc.start_date >= {}",
+            "start_to": "rc.start_date <= {}",
+        }
+        clauses, params = [], []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None and value != "":
+                clauses.append(columns[f.name].format(placeholder))
+                params.append(value)
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            f.name: (v.isoformat() if isinstance(v, dt.date) else v)
+            for f in fields(self)
+            if (v := getattr(self, f.name)) not in (None, "")
+        }
+
+
+def _run(engine: Engine, name: str, filters: Filters) -> list[dict[str, Any]]:
+    where, params = filters.where(engine.placeholder)
+    return engine.rows(sql_text(name).replace("{where}", where), params)
+
+
+# --- raw results (unsuppressed) ------------------------------------------------------------------
+
+
+def _t_quantile(df: int) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, df))
+
+
+def outcomes(engine: Engine, filters: Filters | None = None) -> list[dict[str, Any]]:
+    """Every breakdown's row, unsuppressed, each domain with its t-based 95% interval
+    (``<domain>_low``/``_high``). For tests and the benchmark: publish ``report`` instead."""
+    rows = _run(engine, "outcomes", filters or Filters())
+    quantiles: dict[int, float] = {}
+    for row in rows:
+        for domain in DOMAINS:
+            n, mean, se = row[f"{domain}_n"], row[f"{domain}_mean"], row[f"{domain}_se"]
+            if n is None or n < 2 or mean is None or se is None:
+                row[f"{domain}_low"] = row[f"{domain}_high"] = None
+                continue
+            q = quantiles.get(n) or quantiles.setdefault(n, _t_quantile(n - 1))
+            row[f"{domain}_low"], row[f"{domain}_high"] = mean - q * se, mean + q * se
+    order = {d: i for i, d in enumerate(("all", *DIMENSIONS))}
+    rows.sort(key=lambda r: (order[r["dimension"]], _level_key(r["dimension"], r["level"])))
+    return rows
+
+
+def _level_key(dimension: str, level: str) -> tuple[int, str]:
+    if dimension == "clinic" and level.isdigit():
+        return (int(level), "")
+    if dimension == "sessions_band" and level in SESSIONS_BANDS:
+        return (SESSIONS_BANDS.index(level), "")
+    return (0, level)
+
+
+def _exact_poisson(events: int) -> tuple[float, float]:
+    """Garwood's exact 95% interval for a Poisson count."""
+    from scipy.stats import chi2
+
+    low = 0.0 if events == 0 else float(chi2.ppf(0.025, 2 * events)) / 2
+    return low, float(chi2.ppf(0.975, 2 * events + 2)) / 2
+
+
+def adverse_events(engine: Engine, filters: Filters | None = None) -> list[dict[str, Any]]:
+    """Adverse events per 1,000 sessions by type, severity and both, unsuppressed, each with
+    Garwood's exact Poisson 95% interval."""
+    rows = _run(engine, "adverse_events", filters or Filters())
+    for row in rows:
+        sessions = row["sessions"] or 0
+        if sessions:
+            low, high = _exact_poisson(int(row["events"]))
+            row["per_1000_low"] = 1000 * low / sessions
+            row["per_1000_high"] = 1000 * high / sessions
+        else:
+            row["per_1000_low"] = row["per_1000_high"] = None
+    rows.sort(key=lambda r: (r["type"] != "all", r["type"], r["severity"] != "all", r["severity"]))
+    return rows
+
+
+# --- suppression ---------------------------------------------------------------------------------
+
+
+def small(count: Any) -> bool:
+    return isinstance(count, int) and 0 < count < SMALL_CELL
+
+
+def shown(count: Any) -> Count:
+    """A count as published."""
+    return SUPPRESSED if small(count) else int(count or 0)
+
+
+_RATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # published value: (the counts it is built on, the values hidden with it)
+    "responder_rate": (("responders", "evaluable"), ("responder_low", "responder_high")),
+    "dropout_rate": (("dropped_out", "n"), ("dropout_low", "dropout_high")),
+    "adherence": (("n",), ()),
+    "adverse_events_per_1000": (("adverse_events", "n"), ()),
+}
+
+
+def suppress_outcome(row: dict[str, Any]) -> dict[str, Any]:
+    """One breakdown row as it may be published: small counts "<5", rates on them hidden."""
+    out: dict[str, Any] = {"dimension": row["dimension"], "level": row["level"]}
+    hidden_row = small(row["n"]) or bool(row.get("complementary"))
+    counts = (
+        "n",
+        "evaluable",
+        "responders",
+        "dropped_out",
+        "completed",
+        "sessions_planned",
+        "sessions_attended",
+        "adverse_events",
+    )
+    for name in counts:
+        out[name] = None if hidden_row else shown(row[name])
+    if hidden_row:
+        out["n"] = SUPPRESSED if small(row["n"]) else COMPLEMENTARY
+    for rate, (bases, companions) in _RATES.items():
+        hide = hidden_row or any(small(row[b]) for b in bases)
+        for name in (rate, *companions):
+            out[name] = None if hide else row[name]
+    for domain in DOMAINS:
+        n = row[f"{domain}_n"]
+        hide = hidden_row or small(n)
+        mic = row[f"{domain}_mic"]
+        if hidden_row:
+            out[f"{domain}_n"] = out[f"{domain}_mic"] = None
+        else:
+            out[f"{domain}_n"] = shown(n)
+            out[f"{domain}_mic"] = SUPPRESSED if small(n) and mic else shown(mic)
+        for stat in ("mean", "sd", "low", "high"):
+            out[f"{domain}_{stat}"] = None if hide else row[f"{domain}_{stat}"]
+    return out
+
+
+def suppress_adverse_event(row: dict[str, Any]) -> dict[str, Any]:
+    hide = small(row["events"])
+    return {
+        "type": row["type"],
+        "severity": row["severity"],
+        "events": shown(row["events"]),
+        "sessions": shown(row["sessions"]),
+        "per_1000_sessions": None if hide else row["per_1000_sessions"],
+        "per_1000_low": None if hide else row["per_1000_low"],
+        "per_1000_high": None if hide else row["per_1000_high"],
+    }
+
+
+def _complement(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """When a breakdown hides exactly one level, hide its next smallest level as well: else the
+    whole network minus the other levels gives the hidden count back. (Counts inside a shown
+    row, such as a small number of responders, are not protected this way.)"""
+    by_dimension: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_dimension.setdefault(row["dimension"], []).append(row)
+    hide: set[int] = set()
+    for dimension, levels in by_dimension.items():
+        small_levels = [r for r in levels if small(r["n"])]
+        shown_levels = [r for r in levels if not small(r["n"]) and r["n"]]
+        if dimension != "all" and len(small_levels) == 1 and shown_levels:
+            hide.add(id(min(shown_levels, key=lambda r: r["n"])))
+    return [{**r, "complementary": True} if id(r) in hide else r for r in rows]
+
+
+# --- the published report ------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What a researcher may see: aggregates only, small cells suppressed."""
+
+    filters: dict[str, Any]
+    outcomes: list[dict[str, Any]]
+    adverse_events: list[dict[str, Any]]
+    small_cell: int = SMALL_CELL
+    domains: tuple[str, ...] = DOMAINS
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "small_cell": self.small_cell,
+            "filters": self.filters,
+            "domains": list(self.domains),
+            "outcomes": self.outcomes,
+            "adverse_events": self.adverse_events,
+            "notes": self.notes,
+        }
+
+
+NOTES = [
+    "Responder: OMERACT-OARSI at the last follow-up, as decided by acuknee.clinical.evaluate; "
+    "rate = responders / evaluable courses, Wilson 95% score interval.",
+    "Mean improvement per domain (positive is better) with a t 95% interval (df = n - 1).",
+    "Adherence = sessions attended / sessions planned; adverse events per 1,000 sessions "
+    "attended with Garwood's exact Poisson interval.",
+    f"Counts from 1 to {SMALL_CELL - 1} are shown as '{SUPPRESSED}' and rates built on them are "
+    f"hidden; where a breakdown hides one level, its next smallest is hidden too "
+    f"('{COMPLEMENTARY}').",
+]
+
+
+def parse_by(by: Sequence[str] | str | None) -> tuple[str, ...]:
+    """The breakdowns asked for (comma-separated or a list), checked against ``DIMENSIONS``."""
+    if by is None or by == "" or by == []:
+        return DIMENSIONS
+    names = [b.strip() for part in ([by] if isinstance(by, str) else by) for b in part.split(",")]
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in DIMENSIONS and n != "all"]
+    if unknown:
+        raise ReportError(
+            f"--by: unknown breakdown {', '.join(unknown)}; choose from {', '.join(DIMENSIONS)}"
+        )
+    return tuple(n for n in names if n != "all")
+
+
+def report(
+    engine: Engine,
+    filters: Filters | None = None,
+    by: Sequence[str] | str | None = None,
+) -> Report:
+    """The network report: the whole network plus the breakdowns in ``by`` (all by default)."""
+    filters = filters or Filters()
+    wanted = {"all", *parse_by(by)}
+    raw = [r for r in outcomes(engine, filters) if r["dimension"] in wanted]
+    rows = [suppress_outcome(r) for r in _complement(raw)]
+    events = [suppress_adverse_event(r) for r in adverse_events(engine, filters)]
+    return Report(filters=filters.as_dict(), outcomes=rows, adverse_events=events, notes=NOTES)
+
+
+Format = Literal["table", "json", "csv"]
+FORMATS: tuple[str, ...] = ("table", "json", "csv")
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _interval(value: Any, low: Any, high: Any, scale: float = 1.0, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    text = f"{scale * value:.{digits}f}"
+    if low is not None and high is not None:
+        text += f" ({scale * low:.{digits}f} to {scale * high:.{digits}f})"
+    return text
+
+
+OUTCOME_HEADERS = (
+    "breakdown",
+    "level",
+    "courses",
+    "evaluable",
+    "responders",
+    "responder % (95% CI)",
+    "dropout % (95% CI)",
+    "adherence %",
+    "AEs/1000 sessions",
+    "pain mean (95% CI)",
+    "function mean (95% CI)",
+)
+
+
+def outcome_cells(row: dict[str, Any]) -> list[str]:
+    """One published outcomes row as the table cells the page and the CLI show."""
+    return [
+        row["dimension"],
+        row["level"],
+        str(row["n"]),
+        str(row["evaluable"]),
+        str(row["responders"]),
+        _interval(row["responder_rate"], row["responder_low"], row["responder_high"], 100),
+        _interval(row["dropout_rate"], row["dropout_low"], row["dropout_high"], 100),
+        _pct(row["adherence"]),
+        _interval(row["adverse_events_per_1000"], None, None),
+        _interval(row["pain_mean"], row["pain_low"], row["pain_high"]),
+        _interval(row["function_mean"], row["function_low"], row["function_high"]),
+    ]
+
+
+AE_HEADERS = ("type", "severity", "events", "sessions", "per 1000 sessions (95% CI)")
+
+
+def adverse_event_cells(row: dict[str, Any]) -> list[str]:
+    return [
+        row["type"],
+        row["severity"],
+        str(row["events"]),
+        str(row["sessions"]),
+        _interval(row["per_1000_sessions"], row["per_1000_low"], row["per_1000_high"], digits=2),
+    ]
+
+
+def _text_table(headers: Sequence[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [list(headers), *rows]) for i in range(len(headers))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def render(rep: Report, fmt: str) -> str:
+    """The report as text: ``table`` (for people), ``json`` or ``csv`` (for tools)."""
+    import json
+
+    if fmt == "json":
+        return json.dumps(rep.as_dict(), indent=2, default=str)
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        outcome_keys = list(rep.outcomes[0]) if rep.outcomes else ["dimension", "level"]
+        ae_keys = list(rep.adverse_events[0]) if rep.adverse_events else []
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["table", *outcome_keys, *ae_keys])
+        for row in rep.outcomes:
+            writer.writerow(["outcomes", *(row[k] for k in outcome_keys), *([""] * len(ae_keys))])
+        for row in rep.adverse_events:
+            writer.writerow(
+                ["adverse_events", *([""] * len(outcome_keys)), *(row[k] for k in ae_keys)]
+            )
+        return buffer.getvalue()
+    if fmt != "table":
+        raise ReportError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    parts = [
+        "Pooled outcomes (research network)",
+        _text_table(OUTCOME_HEADERS, [outcome_cells(r) for r in rep.outcomes]),
+        "",
+        "Adverse events per 1,000 sessions attended",
+        _text_table(AE_HEADERS, [adverse_event_cells(r) for r in rep.adverse_events]),
+        "",
+        *rep.notes,
+    ]
+    if rep.filters:
+        parts.insert(1, "Filters: " + ", ".join(f"{k}={v}" for k, v in rep.filters.items()))
+    return "\n".join(parts)
