@@ -57,3 +57,11 @@ def test_serve_refuses_to_start_without_a_secret_key(monkeypatch: pytest.MonkeyP
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "ACUKNEE_SECRET_KEY" in result.stderr
+
+
+def test_export_retention_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACUKNEE_EXPORT_RETENTION_HOURS", "6")
+    assert load().export_retention_hours == 6
+    monkeypatch.setenv("ACUKNEE_EXPORT_RETENTION_HOURS", "0")
+    with pytest.raises(ConfigError, match="ACUKNEE_EXPORT_RETENTION_HOURS"):
+        load()

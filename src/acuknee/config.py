@@ -36,6 +36,12 @@ class Config:
     database: dict[str, Any]
     data_dir: Path
     session_idle_minutes: int
+    lockout_failures: int
+    """Failed sign-ins (same username from the same address) before the lockout."""
+    lockout_minutes: int
+    """How long a lockout lasts; ``axes_reset`` lifts it sooner."""
+    export_retention_hours: int = 24
+    """How long a finished FHIR Bulk Data export's files are kept (``expire_exports``)."""
 
 
 def load() -> Config:
@@ -51,13 +57,7 @@ def load() -> Config:
     else:
         secret = secret or "acuknee-development-only-secret-key-never-use-in-production-0000"
         hosts = hosts or ["127.0.0.1", "localhost", "testserver"]
-    raw_idle = os.environ.get("ACUKNEE_SESSION_IDLE_MINUTES", "30")
-    try:
-        idle = int(raw_idle)
-    except ValueError:
-        raise ConfigError(
-            f"ACUKNEE_SESSION_IDLE_MINUTES={raw_idle!r} is not a whole number"
-        ) from None
+    idle = _whole("ACUKNEE_SESSION_IDLE_MINUTES", 30)
     return Config(
         production=production,
         secret_key=secret,
@@ -65,7 +65,22 @@ def load() -> Config:
         database=database_settings(os.environ.get("ACUKNEE_DATABASE_URL"), data_dir),
         data_dir=data_dir,
         session_idle_minutes=idle,
+        lockout_failures=_whole("ACUKNEE_LOCKOUT_FAILURES", 5),
+        lockout_minutes=_whole("ACUKNEE_LOCKOUT_MINUTES", 15),
+        export_retention_hours=_whole("ACUKNEE_EXPORT_RETENTION_HOURS", 24),
     )
+
+
+def _whole(name: str, default: int) -> int:
+    """A positive whole number from the environment (a zero idle time or lockout is a typo)."""
+    raw = os.environ.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} must be at least 1")
+    return value
 
 
 def database_settings(url: str | None, data_dir: Path) -> dict[str, Any]:

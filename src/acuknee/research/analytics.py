@@ -18,6 +18,7 @@ data-use agreement, not for publication as they stand.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 from collections.abc import Sequence
@@ -108,10 +109,8 @@ class DuckDBEngine:
     def from_parquet(cls, directory: Path, *, threads: int | None = None) -> DuckDBEngine:
         """Views over ``research_course*.parquet`` and ``research_adverse_event*.parquet`` (a
         file each, or a folder of parts of that name) in ``directory``."""
-        import duckdb
 
-        connection = duckdb.connect()
-        connection.execute("SET enable_progress_bar = false")
+        connection = _connect()
         if threads:
             connection.execute(f"SET threads = {int(threads)}")
         for table in ("research_course", "research_adverse_event"):
@@ -125,13 +124,23 @@ class DuckDBEngine:
     @classmethod
     def from_tables(cls, course: Any, adverse_events: Any) -> DuckDBEngine:
         """Register in-memory tables (Arrow tables or pandas frames) under the research names."""
-        import duckdb
 
-        connection = duckdb.connect()
-        connection.execute("SET enable_progress_bar = false")
+        connection = _connect()
         connection.register("research_course", course)
         connection.register("research_adverse_event", adverse_events)
         return cls(connection)
+
+
+def _connect() -> Any:
+    """An in-memory DuckDB connection without its terminal progress bar. Turning the bar off
+    was once refused ("could not set option as a global option") under a threaded server; the
+    bar is cosmetic, so a refusal is ignored rather than failing the report."""
+    import duckdb
+
+    connection = duckdb.connect()
+    with contextlib.suppress(duckdb.Error):
+        connection.execute("SET enable_progress_bar = false")
+    return connection
 
 
 def _quote(text: str) -> str:
