@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from acuknee.clinic.access import clinic_view
@@ -40,8 +40,9 @@ from acuknee.clinical import (
     score,
 )
 from acuknee.clinical.knowledge import Source
-from acuknee.clinical.response import Visit
+from acuknee.clinical.response import MicCheck, Visit
 from acuknee.clinical.vocabulary import Direction, Domain
+from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, trend_data_uri
 
 # --- the course from stored measurements ---------------------------------------------------------
 
@@ -68,8 +69,9 @@ def build_course(patient: Patient) -> Course | None:
 
 
 # --- the trend chart -----------------------------------------------------------------------------
-
-_W, _H, _PAD_X, _PAD_TOP, _PAD_BOTTOM = 260, 100, 34, 12, 24
+# Drawn by acuknee.reports.charts (matplotlib), the same code as the progress report's charts,
+# and embedded as an <img> with a data: address: the Content-Security-Policy forbids inline SVG
+# with style attributes but allows data: images.
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -79,80 +81,16 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "0" if text == "-0" else text
 
 
-def line_chart(
-    points: list[tuple[dt.date, float]],
-    *,
-    low: float,
-    high: float,
-    title: str,
-    unit: str,
-    direction: Direction,
-) -> SafeString:
-    """An inline SVG line chart on the measure's full scale (no JS, no external asset).
-
-    The y axis spans the measure's declared range so a change is not visually inflated; the x
-    axis is proportional to days. The <title> lists every value for screen readers.
-    """
-    if not points:
+def chart_img(spec: TrendSpec) -> SafeString:
+    """The trend chart as an ``<img>`` whose alt text lists every value (screen readers)."""
+    if not spec.points:
         return SafeString("")
-    first, last = points[0][0], points[-1][0]
-    span_days = max((last - first).days, 1)
-    span = (high - low) or 1.0
-
-    def x(day: dt.date) -> float:
-        if len(points) == 1:
-            return _PAD_X + (_W - 2 * _PAD_X) / 2
-        return _PAD_X + (day - first).days / span_days * (_W - 2 * _PAD_X)
-
-    def y(value: float) -> float:
-        share = (min(max(value, low), high) - low) / span
-        return _H - _PAD_BOTTOM - share * (_H - _PAD_TOP - _PAD_BOTTOM)
-
-    coords = [(x(d), y(v)) for d, v in points]
-    better = "higher is better" if direction is Direction.HIGHER_IS_BETTER else "lower is better"
-    described = "; ".join(f"{d.isoformat()}: {_num(v, 2)}" for d, v in points)
-    label = f"{title} ({unit}, {better}): {described}"
-    polyline = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords)
-    dots = format_html_join(
-        "",
-        '<circle cx="{}" cy="{}" r="3" class="chart-dot" fill="currentColor"></circle>',
-        ((f"{cx:.1f}", f"{cy:.1f}") for cx, cy in coords),
-    )
     return format_html(
-        '<svg class="trend" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-        'aria-label="{label}"><title>{label}</title>'
-        '<line x1="{px}" y1="{top}" x2="{px}" y2="{bottom}" stroke="#888" '
-        'stroke-width="1"></line>'
-        '<line x1="{px}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#888" '
-        'stroke-width="1"></line>'
-        '<text x="{tx}" y="{top_text}" font-size="10" text-anchor="end" '
-        'fill="currentColor">{high}</text>'
-        '<text x="{tx}" y="{bottom}" font-size="10" text-anchor="end" '
-        'fill="currentColor">{low}</text>'
-        '<text x="{first_x}" y="{date_y}" font-size="10" text-anchor="start" '
-        'fill="currentColor">{first}</text>'
-        '<text x="{last_x}" y="{date_y}" font-size="10" text-anchor="end" '
-        'fill="currentColor">{last}</text>'
-        '<polyline points="{polyline}" fill="none" stroke="currentColor" '
-        'stroke-width="2"></polyline>{dots}</svg>',
-        w=_W,
-        h=_H,
-        label=label,
-        px=_PAD_X - 4,
-        top=_PAD_TOP,
-        bottom=_H - _PAD_BOTTOM,
-        right=_W - _PAD_X + 4,
-        tx=_PAD_X - 6,
-        top_text=_PAD_TOP + 4,
-        first_x=_PAD_X - 4,
-        last_x=_W - _PAD_X + 4,
-        date_y=_H - 6,
-        first=first.isoformat(),
-        last=last.isoformat() if last != first else "",
-        high=_num(high),
-        low=_num(low),
-        polyline=polyline,
-        dots=dots,
+        '<img class="trend" src="{}" alt="{}" width="{}" height="{}">',
+        trend_data_uri(spec),
+        spec.alt_text(),
+        round(CHART_WIDTH_IN * 96),
+        round(CHART_HEIGHT_IN * 96),
     )
 
 
@@ -170,7 +108,14 @@ class MeasureRow:
     mic_status: str
     mic_text: str
     note: str | None
-    chart: SafeString
+    chart_spec: TrendSpec | None = None
+    """The chart's data; the progress report draws the same chart from it."""
+
+    @property
+    def chart(self) -> SafeString:
+        """The trend chart, drawn when a template first shows it (and cached by its data), so
+        a caller that never shows it, like the progress report's table, pays nothing."""
+        return chart_img(self.chart_spec) if self.chart_spec is not None else SafeString("")
 
 
 @dataclass
@@ -281,17 +226,29 @@ def _series(
     return {k: sorted(v.items()) for k, v in series.items()}
 
 
-def _chart(
-    kb: KnowledgeBase, instrument: str, subscale: str, points: list[tuple[dt.date, float]]
-) -> SafeString:
-    sub = next(s for s in kb.instruments[instrument].subscales if s.id == subscale)
-    return line_chart(
-        points,
-        low=sub.range_min,
-        high=sub.range_max,
+def _spec(
+    kb: KnowledgeBase,
+    instrument: str,
+    subscale: str,
+    points: list[tuple[dt.date, float]],
+    mic: MicCheck | None = None,
+    no_band_text: str = "no established MIC",
+) -> TrendSpec:
+    """The chart's data: the subscale's scale and direction, the MIC the core applied."""
+    inst = kb.instruments[instrument]
+    sub = next(s for s in inst.subscales if s.id == subscale)
+    threshold = mic.threshold if mic is not None and mic.kind is not None else None
+    return TrendSpec(
         title=sub.name,
         unit=sub.unit,
-        direction=sub.direction,
+        low=sub.range_min,
+        high=sub.range_max,
+        higher_is_better=sub.direction is Direction.HIGHER_IS_BETTER,
+        points=tuple(points),
+        mic=threshold,
+        mic_label=(mic.kind or "mic").upper() if mic is not None else "MIC",
+        exploratory=inst.exploratory or sub.exploratory,
+        no_band_text=no_band_text,
     )
 
 
@@ -313,6 +270,9 @@ def _domains_from_evaluation(kb: KnowledgeBase, evaluation: Evaluation) -> list[
             note=note,
         )
         for m in group.measures:
+            spec = _spec(
+                kb, m.instrument, m.subscale, series.get((m.instrument, m.subscale), []), m.mic
+            )
             view.rows.append(
                 MeasureRow(
                     name=m.name,
@@ -324,9 +284,7 @@ def _domains_from_evaluation(kb: KnowledgeBase, evaluation: Evaluation) -> list[
                     mic_status=m.mic.status,
                     mic_text=m.mic.text,
                     note=m.note,
-                    chart=_chart(
-                        kb, m.instrument, m.subscale, series.get((m.instrument, m.subscale), [])
-                    ),
+                    chart_spec=spec,
                 )
             )
         views.append(view)
@@ -353,6 +311,8 @@ def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
             value = scores.value(sub.id)
             if scores.subscales[sub.id].answered == 0:
                 continue
+            points = [(day, value)] if value is not None else []
+            spec = _spec(kb, instrument, sub.id, points, no_band_text="no follow-up yet")
             views[sub.domain].rows.append(
                 MeasureRow(
                     name=sub.name,
@@ -364,9 +324,7 @@ def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
                     mic_status="not_evaluable",
                     mic_text="no follow-up yet",
                     note=scores.subscales[sub.id].note,
-                    chart=_chart(
-                        kb, instrument, sub.id, [(day, value)] if value is not None else []
-                    ),
+                    chart_spec=spec,
                 )
             )
     if not views[None].rows:

@@ -1,5 +1,85 @@
-"""patient_reports pages."""
+"""The patient's printable documents: the progress report and the referral letter, HTML and PDF.
 
-from django.urls import URLPattern
+Views are adapters: ``acuknee.reports.progress`` and ``acuknee.reports.referral`` gather and
+render; these views only pick the record, check access (``clinic_view``: clinical roles, the
+user's own clinic) and choose HTML or PDF. The HTML page and the PDF come from one template.
+"""
 
-urlpatterns: list[URLPattern] = []
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+
+from acuknee.clinic.access import CLINICAL_ROLES, clinic_view
+from acuknee.clinic.models import IntakeRecord, Patient
+from acuknee.reports.progress import build_patient_report, html_to_pdf, render_patient_report
+from acuknee.reports.referral import (
+    ReferralUnavailable,
+    build_referral,
+    referral_intake,
+    render_referral,
+)
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def _report_html(patient: Patient, *, for_print: bool) -> str:
+    return render_patient_report(
+        build_patient_report(patient, today=timezone.localdate(), for_print=for_print),
+        for_print=for_print,
+    )
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def patient_report(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The progress report as a page (with a link to its PDF)."""
+    return HttpResponse(_report_html(patient, for_print=False))
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def patient_report_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The same report printed to PDF (A4)."""
+    pdf = html_to_pdf(_report_html(patient, for_print=True))
+    return _pdf(pdf, f"progress-report-{patient.record_number}.pdf")
+
+
+def _referral_html(request: HttpRequest, patient: Patient, *, for_print: bool) -> str:
+    """The referral letter of the intake named by ``?intake=ID``, else of the latest intake
+    with a referral; 404 when there is none (or the intake is voided)."""
+    intake_id = request.GET.get("intake")
+    try:
+        record: IntakeRecord = referral_intake(
+            patient, int(intake_id) if intake_id and intake_id.isdigit() else None
+        )
+        letter = build_referral(record, request.user.staff, today=timezone.localdate())
+    except ReferralUnavailable as exc:
+        raise Http404(str(exc)) from exc
+    return render_referral(letter, for_print=for_print)
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def referral_letter(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The referral letter as a printable page."""
+    return HttpResponse(_referral_html(request, patient, for_print=False))
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def referral_letter_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The referral letter as PDF."""
+    pdf = html_to_pdf(_referral_html(request, patient, for_print=True))
+    return _pdf(pdf, f"referral-{patient.record_number}.pdf")
+
+
+urlpatterns: list[URLPattern] = [
+    path("patients/<int:patient_id>/report/", patient_report, name="patient-report"),
+    path("patients/<int:patient_id>/report.pdf", patient_report_pdf, name="patient-report-pdf"),
+    path("patients/<int:patient_id>/referral/", referral_letter, name="patient-referral"),
+    path(
+        "patients/<int:patient_id>/referral.pdf", referral_letter_pdf, name="patient-referral-pdf"
+    ),
+]

@@ -1,0 +1,148 @@
+"""The clinic outcomes report over the demo clinic: as HTML and as PDF.
+
+A worker process (``python -m benchmarks.bench_clinic_report --worker``) gets a fresh SQLite
+data directory, runs ``migrate`` and ``load_demo`` (29 synthetic patients at every stage of a
+course, a fixed day so the data are the same on every run), then times, each beside its floor in
+the same run (``harness.compare``: samples alternate, so machine load touches both alike):
+
+- **clinic report HTML**: ``clinic_report`` (every query, the core's ``evaluate`` per patient,
+  the Wilson, t and Poisson intervals) plus the two matplotlib charts and the template, i.e.
+  everything the page does but the HTTP round trip. The chart cache is cleared before each call,
+  so every sample draws the charts (the worst case: a page not seen before).
+  Floor: reading the same rows the report reads (the clinic's sessions and measurements, as
+  ``values_list``): the database work any report of these records pays.
+- **clinic report PDF**: the HTML above printed by WeasyPrint (charts drawn again too).
+  Floor: WeasyPrint printing a one-paragraph page with the same stylesheet, the fixed cost of
+  any PDF.
+
+The PDF samples last seconds, so at most 7 are taken (``Settings.repeat`` caps it lower).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import Result, Settings, Timing, compare
+
+DEMO_DAY = "2026-03-02"
+PDF_REPEAT = 7
+
+
+def run(settings: Settings) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="acuknee-bench-clinic-report-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k != "ACUKNEE_DATABASE_URL"}
+        env |= {"ACUKNEE_DATA_DIR": tmp, "DJANGO_SETTINGS_MODULE": "acuknee.site.settings"}
+        out = Path(tmp) / "result.json"
+        command = [sys.executable, "-m", "benchmarks.bench_clinic_report", "--worker"]
+        command += [json.dumps(dataclasses.asdict(settings)), str(out)]
+        subprocess.run(command, env=env, check=True, cwd=Path(__file__).resolve().parents[1])
+        rows = json.loads(out.read_text())
+    return [
+        Result(
+            name=row["name"],
+            job=Timing(**row["job"]),
+            floor_name=row["floor_name"],
+            floor=Timing(**row["floor"]),
+            note=row["note"],
+        )
+        for row in rows
+    ]
+
+
+# --- the worker process ---------------------------------------------------------------------------
+
+
+def _worker(settings: Settings, out: Path) -> None:
+    import datetime as dt
+
+    from acuknee.django_setup import setup_django
+
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from acuknee.clinic.demo import DEMO_CLINIC_SLUG, load_demo
+    from acuknee.clinic.models import Clinic, Measurement, TreatmentSession
+    from acuknee.reports import clinic_charts
+    from acuknee.reports.clinic_report import clinic_report, render_print_html
+    from acuknee.reports.progress import html_to_pdf
+
+    day = dt.date.fromisoformat(DEMO_DAY)
+    load_demo(day)
+    clinic = Clinic.objects.get(slug=DEMO_CLINIC_SLUG)
+
+    def html() -> str:
+        clinic_charts._responder_chart.cache_clear()
+        clinic_charts._change_chart.cache_clear()
+        return render_print_html(clinic_report(clinic, today=day))
+
+    def rows() -> int:
+        sessions = TreatmentSession.objects.filter(patient__clinic=clinic, voided_at__isnull=True)
+        measurements = Measurement.objects.filter(patient__clinic=clinic, voided_at__isnull=True)
+        return len(list(sessions.values_list("patient_id", "session_date", "data"))) + len(
+            list(measurements.values_list("patient_id", "measured_on", "instrument", "answers"))
+        )
+
+    minimal = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>x</title>'
+        '<link rel="stylesheet" href="/static/reports/report.css"></head>'
+        '<body class="report"><main><p>One paragraph.</p></main></body></html>'
+    )
+    report = clinic_report(clinic, today=day)
+    note = (
+        f"demo clinic: {report.treated} patients treated, {report.sessions} sessions, "
+        f"{report.responders.total} evaluable, {rows()} rows read by the floor"
+    )
+    pdf_bytes = len(html_to_pdf(html()))
+    results = [
+        compare(
+            "clinic report HTML (demo clinic)",
+            html,
+            "read the clinic's session and measurement rows",
+            rows,
+            settings,
+            note=note,
+        ),
+        compare(
+            "clinic report PDF (demo clinic)",
+            lambda: html_to_pdf(html()),
+            "WeasyPrint of a one-paragraph page, same stylesheet",
+            lambda: html_to_pdf(minimal),
+            dataclasses.replace(settings, repeat=min(settings.repeat, PDF_REPEAT)),
+            note=f"{note}; PDF of {pdf_bytes / 1024:.0f} KiB",
+        ),
+    ]
+    out.write_text(
+        json.dumps(
+            [
+                {
+                    "name": r.name,
+                    "job": dataclasses.asdict(r.job),
+                    "floor_name": r.floor_name,
+                    "floor": dataclasses.asdict(r.floor),
+                    "note": r.note,
+                }
+                for r in results
+            ]
+        )
+    )
+
+
+def _settings(text: str) -> Settings:
+    data: dict[str, Any] = json.loads(text)
+    data["clients"] = tuple(data["clients"])
+    return Settings(**data)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
+        _worker(_settings(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        sys.exit("usage: python -m benchmarks.bench_clinic_report --worker SETTINGS_JSON OUT")

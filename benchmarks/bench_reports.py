@@ -1,0 +1,195 @@
+"""The patient progress report of a full course, as HTML and as PDF, and the referral letter.
+
+A worker process (``python -m benchmarks.bench_reports --worker``) gets a fresh SQLite data
+directory, runs ``migrate`` and ``load_demo`` on a fixed day, and picks the demo's first
+completed course (DEMO-0020: intake, signed plan, 10 sessions, two follow-ups, 13 measures;
+one trend chart per measured domain and 4 knee views). Each job is timed beside its floor in
+the same run (``harness.compare``: samples alternate, so a change in machine load touches both
+alike):
+
+- **patient report HTML, charts drawn**: ``build_patient_report`` (the outcomes evaluation by
+  the core, the plan, the knee diagrams) and the template, with the chart cache cleared before
+  each call, so every sample draws its matplotlib charts: a report never seen before.
+- **patient report HTML, charts cached**: the same, the charts already drawn (the page seen
+  again with the same data, or after the outcomes page drew them).
+  Floor of both: reading the patient's rows (intakes, plans, sessions, measurements as
+  ``values_list``): the database work any report of this course pays.
+- **patient report PDF, charts drawn**: the print version (charts as PNG) printed by WeasyPrint,
+  charts drawn again in each sample. Target: under one second.
+- **referral letter PDF**: the demo's hot-knee referral printed by WeasyPrint.
+  Floor of both PDFs: WeasyPrint printing a one-paragraph page with the same stylesheet, the
+  fixed cost of any PDF.
+
+PDF samples last around a second, so at most 7 are taken (``Settings.repeat`` caps it lower).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import Result, Settings, Timing, compare
+
+DEMO_DAY = "2026-03-02"
+FULL_COURSE = "DEMO-0020"
+REFERRED = "DEMO-0027"
+PDF_REPEAT = 7
+
+
+def run(settings: Settings) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="acuknee-bench-reports-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k != "ACUKNEE_DATABASE_URL"}
+        env |= {"ACUKNEE_DATA_DIR": tmp, "DJANGO_SETTINGS_MODULE": "acuknee.site.settings"}
+        out = Path(tmp) / "result.json"
+        command = [sys.executable, "-m", "benchmarks.bench_reports", "--worker"]
+        command += [json.dumps(dataclasses.asdict(settings)), str(out)]
+        subprocess.run(command, env=env, check=True, cwd=Path(__file__).resolve().parents[1])
+        rows = json.loads(out.read_text())
+    return [
+        Result(
+            name=row["name"],
+            job=Timing(**row["job"]),
+            floor_name=row["floor_name"],
+            floor=Timing(**row["floor"]),
+            note=row["note"],
+        )
+        for row in rows
+    ]
+
+
+# --- the worker process ---------------------------------------------------------------------------
+
+
+def _worker(settings: Settings, out: Path) -> None:
+    import datetime as dt
+
+    from acuknee.django_setup import setup_django
+
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from acuknee.clinic.demo import load_demo
+    from acuknee.clinic.models import Patient, StaffProfile
+    from acuknee.reports.charts import trend_png, trend_svg
+    from acuknee.reports.progress import (
+        build_patient_report,
+        html_to_pdf,
+        render_patient_report,
+    )
+    from acuknee.reports.referral import build_referral, referral_intake, render_referral
+
+    day = dt.date.fromisoformat(DEMO_DAY)
+    load_demo(day)
+    patient = Patient.objects.get(record_number=FULL_COURSE)
+    referred = Patient.objects.get(record_number=REFERRED)
+    practitioner = StaffProfile.objects.get(user__username="practitioner")
+
+    def html(cold: bool = True) -> str:
+        if cold:
+            trend_svg.cache_clear()
+        return render_patient_report(build_patient_report(patient, today=day))
+
+    def pdf() -> bytes:
+        trend_png.cache_clear()
+        report = build_patient_report(patient, today=day, for_print=True)
+        return html_to_pdf(render_patient_report(report, for_print=True))
+
+    def letter() -> bytes:
+        built = build_referral(referral_intake(referred), practitioner, today=day)
+        return html_to_pdf(render_referral(built, for_print=True))
+
+    def rows() -> int:
+        return sum(
+            len(list(query))
+            for query in (
+                patient.intakes.values_list("visit_date", "data", "screening", "assessment"),
+                patient.plans.values_list("status", "content"),
+                patient.sessions.values_list("session_date", "data"),
+                patient.measurements.values_list("measured_on", "instrument", "answers"),
+            )
+        )
+
+    minimal = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>x</title>'
+        '<link rel="stylesheet" href="/static/reports/report.css"></head>'
+        '<body class="report"><main><p>One paragraph.</p></main></body></html>'
+    )
+    built = build_patient_report(patient, today=day)
+    charts = sum(1 for d in built.domains if d.chart is not None)
+    outcomes = built.outcomes
+    assert outcomes is not None
+    note = (
+        f"{FULL_COURSE}: {outcomes.attended} sessions, {len(outcomes.verdicts)} follow-ups, "
+        f"{charts} charts, {sum(len(v) for _, v in built.knees)} knee views, {rows()} rows"
+    )
+    pages_kib = len(pdf()) / 1024
+    pdf_settings = dataclasses.replace(settings, repeat=min(settings.repeat, PDF_REPEAT))
+    floor_pdf = "WeasyPrint of a one-paragraph page, same stylesheet"
+    results = [
+        compare(
+            "patient report HTML, charts drawn (full course)",
+            html,
+            "read the course's intake, plan, session and measurement rows",
+            rows,
+            settings,
+            note=note,
+        ),
+        compare(
+            "patient report HTML, charts cached (full course)",
+            lambda: html(cold=False),
+            "read the course's intake, plan, session and measurement rows",
+            rows,
+            settings,
+            note=note,
+        ),
+        compare(
+            "patient report PDF, charts drawn (full course)",
+            pdf,
+            floor_pdf,
+            lambda: html_to_pdf(minimal),
+            pdf_settings,
+            note=f"{note}; PDF of {pages_kib:.0f} KiB; target under 1 s",
+        ),
+        compare(
+            "referral letter PDF (demo referral)",
+            letter,
+            floor_pdf,
+            lambda: html_to_pdf(minimal),
+            pdf_settings,
+            note=f"{REFERRED}: hot swollen knee with fever",
+        ),
+    ]
+    out.write_text(
+        json.dumps(
+            [
+                {
+                    "name": r.name,
+                    "job": dataclasses.asdict(r.job),
+                    "floor_name": r.floor_name,
+                    "floor": dataclasses.asdict(r.floor),
+                    "note": r.note,
+                }
+                for r in results
+            ]
+        )
+    )
+
+
+def _settings(text: str) -> Settings:
+    data: dict[str, Any] = json.loads(text)
+    data["clients"] = tuple(data["clients"])
+    return Settings(**data)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
+        _worker(_settings(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        sys.exit("usage: python -m benchmarks.bench_reports --worker SETTINGS_JSON OUT")

@@ -1,0 +1,439 @@
+"""The patient progress report: one template, rendered as an HTML page and as a PDF.
+
+``build_patient_report(patient)`` gathers what the report shows; every judgement in it comes
+from the clinical core through the clinic app's own adapters (``outcomes_context`` for the
+five-domain evaluation, MIC and OMERACT-OARSI verdicts; the stored ``Assessment`` for cause and
+classification; the signed ``Plan`` for points and schedule). This module arranges, it does not
+decide. The charts are drawn by ``acuknee.reports.charts`` (the same charts as the outcomes
+page); the knee diagrams by ``acuknee.reports.diagrams``.
+
+``render_patient_report(report)`` gives the HTML; ``html_to_pdf(html)`` prints it with
+WeasyPrint. WeasyPrint fetches nothing from the network: its URL fetcher serves ``data:`` images
+and the package's own static files, and refuses everything else (``ReportError``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from acuknee.clinic.models import Clinic, IntakeRecord, Patient, PlanRecord
+from acuknee.clinic.status import patient_status
+from acuknee.clinic.views.outcomes import DomainView, MeasureRow, Outcomes, outcomes_context
+from acuknee.clinic.views.sessions import signed_plan
+from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
+from acuknee.clinical.assessment import Assessment, CriteriaResult
+from acuknee.clinical.vocabulary import Side
+from acuknee.reports.charts import TrendSpec, trend_data_uri
+from acuknee.reports.diagrams import (
+    VIEWS,
+    DiagramError,
+    is_local,
+    knee_diagram,
+    point_label,
+)
+from acuknee.reports.style import svg_data_uri
+
+__all__ = [
+    "PatientReport",
+    "ReportError",
+    "build_patient_report",
+    "html_to_pdf",
+    "render_patient_report",
+]
+
+DISCLAIMER = "Decision support; not a diagnosis"
+"""Printed in every page header of every report."""
+
+
+class ReportError(Exception):
+    """A report cannot be made (unknown record, a resource outside the package, ...)."""
+
+
+# --- what the report shows -----------------------------------------------------------------------
+
+
+@dataclass
+class Image:
+    """An image embedded as a ``data:`` address, with its alt text."""
+
+    src: str
+    alt: str
+    caption: str = ""
+
+
+@dataclass
+class MeasureLine:
+    """One measure of a domain in the report's table: values and a short MIC verdict."""
+
+    name: str
+    unit: str
+    baseline: str
+    latest: str
+    change: str
+    mic: str
+    mic_status: str
+    exploratory: bool
+
+
+@dataclass
+class DomainCharts:
+    """One domain: its chart (the lead measure) and every measure as a table row."""
+
+    domain: str
+    label: str
+    exploratory: bool
+    note: str | None
+    lead: str | None
+    chart: Image | None
+    measures: list[MeasureLine]
+
+
+@dataclass
+class Classification:
+    name: str
+    result: str
+
+
+@dataclass
+class PatientReport:
+    """Everything the progress report template shows, computed once for HTML and PDF alike."""
+
+    patient: Patient
+    clinic: Clinic
+    today: dt.date
+    age: int
+    status: str
+    status_label: str
+    intake: IntakeRecord | None = None
+    assessment: Assessment | None = None
+    cause: str | None = None
+    classifications: list[Classification] = field(default_factory=list)
+    plan_record: PlanRecord | None = None
+    plan: Plan | None = None
+    knees: list[tuple[str, list[Image]]] = field(default_factory=list)
+    distal_points: list[str] = field(default_factory=list)
+    diagram_error: str | None = None
+    outcomes: Outcomes | None = None
+    domains: list[DomainCharts] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+    disclaimer: str = DISCLAIMER
+
+    @property
+    def sessions_text(self) -> str:
+        """'5 of 10 planned', the line the report and its tests read."""
+        o = self.outcomes
+        if o is None:
+            return "0"
+        return f"{o.attended} of {o.planned} planned" if o.planned else f"{o.attended}"
+
+
+def _label(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _criteria(name: str, result: CriteriaResult | None) -> Classification | None:
+    if result is None:
+        return None
+    if result.classified is None:
+        verdict = "not decidable (findings missing)"
+    else:
+        verdict = "criteria met" if result.classified else "criteria not met"
+    counts = f"{result.met_count} items met, {result.required_count} required"
+    return Classification(name=name or result.name, result=f"{verdict}; {counts}")
+
+
+def _classifications(assessment: Assessment) -> list[Classification]:
+    rows = [
+        _criteria(assessment.acr_clinical.name, assessment.acr_clinical),
+        _criteria("", assessment.acr_clinical_laboratory),
+        _criteria("", assessment.acr_clinical_radiographic),
+        _criteria(assessment.nice.name, assessment.nice),
+    ]
+    out = [r for r in rows if r is not None]
+    if assessment.kellgren_lawrence_grade is not None:
+        out.append(
+            Classification("Kellgren-Lawrence grade", str(assessment.kellgren_lawrence_grade))
+        )
+    if assessment.severity is not None:
+        out.append(
+            Classification(
+                "Severity", f"{_label(assessment.severity.value)} ({assessment.severity_basis})"
+            )
+        )
+    return out
+
+
+_HALO = re.compile(r'(<text\b[^>]*?) stroke="#ffffff" stroke-width="[\d.]+" paint-order="stroke"')
+
+
+def _without_halo(svg: str) -> str:
+    """The diagram's point labels without their white halo. The halo is a white stroke painted
+    under the text (``paint-order``); WeasyPrint ignores ``paint-order`` and paints the stroke
+    over the letters, which then vanish. Dark text on the pale skin reads well without it."""
+    return _HALO.sub(r"\1", svg)
+
+
+def _diagrams(report: PatientReport, plan: Plan, kb: KnowledgeBase, for_print: bool) -> None:
+    """Static knee diagrams of each treated knee, and the distal points as a list."""
+    sides: list[Side] = []
+    for planned in plan.points:
+        sides += [s for s in planned.side.single_sides() if s not in sides]
+    sides.sort(key=lambda s: s is Side.LEFT)  # the right knee first, as everywhere else
+    try:
+        for side in sides:
+            images = [
+                Image(
+                    src=svg_data_uri(
+                        (_without_halo if for_print else str)(
+                            knee_diagram(
+                                plan.points,
+                                view,
+                                side,
+                                kb,
+                                interactive=False,
+                                list_distal=False,
+                                id_prefix=f"{side.value}-{view}",
+                            )
+                        )
+                    ),
+                    alt=f"{side.value.capitalize()} knee, {view} view, with the planned points",
+                    caption=view.capitalize(),
+                )
+                for view in VIEWS
+            ]
+            report.knees.append((f"{side.value.capitalize()} knee", images))
+    except DiagramError as exc:
+        report.diagram_error = str(exc)
+        report.knees = []
+    for planned in plan.points:
+        point = kb.points[planned.code]
+        if not is_local(point, kb):
+            report.distal_points.append(f"{point_label(point)} ({planned.side.value})")
+
+
+def _chart_image(spec: TrendSpec | None, raster: bool) -> Image | None:
+    if spec is None or not spec.points:
+        return None
+    return Image(src=trend_data_uri(spec, raster=raster), alt=spec.alt_text())
+
+
+_MIC_SHORT = {
+    "reached": "reached",
+    "not_reached": "not reached",
+}
+
+
+def _mic_short(row: MeasureRow) -> str:
+    """'MCID 2 reached', 'no established MIC', 'no follow-up yet': the table's MIC column (the
+    full sentence, with the MIC's population, is on the outcomes page)."""
+    spec = row.chart_spec
+    if spec is not None and spec.mic is not None:
+        verdict = _MIC_SHORT.get(row.mic_status, "not evaluable")
+        return f"{spec.mic_label} {_num(spec.mic)} {verdict}"
+    if row.mic_status == "no_established_mic":
+        return "no established MIC"
+    return row.mic_text
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _lead(rows: list[MeasureRow]) -> MeasureRow | None:
+    """The measure a domain's chart shows: the first (in the knowledge base's order) with an
+    MIC band and a follow-up, else the first with a follow-up, else the first with a value.
+    One chart per domain keeps the report readable (and printable in well under a second);
+    every measure stays in the table beside it."""
+    drawn = [r for r in rows if r.chart_spec is not None and r.chart_spec.points]
+    followed = [r for r in drawn if r.chart_spec is not None and len(r.chart_spec.points) > 1]
+    with_band = [r for r in followed if r.chart_spec is not None and r.chart_spec.mic is not None]
+    for group in (with_band, followed, drawn):
+        if group:
+            return group[0]
+    return None
+
+
+def _domains(views: list[DomainView], raster: bool) -> list[DomainCharts]:
+    out = []
+    for d in views:
+        lead = _lead(d.rows)
+        out.append(
+            DomainCharts(
+                domain=d.domain,
+                label=d.label,
+                exploratory=d.exploratory,
+                note=d.note,
+                lead=lead.name if lead else None,
+                chart=_chart_image(lead.chart_spec, raster) if lead else None,
+                measures=[
+                    MeasureLine(
+                        name=r.name,
+                        unit=r.unit,
+                        baseline=r.baseline,
+                        latest=r.latest,
+                        change=r.change,
+                        mic=_mic_short(r),
+                        mic_status=r.mic_status,
+                        exploratory=r.exploratory,
+                    )
+                    for r in d.rows
+                ],
+            )
+        )
+    return out
+
+
+def _next_steps(report: PatientReport) -> list[str]:
+    """What is scheduled and what is due, from the plan and the records (no clinical advice)."""
+    steps: list[str] = []
+    o = report.outcomes
+    plan = report.plan
+    if report.status == "referred":
+        steps.append("Referred: see the referral letter; acupuncture waits for that assessment.")
+    if plan is None:
+        steps.append("No signed plan yet.")
+        return steps
+    upcoming = [v for v in plan.schedule if v.date > report.today]
+    sessions = [v for v in upcoming if v.kind == "session"]
+    reassessments = [v for v in upcoming if v.kind == "reassessment"]
+    if o is not None and o.planned:
+        left = max(o.planned - o.attended, 0)
+        steps.append(f"Sessions remaining: {left} of {o.planned}.")
+    if sessions:
+        steps.append(f"Next session planned: {sessions[0].date.isoformat()}.")
+    if reassessments:
+        dates = ", ".join(v.date.isoformat() for v in reassessments)
+        steps.append(f"Reassessment planned: {dates}.")
+    if report.status == "reassessment_due":
+        steps.append("A reassessment is due: record the follow-up measurements.")
+    if report.status == "completed":
+        steps.append("Course completed: review the verdicts above with the practitioner.")
+    if o is not None and o.verdicts:
+        last = o.verdicts[-1]
+        steps.append(f"Latest OMERACT-OARSI verdict ({last.date.isoformat()}): {last.label}.")
+    return steps
+
+
+def build_patient_report(
+    patient: Patient,
+    *,
+    today: dt.date | None = None,
+    kb: KnowledgeBase | None = None,
+    for_print: bool = False,
+) -> PatientReport:
+    """Gather the progress report of ``patient`` as of ``today`` (``for_print``: charts as
+    PNG, which WeasyPrint embeds far faster than it lays out SVG text)."""
+    kb = kb or load_knowledge()
+    today = today or timezone.localdate()
+    report = PatientReport(
+        patient=patient,
+        clinic=patient.clinic,
+        today=today,
+        age=patient.age_on(today),
+        status=(status := patient_status(patient, today)).value,
+        status_label=str(status.label),
+    )
+    intake = patient.intakes.filter(voided_at__isnull=True).order_by("-visit_date", "-id").first()
+    if intake is not None:
+        report.intake = intake
+        report.assessment = Assessment.model_validate(intake.assessment)
+        report.cause = _label(report.assessment.likely_cause.value)
+        report.classifications = _classifications(report.assessment)
+    record = signed_plan(patient)
+    if record is not None:
+        report.plan_record = record
+        report.plan = Plan.model_validate(record.content)
+        if report.plan.status != "refused" and report.plan.points:
+            _diagrams(report, report.plan, kb, for_print)
+    outcomes: Outcomes = outcomes_context(patient, kb, today)["outcomes"]
+    report.outcomes = outcomes
+    report.domains = _domains(outcomes.domains, raster=for_print)
+    report.next_steps = _next_steps(report)
+    return report
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def render_patient_report(report: PatientReport, *, for_print: bool = False) -> str:
+    """The report as an HTML document (``for_print``: without the on-screen links)."""
+    context = {
+        "report": report,
+        "for_print": for_print,
+        "synthetic": report.patient.synthetic,
+        "disclaimer": DISCLAIMER,
+    }
+    return render_to_string("reports/patient_report.html", context)
+
+
+def _mime(path: str) -> str:
+    if path.endswith(".css"):
+        return "text/css"
+    if path.endswith(".svg"):
+        return "image/svg+xml"
+    if path.endswith(".png"):
+        return "image/png"
+    return "application/octet-stream"
+
+
+def _package_fetcher() -> Any:
+    """WeasyPrint's URL fetcher for reports: ``data:`` and the package's static files only,
+    never the network (no CDN at run time, no request to an address a record might contain).
+    Anything else stops the rendering with ``ReportError``'s message."""
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    prefix = static("")
+
+    class PackageFetcher(URLFetcher):  # weasyprint is untyped: Any
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            path = unquote(urlparse(url).path)
+            if prefix and path.startswith(prefix):
+                found = finders.find(path[len(prefix) :])
+                if isinstance(found, str):
+                    with open(found, "rb") as handle:
+                        body = handle.read()
+                    return URLFetcherResponse(url, body, {"Content-Type": _mime(found)})
+            raise ReportError(f"a report uses only data: images and packaged files, not {url}")
+
+    return PackageFetcher(allowed_protocols=("data", "http"), fail_on_errors=True)
+
+
+_BASE_URL = "http://acuknee.invalid/"
+"""Relative links in a report resolve here; the fetcher serves only packaged files for it."""
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Print an HTML report to PDF with WeasyPrint (A4, page numbers from the print CSS)."""
+    from weasyprint import HTML
+
+    buffer = io.BytesIO()
+    from weasyprint.urls import FatalURLFetchingError
+
+    document = HTML(string=html, base_url=_BASE_URL, url_fetcher=_package_fetcher())
+    try:
+        document.write_pdf(buffer)
+    except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: name the resource
+        cause = exc.__cause__
+        raise ReportError(str(cause) if isinstance(cause, ReportError) else str(exc)) from exc
+    return buffer.getvalue()
+
+
+def patient_report_pdf(patient: Patient, *, today: dt.date | None = None) -> bytes:
+    """The progress report of ``patient`` as PDF bytes."""
+    report = build_patient_report(patient, today=today, for_print=True)
+    return html_to_pdf(render_patient_report(report, for_print=True))

@@ -1,0 +1,80 @@
+"""Fixtures for the report tests: the clinic personas, the demo clinic, and poppler's tools.
+
+The demo clinic (``load_demo``) gives every stage of a course; the reports are checked on it.
+``pdf_pages`` turns a PDF into text (pdftotext) and pictures (pdftoppm), or skips with a clear
+message when poppler-utils is missing (tests/reports/setup.sh installs it where it can).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from acuknee.clinic.demo import DEMO_CLINIC_SLUG, load_demo
+from acuknee.clinic.models import Patient
+from tests.clinic.conftest import *  # noqa: F403
+
+DEMO_TODAY = dt.date(2026, 3, 2)
+"""A fixed 'today' for the demo clinic, so dates in the reports are reproducible."""
+
+
+@pytest.fixture(scope="module")
+def demo_clinic(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """Load the demo clinic once per test module (about 15 s), inside a transaction rolled back
+    when the module ends: each test still runs in its own savepoint (``db``), and nothing
+    leaks into other modules."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        load_demo(DEMO_TODAY)
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(demo_clinic: None, db: Any) -> dict[str, Patient]:
+    """The demo clinic as of ``DEMO_TODAY``: its patients by record number."""
+    return {p.record_number: p for p in Patient.objects.filter(clinic__slug=DEMO_CLINIC_SLUG)}
+
+
+@dataclass
+class PdfPages:
+    """A PDF seen as a reader sees it: its text and one PNG per page."""
+
+    text: str
+    pages: list[Path]
+
+
+def _need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.skip(
+            f"{tool} (poppler-utils) is missing: run tests/reports/setup.sh or "
+            "'apt-get install poppler-utils' to check the PDFs as pictures and text"
+        )
+    return path
+
+
+@pytest.fixture
+def pdf_pages(tmp_path: Path) -> Callable[[bytes], PdfPages]:
+    """Convert PDF bytes to text (pdftotext -layout) and PNG pages (pdftoppm, 50 dpi)."""
+    pdftotext, pdftoppm = _need("pdftotext"), _need("pdftoppm")
+
+    def convert(pdf: bytes) -> PdfPages:
+        source = tmp_path / "report.pdf"
+        source.write_bytes(pdf)
+        text = subprocess.run(
+            [pdftotext, "-layout", str(source), "-"], check=True, capture_output=True, text=True
+        ).stdout
+        subprocess.run(
+            [pdftoppm, "-r", "50", "-png", str(source), str(tmp_path / "page")], check=True
+        )
+        return PdfPages(text=text, pages=sorted(tmp_path.glob("page*.png")))
+
+    return convert

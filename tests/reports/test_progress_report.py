@@ -1,0 +1,248 @@
+"""The patient progress report on the demo clinic: HTML and PDF from one template, the PDF read
+back as text (pdftotext) and pictures (pdftoppm), and who may open it."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from acuknee.clinic.models import Patient
+from acuknee.reports.progress import (
+    DISCLAIMER,
+    ReportError,
+    build_patient_report,
+    html_to_pdf,
+    patient_report_pdf,
+    render_patient_report,
+)
+from tests.clinic.conftest import login
+from tests.clinic.test_sessions import sign_plan
+from tests.reports.conftest import DEMO_TODAY, PdfPages
+
+RESPONDER = "DEMO-0020"  # completed course, responder at both follow-ups
+NON_RESPONDER = "DEMO-0024"  # completed course, non-responder
+BRUISED = "DEMO-0012"  # in course, a bruise after session 2
+NEW = "DEMO-0001"  # intake only
+REFERRED = "DEMO-0027"  # hot swollen knee with fever: referred
+
+
+def flat(text: str) -> str:
+    """pdftotext's layout text with runs of spaces and line breaks collapsed."""
+    return re.sub(r"\s+", " ", text)
+
+
+# --- content -------------------------------------------------------------------------------------
+
+
+ONE_PER_STAGE = (NEW, "DEMO-0005", BRUISED, "DEMO-0016", RESPONDER, NON_RESPONDER, REFERRED)
+"""intake, draft plan, in course, reassessment due, responder, non-responder, referred."""
+
+
+def test_a_patient_at_every_stage_gets_a_report(demo: dict[str, Patient]) -> None:
+    for number in (*ONE_PER_STAGE, "DEMO-0029"):  # and the voided record
+        patient = demo[number]
+        html = render_patient_report(build_patient_report(patient, today=DEMO_TODAY))
+        assert f"{patient.given_name} {patient.family_name}" in html, number
+        assert "Decision support; not a diagnosis" in html
+
+
+def test_report_shows_cause_classification_plan_sessions_and_verdicts(
+    demo: dict[str, Patient],
+) -> None:
+    report = build_patient_report(demo[RESPONDER], today=DEMO_TODAY)
+    assert report.cause == "knee osteoarthritis"
+    assert any(c.name.startswith("ACR") for c in report.classifications)
+    assert report.plan is not None
+    assert report.knees
+    assert report.sessions_text == "10 of 10 planned"
+    assert report.outcomes is not None
+    assert [v.label for v in report.outcomes.verdicts] == ["Responder", "Responder"]
+    assert {d.domain for d in report.domains} >= {"pain", "function", "circulation"}
+
+
+def test_each_domain_charts_its_first_measure_with_an_mic_and_lists_every_measure(
+    demo: dict[str, Patient],
+) -> None:
+    domains = {d.domain: d for d in build_patient_report(demo[RESPONDER], today=DEMO_TODAY).domains}
+    assert domains["pain"].lead == "KOOS Pain"
+    assert domains["pain"].chart is not None
+    assert len(domains["pain"].measures) >= 4
+    assert domains["circulation"].chart is None  # not measured: no empty chart
+    assert domains["function"].measures[0].mic.endswith("reached")
+
+
+def test_report_charts_are_data_images_with_alt_text_never_inline_svg(
+    demo: dict[str, Patient],
+) -> None:
+    html = render_patient_report(build_patient_report(demo[RESPONDER], today=DEMO_TODAY))
+    assert html.count('src="data:image/svg+xml;base64,') >= 8  # domain charts and knee views
+    assert "<svg" not in html
+    assert "style=" not in html
+    assert "<script" not in html
+    assert 'alt="KOOS Pain (score (0-100), higher is better): 2025-' in html
+
+
+def test_printed_report_uses_raster_charts(demo: dict[str, Patient]) -> None:
+    report = build_patient_report(demo[RESPONDER], today=DEMO_TODAY, for_print=True)
+    html = render_patient_report(report, for_print=True)
+    assert 'src="data:image/png;base64,' in html
+    assert "Download PDF" not in html
+
+
+def test_next_steps_come_from_the_schedule_not_from_advice(demo: dict[str, Patient]) -> None:
+    steps = build_patient_report(demo[BRUISED], today=DEMO_TODAY).next_steps
+    assert any(s.startswith("Sessions remaining:") for s in steps)
+    assert any(s.startswith("Next session planned: 2026-") for s in steps)
+
+
+def test_a_patient_without_a_plan_gets_a_short_report(demo: dict[str, Patient]) -> None:
+    report = build_patient_report(demo[NEW], today=DEMO_TODAY)
+    assert report.plan is None
+    assert "No signed plan yet." in report.next_steps
+    assert "No signed plan." in render_patient_report(report)
+
+
+def test_a_referred_patient_is_pointed_to_the_referral_letter(demo: dict[str, Patient]) -> None:
+    steps = build_patient_report(demo[REFERRED], today=DEMO_TODAY).next_steps
+    assert steps[0].startswith("Referred: see the referral letter")
+
+
+# --- the PDF, read back --------------------------------------------------------------------------
+
+
+def test_pdf_text_names_the_patient_sessions_numbers_and_verdicts(
+    demo: dict[str, Patient], pdf_pages: Callable[[bytes], PdfPages]
+) -> None:
+    patient = demo[RESPONDER]
+    report = build_patient_report(patient, today=DEMO_TODAY)
+    text = flat(pdf_pages(patient_report_pdf(patient, today=DEMO_TODAY)).text)
+    assert f"{patient.given_name} {patient.family_name}" in text
+    assert patient.record_number in text
+    assert "Sessions attended: 10 of 10 planned" in text
+    assert text.count("Responder") >= 2
+    assert report.outcomes is not None
+    for verdict in report.outcomes.verdicts:
+        assert verdict.date.isoformat() in text
+    pain = next(d for d in report.domains if d.domain == "pain")
+    for m in pain.measures:  # baseline, latest and change of every pain measure, in a row
+        assert f"{m.baseline} {m.latest} {m.change} {m.mic.split()[0]}" in text, m.name
+    assert "knee osteoarthritis" in text
+
+
+def test_pdf_pages_carry_the_disclaimer_synthetic_marker_and_page_numbers(
+    demo: dict[str, Patient], pdf_pages: Callable[[bytes], PdfPages]
+) -> None:
+    pdf = pdf_pages(patient_report_pdf(demo[RESPONDER], today=DEMO_TODAY))
+    pages = len(pdf.pages)
+    assert pages >= 2
+    text = flat(pdf.text)
+    assert text.count(DISCLAIMER) == pages
+    assert text.count("Synthetic demo data: not a real person") == pages
+    assert f"Page {pages} of {pages}" in text
+
+
+def test_pdf_pages_are_a4_and_carry_pictures(
+    demo: dict[str, Patient], pdf_pages: Callable[[bytes], PdfPages]
+) -> None:
+    pdf = pdf_pages(patient_report_pdf(demo[RESPONDER], today=DEMO_TODAY))
+    for page in pdf.pages:
+        with Image.open(page) as image:
+            width, height = image.size
+            assert width / height == pytest.approx(210 / 297, abs=0.01)
+    # The chart pages hold the blue of the palette's first series (colour, not only text).
+    colours = [np.asarray(Image.open(p).convert("RGB"), dtype=int) for p in pdf.pages]
+    blue = [((c[..., 2] - c[..., 0]) > 80).sum() for c in colours]
+    assert max(blue) > 200  # pixels at 50 dpi: a few charts' lines and dots
+
+
+def test_non_responder_verdict_and_adverse_events_reach_the_pdf(
+    demo: dict[str, Patient], pdf_pages: Callable[[bytes], PdfPages]
+) -> None:
+    text = flat(pdf_pages(patient_report_pdf(demo[NON_RESPONDER], today=DEMO_TODAY)).text)
+    assert "Non-responder" in text
+    bruised = flat(pdf_pages(patient_report_pdf(demo[BRUISED], today=DEMO_TODAY)).text)
+    assert "bruising at needle site" in bruised
+    assert "Adverse events: 1" in bruised
+
+
+def test_pdf_never_fetches_from_the_network() -> None:
+    with pytest.raises(ReportError, match=re.escape("not http://example.org/x.png")):
+        html_to_pdf('<img src="http://example.org/x.png" alt="">')
+
+
+def test_pdf_is_a_pdf(demo: dict[str, Patient]) -> None:
+    pdf = patient_report_pdf(demo[NEW], today=DEMO_TODAY)
+    assert pdf.startswith(b"%PDF-")
+    assert len(io.BytesIO(pdf).getvalue()) > 1000
+
+
+# --- pages and access ----------------------------------------------------------------------------
+
+
+def report_urls(patient: Patient) -> list[str]:
+    return [
+        reverse("patient-report", args=[patient.pk]),
+        reverse("patient-report-pdf", args=[patient.pk]),
+    ]
+
+
+def test_treating_practitioner_opens_the_report_page_and_its_pdf(
+    patient: Patient, alice: User
+) -> None:
+    sign_plan(patient, alice)
+    client = login(alice)
+    page, pdf = (client.get(url) for url in report_urls(patient))
+    assert page.status_code == 200
+    assert b"Progress report" in page.content
+    assert reverse("patient-report-pdf", args=[patient.pk]).encode() in page.content
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+
+
+def test_clinic_admin_may_open_the_report(patient: Patient, erin: User) -> None:
+    assert login(erin).get(report_urls(patient)[0]).status_code == 200
+
+
+def test_front_desk_may_not_open_the_report(patient: Patient, dana: User) -> None:
+    client = login(dana)
+    assert [client.get(url).status_code for url in report_urls(patient)] == [403, 403]
+
+
+def test_another_clinic_sees_no_such_report(patient: Patient, carol: User) -> None:
+    client = login(carol)
+    assert [client.get(url).status_code for url in report_urls(patient)] == [404, 404]
+
+
+def test_signed_out_visitor_is_sent_to_sign_in(patient: Patient) -> None:
+    response = Client().get(report_urls(patient)[0])
+    assert response.status_code == 302
+
+
+def test_patient_page_links_to_the_report(patient: Patient, alice: User) -> None:
+    page = login(alice).get(reverse("patient-detail", args=[patient.pk]))
+    assert reverse("patient-report", args=[patient.pk]).encode() in page.content
+    assert reverse("patient-report-pdf", args=[patient.pk]).encode() in page.content
+
+
+def test_printed_knee_labels_lose_the_halo_weasyprint_would_paint_over_them(
+    demo: dict[str, Patient],
+) -> None:
+    def first_view(for_print: bool) -> str:
+        report = build_patient_report(demo[RESPONDER], today=DEMO_TODAY, for_print=for_print)
+        _, images = report.knees[0]
+        return base64.b64decode(images[0].src.split(",", 1)[1]).decode()
+
+    printed, screen = first_view(True), first_view(False)
+    assert 'paint-order="stroke"' in screen
+    assert 'paint-order="stroke"' not in printed
+    assert ">ST35</text>" in printed

@@ -1,0 +1,226 @@
+"""The referral letter for red flags: its content, its PDF read back, who may open it, the
+intake page's link to it and the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+from typer.testing import CliRunner
+
+from acuknee.cli import app
+from acuknee.clinic.demo import DEMO_CASES, record_intake
+from acuknee.clinic.models import Clinic, IntakeRecord, Patient, StaffProfile
+from acuknee.clinical import Intake
+from acuknee.reports.progress import DISCLAIMER, html_to_pdf
+from acuknee.reports.referral import (
+    ReferralUnavailable,
+    build_referral,
+    referral_intake,
+    render_referral,
+)
+from tests.clinic.conftest import login
+from tests.clinic.test_sessions import sign_plan
+from tests.reports.conftest import PdfPages
+
+SEEN = dt.date(2026, 2, 9)
+HOT_KNEE = next(c for c in DEMO_CASES if c.stage == "referral")
+"""The demo clinic's referred patient: hot swollen knee with fever (septic arthritis to exclude)."""
+
+
+@pytest.fixture
+def referred(patient: Patient, alice: User) -> IntakeRecord:
+    """The persona patient with the demo's hot-knee intake, recorded by alice."""
+    alice.first_name, alice.last_name = "Alice", "Ashworth"
+    alice.save()
+    staff: StaffProfile = alice.staff
+    staff.registration = "REG-12345 (synthetic)"
+    staff.save()
+    clinic = staff.clinic
+    clinic.address = "1 North Road\nNorthtown"
+    clinic.phone = "+00 5550 1000"
+    clinic.save()
+    intake = Intake.model_validate({"age": 65, "sex": "female", **HOT_KNEE.findings})
+    return record_intake(patient, intake, SEEN, alice)
+
+
+def letter_html(record: IntakeRecord, user: User) -> str:
+    return render_referral(build_referral(record, user.staff, today=SEEN))
+
+
+# --- content -------------------------------------------------------------------------------------
+
+
+def test_letter_gives_reason_findings_and_urgency_from_the_stored_screening(
+    referred: IntakeRecord, alice: User
+) -> None:
+    letter = build_referral(referred, alice.staff, today=SEEN)
+    stored = referred.screening["referrals"]
+    assert [r.name for r in letter.referrals] == [r["name"] for r in stored]
+    assert [r.reason for r in letter.referrals] == [r["reason"] for r in stored]
+    assert letter.most_urgent in {"emergency", "urgent"}
+    findings = {f.label: f.value for r in letter.referrals for f in r.findings}
+    assert "yes" in findings.values()
+    assert not letter.plan_allowed
+
+
+def test_letter_is_signed_with_the_practitioners_name_registration_and_clinic(
+    referred: IntakeRecord, alice: User
+) -> None:
+    html = letter_html(referred, alice)
+    for text in ("Alice Ashworth", "REG-12345 (synthetic)", "1 North Road<br>Northtown"):
+        assert text in html
+    assert "+00 5550 1000" in html
+    assert "No acupuncture has been given or planned pending your assessment." in html
+
+
+def test_letter_is_printable_html_without_inline_style_or_script(
+    referred: IntakeRecord, alice: User
+) -> None:
+    html = letter_html(referred, alice)
+    assert "style=" not in html
+    assert "<script" not in html
+    assert DISCLAIMER in html
+    assert "Synthetic demo data" in html
+
+
+def test_pdf_text_names_patient_urgency_reason_and_practitioner(
+    referred: IntakeRecord, alice: User, pdf_pages: Callable[[bytes], PdfPages]
+) -> None:
+    letter = build_referral(referred, alice.staff, today=SEEN)
+    pdf = pdf_pages(html_to_pdf(render_referral(letter, for_print=True)))
+    text = re.sub(r"\s+", " ", pdf.text)
+    assert "Ada Synthetic" in text
+    assert letter.most_urgent.upper() in text
+    assert letter.referrals[0].reason[:40] in text
+    assert "REG-12345 (synthetic)" in text
+    assert DISCLAIMER in text
+    assert "Page 1 of" in text
+    assert pdf.pages
+
+
+def test_an_intake_without_red_flags_has_no_letter(patient: Patient, alice: User) -> None:
+    sign_plan(patient, alice)
+    with pytest.raises(ReferralUnavailable, match="no current intake with a referral"):
+        referral_intake(patient)
+
+
+def test_a_voided_intake_has_no_letter(referred: IntakeRecord, alice: User) -> None:
+    referred.void(alice, "entered in error")
+    with pytest.raises(ReferralUnavailable, match="voided"):
+        referral_intake(referred.patient, referred.pk)
+
+
+def test_another_patients_intake_is_refused(
+    referred: IntakeRecord, northside: Clinic, alice: User
+) -> None:
+    other = Patient.objects.create(
+        clinic=northside,
+        record_number="N-0002",
+        given_name="Bea",
+        family_name="Synthetic",
+        date_of_birth=dt.date(1970, 1, 1),
+        sex="female",
+        synthetic=True,
+    )
+    with pytest.raises(ReferralUnavailable, match="not one of this patient's intakes"):
+        referral_intake(other, referred.pk)
+
+
+# --- pages and access ----------------------------------------------------------------------------
+
+
+def urls(record: IntakeRecord) -> list[str]:
+    query = f"?intake={record.pk}"
+    return [
+        reverse("patient-referral", args=[record.patient_id]) + query,
+        reverse("patient-referral-pdf", args=[record.patient_id]) + query,
+    ]
+
+
+def test_practitioner_opens_the_letter_and_its_pdf(referred: IntakeRecord, bob: User) -> None:
+    client = login(bob)
+    page, pdf = (client.get(url) for url in urls(referred))
+    assert page.status_code == 200
+    assert b"Referral letter" in page.content
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF-")
+
+
+def test_front_desk_may_not_open_the_letter(referred: IntakeRecord, dana: User) -> None:
+    client = login(dana)
+    assert [client.get(url).status_code for url in urls(referred)] == [403, 403]
+
+
+def test_another_clinic_sees_no_such_letter(referred: IntakeRecord, carol: User) -> None:
+    client = login(carol)
+    assert [client.get(url).status_code for url in urls(referred)] == [404, 404]
+
+
+def test_no_referral_is_a_404(patient: Patient, alice: User) -> None:
+    sign_plan(patient, alice)
+    assert login(alice).get(reverse("patient-referral", args=[patient.pk])).status_code == 404
+
+
+def test_intake_page_links_to_the_letter(referred: IntakeRecord, alice: User) -> None:
+    page = login(alice).get(reverse("intake-detail", args=[referred.patient_id, referred.pk]))
+    assert urls(referred)[0].encode() in page.content
+    assert urls(referred)[1].encode() in page.content
+
+
+# --- command line --------------------------------------------------------------------------------
+
+
+def test_cli_writes_the_letter(referred: IntakeRecord, tmp_path: Path) -> None:
+    out = tmp_path / "letter.html"
+    result = CliRunner().invoke(app, ["report", "referral", str(referred.pk), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "REG-12345 (synthetic)" in out.read_text()
+
+
+def test_cli_writes_the_progress_report_pdf(patient: Patient, alice: User, tmp_path: Path) -> None:
+    sign_plan(patient, alice)
+    out = tmp_path / "report.pdf"
+    result = CliRunner().invoke(app, ["report", "patient", str(patient.pk), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["patient", "999999", "--out", "x.pdf"], "no patient with id 999999"),
+        (["referral", "999999", "--out", "x.pdf"], "no intake with id 999999"),
+        (["patient", "1", "--out", "x.docx"], "must end in .pdf, .html"),
+    ],
+)
+def test_cli_unknown_ids_and_formats_exit_2_naming_the_problem(
+    db: object, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(app, ["report", *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_cli_unwritable_path_exits_2(referred: IntakeRecord, tmp_path: Path) -> None:
+    out = tmp_path / "missing-folder" / "letter.pdf"
+    result = CliRunner().invoke(app, ["report", "referral", str(referred.pk), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr
+
+
+def test_cli_refuses_an_intake_without_red_flags(
+    patient: Patient, alice: User, tmp_path: Path
+) -> None:
+    sign_plan(patient, alice)
+    intake = patient.intakes.get()
+    out = tmp_path / "letter.pdf"
+    result = CliRunner().invoke(app, ["report", "referral", str(intake.pk), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "found no red flag" in result.stderr
+    assert not out.exists()
