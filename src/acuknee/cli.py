@@ -64,6 +64,8 @@ def read_json(path: str) -> Any:
         _fail([f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"])
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
         _fail([f"{path}: not usable JSON: {exc}"])
+    except RecursionError:  # arrays or objects nested deeper than Python's recursion limit
+        _fail([f"{path}: not usable JSON: nested too deeply"])
 
 
 def parse(model: type[M], data: Any) -> M:
@@ -344,6 +346,46 @@ def import_(
     if not report.ok:
         _fail([str(problem) for problem in report.problems])
     typer.echo(json.dumps(report.summary(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Backup file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Back up the configured database to FILE, consistently while the app runs.
+
+    SQLite: the online backup API; PostgreSQL: pg_dump (custom format). See docs/reliability.md.
+    """
+    from acuknee import backup as backups
+    from acuknee.config import ConfigError, load
+
+    try:
+        size = backups.backup(file, load().database, force=force)
+    except (ConfigError, backups.BackupError) as exc:
+        _fail([str(exc)])
+    typer.echo(f"backed up to {file} ({size} bytes)")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="Backup file made by `acuknee backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that holds data.")
+    ] = False,
+) -> None:
+    """Replace the configured database with the backup in FILE: all of it or nothing.
+
+    Refused without --force when the database holds data (the message says what it holds).
+    """
+    from acuknee import backup as backups
+    from acuknee.config import ConfigError, load
+
+    try:
+        replaced = backups.restore(file, load().database, force=force)
+    except (ConfigError, backups.BackupError) as exc:
+        _fail([str(exc)])
+    typer.echo(f"restored {file}; replaced {replaced.describe()}")
 
 
 @app.command()

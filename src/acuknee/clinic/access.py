@@ -75,6 +75,25 @@ def clinic_view(*, roles: Collection[Role] | None = None) -> Callable[[ViewFunc]
                     raise Http404("no such patient") from exc
             return view(request, *args, **kwargs)
 
+        # Declared for the authorization matrix (tests/security): who this view admits.
+        wrapper.acuknee_roles = allowed  # type: ignore[attr-defined]
         return cast(ViewFunc, wrapper)
+
+    return decorator
+
+
+def public_view(*, reason: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Mark a view as open to anyone, saying why; it changes nothing at run time.
+
+    The authorization matrix (tests/security) fails for a URL whose view declares no rule:
+    a view is either ``@clinic_view(roles=...)`` or ``@public_view(reason=...)`` (the login page,
+    the health check, a patient's self-report link, which checks its own token).
+    """
+    if not reason.strip():
+        raise ValueError("public_view needs a reason: why may anyone open this view?")
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        view.acuknee_public = reason  # type: ignore[attr-defined]
+        return view
 
     return decorator

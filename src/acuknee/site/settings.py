@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from acuknee import config
@@ -19,10 +20,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Security (docs/security.md): TOTP second factor, sign-in lockout.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "simple_history",
     # ninja: its packaged Swagger UI assets, so the API docs page loads nothing from a CDN.
     "ninja",
     "acuknee.clinic",
+    "acuknee.accounts",
     "acuknee.reports",
     "acuknee.research",
     "acuknee.audit",
@@ -30,14 +36,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "acuknee.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "acuknee.audit.middleware.AuditMiddleware",  # after auth: one audit row per audited request
+    # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "acuknee.site.urls"
@@ -62,6 +74,13 @@ DATABASES = {"default": CONFIG.database}
 # The largest legitimate request (an intake or a session record, as a form or API JSON) is a few
 # kilobytes; 1 MiB refuses oversized bodies early (the API answers 413) with a wide margin.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# No page takes a file (imports go through the command line). A file part of a multipart body is
+# kept in memory only when the whole request is within 1 MiB; beyond that it is read in 64 KiB
+# chunks and dropped, never spooled to a temporary file on disk (Django's default handler);
+# more than 10 file parts is a 400.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -72,6 +91,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username+address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "acuknee.accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = CONFIG.lockout_failures
+AXES_COOLOFF_TIME = dt.timedelta(minutes=CONFIG.lockout_minutes)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # one attacker cannot lock out everyone
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "acuknee.accounts.lockout.locked_out"
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = "acuknee"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -79,16 +110,37 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = CONFIG.session_idle_minutes * 60
 SESSION_SAVE_EVERY_REQUEST = True  # idle expiry: each request renews the window
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = CONFIG.production
 CSRF_COOKIE_SECURE = CONFIG.production
 SECURE_HSTS_SECONDS = 31536000 if CONFIG.production else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = CONFIG.production
+# Allows (does not perform) submission to the browsers' preload list; `check --deploy` asks for it.
+SECURE_HSTS_PRELOAD = CONFIG.production
 SECURE_SSL_REDIRECT = CONFIG.production
 # A load balancer probes the health check over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# No inline script or style anywhere (templates use static files; charts are data: images).
+# The API docs page (ninja's Swagger UI) loads its init script from a static file too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "style-src": ["'self'"],
+        "script-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -97,6 +149,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = CONFIG.data_dir / "static"
+ACUKNEE_EXPORT_RETENTION_HOURS = CONFIG.export_retention_hours
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # In development whitenoise serves straight from the packaged static folders.
 WHITENOISE_USE_FINDERS = DEBUG

@@ -10,5 +10,9 @@ urlpatterns = [
     path("fhir/", include(fhir_server.urlpatterns)),
     *web.urlpatterns,
     path("audit/", include("acuknee.audit.urls")),
+    path("account/", include("acuknee.accounts.urls")),
     path("", include("acuknee.clinic.urls")),
 ]
+
+# A 400 that does not re-read the body that caused it (see acuknee/site/errors.py).
+handler400 = "acuknee.site.errors.bad_request"

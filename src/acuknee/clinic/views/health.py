@@ -13,9 +13,12 @@ from django.urls import URLPattern, path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from acuknee.clinic.access import public_view
+
 
 @require_safe
 @never_cache
+@public_view(reason="a load balancer's liveness probe: no account, answers only 'ok'")
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain; charset=utf-8")
 

@@ -19,7 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from acuknee.clinic.access import SCHEDULING_ROLES, clinic_view
+from acuknee.clinic.access import SCHEDULING_ROLES, clinic_view, public_view
 from acuknee.clinic.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm
 from acuknee.clinic.models import Measurement, Patient, SelfReportLink
 from acuknee.clinical import load_knowledge
@@ -74,6 +74,7 @@ def _gone(request: HttpRequest, link: SelfReportLink) -> HttpResponse:
 
 
 @never_cache
+@public_view(reason="a patient's self-report link: the unguessable token is the key")
 def selfreport_fill(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's form: 404 for an unknown token, 410 for a used or expired link."""
     try:

@@ -1,0 +1,1 @@
+"""Accounts: two-factor sign-in (TOTP, django-otp), required for clinic admins."""

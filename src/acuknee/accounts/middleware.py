@@ -1,0 +1,66 @@
+"""Hold a signed-in but unverified user at the second factor before any page.
+
+It runs after django-otp's ``OTPMiddleware`` (which sets ``user.is_verified()``). Passed through:
+views marked public (sign-in, sign-out, health check, self-report links), the two-factor steps
+themselves (``two_factor_step``), and the API and FHIR, which authenticate by Bearer token and
+never by this session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
+
+from acuknee.accounts.twofactor import confirmed_device, required_for
+
+TOKEN_PREFIXES = ("/api/", "/fhir/")
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def two_factor_step(view: View) -> View:
+    """Mark a view an unverified user may open (enrolment, verification)."""
+    view.acuknee_two_factor_step = True  # type: ignore[attr-defined]
+    return view
+
+
+def _passes(view: Any) -> bool:
+    """Public or a two-factor step, looking through decorators that keep ``__wrapped__``."""
+    while view is not None:
+        if getattr(view, "acuknee_public", None) or getattr(view, "acuknee_two_factor_step", False):
+            return True
+        view = getattr(view, "__wrapped__", None)
+    return False
+
+
+class TwoFactorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or user.is_verified():
+            return None
+        if _passes(view) or request.path.startswith(TOKEN_PREFIXES):
+            return None
+        if confirmed_device(user) is not None:
+            target = "two-factor-verify"
+        elif required_for(user):
+            target = "two-factor-setup"
+        else:
+            return None
+        try:
+            step = reverse(target)
+        except NoReverseMatch:  # a URLconf without the two-factor pages: refuse, never skip
+            raise PermissionDenied("second factor required") from None
+        return HttpResponseRedirect(f"{step}?{urlencode({'next': request.get_full_path()})}")

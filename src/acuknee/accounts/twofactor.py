@@ -1,0 +1,36 @@
+"""Who must pass a second factor, and the TOTP device they use.
+
+Clinic admins manage staff and API tokens, so a stolen password alone must not open their
+account: they enrol before reaching any page. Anyone else may enrol; once enrolled, the code is
+asked at every sign-in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from acuknee.clinic.models import Role
+
+DEVICE_NAME = "authenticator app"
+REQUIRED_ROLES = frozenset({Role("clinic_admin")})
+
+
+def confirmed_device(user: Any) -> TOTPDevice | None:
+    """The user's enrolled (confirmed) TOTP device, if any."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def pending_device(user: Any) -> TOTPDevice:
+    """The device being enrolled: reused on reload, so a scanned code stays valid."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    return device
+
+
+def required_for(user: Any) -> bool:
+    """True when the user's role requires a second factor."""
+    staff = getattr(user, "staff", None)
+    return staff is not None and staff.role in REQUIRED_ROLES

@@ -1,0 +1,131 @@
+"""``/account/``: the signed-in user's account page and the two-factor steps.
+
+Enrolment shows the secret as a QR code (segno, as a ``data:`` image: the CSP allows
+``img-src data:`` but no inline SVG styles) and as text; the first correct code confirms the
+device and verifies the session. Verification is the step after the password.
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django_otp import login as otp_login
+
+from acuknee.accounts.middleware import two_factor_step
+from acuknee.accounts.twofactor import confirmed_device, pending_device, required_for
+from acuknee.clinic.access import clinic_view
+from acuknee.clinic.models import Role
+
+EVERY_ROLE = frozenset(Role(value) for value in Role.values)
+"""Every staff member has an account page and may enrol a second factor."""
+
+
+class CodeForm(forms.Form):  # type: ignore[misc]
+    token = forms.CharField(
+        label="Six-digit code from your authenticator app",
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_token(self) -> str:
+        token = "".join(str(self.cleaned_data["token"]).split())
+        if not token.isdigit():
+            raise forms.ValidationError("Enter the digits shown by your authenticator app.")
+        return token
+
+
+def _next(request: HttpRequest) -> str:
+    """Where to go after the step: ``next`` when it is a local URL, else the home page."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return str(reverse("home"))
+
+
+def _step(name: str, request: HttpRequest) -> str:
+    return f"{reverse(name)}?{urlencode({'next': _next(request)})}"
+
+
+@never_cache  # type: ignore[untyped-decorator]
+@clinic_view(roles=EVERY_ROLE)
+def account(request: HttpRequest) -> HttpResponse:
+    context = {
+        "enrolled": confirmed_device(request.user) is not None,
+        "required": required_for(request.user),
+    }
+    return render(request, "accounts/account.html", context)
+
+
+@never_cache  # type: ignore[untyped-decorator]
+@two_factor_step
+@clinic_view(roles=EVERY_ROLE)
+def setup(request: HttpRequest) -> HttpResponse:
+    """Enrol a TOTP device: scan or type the secret, then confirm with one code."""
+    if confirmed_device(request.user) is not None:
+        if not request.user.is_verified():
+            return redirect(_step("two-factor-verify", request))
+        messages.info(request, "Two-factor sign-in is already on for your account.")
+        return redirect("account")
+    device = pending_device(request.user)
+    form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid() and device.verify_token(form.cleaned_data["token"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            messages.success(request, "Two-factor sign-in is on.")
+            return HttpResponseRedirect(_next(request))
+        if form.is_valid():
+            form.add_error("token", "That code is not right; check the time on your phone.")
+        status = 400
+    import segno  # only here: the QR code is drawn on this page alone
+
+    qr = segno.make(device.config_url, error="m")
+    context = {
+        "form": form,
+        "qr": qr.svg_data_uri(scale=5, border=2),
+        "secret": base64.b32encode(device.bin_key).decode(),
+        "required": required_for(request.user),
+        "next": _next(request),
+    }
+    response = render(request, "accounts/setup.html", context, status=status)
+    response["Cache-Control"] = "no-store"  # the page holds the secret
+    return response
+
+
+@never_cache  # type: ignore[untyped-decorator]
+@two_factor_step
+@clinic_view(roles=EVERY_ROLE)
+def verify(request: HttpRequest) -> HttpResponse:
+    """The step after the password for a user with an enrolled device."""
+    device = confirmed_device(request.user)
+    if device is None:
+        return redirect(_step("two-factor-setup", request))
+    if request.user.is_verified():
+        return HttpResponseRedirect(_next(request))
+    form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid() and device.verify_token(form.cleaned_data["token"]):
+            otp_login(request, device)
+            return HttpResponseRedirect(_next(request))
+        if form.is_valid():
+            form.add_error("token", "That code is not right (or too many tries: wait a moment).")
+        status = 400
+    return render(
+        request, "accounts/verify.html", {"form": form, "next": _next(request)}, status=status
+    )

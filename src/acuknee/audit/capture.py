@@ -1,0 +1,277 @@
+"""What one request did, as an audit row: who, what, which patient, from where, with what result.
+
+Kept apart from the middleware so the login signals build their rows the same way. A request
+is classified from its resolved URL (the name and keyword arguments Django already matched), so
+no extra query is needed except, for a record addressed by its own id (``/api/v1/intakes/7``,
+``/fhir/Condition/intake-7``), a subquery that finds its patient inside the same INSERT.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Subquery
+from django.http import HttpRequest
+from django.urls import Resolver404, ResolverMatch, resolve
+
+from acuknee.audit.models import Action, AuditEvent
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+SKIPPED_NAMES = frozenset({"login", "logout", "healthz"})
+"""Logins and logouts are recorded by the auth signals (with the outcome Django decided); the
+health check is a load balancer's probe."""
+
+NON_PATIENT_API_NAMES = frozenset(
+    {
+        "openapi-json",
+        "openapi-view",
+        "api-root",
+        "point_list",
+        "point_detail",
+        "protocol_list",
+        "protocol_detail",
+        "fhir-metadata",
+    }
+)
+"""API and FHIR routes that serve no patient data (the knowledge base, the API's own docs):
+their reads are not recorded (writes by staff still are)."""
+
+NON_ATOMIC_NAMES = frozenset({"fhir-export-system", "fhir-export-group", "fhir-export-patient"})
+"""Writes not wrapped in the audit transaction: a bulk export kick-off hands its new job to a
+background thread, which must see the job committed."""
+
+RECORD_KWARGS = {
+    "intake_id": "intake",
+    "plan_id": "plan",
+    "session_id": "session",
+    "measurement_id": "measurement",
+}
+"""URL keywords naming a clinical record, most specific first, and the object type recorded."""
+
+FHIR_RECORD_IDS = {
+    "Condition": (re.compile(r"^intake-(\d+)$"), "intake"),
+    "CarePlan": (re.compile(r"^plan-(\d+)$"), "plan"),
+    "Procedure": (re.compile(r"^session-(\d+)$"), "session"),
+    "AdverseEvent": (re.compile(r"^session-(\d+)-\d+$"), "session"),
+    "QuestionnaireResponse": (re.compile(r"^meas-(\d+)$"), "measurement"),
+    "Observation": (re.compile(r"^meas-(\d+)-"), "measurement"),
+}
+"""FHIR ids derived from the clinic's rows (see ``api.fhir_server``) and the row they point at."""
+
+_DIGITS = re.compile(r"^(?:Patient/)?(\d{1,18})$")
+
+
+@dataclass
+class Target:
+    """What a request touched: the object and, where it is known, the patient."""
+
+    action: str
+    object_type: str = ""
+    object_id: str = ""
+    patient_id: int | None = None
+    record: tuple[str, int] | None = None  # (kind, pk): patient found by subquery at insert
+
+
+def _int(value: Any) -> int | None:
+    found = _DIGITS.match(str(value)) if value is not None else None
+    return int(found.group(1)) if found else None
+
+
+def _action(method: str, name: str, path: str) -> str:
+    if method == "DELETE":
+        return Action("delete")
+    if "export" in name:
+        return Action("export")
+    if method in READ_METHODS:
+        return Action("read")
+    if method in {"PUT", "PATCH"}:
+        return Action("update")
+    if name.endswith("void") or path.rstrip("/").endswith("/void"):
+        return Action("void")
+    if any(word in name for word in ("edit", "sign", "revoke")):
+        return Action("update")
+    return Action("create")
+
+
+def classify(
+    request: HttpRequest, match: ResolverMatch | None, authenticated: bool
+) -> Target | None:
+    """The audit target of a request, or None when the request is not audited.
+
+    Audited: any request to a URL that names a patient or one of their records; any API or
+    FHIR request by a signed-in caller that can return patient data; the audit pages; and any
+    write by a signed-in user.
+    """
+    method = request.method or ""
+    name = (match.url_name or "") if match else ""
+    if name in SKIPPED_NAMES:
+        return None
+    kwargs = match.kwargs if match else {}
+    action = _action(method, name, request.path)
+    is_api = request.path.startswith(("/api/", "/fhir/"))
+    target = Target(action=action)
+
+    for key, kind in RECORD_KWARGS.items():
+        if key in kwargs:
+            target.object_type, target.object_id = kind, str(kwargs[key])
+            pk = _int(kwargs[key])
+            if "patient_id" not in kwargs and pk is not None:
+                target.record = (kind, pk)
+            break
+    if "patient_id" in kwargs:
+        target.patient_id = _int(kwargs["patient_id"])
+        if not target.object_type:
+            target.object_type, target.object_id = "patient", str(kwargs["patient_id"])
+    if "kind_name" in kwargs:  # FHIR read or search
+        kind_name = str(kwargs["kind_name"])
+        target.object_type = kind_name
+        resource_id = str(kwargs.get("resource_id", ""))
+        target.object_id = resource_id
+        if kind_name == "Patient":
+            target.patient_id = _int(resource_id)
+        elif kind_name in FHIR_RECORD_IDS:
+            pattern, kind = FHIR_RECORD_IDS[kind_name]
+            found = pattern.match(resource_id)
+            if found:
+                target.record = (kind, int(found.group(1)))
+    if name == "selfreport-fill":
+        target.object_type = "self_report_link"
+        target.object_id = _link_hash(kwargs)  # as stored: the token itself is never kept
+        target.record = ("self_report_link", 0)
+    if is_api and target.patient_id is None and target.record is None:
+        # an API list or FHIR search narrowed to one patient: ?patient=7, ?subject=Patient/7
+        for key in ("patient", "subject", "patient_id"):
+            if key in request.GET:
+                target.patient_id = _int(request.GET[key])
+                break
+    if not target.object_type:
+        target.object_type = _object_type(name, is_api)
+
+    touches_patient = target.patient_id is not None or target.record is not None
+    if name.startswith("audit"):
+        return target
+    if touches_patient:
+        return target
+    if is_api and authenticated and name not in NON_PATIENT_API_NAMES:
+        return target
+    if method not in READ_METHODS and authenticated:
+        return target
+    return None
+
+
+SECRET_KWARGS = frozenset({"token"})
+"""URL keywords that are secrets (a self-report link's token): never written to the log."""
+
+
+def _link_hash(kwargs: dict[str, Any]) -> str:
+    from acuknee.clinic.models import SelfReportLink
+
+    return str(SelfReportLink.hash_token(str(kwargs.get("token", ""))))
+
+
+def logged_path(request: HttpRequest) -> str:
+    """The path and query string, with secret URL parts replaced by ``[secret]``."""
+    path = request.get_full_path()
+    match = getattr(request, "resolver_match", None)
+    for key in SECRET_KWARGS & set(match.kwargs if match else ()):
+        secret = str(match.kwargs[key]) if match else ""
+        if secret:
+            path = path.replace(secret, "[secret]")
+    return path
+
+
+def created_patient(location: str) -> int | None:
+    """The patient a create redirected to (``/patients/7/...``), read from its URL."""
+    try:
+        match = resolve(urlsplit(location).path)
+    except Resolver404:
+        return None
+    return _int(match.kwargs.get("patient_id"))
+
+
+def _object_type(name: str, is_api: bool) -> str:
+    """``measurement_list`` → measurement, ``patient-create`` → patient, else the URL name."""
+    base = re.split(r"[-_]", name, maxsplit=1)[0] if name else ""
+    return base if base else ("api" if is_api else "")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The peer address Django saw (REMOTE_ADDR); a forwarded header is not trusted here."""
+    raw = request.META.get("REMOTE_ADDR") or ""
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        return None
+
+
+def clean(text: str, limit: int) -> str:
+    """PostgreSQL text cannot hold NUL; columns have a length."""
+    return text.replace("\x00", "")[:limit]
+
+
+def who(user: Any) -> dict[str, Any]:
+    """The user's id, username, clinic and role as they are now (snapshots)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {}
+    found: dict[str, Any] = {"user_id": user.pk, "username": clean(user.get_username(), 150)}
+    try:
+        staff = user.staff
+    except (ObjectDoesNotExist, AttributeError):  # a user without a staff profile
+        staff = None
+    if staff is not None:
+        found["clinic_id"] = staff.clinic_id
+        found["role"] = staff.role
+    return found
+
+
+def _patient_subquery(kind: str, pk: int, clinic_id: int | None, request: HttpRequest) -> Any:
+    """The patient of a record addressed by its id, within the caller's clinic (else NULL)."""
+    from acuknee.clinic.models import (
+        IntakeRecord,
+        Measurement,
+        PlanRecord,
+        SelfReportLink,
+        TreatmentSession,
+    )
+
+    if kind == "self_report_link":
+        match = request.resolver_match
+        token = str(match.kwargs.get("token", "")) if match else ""
+        rows: Any = SelfReportLink.objects.filter(token_hash=SelfReportLink.hash_token(token))
+        return Subquery(rows.values("patient_id")[:1])
+    model = {
+        "intake": IntakeRecord,
+        "plan": PlanRecord,
+        "session": TreatmentSession,
+        "measurement": Measurement,
+    }[kind]
+    rows = model.objects.filter(pk=pk, patient__clinic_id=clinic_id)
+    return Subquery(rows.values("patient_id")[:1])
+
+
+def build(request: HttpRequest, target: Target, status: int | None) -> AuditEvent:
+    """The row for ``request`` (not saved)."""
+    user = getattr(request, "user", None)
+    identity = who(user)
+    event = AuditEvent(
+        action=target.action,
+        object_type=clean(target.object_type, 50),
+        object_id=clean(target.object_id, 100),
+        patient_id=target.patient_id,
+        ip=client_ip(request),
+        user_agent=clean(request.META.get("HTTP_USER_AGENT", ""), 300),
+        method=clean(request.method or "", 10),
+        path=clean(logged_path(request), 1000),
+        status=status,
+        **identity,
+    )
+    if target.patient_id is None and target.record is not None:
+        kind, pk = target.record
+        event.patient_id = _patient_subquery(kind, pk, identity.get("clinic_id"), request)
+    return event

@@ -1,0 +1,164 @@
+"""Sign-in: Argon2, lockout (django-axes), TOTP second factor (django-otp), idle expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.clinic.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _sign_in(client: Client, username: str, password: str = PASSWORD, **extra: Any) -> Any:
+    return client.post(reverse("login"), {"username": username, "password": password}, **extra)
+
+
+def _code(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def _after_throttle(device: TOTPDevice) -> None:
+    """django-otp makes a device wait after a wrong code (1 s, doubling); skip the wait."""
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1, "a wrong code is counted"
+    device.throttle_reset()
+
+
+def test_passwords_are_stored_with_argon2(alice: User) -> None:
+    assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    assert alice.password.startswith("argon2$")
+
+
+def test_sign_in_through_the_form_works_with_the_lockout_backend(alice: User) -> None:
+    client = Client()
+    response = _sign_in(client, "alice")
+    assert response.status_code == 302
+    assert client.get(reverse("patient-list")).status_code == 200
+
+
+def test_repeated_failures_lock_the_username_even_with_the_right_password(alice: User) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(client, "alice", "wrong-password")
+    response = _sign_in(client, "alice")
+    assert response.status_code == 429
+    assert b"Sign-in locked" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_lockout_is_per_username_and_address(alice: User, bob: User) -> None:
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(attacker, "alice", "wrong-password")
+    assert _sign_in(attacker, "bob").status_code == 302, "another user from that address"
+    assert _sign_in(Client(REMOTE_ADDR="198.51.100.7"), "alice").status_code == 302
+
+
+def test_axes_reset_unlocks_a_locked_user(alice: User) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(client, "alice", "wrong-password")
+    assert _sign_in(client, "alice").status_code == 429
+    call_command("axes_reset_username", "alice")
+    assert _sign_in(client, "alice").status_code == 302
+
+
+def test_clinic_admin_must_enrol_before_reaching_any_page(erin: User) -> None:
+    client = Client()
+    assert _sign_in(client, "erin").status_code == 302
+    response = client.get(reverse("patient-list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("two-factor-setup"))
+    assert client.get(reverse("account-tokens")).status_code == 302
+
+
+def test_enrolment_shows_a_qr_image_and_the_secret_then_a_code_confirms_it(erin: User) -> None:
+    client = Client()
+    _sign_in(client, "erin")
+    page = client.get(reverse("two-factor-setup"), {"next": "/"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert re.search(r'<img class="qr" src="data:image/svg\+xml', html)
+    device = TOTPDevice.objects.get(user=erin, confirmed=False)
+    secret = re.search(r'<code class="secret">([A-Z2-7=]+)</code>', html)
+    assert secret is not None
+    assert client.post(reverse("two-factor-setup"), {"token": "000000"}).status_code == 400
+    _after_throttle(device)
+    confirmed = client.post(reverse("two-factor-setup"), {"token": _code(device), "next": "/"})
+    assert confirmed.status_code == 302
+    assert TOTPDevice.objects.get(user=erin).confirmed
+    assert client.get(reverse("patient-list")).status_code == 200
+
+
+def test_an_enrolled_user_gives_a_code_after_the_password(alice: User) -> None:
+    device = TOTPDevice.objects.create(user=alice, name="phone", confirmed=True)
+    client = Client()
+    _sign_in(client, "alice")
+    held = client.get(reverse("patient-list"))
+    assert held.status_code == 302
+    assert held["Location"].startswith(reverse("two-factor-verify"))
+    verify = reverse("two-factor-verify")
+    assert client.post(verify, {"token": "123456", "next": "/"}).status_code == 400
+    assert client.get(reverse("patient-list")).status_code == 302, "a wrong code opens nothing"
+    _after_throttle(device)
+    passed = client.post(verify, {"token": _code(device), "next": "/"})
+    assert passed.status_code == 302
+    assert client.get(reverse("patient-list")).status_code == 200
+
+
+def test_second_factor_is_optional_for_a_practitioner(alice: User) -> None:
+    client = Client()
+    _sign_in(client, "alice")
+    assert client.get(reverse("patient-list")).status_code == 200
+    account = client.get(reverse("account"))
+    assert b"Turn on two-factor sign-in" in account.content
+
+
+def test_reset_two_factor_removes_a_lost_device(alice: User) -> None:
+    TOTPDevice.objects.create(user=alice, name="phone", confirmed=True)
+    call_command("reset_two_factor", "alice")
+    assert not TOTPDevice.objects.filter(user=alice).exists()
+
+
+def test_an_idle_session_expires_and_a_request_renews_it(alice: User) -> None:
+    assert settings.SESSION_SAVE_EVERY_REQUEST
+    client = Client()
+    _sign_in(client, "alice")
+    key = client.session.session_key
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() + dt.timedelta(seconds=30))
+    assert client.get(reverse("patient-list")).status_code == 200
+    renewed = Session.objects.get(pk=key).expire_date
+    age = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    assert renewed > timezone.now() + age - dt.timedelta(minutes=1), "activity renews the window"
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    expired = client.get(reverse("patient-list"))
+    assert expired.status_code == 302
+    assert expired["Location"].startswith(reverse("login"))
+
+
+def test_code_that_authenticates_without_a_request_still_checks_the_password(alice: User) -> None:
+    assert authenticate(username="alice", password=PASSWORD) == alice
+    assert authenticate(username="alice", password="wrong-password") is None
+
+
+def test_a_signed_in_browser_session_does_not_open_the_api_or_fhir(alice: User) -> None:
+    """The API and FHIR are CSRF-exempt because only a Bearer token authenticates them."""
+    browser = Client()
+    _sign_in(browser, "alice")
+    assert browser.get(reverse("patient-list")).status_code == 200
+    assert browser.get("/api/v1/patients").status_code == 401
+    assert browser.get("/fhir/Patient").status_code == 401

@@ -1,0 +1,113 @@
+"""Chromium loads every HTML page of the app under the real CSP and reports no violation.
+
+The pages come from the authorization matrix's routes (so new pages are included), opened as
+the first role allowed to see them, with the demo clinic's records. A violation is caught both
+from the console and from the ``securitypolicyviolation`` event. The clinic admin signs in
+through the real two-factor enrolment (QR page, secret, code).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.e2e.conftest import browser, demo, sign_in  # noqa: F401  (fixtures)
+from tests.security.matrix import ROLES, routes
+from tests.security.world import World
+
+pytestmark = pytest.mark.e2e
+
+LISTEN = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`
+    + ` at ${e.sourceFile || ''}:${e.lineNumber || ''}`);
+});
+"""
+
+
+def _pages(world: World) -> list[tuple[str, str]]:
+    """(role, path) of every HTML page a role may open, found with the test client first."""
+    pages: list[tuple[str, str]] = [("anonymous", "/api/v1/docs")]
+    for route in routes():
+        rule = route.rule
+        if rule is None or rule.kind == "token" or "GET" not in route.methods:
+            continue
+        if rule.kind == "public":
+            role = "link_holder" if "token" in route.keywords else "anonymous"
+        else:
+            role = next((r for r in ROLES if r in rule.roles), "")
+        values = world.values(route, role, "own")
+        if not role or values is None:
+            continue
+        path = route.url(values)
+        answer = world.sessions[role].get(path)
+        if answer.status_code == 200 and answer["Content-Type"].startswith("text/html"):
+            pages.append((role, path))
+    return pages
+
+
+def _enrol(page: Any, base: str) -> None:
+    """Finish the clinic admin's first sign-in: read the secret, answer with a TOTP code."""
+    from django_otp.oath import totp
+
+    secret = page.locator("code.secret").inner_text().strip()
+    code = totp(base64.b32decode(secret))
+    page.get_by_label("Six-digit code from your authenticator app").fill(f"{code:06d}")
+    page.get_by_role("button", name="Turn on").click()
+    page.wait_for_url(lambda url: "two-factor" not in url)
+
+
+def test_every_page_loads_without_a_csp_violation(
+    browser: Any,  # noqa: F811  (the e2e fixture, imported above)
+    demo: Any,  # noqa: F811
+    live_server: Any,
+) -> None:
+    world = World()
+    base = live_server.url
+    pages = _pages(world)
+    assert len(pages) > 10, pages
+    # The test client verified the admin with a device; the browser enrols one for real.
+    TOTPDevice.objects.filter(user=world.users["clinic_admin"]).delete()
+    contexts: dict[str, Any] = {}
+    violations: list[str] = []
+    try:
+        for role, path in pages:
+            if role not in contexts:
+                context = browser.new_context()
+                context.add_init_script(LISTEN)
+                page = context.new_page()
+                username = {
+                    "practitioner": "practitioner",
+                    "front_desk": "frontdesk",
+                    "clinic_admin": "clinicadmin",
+                    "researcher": "researcher",
+                }.get(role)
+                if username:
+                    sign_in(page, base, username)
+                    if role == "clinic_admin":
+                        _enrol(page, base)
+                errors: list[str] = []
+                page.on(
+                    "console",
+                    lambda msg, errors=errors: (
+                        errors.append(msg.text)
+                        if msg.type == "error" and "Content Security Policy" in msg.text
+                        else None
+                    ),
+                )
+                contexts[role] = (context, page, errors)
+            _, page, errors = contexts[role]
+            errors.clear()
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            seen = page.evaluate("() => window.__cspViolations || []")
+            violations += [f"{role} {path}: {v}" for v in [*seen, *errors]]
+    finally:
+        for context, _, _ in contexts.values():
+            context.close()
+    print(f"\nCSP: {len(pages)} pages loaded in Chromium")
+    assert not violations, "\n".join(violations)

@@ -1,0 +1,136 @@
+"""Every POST form of the app carries the CSRF token, and posting it without one is refused.
+
+The pages come from the URLconf (the authorization matrix's routes), each opened as the first
+role allowed to see it, with the demo clinic's records; every ``<form method="post">`` found is
+checked, then posted (its fields, no token) by a client that enforces CSRF checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from tests.clinic.conftest import verify_second_factor
+from tests.security.matrix import ROLES, routes
+from tests.security.world import World
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "csrfmiddlewaretoken"
+FIELDS = {"input", "select", "textarea", "button"}
+
+
+@dataclass
+class Form:
+    action: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class Forms(HTMLParser):
+    """The POST forms of a page: action and named fields (the token among them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[Form] = []
+        self._current: Form | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._current = (
+                Form(a.get("action", "")) if a.get("method", "").lower() == "post" else None
+            )
+            if self._current is not None:
+                self.forms.append(self._current)
+        elif self._current is not None and a.get("name") and tag in FIELDS:
+            self._current.fields[a["name"]] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._current = None
+
+
+@dataclass
+class Found:
+    role: str
+    page: str
+    form: Form
+
+
+@pytest.fixture(scope="module")
+def found(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[World, list[Found]]]:
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = World()
+        forms: list[Found] = []
+        for route in routes():
+            rule = route.rule
+            if rule is None or rule.kind == "token" or "GET" not in route.methods:
+                continue
+            if rule.kind == "public":
+                role = "link_holder" if "token" in route.keywords else "anonymous"
+            else:
+                role = next((r for r in ROLES if r in rule.roles), "")
+            values = world.values(route, role, "own")
+            if not role or values is None:
+                continue
+            page = route.url(values)
+            answer = world.sessions[role].get(page)
+            if answer.status_code != 200 or not answer["Content-Type"].startswith("text/html"):
+                continue
+            parser = Forms()
+            parser.feed(answer.content.decode())
+            forms += [Found(role, page, f) for f in parser.forms]
+        yield world, forms
+        transaction.set_rollback(True)
+
+
+def test_the_walk_finds_the_apps_post_forms(found: tuple[World, list[Found]]) -> None:
+    _, forms = found
+    pages = {f.page for f in forms}
+    assert len(pages) >= 10, pages
+    print(f"\nCSRF: {len(forms)} POST forms on {len(pages)} pages")
+
+
+def test_every_post_form_carries_the_csrf_token(found: tuple[World, list[Found]]) -> None:
+    _, forms = found
+    missing = [
+        f"{f.role} {f.page} -> {f.form.action or '(same page)'}"
+        for f in forms
+        if not f.form.fields.get(TOKEN)
+    ]
+    assert not missing, "POST forms without {% csrf_token %}:\n" + "\n".join(missing)
+
+
+def _client(world: World, role: str) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    if role in world.users:
+        client.force_login(world.users[role])
+        if role == "clinic_admin":
+            verify_second_factor(client, world.users[role])
+    elif role == "link_holder":
+        client.get(f"/r/{world.own.link_token}/")
+    return client
+
+
+def test_posting_any_form_without_the_token_is_refused(found: tuple[World, list[Found]]) -> None:
+    world, forms = found
+    seen: set[tuple[str, str]] = set()
+    accepted = []
+    for f in forms:
+        target = urljoin(f.page, f.form.action) if f.form.action else f.page
+        if (f.role, target) in seen:
+            continue
+        seen.add((f.role, target))
+        data = {k: v for k, v in f.form.fields.items() if k != TOKEN}
+        answer = _client(world, f.role).post(target, data)
+        if answer.status_code != 403 or b"CSRF" not in answer.content:
+            accepted.append(f"{f.role} POST {target} (form on {f.page}) -> {answer.status_code}")
+    assert seen
+    assert not accepted, "accepted without a CSRF token:\n" + "\n".join(accepted)
