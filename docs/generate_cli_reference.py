@@ -51,23 +51,30 @@ def _help(args: list[str]) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def _commands() -> list[str]:
-    """Subcommand names in the order ``acuknee --help`` lists them."""
+def _commands() -> list[list[str]]:
+    """Every command path in the order ``--help`` lists them, a group before its subcommands
+    (``["report"]``, ``["report", "patient"]``, ...)."""
     import typer
 
     from acuknee.cli import app
 
-    group = typer.main.get_command(app)
-    return list(getattr(group, "commands", {}))
+    def walk(command: object, prefix: list[str]) -> list[list[str]]:
+        paths: list[list[str]] = []
+        for name, sub in getattr(command, "commands", {}).items():
+            paths.append([*prefix, name])
+            paths.extend(walk(sub, [*prefix, name]))
+        return paths
+
+    return walk(typer.main.get_command(app), [])
 
 
 def render() -> str:
     """The whole of docs/cli.md."""
     parts = [HEADER]
-    for name in ["", *_commands()]:
-        title = f"acuknee {name}".strip()
-        text = _help([name] if name else [])
-        parts.append(f"## `{title}`\n\n```text\n{text}\n```\n")
+    for path in [[], *_commands()]:
+        title = " ".join(["acuknee", *path])
+        level = "#" * (2 + max(0, len(path) - 1))
+        parts.append(f"{level} `{title}`\n\n```text\n{_help(path)}\n```\n")
     return "\n".join(parts)
 
 
