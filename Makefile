@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo-cli test e2e-setup fhir-validators-setup reports-setup lint typecheck imports pytest pytest-postgres bench clean
+.PHONY: run demo-cli test e2e-setup fhir-validators-setup reports-setup lint typecheck imports audit pytest pytest-postgres bench clean
 
 # The PostgreSQL pass: the clinic app and browser tests again on a real server. CI sets
 # ACUKNEE_REQUIRE_POSTGRES=1 so an unreachable server fails instead of skipping.
@@ -26,14 +26,19 @@ demo-cli: $(STAMP)
 	$(BIN)/acuknee demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks docs
-	$(BIN)/ruff format --check src tests benchmarks docs
+	$(BIN)/ruff check src tests benchmarks docs tools
+	$(BIN)/ruff format --check src tests benchmarks docs tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
+
+# Known vulnerabilities in the installed (pinned) dependencies (tools/audit.py). Skipped with a
+# message when the advisory database cannot be reached; ACUKNEE_REQUIRE_AUDIT=1 fails instead.
+audit: $(STAMP)
+	$(BIN)/python -m tools.audit
 
 pytest: $(STAMP)
 	$(BIN)/pytest -n auto -q
@@ -48,7 +53,7 @@ pytest-postgres: $(STAMP)
 		echo "SKIPPED: PostgreSQL pass (no server at $(POSTGRES_URL)); set ACUKNEE_REQUIRE_POSTGRES=1 to fail instead"; \
 	fi
 
-test: lint typecheck imports e2e-setup fhir-validators-setup reports-setup pytest pytest-postgres
+test: lint typecheck imports audit e2e-setup fhir-validators-setup reports-setup pytest pytest-postgres
 
 # The browser tests' needs: Debian's chromium (apt-get, when root) and axe-core (npm ci, pinned in
 # tests/e2e/package-lock.json). It never fails: what is missing is said here and the tests skip.

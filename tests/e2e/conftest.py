@@ -7,6 +7,7 @@ axe-core in ``tests/e2e/node_modules`` only the accessibility tests skip.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 from collections.abc import Iterator
@@ -49,8 +50,30 @@ NO_AXE = (
 )
 
 
+_CHROMIUM: list[Any] = []
+"""The one Chromium of this test process, shared by every module that uses ``browser``: a module
+that imports the fixture defines a second one, and Playwright's sync API refuses a second
+``sync_playwright()`` in a process whose first one is still running."""
+
+
+def _chromium(sync_api: Any) -> Any:
+    if not _CHROMIUM:
+        playwright = sync_api.sync_playwright().start()
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        _CHROMIUM.append(chromium)
+
+        def stop() -> None:
+            chromium.close()
+            playwright.stop()
+
+        atexit.register(stop)
+    return _CHROMIUM[0]
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser() -> Any:
     """One Chromium per test process, with a fresh temporary profile (Playwright's ``launch``
     makes a new empty user-data-dir and removes it on close)."""
     if not CHROMIUM.exists():
@@ -60,12 +83,7 @@ def browser() -> Iterator[Any]:
     )
     # Assertions wait up to 10 s (Playwright's default is 5 s), for a loaded CI machine.
     sync_api.expect.set_options(timeout=10_000)
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
+    return _chromium(sync_api)
 
 
 @pytest.fixture

@@ -1,0 +1,3 @@
+"""Personas for the bad-input tests: the clinic app's (alice, bob, carol, dana, ...)."""
+
+from tests.clinic.conftest import *  # noqa: F403
