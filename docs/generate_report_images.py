@@ -4,9 +4,11 @@
 
 Builds a throw-away database in a temporary folder (migrate + ``load_demo`` on a fixed date, so
 the pictures are reproducible and no real data can appear), prints the progress report of a
-completed demo course and the referral letter of the demo's hot-knee patient to PDF, and turns
-each page into PNG with poppler's ``pdftoppm``: report-page-1.png, report-page-2.png, ... and
-referral-letter.png. Nothing is downloaded; the commit-ready pictures are about 100 dpi.
+completed demo course, the referral letter of the demo's hot-knee patient, the clinic outcomes
+report and the STRICTA methods of the demo's knee-OA protocol to PDF, and turns the pages into PNG
+with poppler's ``pdftoppm``: report-page-1.png, report-page-2.png, ..., referral-letter.png,
+clinic-report-page-1.png and stricta-report-page-1.png (first pages only: each report leads with
+its picture there). Nothing is downloaded; the commit-ready pictures are about 100 dpi.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ TODAY = dt.date(2026, 3, 2)
 """The demo clinic's 'today': fixed, so the pages are the same on every run."""
 PATIENT = "DEMO-0020"  # a completed course: a responder at both follow-ups
 REFERRED = "DEMO-0027"  # hot swollen knee with fever: urgent referral
+PROTOCOL = "knee-oa-manual-gerac"  # the demo clinic's most used protocol
 
 
 def _pages(pdf: bytes, out: Path, stem: str, dpi: int, first_only: bool = False) -> list[Path]:
@@ -63,8 +66,10 @@ def main() -> None:
 
         from acuknee.clinic.demo import load_demo
         from acuknee.clinic.models import Patient, StaffProfile
+        from acuknee.reports.clinic_report import clinic_report, render_pdf
         from acuknee.reports.progress import html_to_pdf, patient_report_pdf
         from acuknee.reports.referral import build_referral, referral_intake, render_referral
+        from acuknee.reports.stricta_report import protocol_stricta, render_stricta_html
 
         call_command("migrate", verbosity=0)
         load_demo(TODAY)
@@ -79,6 +84,15 @@ def main() -> None:
         letter = build_referral(referral_intake(referred), practitioner, today=TODAY)
         pdf = html_to_pdf(render_referral(letter, for_print=True))
         written += _pages(pdf, args.out, "referral-letter", args.dpi, first_only=True)
+        clinic = patient.clinic
+        outcomes = clinic_report(clinic, today=TODAY)
+        written += _pages(
+            render_pdf(outcomes), args.out, "clinic-report-page-1", args.dpi, first_only=True
+        )
+        methods = html_to_pdf(
+            render_stricta_html(protocol_stricta(clinic, PROTOCOL, today=TODAY), clinic.name)
+        )
+        written += _pages(methods, args.out, "stricta-report-page-1", args.dpi, first_only=True)
     for path in written:
         print(path)
 

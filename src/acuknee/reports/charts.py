@@ -20,6 +20,14 @@ What a chart shows, and why:
 - an arrow naming the good direction, and "exploratory" in the title for measures without
   validation (skin temperature for the circulation domain).
 
+Two more pictures lead their reports (issue 5: "every report leads with a picture"):
+
+- ``GlanceSpec``, the progress report's "at a glance": each of the five domains' first measure as
+  its improvement from baseline divided by the MIC the core applied (1.0 = the MIC reached), so
+  scales of 0-10 and 0-100 share one axis; rows without an MIC give their raw change in words,
+  rows without data say "not measured" (never a zero bar);
+- ``UrgencySpec``, the referral letter's: each red flag on the routine / urgent / emergency scale.
+
 Every colour has a second cue (line style, marker, hatch) from ``acuknee.reports.style``, so the
 charts read in grey. Rendered SVG is cached by the chart's data (``TrendSpec`` is frozen and
 hashable): a page drawn twice, or a report made after the page was viewed, draws nothing again.
@@ -30,8 +38,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -40,6 +50,7 @@ from matplotlib.ticker import MaxNLocator
 from acuknee.reports.style import (
     BAND,
     FONT_SIZES,
+    HATCHES,
     INK,
     PALETTE,
     apply_style,
@@ -51,12 +62,19 @@ from acuknee.reports.style import (
 __all__ = [
     "CHART_HEIGHT_IN",
     "CHART_WIDTH_IN",
+    "GlanceRow",
+    "GlanceSpec",
     "TrendSpec",
+    "UrgencySpec",
     "draw_trend",
+    "glance_data_uri",
+    "glance_figure",
     "trend_data_uri",
     "trend_figure",
     "trend_png",
     "trend_svg",
+    "urgency_data_uri",
+    "urgency_figure",
 ]
 
 CHART_WIDTH_IN = 3.3
@@ -282,3 +300,252 @@ def trend_data_uri(spec: TrendSpec, *, raster: bool = False) -> str:
     if raster:
         return "data:image/png;base64," + base64.b64encode(trend_png(spec)).decode("ascii")
     return svg_data_uri(trend_svg(spec))
+
+
+# --- the "at a glance" figure: every domain on one axis, in units of its MIC ----------------------
+
+GlanceState = Literal["ratio", "no_mic", "not_measured", "no_follow_up"]
+
+GLANCE_WIDTH_IN = 6.6
+"""Full width of an A4 page's text column: the figure that leads the progress report."""
+_GLANCE_ROW_IN = 0.42
+_GLANCE_FRAME_IN = 0.95  # title above, axis label below
+
+
+@dataclass(frozen=True)
+class GlanceRow:
+    """One domain's row: its first measure's improvement at the latest follow-up and the MIC
+    the core applied to it (both in the measure's unit), or why there is no bar."""
+
+    domain: str
+    state: GlanceState
+    measure: str | None = None
+    unit: str = ""
+    improvement: float | None = None
+    """Change from baseline in the measure's good direction (positive = better)."""
+    change: float | None = None
+    """Follow-up minus baseline, as recorded (shown where there is no MIC)."""
+    mic: float | None = None
+    mic_label: str = "MIC"
+    higher_is_better: bool = True
+    exploratory: bool = False
+
+    @property
+    def ratio(self) -> float | None:
+        """Improvement as a multiple of the MIC: 1.0 = the MIC reached (None without one)."""
+        if self.state != "ratio" or self.improvement is None or not self.mic:
+            return None
+        return self.improvement / self.mic
+
+    @property
+    def label(self) -> str:
+        name = self.domain + (" (exploratory)" if self.exploratory else "")
+        if not self.measure:
+            return name
+        return f"{name}\n" + textwrap.fill(textwrap.shorten(self.measure, 56), 30)
+
+    def note(self) -> str:
+        """What the row says in words (beside its bar, and in the alt text)."""
+        if self.state == "not_measured":
+            return "not measured"
+        if self.state == "no_follow_up":
+            return "no follow-up value yet"
+        better = "higher" if self.higher_is_better else "lower"
+        if self.state == "no_mic":
+            return (
+                f"no established MIC: change {_signed(self.change)} {self.unit}, {better} is better"
+            )
+        ratio = self.ratio
+        assert ratio is not None
+        unit = self.unit.split(" (")[0]  # "score", not "score (0-100)": the row is short
+        return (
+            f"{_num(ratio)} × {self.mic_label} ({_signed(self.improvement)} {unit}; "
+            f"{self.mic_label} {_one(self.mic)})"
+        )
+
+
+@dataclass(frozen=True)
+class GlanceSpec:
+    """The "at a glance" figure: one row per domain, and the title naming the verdict."""
+
+    title: str
+    rows: tuple[GlanceRow, ...]
+
+    def alt_text(self) -> str:
+        rows = "; ".join(f"{r.label.replace(chr(10), ', ')}: {r.note()}" for r in self.rows)
+        return (
+            f"{self.title}. Improvement from baseline on each domain's first measure, "
+            f"as a multiple of its minimal important change (1 = reached): {rows}."
+        )
+
+
+def _one(value: float | None) -> str:
+    """One decimal, as the report's tables print changes."""
+    if value is None:
+        return "—"
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _signed(value: float | None) -> str:
+    text = _one(value)
+    return f"+{text}" if value is not None and value > 0 and text != "0" else text
+
+
+def glance_figure(spec: GlanceSpec) -> Figure:
+    """Horizontal bars from 0 (no change) to the improvement in MICs, a dashed line at 1 (the
+    MIC reached); rows without a ratio carry their note instead of a bar, so "not measured"
+    never reads as "no change". Exploratory rows are hatched (a cue that survives grey)."""
+    apply_style()
+    rows = spec.rows
+    height = _GLANCE_FRAME_IN + _GLANCE_ROW_IN * max(len(rows), 1)
+    fig = Figure(figsize=(GLANCE_WIDTH_IN, height))
+    # Fixed margins, as the trend charts: the labels are short and known.
+    fig.subplots_adjust(left=0.27, right=0.98, top=1 - 0.3 / height, bottom=0.5 / height)
+    ax = fig.add_subplot()
+    ratios = [r.ratio for r in rows if r.ratio is not None]
+    low = min([-0.5, *(v - 0.25 for v in ratios)])
+    high = max([2.0, *(v + 0.1 for v in ratios)])
+    span = high - low
+    ax.set_xlim(low, high + span * 1.05)  # room on the right for the note beside a bar
+    ax.set_ylim(len(rows) - 0.5, -1.1)  # a top strip for the reference lines' names
+    ax.axvline(0, color=INK, linewidth=0.9, zorder=2)
+    ax.axvline(1, color=INK, linewidth=1.1, linestyle="--", zorder=2)
+    ax.text(1, -0.85, " MIC reached (1)", ha="left", va="center", fontsize=FONT_SIZES["tick"])
+    # The notes sit on white so the reference lines never run through the words.
+    note_box = {"facecolor": "white", "edgecolor": "none", "pad": 1.0}
+    for y, row in enumerate(rows):
+        ratio = row.ratio
+        if ratio is not None:
+            ax.barh(
+                y,
+                ratio,
+                height=0.55,
+                color="white" if row.exploratory else PALETTE[0],
+                edgecolor=PALETTE[0],
+                hatch=HATCHES[1] if row.exploratory else "",
+                linewidth=1.0,
+                zorder=3,
+            )
+            x = max(ratio, 0.0) + span * 0.02
+        else:
+            x = span * 0.02
+        ax.text(
+            x,
+            y,
+            row.note(),
+            ha="left",
+            va="center",
+            fontsize=FONT_SIZES["tick"],
+            zorder=4,
+            bbox=note_box,
+        )
+    ax.set_yticks(range(len(rows)), [r.label for r in rows])
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", visible=True)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    ax.set_xlabel("Improvement from baseline ÷ MIC (0 = no change, 1 = MIC reached)")
+    ax.set_title(spec.title, fontsize=FONT_SIZES["title"])
+    return fig
+
+
+@lru_cache(maxsize=256)
+def glance_svg(spec: GlanceSpec) -> str:
+    """The figure as SVG for the page (cached by its data, as the trend charts)."""
+    return figure_to_svg(glance_figure(spec))
+
+
+def glance_png(spec: GlanceSpec, dpi: int = PRINT_DPI) -> bytes:
+    """The figure as PNG for the PDF. Not cached, unlike the SVG: a PDF is made once per
+    download, and the report benchmark then times the drawing in every sample (about 0.1 s)."""
+    buffer = io.BytesIO()
+    glance_figure(spec).savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def glance_data_uri(spec: GlanceSpec, *, raster: bool = False) -> str:
+    """The figure as a ``data:`` address: SVG on screen, PNG for print (as ``trend_data_uri``)."""
+    if raster:
+        return "data:image/png;base64," + base64.b64encode(glance_png(spec)).decode("ascii")
+    return svg_data_uri(glance_svg(spec))
+
+
+# --- the referral letter's urgency scale ----------------------------------------------------------
+
+URGENCY_LEVELS: tuple[str, ...] = ("routine", "urgent", "emergency")
+"""The knowledge base's urgency categories, least to most urgent (``vocabulary.Urgency``)."""
+
+
+@dataclass(frozen=True)
+class UrgencySpec:
+    """Each referral (name, urgency) on the three-step urgency scale; the affected knee."""
+
+    referrals: tuple[tuple[str, str], ...]
+    knee: str | None = None
+
+    @property
+    def title(self) -> str:
+        most = max(
+            (URGENCY_LEVELS.index(u) for _, u in self.referrals if u in URGENCY_LEVELS), default=0
+        )
+        knee = f" · affected knee: {self.knee}" if self.knee else ""
+        return f"Urgency of this referral: {URGENCY_LEVELS[most]}{knee}"
+
+    def alt_text(self) -> str:
+        rows = "; ".join(f"{name}: {urgency}" for name, urgency in self.referrals)
+        return f"{self.title}. On the scale routine, urgent, emergency: {rows}."
+
+
+def urgency_figure(spec: UrgencySpec) -> Figure:
+    """Each red flag as a row across routine, urgent, emergency: a filled black diamond at its
+    urgency, hollow grey circles at the other steps (shape and fill, never colour alone)."""
+    apply_style()
+    rows = spec.referrals
+    height = 0.75 + 0.28 * max(len(rows), 1)
+    fig = Figure(figsize=(GLANCE_WIDTH_IN, height))
+    fig.subplots_adjust(left=0.36, right=0.95, top=1 - 0.32 / height, bottom=0.5 / height)
+    ax = fig.add_subplot()
+    steps = range(len(URGENCY_LEVELS))
+    for y, (_, urgency) in enumerate(rows):
+        ax.plot(steps, [y] * len(URGENCY_LEVELS), color=BAND, linewidth=2, linestyle="-", zorder=1)
+        others = [i for i in steps if URGENCY_LEVELS[i] != urgency]
+        ax.plot(
+            others,
+            [y] * len(others),
+            "o",
+            color="#8C8C8C",
+            markerfacecolor="white",
+            markersize=6,
+            linestyle="none",
+            zorder=2,
+        )
+        if urgency in URGENCY_LEVELS:
+            ax.plot(
+                [URGENCY_LEVELS.index(urgency)],
+                [y],
+                "D",
+                color=INK,
+                markersize=9,
+                linestyle="none",
+                zorder=3,
+            )
+    ax.set_yticks(range(len(rows)), [textwrap.fill(n, 40) for n, _ in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xticks(list(steps), list(URGENCY_LEVELS))
+    ax.set_xlim(-0.4, len(URGENCY_LEVELS) - 0.6)
+    ax.set_xlabel("Urgency (the knowledge base's categories; filled diamond = this referral)")
+    ax.tick_params(axis="y", length=0)
+    ax.grid(visible=False)
+    ax.set_title(spec.title, fontsize=FONT_SIZES["title"])
+    return fig
+
+
+def urgency_data_uri(spec: UrgencySpec, *, raster: bool = False) -> str:
+    """The urgency scale as a ``data:`` address (PNG for print, SVG on screen)."""
+    fig = urgency_figure(spec)
+    if raster:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=PRINT_DPI, metadata={"Software": None})
+        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return svg_data_uri(figure_to_svg(fig))

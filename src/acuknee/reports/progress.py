@@ -30,8 +30,14 @@ from acuknee.clinic.views.outcomes import DomainView, MeasureRow, Outcomes, outc
 from acuknee.clinic.views.sessions import signed_plan
 from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
 from acuknee.clinical.assessment import Assessment, CriteriaResult
-from acuknee.clinical.vocabulary import Side
-from acuknee.reports.charts import TrendSpec, trend_data_uri
+from acuknee.clinical.vocabulary import Domain, Side
+from acuknee.reports.charts import (
+    GlanceRow,
+    GlanceSpec,
+    TrendSpec,
+    glance_data_uri,
+    trend_data_uri,
+)
 from acuknee.reports.diagrams import (
     VIEWS,
     DiagramError,
@@ -123,6 +129,9 @@ class PatientReport:
     diagram_error: str | None = None
     outcomes: Outcomes | None = None
     domains: list[DomainCharts] = field(default_factory=list)
+    glance: GlanceSpec | None = None
+    """The figure page 1 leads with: the five domains in units of their MIC."""
+    glance_image: Image | None = None
     next_steps: list[str] = field(default_factory=list)
     disclaimer: str = DISCLAIMER
 
@@ -174,7 +183,7 @@ def _classifications(assessment: Assessment) -> list[Classification]:
 _HALO = re.compile(r'(<text\b[^>]*?) stroke="#ffffff" stroke-width="[\d.]+" paint-order="stroke"')
 
 
-def _without_halo(svg: str) -> str:
+def without_halo(svg: str) -> str:
     """The diagram's point labels without their white halo. The halo is a white stroke painted
     under the text (``paint-order``); WeasyPrint ignores ``paint-order`` and paints the stroke
     over the letters, which then vanish. Dark text on the pale skin reads well without it."""
@@ -192,7 +201,7 @@ def _diagrams(report: PatientReport, plan: Plan, kb: KnowledgeBase, for_print: b
             images = [
                 Image(
                     src=svg_data_uri(
-                        (_without_halo if for_print else str)(
+                        (without_halo if for_print else str)(
                             knee_diagram(
                                 plan.points,
                                 view,
@@ -294,6 +303,90 @@ def _domains(views: list[DomainView], raster: bool) -> list[DomainCharts]:
     return out
 
 
+def _exploratory(kb: KnowledgeBase, domain: Domain) -> bool:
+    """Whether every measure the knowledge base has for ``domain`` is exploratory (as the
+    outcomes view decides it), for a domain the patient has no rows of at all."""
+    subs = [
+        inst.exploratory or sub.exploratory
+        for inst in kb.instruments.values()
+        for sub in inst.subscales
+        if sub.domain == domain
+    ]
+    return bool(subs) and all(subs)
+
+
+def _glance_row(
+    view: DomainView | None, domain: Domain, outcomes: Outcomes, kb: KnowledgeBase
+) -> GlanceRow:
+    """The domain's first measure (knowledge-base order) at the latest follow-up. Every number
+    is read from the core's evaluation as the outcomes view carries it: the values at baseline
+    and at the latest follow-up (the chart's points) and the MIC the core applied (the chart's
+    band); the improvement is their difference in the measure's good direction, as the core
+    defines it."""
+    label = view.label if view is not None else domain.value.title()
+    exploratory = view.exploratory if view is not None else _exploratory(kb, domain)
+    row = view.rows[0] if view is not None and view.rows else None
+    spec = row.chart_spec if row is not None else None
+    if row is None or spec is None or not spec.points:
+        return GlanceRow(domain=label, state="not_measured", exploratory=exploratory)
+    common: dict[str, Any] = {
+        "domain": label,
+        "measure": row.name,
+        "unit": row.unit,
+        "higher_is_better": spec.higher_is_better,
+        "exploratory": exploratory,
+    }
+    values = dict(spec.points)
+    base = values.get(outcomes.baseline_date) if outcomes.baseline_date else None
+    latest_day = outcomes.follow_up_dates[-1] if outcomes.follow_up_dates else None
+    latest = values.get(latest_day) if latest_day is not None else None
+    if base is None or latest is None:
+        return GlanceRow(state="no_follow_up", **common)
+    change = latest - base
+    improvement = change if spec.higher_is_better else -change
+    if spec.mic is None:
+        return GlanceRow(state="no_mic", change=change, improvement=improvement, **common)
+    return GlanceRow(
+        state="ratio",
+        change=change,
+        improvement=improvement,
+        mic=spec.mic,
+        mic_label=spec.mic_label,
+        **common,
+    )
+
+
+def _glance(outcomes: Outcomes, kb: KnowledgeBase) -> GlanceSpec:
+    """The five domains in the seed article's order, and the latest OMERACT-OARSI verdict."""
+    views = {d.domain: d for d in outcomes.domains}
+    rows = tuple(_glance_row(views.get(d.value), d, outcomes, kb) for d in Domain)
+    if outcomes.verdicts:
+        last = outcomes.verdicts[-1]
+        title = f"At a glance: OMERACT-OARSI {last.label.lower()} at {last.date.isoformat()}"
+    elif outcomes.baseline_date is not None:
+        title = "At a glance: no follow-up yet, so no OMERACT-OARSI verdict"
+    else:
+        title = "At a glance: no measurements yet"
+    return GlanceSpec(title=title, rows=rows)
+
+
+def glance_caption(report: PatientReport) -> str:
+    """The words under the figure (also what a PDF's text extraction finds on page 1)."""
+    o = report.outcomes
+    if o is None or not o.follow_up_dates:
+        return (
+            "Change from baseline on each domain's first measure, once a follow-up is recorded; "
+            "no verdict before then."
+        )
+    return (
+        f"Improvement from baseline ({o.baseline_date}) to the latest follow-up "
+        f"({o.follow_up_dates[-1]}) on each domain's first measure, as a multiple of its "
+        "minimal important change (MIC): at 1.0 the MIC is reached. Measures without an "
+        "established MIC show their raw change instead."
+        + (f" OMERACT-OARSI verdict: {o.verdicts[-1].label}." if o.verdicts else "")
+    )
+
+
 def _next_steps(report: PatientReport) -> list[str]:
     """What is scheduled and what is due, from the plan and the records (no clinical advice)."""
     steps: list[str] = []
@@ -359,6 +452,12 @@ def build_patient_report(
     outcomes: Outcomes = outcomes_context(patient, kb, today)["outcomes"]
     report.outcomes = outcomes
     report.domains = _domains(outcomes.domains, raster=for_print)
+    report.glance = _glance(outcomes, kb)
+    report.glance_image = Image(
+        src=glance_data_uri(report.glance, raster=for_print),
+        alt=report.glance.alt_text(),
+        caption=glance_caption(report),
+    )
     report.next_steps = _next_steps(report)
     return report
 

@@ -23,7 +23,8 @@ from django.utils import timezone
 from acuknee.clinic.forms.intake import label_for
 from acuknee.clinic.models import Clinic, IntakeRecord, Patient, StaffProfile
 from acuknee.clinical.screening import Screening
-from acuknee.reports.progress import DISCLAIMER
+from acuknee.reports.charts import UrgencySpec, urgency_data_uri
+from acuknee.reports.progress import DISCLAIMER, Image
 
 __all__ = [
     "ReferralLetter",
@@ -31,6 +32,7 @@ __all__ = [
     "build_referral",
     "referral_intake",
     "render_referral",
+    "urgency_picture",
 ]
 
 
@@ -145,9 +147,29 @@ def build_referral(
     )
 
 
+def urgency_picture(letter: ReferralLetter, *, for_print: bool = False) -> Image:
+    """The letter's lead picture: each red flag on the routine / urgent / emergency scale, and
+    the affected knee. Chosen over a knee diagram because the receiving clinician needs how fast
+    and why, not where needles would go (none are planned for an urgent referral); every mark
+    is the stored screening's urgency, nothing is judged here."""
+    spec = UrgencySpec(
+        referrals=tuple((r.name, r.urgency) for r in letter.referrals), knee=letter.knee
+    )
+    return Image(
+        src=urgency_data_uri(spec, raster=for_print),
+        alt=spec.alt_text(),
+        caption=(
+            f"Urgency of each red flag found at the intake of "
+            f"{letter.intake.visit_date.isoformat()}, as the screening recorded it; the most "
+            f"urgent is {letter.most_urgent}."
+        ),
+    )
+
+
 def render_referral(letter: ReferralLetter, *, for_print: bool = False) -> str:
     """The letter as an HTML document (``for_print``: without the on-screen links)."""
     context = {
+        "lead": urgency_picture(letter, for_print=for_print),
         "letter": letter,
         "for_print": for_print,
         "synthetic": letter.patient.synthetic,

@@ -17,6 +17,7 @@ variation (1a-1c) come from the protocol as the knowledge base defines it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
@@ -26,7 +27,9 @@ from typing import Any
 from acuknee.clinic.models import Clinic, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import KnowledgeBase, Plan, SessionRecord, load_knowledge, stricta
 from acuknee.clinical.knowledge import Source
+from acuknee.clinical.planning import PlannedPoint
 from acuknee.clinical.stricta import StrictaContext, StrictaItem, StrictaReport
+from acuknee.clinical.vocabulary import Side
 
 _SOURCES_SENTENCE = re.compile(r"\s*Sources?:\s*([A-Za-z0-9_\-,\s]+?)\.(?=\s|$)")
 _YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
@@ -111,6 +114,18 @@ class StrictaDocument:
     not_reported: list[str]
     generated_on: dt.date
     notes: list[str] = field(default_factory=list)
+    knee_points: Sequence[PlannedPoint] | Sequence[str] = ()
+    """The points the lead picture draws: a course's planned points (with their sides) or a
+    protocol's point codes (drawn on one knee, the affected one)."""
+    knee_sides: list[tuple[str, Side]] = field(default_factory=list)
+    """(caption, side) of each knee drawn."""
+    for_print: bool = False
+    """Set by ``render_stricta_html``: diagrams for WeasyPrint (labels without their halo)."""
+
+    @property
+    def knees(self) -> list[KneeFigure]:
+        """The knee diagrams of the points, four views a knee, for the top of the document."""
+        return knee_figures(self.knee_points, self.knee_sides, for_print=self.for_print)
 
     def item_value(self, item_id: str) -> str:
         """The reported value of one item (``KeyError`` for an id STRICTA does not have)."""
@@ -118,6 +133,74 @@ class StrictaDocument:
             if item.id == item_id:
                 return item.value
         raise KeyError(item_id)
+
+
+@dataclass
+class KneeFigure:
+    """One knee's four views, its caption and the distal points listed (not drawn)."""
+
+    label: str
+    images: list[Any]
+    distal: list[str]
+    error: str | None = None
+
+
+def knee_figures(
+    points: Sequence[PlannedPoint] | Sequence[str],
+    sides: Sequence[tuple[str, Side]],
+    *,
+    for_print: bool = False,
+    kb: KnowledgeBase | None = None,
+) -> list[KneeFigure]:
+    """The knee diagrams (``acuknee.reports.diagrams``, as the progress report draws them)."""
+    from acuknee.reports.diagrams import VIEWS, DiagramError, is_local, knee_diagram, point_label
+    from acuknee.reports.progress import Image, without_halo
+    from acuknee.reports.style import svg_data_uri
+
+    if not points:
+        return []
+    kb = kb or load_knowledge()
+    codes = [p.code if isinstance(p, PlannedPoint) else p for p in points]
+    distal = [
+        point_label(kb.points[c]) for c in dict.fromkeys(codes) if not is_local(kb.points[c], kb)
+    ]
+    out = []
+    for label, side in sides:
+        try:
+            images = [
+                Image(
+                    src=svg_data_uri(
+                        (without_halo if for_print else str)(
+                            knee_diagram(
+                                points,
+                                view,
+                                side,
+                                kb,
+                                interactive=False,
+                                list_distal=False,
+                                id_prefix=f"stricta-{side.value}-{view}",
+                            )
+                        )
+                    ),
+                    alt=f"{label}, {view} view, with the points",
+                    caption=view.capitalize(),
+                )
+                for view in VIEWS
+            ]
+        except DiagramError as exc:
+            out.append(KneeFigure(label=label, images=[], distal=distal, error=str(exc)))
+            continue
+        out.append(KneeFigure(label=label, images=images, distal=distal))
+    return out
+
+
+def _plan_sides(plan: Plan) -> list[tuple[str, Side]]:
+    """Each treated knee, the right first (as the progress report orders them)."""
+    sides: list[Side] = []
+    for planned in plan.points:
+        sides += [s for s in planned.side.single_sides() if s not in sides]
+    sides.sort(key=lambda s: s is Side.LEFT)
+    return [(f"{s.value.capitalize()} knee", s) for s in sides]
 
 
 def _with_references(report: StrictaReport, plan: Plan, refs: References) -> list[StrictaItem]:
@@ -201,7 +284,7 @@ def patient_stricta(
     report = stricta(plan, sessions, context, kb)
     refs = References(kb)
     items = _with_references(report, plan, refs)
-    return _document(
+    doc = _document(
         title=f"STRICTA: {patient.record_number}",
         subject=(
             f"Course of patient {patient.record_number}: {plan.protocol_name or 'individual plan'}"
@@ -211,6 +294,10 @@ def patient_stricta(
         refs=refs,
         today=today or dt.date.today(),
     )
+    if plan.status != "refused" and plan.points:
+        doc.knee_points = list(plan.points)
+        doc.knee_sides = _plan_sides(plan)
+    return doc
 
 
 # --- a clinic's protocol ----------------------------------------------------------------------
@@ -395,7 +482,7 @@ def protocol_stricta(
         )
     elif len(courses) < 5:
         notes.append(f"Only {len(courses)} patients: the pooled figures are unstable.")
-    return _document(
+    doc = _document(
         title=f"STRICTA: {plan.protocol_name}",
         subject=(
             f"Protocol {protocol_id} at {clinic.name}: {len(courses)} patient"
@@ -406,6 +493,10 @@ def protocol_stricta(
         today=today or dt.date.today(),
         notes=notes,
     )
+    # The protocol names sides relative to the affected knee: drawn once, on a right knee.
+    doc.knee_points = list(dict.fromkeys(p.code for p in kb.protocols[protocol_id].points))
+    doc.knee_sides = [("Affected knee (drawn as a right knee)", Side.RIGHT)]
+    return doc
 
 
 # --- plain-text output ------------------------------------------------------------------------
@@ -443,9 +534,11 @@ def to_markdown(doc: StrictaDocument) -> str:
 
 
 __all__ = [
+    "KneeFigure",
     "NothingToReport",
     "References",
     "StrictaDocument",
+    "knee_figures",
     "patient_stricta",
     "protocol_courses",
     "protocol_stricta",
@@ -459,6 +552,7 @@ def render_stricta_html(doc: StrictaDocument, clinic_name: str) -> str:
     """The printable document (the page's template without its on-screen controls)."""
     from django.template.loader import render_to_string
 
+    doc = dataclasses.replace(doc, for_print=True)
     return render_to_string(
         "reports/stricta_report.html", {"doc": doc, "clinic_name": clinic_name, "for_print": True}
     )
