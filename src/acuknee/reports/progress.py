@@ -44,6 +44,7 @@ from acuknee.reports.diagrams import (
     is_local,
     knee_diagram,
     point_label,
+    views_showing,
 )
 from acuknee.reports.style import svg_data_uri
 
@@ -190,6 +191,13 @@ def without_halo(svg: str) -> str:
     return _HALO.sub(r"\1", svg)
 
 
+def _views_with_points(plan: Plan, side: Side) -> set[str]:
+    """The views that show at least one of the plan's points on ``side``: an empty view costs
+    the PDF a quarter of its knee-drawing time and tells the reader nothing."""
+    codes = [p.code for p in plan.points if side in p.side.single_sides()]
+    return {view for code in codes for view in views_showing(code)}
+
+
 def _diagrams(report: PatientReport, plan: Plan, kb: KnowledgeBase, for_print: bool) -> None:
     """Static knee diagrams of each treated knee, and the distal points as a list."""
     sides: list[Side] = []
@@ -217,6 +225,7 @@ def _diagrams(report: PatientReport, plan: Plan, kb: KnowledgeBase, for_print: b
                     caption=view.capitalize(),
                 )
                 for view in VIEWS
+                if view in _views_with_points(plan, side)
             ]
             report.knees.append((f"{side.value.capitalize()} knee", images))
     except DiagramError as exc:
