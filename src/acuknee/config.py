@@ -99,7 +99,12 @@ def database_settings(url: str | None, data_dir: Path) -> dict[str, Any]:
         "NAME": str(data_dir / "acuknee.sqlite3"),
         "OPTIONS": {
             # WAL lets readers and one writer work at once; IMMEDIATE avoids upgrade deadlocks.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # 16 KiB pages (set before WAL, so they take effect when the file is created; an
+            # existing database keeps its own): a measurement row with its stored FHIR lines is
+            # about 2 KB, so 4 KiB pages held one row each and read at half the speed.
+            "init_command": (
+                "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            ),
             "transaction_mode": "IMMEDIATE",
         },
     }

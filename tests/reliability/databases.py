@@ -59,6 +59,14 @@ def pg_database(purpose: str, *, template: bool) -> Iterator[str]:
     with contextlib.closing(_pg_admin()) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if template:
+            # Another thread of this test process (a live server, a bulk-export job) may still
+            # hold a session on the test database; a template must have none. The test
+            # database is this process's own, so its other sessions are ended, not waited for.
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [source],
+            )
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
         else:
             admin.execute(f'CREATE DATABASE "{name}"')
