@@ -21,39 +21,16 @@ The PDF samples last seconds, so at most 7 are taken (``Settings.repeat`` caps i
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
-from typing import Any
 
-from benchmarks.harness import Result, Settings, Timing, compare
+from benchmarks.harness import Result, Settings, compare, run_worker, worker_main, write_results
 
 DEMO_DAY = "2026-03-02"
 PDF_REPEAT = 7
 
 
 def run(settings: Settings) -> list[Result]:
-    with tempfile.TemporaryDirectory(prefix="acuknee-bench-clinic-report-") as tmp:
-        env = {k: v for k, v in os.environ.items() if k != "ACUKNEE_DATABASE_URL"}
-        env |= {"ACUKNEE_DATA_DIR": tmp, "DJANGO_SETTINGS_MODULE": "acuknee.site.settings"}
-        out = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "benchmarks.bench_clinic_report", "--worker"]
-        command += [json.dumps(dataclasses.asdict(settings)), str(out)]
-        subprocess.run(command, env=env, check=True, cwd=Path(__file__).resolve().parents[1])
-        rows = json.loads(out.read_text())
-    return [
-        Result(
-            name=row["name"],
-            job=Timing(**row["job"]),
-            floor_name=row["floor_name"],
-            floor=Timing(**row["floor"]),
-            note=row["note"],
-        )
-        for row in rows
-    ]
+    return run_worker("benchmarks.bench_clinic_report", settings, "acuknee-bench-clinic-report-")
 
 
 # --- the worker process ---------------------------------------------------------------------------
@@ -119,30 +96,8 @@ def _worker(settings: Settings, out: Path) -> None:
             note=f"{note}; PDF of {pdf_bytes / 1024:.0f} KiB",
         ),
     ]
-    out.write_text(
-        json.dumps(
-            [
-                {
-                    "name": r.name,
-                    "job": dataclasses.asdict(r.job),
-                    "floor_name": r.floor_name,
-                    "floor": dataclasses.asdict(r.floor),
-                    "note": r.note,
-                }
-                for r in results
-            ]
-        )
-    )
-
-
-def _settings(text: str) -> Settings:
-    data: dict[str, Any] = json.loads(text)
-    data["clients"] = tuple(data["clients"])
-    return Settings(**data)
+    write_results(results, out)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
-        _worker(_settings(sys.argv[2]), Path(sys.argv[3]))
-    else:
-        sys.exit("usage: python -m benchmarks.bench_clinic_report --worker SETTINGS_JSON OUT")
+    worker_main("benchmarks.bench_clinic_report", _worker)

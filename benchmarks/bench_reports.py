@@ -26,15 +26,9 @@ PDF samples last around a second, so at most 7 are taken (``Settings.repeat`` ca
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
-from typing import Any
 
-from benchmarks.harness import Result, Settings, Timing, compare
+from benchmarks.harness import Result, Settings, compare, run_worker, worker_main, write_results
 
 DEMO_DAY = "2026-03-02"
 FULL_COURSE = "DEMO-0020"
@@ -43,24 +37,7 @@ PDF_REPEAT = 7
 
 
 def run(settings: Settings) -> list[Result]:
-    with tempfile.TemporaryDirectory(prefix="acuknee-bench-reports-") as tmp:
-        env = {k: v for k, v in os.environ.items() if k != "ACUKNEE_DATABASE_URL"}
-        env |= {"ACUKNEE_DATA_DIR": tmp, "DJANGO_SETTINGS_MODULE": "acuknee.site.settings"}
-        out = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "benchmarks.bench_reports", "--worker"]
-        command += [json.dumps(dataclasses.asdict(settings)), str(out)]
-        subprocess.run(command, env=env, check=True, cwd=Path(__file__).resolve().parents[1])
-        rows = json.loads(out.read_text())
-    return [
-        Result(
-            name=row["name"],
-            job=Timing(**row["job"]),
-            floor_name=row["floor_name"],
-            floor=Timing(**row["floor"]),
-            note=row["note"],
-        )
-        for row in rows
-    ]
+    return run_worker("benchmarks.bench_reports", settings, "acuknee-bench-reports-")
 
 
 # --- the worker process ---------------------------------------------------------------------------
@@ -166,30 +143,8 @@ def _worker(settings: Settings, out: Path) -> None:
             note=f"{REFERRED}: hot swollen knee with fever",
         ),
     ]
-    out.write_text(
-        json.dumps(
-            [
-                {
-                    "name": r.name,
-                    "job": dataclasses.asdict(r.job),
-                    "floor_name": r.floor_name,
-                    "floor": dataclasses.asdict(r.floor),
-                    "note": r.note,
-                }
-                for r in results
-            ]
-        )
-    )
-
-
-def _settings(text: str) -> Settings:
-    data: dict[str, Any] = json.loads(text)
-    data["clients"] = tuple(data["clients"])
-    return Settings(**data)
+    write_results(results, out)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
-        _worker(_settings(sys.argv[2]), Path(sys.argv[3]))
-    else:
-        sys.exit("usage: python -m benchmarks.bench_reports --worker SETTINGS_JSON OUT")
+    worker_main("benchmarks.bench_reports", _worker)

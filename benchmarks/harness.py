@@ -184,3 +184,68 @@ def table(results: list[Result]) -> str:
 
     rule = "|" + "-" * (widths[0] + 2) + "".join(f"|{'-' * (w + 1)}:" for w in widths[1:]) + "|"
     return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+# --- a benchmark measured in a worker process (its own data directory, its own database) ---------
+
+
+def run_worker(module: str, settings: Settings, prefix: str) -> list[Result]:
+    """Run ``python -m <module> --worker SETTINGS OUT`` on a fresh temporary SQLite data
+    directory and read back the results it wrote (``write_results``)."""
+    import dataclasses
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        env = {k: v for k, v in os.environ.items() if k != "ACUKNEE_DATABASE_URL"}
+        env |= {"ACUKNEE_DATA_DIR": tmp, "DJANGO_SETTINGS_MODULE": "acuknee.site.settings"}
+        out = Path(tmp) / "result.json"
+        command = [sys.executable, "-m", module, "--worker"]
+        command += [json.dumps(dataclasses.asdict(settings)), str(out)]
+        subprocess.run(command, env=env, check=True, cwd=Path(__file__).resolve().parents[1])
+        rows = json.loads(out.read_text())
+    return [
+        Result(
+            name=row["name"],
+            job=Timing(**row["job"]),
+            floor_name=row["floor_name"],
+            floor=Timing(**row["floor"]),
+            note=row["note"],
+        )
+        for row in rows
+    ]
+
+
+def write_results(results: list[Result], out: Any) -> None:
+    """The worker's side of ``run_worker``: its results as JSON in the file ``out``."""
+    import dataclasses
+    import json
+
+    rows = [
+        {
+            "name": r.name,
+            "job": dataclasses.asdict(r.job),
+            "floor_name": r.floor_name,
+            "floor": dataclasses.asdict(r.floor),
+            "note": r.note,
+        }
+        for r in results
+    ]
+    out.write_text(json.dumps(rows))
+
+
+def worker_main(module: str, worker: Callable[[Settings, Any], None]) -> None:
+    """``python -m <module> --worker SETTINGS_JSON OUT``: decode the settings and run."""
+    import json
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) != 4 or sys.argv[1] != "--worker":
+        sys.exit(f"usage: python -m {module} --worker SETTINGS_JSON OUT")
+    data: dict[str, Any] = json.loads(sys.argv[2])
+    data["clients"] = tuple(data["clients"])
+    worker(Settings(**data), Path(sys.argv[3]))
