@@ -39,27 +39,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from acuknee.research.analytics import DIMENSIONS
 from benchmarks.harness import Result, Settings, Timing, percentile
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (10_000,)
 CLINICS = 50
 DOMAINS = ("pain", "function", "inflammation", "relaxation", "circulation")
-DIMENSIONS = (
-    "clinic",
-    "region",
-    "cause",
-    "severity_band",
-    "age_band",
-    "sex",
-    "diabetes",
-    "anticoagulated",
-    "cardiac_device",
-    "knee_prosthesis",
-    "protocol",
-    "method",
-    "sessions_band",
-)
 Z = 1.96
 
 

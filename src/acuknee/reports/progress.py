@@ -26,7 +26,13 @@ from django.utils import timezone
 
 from acuknee.clinic.models import Clinic, IntakeRecord, Patient, PlanRecord
 from acuknee.clinic.status import patient_status
-from acuknee.clinic.views.outcomes import DomainView, MeasureRow, Outcomes, outcomes_context
+from acuknee.clinic.views.outcomes import (
+    DomainView,
+    MeasureRow,
+    Outcomes,
+    domain_exploratory,
+    outcomes_context,
+)
 from acuknee.clinic.views.sessions import signed_plan
 from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
 from acuknee.clinical.assessment import Assessment, CriteriaResult
@@ -312,18 +318,6 @@ def _domains(views: list[DomainView], raster: bool) -> list[DomainCharts]:
     return out
 
 
-def _exploratory(kb: KnowledgeBase, domain: Domain) -> bool:
-    """Whether every measure the knowledge base has for ``domain`` is exploratory (as the
-    outcomes view decides it), for a domain the patient has no rows of at all."""
-    subs = [
-        inst.exploratory or sub.exploratory
-        for inst in kb.instruments.values()
-        for sub in inst.subscales
-        if sub.domain == domain
-    ]
-    return bool(subs) and all(subs)
-
-
 def _glance_row(
     view: DomainView | None, domain: Domain, outcomes: Outcomes, kb: KnowledgeBase
 ) -> GlanceRow:
@@ -333,7 +327,7 @@ def _glance_row(
     band); the improvement is their difference in the measure's good direction, as the core
     defines it."""
     label = view.label if view is not None else domain.value.title()
-    exploratory = view.exploratory if view is not None else _exploratory(kb, domain)
+    exploratory = view.exploratory if view is not None else domain_exploratory(kb, domain)
     row = view.rows[0] if view is not None and view.rows else None
     spec = row.chart_spec if row is not None else None
     if row is None or spec is None or not spec.points:

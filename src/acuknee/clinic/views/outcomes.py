@@ -199,7 +199,7 @@ _CRITERION_LABELS = {
 }
 
 
-def _domain_exploratory(kb: KnowledgeBase, domain: Domain) -> bool:
+def domain_exploratory(kb: KnowledgeBase, domain: Domain) -> bool:
     """A domain is exploratory when every measure the knowledge base has for it is (circulation:
     skin temperature, no validated measure)."""
     subs = [
@@ -259,7 +259,7 @@ def _domains_from_evaluation(kb: KnowledgeBase, evaluation: Evaluation) -> list[
     for group in latest.domains:
         domain = group.domain
         label = domain.value.title() if domain else "Other measures"
-        exploratory = group.exploratory or (domain is not None and _domain_exploratory(kb, domain))
+        exploratory = group.exploratory or (domain is not None and domain_exploratory(kb, domain))
         note = group.note
         if exploratory and note is None:
             note = "exploratory: no validated measure of this domain; interpret with caution"
@@ -297,7 +297,7 @@ def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
         d: DomainView(
             domain=d.value,
             label=d.value.title(),
-            exploratory=_domain_exploratory(kb, d),
+            exploratory=domain_exploratory(kb, d),
             note=None,
         )
         for d in Domain
