@@ -415,7 +415,7 @@ def run(settings: Settings) -> list[Result]:
     quick = settings.synthetic < Settings().synthetic
     sides = ("acuknee", "hand_sql", "pandas")
     for n in sizes(settings):
-        runs = 1 if quick else (3 if n <= 100_000 else 2)
+        runs = 1 if quick else 5  # the median of 5: a cold first run is one of them, not half
         with tempfile.TemporaryDirectory(prefix="acuknee-bench-research-") as tmp:
             folder = Path(tmp)
             data = _write_data(n, settings.seed, folder)

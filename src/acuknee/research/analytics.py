@@ -297,24 +297,31 @@ def _run(engine: Engine, name: str, filters: Filters) -> list[dict[str, Any]]:
 # --- raw results (unsuppressed) ------------------------------------------------------------------
 
 
-def _t_quantile(df: int) -> float:
+def _t_quantiles(sizes: set[int]) -> dict[int, float]:
+    """The 97.5% t quantile for each sample size (df = n - 1), in one vectorised call: a
+    scipy call per size cost more than the whole Python side of the report."""
     from scipy.stats import t
 
-    return float(t.ppf(0.975, df))
+    ordered = sorted(n for n in sizes if n >= 2)
+    if not ordered:
+        return {}
+    return dict(
+        zip(ordered, (float(q) for q in t.ppf(0.975, [n - 1 for n in ordered])), strict=True)
+    )
 
 
 def outcomes(engine: Engine, filters: Filters | None = None) -> list[dict[str, Any]]:
     """Every breakdown's row, unsuppressed, each domain with its t-based 95% interval
     (``<domain>_low``/``_high``). For tests and the benchmark: publish ``report`` instead."""
     rows = _run(engine, "outcomes", filters or Filters())
-    quantiles: dict[int, float] = {}
+    quantiles = _t_quantiles({int(n) for row in rows for d in DOMAINS if (n := row[f"{d}_n"])})
     for row in rows:
         for domain in DOMAINS:
             n, mean, se = row[f"{domain}_n"], row[f"{domain}_mean"], row[f"{domain}_se"]
             if n is None or n < 2 or mean is None or se is None:
                 row[f"{domain}_low"] = row[f"{domain}_high"] = None
                 continue
-            q = quantiles.get(n) or quantiles.setdefault(n, _t_quantile(n - 1))
+            q = quantiles[int(n)]
             row[f"{domain}_low"], row[f"{domain}_high"] = mean - q * se, mean + q * se
     order = {d: i for i, d in enumerate(("all", *DIMENSIONS))}
     rows.sort(key=lambda r: (order[r["dimension"]], _level_key(r["dimension"], r["level"])))

@@ -13,7 +13,7 @@
 --
 -- Two stages, so the one scan is a plain GROUP BY: "fine" sums every course into its cell of all
 -- thirteen breakdowns at once (every aggregate is a sum, so cells add up exactly); the GROUPING
--- SETS then run over those cells (about 140k at 1M courses), not over the courses. On Citus the
+-- SETS then run over those cells (about 85,000 at 1M synthetic courses), not over the courses. On Citus the
 -- first stage runs on the workers and only the cells reach the coordinator, where GROUPING SETS
 -- (single-shard only on distributed tables) run on the materialized intermediate result.
 WITH ae AS (
