@@ -133,6 +133,7 @@ def _grow(clinic: Any, user: Any, start: int, stop: int, seed: int) -> None:
         patients = Patient.objects.bulk_create(
             _rendered(
                 Patient(
+                    pk=n,
                     clinic=clinic,
                     record_number=f"B-{n:07d}",
                     given_name="Synthetic",
@@ -150,6 +151,7 @@ def _grow(clinic: Any, user: Any, start: int, stop: int, seed: int) -> None:
             pain, pain_scores, jr, jr_scores = sets[n % len(sets)]
             measurements.append(
                 Measurement(
+                    pk=2 * n - 1,
                     patient=patient,
                     measured_on=day,
                     instrument="pain_nrs",
@@ -160,6 +162,7 @@ def _grow(clinic: Any, user: Any, start: int, stop: int, seed: int) -> None:
             )
             measurements.append(
                 Measurement(
+                    pk=2 * n,
                     patient=patient,
                     measured_on=day,
                     instrument="koos_jr",
@@ -172,17 +175,23 @@ def _grow(clinic: Any, user: Any, start: int, stop: int, seed: int) -> None:
 
 
 def _rendered(record: Any) -> Any:
-    """What ``save()`` does and ``bulk_create`` skips: store the record's FHIR lines."""
+    """What ``save()`` does and ``bulk_create`` skips: store the record's FHIR lines (which
+    carry its primary key: ``_grow`` numbers the rows itself)."""
     record.render_fhir()
     return record
 
 
-def _export(job: Any, directory: Path) -> int:
+def _clear(directory: Path) -> None:
+    """Remove the last export's files before the next (untimed: freeing 400 MB of files is the
+    file system's work, and a real export writes into a new folder)."""
     import shutil
 
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _export(job: Any, directory: Path) -> int:
     from acuknee.api.bulk_export import write_export
 
-    shutil.rmtree(directory, ignore_errors=True)
     return sum(item["count"] for item in write_export(job, directory))
 
 
@@ -261,16 +270,19 @@ def worker(small: int, large: int, timed: int, seed: int, out: Path) -> None:
         _grow(clinic, user, built + 1, size + 1, seed)
         report["build_seconds"][str(size)] = time.perf_counter() - started
         built = size
+        _clear(directory)
         resources = _export(job, directory)  # warm-up, and the count
         dicts = _floor_dicts(job, min(size, FLOOR_PATIENTS))
         samples, floor = [], []
         for _ in range(timed):  # in turn, so a change in load touches both sides alike
+            _clear(directory)
             start = time.perf_counter_ns()
             _export(job, directory)
             samples.append((time.perf_counter_ns() - start) / resources)
             floor.append(_floor_sample(dicts))
         floor_n = len(dicts) * max(1, 200_000 // len(dicts)) * timed
         del dicts
+        _clear(directory)
         tracemalloc.start()
         _export(job, directory)
         peak = tracemalloc.get_traced_memory()[1]

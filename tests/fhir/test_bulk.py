@@ -630,7 +630,8 @@ def test_saved_records_keep_their_lines_under_the_current_version(
     assert Patient.objects.get(pk=patient.pk).fhir_version == version
     stored = Measurement.objects.get(pk=recorded.pk)
     assert stored.fhir_version == version
-    assert bytes(stored.fhir_response).count(bulk.PK) == 1
+    assert json.loads(bytes(stored.fhir_response))["id"] == f"meas-{recorded.pk}"
+    assert bytes(Patient.objects.get(pk=patient.pk).fhir_line).count(bulk.SYSTEM) == 1
 
 
 def test_stored_lines_export_the_bytes_the_build_path_makes(
@@ -678,3 +679,50 @@ def test_lines_of_another_mapping_revision_are_built_afresh(
     found = lines(client, manifest, "QuestionnaireResponse")
     assert {r["id"] for r in found} >= {f"meas-{recorded.pk}"}
     assert all(r["resourceType"] == "QuestionnaireResponse" for r in found)
+
+
+def test_stored_and_built_rows_export_together_each_once(
+    alice: User, patient: Patient, recorded: Measurement
+) -> None:
+    """Rows with current lines are copied and the others built, in two passes: every resource
+    comes once, whichever pass it came from."""
+    client = Fhir(alice)
+    before = {
+        t: sorted(r["id"] for r in lines(client, manifest, t))
+        for manifest in [finish(client, client.kickoff(_type=",".join(sorted(MEASURED))))]
+        for t in MEASURED
+    }
+    Measurement.objects.filter(pk=recorded.pk).update(fhir_version="")  # as bulk_create leaves it
+    manifest = finish(client, client.kickoff(_type=",".join(sorted(MEASURED))))
+    after = {t: sorted(r["id"] for r in lines(client, manifest, t)) for t in MEASURED}
+    assert after == before
+    assert f"meas-{recorded.pk}" in after["QuestionnaireResponse"]
+    assert len(after["QuestionnaireResponse"]) == 2
+
+
+def test_a_new_record_stores_lines_with_its_own_id(patient: Patient) -> None:
+    made = measure(patient, "pss4", pss4(1))
+    stored = Measurement.objects.get(pk=made.pk)
+    assert stored.fhir_version == bulk.render_version()
+    observations = [json.loads(line) for line in bytes(stored.fhir_observations).splitlines()]
+    assert observations
+    assert all(o["id"].startswith(f"meas-{made.pk}-") for o in observations)
+    line = bytes(Patient.objects.get(pk=patient.pk).fhir_line).replace(bulk.SYSTEM, b"clinic")
+    assert json.loads(line)["id"] == str(patient.pk)
+
+
+def test_render_fhir_stores_current_lines_for_rows_that_lack_them(
+    alice: User, patient: Patient, recorded: Measurement
+) -> None:
+    client = Fhir(alice)
+    built_at_save = _export_bytes(client)
+    Patient.objects.update(fhir_version="", fhir_line=b"")
+    Measurement.objects.update(fhir_version="", fhir_response=b"", fhir_observations=b"")
+    out = io.StringIO()
+    call_command("render_fhir", "--batch", "1", stdout=out)
+    assert "Patient: 1 rendered" in out.getvalue()
+    assert "Measurement: 2 rendered" in out.getvalue()
+    version = bulk.render_version()
+    assert set(Measurement.objects.values_list("fhir_version", flat=True)) == {version}
+    assert Patient.objects.get(pk=patient.pk).fhir_version == version
+    assert _export_bytes(client) == built_at_save

@@ -5,13 +5,15 @@ clinic's patients) and Patient level (``/fhir/Patient/$export``) creates an ``Ex
 hands its id to a *runner*; the default one runs ``run_job`` in a background thread, so no
 queue is needed (``run_export <job id>`` runs a job from another process). Every level exports
 the caller's own clinic only: a clinic admin's system export is their clinic, a researcher is
-refused. ``run_job`` streams raw rows (a DB-API cursor, ``fetchmany``) into ``acuknee.fhir.bulk``
-and writes one NDJSON file per type under ``data_dir / "exports" / <job id>``, so memory does not
-grow with the data. Files and status are the requesting user's only (another user's job is a
-404), with the same Bearer token as the REST API. Every error is an OperationOutcome.
+refused. ``run_job`` streams raw rows (a DB-API cursor, ``fetchmany``) into
+``acuknee.fhir.bulk``: the NDJSON lines Patients and Measurements stored when saved, copied in
+blocks, and resources built only for rows without current lines. It writes one NDJSON file per
+type under ``data_dir / "exports" / <job id>``, so memory does not grow with the data. Files and
+status are the requesting user's only (another user's job is a 404), with the same Bearer token
+as the REST API. Every error is an OperationOutcome.
 
-Exported types (``bulk.RESOURCE_TYPES``): Patient, QuestionnaireResponse and Observation (raw
-rows, the fast path), and Condition (intakes), CarePlan (signed plans), Procedure and AdverseEvent
+Exported types (``bulk.RESOURCE_TYPES``): Patient, QuestionnaireResponse and Observation (stored
+lines, the fast path), and Condition (intakes), CarePlan (signed plans), Procedure and AdverseEvent
 (sessions), built by the ``/fhir`` reads' own functions: the ids and content of the reads.
 Voided records are left out. ``_since`` keeps records *changed* at or after the instant (each
 record's ``updated_at``: created, edited or signed since then); a record voided since is left out
@@ -29,14 +31,14 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connections
-from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -308,28 +310,12 @@ class Cancelled(Exception):
     """The job was cancelled (DELETE) while it ran."""
 
 
-def _export_query(queryset: Any, table: str) -> tuple[str, Any]:
-    """SQL of the export rows (``bulk.STORED_COLUMNS``): a row whose lines were stored under the
-    current ``bulk.render_version`` brings those and NULL raw columns (a ``CASE``), so only stale
-    rows carry their raw columns."""
-    current = Q(fhir_version=bulk.render_version())
-    raw = [
-        Case(When(current, then=Value(None)), default=F(column), output_field=TextField())
-        for column in bulk.TABLE_COLUMNS[table][1:]
-    ]
-    columns = ("id", *bulk.STORED_COLUMNS[table])
-    return queryset.values_list(*columns, *raw).query.sql_with_params()  # type: ignore[no-any-return]
-
-
-def _rows(job: ExportJob, table: str) -> Iterator[list[tuple[Any, ...]]]:
-    """The export rows of ``table``, in chunks of ``CHUNK``: the job's clinic, not voided, changed
-    at or after ``_since``; Patients in primary-key order, Measurements by patient, then primary
-    key. That order is the ``patient_id`` index's, and the patients come as an ``IN``
-    subquery, not a join, so no database sorts the clinic's rows before the first one (SQLite
-    sorted them, blobs and all, in a temporary B-tree when ordered by primary key over a join).
-    The SQL is the ORM's (the same on SQLite and PostgreSQL) run on a raw DB-API cursor: no model
-    or dict per row. ``chunked_cursor`` is a server-side (named) cursor on PostgreSQL, so rows
-    stream from the server; SQLite's cursor steps through the result as ``fetchmany`` asks."""
+def _queryset(job: ExportJob, table: str) -> Any:
+    """``table``'s export rows: the job's clinic, not voided, changed at or after ``_since``;
+    Patients in primary-key order, Measurements by patient, then primary key. That order is the
+    ``patient_id`` index's, and the patients come as an ``IN`` subquery, not a join, so no
+    database sorts the clinic's rows before the first one (SQLite sorted them, blobs and all, in
+    a temporary B-tree when ordered by primary key over a join)."""
     patients = Patient.objects.filter(clinic_id=job.clinic_id, voided_at__isnull=True)
     if table == "Patient":
         queryset: Any = patients.order_by("pk")
@@ -339,7 +325,15 @@ def _rows(job: ExportJob, table: str) -> Iterator[list[tuple[Any, ...]]]:
         ).order_by("patient_id", "pk")
     if job.since is not None:
         queryset = queryset.filter(updated_at__gte=job.since)
-    sql, params = _export_query(queryset, table)
+    return queryset
+
+
+def _chunks(queryset: Any, columns: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """``columns`` (names or expressions) of the rows, in chunks of ``CHUNK``. The SQL is the
+    ORM's (the same on SQLite and PostgreSQL) run on a raw DB-API cursor: no model or dict per
+    row. ``chunked_cursor`` is a server-side (named) cursor on PostgreSQL, so rows stream from
+    the server; SQLite's cursor steps through the result as ``fetchmany`` asks."""
+    sql, params = queryset.values_list(*columns).query.sql_with_params()
     connection = connections[queryset.db]
     # On PostgreSQL in autocommit, Django makes the named cursor WITH HOLD: no transaction is
     # held open, so progress writes and a cancel from another connection are seen meanwhile.
@@ -347,6 +341,34 @@ def _rows(job: ExportJob, table: str) -> Iterator[list[tuple[Any, ...]]]:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(CHUNK):
             yield chunk
+
+
+def _write_table(
+    job: ExportJob, table: str, sinks: Mapping[str, bulk.Sink], slug: str
+) -> dict[str, int]:
+    """Every line of ``table``'s resources in one pass: each row brings its primary key and the
+    lines it stored at save, or NULLs (a ``CASE``) where they are not of the current
+    ``render_version``; ``bulk.write_rendered`` copies the former and builds the latter."""
+    queryset = _queryset(job, table)
+    current = Q(fhir_version=bulk.render_version())
+    model = queryset.model
+    stored = [
+        Case(
+            When(current, then=F(name)),
+            default=Value(None),
+            output_field=model._meta.get_field(name),
+        )
+        for name in bulk.RENDERED_COLUMNS[table]
+    ]
+
+    def raw_rows(pks: list[Any]) -> Iterable[tuple[Any, ...]]:
+        rows = model.objects.filter(pk__in=pks).order_by("pk")
+        return rows.values_list(*bulk.TABLE_COLUMNS[table])  # type: ignore[no-any-return]
+
+    label = f"reading {table} records"
+    ExportJob.objects.filter(pk=job.pk).update(progress=label)
+    chunks = _watch(job.pk, _chunks(queryset, ["pk", *stored]), label)
+    return bulk.write_rendered(table, chunks, sinks, slug, raw_rows)
 
 
 RECORD_MODELS: dict[str, Any] = {
@@ -404,11 +426,11 @@ def _check(job_id: uuid.UUID, progress: str) -> None:
 
 def _watch(
     job_id: uuid.UUID, chunks: Iterator[list[tuple[Any, ...]]], label: str
-) -> Iterator[tuple[Any, ...]]:
-    """Pass rows through, looking for a cancel and writing progress after every chunk."""
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Pass chunks of rows through, looking for a cancel and writing progress after each."""
     done = 0
     for chunk in chunks:
-        yield from chunk
+        yield chunk
         done += len(chunk)
         _check(job_id, f"{label}: {done} rows read")
 
@@ -429,10 +451,7 @@ def write_export(job: ExportJob, directory: Path) -> list[dict[str, Any]]:
         for table in bulk.TABLES:
             if not bulk.reads(table, job.types):
                 continue
-            label = f"reading {table} records"
-            ExportJob.objects.filter(pk=job.pk).update(progress=label)
-            rows = _watch(job.pk, _rows(job, table), label)
-            counts |= bulk.write_stored(table, rows, sinks, slug)
+            counts |= _write_table(job, table, sinks, slug)
         for table in bulk.RECORD_TABLES:
             if not bulk.reads(table, job.types):
                 continue

@@ -134,11 +134,29 @@ class RenderedFhir(models.Model):
     def render_fhir(self) -> None:
         raise NotImplementedError
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
+    def _render(self) -> bool:
+        """Render the lines; on a record the mapping cannot take, leave them for the export to
+        build (and report) the slow way."""
         try:
             self.render_fhir()
         except (ValueError, TypeError, KeyError, AttributeError):
-            self.fhir_version = ""  # the export renders (and reports) it the slow way
+            self.fhir_version = ""
+            return False
+        return True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is None:
+            # The lines carry the primary key, known only after the INSERT: insert without
+            # them, then store them with one UPDATE (in the caller's transaction, if any; a
+            # crash between the two leaves a row the export renders afresh, never a wrong line).
+            self.fhir_version = ""
+            super().save(*args, **kwargs)
+            if self._render():
+                stored = {name: getattr(self, name) for name in self.RENDERED}
+                manager = type(self)._base_manager.using(self._state.db)
+                manager.filter(pk=self.pk).update(**stored)
+            return
+        self._render()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *self.RENDERED}
         super().save(*args, **kwargs)
@@ -163,7 +181,7 @@ class Patient(RenderedFhir, Voidable):
     synthetic = models.BooleanField(default=False, help_text="Demo data, not a real person.")
     fhir_line = models.BinaryField(default=b"", editable=False)
     RENDERED: ClassVar[tuple[str, ...]] = ("fhir_version", "fhir_line")
-    history = HistoricalRecords(excluded_fields=["fhir_version", "fhir_line"])
+    history = HistoricalRecords(excluded_fields=list(RENDERED))
 
     class Meta:
         constraints: ClassVar = [
@@ -177,7 +195,7 @@ class Patient(RenderedFhir, Voidable):
     def render_fhir(self) -> None:
         born = self._meta.get_field("date_of_birth").to_python(self.date_of_birth)
         self.fhir_line = bulk.render_patient(
-            self.record_number, self.given_name, self.family_name, born, self.sex
+            self.pk, self.record_number, self.given_name, self.family_name, born, self.sex
         )
         self.fhir_version = bulk.render_version()
 
@@ -254,10 +272,14 @@ class Measurement(RenderedFhir, Voidable):
     origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.CLINIC)
     fhir_response = models.BinaryField(default=b"", editable=False)
     fhir_observations = models.BinaryField(default=b"", editable=False)
-    RENDERED: ClassVar[tuple[str, ...]] = ("fhir_version", "fhir_response", "fhir_observations")
-    history = HistoricalRecords(
-        excluded_fields=["fhir_version", "fhir_response", "fhir_observations"]
+    fhir_observation_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    RENDERED: ClassVar[tuple[str, ...]] = (
+        "fhir_version",
+        "fhir_response",
+        "fhir_observations",
+        "fhir_observation_count",
     )
+    history = HistoricalRecords(excluded_fields=list(RENDERED))
 
     class Meta:
         ordering: ClassVar = ["measured_on", "instrument"]
@@ -266,8 +288,10 @@ class Measurement(RenderedFhir, Voidable):
 
     def render_fhir(self) -> None:
         day = self._meta.get_field("measured_on").to_python(self.measured_on)
-        self.fhir_response, self.fhir_observations = bulk.render_measurement(
-            self.patient_id, day, self.instrument, self.answers, self.scores
+        self.fhir_response, self.fhir_observations, self.fhir_observation_count = (
+            bulk.render_measurement(
+                self.pk, self.patient_id, day, self.instrument, self.answers, self.scores
+            )
         )
         self.fhir_version = bulk.render_version()
 

@@ -451,15 +451,13 @@ def _measurement_lines(
 
 # --- lines rendered when a record is saved -------------------------------------------------------
 
-PK = b"\x00"
-"""Stands for the record's primary key in a stored line (unknown before the first INSERT). A raw
-control byte never occurs in JSON text (encoders escape it), so it cannot collide with data."""
 SYSTEM = b"\x01"
 """Stands for the clinic part of a stored Patient line's identifier system (a clinic may rename
-its slug; the export puts the current one in)."""
-MAPPING_REVISION = "1"
+its slug; the export puts the current one in, once per block of lines). A raw control byte never
+occurs in JSON text (encoders escape it), so it cannot collide with data."""
+MAPPING_REVISION = "2"
 """Raise when a change to this module alters the lines: stored lines of an older revision are
-then rendered afresh at export, never served stale."""
+then rendered afresh at export, never served stale. (2: lines carry the record's primary key.)"""
 
 _versions: dict[int, str] = {}
 
@@ -478,132 +476,91 @@ def render_version(kb: KnowledgeBase | None = None) -> str:
 
 
 def render_patient(
-    record_number: str, given: str, family: str, born: dt.date | str, sex: str
+    pk: int, record_number: str, given: str, family: str, born: dt.date | str, sex: str
 ) -> bytes:
-    """A Patient's NDJSON line with ``PK`` for its id and ``SYSTEM`` for its clinic."""
+    """A Patient's NDJSON line with ``SYSTEM`` for its clinic."""
     system = record_system("\x01")
-    line = encode(_patient(("", record_number, given, family, born, sex), system))
+    line = encode(_patient((pk, record_number, given, family, born, sex), system))
     escaped = orjson.dumps("\x01")[1:-1]  # how orjson wrote the clinic placeholder
-    line = line.replace(escaped, SYSTEM, 1)
-    return line.replace(b'"id":""', b'"id":"' + PK + b'"', 1)
+    return line.replace(escaped, SYSTEM, 1)
 
 
 def render_measurement(
+    pk: int,
     patient: int,
     measured_on: dt.date | str,
     instrument: str,
     answers: Any,
     scores: Any,
     kb: KnowledgeBase | None = None,
-) -> tuple[bytes, bytes]:
-    """A measurement's QuestionnaireResponse line and its Observation lines (joined), with
-    ``PK`` for the measurement's id; ``ValueError`` for an unknown instrument."""
+) -> tuple[bytes, bytes, int]:
+    """A measurement's QuestionnaireResponse line, its Observation lines (joined) and how many
+    those are; ``ValueError`` for an unknown instrument."""
     tpl = _template(_templates(knowledge(kb)), instrument)
     response, lines = _measurement_lines(
-        tpl, PK, str(patient).encode(), _day(measured_on).encode(), answers, scores, True, True
+        tpl,
+        str(pk).encode(),
+        str(patient).encode(),
+        _day(measured_on).encode(),
+        answers,
+        scores,
+        True,
+        True,
     )
     assert response is not None
-    return response, b"".join(lines)
+    return response, b"".join(lines), len(lines)
 
 
-STORED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "Patient": ("fhir_version", "fhir_line"),
-    "Measurement": ("fhir_version", "fhir_response", "fhir_observations"),
+RENDERED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Patient": ("fhir_line",),
+    "Measurement": ("fhir_response", "fhir_observations", "fhir_observation_count"),
 }
-"""The stored lines' columns. An export row is the pk, these, then the rest of ``TABLE_COLUMNS``
-(NULL where the stored lines are current, so only stale rows carry their raw columns)."""
+"""The stored lines' columns (model field names). An export row is the primary key, then these,
+NULL where the row's lines are not current (``write_rendered``)."""
 
 
-def write_stored(
+def write_rendered(
     table: str,
-    rows: Iterable[Tuple],
+    chunks: Iterable[Sequence[Tuple]],
     sinks: Mapping[str, Sink],
     clinic_slug: str,
+    raw_rows: Callable[[list[Any]], Iterable[Tuple]],
     kb: KnowledgeBase | None = None,
 ) -> dict[str, int]:
-    """Like ``write_table``, for export rows (``STORED_COLUMNS``): a row whose lines were stored
-    at save under the current ``render_version`` is copied with only its primary key (and clinic)
-    spliced in; any other row is built from its raw columns, as ``write_table`` builds it."""
+    """Send every line of ``table``'s export rows (the primary key, then ``RENDERED_COLUMNS``,
+    in chunks) to the sinks of their types; how many lines each type got.
+
+    A row's stored lines are current unless the query gave NULL for them: current lines are
+    neither built nor parsed, but joined per chunk and written as one block (the clinic's record
+    system put into a block of Patient lines with one ``replace``), so an export costs little
+    more than reading them. The other rows (saved by ``bulk_create``, under an older mapping, or
+    unrenderable) are built from their columns, which ``raw_rows`` reads by primary key
+    (``TABLE_COLUMNS`` tuples) a chunk at a time, so memory stays flat either way."""
     counts = {t: 0 for t in sinks if SOURCE[t] == table}
     if not counts:
         return counts
-    version = render_version(kb)
-    if table == "Patient":
-        write = sinks["Patient"]
-        clinic = orjson.dumps(clinic_slug)[1:-1]
-        system = record_system(clinic_slug)
-        parts: list[bytes] = []
-        n = 0
-        for pk, stored_version, line, *raw in rows:
-            if stored_version == version:
-                stored = line if line.__class__ is bytes else bytes(line)
-                parts.append(stored.replace(PK, str(pk).encode(), 1).replace(SYSTEM, clinic, 1))
-            else:
-                parts.append(orjson.dumps(_patient((pk, *raw), system), option=_NEWLINE))
-            n += 1
-            if len(parts) >= _BATCH:
-                write(b"".join(parts))
-                parts.clear()
-        if parts:
-            write(b"".join(parts))
-        counts["Patient"] = n
-        return counts
-    templates = _templates(knowledge(kb))
+    clinic = orjson.dumps(clinic_slug)[1:-1]
+    write_patient = sinks.get("Patient")
     write_response = sinks.get("QuestionnaireResponse")
     write_observation = sinks.get("Observation")
-    want_response = write_response is not None
-    want_observation = write_observation is not None
-    qr_parts: list[bytes] = []
-    obs_parts: list[bytes] = []
-    responses = observations = 0
-    for pk, stored_version, response, lines, patient, day, instrument, answers, scores in rows:
-        pk_text = str(pk).encode()
-        if stored_version == version:
-            if want_response:
-                stored = response if response.__class__ is bytes else bytes(response)
-                qr_parts.append(stored.replace(PK, pk_text, 1))
-            if want_observation and lines:
-                stored = lines if lines.__class__ is bytes else bytes(lines)
-                obs_parts.append(stored.replace(PK, pk_text))
-        else:
-            built, built_lines = _measurement_lines(
-                _template(templates, instrument),
-                pk_text,
-                str(patient).encode(),
-                _day(day).encode(),
-                answers,
-                scores,
-                want_response,
-                want_observation,
-            )
-            if built is not None:
-                qr_parts.append(built)
-            obs_parts.extend(built_lines)
-        if len(qr_parts) >= _BATCH or len(obs_parts) >= _BATCH:
-            responses += _flush(qr_parts, write_response)
-            observations += _flush(obs_parts, write_observation)
-    responses += _flush(qr_parts, write_response)
-    observations += _flush(obs_parts, write_observation)
-    if want_response:
-        counts["QuestionnaireResponse"] = responses
-    if want_observation:
-        counts["Observation"] = observations
+    for chunk in chunks:
+        stale = [row[0] for row in chunk if row[1] is None]
+        current = [row for row in chunk if row[1] is not None] if stale else chunk
+        if current and table == "Patient" and write_patient is not None:
+            write_patient(b"".join([row[1] for row in current]).replace(SYSTEM, clinic))
+            counts["Patient"] += len(current)
+        elif current and table == "Measurement":
+            if write_response is not None:
+                write_response(b"".join([row[1] for row in current]))
+                counts["QuestionnaireResponse"] += len(current)
+            if write_observation is not None:
+                write_observation(b"".join([row[2] for row in current]))
+                counts["Observation"] += sum([row[3] for row in current])
+        if stale:
+            built = write_table(table, raw_rows(stale), sinks, clinic_slug, kb)
+            for resource_type, n in built.items():
+                counts[resource_type] += n
     return counts
-
-
-_BATCH = 512
-"""Lines joined into one write: a file write per line costs more than the line's copy."""
-
-
-def _flush(parts: list[bytes], write: Sink | None) -> int:
-    """Write the batched lines (if the type is asked for); how many lines they were."""
-    if not parts or write is None:
-        parts.clear()
-        return 0
-    block = b"".join(parts)
-    parts.clear()
-    write(block)
-    return block.count(b"\n")
 
 
 def parse_types(text: str | None) -> list[str]:
