@@ -16,6 +16,7 @@ from benchmarks import bench_clinic
 from benchmarks.__main__ import main, modules
 from benchmarks.bench_clinic import Client, Endpoint, Response, Tally, filled, form_with, sizes
 from benchmarks.harness import QUICK, Result, Settings, Timing
+from tests.shared_run import once_per_run
 
 REPEAT, NUMBER, CLIENTS = 2, 1, (1, 2)
 JOBS = ("patient list", "patient page", "intake save", "session save")
@@ -23,23 +24,29 @@ JOBS = ("patient list", "patient page", "intake save", "session save")
 
 @pytest.fixture(scope="module")
 def served_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One tiny served run through the command line, every other benchmark left out."""
-    out = tmp_path_factory.mktemp("bench") / "results.json"
-    skip = [f"--skip={m.removeprefix('benchmarks.bench_')}" for m in modules(["clinic"])]
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = main(
-            [
-                "--quick",
-                f"--repeat={REPEAT}",
-                f"--number={NUMBER}",
-                f"--clients={','.join(map(str, CLIENTS))}",
-                f"--json={out}",
-                *skip,
-            ]
-        )
-    assert code == 0
-    report: dict[str, Any] = json.loads(out.read_text())
-    return report
+    """One tiny served run through the command line, every other benchmark left out; one per
+    test session, shared by the xdist workers."""
+
+    def run() -> dict[str, Any]:
+        out = tmp_path_factory.mktemp("bench") / "results.json"
+        skip = [f"--skip={m.removeprefix('benchmarks.bench_')}" for m in modules(["clinic"])]
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = main(
+                [
+                    "--quick",
+                    f"--repeat={REPEAT}",
+                    f"--number={NUMBER}",
+                    f"--clients={','.join(map(str, CLIENTS))}",
+                    f"--json={out}",
+                    *skip,
+                ]
+            )
+        assert code == 0
+        report: dict[str, Any] = json.loads(out.read_text())
+        return report
+
+    shared: dict[str, Any] = once_per_run(tmp_path_factory, "bench-served-run", run)
+    return shared
 
 
 def _rows(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

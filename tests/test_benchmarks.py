@@ -15,6 +15,7 @@ from acuknee.clinical.intake import Intake
 from benchmarks import synthetic
 from benchmarks.__main__ import main
 from benchmarks.harness import percentile
+from tests.shared_run import once_per_run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 REPEAT, NUMBER, SYNTHETIC = 2, 1, 3
@@ -36,22 +37,28 @@ FIELDS = {
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     """One tiny quick run of every benchmark module but the served clinic (it starts a server:
-    ``tests/test_bench_clinic.py`` runs it): its JSON report and its printed table."""
-    out = tmp_path_factory.mktemp("bench") / "results.json"
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        code = main(
-            [
-                "--quick",
-                f"--repeat={REPEAT}",
-                f"--number={NUMBER}",
-                f"--synthetic={SYNTHETIC}",
-                f"--json={out}",
-                "--skip=clinic",
-            ]
-        )
-    assert code == 0
-    return json.loads(out.read_text()), printed.getvalue()
+    ``tests/test_bench_clinic.py`` runs it): its JSON report and its printed table. One run per
+    test session, shared by the xdist workers."""
+
+    def run() -> list[Any]:
+        out = tmp_path_factory.mktemp("bench") / "results.json"
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            code = main(
+                [
+                    "--quick",
+                    f"--repeat={REPEAT}",
+                    f"--number={NUMBER}",
+                    f"--synthetic={SYNTHETIC}",
+                    f"--json={out}",
+                    "--skip=clinic",
+                ]
+            )
+        assert code == 0
+        return [json.loads(out.read_text()), printed.getvalue()]
+
+    report, printed = once_per_run(tmp_path_factory, "bench-tiny-run", run)
+    return report, printed
 
 
 def _rows(run: tuple[dict[str, Any], str]) -> dict[str, dict[str, Any]]:

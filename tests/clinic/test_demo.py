@@ -196,3 +196,12 @@ def test_command_prints_logins_and_is_idempotent() -> None:
     call_command("load_demo", stdout=out)
     assert "already exists" in out.getvalue()
     assert Patient.objects.count() == count
+
+
+def test_printed_logins_say_the_clinic_admin_enrols_a_second_factor() -> None:
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    [admin] = [u for u, _, role in DEMO_USERS if role == "clinic_admin"]
+    [line] = [line for line in out.getvalue().splitlines() if "second factor" in line]
+    assert admin in line
+    assert "TOTP" in line

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from acuknee.accounts.twofactor import REQUIRED_ROLES
 from acuknee.clinic.demo import DEFAULT_SEED, load_demo
 
 
@@ -29,4 +30,10 @@ class Command(BaseCommand):
         for login in result.logins:
             self.stdout.write(
                 f"  {login.username:<13} {login.password:<28} {login.role:<13} {login.clinic}"
+            )
+        admins = [login.username for login in result.logins if login.role in REQUIRED_ROLES]
+        if admins:
+            self.stdout.write(
+                f"  {', '.join(admins)}: a clinic admin signs in with a second factor; the first "
+                "sign-in enrols an authenticator app (TOTP, a QR code on screen)."
             )
