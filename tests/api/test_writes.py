@@ -144,6 +144,21 @@ def test_a_session_error_names_its_field(alice: User, patient: Patient) -> None:
     assert not TreatmentSession.objects.exists()
 
 
+def test_an_unknown_point_or_a_blocked_one_is_a_field_error(alice: User, patient: Patient) -> None:
+    sign_plan(patient, alice, health={"pregnant": True, "pregnancy_weeks": 20})
+    api = api_for(alice)
+    url = f"/patients/{patient.pk}/sessions"
+    unknown = {**SESSION, "points": [{"code": "ST99", "side": "right"}]}
+    response = api.post(url, unknown)
+    assert_error_shape(response, 422, "points.0.code")
+    assert "ST99" in response.json()["errors"][0]["message"]
+    blocked = {**SESSION, "points": [{"code": "SP6", "side": "right"}]}
+    response = api.post(url, blocked)
+    assert_error_shape(response, 422, "points.0.code")
+    assert "rule 'pregnancy'" in response.json()["errors"][0]["message"]
+    assert not TreatmentSession.objects.exists()
+
+
 def test_a_session_needs_a_signed_plan(alice: User, patient: Patient) -> None:
     response = api_for(alice).post(f"/patients/{patient.pk}/sessions", SESSION)
     assert_error_shape(response, 409, None)

@@ -190,6 +190,20 @@ def test_bad_sessions_name_their_columns(northside: Clinic, signed: PlanRecord) 
     assert not TreatmentSession.objects.exists()
 
 
+def test_sessions_with_an_unknown_point_code_are_refused_on_their_line(
+    northside: Clinic, signed: PlanRecord
+) -> None:
+    text = (
+        "record_number,date,points,pain_before\n"
+        "N-0001,2026-01-05,ST35:right;ST99:right,6\n"
+        "N-0001,2026-01-12,ST35:right,5\n"
+    )
+    report = import_csv(text.encode(), northside)
+    assert where(report.problems) == {(2, "points")}
+    assert "ST99" in report.problems[0].message
+    assert not TreatmentSession.objects.exists()  # all or nothing
+
+
 def test_sessions_need_a_signed_plan(northside: Clinic, patient: Patient) -> None:
     report = import_csv(fixture("import-sessions.csv"), northside, dry_run=True)
     assert (2, "record_number") in where(report.problems)

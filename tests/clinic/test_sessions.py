@@ -39,9 +39,11 @@ KNEE_OA: dict[str, Any] = {
 }
 
 
-def sign_plan(patient: Patient, user: User, **preferences: Any) -> PlanRecord:
+def sign_plan(
+    patient: Patient, user: User, health: dict[str, Any] | None = None, **preferences: Any
+) -> PlanRecord:
     """A signed plan made by the core from a knee OA intake (no shortcut around the core)."""
-    intake = Intake.model_validate({**KNEE_OA, "preferences": preferences})
+    intake = Intake.model_validate({**KNEE_OA, "preferences": preferences, "health": health or {}})
     screening, assessment = screen(intake), assess(intake)
     proposed = plan(intake, screening, assessment, start=START)
     assert proposed.status == "proposed"
@@ -347,3 +349,32 @@ def test_the_sessions_section_counts_attended_against_planned(
     section = response.context["sessions_section"]
     assert (section["attended"], section["planned"]) == (1, 10)
     assert b"Open session 1" in response.content
+
+
+# --- the session checked against the plan and the screening --------------------------------------
+
+
+def test_a_misspelt_point_code_is_refused_on_its_field_with_the_standard_form(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {"points-0-code": "st 34"}
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 400
+    [message] = response.context["entry"].points.forms[0].errors["code"]
+    assert "use ST34" in message
+    assert TreatmentSession.objects.count() == 0
+
+
+def test_a_point_blocked_in_pregnancy_and_not_in_the_plan_cannot_be_logged(
+    patient: Patient, alice: User
+) -> None:
+    sign_plan(patient, alice, health={"pregnant": True, "pregnancy_weeks": 20})
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {"points-0-code": "SP6"}
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 400
+    [message] = response.context["entry"].points.forms[0].errors["code"]
+    assert "rule 'pregnancy'" in message
+    assert b"rule &#x27;pregnancy&#x27;" in response.content
+    assert TreatmentSession.objects.count() == 0

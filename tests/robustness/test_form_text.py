@@ -32,7 +32,7 @@ from tests.robustness.web import Target, World, browser, build_world, filled, po
 INJECTIONS = [
     "<script>alert('x')</script>",
     '"><img src=x onerror=alert(1)>',
-    "'; DROP TABLE patient; --",  # within a point code's 30 characters
+    "'; DROP TABLE patient; --",  # within a point code's 30 characters (now a coded field)
     "' OR '1'='1' --",
     "{{ request.user }}{% debug %}",
     "\u202eevil\u200b Zoë Ñúñez 李 😀",
@@ -65,7 +65,6 @@ def world(patient: Patient, alice: User) -> World:
 def _session_value(data: dict[str, Any], name: str) -> Any:
     events = data.get("adverse_events") or [{}]
     return {
-        "points-0-code": data["points"][0]["code"] if data.get("points") else None,
         "note": data.get("note"),
         "needle_material": (data.get("needle") or {}).get("material"),
         "needle_manufacturer": (data.get("needle") or {}).get("manufacturer"),

@@ -171,7 +171,6 @@ def targets(w: World) -> list[Target]:
     pid = w.patient.pk
     reason = ("reason",)
     session_text = (
-        "points-0-code",  # free text in the core: a point outside the knowledge base is allowed
         "note",
         "needle_material",
         "needle_manufacturer",
@@ -233,7 +232,8 @@ def targets(w: World) -> list[Target]:
             "session_date",
             adverse_event,
             text=session_text,
-            coded=("electro-0-point_a", "electro-0-frequency_hz"),
+            # A point code must be a standard code (acuknee.clinical.session_check).
+            coded=("points-0-code", "electro-0-point_a", "electro-0-frequency_hz"),
         ),
         Target(
             "session edit",

@@ -65,7 +65,7 @@ from acuknee.clinic.models import (
 )
 from acuknee.clinic.views.outcomes import build_course
 from acuknee.clinic.views.patients import search
-from acuknee.clinic.views.sessions import next_number, signed_plan
+from acuknee.clinic.views.sessions import next_number, session_problems, signed_plan
 from acuknee.clinical import InvalidInput, InvalidInputs, SessionRecord, evaluate, load_knowledge
 from acuknee.clinical.knowledge import Point, Protocol
 
@@ -316,6 +316,9 @@ def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str
             record = SessionRecord.model_validate(data)
         except pydantic.ValidationError as exc:
             raise ApiError(422, errors.pydantic_errors(exc.errors())) from exc
+        problems = session_problems(plan, record)
+        if problems:
+            raise ApiError(422, [(".".join(map(str, p.loc)), p.message) for p in problems])
         session = TreatmentSession.objects.create(
             patient=patient,
             plan=plan,

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from acuknee.clinic.forms.measurements import clinic_instruments
 from acuknee.clinic.forms.patients import PatientForm
 from acuknee.clinic.models import Clinic, Measurement, Patient, TreatmentSession
-from acuknee.clinic.views.sessions import signed_plan
+from acuknee.clinic.views.sessions import session_problems, signed_plan
 from acuknee.clinical import InvalidInput, InvalidInputs, SessionRecord, load_knowledge, score
 
 Kind = Literal["patients", "measurements", "sessions"]
@@ -437,6 +437,13 @@ def _check_sessions(
                     column = message.split(":", 1)[0].split(".", 1)[0]
                 problems.append(Problem(row.line, column, message))
             continue
+        if plan is not None:
+            checked = session_problems(plan, record)
+            for problem in checked:
+                column = _session_column(problem.loc)
+                problems.append(Problem(row.line, column, problem.message))
+            if checked:
+                continue
         if patient is not None and plan is not None:
             found.append({"patient": patient, "plan": plan, "record": record})
     return found

@@ -72,6 +72,16 @@ class Region(Sourced):
     local_to_knee: bool
 
 
+class Meridian(Sourced):
+    """A meridian (channel) of the WHO standard nomenclature: its point codes are ``code``
+    followed by 1 to ``points`` (``ST1`` .. ``ST45``). A point code outside every meridian's
+    range (and not an extra point, ``EX-``) is not a standard code."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    name: str
+    points: Annotated[int, Field(gt=0)]
+
+
 class Caution(Sourced):
     kind: Literal[
         "vessel", "nerve", "joint_capsule", "pregnancy", "technique", "traditional", "other"
@@ -379,6 +389,7 @@ class KnowledgeBase(CoreModel):
     files: dict[str, FileMeta]
     regions: dict[str, Region]
     points: dict[str, Point]
+    meridians: dict[str, Meridian] = Field(default_factory=dict)
     protocols: dict[str, Protocol]
     patterns: dict[str, Pattern]
     red_flags: dict[str, RedFlag]
@@ -406,6 +417,7 @@ _COLLECTIONS: dict[str, tuple[str, type[CoreModel], str | None]] = {
     # toml array name -> (knowledge base attribute, model, key field or None for ordered lists)
     "region": ("regions", Region, "id"),
     "point": ("points", Point, "code"),
+    "meridian": ("meridians", Meridian, "code"),
     "protocol": ("protocols", Protocol, "id"),
     "pattern": ("patterns", Pattern, "id"),
     "red_flag": ("red_flags", RedFlag, "id"),

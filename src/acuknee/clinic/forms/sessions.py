@@ -9,6 +9,7 @@ the field it names (``points.0.depth.value`` -> the first point's depth).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -17,6 +18,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from acuknee.clinical import Plan, SessionRecord
+from acuknee.clinical.session_check import SessionProblem
 from acuknee.clinical.sessions import ASHI
 from acuknee.clinical.vocabulary import Method, Severity, Side
 
@@ -298,8 +300,11 @@ class SessionEntry:
             out += [str(e) for e in fs.non_form_errors()]
         return out + self.problems
 
-    def is_valid(self, number: int) -> bool:
-        """Django's checks first, then the core's; every error is put on its field."""
+    def is_valid(
+        self, number: int, check: Callable[[SessionRecord], list[SessionProblem]] | None = None
+    ) -> bool:
+        """Django's checks first, then the core's (the record, then ``check``: the record
+        against the patient's plan and screening); every error is put on its field."""
         parts = (self.session, self.points, self.electro, self.events)
         if not all(part.is_valid() for part in parts):  # errors of the rest show on render
             return False
@@ -309,6 +314,12 @@ class SessionEntry:
                 self.record = SessionRecord.model_validate(data)
             except ValidationError as exc:
                 self._place(exc, where)
+        if self.record is not None and check is not None:
+            problems = check(self.record)
+            for problem in problems:
+                self._put([str(part) for part in problem.loc], problem.message, where)
+            if problems:
+                self.record = None
         return self.record is not None
 
     def _payload(self, number: int) -> tuple[dict[str, Any], dict[str, list[forms.Form]]]:
@@ -405,14 +416,16 @@ class SessionEntry:
         """Put each core error on the field it names; what names no field goes on top."""
         for error in exc.errors():
             loc = [str(part) for part in error["loc"]]
-            message = error["msg"].removeprefix("Value error, ")
-            path = ".".join(loc)
-            target, field = _target(self.session, loc, where)
-            text = f"{path}: {message}" if path else message
-            if target is not None and field is not None and field in target.fields:
-                target.add_error(field, text)
-            else:
-                self.problems.append(text)
+            self._put(loc, error["msg"].removeprefix("Value error, "), where)
+
+    def _put(self, loc: list[str], message: str, where: dict[str, list[forms.Form]]) -> None:
+        path = ".".join(loc)
+        target, field = _target(self.session, loc, where)
+        text = f"{path}: {message}" if path else message
+        if target is not None and field is not None and field in target.fields:
+            target.add_error(field, text)
+        else:
+            self.problems.append(text)
 
 
 _SESSION_FIELDS = {

@@ -25,7 +25,8 @@ from django.views.decorators.http import require_POST
 from acuknee.clinic.access import clinic_view
 from acuknee.clinic.forms.sessions import SessionEntry, initial_from_plan, initial_from_record
 from acuknee.clinic.models import Patient, PlanRecord, StaleEdit, TreatmentSession
-from acuknee.clinical import Plan, SessionRecord
+from acuknee.clinical import Plan, Screening, SessionRecord, load_knowledge
+from acuknee.clinical.session_check import SessionProblem, check_session
 
 
 class VoidSessionForm(forms.Form):
@@ -41,6 +42,19 @@ def signed_plan(patient: Patient) -> PlanRecord | None:
         patient.plans.filter(status=PlanRecord.Status.SIGNED, voided_at__isnull=True)
         .order_by("-signed_at", "-id")
         .first()
+    )
+
+
+def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionProblem]:
+    """The core's check of a session against its signed plan and the patient's screening (the
+    plan's intake): unknown point codes, blocked points or methods the plan did not override.
+    Every write path (this page, the API, the CSV import) asks it before storing."""
+    screening = plan.intake.screening
+    return check_session(
+        record,
+        Plan.model_validate(plan.content),
+        Screening.model_validate(screening) if screening else None,
+        load_knowledge(),
     )
 
 
@@ -100,7 +114,7 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
     with transaction.atomic():
         number = next_number(patient)
-        if not entry.is_valid(number):
+        if not entry.is_valid(number, check=lambda record: session_problems(plan, record)):
             return _page(request, patient, entry, plan=plan, status=400)
         assert entry.record is not None
         TreatmentSession.objects.create(
@@ -132,7 +146,9 @@ def session_edit(request: HttpRequest, patient: Patient, session_id: int) -> Htt
     entry = SessionEntry(
         request.POST, practitioner_id=record.practitioner_id or _practitioner(request)
     )
-    if not entry.is_valid(session.number):
+    if not entry.is_valid(
+        session.number, check=lambda checked: session_problems(session.plan, checked)
+    ):
         return _page(request, patient, entry, plan=session.plan, session=session, status=400)
     assert entry.record is not None
     expected = entry.session.cleaned_data.get("version")
