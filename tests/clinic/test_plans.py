@@ -105,6 +105,20 @@ def test_plan_page_shows_rationale_citations_and_schedule(
     assert "Session 1" in page
 
 
+def test_plan_rationale_cites_sources_by_name_and_number_never_by_raw_id(
+    alice: User, plan_record: PlanRecord
+) -> None:
+    page = login(alice).get(detail_url(plan_record)).content.decode()
+    content = Plan.model_validate(plan_record.content)
+    assert "Sources: " in content.rationale  # the core's text names its sources by id
+    summary = page.split('id="summary"', 1)[1].split("</section>", 1)[0]
+    for sid in content.sources:
+        assert sid not in summary.replace(f'href="#src-{sid}"', "")
+        assert f'href="#src-{sid}"' in summary
+        assert f'id="src-{sid}"' in page
+    assert "[1]</a>" in summary
+
+
 def test_pregnant_patients_plan_contains_no_forbidden_point(pregnant_plan: PlanRecord) -> None:
     content = Plan.model_validate(pregnant_plan.content)
     assert content.protocol == "pes-anserine-manual-local-distal"

@@ -92,6 +92,15 @@ class References:
         ]
 
 
+def split_sources(text: str) -> tuple[str, list[str]]:
+    """``text`` without its first "Sources: id1, id2." sentence, and those ids (none: as is)."""
+    found = _SOURCES_SENTENCE.search(text)
+    if found is None:
+        return text, []
+    ids = [s.strip() for s in found.group(1).split(",") if s.strip()]
+    return (text[: found.start()] + text[found.end() :]).strip(), list(dict.fromkeys(ids))
+
+
 def resolve_sources(text: str, refs: References) -> str:
     """Rewrite every "Sources: id1, id2." sentence of ``text`` as short citations."""
 

@@ -26,9 +26,16 @@ from acuknee.clinic.forms.plans import (
     VoidForm,
 )
 from acuknee.clinic.models import Patient, PlanRecord, StaleEdit
-from acuknee.clinic.views.intake import citations, intake_for, intake_page, screening_of
+from acuknee.clinic.views.intake import (
+    Citation,
+    citations,
+    intake_for,
+    intake_page,
+    screening_of,
+)
 from acuknee.clinic.views.reference import diagram_context
 from acuknee.clinical import Assessment, Intake, Plan, load_knowledge, plan
+from acuknee.reports.stricta_report import short_citation, split_sources
 
 
 def plan_for(patient: Patient, plan_id: int) -> PlanRecord:
@@ -106,8 +113,25 @@ def _word(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
+def rationale_parts(text: str, listed: list[Citation]) -> tuple[str, list[dict[str, Any]]]:
+    """The rationale without its closing "Sources: id1, id2." sentence, and those sources as
+    links to the page's numbered source list (short citation and number), so a practitioner
+    never reads a raw source id. An id the knowledge base lacks is shown as it is."""
+    rest, ids = split_sources(text)
+    numbers = {c.id: n for n, c in enumerate(listed, start=1)}
+    sources = load_knowledge().sources
+    cites = []
+    for sid in ids:
+        source = sources.get(sid)
+        short = short_citation(source) if source is not None else sid
+        cites.append({"id": sid, "short": short, "number": numbers.get(sid)})
+    return rest, cites
+
+
 def plan_context(record: PlanRecord) -> dict[str, Any]:
     content = Plan.model_validate(record.content)
+    sources = citations(content.sources)
+    rationale, rationale_cites = rationale_parts(content.rationale or "", sources)
     proposed = Plan.model_validate(record.proposed)
     changes = [
         {
@@ -123,7 +147,9 @@ def plan_context(record: PlanRecord) -> dict[str, Any]:
         "points": _point_rows(content),
         "changes": changes,
         "edits": _edits(proposed, content),
-        "sources": citations(content.sources),
+        "sources": sources,
+        "rationale": rationale,
+        "rationale_cites": rationale_cites,
         "editable": record.status == PlanRecord.Status.DRAFT and not record.is_voided,
         "sessions": [v for v in content.schedule if v.kind == "session"],
     }
