@@ -289,6 +289,16 @@ def test_detail_header_shows_name_record_number_dob_and_status(
         assert text in content
 
 
+def test_detail_header_shows_the_contact_details_front_desk_needs(
+    dana: User, patient: Patient
+) -> None:
+    Patient.objects.filter(pk=patient.pk).update(phone="+44 20 7946 0000", email="ada@example.org")
+    content = login(dana).get(_detail(patient)).content.decode()
+    assert 'href="tel:+44%2020%207946%200000"' in content
+    assert "+44 20 7946 0000" in content
+    assert 'href="mailto:ada@example.org"' in content
+
+
 def test_front_desk_detail_hides_clinical_sections(dana: User, patient: Patient) -> None:
     response = login(dana).get(_detail(patient))
     assert response.status_code == 200

@@ -287,6 +287,9 @@ def test_a_plan_is_voided_with_a_reason_and_stays_visible(
     client.post(url, {"reason": ""})
     plan_record.refresh_from_db()
     assert not plan_record.is_voided
+    client.post(url, {"reason": "x" * 2001})  # as long as the other void reasons allow, no more
+    plan_record.refresh_from_db()
+    assert not plan_record.is_voided
     client.post(url, {"reason": "Patient chose another treatment."})
     plan_record.refresh_from_db()
     assert plan_record.is_voided

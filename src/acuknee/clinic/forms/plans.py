@@ -46,7 +46,9 @@ class VersionForm(forms.Form):
 
 
 class VoidForm(forms.Form):
-    reason = forms.CharField(label="Reason for voiding", widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="Reason for voiding", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 def _protocol_bounds(name: str) -> dict[str, int]:
@@ -115,6 +117,7 @@ class PlanEditForm(forms.Form):
     override_reason = forms.CharField(
         label="Reason for the override",
         required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
