@@ -132,7 +132,7 @@ def test_intake_with_septic_arthritis_signs_is_refused_a_plan(
     expect(blocked).to_contain_text("Planning is blocked.")
     expect(blocked).to_contain_text("Suspected septic arthritis")
     expect(page.get_by_role("button", name="Propose plan")).to_have_count(0)
-    expect(page.get_by_role("link", name="Printable referral note")).to_be_visible()
+    expect(page.get_by_role("link", name="Referral letter", exact=True)).to_be_visible()
 
     # Going to the plan URL directly is refused too, and no plan is stored.
     response = page.goto(page.url.rstrip("/") + "/plan/")

@@ -217,24 +217,12 @@ def intake_detail(request: HttpRequest, patient: Patient, intake_id: int) -> Htt
 
 @clinic_view(roles=CLINICAL_ROLES)
 def referral_letter(request: HttpRequest, patient: Patient, intake_id: int) -> HttpResponse:
-    record = intake_for(patient, intake_id)
-    if record.is_voided:
-        raise Http404("this intake is voided: its referral note is not current")
-    context = verdict_context(record)
-    if not context["referrals"]:
-        raise Http404("this intake has no referral")
-    staff = request.user.staff
-    context.update(
-        {
-            "patient": patient,
-            "record": record,
-            "staff": staff,
-            "clinic": staff.clinic,
-            "today": timezone.localdate(),
-            "age": patient.age_on(record.visit_date),
-        }
-    )
-    return render(request, "clinic/referral_letter.html", context)
+    """The intake's referral letter: the one letter acuknee writes (``acuknee.reports.referral``,
+    also ``/patients/ID/referral/`` and its PDF), led by the urgency picture."""
+    from acuknee.clinic.views.patient_reports import intake_referral_html
+
+    intake_for(patient, intake_id)  # 404 for another patient's intake
+    return HttpResponse(intake_referral_html(request, patient, intake_id))
 
 
 urlpatterns: list[URLPattern] = [

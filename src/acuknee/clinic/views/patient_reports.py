@@ -48,18 +48,25 @@ def patient_report_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
     return _pdf(pdf, f"progress-report-{patient.record_number}.pdf")
 
 
-def _referral_html(request: HttpRequest, patient: Patient, *, for_print: bool) -> str:
-    """The referral letter of the intake named by ``?intake=ID``, else of the latest intake
-    with a referral; 404 when there is none (or the intake is voided)."""
-    intake_id = request.GET.get("intake")
+def _referral_html(
+    request: HttpRequest, patient: Patient, *, for_print: bool, intake_id: int | None = None
+) -> str:
+    """The referral letter of the intake ``intake_id`` (or named by ``?intake=ID``), else of the
+    latest intake with a referral; 404 when there is none (or the intake is voided)."""
+    if intake_id is None:
+        named = request.GET.get("intake")
+        intake_id = int(named) if named and named.isdigit() else None
     try:
-        record: IntakeRecord = referral_intake(
-            patient, int(intake_id) if intake_id and intake_id.isdigit() else None
-        )
+        record: IntakeRecord = referral_intake(patient, intake_id)
         letter = build_referral(record, request.user.staff, today=timezone.localdate())
     except ReferralUnavailable as exc:
         raise Http404(str(exc)) from exc
     return render_referral(letter, for_print=for_print)
+
+
+def intake_referral_html(request: HttpRequest, patient: Patient, intake_id: int) -> str:
+    """The referral letter of one intake, as a page (the intake page's link)."""
+    return _referral_html(request, patient, for_print=False, intake_id=intake_id)
 
 
 @clinic_view(roles=CLINICAL_ROLES)
