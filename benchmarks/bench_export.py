@@ -7,9 +7,11 @@ measurements (pain NRS: 3 scored subscales; KOOS JR: 1), so every patient export
 grows the same database to the large size and measures again.
 
 Job: ``acuknee.api.bulk_export.write_export``, the body of an export job (``$export`` after
-kick-off): rows streamed from the database with a raw cursor's ``fetchmany``, resources built by
-``acuknee.fhir.bulk`` and encoded with ``orjson``, written to NDJSON files. Time is per exported
-resource, every sample a whole export.
+kick-off): rows streamed from the database with a raw cursor's ``fetchmany``, each bringing the
+NDJSON lines its record stored when saved (``_grow`` stores them as ``save()`` does), copied to
+the files a chunk at a time; a row without current lines would be built by ``acuknee.fhir.bulk``.
+Time is per exported resource, every sample a whole export (the last export's files are removed
+before the timer starts).
 
 Floor: ``orjson.dumps`` of the same resources already built as dicts (those of the first
 10,000 patients, or all at a smaller size: the same mix of types), per resource, one floor
