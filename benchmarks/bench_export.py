@@ -122,6 +122,25 @@ def _answers(
     return out
 
 
+def synthetic_patient(clinic: Any, user: Any, n: int, prefix: str, pk: int | None = None) -> Any:
+    """Synthetic patient number ``n`` (record number ``<prefix>-0000n``), not yet saved."""
+    import datetime as dt
+
+    from acuknee.clinic.models import Patient
+
+    return Patient(
+        pk=pk,
+        clinic=clinic,
+        record_number=f"{prefix}-{n:07d}",
+        given_name="Synthetic",
+        family_name=f"Patient{n}",
+        date_of_birth=dt.date(1940 + n % 50, 1 + n % 12, 1 + n % 28),
+        sex=("female", "male")[n % 2],
+        synthetic=True,
+        created_by=user,
+    )
+
+
 def _grow(clinic: Any, user: Any, start: int, stop: int, seed: int) -> None:
     """Patients ``start`` .. ``stop - 1`` and their measurements, in bulk."""
     import datetime as dt
@@ -133,20 +152,7 @@ def _grow(clinic: Any, user: Any, start: int, stop: int, seed: int) -> None:
     for first in range(start, stop, BATCH):
         numbers = range(first, min(first + BATCH, stop))
         patients = Patient.objects.bulk_create(
-            _rendered(
-                Patient(
-                    pk=n,
-                    clinic=clinic,
-                    record_number=f"B-{n:07d}",
-                    given_name="Synthetic",
-                    family_name=f"Patient{n}",
-                    date_of_birth=dt.date(1940 + n % 50, 1 + n % 12, 1 + n % 28),
-                    sex=("female", "male")[n % 2],
-                    synthetic=True,
-                    created_by=user,
-                )
-            )
-            for n in numbers
+            _rendered(synthetic_patient(clinic, user, n, "B", pk=n)) for n in numbers
         )
         measurements = []
         for patient, n in zip(patients, numbers, strict=True):

@@ -84,7 +84,7 @@ def _grow(clinic: Any, user: Any, patients: int, seed: int) -> None:
     import random
 
     from acuknee.clinic.models import Measurement, Patient
-    from benchmarks.bench_export import _answers
+    from benchmarks.bench_export import _answers, synthetic_patient
 
     rng = random.Random(seed)
     sets = _answers(seed)
@@ -92,17 +92,7 @@ def _grow(clinic: Any, user: Any, patients: int, seed: int) -> None:
     for first in range(1, patients + 1, BATCH):
         numbers = range(first, min(first + BATCH, patients + 1))
         created = Patient.objects.bulk_create(
-            Patient(
-                clinic=clinic,
-                record_number=f"S-{n:07d}",
-                given_name="Synthetic",
-                family_name=f"Patient{n}",
-                date_of_birth=dt.date(1940 + n % 50, 1 + n % 12, 1 + n % 28),
-                sex=("female", "male")[n % 2],
-                synthetic=True,
-                created_by=user,
-            )
-            for n in numbers
+            synthetic_patient(clinic, user, n, "S") for n in numbers
         )
         rows = []
         for patient in created:

@@ -16,7 +16,6 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.e2e.conftest import browser, demo, sign_in  # noqa: F401  (fixtures)
-from tests.security.matrix import ROLES, routes
 from tests.security.world import World
 
 pytestmark = pytest.mark.e2e
@@ -33,22 +32,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
 def _pages(world: World) -> list[tuple[str, str]]:
     """(role, path) of every HTML page a role may open, found with the test client first."""
     pages: list[tuple[str, str]] = [("anonymous", "/api/v1/docs")]
-    for route in routes():
-        rule = route.rule
-        if rule is None or rule.kind == "token" or "GET" not in route.methods:
-            continue
-        if rule.kind == "public":
-            role = "link_holder" if "token" in route.keywords else "anonymous"
-        else:
-            role = next((r for r in ROLES if r in rule.roles), "")
-        values = world.values(route, role, "own")
-        if not role or values is None:
-            continue
-        path = route.url(values)
-        answer = world.sessions[role].get(path)
-        if answer.status_code == 200 and answer["Content-Type"].startswith("text/html"):
-            pages.append((role, path))
-    return pages
+    return pages + [(role, path) for role, path, _ in world.html_pages()]
 
 
 def _enrol(page: Any, base: str) -> None:

@@ -18,7 +18,6 @@ from django.db import transaction
 from django.test import Client
 
 from tests.clinic.conftest import verify_second_factor
-from tests.security.matrix import ROLES, routes
 from tests.security.world import World
 
 pytestmark = pytest.mark.django_db
@@ -69,21 +68,7 @@ def found(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[World,
     with django_db_blocker.unblock(), transaction.atomic():
         world = World()
         forms: list[Found] = []
-        for route in routes():
-            rule = route.rule
-            if rule is None or rule.kind == "token" or "GET" not in route.methods:
-                continue
-            if rule.kind == "public":
-                role = "link_holder" if "token" in route.keywords else "anonymous"
-            else:
-                role = next((r for r in ROLES if r in rule.roles), "")
-            values = world.values(route, role, "own")
-            if not role or values is None:
-                continue
-            page = route.url(values)
-            answer = world.sessions[role].get(page)
-            if answer.status_code != 200 or not answer["Content-Type"].startswith("text/html"):
-                continue
+        for role, page, answer in world.html_pages():
             parser = Forms()
             parser.feed(answer.content.decode())
             forms += [Found(role, page, f) for f in parser.forms]

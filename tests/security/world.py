@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from acuknee.api.fhir_server import RESOURCE_TYPES
 from acuknee.clinic.demo import DEMO_CLINIC_SLUG, OTHER_CLINIC_SLUG, load_demo
 from acuknee.clinic.models import ApiToken, Clinic, ExportJob, Patient, PlanRecord, SelfReportLink
 from tests.clinic.conftest import verify_second_factor
-from tests.security.matrix import ROLES, Outcome, Route, Rule, expectation
+from tests.security.matrix import ROLES, Outcome, Route, Rule, expectation, routes
 
 USERS = {
     "practitioner": "practitioner",
@@ -159,6 +160,25 @@ class World:
         if "patient_id" in keys and len(keys) > 1:
             return ["own", "other", "mixed"]
         return ["own", "other"]
+
+    def html_pages(self) -> Iterator[tuple[str, str, Any]]:
+        """(role, path, response) of every HTML page of the URLconf, each opened with the test
+        client by the first role its rule lets in (the link holder for a token link)."""
+        for route in routes():
+            rule = route.rule
+            if rule is None or rule.kind == "token" or "GET" not in route.methods:
+                continue
+            if rule.kind == "public":
+                role = "link_holder" if "token" in route.keywords else "anonymous"
+            else:
+                role = next((r for r in ROLES if r in rule.roles), "")
+            values = self.values(route, role, "own")
+            if not role or values is None:
+                continue
+            path = route.url(values)
+            answer = self.sessions[role].get(path)
+            if answer.status_code == 200 and answer["Content-Type"].startswith("text/html"):
+                yield role, path, answer
 
     def values(self, route: Route, role: str, variant: str) -> dict[str, str] | None:
         """Keyword values for one request; None (and a note) when one cannot be filled."""
