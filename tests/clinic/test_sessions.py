@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import icalendar
 import pytest
 from django import forms
 from django.contrib.auth.models import User
@@ -14,8 +15,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from acuknee.clinic.ics import CalendarEvent, ics_calendar
 from acuknee.clinic.models import IntakeRecord, Patient, PlanRecord, TreatmentSession
-from acuknee.clinic.views.sessions import fold
 from acuknee.clinical import Intake, Plan, SessionRecord, assess, plan, screen
 from tests.clinic.conftest import login
 
@@ -315,13 +316,22 @@ def test_schedule_is_an_icalendar_with_one_event_per_planned_visit(
     assert len(uids) == len(events)
 
 
-def test_long_lines_fold_at_75_octets_without_splitting_a_character() -> None:
-    line = "SUMMARY:" + "é" * 100
-    folded = fold(line)
-    parts = folded.encode("utf-8").split(b"\r\n")
-    assert all(len(p) <= 75 for p in parts)
-    assert all(p.startswith(b" ") for p in parts[1:])
-    assert folded.replace("\r\n ", "") == line
+def test_long_summaries_fold_at_75_octets_without_splitting_a_character() -> None:
+    event = CalendarEvent(uid="u@acuknee", day=dt.date(2026, 12, 7), summary="é" * 100)
+    raw = ics_calendar([event], dt.datetime(2026, 12, 6, tzinfo=dt.UTC), "Knee")
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    parsed = icalendar.Calendar.from_ical(raw)
+    assert [str(e["SUMMARY"]) for e in parsed.walk("VEVENT")] == ["é" * 100]
+
+
+def test_schedule_text_with_commas_and_semicolons_round_trips() -> None:
+    event = CalendarEvent(
+        uid="u@acuknee", day=dt.date(2026, 12, 7), summary="Session 1; knee, left\\right"
+    )
+    raw = ics_calendar([event], dt.datetime(2026, 12, 6, tzinfo=dt.UTC), "Clinic; A, B")
+    parsed = icalendar.Calendar.from_ical(raw)
+    assert str(parsed["X-WR-CALNAME"]) == "Clinic; A, B"
+    assert [str(e["SUMMARY"]) for e in parsed.walk("VEVENT")] == ["Session 1; knee, left\\right"]
 
 
 def test_front_desk_cannot_open_sessions(patient: Patient, dana: User, signed: PlanRecord) -> None:

@@ -7,8 +7,6 @@ The view parses the page into the core's ``SessionRecord`` (``forms.sessions``),
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from acuknee.clinic.access import clinic_view
 from acuknee.clinic.forms.sessions import SessionEntry, initial_from_plan, initial_from_record
+from acuknee.clinic.ics import CalendarEvent, ics_calendar
 from acuknee.clinic.models import Patient, PlanRecord, StaleEdit, TreatmentSession
 from acuknee.clinical import Plan, Screening, SessionRecord, load_knowledge
 from acuknee.clinical.session_check import SessionProblem, check_session
@@ -193,63 +192,6 @@ def session_void(request: HttpRequest, patient: Patient, session_id: int) -> Htt
 # --- the course schedule as iCalendar (RFC 5545) -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CalendarEvent:
-    uid: str
-    day: dt.date
-    summary: str
-    description: str = ""
-
-
-def _escape(text: str) -> str:
-    """TEXT value escaping (RFC 5545 3.3.11): backslash, semicolon, comma, newline."""
-    text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return text.replace("\r\n", "\\n").replace("\n", "\\n")
-
-
-def fold(line: str) -> str:
-    """Fold a content line at 75 octets (RFC 5545 3.1): continuation lines begin with a space,
-    and a UTF-8 character is never split."""
-    out: list[str] = []
-    current, size, limit = "", 0, 75
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            out.append(current)
-            current, size, limit = " ", 1, 75
-        current += char
-        size += width
-    out.append(current)
-    return "\r\n".join(out)
-
-
-def ics_calendar(events: Iterable[CalendarEvent], now: dt.datetime, name: str) -> str:
-    """A VCALENDAR of all-day VEVENTs with CRLF line endings and folded lines (RFC 5545)."""
-    stamp = now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//acuknee//clinic schedule//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_escape(name)}",
-    ]
-    for event in events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{event.uid}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{event.day.strftime('%Y%m%d')}",
-            f"DTEND;VALUE=DATE:{(event.day + dt.timedelta(days=1)).strftime('%Y%m%d')}",
-            f"SUMMARY:{_escape(event.summary)}",
-        ]
-        if event.description:
-            lines.append(f"DESCRIPTION:{_escape(event.description)}")
-        lines += ["TRANSP:TRANSPARENT", "END:VEVENT"]
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines)
-
-
 def schedule_events(record: PlanRecord, plan: Plan) -> list[CalendarEvent]:
     """One event per planned visit. No patient name: a calendar file leaves the clinic."""
     clinic = record.patient.clinic
@@ -281,7 +223,7 @@ def schedule_ics(request: HttpRequest, patient: Patient) -> HttpResponse:
     body = ics_calendar(
         schedule_events(record, plan), timezone.now(), f"Knee acupuncture, {patient.clinic.name}"
     )
-    response = HttpResponse(body.encode("utf-8"), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="schedule-{patient.pk}.ics"'
     return response
 
