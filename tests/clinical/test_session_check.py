@@ -13,9 +13,9 @@ from acuknee.clinical import Intake, KnowledgeBase, load_knowledge
 from acuknee.clinical.assessment import assess
 from acuknee.clinical.planning import Plan, plan
 from acuknee.clinical.screening import Screening, screen
-from acuknee.clinical.vocabulary import Side
 from acuknee.clinical.session_check import check_session, is_standard_code, standard_code
 from acuknee.clinical.sessions import SessionRecord
+from acuknee.clinical.vocabulary import Side
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 DAY = dt.date(2026, 3, 2)

@@ -209,8 +209,9 @@ class Effects(CoreModel):
     or same-meridian ranges (``BL22-BL35``), so a rule blocks every point its source forbids.
     ``overridable = false`` means no plan override lifts the rule's point blocks (pregnancy).
     ``other_side_allowed`` lets the planner needle a point this rule removes on the other leg
-    instead, as the rule's source allows (knee replacement, lymphoedema). ``max_depth_cun`` is a fixed maximum insertion depth for every point; ``block_reason`` is the
-    words a practitioner reads for why the rule's points are blocked.
+    instead, as the rule's source allows (knee replacement, lymphoedema). ``max_depth_cun`` is a
+    fixed maximum insertion depth for every point; ``block_reason`` is the words a practitioner
+    reads for why the rule's points are blocked.
     """
 
     block_treatment: bool = False
@@ -247,7 +248,9 @@ class Effects(CoreModel):
         return codes
 
 
-_CODE_OR_RANGE = re.compile(r"^([A-Z]{2})([1-9][0-9]?)(?:-([A-Z]{2})([1-9][0-9]?))?$|^EX-[A-Z]{1,2}[1-9][0-9]?$")
+_CODE_OR_RANGE = re.compile(
+    r"^([A-Z]{2})([1-9][0-9]?)(?:-([A-Z]{2})([1-9][0-9]?))?$|^EX-[A-Z]{1,2}[1-9][0-9]?$"
+)
 
 
 def expand_codes(items: Iterable[str]) -> list[str]:
@@ -606,9 +609,13 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
         need_points(where, e.block_points + e.warn_points)
         need_paths(where, None, e.warn_regions_from)
         for code in expand_codes(e.block_codes):
-            found = re.match(r"^([A-Z]{2})([0-9]+)$", code)
-            meridian = kb.meridians.get(found.group(1)) if found else None
-            if found and kb.meridians and (meridian is None or int(found.group(2)) > meridian.points):
+            parts = re.match(r"^([A-Z]{2})([0-9]+)$", code)
+            meridian = kb.meridians.get(parts.group(1)) if parts else None
+            if (
+                parts
+                and kb.meridians
+                and (meridian is None or int(parts.group(2)) > meridian.points)
+            ):
                 problems.append(f"{where}: {code} is not a WHO standard point code")
         problems.extend(
             f"{where}: no point carries tag {t!r}"

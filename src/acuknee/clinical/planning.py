@@ -506,9 +506,7 @@ class _Builder:
             )
         return not blocks
 
-    def _other_side(
-        self, candidates: list[_Candidate], kept: list[_Candidate]
-    ) -> list[_Candidate]:
+    def _other_side(self, candidates: list[_Candidate], kept: list[_Candidate]) -> list[_Candidate]:
         """Points a rule removed from the painful leg, needled on the other leg instead when the
         rule's source allows it (a knee replacement: BMAS 2021, "distal points and the other knee
         may be used"; lymphoedema: avoid the affected limb, Filshie and Hester 2006) and nothing

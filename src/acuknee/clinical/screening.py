@@ -229,7 +229,11 @@ def _point_blocks(rule: SafetyRule, intake: Intake, kb: KnowledgeBase) -> list[P
         for site in _sites(intake, effects.block_regions_from):
             in_region = [p.code for p in kb.points.values() if p.region == site.region]
             region = kb.regions.get(site.region)
-            add(in_region, Side(site.side), f"in the area recorded ({region.name if region else site.region})")
+            add(
+                in_region,
+                Side(site.side),
+                f"in the area recorded ({region.name if region else site.region})",
+            )
     if effects.block_local_on_side_from:
         side = _side(intake, effects.block_local_on_side_from)
         if side is not None:

@@ -95,9 +95,7 @@ def _rule_words(kb: KnowledgeBase, finding: SafetyFinding) -> str:
     return f"{finding.name} (source: {cited(kb, finding.sources)})"
 
 
-def override_refusals(
-    code: str, side: Side, screening: Screening, kb: KnowledgeBase
-) -> list[str]:
+def override_refusals(code: str, side: Side, screening: Screening, kb: KnowledgeBase) -> list[str]:
     """Why ``code`` on ``side`` may not be added to a plan even with an override: the blocks no
     override lifts (pregnancy: WHO 1999, AACP 2012, ASAP guidance). Empty when an override may
     add it. The clinic app calls this before accepting an override."""
