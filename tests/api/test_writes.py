@@ -155,7 +155,7 @@ def test_an_unknown_point_or_a_blocked_one_is_a_field_error(alice: User, patient
     blocked = {**SESSION, "points": [{"code": "SP6", "side": "right"}]}
     response = api.post(url, blocked)
     assert_error_shape(response, 422, "points.0.code")
-    assert "rule 'pregnancy'" in response.json()["errors"][0]["message"]
+    assert "Pregnancy: forbidden" in response.json()["errors"][0]["message"]
     assert not TreatmentSession.objects.exists()
 
 

@@ -385,6 +385,6 @@ def test_a_point_blocked_in_pregnancy_and_not_in_the_plan_cannot_be_logged(
     response = client.post(new_url(patient), data)
     assert response.status_code == 400
     [message] = response.context["entry"].points.forms[0].errors["code"]
-    assert "rule 'pregnancy'" in message
-    assert b"rule &#x27;pregnancy&#x27;" in response.content
+    assert "Pregnancy: forbidden throughout pregnancy" in message  # the rule in words (issue 11)
+    assert b"Pregnancy: forbidden throughout pregnancy" in response.content
     assert TreatmentSession.objects.count() == 0

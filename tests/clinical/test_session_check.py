@@ -15,6 +15,7 @@ from acuknee.clinical.planning import Plan, plan
 from acuknee.clinical.screening import Screening, screen
 from acuknee.clinical.session_check import check_session, is_standard_code, standard_code
 from acuknee.clinical.sessions import SessionRecord
+from acuknee.clinical.vocabulary import Side
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 DAY = dt.date(2026, 3, 2)
@@ -130,17 +131,18 @@ def test_a_point_blocked_in_pregnancy_is_refused_naming_the_rule(kb: KnowledgeBa
     assert len(found) == 1
     loc, message = found[0]
     assert loc == ("points", 0, "code")
-    assert "rule 'pregnancy'" in message
-    assert "override" in message
+    # Second safety pass: the rule is named in words with its source, not by its id, and no
+    # override lifts a pregnancy block.
+    assert "Pregnancy" in message
+    assert "World Health Organization" in message
+    assert "even with an override" in message
 
 
 def test_a_blocked_point_the_signed_plan_overrode_may_be_needled(kb: KnowledgeBase) -> None:
-    planned, screening = course("pregnant")
-    overridden = planned.model_copy(
-        update={"points": [*planned.points, planned.points[0].model_copy(update={"code": "SP6"})]}
-    )
-    side = planned.points[0].side.value
-    record = session({"code": "SP6", "side": side})
+    planned, screening = course("knee-prosthesis")  # the left knee is replaced
+    st34 = planned.points[0].model_copy(update={"code": "ST34", "side": Side.LEFT})
+    overridden = planned.model_copy(update={"points": [*planned.points, st34]})
+    record = session({"code": "ST34", "side": "left"})
     assert check_session(record, overridden, screening, kb) == []
 
 
@@ -154,10 +156,11 @@ def test_a_block_on_one_knee_stops_that_side_only(kb: KnowledgeBase) -> None:
 
 def test_electroacupuncture_with_a_pacemaker_is_refused(kb: KnowledgeBase) -> None:
     planned, screening = course("pacemaker")
+    # ST36 and GB34, not ST35: the example patient's anticoagulant also closes the knee eyes.
     record = session(
-        {"code": "ST35", "side": "left", "stimulation": "electro"},
-        {"code": "LR8", "side": "left", "stimulation": "electro"},
-        electro=[{"points": ["ST35", "LR8"], "side": "left", "frequency_hz": [2, 100]}],
+        {"code": "ST36", "side": "left", "stimulation": "electro"},
+        {"code": "GB34", "side": "left", "stimulation": "electro"},
+        electro=[{"points": ["ST36", "GB34"], "side": "left", "frequency_hz": [2, 100]}],
     )
     locs = [p.loc for p in check_session(record, planned, screening, kb)]
     assert locs == [

@@ -13,7 +13,16 @@ from typing import Annotated, Any
 from pydantic import Field, StrictFloat, field_validator, model_validator
 
 from acuknee.clinical.base import CoreModel
-from acuknee.clinical.vocabulary import Method, PainLocation, Sex, Side
+from acuknee.clinical.vocabulary import (
+    Anticoagulant,
+    Antiplatelet,
+    BleedingDisorder,
+    Immunosuppression,
+    Method,
+    PainLocation,
+    Sex,
+    Side,
+)
 
 Answers = dict[str, StrictFloat | None]
 """One instrument's answers: item code -> value (or None when the item was skipped). Strict, so a
@@ -66,28 +75,59 @@ class SkinSite(CoreModel):
 
 
 class Health(CoreModel):
-    """Overall health, medications and devices that change what may be needled."""
+    """Overall health, medications and devices that change what may be needled.
 
-    anticoagulant: bool = False
-    bleeding_disorder: bool = False
+    Records saved before the second safety pass stored ``anticoagulant`` and
+    ``bleeding_disorder`` as yes/no. They still load: ``true`` becomes ``unspecified`` (taken or
+    present, which one not recorded, so every rule for it still applies) and ``false`` becomes
+    ``None`` (none recorded). Laboratory values are the latest known, ``None`` when unknown.
+    """
+
+    anticoagulant: Anticoagulant | None = None
+    antiplatelet: Antiplatelet | None = None
+    bleeding_disorder: BleedingDisorder | None = None
     thrombocytopenia: bool = False
+    platelet_count_10e9_per_l: Annotated[float | None, Field(ge=0, le=2000)] = None
+    """Latest platelet count, x 10^9 per litre (the same number as thousands per mm3)."""
+    inr: Annotated[float | None, Field(ge=0.5, le=20)] = None
+    """Latest INR (international normalised ratio), for a patient on warfarin."""
     pregnant: bool = False
     pregnancy_weeks: Annotated[int | None, Field(ge=0, le=45)] = None
     implanted_electronic_device: bool = False
+    epilepsy: bool | None = None
+    metal_allergy: bool | None = None
+    """Allergy to nickel or another needle metal (stainless steel needles contain nickel)."""
     knee_prosthesis: Side | None = None
     skin_lesions: list[SkinSite] = []
     lymphoedema_leg: Side | None = None
     varicose_veins: Side | None = None
     immunosuppressed: bool = False
+    immunosuppression: Immunosuppression | None = None
     neutropenia: bool = False
+    neutrophil_count_10e9_per_l: Annotated[float | None, Field(ge=0, le=100)] = None
+    """Latest neutrophil count, x 10^9 per litre (0.5 is 500 per mm3)."""
+    treating_team_agrees: bool | None = None
+    """The oncology, haematology or other treating team agreed to needling (None: not asked)."""
     diabetes: bool = False
     peripheral_neuropathy: bool = False
+    reduced_sensation_sites: list[SkinSite] = []
+    """Numb areas (reduced sensation) by knowledge-base region and side."""
     needle_phobia: bool = False
     syncope_history: bool = False
     able_to_consent: bool = True
     malignancy_near_knee: Side | None = None
     medications: list[str] = []
     devices: list[str] = []
+
+    @field_validator("anticoagulant", "bleeding_disorder", mode="before")
+    @classmethod
+    def _old_yes_no(cls, value: Any) -> Any:
+        """An old record's ``true`` is "unspecified" (the rules still apply), ``false`` is none."""
+        if value is True:
+            return "unspecified"
+        if value is False:
+            return None
+        return value
 
     @model_validator(mode="after")
     def _pregnancy_weeks_need_pregnancy(self) -> Health:

@@ -9,6 +9,7 @@ point, a rule naming an unknown intake field or source) so a bad data file fails
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from functools import cache
@@ -202,19 +203,67 @@ class RedFlag(Sourced):
 
 
 class Effects(CoreModel):
-    """What a contraindication or precaution does to a plan. Empty effects means warn only."""
+    """What a contraindication or precaution does to a plan. Empty effects means warn only.
+
+    ``block_codes`` names points whether or not the knowledge base describes them, as WHO codes
+    or same-meridian ranges (``BL22-BL35``), so a rule blocks every point its source forbids.
+    ``overridable = false`` means no plan override lifts the rule's point blocks (pregnancy).
+    ``other_side_allowed`` lets the planner needle a point this rule removes on the other leg
+    instead, as the rule's source allows (knee replacement, lymphoedema). ``max_depth_cun`` is a
+    fixed maximum insertion depth for every point; ``block_reason`` is the words a practitioner
+    reads for why the rule's points are blocked.
+    """
 
     block_treatment: bool = False
     block_methods: list[Method] = []
     block_points: list[str] = []
     block_points_tagged: list[str] = []
+    block_codes: list[str] = []
+    block_reason: str | None = None
     block_regions_from: str | None = None
     block_local_on_side_from: str | None = None
     block_limb_on_side_from: str | None = None
-    limit_depth: Literal["superficial"] | None = None
-    max_needle_diameter_mm: float | None = None
+    overridable: bool = True
+    other_side_allowed: bool = False
+    max_depth_cun: Annotated[float | None, Field(gt=0)] = None
+    max_needle_diameter_mm: Annotated[float | None, Field(gt=0)] = None
     warn_points: list[str] = []
     warn_points_tagged: list[str] = []
+    warn_methods: list[Method] = []
+    warn_regions_from: str | None = None
+
+    @field_validator("block_codes")
+    @classmethod
+    def _codes_written_as_codes(cls, codes: list[str]) -> list[str]:
+        bad = [c for c in codes if not _CODE_OR_RANGE.match(c)]
+        if bad:
+            raise ValueError(f"not a point code or same-meridian range: {', '.join(bad)}")
+        for code in codes:
+            found = _CODE_OR_RANGE.match(code)
+            assert found is not None
+            if found.group(3) and (
+                found.group(3) != found.group(1) or int(found.group(4)) < int(found.group(2))
+            ):
+                raise ValueError(f"range {code} must run upward within one meridian")
+        return codes
+
+
+_CODE_OR_RANGE = re.compile(
+    r"^([A-Z]{2})([1-9][0-9]?)(?:-([A-Z]{2})([1-9][0-9]?))?$|^EX-[A-Z]{1,2}[1-9][0-9]?$"
+)
+
+
+def expand_codes(items: Iterable[str]) -> list[str]:
+    """``BL22-BL24`` as ``BL22, BL23, BL24``; single codes as themselves, order kept."""
+    out: list[str] = []
+    for item in items:
+        found = _CODE_OR_RANGE.match(item)
+        if found is not None and found.group(3):
+            meridian, lo, hi = found.group(1), int(found.group(2)), int(found.group(4))
+            out += [f"{meridian}{n}" for n in range(lo, hi + 1)]
+        else:
+            out.append(item)
+    return list(dict.fromkeys(out))
 
 
 class SafetyRule(Sourced):
@@ -558,6 +607,16 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
             e.block_limb_on_side_from,
         )
         need_points(where, e.block_points + e.warn_points)
+        need_paths(where, None, e.warn_regions_from)
+        for code in expand_codes(e.block_codes):
+            parts = re.match(r"^([A-Z]{2})([0-9]+)$", code)
+            meridian = kb.meridians.get(parts.group(1)) if parts else None
+            if (
+                parts
+                and kb.meridians
+                and (meridian is None or int(parts.group(2)) > meridian.points)
+            ):
+                problems.append(f"{where}: {code} is not a WHO standard point code")
         problems.extend(
             f"{where}: no point carries tag {t!r}"
             for t in e.block_points_tagged + e.warn_points_tagged

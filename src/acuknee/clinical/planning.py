@@ -152,8 +152,8 @@ def plan(
     default, or the cause's protocol of ``preferences.method`` when one exists. Without an
     assessment the cause is the preferred protocol's, else unspecified knee pain. Points are
     expanded to one per side, then the screening is obeyed: blocked points and methods are
-    removed or replaced (never kept), depth is cut to the shallow end when a rule asks for
-    superficial needling (WHO 1999; BAcC), and warnings are carried. The optional TCM pattern
+    removed or replaced (never kept), depth is capped at the fixed maximum a rule sets (bleeding
+    risk: WHO 1999; BAcC), and warnings are carried. The optional TCM pattern
     layer (traditional theory) adds or removes points before the safety filter, so its points are
     filtered too. Sessions are dated from ``start`` (passed in, never read from the clock).
 
@@ -259,18 +259,20 @@ def planned_point(
     code: str, side: Side, role: Role, screening: Screening, kb: KnowledgeBase | None = None
 ) -> PlannedPoint:
     """One point as the planner plans it under ``screening``: the knowledge base's depth and
-    angle, cut to the shallow end when a rule asks for superficial needling (bleeding risk: WHO
-    1999; BAcC). Also used for points a practitioner adds to a plan, so they obey the same limit.
-    Blocks are not checked here: the caller decides (the planner removes, the clinic app asks for
-    an override)."""
+    angle, capped at the fixed maximum depth a rule sets (bleeding risk: 0.5 cun, a practice
+    convention; BAcC; WHO 1999), whatever the point's own range. Also used for points a
+    practitioner adds to a plan, so they obey the same limit. Blocks are not checked here: the
+    caller decides (the planner removes, the clinic app asks for an override)."""
     kb = load_knowledge() if kb is None else kb
     point = kb.point(code)
     low, high = point.depth_cun_min, point.depth_cun_max
     note = None
-    if screening.depth_limit == "superficial":
-        high = low
-        names = "; ".join(f.name for f in screening.findings if f.limit_depth)
-        note = f"Superficial needling only, at the shallow end of the range ({names})."
+    cap = screening.max_depth_cun
+    if cap is not None:
+        low = None if low is None else min(low, cap)
+        high = cap if high is None else min(high, cap)
+        names = "; ".join(f.name for f in screening.depth_limit_rules())
+        note = f"No deeper than {cap:g} cun at this point ({names})."
     return PlannedPoint(
         code=code,
         side=side,
@@ -312,6 +314,7 @@ class _Builder:
         method = self._method()
         candidates = self._candidates()
         kept = [c for c in candidates if self._allowed(c)]
+        kept += self._other_side(candidates, kept)
         points = [self._planned(code, side, role) for code, side, role in kept]
         self._limit_depth()
         circuits: list[ElectroCircuit] = []
@@ -321,6 +324,7 @@ class _Builder:
                 method = self._lose_electro()
         ashi_sides = self._ashi_sides(candidates)
         self._warn(kept)
+        self._warn_method(method)
         # What a refused and a proposed plan both report: which protocol, and what safety changed.
         common: dict[str, Any] = {
             "cause": cause,
@@ -502,6 +506,42 @@ class _Builder:
             )
         return not blocks
 
+    def _other_side(self, candidates: list[_Candidate], kept: list[_Candidate]) -> list[_Candidate]:
+        """Points a rule removed from the painful leg, needled on the other leg instead when the
+        rule's source allows it (a knee replacement: BMAS 2021, "distal points and the other knee
+        may be used"; lymphoedema: avoid the affected limb, Filshie and Hester 2006) and nothing
+        blocks them there. Only for one painful knee: with both, there is no other leg."""
+        if self.intake.side is Side.BOTH:
+            return []
+        other = Side.RIGHT if self.intake.side is Side.LEFT else Side.LEFT
+        rules = {f.rule: f for f in self.screening.findings if f.other_side_allowed}
+        present = {(code, side) for code, side, _ in candidates}
+        have = {(code, side) for code, side, _ in kept}
+        added: list[_Candidate] = []
+        for code, side, role in candidates:
+            removed = self.removed.get((code, side))
+            if side is Side.BOTH or removed is None or removed.rule not in rules:
+                continue
+            if (code, other) in have or (code, other) in present:
+                continue
+            if self.screening.point_blocks(code, other):
+                continue
+            finding = rules[removed.rule]
+            have.add((code, other))
+            added.append((code, other, role))
+            self.changes.append(
+                Change(
+                    action="added_point",
+                    target=code,
+                    side=other,
+                    rule=finding.rule,
+                    reason=f"{finding.name}: needled on the other leg instead, as the rule "
+                    f"allows. {finding.message}",
+                    sources=list(finding.sources),
+                )
+            )
+        return added
+
     def _remove(
         self, code: str, side: Side, *, rule: str, reason: str, sources: Iterable[str]
     ) -> None:
@@ -520,19 +560,20 @@ class _Builder:
         return planned_point(code, side, role, self.screening, self.kb)
 
     def _limit_depth(self) -> None:
-        """Record each rule that limits depth (bleeding risk: WHO 1999; BAcC fine needles)."""
-        for f in self.screening.findings:
-            if f.limit_depth:
-                self.changes.append(
-                    Change(
-                        action="limited_depth",
-                        target="all points",
-                        rule=f.rule,
-                        reason=f"{f.name}: {f.message} Depth is cut to the shallow end of each "
-                        "point's range.",
-                        sources=list(f.sources),
-                    )
+        """Record each rule that caps depth (bleeding risk: a fixed maximum, not the shallow end
+        of each point's range; BAcC, WHO 1999)."""
+        for f in self.screening.depth_limit_rules():
+            assert f.max_depth_cun is not None
+            self.changes.append(
+                Change(
+                    action="limited_depth",
+                    target="all points",
+                    rule=f.rule,
+                    reason=f"{f.name}: every point is needled no deeper than "
+                    f"{f.max_depth_cun:g} cun. {f.message}",
+                    sources=list(f.sources),
                 )
+            )
 
     # -- electroacupuncture pairs ----------------------------------------------------------------
 
@@ -657,8 +698,24 @@ class _Builder:
                 self.warnings.append(f"Refer alongside acupuncture ({r.name}): {r.action}")
         limit = self.screening.max_needle_diameter_mm
         if limit is not None:
-            names = "; ".join(f.name for f in self.screening.findings if f.max_needle_diameter_mm)
+            names = "; ".join(f.name for f in self.screening.needle_limit_rules())
             self.warnings.append(f"Use needles no thicker than {limit} mm ({names}).")
+
+    def _warn_method(self, method: Method | None) -> None:
+        """A precaution on the plan's method (e.g. electro with reduced sensation) is a warning
+        and a recorded change, not a block."""
+        for f in self.screening.findings:
+            if method is not None and method in f.warn_methods:
+                self.warnings.append(f"Caution with {method.value} stimulation: {f.name}.")
+                self.changes.append(
+                    Change(
+                        action="warned",
+                        target=method.value,
+                        rule=f.rule,
+                        reason=f"{f.name}: {f.message}",
+                        sources=list(f.sources),
+                    )
+                )
 
     # -- words ------------------------------------------------------------------------------------
 

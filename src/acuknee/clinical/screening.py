@@ -13,7 +13,14 @@ from acuknee.clinical.base import CoreModel
 from acuknee.clinical.conditions import resolve
 from acuknee.clinical.errors import InvalidInput
 from acuknee.clinical.intake import Intake, SkinSite
-from acuknee.clinical.knowledge import KnowledgeBase, Point, RedFlag, SafetyRule, load_knowledge
+from acuknee.clinical.knowledge import (
+    KnowledgeBase,
+    Point,
+    RedFlag,
+    SafetyRule,
+    expand_codes,
+    load_knowledge,
+)
 from acuknee.clinical.vocabulary import Limb, Method, RuleKind, Side, Urgency
 
 
@@ -30,12 +37,15 @@ class Referral(CoreModel):
 
 
 class PointBlock(CoreModel):
-    """A point that must not be needled on ``side`` (``both`` = either side), and why."""
+    """A point that must not be needled on ``side`` (``both`` = either side), and why.
+
+    ``overridable`` is False when no plan override may lift the block (pregnancy)."""
 
     code: str
     side: Side
     rule: str
     reason: str
+    overridable: bool = True
 
 
 class SafetyFinding(CoreModel):
@@ -51,8 +61,11 @@ class SafetyFinding(CoreModel):
     blocked_methods: list[Method] = []
     blocked_points: list[PointBlock] = []
     limit_depth: str | None = None
+    max_depth_cun: float | None = None
     max_needle_diameter_mm: float | None = None
     warn_points: list[str] = []
+    warn_methods: list[Method] = []
+    other_side_allowed: bool = False
 
 
 class Screening(CoreModel):
@@ -87,9 +100,16 @@ class Screening(CoreModel):
         return [f for f in self.findings if method in f.blocked_methods]
 
     @property
-    def depth_limit(self) -> str | None:
-        limits = {f.limit_depth for f in self.findings if f.limit_depth}
-        return "superficial" if limits else None
+    def max_depth_cun(self) -> float | None:
+        """The shallowest fixed maximum depth any applying rule sets (None: no limit)."""
+        limits = [f.max_depth_cun for f in self.findings if f.max_depth_cun]
+        return min(limits) if limits else None
+
+    def depth_limit_rules(self) -> list[SafetyFinding]:
+        return [f for f in self.findings if f.max_depth_cun]
+
+    def needle_limit_rules(self) -> list[SafetyFinding]:
+        return [f for f in self.findings if f.max_needle_diameter_mm]
 
     @property
     def max_needle_diameter_mm(self) -> float | None:
@@ -114,7 +134,8 @@ def screen(intake: Intake, kb: KnowledgeBase | None = None) -> Screening:
     guidance); every entry names its sources in ``knowledge/safety.toml``.
     """
     kb = load_knowledge() if kb is None else kb
-    _check_skin_regions(intake, kb)
+    _check_skin_regions(intake, kb, "skin_lesions")
+    _check_skin_regions(intake, kb, "reduced_sensation_sites")
     referrals = [
         _referral(flag, intake) for flag in kb.red_flags.values() if flag.when.holds(intake)
     ]
@@ -125,15 +146,16 @@ def screen(intake: Intake, kb: KnowledgeBase | None = None) -> Screening:
     return Screening(referrals=referrals, findings=findings)
 
 
-def _check_skin_regions(intake: Intake, kb: KnowledgeBase) -> None:
-    """A lesion in an unknown region would silently block nothing, so it is an input error."""
+def _check_skin_regions(intake: Intake, kb: KnowledgeBase, name: str) -> None:
+    """A site in an unknown region would silently block nothing, so it is an input error."""
     if not kb.regions:
         return  # no anatomy loaded: nothing to check against (and nothing to block)
-    for index, site in enumerate(intake.health.skin_lesions):
+    sites: list[SkinSite] = getattr(intake.health, name)
+    for index, site in enumerate(sites):
         if site.region not in kb.regions:
             known = ", ".join(sorted(kb.regions))
             raise InvalidInput(
-                f"health.skin_lesions.{index}.region",
+                f"health.{name}.{index}.region",
                 f"unknown region {site.region!r}; expected one of: {known}",
             )
 
@@ -153,8 +175,13 @@ def _referral(flag: RedFlag, intake: Intake) -> Referral:
 def _finding(rule: SafetyRule, intake: Intake, kb: KnowledgeBase) -> SafetyFinding:
     effects = rule.effects
     warned = _dedupe(
-        [*effects.warn_points, *_tagged(kb, effects.warn_points_tagged)],
+        [
+            *effects.warn_points,
+            *_tagged(kb, effects.warn_points_tagged),
+            *_in_regions(kb, _sites(intake, effects.warn_regions_from)),
+        ],
     )
+    depth = effects.max_depth_cun
     return SafetyFinding(
         rule=rule.id,
         name=rule.name,
@@ -165,9 +192,12 @@ def _finding(rule: SafetyRule, intake: Intake, kb: KnowledgeBase) -> SafetyFindi
         blocks_treatment=effects.block_treatment,
         blocked_methods=list(effects.block_methods),
         blocked_points=_point_blocks(rule, intake, kb),
-        limit_depth=effects.limit_depth,
+        limit_depth=f"no deeper than {depth:g} cun at any point" if depth else None,
+        max_depth_cun=depth,
         max_needle_diameter_mm=effects.max_needle_diameter_mm,
         warn_points=warned,
+        warn_methods=list(effects.warn_methods),
+        other_side_allowed=effects.other_side_allowed,
     )
 
 
@@ -191,14 +221,19 @@ def _point_blocks(rule: SafetyRule, intake: Intake, kb: KnowledgeBase) -> list[P
                 blocks.pop((code, Side.RIGHT), None)
             blocks[(code, side)] = why
 
-    add(effects.block_points, Side.BOTH, "named by the rule")
-    for tag in effects.block_points_tagged:
-        add(_tagged(kb, [tag]), Side.BOTH, f"point tagged {tag}")
+    named = effects.block_reason or "a point this rule names"
+    add(effects.block_points, Side.BOTH, named)
+    add(_tagged(kb, effects.block_points_tagged), Side.BOTH, named)
+    add(expand_codes(effects.block_codes), Side.BOTH, named)
     if effects.block_regions_from:
-        sites: list[SkinSite] = resolve(intake, effects.block_regions_from) or []
-        for site in sites:
+        for site in _sites(intake, effects.block_regions_from):
             in_region = [p.code for p in kb.points.values() if p.region == site.region]
-            add(in_region, Side(site.side), f"in region {site.region}")
+            region = kb.regions.get(site.region)
+            add(
+                in_region,
+                Side(site.side),
+                f"in the area recorded ({region.name if region else site.region})",
+            )
     if effects.block_local_on_side_from:
         side = _side(intake, effects.block_local_on_side_from)
         if side is not None:
@@ -213,7 +248,11 @@ def _point_blocks(rule: SafetyRule, intake: Intake, kb: KnowledgeBase) -> list[P
     keys = sorted(blocks, key=lambda k: (order.get(k[0], len(order)), k[0], _SIDE_ORDER[k[1]]))
     return [
         PointBlock(
-            code=code, side=side, rule=rule.id, reason=f"{rule.name}: {blocks[(code, side)]}"
+            code=code,
+            side=side,
+            rule=rule.id,
+            reason=f"{rule.name}: {blocks[(code, side)]}",
+            overridable=effects.overridable,
         )
         for code, side in keys
     ]
@@ -237,6 +276,16 @@ def _side(intake: Intake, path: str) -> Side | None:
 def _tagged(kb: KnowledgeBase, tags: Iterable[str]) -> list[str]:
     wanted = set(tags)
     return [p.code for p in kb.points.values() if wanted & set(p.tags)]
+
+
+def _sites(intake: Intake, path: str | None) -> list[SkinSite]:
+    return (resolve(intake, path) or []) if path else []
+
+
+def _in_regions(kb: KnowledgeBase, sites: Iterable[SkinSite]) -> list[str]:
+    """Points of the knowledge base in the regions of ``sites`` (either side: a warning)."""
+    regions = {s.region for s in sites}
+    return [p.code for p in kb.points.values() if p.region in regions]
 
 
 def _where(kb: KnowledgeBase, keep: Callable[[Point], bool]) -> list[str]:

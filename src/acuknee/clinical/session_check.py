@@ -28,8 +28,8 @@ import re
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.knowledge import KnowledgeBase
 from acuknee.clinical.planning import Plan
-from acuknee.clinical.screening import Screening
-from acuknee.clinical.sessions import ASHI, SessionRecord
+from acuknee.clinical.screening import SafetyFinding, Screening
+from acuknee.clinical.sessions import ASHI, NeedledPoint, SessionRecord
 from acuknee.clinical.vocabulary import Method, Side
 
 
@@ -85,21 +85,114 @@ def _planned(plan: Plan, code: str, side: Side) -> bool:
     return any(p.code == code and p.side.covers(side) for p in plan.points)
 
 
+def cited(kb: KnowledgeBase, sources: list[str]) -> str:
+    """Sources as a practitioner reads them: the citations, not the knowledge base's ids."""
+    texts = [kb.sources[s].citation if s in kb.sources else s for s in sources]
+    return "; ".join(texts)
+
+
+def _rule_words(kb: KnowledgeBase, finding: SafetyFinding) -> str:
+    return f"{finding.name} (source: {cited(kb, finding.sources)})"
+
+
+def override_refusals(code: str, side: Side, screening: Screening, kb: KnowledgeBase) -> list[str]:
+    """Why ``code`` on ``side`` may not be added to a plan even with an override: the blocks no
+    override lifts (pregnancy: WHO 1999, AACP 2012, ASAP guidance). Empty when an override may
+    add it. The clinic app calls this before accepting an override."""
+    rules = {f.rule: f for f in screening.findings}
+    out: list[str] = []
+    for block in screening.point_blocks(code, side):
+        if block.overridable:
+            continue
+        finding = rules[block.rule]
+        out.append(
+            f"{code} ({side.value}) cannot be needled for this patient, even with an override: "
+            f"{block.reason}. Rule: {_rule_words(kb, finding)}"
+        )
+    return out
+
+
+def _depth_problems(
+    i: int, point: NeedledPoint, screening: Screening, kb: KnowledgeBase
+) -> list[SessionProblem]:
+    """A recorded depth beyond the fixed maximum a rule sets (bleeding risk). Proportional cun
+    cannot be turned into millimetres without the patient's own measure, so under a depth limit
+    a depth in mm is refused with a request to record it in cun."""
+    cap = screening.max_depth_cun
+    if cap is None or point.depth is None:
+        return []
+    rules = "; ".join(_rule_words(kb, f) for f in screening.depth_limit_rules())
+    loc: tuple[str | int, ...] = ("points", i, "depth")
+    if point.depth.unit == "mm":
+        return [
+            SessionProblem(
+                loc=loc,
+                message=(
+                    f"{point.code}: this patient's depth limit is {cap:g} cun, set by {rules}. "
+                    f"Record the depth in cun (a depth of {point.depth.text()} cannot be "
+                    "checked against it)"
+                ),
+            )
+        ]
+    if point.depth.value > cap:
+        return [
+            SessionProblem(
+                loc=loc,
+                message=(
+                    f"{point.code}: {point.depth.text()} is deeper than this patient's limit of "
+                    f"{cap:g} cun, set by {rules}"
+                ),
+            )
+        ]
+    return []
+
+
+def _needle_problems(
+    record: SessionRecord, screening: Screening, kb: KnowledgeBase
+) -> list[SessionProblem]:
+    limit = screening.max_needle_diameter_mm
+    if limit is None or record.needle is None or record.needle.diameter_mm <= limit:
+        return []
+    rules = "; ".join(_rule_words(kb, f) for f in screening.needle_limit_rules())
+    return [
+        SessionProblem(
+            loc=("needle", "diameter_mm"),
+            message=(
+                f"a {record.needle.diameter_mm:g} mm needle is thicker than this patient's limit "
+                f"of {limit:g} mm, set by {rules}"
+            ),
+        )
+    ]
+
+
 def check_session(
     record: SessionRecord, plan: Plan, screening: Screening | None, kb: KnowledgeBase
 ) -> list[SessionProblem]:
-    """Every problem of ``record`` for this patient: unknown point codes, and points or methods
-    the screening blocks that the signed ``plan`` did not take on with an override. Empty when
-    the session may be stored. ``screening`` is None only when the intake has none on record."""
+    """Every problem of ``record`` for this patient: unknown point codes; a screening that
+    blocks all treatment; points or methods the screening blocks that the signed ``plan`` did
+    not take on with an override, and blocks no override lifts (pregnancy); depths beyond the
+    screening's maximum depth and needles thicker than its limit (bleeding risk: BAcC; WHO
+    1999). Empty when the session may be stored. ``screening`` is None only when the intake has
+    none on record."""
     problems: list[SessionProblem] = []
     blocked_methods: dict[Method, str] = {}
     if screening is not None:
+        for f in screening.findings:
+            if f.blocks_treatment:
+                problems.append(
+                    SessionProblem(
+                        loc=("points",),
+                        message=f"no needling for this patient: {f.message} Rule: "
+                        f"{_rule_words(kb, f)}",
+                    )
+                )
         for method in Method:
             if method is plan.method:
                 continue  # the signed plan's own method: any block was overridden there
             findings = screening.method_blocks(method)
             if findings:
                 blocked_methods[method] = "; ".join(f"{f.name}: {f.message}" for f in findings)
+        problems += _needle_problems(record, screening, kb)
     for i, point in enumerate(record.points):
         message = _unknown(kb, point.code)
         if message is not None:
@@ -107,9 +200,19 @@ def check_session(
             continue
         if screening is not None and not point.is_ashi:
             for side in point.side.single_sides():
+                hard = override_refusals(point.code, side, screening, kb)
+                if hard:
+                    problems.append(SessionProblem(loc=("points", i, "code"), message=hard[0]))
+                    break
                 blocks = screening.point_blocks(point.code, side)
                 if blocks and not _planned(plan, point.code, side):
-                    why = "; ".join(f"rule '{b.rule}': {b.reason}" for b in blocks)
+                    rules = {f.rule: f for f in screening.findings}
+                    why = "; ".join(
+                        f"{b.reason} (source: {cited(kb, rules[b.rule].sources)})"
+                        if b.rule in rules
+                        else b.reason
+                        for b in blocks
+                    )
                     problems.append(
                         SessionProblem(
                             loc=("points", i, "code"),
@@ -121,6 +224,8 @@ def check_session(
                         )
                     )
                     break
+        if screening is not None:
+            problems += _depth_problems(i, point, screening, kb)
         if point.stimulation in blocked_methods:
             problems.append(
                 SessionProblem(

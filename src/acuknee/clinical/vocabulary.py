@@ -113,3 +113,49 @@ class EvidenceLevel(StrEnum):
     VERY_LOW = "very_low"
     EXPLORATORY = "exploratory"  # no validated measure or no trial evidence
     TRADITIONAL = "traditional"  # traditional theory, not trial evidence
+
+
+class Anticoagulant(StrEnum):
+    """Which anticoagulant the patient takes (bleeding risk). ``unspecified``: one is taken but
+    which was not recorded (what an old record's ``anticoagulant: true`` loads as)."""
+
+    WARFARIN = "warfarin"  # or another vitamin K antagonist
+    APIXABAN = "apixaban"
+    RIVAROXABAN = "rivaroxaban"
+    EDOXABAN = "edoxaban"
+    DABIGATRAN = "dabigatran"
+    HEPARIN = "heparin"  # including low-molecular-weight heparin
+    OTHER = "other"
+    UNSPECIFIED = "unspecified"
+
+
+class Antiplatelet(StrEnum):
+    """Which antiplatelet drug the patient takes (a bleeding precaution of its own)."""
+
+    ASPIRIN = "aspirin"
+    CLOPIDOGREL = "clopidogrel"
+    PRASUGREL = "prasugrel"
+    TICAGRELOR = "ticagrelor"
+    DIPYRIDAMOLE = "dipyridamole"
+    OTHER = "other"
+    UNSPECIFIED = "unspecified"
+
+
+class BleedingDisorder(StrEnum):
+    """The kind of bleeding disorder. ``unspecified``: one is present but its kind was not
+    recorded (what an old record's ``bleeding_disorder: true`` loads as)."""
+
+    HAEMOPHILIA = "haemophilia"
+    VON_WILLEBRAND = "von_willebrand"
+    PLATELET_DISORDER = "platelet_disorder"
+    OTHER = "other"
+    UNSPECIFIED = "unspecified"
+
+
+class Immunosuppression(StrEnum):
+    """Why the patient is immunosuppressed (infection risk of needling)."""
+
+    CHEMOTHERAPY = "chemotherapy"
+    HIGH_DOSE_STEROIDS = "high_dose_steroids"
+    BIOLOGIC = "biologic"
+    OTHER = "other"

@@ -167,7 +167,7 @@ def course_row(
         "severity_band": assessment.severity.value if assessment.severity else None,
         "side": intake.side.value,
         "diabetes": intake.health.diabetes,
-        "anticoagulated": intake.health.anticoagulant,
+        "anticoagulated": intake.health.anticoagulant is not None,
         "cardiac_device": intake.health.implanted_electronic_device,
         "knee_prosthesis": intake.health.knee_prosthesis is not None,
         "protocol_id": plan.protocol,
