@@ -76,7 +76,6 @@ LABELS: dict[str, str] = {
     "knee_surgery_days_ago": "Knee surgery: days before this visit (blank: none recorded)",
     "joint_injection_days_ago": "Knee joint injection: days before this visit (blank: none)",
     "consent_given_by": "Consent given by (under 16: a parent or guardian)",
-    "red_flags.hot_swollen_knee": "Hot, swollen knee",
     "red_flags.raised_inflammatory_markers": "Raised inflammatory markers (CRP or ESR)",
     "red_flags.unilateral_leg_swelling": "Swelling of one leg",
     "red_flags.leg_swelling_explained_by_lymphoedema": (
