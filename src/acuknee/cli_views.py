@@ -46,7 +46,8 @@ def screening_view(s: Any) -> None:
         console.print(
             Panel(
                 f"{r.reason}\n[bold]Action:[/bold] {r.action}\n"
-                f"[dim]Findings: {', '.join(r.findings)}[/dim]",
+                + (f"[bold]Next:[/bold] {r.next_step}\n" if r.next_step else "")
+                + f"[dim]Findings: {', '.join(r.findings)}[/dim]",
                 title=f"[{style}]Referral ({r.urgency.value}): {r.name}[/{style}]",
             )
         )
@@ -64,6 +65,9 @@ def screening_view(s: Any) -> None:
         if f.warn_points:
             lines.append("Take care at: " + ", ".join(f.warn_points))
         console.print(Panel("\n".join(lines), title=f"{f.kind.value.title()}: {f.name}"))
+    note = getattr(s, "unanswered_note", None)
+    if note:
+        console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
     _print_citations(
         [i for r in s.referrals for i in r.sources] + [i for f in s.findings for i in f.sources]
     )

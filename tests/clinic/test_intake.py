@@ -39,7 +39,7 @@ def save_intake(user: User, patient: Patient, **fields: Any) -> IntakeRecord:
 
 
 def red_flag_intake(alice: User, patient: Patient) -> IntakeRecord:
-    return save_intake(alice, patient, red_flags__hot_swollen_knee="on", red_flags__fever="on")
+    return save_intake(alice, patient, red_flags__hot_swollen_knee="true", red_flags__fever="true")
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def test_ottawa_items_without_days_since_injury_are_a_field_error(
     alice: User, patient: Patient
 ) -> None:
     response = login(alice).post(
-        new_url(patient), intake_post(injury__fibular_head_tenderness="on")
+        new_url(patient), intake_post(injury__fibular_head_tenderness="true")
     )
     assert "injury__days_ago" in response.context["form"].errors
     assert not IntakeRecord.objects.exists()

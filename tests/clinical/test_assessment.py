@@ -347,9 +347,12 @@ def test_nice_near_miss_at_age_44_leaves_the_cause_unspecified(kb: KnowledgeBase
 
 
 def test_acr_clinical_criteria_alone_suggest_knee_osteoarthritis(kb: KnowledgeBase) -> None:
+    # Age 45: the NG226 age gate every OA cause rule now carries (it was 40 before the gate).
     result = run(
         kb,
         NONE_MET,
+        age=45,
+        activity_related_pain=False,
         morning_stiffness_minutes=20,
         examination={"crepitus": True, "bony_enlargement": True},
     )
@@ -364,19 +367,20 @@ def test_two_acr_clinical_items_alone_do_not_suggest_knee_osteoarthritis(
 
 
 def test_kellgren_lawrence_grade_2_suggests_knee_osteoarthritis(kb: KnowledgeBase) -> None:
-    result = run(kb, investigations={"kellgren_lawrence_grade": 2})
+    # Age 60: over 50 is one of the three ACR radiographic items that must join the osteophytes.
+    result = run(kb, age=60, investigations={"kellgren_lawrence_grade": 2})
     assert result.likely_cause is Cause.KNEE_OSTEOARTHRITIS
 
 
 def test_kellgren_lawrence_grade_1_alone_does_not_suggest_knee_osteoarthritis(
     kb: KnowledgeBase,
 ) -> None:
-    result = run(kb, investigations={"kellgren_lawrence_grade": 1})
+    result = run(kb, age=60, investigations={"kellgren_lawrence_grade": 1})
     assert result.likely_cause is Cause.UNSPECIFIED
 
 
 def test_xray_osteophytes_suggest_knee_osteoarthritis(kb: KnowledgeBase) -> None:
-    result = run(kb, investigations={"xray_osteophytes": True})
+    result = run(kb, age=60, investigations={"xray_osteophytes": True})
     assert result.likely_cause is Cause.KNEE_OSTEOARTHRITIS
 
 
@@ -415,13 +419,16 @@ def test_reasons_are_the_findings_that_met_the_rule(kb: KnowledgeBase) -> None:
 
 
 def test_reasons_gather_every_osteoarthritis_rule_that_held(kb: KnowledgeBase) -> None:
-    result = run(kb, NICE_MET, investigations={"kellgren_lawrence_grade": 3})
+    result = run(
+        kb, NICE_MET, examination={"crepitus": True}, investigations={"kellgren_lawrence_grade": 3}
+    )
     assert result.reasons == [
         "age = 45 (>= 45)",
         "activity_related_pain is true",
         "morning_stiffness_minutes = 30 (<= 30)",
         "investigations.xray_osteophytes not recorded",
         "investigations.kellgren_lawrence_grade = 3 (>= 2)",
+        "examination.crepitus is true",
     ]
 
 
@@ -544,10 +551,13 @@ def test_osteoarthritis_cause_rules_agree_with_the_criteria_sets(
         investigations=investigations,
     )
     lab, xray = result.acr_clinical_laboratory, result.acr_clinical_radiographic
-    by_criteria = (
-        result.nice.classified is True
-        or result.acr_clinical.classified is True
-        or (lab is not None and lab.classified is True)
-        or (xray is not None and xray.mandatory[0].met is True)
+    # Every OA cause rule is gated at age 45 (NICE NG226); the NICE set carries the gate itself.
+    by_criteria = result.nice.classified is True or (
+        age >= 45
+        and (
+            result.acr_clinical.classified is True
+            or (lab is not None and lab.classified is True)
+            or (xray is not None and xray.classified is True)
+        )
     )
     assert (result.likely_cause is Cause.KNEE_OSTEOARTHRITIS) == by_criteria

@@ -59,7 +59,10 @@ def lower_limb_points(kb: KnowledgeBase) -> list[str]:
 
 RED_FLAG_FIRES: dict[str, dict[str, Any]] = {
     "septic_arthritis": {"red_flags": {"hot_swollen_knee": True, "fever": True}},
-    "infected_prosthesis": {"health": {"knee_prosthesis": "left"}, "red_flags": {"fever": True}},
+    "infected_prosthesis": {
+        "health": {"knee_prosthesis": "left"},
+        "examination": {"palpable_warmth": True},
+    },
     "crystal_arthritis": {"red_flags": {"hot_swollen_knee": True}},
     "fracture_ottawa": {"age": 55, "injury": {"days_ago": 1}},
     "extensor_rupture_or_dislocation": {
@@ -70,15 +73,25 @@ RED_FLAG_FIRES: dict[str, dict[str, Any]] = {
     "locked_knee": {"red_flags": {"true_locking": True}},
     "haemarthrosis": {"injury": {"days_ago": 0, "effusion_within_2_hours": True}},
     "deep_vein_thrombosis": {"red_flags": {"wells_dvt_score": 2}},
-    "tumour": {"red_flags": {"night_or_unremitting_pain": True}},
+    "tumour": {"red_flags": {"bone_pain_away_from_joint_line": True}},
     "inflammatory_arthritis": {
         "morning_stiffness_minutes": 45,
-        "red_flags": {"other_joints_swollen": True},
+        "red_flags": {"raised_inflammatory_markers": True},
     },
     "neurovascular_compromise": {"red_flags": {"cold_pale_limb": True}},
     "nerve_compression": {"red_flags": {"numbness_or_foot_drop": True}},
     "peripheral_arterial_disease": {"red_flags": {"claudication": True}},
     "systemic_illness": {"red_flags": {"unable_to_walk": True}},
+    # Added in the second safety pass (issue 11); vignettes in test_red_flags_second_pass.py.
+    "prosthesis_fever_review": {
+        "health": {"knee_prosthesis": "left"},
+        "red_flags": {"fever": True},
+    },
+    "inflammatory_arthritis_urgent": {"red_flags": {"small_joints_hands_feet_swollen": True}},
+    "compartment_syndrome": {"red_flags": {"compartment_syndrome_signs": True}},
+    "popliteal_aneurysm": {"red_flags": {"pulsatile_popliteal_mass": True}},
+    "child_hip_examination": {"age": 12, "examination": {"abnormal_hip_examination": True}},
+    "child_limp": {"age": 12, "red_flags": {"limp": True}},
 }
 
 RED_FLAG_NEAR_MISSES: list[tuple[str, str, dict[str, Any]]] = [
@@ -109,7 +122,7 @@ RED_FLAG_NEAR_MISSES: list[tuple[str, str, dict[str, Any]]] = [
     (
         "inflammatory_arthritis",
         "stiffness of exactly 30 minutes",
-        {"morning_stiffness_minutes": 30, "red_flags": {"other_joints_swollen": True}},
+        {"morning_stiffness_minutes": 30, "red_flags": {"raised_inflammatory_markers": True}},
     ),
     ("inflammatory_arthritis", "long stiffness alone", {"morning_stiffness_minutes": 45}),
     (
@@ -128,6 +141,28 @@ RED_FLAG_NEAR_MISSES: list[tuple[str, str, dict[str, Any]]] = [
         {"red_flags": {"calf_swelling_or_tenderness": True}},
     ),
     ("systemic_illness", "fever alone", {"red_flags": {"fever": True}}),
+    (
+        "prosthesis_fever_review",
+        "prosthesis without fever",
+        {"health": {"knee_prosthesis": "left"}},
+    ),
+    (
+        "inflammatory_arthritis_urgent",
+        "a swollen joint for 11 weeks",
+        {"red_flags": {"swollen_joint_weeks": 11}},
+    ),
+    (
+        "compartment_syndrome",
+        "calf tenderness",
+        {"red_flags": {"calf_swelling_or_tenderness": True}},
+    ),
+    ("popliteal_aneurysm", "a mass that is not pulsatile", {"red_flags": {"palpable_mass": True}}),
+    (
+        "child_hip_examination",
+        "abnormal hip examination at 16",
+        {"age": 16, "examination": {"abnormal_hip_examination": True}},
+    ),
+    ("child_limp", "a limp at 16", {"age": 16, "red_flags": {"limp": True}}),
 ]
 
 
@@ -310,6 +345,8 @@ RULE_FIRES: dict[str, dict[str, Any]] = {
     "reduced_sensation": {"health": {"peripheral_neuropathy": True}},
     "epilepsy_electro": {"health": {"epilepsy": True}},
     "metal_allergy": {"health": {"metal_allergy": True}},
+    "popliteal_mass_no_needling": {"red_flags": {"pulsatile_popliteal_mass": True}},
+    "minor_consent": {"age": 15},
 }
 
 RULE_NEAR_MISSES: list[tuple[str, str, dict[str, Any]]] = [
@@ -356,6 +393,14 @@ RULE_NEAR_MISSES: list[tuple[str, str, dict[str, Any]]] = [
     ("reduced_sensation", "diabetes without neuropathy", {"health": {"diabetes": True}}),
     ("epilepsy_electro", "epilepsy not recorded", {"health": {"epilepsy": None}}),
     ("metal_allergy", "no metal allergy", {"health": {"metal_allergy": False}}),
+    (
+        "popliteal_mass_no_needling",
+        "a popliteal mass that is not pulsatile",
+        {
+            "red_flags": {"palpable_mass": True, "pulsatile_popliteal_mass": False},
+        },
+    ),
+    ("minor_consent", "a parent consented", {"age": 15, "consent_given_by": "parent_or_guardian"}),
 ]
 
 

@@ -241,6 +241,8 @@ def known(condition: Condition, subject: Any) -> bool | None:
     if condition.not_ is not None:
         inner = known(condition.not_, subject)
         return None if inner is None else not inner
+    if condition.score is not None:
+        return condition.holds(subject)  # a point score counts recorded items only
     parts = [known(c, subject) for c in (condition.all or condition.any or condition.of or [])]
     true, unknown = parts.count(True), parts.count(None)
     if condition.all is not None:

@@ -9,7 +9,11 @@ chains, so a clinician can review them as data. A condition is one of:
 - ``{ field = "health.knee_prosthesis", present = true }``: value is not null and not empty;
 - ``{ field = "examination.pain_location", contains = "anterior" }``: list membership;
 - ``{ all = [ ... ] }``, ``{ any = [ ... ] }``, ``{ not = { ... } }``;
-- ``{ at_least = 3, of = [ ... ] }``: at least n of the listed conditions hold.
+- ``{ at_least = 3, of = [ ... ] }``: at least n of the listed conditions hold;
+- ``{ score = [ { points = 1, when = { ... } }, ... ], ge = 2 }``: the points of the items whose
+  condition holds are summed and compared (``ge``, ``gt``, ``le``, ``lt``); an item whose finding
+  was not recorded scores nothing (so a score of recorded items is a lower bound when every
+  unrecorded item would add points). Used for published point scores such as the Wells score.
 
 ``field`` is a dotted path into the intake. Unknown paths are caught when the knowledge base is
 loaded (``check_paths``), never at a consultation.
@@ -41,6 +45,7 @@ class Condition(BaseModel):
     not_: Condition | None = None
     at_least: int | None = None
     of: list[Condition] | None = None
+    score: list[ScoreItem] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -62,6 +67,13 @@ class Condition(BaseModel):
         ]
         groups = [name for name in ("all", "any", "not_") if getattr(self, name) is not None]
         counted = self.at_least is not None or self.of is not None
+        if self.score is not None:
+            compared = [
+                name for name in ("ge", "gt", "le", "lt") if getattr(self, name) is not None
+            ]
+            if self.field is not None or groups or counted or ops != compared or len(ops) != 1:
+                raise ValueError("'score' needs exactly one of 'ge', 'gt', 'le', 'lt' and no more")
+            return self
         if self.field is not None:
             if len(ops) != 1 or groups or counted:
                 raise ValueError(
@@ -88,6 +100,8 @@ class Condition(BaseModel):
             return any(c.holds(subject) for c in self.any)
         if self.not_ is not None:
             return not self.not_.holds(subject)
+        if self.score is not None:
+            return self._compare(self.total(subject))
         assert self.of is not None
         assert self.at_least is not None
         return sum(c.holds(subject) for c in self.of) >= self.at_least
@@ -102,6 +116,13 @@ class Condition(BaseModel):
             return isinstance(value, list | tuple | set | frozenset) and self.contains in value
         if value is None or isinstance(value, bool) or not isinstance(value, int | float):
             return False
+        return self._compare(value)
+
+    def total(self, subject: Any) -> float:
+        """The points of a ``score`` condition's items that hold for ``subject``."""
+        return sum(item.points for item in self.score or () if item.when.holds(subject))
+
+    def _compare(self, value: float) -> bool:
         if self.ge is not None:
             return value >= self.ge
         if self.gt is not None:
@@ -118,6 +139,8 @@ class Condition(BaseModel):
         for group in (self.all, self.any, self.of):
             for c in group or ():
                 yield from c.fields()
+        for item in self.score or ():
+            yield from item.when.fields()
         if self.not_ is not None:
             yield from self.not_.fields()
 
@@ -133,6 +156,22 @@ class Condition(BaseModel):
         for group in (self.all, self.any, self.of):
             for c in group or ():
                 yield from c._met(subject)
+        if self.score is not None and self.holds(subject):
+            for item in self.score:
+                if item.points > 0:
+                    yield from item.when._met(subject)
+
+
+class ScoreItem(BaseModel):
+    """One item of a point score: ``points`` count when ``when`` holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    points: float
+    when: Condition
+
+
+Condition.model_rebuild()
 
 
 def resolve(subject: Any, path: str) -> Any:

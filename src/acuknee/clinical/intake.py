@@ -1,8 +1,9 @@
 """What a practitioner records at the first visit: the single input of ``screen``, ``assess``
 and ``plan``.
 
-Every finding defaults to "not present" (``False``) or "not known" (``None``) so that a short
-intake is valid; rules only fire on findings that were actually recorded. Field names are the
+Every finding defaults to "not known" (``None``; a few health items to ``False``) so that a short
+intake is valid; rules only fire on findings that were actually recorded. Red-flag questions are
+yes / no / not asked, and ``unanswered_red_flags`` lists those not asked. Field names are the
 paths that rules in ``knowledge/*.toml`` refer to (``red_flags.fever``, ``health.pregnant``...).
 """
 
@@ -17,6 +18,7 @@ from acuknee.clinical.vocabulary import (
     Anticoagulant,
     Antiplatelet,
     BleedingDisorder,
+    ConsentBy,
     Immunosuppression,
     Method,
     PainLocation,
@@ -24,47 +26,146 @@ from acuknee.clinical.vocabulary import (
     Side,
 )
 
+Question = bool | None
+"""A yes / no question that may not have been asked: True, False, or None (not asked)."""
+
 Answers = dict[str, StrictFloat | None]
 """One instrument's answers: item code -> value (or None when the item was skipped). Strict, so a
 boolean or a numeric string is rejected naming the item instead of being read as 1, 0 or 2."""
 
 
 class Injury(CoreModel):
-    """An acute injury and the Ottawa knee rule items (Stiell 1995, Ann Emerg Med 26:405)."""
+    """An injury and the Ottawa knee rule items (Stiell 1995, Ann Emerg Med 26:405).
+
+    Each item is yes / no / not asked (``None``): "not asked" is never read as "no". The Ottawa
+    rule is applied only to injuries of the last 7 days (``days_ago`` <= 7), the acute injuries it
+    was derived for."""
 
     days_ago: Annotated[int, Field(ge=0, le=36500)]
-    fibular_head_tenderness: bool = False
-    isolated_patellar_tenderness: bool = False
-    cannot_flex_to_90: bool = False
-    cannot_bear_weight_four_steps: bool = False
-    effusion_within_2_hours: bool = False
-    visible_deformity: bool = False
-    patellar_dislocation: bool = False
+    fibular_head_tenderness: Question = Field(None, description="Fibular head tenderness")
+    isolated_patellar_tenderness: Question = Field(
+        None, description="Isolated tenderness of the patella (no other bony tenderness)"
+    )
+    cannot_flex_to_90: Question = Field(None, description="Cannot flex the knee to 90 degrees")
+    cannot_bear_weight_four_steps: Question = Field(
+        None, description="Cannot bear weight for four steps (now and at the injury)"
+    )
+    effusion_within_2_hours: Question = Field(
+        None, description="Swelling within 2 hours of the injury"
+    )
+    visible_deformity: Question = Field(None, description="Visible deformity after the injury")
+    patellar_dislocation: Question = Field(None, description="Traumatic patellar dislocation")
+
+
+class WellsDvtItems(CoreModel):
+    """The items of the two-level DVT Wells score (Wells 2003, NEJM 349:1227, as tabled by NICE),
+    each yes / no / not asked. The score is computed from the items that were recorded by the rule
+    in ``knowledge/safety.toml``; ``RedFlagFindings.wells_dvt_score`` stays as a manual fallback.
+    Calf swelling of at least 3 cm and localised deep-vein tenderness are separate items here
+    because the score counts them separately."""
+
+    active_cancer: Question = Field(
+        None, description="Active cancer (treatment ongoing, within 6 months, or palliative)"
+    )
+    paralysis_paresis_or_plaster: Question = Field(
+        None, description="Paralysis, paresis or recent plaster immobilisation of the legs"
+    )
+    bedridden_3_days_or_major_surgery_12_weeks: Question = Field(
+        None,
+        description=(
+            "Recently bedridden for 3 days or more, or major surgery within 12 weeks "
+            "(general or regional anaesthesia)"
+        ),
+    )
+    deep_vein_tenderness: Question = Field(
+        None, description="Localised tenderness along the deep veins"
+    )
+    entire_leg_swollen: Question = Field(None, description="Entire leg swollen")
+    calf_swelling_3cm: Question = Field(
+        None, description="Calf swelling at least 3 cm larger than the other side"
+    )
+    pitting_oedema: Question = Field(
+        None, description="Pitting oedema confined to the symptomatic leg"
+    )
+    collateral_superficial_veins: Question = Field(
+        None, description="Collateral superficial veins (not varicose)"
+    )
+    previous_dvt: Question = Field(None, description="Previously documented DVT")
+    alternative_diagnosis_as_likely: Question = Field(
+        None, description="An alternative diagnosis is at least as likely as DVT"
+    )
 
 
 class RedFlagFindings(CoreModel):
-    """Findings that point to a condition needing referral instead of needles."""
+    """Findings that point to a condition needing referral instead of needles.
 
-    fever: bool = False
-    systemically_unwell: bool = False
-    hot_swollen_knee: bool = False
-    raised_inflammatory_markers: bool = False
-    unable_straight_leg_raise: bool = False
-    true_locking: bool = False
-    calf_swelling_or_tenderness: bool = False
-    unilateral_leg_swelling: bool = False
+    Every question is three-valued: ``True`` (asked: yes), ``False`` (asked: no) or ``None`` (not
+    asked). Records stored before this distinction kept ``False`` for every unticked box, and
+    still load as "asked: no"; new records keep "not asked" apart (issue 12, section 4).
+    ``unanswered_red_flags`` lists the questions left unanswered."""
+
+    fever: Question = Field(None, description="Fever")
+    systemically_unwell: Question = Field(None, description="Systemically unwell")
+    hot_swollen_knee: Question = Field(None, description="Hot, swollen knee")
+    raised_inflammatory_markers: Question = Field(
+        None, description="Raised inflammatory markers (CRP or ESR)"
+    )
+    unable_straight_leg_raise: Question = Field(
+        None, description="Unable to do a straight-leg raise"
+    )
+    true_locking: Question = Field(None, description="True locking of the knee")
+    calf_swelling_or_tenderness: Question = Field(None, description="Calf swelling or tenderness")
+    unilateral_leg_swelling: Question = Field(None, description="Swelling of one leg")
+    leg_swelling_explained_by_lymphoedema: Question = Field(
+        None,
+        description=(
+            "The swollen leg is the leg with known, stable lymphoedema, and the swelling is "
+            "unchanged"
+        ),
+    )
     wells_dvt_score: Annotated[int | None, Field(ge=-2, le=9)] = None
-    night_or_unremitting_pain: bool = False
-    palpable_mass: bool = False
-    unexplained_weight_loss: bool = False
-    history_of_cancer: bool = False
-    other_joints_swollen: bool = False
-    cold_pale_limb: bool = False
-    absent_foot_pulses: bool = False
-    numbness_or_foot_drop: bool = False
-    claudication: bool = False
-    unable_to_walk: bool = False
-    rapidly_worsening_deformity: bool = False
+    wells: WellsDvtItems = WellsDvtItems()
+    night_or_unremitting_pain: Question = Field(None, description="Night or unremitting pain")
+    bone_pain_away_from_joint_line: Question = Field(
+        None,
+        description=(
+            "Persistent, unexplained bone pain at rest or at night, away from the joint line"
+        ),
+    )
+    palpable_mass: Question = Field(None, description="A palpable mass")
+    unexplained_weight_loss: Question = Field(None, description="Unexplained weight loss")
+    history_of_cancer: Question = Field(None, description="History of cancer")
+    other_joints_swollen: Question = Field(None, description="Other joints swollen")
+    small_joints_hands_feet_swollen: Question = Field(
+        None, description="Small joints of the hands or feet swollen"
+    )
+    swollen_joint_weeks: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            le=5200,
+            description=(
+                "Joint swelling of undetermined cause (suspected synovitis): weeks since it began"
+            ),
+        ),
+    ] = None
+    cold_pale_limb: Question = Field(None, description="Cold, pale leg")
+    absent_foot_pulses: Question = Field(None, description="Absent foot pulses")
+    numbness_or_foot_drop: Question = Field(None, description="Numbness or foot drop")
+    claudication: Question = Field(None, description="Claudication (calf pain on walking)")
+    unable_to_walk: Question = Field(None, description="Unable to walk")
+    rapidly_worsening_deformity: Question = Field(None, description="Rapidly worsening deformity")
+    pulsatile_popliteal_mass: Question = Field(
+        None, description="Pulsatile mass behind the knee (popliteal fossa)"
+    )
+    compartment_syndrome_signs: Question = Field(
+        None,
+        description=(
+            "Signs of compartment syndrome: pain out of proportion, pain on passive stretch, "
+            "a tense swollen calf"
+        ),
+    )
+    limp: Question = Field(None, description="Limp")
 
 
 class SkinSite(CoreModel):
@@ -151,6 +252,8 @@ class Examination(CoreModel):
     lateral_epicondyle_tenderness: bool | None = None
     lateral_pain_with_running_or_cycling: bool | None = None
     effusion_present: bool | None = None
+    tibial_tubercle_tenderness: bool | None = None
+    abnormal_hip_examination: bool | None = None
 
 
 class Investigations(CoreModel):
@@ -182,6 +285,9 @@ class Intake(CoreModel):
     activity_related_pain: bool | None = None
     morning_stiffness_minutes: Annotated[int | None, Field(ge=0, le=1440)] = None
     injury: Injury | None = None
+    knee_surgery_days_ago: Annotated[int | None, Field(ge=0, le=36500)] = None
+    joint_injection_days_ago: Annotated[int | None, Field(ge=0, le=36500)] = None
+    consent_given_by: ConsentBy | None = None
     red_flags: RedFlagFindings = RedFlagFindings()
     health: Health = Health()
     examination: Examination = Examination()
@@ -214,6 +320,37 @@ class Intake(CoreModel):
     @property
     def pain_sides(self) -> tuple[Side, ...]:
         return self.side.single_sides()
+
+
+class UnansweredQuestion(CoreModel):
+    """A red-flag question left unanswered: its intake path and the question in words."""
+
+    field: str
+    question: str
+
+
+def unanswered_red_flags(intake: Intake) -> list[UnansweredQuestion]:
+    """The yes / no red-flag questions not asked in ``intake`` (``None``), in form order.
+
+    Covers every question of ``red_flags`` and, when an injury is recorded, the Ottawa and injury
+    questions of ``injury``. The Wells items and numbers (scores, weeks) are not questions every
+    patient is asked, so they are left out. The core only reports the list: whether planning may
+    go ahead with questions unanswered is the caller's decision (the CLI accepts short intakes).
+    """
+    follow_ups = {"leg_swelling_explained_by_lymphoedema"}  # asked only after a swollen leg
+    groups: list[tuple[str, CoreModel]] = [("red_flags", intake.red_flags)]
+    if intake.injury is not None:
+        groups.insert(0, ("injury", intake.injury))
+    out: list[UnansweredQuestion] = []
+    for prefix, model in groups:
+        for name, info in type(model).model_fields.items():
+            if name in follow_ups or info.annotation != Question:
+                continue
+            if getattr(model, name) is not None:
+                continue
+            question = info.description or name.replace("_", " ").capitalize()
+            out.append(UnansweredQuestion(field=f"{prefix}.{name}", question=question))
+    return out
 
 
 def field_paths(model: type[CoreModel] = Intake, prefix: str = "") -> set[str]:

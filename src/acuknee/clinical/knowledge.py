@@ -188,6 +188,7 @@ class Pattern(Sourced):
     features: list[str]
     add_points: list[ProtocolPoint] = []
     remove_points: list[str] = []
+    not_with_red_flags: list[str] = []  # red flag ids while which the pattern is never applied
 
 
 # --- safety -------------------------------------------------------------------------------------
@@ -200,6 +201,7 @@ class RedFlag(Sourced):
     urgency: Urgency
     action: str
     reason: str
+    next_step: str  # what the receiving service will do next, in the source's terms
 
 
 class Effects(CoreModel):
@@ -585,13 +587,20 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
         if protocol.reassessment_weeks and max(protocol.reassessment_weeks) > 104:
             problems.append(f"{where}: reassessment beyond two years")
     for cause in Cause:
+        # A cause without protocols is planned with the unspecified-knee-pain default.
         defaults = [p for p in kb.protocols_for(cause) if p.default_for_cause]
-        if kb.protocols and len(defaults) != 1:
+        needs_one = cause is Cause.UNSPECIFIED or bool(kb.protocols_for(cause))
+        if kb.protocols and needs_one and len(defaults) != 1:
             problems.append(f"cause {cause.value}: needs exactly one default protocol")
     for pattern in kb.patterns.values():
         where = f"pattern {pattern.id}"
         need_sources(where, pattern.source)
         need_points(where, [p.code for p in pattern.add_points] + pattern.remove_points)
+        problems.extend(
+            f"{where}: unknown red flag {f!r}"
+            for f in pattern.not_with_red_flags
+            if f not in kb.red_flags
+        )
     for flag in kb.red_flags.values():
         need_sources(f"red flag {flag.id}", flag.source)
         need_paths(f"red flag {flag.id}", flag.when)

@@ -176,7 +176,7 @@ def plan(
             sources=_unique(sources),
         )
     recipe, notes = choose_protocol(cause, prefs, kb)
-    pattern, pattern_notes = _pattern(prefs, kb)
+    pattern, pattern_notes = _pattern(prefs, kb, screening)
     return _Builder(intake, screening, recipe, pattern, kb, notes + pattern_notes).build(
         cause, severity, start
     )
@@ -185,8 +185,18 @@ def plan(
 def choose_protocol(
     cause: Cause, preferences: Preferences, kb: KnowledgeBase
 ) -> tuple[Recipe, list[str]]:
-    """The protocol to personalise, and notes for the practitioner about the choice."""
+    """The protocol to personalise, and notes for the practitioner about the choice.
+
+    A cause with no protocol of its own (e.g. Osgood-Schlatter disease) is planned with the
+    unspecified-knee-pain protocol, and a note says so."""
     candidates = kb.protocols_for(cause)
+    if not candidates and cause is not Cause.UNSPECIFIED:
+        recipe, notes = choose_protocol(Cause.UNSPECIFIED, preferences, kb)
+        fallback = (
+            f"No protocol treats {cause.value.replace('_', ' ')}; the unspecified-knee-pain "
+            f"protocol {recipe.id} is proposed."
+        )
+        return recipe, [fallback, *notes]
     if preferences.protocol is not None:
         chosen = kb.protocols.get(preferences.protocol)
         if chosen is None:
@@ -768,8 +778,12 @@ def _cause(assessment: AssessmentLike | None, prefs: Preferences, kb: KnowledgeB
     return chosen.cause if chosen is not None else Cause.UNSPECIFIED
 
 
-def _pattern(prefs: Preferences, kb: KnowledgeBase) -> tuple[Pattern | None, list[str]]:
-    """The pattern to apply: only when the practitioner turns the layer on and names one."""
+def _pattern(
+    prefs: Preferences, kb: KnowledgeBase, screening: Screening
+) -> tuple[Pattern | None, list[str]]:
+    """The pattern to apply: only when the practitioner turns the layer on and names one, and
+    never while one of its ``not_with_red_flags`` stands (the damp-heat pattern describes a hot
+    swollen knee, which is septic until proven otherwise: BSR/BHPR 2006)."""
     if prefs.pattern is None:
         if prefs.use_patterns:
             return None, ["The pattern layer is on but no pattern was named; none was applied."]
@@ -782,6 +796,13 @@ def _pattern(prefs: Preferences, kb: KnowledgeBase) -> tuple[Pattern | None, lis
         )
     if not prefs.use_patterns:
         return None, [f"Pattern {pattern.id} was named but the pattern layer is off; not applied."]
+    standing = [r.name for r in screening.referrals if r.rule in pattern.not_with_red_flags]
+    if standing:
+        return None, [
+            f"Pattern {pattern.id} is not applied while this red flag stands: "
+            + "; ".join(standing)
+            + "."
+        ]
     return pattern, []
 
 

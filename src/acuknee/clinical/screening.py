@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.conditions import resolve
 from acuknee.clinical.errors import InvalidInput
-from acuknee.clinical.intake import Intake, SkinSite
+from acuknee.clinical.intake import Intake, SkinSite, UnansweredQuestion, unanswered_red_flags
 from acuknee.clinical.knowledge import (
     KnowledgeBase,
     Point,
@@ -34,6 +34,7 @@ class Referral(CoreModel):
     reason: str
     findings: list[str]
     sources: list[str]
+    next_step: str = ""  # what the receiving service will do next ("" in records stored before)
 
 
 class PointBlock(CoreModel):
@@ -69,8 +70,25 @@ class SafetyFinding(CoreModel):
 
 
 class Screening(CoreModel):
+    """Referrals, safety findings and the red-flag questions left unanswered.
+
+    ``unanswered_red_flags`` does not change ``plan_allowed``: the core reports it as a note, and
+    the caller decides whether planning may go ahead (the clinic app's care layer refuses it)."""
+
     referrals: list[Referral] = []
     findings: list[SafetyFinding] = []
+    unanswered_red_flags: list[UnansweredQuestion] = []
+
+    @property
+    def unanswered_note(self) -> str | None:
+        """A note naming the red-flag questions not asked, or None when all were answered."""
+        if not self.unanswered_red_flags:
+            return None
+        asked = "; ".join(q.question for q in self.unanswered_red_flags)
+        return (
+            f"{len(self.unanswered_red_flags)} red-flag question(s) not answered (not asked is "
+            f"not 'no'): {asked}."
+        )
 
     @property
     def plan_allowed(self) -> bool:
@@ -143,7 +161,9 @@ def screen(intake: Intake, kb: KnowledgeBase | None = None) -> Screening:
     findings = [
         _finding(rule, intake, kb) for rule in kb.safety_rules.values() if rule.when.holds(intake)
     ]
-    return Screening(referrals=referrals, findings=findings)
+    return Screening(
+        referrals=referrals, findings=findings, unanswered_red_flags=unanswered_red_flags(intake)
+    )
 
 
 def _check_skin_regions(intake: Intake, kb: KnowledgeBase, name: str) -> None:
@@ -169,6 +189,7 @@ def _referral(flag: RedFlag, intake: Intake) -> Referral:
         reason=flag.reason,
         findings=flag.when.met_fields(intake),
         sources=list(flag.source),
+        next_step=flag.next_step,
     )
 
 

@@ -66,14 +66,23 @@ class RuleKind(StrEnum):
 
 
 class Cause(StrEnum):
-    """Likely cause of knee pain; each has at least one protocol."""
+    """Likely cause of knee pain. A cause without a protocol of its own is planned with the
+    unspecified-knee-pain protocol (``planning.choose_protocol``)."""
 
     KNEE_OSTEOARTHRITIS = "knee_osteoarthritis"
     PATELLOFEMORAL_PAIN = "patellofemoral_pain"
     PES_ANSERINE = "pes_anserine_tendinopathy_bursitis"
     PATELLAR_TENDINOPATHY = "patellar_tendinopathy"
     ILIOTIBIAL_BAND = "iliotibial_band_syndrome"
+    OSGOOD_SCHLATTER = "osgood_schlatter_disease"
     UNSPECIFIED = "unspecified_knee_pain"
+
+
+class ConsentBy(StrEnum):
+    """Who gave consent to treatment: the patient, or (for a child) a parent or guardian."""
+
+    PATIENT = "patient"
+    PARENT_OR_GUARDIAN = "parent_or_guardian"
 
 
 class Severity(StrEnum):

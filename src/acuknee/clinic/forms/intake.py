@@ -73,6 +73,50 @@ LABELS: dict[str, str] = {
     "red_flags.night_or_unremitting_pain": "Night or unremitting pain",
     "red_flags.other_joints_swollen": "Other joints swollen",
     "red_flags.numbness_or_foot_drop": "Numbness or foot drop",
+    "knee_surgery_days_ago": "Knee surgery: days before this visit (blank: none recorded)",
+    "joint_injection_days_ago": "Knee joint injection: days before this visit (blank: none)",
+    "consent_given_by": "Consent given by (under 16: a parent or guardian)",
+    "red_flags.raised_inflammatory_markers": "Raised inflammatory markers (CRP or ESR)",
+    "red_flags.unilateral_leg_swelling": "Swelling of one leg",
+    "red_flags.leg_swelling_explained_by_lymphoedema": (
+        "The swollen leg is the leg with known, stable lymphoedema (swelling unchanged)"
+    ),
+    "red_flags.wells.active_cancer": (
+        "Wells: active cancer (treatment within 6 months or palliative)"
+    ),
+    "red_flags.wells.paralysis_paresis_or_plaster": (
+        "Wells: paralysis, paresis or recent plaster immobilisation of the legs"
+    ),
+    "red_flags.wells.bedridden_3_days_or_major_surgery_12_weeks": (
+        "Wells: bedridden 3 days or more, or major surgery within 12 weeks"
+    ),
+    "red_flags.wells.deep_vein_tenderness": "Wells: localised tenderness along the deep veins",
+    "red_flags.wells.entire_leg_swollen": "Wells: entire leg swollen",
+    "red_flags.wells.calf_swelling_3cm": "Wells: calf swelling at least 3 cm more than the other",
+    "red_flags.wells.pitting_oedema": "Wells: pitting oedema confined to the symptomatic leg",
+    "red_flags.wells.collateral_superficial_veins": (
+        "Wells: collateral superficial veins (not varicose)"
+    ),
+    "red_flags.wells.previous_dvt": "Wells: previously documented DVT",
+    "red_flags.wells.alternative_diagnosis_as_likely": (
+        "Wells: an alternative diagnosis is at least as likely as DVT"
+    ),
+    "red_flags.bone_pain_away_from_joint_line": (
+        "Persistent unexplained bone pain at rest or at night, away from the joint line"
+    ),
+    "red_flags.small_joints_hands_feet_swollen": "Small joints of the hands or feet swollen",
+    "red_flags.swollen_joint_weeks": (
+        "Joint swelling of undetermined cause (suspected synovitis): weeks since it began"
+    ),
+    "red_flags.pulsatile_popliteal_mass": "Pulsatile mass behind the knee",
+    "red_flags.compartment_syndrome_signs": (
+        "Signs of compartment syndrome (pain out of proportion, pain on passive stretch, "
+        "tense calf)"
+    ),
+    "examination.tibial_tubercle_tenderness": "Tenderness at the tibial tubercle",
+    "examination.abnormal_hip_examination": (
+        "Painful or restricted hip movement (internal rotation)"
+    ),
     "health.anticoagulant": "Anticoagulant taken",
     "health.antiplatelet": "Antiplatelet drug taken",
     "health.bleeding_disorder": "Bleeding disorder (kind)",
