@@ -163,6 +163,13 @@ class Protocol(Sourced):
     reassessment_weeks: list[Annotated[int, Field(ge=1)]]
     needle: str | None = None
     response_sought: str | None = None
+    min_depth_mm: Annotated[float, Field(gt=0)] | None = None
+    """The trial's minimum insertion depth (Tu 2019 protocol: at least 10 mm); a plan whose depth
+    a safety rule limits no longer matches the trial, and says so."""
+    without_current: str | None = None
+    """For an electro protocol: the same trial's arm with the same points and no current (Tu 2021's
+    manual arm). When electrical stimulation is blocked the plan follows that arm, so its rationale
+    and expected response report what the trial found for the arm actually given."""
     expected_response: str
     evidence_level: EvidenceLevel
 
@@ -535,6 +542,16 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
             )
         if protocol.reassessment_weeks and max(protocol.reassessment_weeks) > 104:
             problems.append(f"{where}: reassessment beyond two years")
+        if protocol.without_current is not None:
+            arm = kb.protocols.get(protocol.without_current)
+            if arm is None:
+                problems.append(f"{where}: unknown protocol {protocol.without_current!r}")
+            elif protocol.electro is None or arm.electro is not None or arm.cause != protocol.cause:
+                problems.append(
+                    f"{where}: without_current must name a non-electro protocol for the same cause"
+                )
+            elif {p.code for p in arm.points} != {p.code for p in protocol.points}:
+                problems.append(f"{where}: without_current arm must needle the same points")
     for cause in Cause:
         defaults = [p for p in kb.protocols_for(cause) if p.default_for_cause]
         if kb.protocols and len(defaults) != 1:
