@@ -353,6 +353,16 @@ class Instrument(Sourced):
         return items
 
 
+class DomainInfo(Sourced):
+    """What one of the five domains is measured by, said plainly (e.g. that no validated clinical
+    measure of knee circulation exists, or that PSS-4 is a perceived-stress proxy for
+    relaxation). Shown with the domain wherever outcomes are grouped by domain."""
+
+    id: Domain
+    name: str
+    about: str
+
+
 # --- response -----------------------------------------------------------------------------------
 
 
@@ -406,6 +416,7 @@ class KnowledgeBase(CoreModel):
     criteria_sets: dict[str, CriteriaSet] = Field(default_factory=dict)
     instruments: dict[str, Instrument]
     responder_criteria: dict[str, ResponderCriteria] = Field(default_factory=dict)
+    domains: dict[Domain, DomainInfo] = Field(default_factory=dict)
 
     def point(self, code: str) -> Point:
         try:
@@ -434,6 +445,7 @@ _COLLECTIONS: dict[str, tuple[str, type[CoreModel], str | None]] = {
     "criteria_set": ("criteria_sets", CriteriaSet, "id"),
     "instrument": ("instruments", Instrument, "id"),
     "responder_criteria": ("responder_criteria", ResponderCriteria, "id"),
+    "domain": ("domains", DomainInfo, "id"),
 }
 
 
@@ -603,6 +615,8 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
             )
             for mic in sub.mic:
                 need_sources(f"{where} subscale {sub.id} MIC", mic.source)
+    for info in kb.domains.values():
+        need_sources(f"domain {info.id.value}", info.source)
     for criteria in kb.responder_criteria.values():
         where = f"responder criteria {criteria.id}"
         need_sources(where, criteria.source)
