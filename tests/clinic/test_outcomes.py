@@ -181,13 +181,17 @@ def test_a_measure_without_mic_says_no_established_mic(
     assert b"no established MIC" in response.content
 
 
-def test_circulation_is_labelled_exploratory(
+def test_circulation_domain_says_no_validated_measure_of_knee_circulation_exists(
     patient: Patient, alice: User, signed: PlanRecord
 ) -> None:
     measure(patient, FOLLOW_UP, "pain_nrs", {"average_last_week": 2})
     response = login(alice).get(outcomes_url(patient))
     domains = {d.domain: d for d in response.context["outcomes"].domains}
-    assert domains["circulation"].exploratory
+    assert "No validated clinical measure of knee circulation exists" in (
+        domains["circulation"].about or ""
+    )
+    assert not domains["circulation"].rows
+    assert "No validated clinical measure of knee circulation exists" in response.content.decode()
     assert not domains["pain"].exploratory
 
 

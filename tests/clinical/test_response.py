@@ -380,19 +380,23 @@ def test_baseline_of_zero_gives_no_percent_change() -> None:
     assert (found.change, found.percent_change) == (2.0, None)
 
 
-def test_skin_temperature_is_flagged_exploratory_in_the_circulation_domain() -> None:
+def test_a_cooler_knee_is_an_exploratory_inflammation_change_never_circulation() -> None:
+    """Denoble 2010: patellar skin temperature tracks OA severity (inflammation); no validated
+    clinical measure of knee circulation exists."""
     evaluation = evaluate(
         course(
             {"skin_temperature": {"affected_c": 33.0}}, {"skin_temperature": {"affected_c": 32.5}}
         ),
         KB,
     )
-    circulation = next(
-        g for g in evaluation.follow_ups[0].domains if g.domain is Domain.CIRCULATION
-    )
-    assert circulation.exploratory is True
+    groups = {g.domain: g for g in evaluation.follow_ups[0].domains}
     affected = measure(evaluation, "skin_temperature", "affected")
-    assert (affected.domain, affected.exploratory) == (Domain.CIRCULATION, True)
+    assert (affected.domain, affected.exploratory) == (Domain.INFLAMMATION, True)
+    assert affected.improvement is not None
+    assert affected.improvement > 0  # cooler = less inflamed
+    circulation = groups[Domain.CIRCULATION]
+    assert circulation.measures == []
+    assert "No validated clinical measure of knee circulation exists" in (circulation.about or "")
 
 
 def test_every_follow_up_is_compared_with_the_baseline() -> None:

@@ -67,7 +67,7 @@ for (i in seq_along(zero$yi)) {
 d <- escalc(measure = "SMD", m1i = c(26.899999999999999, 2.3199999999999998, -0.40000000000000002), sd1i = c(17.146428199482244, 3.6000000000000001, 2.4147708140618502), n1i = c(150, 117, 70),
             m2i = c(35.799999999999997, 2.5299999999999998, 0), sd2i = c(16.563815985454561, 4.2000000000000002, 2.4147708140618502), n2i = c(76, 119, 70))
 run("sham_smd", c(-1, 1, -1) * d$yi, d$vi)  # sign: positive favours acupuncture
-# usual_care_smd: foster2007_usual, hinman2014_usual
+# foster_hinman_smd (a reference set, no longer pooled on the page): foster2007_active, hinman2014_no_acupuncture
 d <- escalc(measure = "SMD", m1i = c(2.3199999999999998, -1.1000000000000001), sd1i = c(3.6000000000000001, 2.1204038643202963), n1i = c(117, 70),
             m2i = c(2.2799999999999998, 0), sd2i = c(3.7999999999999998, 2.1204038643202963), n2i = c(116, 71))
-run("usual_care_smd", c(1, -1) * d$yi, d$vi)  # sign: positive favours acupuncture
+run("foster_hinman_smd", c(1, -1) * d$yi, d$vi)  # sign: positive favours acupuncture

@@ -52,6 +52,12 @@ NORMAND = [
 ZERO = [(0, 20, 3, 21), (4, 30, 0, 29), (10, 40, 8, 41)]
 
 
+COMPARISON_SETS = {"foster_hinman_smd": ("foster2007_active", "hinman2014_no_acupuncture")}
+"""Reference sets that are no longer a pooled analysis but keep their metafor numbers: Foster
+2007 vs advice and exercise (an active control) and Hinman 2014 vs no acupuncture, once pooled as
+"usual care" before the controls were classed as the trials classed them."""
+
+
 def _effects(dataset: str) -> list[meta.EffectSize]:
     if dataset == "bcg":
         return [meta.log_risk_ratio(a, a + b, c, c + d) for a, b, c, d in BCG]
@@ -60,7 +66,12 @@ def _effects(dataset: str) -> list[meta.EffectSize]:
     if dataset == "zero":
         return [meta.log_risk_ratio(*row) for row in ZERO]
     ev = load_evidence()
-    found = [comparison_effect(c) for c in ev.in_analysis(dataset)]
+    chosen = (
+        [c for c in ev.comparisons if c.id in COMPARISON_SETS[dataset]]
+        if dataset in COMPARISON_SETS
+        else ev.in_analysis(dataset)
+    )
+    found = [comparison_effect(c) for c in chosen]
     return [effect for measure, effect in (f for f in found if f is not None)]
 
 
@@ -129,7 +140,7 @@ EFFECT_SIZES: dict[str, dict[str, list[float]]] = {
         "yi": [0.523202677632729, -0.0534803159261168, 0.164745026462722],
         "vi": [0.0204301831775841, 0.0169564295190709, 0.0286683604419436],
     },
-    "usual_care_smd": {
+    "foster_hinman_smd": {
         "yi": [0.0107729925480474, 0.515964097138413],
         "vi": [0.0171679472523278, 0.0293142601561091],
     },
@@ -394,7 +405,7 @@ FITS: dict[str, dict[str, dict[str, float]]] = {
             "H2": 4.06096504926013,
         },
     },
-    "usual_care_smd": {
+    "foster_hinman_smd": {
         "DL/z": {
             "tau2": 0.104367922374398,
             "estimate": 0.251347041699751,

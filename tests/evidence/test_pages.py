@@ -41,7 +41,7 @@ def test_patient_page_is_public(db: Any) -> None:
 
 def test_evidence_page_shows_pooled_numbers_of_the_chosen_method(alice: Any) -> None:
     html = login(alice).get(STAFF, {"method": "DL"}).content.decode()  # knha unchecked: off
-    sham = next(a for a in pooled_analyses("DL", False) if a.analysis.comparator == "sham")
+    sham = next(a for a in pooled_analyses("DL", False) if a.analysis.id == "sham_smd")
     assert f"{sham.result.estimate:.3f}" in html
     assert f"{sham.result.tau2:.4f}" in html
     assert f"{sham.result.i2:.1f} %" in html
@@ -53,8 +53,8 @@ def test_knapp_hartung_switch_changes_the_interval_shown(alice: Any) -> None:
     client = login(alice)
     on = client.get(STAFF, {"method": "REML", "knha": "on"}).content.decode()
     off = client.get(STAFF, {"method": "REML"}).content.decode()
-    kh = next(a for a in pooled_analyses("REML", True) if a.analysis.comparator == "usual_care")
-    z = next(a for a in pooled_analyses("REML", False) if a.analysis.comparator == "usual_care")
+    kh = next(a for a in pooled_analyses("REML", True) if a.analysis.id == "no_acupuncture_smd")
+    z = next(a for a in pooled_analyses("REML", False) if a.analysis.id == "no_acupuncture_smd")
     assert f"{kh.result.ci[0]:.3f} to {kh.result.ci[1]:.3f}" in on
     assert f"{z.result.ci[0]:.3f} to {z.result.ci[1]:.3f}" in off
     assert kh.result.ci[0] < z.result.ci[0]
@@ -66,10 +66,10 @@ def test_unknown_method_is_a_400_with_the_field_error(alice: Any) -> None:
     assert "Select a valid choice" in response.content.decode()
 
 
-def test_evidence_page_shows_sham_and_usual_care_separately_with_guidelines(alice: Any) -> None:
+def test_evidence_page_shows_sham_and_no_acupuncture_separately_with_guidelines(alice: Any) -> None:
     html = login(alice).get(STAFF).content.decode()
     assert "Acupuncture vs sham" in html
-    assert "Acupuncture vs usual care" in html
+    assert "Acupuncture vs no acupuncture" in html
     assert html.count('src="data:image/svg+xml;base64,') == 2
     for name in ("ACR/Arthritis Foundation 2019", "NICE NG226", "OARSI 2019", "AAOS 2021"):
         assert name in html

@@ -195,7 +195,7 @@ def test_glance_numbers_equal_the_core_evaluation(demo: dict[str, Patient]) -> N
     assert "no established MIC: change 0" in rows["relaxation"].note()
     assert rows["inflammation"].state == "not_measured"
     assert rows["circulation"].state == "not_measured"
-    assert rows["circulation"].exploratory
+    assert not rows["circulation"].exploratory  # no measure at all: not measured, not exploratory
     assert report.glance.title == "At a glance: OMERACT-OARSI responder at 2026-02-22"
 
 

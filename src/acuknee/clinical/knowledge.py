@@ -164,6 +164,13 @@ class Protocol(Sourced):
     reassessment_weeks: list[Annotated[int, Field(ge=1)]]
     needle: str | None = None
     response_sought: str | None = None
+    min_depth_mm: Annotated[float, Field(gt=0)] | None = None
+    """The trial's minimum insertion depth (Tu 2019 protocol: at least 10 mm); a plan whose depth
+    a safety rule limits no longer matches the trial, and says so."""
+    without_current: str | None = None
+    """For an electro protocol: the same trial's arm with the same points and no current (Tu 2021's
+    manual arm). When electrical stimulation is blocked the plan follows that arm, so its rationale
+    and expected response report what the trial found for the arm actually given."""
     expected_response: str
     evidence_level: EvidenceLevel
 
@@ -397,6 +404,16 @@ class Instrument(Sourced):
         return items
 
 
+class DomainInfo(Sourced):
+    """What one of the five domains is measured by, said plainly (e.g. that no validated clinical
+    measure of knee circulation exists, or that PSS-4 is a perceived-stress proxy for
+    relaxation). Shown with the domain wherever outcomes are grouped by domain."""
+
+    id: Domain
+    name: str
+    about: str
+
+
 # --- response -----------------------------------------------------------------------------------
 
 
@@ -450,6 +467,7 @@ class KnowledgeBase(CoreModel):
     criteria_sets: dict[str, CriteriaSet] = Field(default_factory=dict)
     instruments: dict[str, Instrument]
     responder_criteria: dict[str, ResponderCriteria] = Field(default_factory=dict)
+    domains: dict[Domain, DomainInfo] = Field(default_factory=dict)
 
     def point(self, code: str) -> Point:
         try:
@@ -478,6 +496,7 @@ _COLLECTIONS: dict[str, tuple[str, type[CoreModel], str | None]] = {
     "criteria_set": ("criteria_sets", CriteriaSet, "id"),
     "instrument": ("instruments", Instrument, "id"),
     "responder_criteria": ("responder_criteria", ResponderCriteria, "id"),
+    "domain": ("domains", DomainInfo, "id"),
 }
 
 
@@ -586,6 +605,16 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
             )
         if protocol.reassessment_weeks and max(protocol.reassessment_weeks) > 104:
             problems.append(f"{where}: reassessment beyond two years")
+        if protocol.without_current is not None:
+            arm = kb.protocols.get(protocol.without_current)
+            if arm is None:
+                problems.append(f"{where}: unknown protocol {protocol.without_current!r}")
+            elif protocol.electro is None or arm.electro is not None or arm.cause != protocol.cause:
+                problems.append(
+                    f"{where}: without_current must name a non-electro protocol for the same cause"
+                )
+            elif {p.code for p in arm.points} != {p.code for p in protocol.points}:
+                problems.append(f"{where}: without_current arm must needle the same points")
     for cause in Cause:
         # A cause without protocols is planned with the unspecified-knee-pain default.
         defaults = [p for p in kb.protocols_for(cause) if p.default_for_cause]
@@ -654,6 +683,8 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
             )
             for mic in sub.mic:
                 need_sources(f"{where} subscale {sub.id} MIC", mic.source)
+    for info in kb.domains.values():
+        need_sources(f"domain {info.id.value}", info.source)
     for criteria in kb.responder_criteria.values():
         where = f"responder criteria {criteria.id}"
         need_sources(where, criteria.source)

@@ -107,6 +107,7 @@ class Plan(CoreModel):
     reassessment_weeks: list[int] = []
     needle: str | None = None
     response_sought: str | None = None
+    min_depth_mm: float | None = None
     max_needle_diameter_mm: float | None = None
     start: dt.date | None = None
     schedule: list[ScheduledVisit] = []
@@ -131,8 +132,10 @@ class AssessmentLike(Protocol):
 
 
 # When a method is blocked, the method that keeps the same points. Manual needling with the same
-# points is what Tu 2021's manual arm did (58.6 % response vs 60.3 % electro), and BMAS guidance
-# (Cummings 2011, Acupunct Med 29:83) allows manual needling with an implanted device.
+# points is what Tu 2021's manual arm did (58.6 % response vs 47.3 % sham, not significantly
+# different from sham at week 8; electro 60.3 %), and BMAS guidance (Cummings 2011, Acupunct Med
+# 29:83) allows manual needling with an implanted device. When the electro protocol names the
+# trial's arm without current (``without_current``), the plan follows that arm's words.
 _FALLBACK: dict[Method, Method] = {Method.ELECTRO: Method.MANUAL}
 
 _Candidate = tuple[str, Side, Role]
@@ -320,7 +323,6 @@ class _Builder:
         self.removed: dict[tuple[str, Side], Change] = {}
 
     def build(self, cause: Cause, severity: Severity | None, start: dt.date) -> Plan:
-        recipe = self.recipe
         method = self._method()
         candidates = self._candidates()
         kept = [c for c in candidates if self._allowed(c)]
@@ -332,6 +334,10 @@ class _Builder:
             circuits = self._circuits(candidates, kept)
             if not circuits:
                 method = self._lose_electro()
+        if method is not None and method is not self.recipe.method:
+            self._follow_arm_without_current()
+        recipe = self.recipe
+        self._depth_versus_trial()
         ashi_sides = self._ashi_sides(candidates)
         self._warn(kept)
         self._warn_method(method)
@@ -370,6 +376,7 @@ class _Builder:
             reassessment_weeks=sorted(set(recipe.reassessment_weeks)),
             needle=recipe.needle,
             response_sought=recipe.response_sought,
+            min_depth_mm=recipe.min_depth_mm,
             max_needle_diameter_mm=self.screening.max_needle_diameter_mm,
             start=start,
             schedule=build_schedule(
@@ -419,6 +426,34 @@ class _Builder:
                 )
             )
         return fallback
+
+    def _follow_arm_without_current(self) -> None:
+        """Electrical stimulation was replaced: follow the trial's arm without current, when the
+        protocol names one, so the plan's name, rationale and expected response report what the
+        trial found for the arm given (Tu 2021: manual 58.6 % vs sham 47.3 %), not the electro
+        arm's result. Same points, so the candidates and circuits already built stay valid."""
+        arm_id = self.recipe.without_current
+        if arm_id is None:
+            return
+        arm = self.kb.protocols[arm_id]
+        self.warnings.append(
+            f"Electrical stimulation is not given, so this plan follows {arm.name}: "
+            "the trial's arm with the same points and no current, and reports its result."
+        )
+        self.recipe = arm
+
+    def _depth_versus_trial(self) -> None:
+        """Say when a depth limit takes the plan below the trial's minimum depth (Tu 2019
+        protocol: at least 10 mm with de qi), so nobody reads the trial's result as this plan's."""
+        minimum = self.recipe.min_depth_mm
+        if minimum is None or self.screening.depth_limit is None:
+            return
+        self.warnings.append(
+            f"The trial behind {self.recipe.id} needled at least {minimum:g} mm deep"
+            + (f" and sought {self.recipe.response_sought}" if self.recipe.response_sought else "")
+            + "; a safety rule limits depth here, so this plan departs from the trial and its "
+            "result does not transfer."
+        )
 
     def _lose_electro(self) -> Method | None:
         """Every electrode pair lost a needle: what is left is needled by the fallback method,

@@ -135,6 +135,9 @@ class DomainChange(CoreModel):
     exploratory: bool
     measures: list[MeasureChange]
     note: str | None = None
+    about: str | None = None
+    """What measures this domain, said plainly (``instruments.toml`` [[domain]]): e.g. that no
+    validated clinical measure of knee circulation exists. None for older stored evaluations."""
 
 
 class OarsiDomain(CoreModel):
@@ -382,8 +385,15 @@ def _domains(
             note = "not measured"
         elif exploratory:
             note = "exploratory: no validated measure of this domain; interpret with caution"
+        info = kb.domains.get(domain) if domain is not None else None
         groups.append(
-            DomainChange(domain=domain, exploratory=exploratory, measures=found, note=note)
+            DomainChange(
+                domain=domain,
+                exploratory=exploratory,
+                measures=found,
+                note=note,
+                about=info.about if info is not None else None,
+            )
         )
     return groups
 

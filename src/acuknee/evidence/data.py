@@ -23,14 +23,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from acuknee.evidence.meta import EffectSize, log_risk_ratio, smd
 
-Comparator = Literal["sham", "usual_care", "waiting_list"]
+Comparator = Literal["sham", "usual_care", "no_acupuncture", "waiting_list", "active_control"]
+"""How the trial classed its control arm. ``usual_care``: the care patients would have had anyway
+(GERAC's guideline-based conservative therapy); ``no_acupuncture``: no added treatment (Hinman
+2014); ``waiting_list``: acupuncture deferred (Witt 2005); ``active_control``: another active
+treatment given to both arms, acupuncture added on top (Foster 2007's advice and exercise);
+``sham``: simulated acupuncture."""
 Kind = Literal["arm_means", "arm_means_se", "mean_difference", "events", "rates"]
 Stance = Literal["conditional_for", "limited_for", "not_recommended", "not_verified"]
 
 COMPARATOR_LABELS: dict[str, str] = {
     "sham": "sham",
-    "usual_care": "usual care or no acupuncture",
+    "usual_care": "usual care",
+    "no_acupuncture": "no acupuncture",
     "waiting_list": "waiting list",
+    "active_control": "an active treatment given to both arms (acupuncture added on top)",
 }
 STANCE_LABELS: dict[str, str] = {
     "conditional_for": "Conditional recommendation for",
@@ -158,36 +165,80 @@ class Comparison(Sourced):
 
 
 class Analysis(_Model):
+    """A pooled analysis; its comparisons must all have a control of one of ``comparators``."""
+
     id: str
-    comparator: Comparator
+    comparators: Annotated[list[Comparator], Field(min_length=1)]
+    label: str
     title: str
     measure: Literal["SMD"]
     note: str
 
 
 class Review(Sourced):
+    """A pooled review as published. ``estimate`` and its interval are left out when the review's
+    figure for this condition could not be read; ``finding`` then says what was read."""
+
     id: str
     name: str
     comparator: Comparator
     scope: str
     outcome: str
     measure: str
-    estimate: float
-    ci_low: float
-    ci_high: float
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    finding: str | None = None
     interpretation: str
+
+    @model_validator(mode="after")
+    def _figure_or_finding(self) -> Review:
+        numbers = (self.estimate, self.ci_low, self.ci_high)
+        if any(n is None for n in numbers) and not all(n is None for n in numbers):
+            raise ValueError("give estimate, ci_low and ci_high together, or none of them")
+        if self.estimate is None and not self.finding:
+            raise ValueError("a review without an estimate needs a finding")
+        return self
+
+    @property
+    def comparator_label(self) -> str:
+        return COMPARATOR_LABELS[self.comparator]
 
 
 class Guideline(Sourced):
+    """A guideline's stance. ``quote`` is the recommendation in the guideline's own words with its
+    number (``recommendation``); ``quote_checked`` is False when the words were read only in
+    restatements of the guideline, which ``quote_note`` names, so the page says so."""
+
     id: str
     name: str
     stance: Stance
     wording: str
     rationale: str
+    recommendation: str | None = None
+    quote: str | None = None
+    quote_checked: bool = False
+    quote_note: str | None = None
 
     @property
     def stance_label(self) -> str:
         return STANCE_LABELS[self.stance]
+
+
+class PatientNote(Sourced):
+    """One statement of the patient page, with its figures, kept in data beside its sources."""
+
+    id: str
+    text: str
+
+
+class PatientPage(_Model):
+    """What the patient page says beyond the trial pictures: the common minor harms with their
+    frequencies, and the core treatments for knee osteoarthritis."""
+
+    harms_intro: str
+    harms: Annotated[list[PatientNote], Field(min_length=1)]
+    core_treatments: Annotated[list[PatientNote], Field(min_length=1)]
 
 
 class Evidence(_Model):
@@ -198,6 +249,7 @@ class Evidence(_Model):
     analyses: list[Analysis]
     reviews: list[Review]
     guidelines: list[Guideline]
+    patient_page: PatientPage
 
     def trial(self, trial_id: str) -> Trial:
         return next(t for t in self.trials if t.id == trial_id)
@@ -216,6 +268,8 @@ def _problems(ev: Evidence) -> list[str]:
         *((f"comparison {c.id}", c) for c in ev.comparisons),
         *((f"review {r.id}", r) for r in ev.reviews),
         *((f"guideline {g.id}", g) for g in ev.guidelines),
+        *((f"patient page {n.id}", n) for n in ev.patient_page.harms),
+        *((f"patient page {n.id}", n) for n in ev.patient_page.core_treatments),
     ]
     for where, entry in sourced:
         problems += [f"{where}: unknown source {s!r}" for s in entry.source if s not in ev.sources]
@@ -233,7 +287,7 @@ def _problems(ev: Evidence) -> list[str]:
         if c.analysis is not None:
             if c.analysis not in analyses:
                 problems.append(f"comparison {c.id}: unknown analysis {c.analysis!r}")
-            elif analyses[c.analysis].comparator != c.comparator:
+            elif c.comparator not in analyses[c.analysis].comparators:
                 problems.append(f"comparison {c.id}: comparator differs from its analysis")
     return problems
 

@@ -9,15 +9,25 @@ a notebook all run the same code. Every formula follows metafor (Viechtbauer 201
 - ``smd``: metafor ``escalc(measure="SMD")``: Hedges' g with the exact small-sample factor
   ``J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))``, m = n1 + n2 - 2, and the large-sample
   variance ``1/n1 + 1/n2 + g^2 / (2 (n1 + n2))``.
+- ``common_effect``: metafor ``rma(yi, vi, method="EE")`` (the common-effect, or fixed-effect,
+  model): inverse-variance weights 1/v_i, z-based interval; its prediction interval is the
+  confidence interval (no between-study variance).
 - ``random_effects``: metafor ``rma(yi, vi, method=..., test=...)`` and ``predict()``:
   tau^2 by DerSimonian-Laird ("DL"), restricted maximum likelihood ("REML", Fisher scoring) or
   Paule-Mandel ("PM"); optional Knapp-Hartung ("knha"); Cochran's Q with k - 1 df; I^2 and H^2 in
   metafor's definition (see ``MetaResult``); the prediction interval.
 
-statsmodels (``combine_effects``) estimates tau^2 for DL ("chi2") and PM ("iterated"). It does
-not truncate a negative DL estimate at 0 as metafor does, so the estimate is clamped here, and the
-pooled quantities are computed below in one code path for all three estimators. statsmodels has
-no REML, so REML is Fisher scoring written here as in metafor's ``rma.uni``.
+statsmodels (``combine_effects``) estimates tau^2 for DL ("chi2"). It does not truncate a
+negative DL estimate at 0 as metafor does, so the estimate is clamped here, and the pooled
+quantities are computed below in one code path for all three estimators. statsmodels has no REML,
+so REML is Fisher scoring written here as in metafor's ``rma.uni``.
+
+Paule-Mandel is not taken from statsmodels' "iterated" estimator: its fixed-point iteration
+stops short of the root when the generalised Q equation reaches k - 1 only at rounding noise (a
+small data set with heterogeneity near zero), and the estimate then failed a convergence check
+where metafor converges. Here it is solved as metafor's ``rma.uni`` solves it: tau^2 = 0 when
+Q(0) <= k - 1, otherwise the root of Q(tau^2) = k - 1 (Q decreases in tau^2) found by Brent's
+bracketing method (``scipy.optimize.brentq``), which always converges on a sign change.
 
 Errors: ``MetaAnalysisError`` (a ValueError) names the argument and the problem.
 """
@@ -31,16 +41,21 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
+from scipy import optimize, special, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 Method = Literal["DL", "REML", "PM"]
 METHODS: tuple[Method, ...] = ("DL", "REML", "PM")
+ModelMethod = Literal["EE", "DL", "REML", "PM"]
+"""A pooled model: "EE" is the common-effect (fixed-effect) model, as metafor names it."""
 
 REML_THRESHOLD = 1e-10
 """Fisher scoring stops when tau^2 changes by less than this (metafor's default is 1e-5)."""
-PM_ATOL = 1e-12
-"""Paule-Mandel stops when |Q(tau^2) - (k - 1)| is below this."""
+PM_XTOL = 1e-14
+"""Brent's method stops when the bracket on tau^2 is narrower than this (plus a relative part)."""
+PM_MAX_TAU2 = 1e12
+"""The upper end of the Paule-Mandel bracket is doubled from 100 (metafor's ``tau2.max``) up to
+this before the data are declared too heterogeneous to solve."""
 MAX_ITER = 1000
 
 FloatArray = NDArray[np.float64]
@@ -69,7 +84,10 @@ class EffectSize:
 
 @dataclass(frozen=True)
 class MetaResult:
-    """A random-effects meta-analysis, every number as metafor's ``rma`` and ``predict``.
+    """A pooled meta-analysis, every number as metafor's ``rma`` and ``predict``.
+
+    ``method`` "EE" is the common-effect model (tau^2 = 0, weights 1/v_i, z interval, prediction
+    interval equal to the confidence interval); the others are random-effects estimators.
 
     - ``tau2``: between-study variance.
     - ``q``, ``q_df``, ``q_p``: Cochran's Q = sum (y_i - y_FE)^2 / v_i, its df k - 1 and the
@@ -87,7 +105,7 @@ class MetaResult:
       ``predict``).
     """
 
-    method: Method
+    method: ModelMethod
     knha: bool
     k: int
     estimate: float
@@ -166,21 +184,44 @@ def smd(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int) ->
     return EffectSize(yi=yi, vi=vi)
 
 
-def _tau2_statsmodels(yi: FloatArray, vi: FloatArray, method: Method) -> float:
-    """DL or PM tau^2 from statsmodels, clamped at 0 as metafor does."""
-    if method == "DL":
-        result = combine_effects(yi, vi, method_re="chi2")
-        return max(0.0, float(result.tau2))
-    if float(np.sum((yi - np.sum(yi / vi) / np.sum(1 / vi)) ** 2 / vi)) < yi.size - 1:
-        return 0.0  # Q(0) below its expectation: metafor's PM stops at the lower bound 0
-    result = combine_effects(yi, vi, method_re="iterated", atol=PM_ATOL, maxiter=MAX_ITER)
-    tau2 = float(result.tau2)
+def _tau2_dl(yi: FloatArray, vi: FloatArray) -> float:
+    """DL tau^2 from statsmodels, clamped at 0 as metafor does."""
+    result = combine_effects(yi, vi, method_re="chi2")
+    return max(0.0, float(result.tau2))
+
+
+def generalised_q(yi: FloatArray, vi: FloatArray, tau2: float) -> float:
+    """Q(tau^2) = sum w_i (y_i - mu_w)^2 with w_i = 1/(v_i + tau^2): decreasing in tau^2."""
     weights = 1 / (vi + tau2)
     mu = float(np.sum(weights * yi) / np.sum(weights))
-    gap = float(np.sum(weights * (yi - mu) ** 2)) - (yi.size - 1)
-    if abs(gap) > 1e-8:
-        raise MetaAnalysisError(f"PM: Paule-Mandel did not converge (estimating equation {gap})")
-    return max(0.0, tau2)
+    return float(np.sum(weights * (yi - mu) ** 2))
+
+
+def _tau2_pm(yi: FloatArray, vi: FloatArray) -> float:
+    """Paule-Mandel tau^2: the root of Q(tau^2) = k - 1 (Paule & Mandel 1982), as metafor.
+
+    tau^2 = 0 when Q(0) <= k - 1 (metafor: Q at ``tau2.min`` below the target). Otherwise Q(0) >
+    k - 1 and Q falls towards 0 as tau^2 grows, so a sign change is bracketed between 0 and an
+    upper end doubled from 100 until Q is below k - 1, and Brent's method finds the root. It
+    converges however close to 0 the root lies (the case statsmodels' iteration missed).
+    """
+    target = float(yi.size - 1)
+
+    def gap(tau2: float) -> float:
+        return generalised_q(yi, vi, tau2) - target
+
+    if gap(0.0) <= 0:
+        return 0.0
+    upper = 100.0
+    while gap(upper) > 0:
+        upper *= 2
+        if upper > PM_MAX_TAU2:
+            raise MetaAnalysisError(
+                "PM: Q(tau^2) stays above k - 1 up to tau^2 = "
+                f"{PM_MAX_TAU2:g}; the Paule-Mandel equation has no root"
+            )
+    root = optimize.brentq(gap, 0.0, upper, xtol=PM_XTOL, maxiter=MAX_ITER)
+    return max(0.0, float(root))
 
 
 def _reml_log_likelihood(yi: FloatArray, vi: FloatArray, tau2: float) -> float:
@@ -232,8 +273,10 @@ def tau_squared(
     y, v = _check(yi, vi)
     if method == "REML":
         return _tau2_reml(y, v)
-    if method in ("DL", "PM"):
-        return _tau2_statsmodels(y, v, method)
+    if method == "DL":
+        return _tau2_dl(y, v)
+    if method == "PM":
+        return _tau2_pm(y, v)
     raise MetaAnalysisError(f"method: expected one of {', '.join(METHODS)} (got {method!r})")
 
 
@@ -307,5 +350,52 @@ def random_effects(
         i2=i2,
         h2=h2,
         pi=(estimate - pi_half, estimate + pi_half),
+        level=level,
+    )
+
+
+def common_effect(
+    yi: Sequence[float] | FloatArray,
+    vi: Sequence[float] | FloatArray,
+    level: float = 0.95,
+) -> MetaResult:
+    """Common-effect (fixed-effect) meta-analysis, metafor ``rma(yi, vi, method="EE")``.
+
+    All trials are assumed to share one true effect: weights 1/v_i, pooled estimate
+    sum(w y) / sum(w), SE 1/sqrt(sum w), z-based interval. Q, I^2 and H^2 are reported as
+    metafor reports them for this model (I^2 and H^2 from Q: max(0, (Q - df)/Q) and Q/df). Shown
+    beside the random-effects models so a reader sees how much the between-trial variance changes
+    the answer. Needs at least two studies.
+    """
+    if not 0 < level < 1:
+        raise MetaAnalysisError(f"level: must be between 0 and 1 (got {level})")
+    y, v = _check(yi, vi)
+    k = int(y.size)
+    if k < 2:
+        raise MetaAnalysisError("yi: a meta-analysis needs at least two studies")
+    w = 1 / v
+    estimate = float(np.sum(w * y) / np.sum(w))
+    se = math.sqrt(1 / float(np.sum(w)))
+    q = float(np.sum(w * (y - estimate) ** 2))
+    q_df = k - 1
+    crit = float(stats.norm.isf((1 - level) / 2))
+    zval = estimate / se
+    ci = (estimate - crit * se, estimate + crit * se)
+    return MetaResult(
+        method="EE",
+        knha=False,
+        k=k,
+        estimate=estimate,
+        se=se,
+        ci=ci,
+        zval=zval,
+        pval=float(2 * stats.norm.sf(abs(zval))),
+        tau2=0.0,
+        q=q,
+        q_df=q_df,
+        q_p=float(stats.chi2.sf(q, q_df)),
+        i2=max(0.0, 100 * (q - q_df) / q) if q > 0 else 0.0,
+        h2=q / q_df,
+        pi=ci,
         level=level,
     )

@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from acuknee.evidence.data import (
-    COMPARATOR_LABELS,
     Analysis,
     Comparison,
     Evidence,
+    PatientNote,
+    PatientPage,
     Source,
     Trial,
     comparison_effect,
     load_evidence,
 )
 from acuknee.evidence.forest import ForestRow, IconGroup, forest_svg, icon_array_svg, svg_data_uri
-from acuknee.evidence.meta import MetaResult, Method, random_effects
+from acuknee.evidence.meta import MetaResult, Method, common_effect, random_effects
 
 NICE_MID = 0.5
 """NICE NG226's minimal important difference vs sham (SMD 0.5; BAcC/BMAS/AACP statement)."""
@@ -42,10 +43,14 @@ class ComparisonRow:
 
 @dataclass(frozen=True)
 class PooledAnalysis:
+    """One analysis pooled by the chosen random-effects estimator (``result``) and, beside it,
+    by the common-effect model (``common``), which assumes one true effect for every trial."""
+
     analysis: Analysis
     comparator_label: str
     rows: list[ComparisonRow]
     result: MetaResult
+    common: MetaResult
     forest_uri: str
 
 
@@ -72,7 +77,8 @@ def _row(ev: Evidence, c: Comparison, weight: float | None = None) -> Comparison
 
 
 def pooled(ev: Evidence, analysis: Analysis, method: Method, knha: bool) -> PooledAnalysis:
-    """One analysis's random-effects result, its rows with weights and its forest plot."""
+    """One analysis's random-effects and common-effect results, its rows with random-effects
+    weights and its forest plot."""
     comparisons = ev.in_analysis(analysis.id)
     effects = []
     for c in comparisons:
@@ -80,6 +86,7 @@ def pooled(ev: Evidence, analysis: Analysis, method: Method, knha: bool) -> Pool
         assert found is not None  # validated: only poolable comparisons name an analysis
         effects.append(found[1])
     result = random_effects([e.yi for e in effects], [e.vi for e in effects], method, knha)
+    common = common_effect([e.yi for e in effects], [e.vi for e in effects])
     inverse = [1 / (e.vi + result.tau2) for e in effects]
     weights = [100 * w / sum(inverse) for w in inverse]
     rows = [_row(ev, c, w) for c, w in zip(comparisons, weights, strict=True)]
@@ -91,18 +98,16 @@ def pooled(ev: Evidence, analysis: Analysis, method: Method, knha: bool) -> Pool
     svg = forest_svg(
         forest_rows,
         result,
-        title=f"Acupuncture vs {COMPARATOR_LABELS[analysis.comparator]}",
+        title=f"Acupuncture vs {analysis.label}",
         xlabel="SMD (Hedges' g); positive favours acupuncture",
         mid=(NICE_MID, "within ±0.5: below NICE's minimal important difference"),
     )
-    return PooledAnalysis(
-        analysis, COMPARATOR_LABELS[analysis.comparator], rows, result, svg_data_uri(svg)
-    )
+    return PooledAnalysis(analysis, analysis.label, rows, result, common, svg_data_uri(svg))
 
 
 @lru_cache(maxsize=16)
 def pooled_analyses(method: Method, knha: bool) -> tuple[PooledAnalysis, ...]:
-    """Every analysis in ``trials.toml`` (vs sham, vs usual care), each pooled separately."""
+    """Every analysis in ``trials.toml`` (vs sham, vs no acupuncture), each pooled separately."""
     ev = load_evidence()
     return tuple(pooled(ev, a, method, knha) for a in ev.analyses)
 
@@ -117,7 +122,9 @@ def comparison_rows() -> tuple[ComparisonRow, ...]:
 _ARM_LABELS = {
     "sham": "Sham acupuncture",
     "usual_care": "Usual care",
+    "no_acupuncture": "No acupuncture",
     "waiting_list": "Waiting list",
+    "active_control": "Active treatment alone",
 }
 
 
@@ -168,3 +175,32 @@ def responder_figures() -> tuple[ResponderFigure, ...]:
             )
         )
     return tuple(figures)
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """One sourced statement of the patient page."""
+
+    id: str
+    text: str
+    sources: list[Source]
+
+
+@dataclass(frozen=True)
+class PatientPageView:
+    harms_intro: str
+    harms: list[NoteView]
+    core_treatments: list[NoteView]
+
+
+@lru_cache(maxsize=1)
+def patient_page() -> PatientPageView:
+    """The patient page's harms (with their frequencies) and core treatments, each with its
+    sources, as held in ``trials.toml``."""
+    ev = load_evidence()
+    page: PatientPage = ev.patient_page
+
+    def view(notes: list[PatientNote]) -> list[NoteView]:
+        return [NoteView(n.id, n.text, ev.cite(n.source)) for n in notes]
+
+    return PatientPageView(page.harms_intro, view(page.harms), view(page.core_treatments))

@@ -18,7 +18,7 @@ What a chart shows, and why:
   inflated); when every value lies in the scale's lowest quarter (timed tests: declared 1 to
   300 s) the top is cut off and the chart says "scale to 300";
 - an arrow naming the good direction, and "exploratory" in the title for measures without
-  validation (skin temperature for the circulation domain).
+  validation (skin temperature, an exploratory inflammation marker).
 
 Two more pictures lead their reports (issue 5: "every report leads with a picture"):
 

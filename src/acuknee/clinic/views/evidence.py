@@ -1,8 +1,9 @@
 """The evidence pages: the trials, the random-effects meta-analysis and what to expect.
 
 ``/evidence/`` is for practitioners, clinic admins and researchers: forest plots vs sham and vs
-usual care (separately), the estimator chosen with a selector (DL, REML, PM; Knapp-Hartung on or
-off), heterogeneity with its definitions, every trial with its citation, the guideline stances.
+no acupuncture (separately), the estimator chosen with a selector (DL, REML, PM; Knapp-Hartung on
+or off) with the common-effect model beside it, heterogeneity with its definitions, every trial
+with its citation, the guideline stances.
 Researchers have no clinic; the page needs none, so ``clinic_view`` admits them as it does on
 ``research_home``. Front desk is refused (403): clinical evidence is not part of their work.
 
@@ -25,6 +26,7 @@ from acuknee.evidence.meta import METHODS, Method
 from acuknee.evidence.synthesis import (
     NICE_MID,
     comparison_rows,
+    patient_page,
     pooled_analyses,
     responder_figures,
 )
@@ -94,7 +96,8 @@ def evidence(request: HttpRequest) -> HttpResponse:
     "accounts, so practitioners hand out or print this page"
 )
 def what_to_expect(request: HttpRequest) -> HttpResponse:
-    return render(request, "clinic/evidence_what_to_expect.html", {"figures": responder_figures()})
+    context = {"figures": responder_figures(), "page": patient_page()}
+    return render(request, "clinic/evidence_what_to_expect.html", context)
 
 
 urlpatterns: list[URLPattern] = [

@@ -125,6 +125,7 @@ class DomainView:
     exploratory: bool
     note: str | None
     rows: list[MeasureRow] = field(default_factory=list)
+    about: str | None = None
 
 
 @dataclass
@@ -199,9 +200,15 @@ _CRITERION_LABELS = {
 }
 
 
+def _about(kb: KnowledgeBase, domain: Domain | None) -> str | None:
+    """The domain's plain statement of what measures it (``instruments.toml`` [[domain]])."""
+    info = kb.domains.get(domain) if domain is not None else None
+    return info.about if info is not None else None
+
+
 def domain_exploratory(kb: KnowledgeBase, domain: Domain) -> bool:
-    """A domain is exploratory when every measure the knowledge base has for it is (circulation:
-    skin temperature, no validated measure)."""
+    """A domain is exploratory when every measure the knowledge base has for it is (a domain
+    with no measure at all, such as circulation, is not: it is simply not measured)."""
     subs = [
         inst.exploratory or sub.exploratory
         for inst in kb.instruments.values()
@@ -268,6 +275,7 @@ def _domains_from_evaluation(kb: KnowledgeBase, evaluation: Evaluation) -> list[
             label=label,
             exploratory=exploratory,
             note=note,
+            about=_about(kb, domain),
         )
         for m in group.measures:
             spec = _spec(
@@ -299,6 +307,7 @@ def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
             label=d.value.title(),
             exploratory=domain_exploratory(kb, d),
             note=None,
+            about=_about(kb, d),
         )
         for d in Domain
     }
