@@ -170,10 +170,11 @@ def test_depth_limit_says_the_plan_departs_from_the_trial_minimum_depth(
         rule="anticoagulant",
         name="Anticoagulant",
         kind=RuleKind.PRECAUTION,
-        message="Superficial needling only.",
+        message="Needle no deeper than 0.5 cun.",
         findings=[],
         sources=["safety_bacc_anticoagulants"],
-        limit_depth="superficial",
+        limit_depth="no deeper than 0.5 cun at any point",
+        max_depth_cun=0.5,
     )
     result = _plan(kb, _intake(TU_MA), Screening(findings=[bleeding]))
     assert result.status == "proposed"

@@ -446,7 +446,7 @@ class _Builder:
         """Say when a depth limit takes the plan below the trial's minimum depth (Tu 2019
         protocol: at least 10 mm with de qi), so nobody reads the trial's result as this plan's."""
         minimum = self.recipe.min_depth_mm
-        if minimum is None or self.screening.depth_limit is None:
+        if minimum is None or self.screening.max_depth_cun is None:
             return
         self.warnings.append(
             f"The trial behind {self.recipe.id} needled at least {minimum:g} mm deep"
