@@ -80,3 +80,15 @@ class InvalidDate(InvalidRecord):
 
 class SessionRefused(InvalidRecord):
     """The session breaks the signed plan or the patient's screening (``session_check``)."""
+
+
+class LikelyDuplicate(CareError):
+    """A new patient looks like one already registered in the clinic (same name and birth
+    date, or a record number differing only by case); registered only once confirmed.
+
+    ``matches`` are the existing ``Patient`` rows, for the adapter to show.
+    """
+
+    def __init__(self, message: str, matches: Iterable[object] = ()) -> None:
+        super().__init__(message)
+        self.matches = list(matches)
