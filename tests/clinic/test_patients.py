@@ -487,3 +487,19 @@ def test_a_voided_patients_details_page_shows_history_but_no_form(
     assert response.context["form"] is None
     assert b"registered twice" in response.content
     assert login(alice).post(_edit(patient), _details(patient, phone="1")).status_code == 409
+
+
+# --- sex and pregnancy, through the intake page -------------------------------------------------
+
+
+def test_the_intake_page_refuses_pregnancy_for_a_patient_recorded_as_male(
+    alice: User, patient: Patient
+) -> None:
+    from acuknee.clinic.models import IntakeRecord
+    from tests.clinic.test_intake import intake_post, new_url
+
+    Patient.objects.filter(pk=patient.pk).update(sex="male")
+    response = login(alice).post(new_url(patient), intake_post(health__pregnant="on"))
+    assert response.status_code == 200
+    assert "recorded as male" in response.context["form"].errors["health__pregnant"][0]
+    assert not IntakeRecord.objects.exists()
