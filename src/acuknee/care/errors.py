@@ -13,6 +13,7 @@ message a practitioner reads. Adapters map the classes to their own answers in o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 
 class CareError(Exception):
@@ -89,6 +90,6 @@ class LikelyDuplicate(CareError):
     ``matches`` are the existing ``Patient`` rows, for the adapter to show.
     """
 
-    def __init__(self, message: str, matches: Iterable[object] = ()) -> None:
+    def __init__(self, message: str, matches: Iterable[Any] = ()) -> None:
         super().__init__(message)
         self.matches = list(matches)
