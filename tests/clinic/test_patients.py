@@ -327,7 +327,7 @@ def _void(patient: Patient) -> str:
 
 
 def test_void_needs_a_reason(alice: User, patient: Patient) -> None:
-    response = login(alice).post(_void(patient), {"reason": "   "})
+    response = login(alice).post(_void(patient), {"reason": "   ", "version": patient.version})
     assert response.status_code == 400
     assert "reason" in response.context["void_form"].errors
     patient.refresh_from_db()
@@ -336,7 +336,7 @@ def test_void_needs_a_reason(alice: User, patient: Patient) -> None:
 
 def test_void_with_reason_keeps_the_record_visible_as_voided(erin: User, patient: Patient) -> None:
     client = login(erin)
-    response = client.post(_void(patient), {"reason": "registered twice"})
+    response = client.post(_void(patient), {"reason": "registered twice", "version": 1})
     assert response.status_code == 302
     patient.refresh_from_db()
     assert patient.is_voided
@@ -346,14 +346,160 @@ def test_void_with_reason_keeps_the_record_visible_as_voided(erin: User, patient
 
 
 def test_front_desk_cannot_void(dana: User, patient: Patient) -> None:
-    assert login(dana).post(_void(patient), {"reason": "oops"}).status_code == 403
+    assert login(dana).post(_void(patient), {"reason": "oops", "version": 1}).status_code == 403
     patient.refresh_from_db()
     assert not patient.is_voided
 
 
 def test_other_clinic_cannot_void(carol: User, patient: Patient) -> None:
-    assert login(carol).post(_void(patient), {"reason": "oops"}).status_code == 404
+    assert login(carol).post(_void(patient), {"reason": "oops", "version": 1}).status_code == 404
 
 
 def test_void_is_post_only(alice: User, patient: Patient) -> None:
     assert login(alice).get(_void(patient)).status_code == 405
+
+
+def test_a_void_based_on_a_stale_version_is_refused_on_the_page(
+    alice: User, bob: User, patient: Patient
+) -> None:
+    opened = patient.version
+    Patient.objects.filter(pk=patient.pk).update(version=opened + 1)  # bob saved meanwhile
+    response = login(alice).post(_void(patient), {"reason": "oops", "version": opened})
+    assert response.status_code == 409
+    assert "changed by someone else" in response.content.decode()
+    patient.refresh_from_db()
+    assert not patient.is_voided
+
+
+# --- registration through the care layer --------------------------------------------------------
+
+
+def test_registration_refuses_a_birth_date_the_intake_would_refuse(alice: User) -> None:
+    today = timezone.localdate()
+    born = today.replace(year=today.year - 136).isoformat()
+    response = login(alice).post(CREATE, {**VALID, "date_of_birth": born})
+    assert response.status_code == 400
+    assert "136 years" in str(response.context["form"].errors["date_of_birth"])
+    assert not Patient.objects.exists()
+
+
+def test_registration_shows_likely_duplicates_and_saves_only_when_confirmed(
+    alice: User, patient: Patient
+) -> None:
+    client = login(alice)
+    same = {**VALID, "given_name": "ADA", "family_name": "Synthétic", "date_of_birth": "1960-05-17"}
+    shown = client.post(CREATE, same)
+    assert shown.status_code == 409
+    assert shown.context["duplicates"] == [patient]
+    assert reverse("patient-detail", args=[patient.pk]) in shown.content.decode()
+    assert Patient.objects.count() == 1
+    confirmed = client.post(CREATE, {**same, "confirm_duplicates": "on"})
+    assert confirmed.status_code == 302
+    assert Patient.objects.count() == 2
+
+
+def test_registration_treats_a_record_number_differing_by_case_as_a_likely_duplicate(
+    alice: User, patient: Patient
+) -> None:
+    response = login(alice).post(CREATE, {**VALID, "record_number": "n-0001"})
+    assert response.status_code == 409
+    assert response.context["duplicates"] == [patient]
+
+
+# --- the details page ---------------------------------------------------------------------------
+
+
+def _edit(patient: Patient) -> str:
+    return reverse("patient-edit", kwargs={"patient_id": patient.pk})
+
+
+def _details(patient: Patient, **changes: Any) -> dict[str, Any]:
+    return {
+        "given_name": patient.given_name,
+        "family_name": patient.family_name,
+        "date_of_birth": patient.date_of_birth.isoformat(),
+        "sex": patient.sex,
+        "record_number": patient.record_number,
+        "phone": patient.phone,
+        "email": patient.email,
+        "version": patient.version,
+        "reason": "",
+        **changes,
+    }
+
+
+def test_front_desk_edits_a_patients_details_and_the_history_shows_it(
+    dana: User, patient: Patient
+) -> None:
+    client = login(dana)
+    changed = _details(patient, date_of_birth="1961-05-17", reason="year mistyped")
+    response = client.post(_edit(patient), changed)
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.date_of_birth == dt.date(1961, 5, 17)
+    page = client.get(_edit(patient)).content.decode()
+    assert "year mistyped" in page
+    assert "1960-05-17" in page
+    assert "by dana" in page
+
+
+def test_the_details_page_refuses_a_stale_version(alice: User, bob: User, patient: Patient) -> None:
+    opened = _details(patient, phone="0123")
+    assert login(bob).post(_edit(patient), _details(patient, phone="999")).status_code == 302
+    response = login(alice).post(_edit(patient), opened)
+    assert response.status_code == 409
+    assert "changed by someone else" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.phone == "999"
+
+
+def test_the_details_page_asks_why_an_identity_detail_changes(
+    alice: User, patient: Patient
+) -> None:
+    response = login(alice).post(_edit(patient), _details(patient, family_name="Other"))
+    assert response.status_code == 400
+    assert "reason" in response.context["form"].errors
+
+
+def test_the_details_page_is_closed_to_researchers_and_other_clinics(
+    rex: User, carol: User, patient: Patient
+) -> None:
+    assert login(rex).get(_edit(patient)).status_code == 403
+    assert login(carol).get(_edit(patient)).status_code == 404
+
+
+def test_the_details_page_needs_a_csrf_token(alice: User, patient: Patient) -> None:
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(_edit(patient), _details(patient, phone="1"))
+    assert response.status_code == 403
+    patient.refresh_from_db()
+    assert patient.phone == ""
+
+
+def test_a_voided_patients_details_page_shows_history_but_no_form(
+    alice: User, patient: Patient
+) -> None:
+    patient.void(alice, "registered twice")
+    response = login(alice).get(_edit(patient))
+    assert response.context["form"] is None
+    assert b"registered twice" in response.content
+    assert login(alice).post(_edit(patient), _details(patient, phone="1")).status_code == 409
+
+
+# --- sex and pregnancy, through the intake page -------------------------------------------------
+
+
+def test_the_intake_page_refuses_pregnancy_for_a_patient_recorded_as_male(
+    alice: User, patient: Patient
+) -> None:
+    from acuknee.clinic.models import IntakeRecord
+    from tests.clinic.test_intake import intake_post, new_url
+
+    Patient.objects.filter(pk=patient.pk).update(sex="male")
+    response = login(alice).post(new_url(patient), intake_post(health__pregnant="on"))
+    assert response.status_code == 200
+    assert "recorded as male" in response.context["form"].errors["health__pregnant"][0]
+    assert not IntakeRecord.objects.exists()

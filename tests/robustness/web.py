@@ -167,7 +167,8 @@ def build_world(patient: Patient, alice: User) -> World:
 
 
 def targets(w: World) -> list[Target]:
-    """Every POST form of the clinic app (there is no patient edit form and no upload form)."""
+    """Every POST form of the clinic app but the patient details form (tested in
+    tests/clinic/test_patients.py); there is no upload form."""
     pid = w.patient.pk
     reason = ("reason",)
     session_text = (

@@ -14,7 +14,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from acuknee.care import errors as care_errors
 from acuknee.clinic.models import StaleEdit
+
+OUT_OF_RANGE = "out_of_range"
+"""The pydantic error type of a number too large for the database (``schemas.Storable``)."""
 
 _SOURCES = {"body", "query", "path", "header", "cookie", "form"}
 """The first part of ninja's error location, which says where, not what."""
@@ -70,13 +74,17 @@ def install(api: NinjaAPI) -> None:
         return answer(request, exc.status, exc.errors)
 
     def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
-        return answer(request, 422, pydantic_errors(exc.errors))
+        # A number beyond what the database stores is a bad request (400), not a 500.
+        beyond = any(e.get("type") == OUT_OF_RANGE for e in exc.errors)
+        return answer(request, 400 if beyond else 422, pydantic_errors(exc.errors))
 
     def on_auth(request: HttpRequest, exc: Any) -> HttpResponse:
         return answer(request, 401, [(None, "a valid API token is required (Bearer)")])
 
     def on_http(request: HttpRequest, exc: Any) -> HttpResponse:
         cause = exc.__cause__
+        if isinstance(cause, ApiError):  # raised by the API's own body parser
+            return on_api_error(request, cause)
         if isinstance(cause, RequestDataTooBig):
             return on_too_big(request, cause)
         if isinstance(cause, UnsupportedMediaType):
@@ -97,6 +105,14 @@ def install(api: NinjaAPI) -> None:
     def on_stale(request: HttpRequest, exc: Any) -> HttpResponse:
         return answer(request, 409, [(None, str(exc))])
 
+    def on_care(request: HttpRequest, exc: Any) -> HttpResponse:
+        """The care layer's refusals: 404 not found, 422 an invalid record, else 409 (the
+        record's state forbids the act: voided, stale, duplicate, referral...)."""
+        if isinstance(exc, care_errors.NotFound):
+            return answer(request, 404, exc.problems)
+        status = 422 if isinstance(exc, care_errors.InvalidRecord) else 409
+        return answer(request, status, exc.problems)
+
     api.add_exception_handler(ApiError, on_api_error)
     api.add_exception_handler(ValidationError, on_validation)
     api.add_exception_handler(AuthenticationError, on_auth)
@@ -105,3 +121,4 @@ def install(api: NinjaAPI) -> None:
     api.add_exception_handler(PermissionDenied, on_403)
     api.add_exception_handler(RequestDataTooBig, on_too_big)
     api.add_exception_handler(StaleEdit, on_stale)
+    api.add_exception_handler(care_errors.CareError, on_care)

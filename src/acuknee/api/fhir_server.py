@@ -48,6 +48,7 @@ from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from acuknee.api.auth import ALL_ROLES, BearerToken, clinic_patients, require
+from acuknee.api.text import text_problems
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES
 from acuknee.clinic.forms.measurements import (
     SELF_REPORT_INSTRUMENTS,
@@ -1042,6 +1043,11 @@ def _json_body(request: HttpRequest) -> Json:
         raise FhirError(400, "the request body is not valid JSON", "structure") from exc
     if not isinstance(data, dict):
         raise FhirError(400, "the request body must be a JSON object (a resource)", "structure")
+    refused = text_problems(data)
+    if refused:
+        error = FhirError(400, f"The text {refused[0][1]}.", "invalid", refused[0][0])
+        error.issues = [("invalid", f"The text {why}.", where) for where, why in refused]
+        raise error
     return data
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Query, Status
 from ninja.openapi.docs import Swagger
 from ninja.params import Body
@@ -35,6 +36,7 @@ from acuknee.api.auth import (
 )
 from acuknee.api.errors import ApiError, UnsupportedMediaType
 from acuknee.api.schemas import (
+    DuplicatesOut,
     ErrorOut,
     EvaluationOut,
     IntakeOut,
@@ -52,9 +54,11 @@ from acuknee.api.schemas import (
     TokenIn,
     TokenOut,
 )
+from acuknee.api.text import text_problems
+from acuknee.care.errors import LikelyDuplicate
+from acuknee.care.patients import PatientDetails, register_patient
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, staff_clinic
 from acuknee.clinic.forms.measurements import MeasurementsForm, clinic_instruments, field_name
-from acuknee.clinic.forms.patients import PatientForm
 from acuknee.clinic.models import (
     ApiToken,
     IntakeRecord,
@@ -76,14 +80,33 @@ ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 413, 415, 422),
 
 
 class JsonParser(Parser):
-    """Bodies are JSON only: another content type is refused (415), not guessed at."""
+    """Bodies are JSON only: another content type is refused (415), not guessed at. Text with
+    lone surrogates or control characters is refused (422) in bodies and query strings alike."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         if request.content_type != "application/json":
             raise UnsupportedMediaType(
                 f"send the body as application/json, not {request.content_type or 'nothing'}"
             )
-        return super().parse_body(request)
+        data = super().parse_body(request)
+        refuse_bad_text(data)
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        """Query strings (and forms) obey the same text rule as bodies."""
+        for key in data:
+            for value in data.getlist(key):
+                refuse_bad_text(value, key)
+        return super().parse_querydict(data, list_fields, request)
+
+
+def refuse_bad_text(data: Any, path: str = "") -> None:
+    """Lone surrogates and control characters are a 422 naming the field (``api.text``)."""
+    problems = text_problems(data, path)
+    if problems:
+        raise ApiError(422, [(field, f"The text {why}.") for field, why in problems])
 
 
 class LocalSwagger(Swagger):
@@ -201,21 +224,27 @@ def patient_detail(request: HttpRequest, patient_id: int) -> Any:
     return patient_out(clinic_patient(request, patient_id))
 
 
-@api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"])
+@api.post(
+    "/patients",
+    response={201: PatientOut, **ERRORS, 409: DuplicatesOut},
+    tags=["patients"],
+)
 def patient_create(request: HttpRequest, payload: PatientIn) -> Any:
-    """Register a patient, checked by the registration form of the clinic pages."""
+    """Register a patient through the care layer (``care.patients.register_patient``). Likely
+    duplicates are a 409 listing them in ``matches``; send ``confirm_duplicates: true`` to
+    register anyway."""
     require(request, SCHEDULING_ROLES)
-    clinic = staff_clinic(request)
-    data = payload.dict()
-    data["date_of_birth"] = payload.date_of_birth.isoformat()
-    form = PatientForm(data, clinic=clinic)
-    if not form.is_valid():
-        raise ApiError(422, form_errors(form, lambda name: name))
-    with transaction.atomic():
-        patient = form.save(commit=False)
-        patient.clinic = clinic
-        patient.created_by = request.user
-        patient.save()
+    details = PatientDetails(**payload.dict(exclude={"confirm_duplicates"}))
+    try:
+        patient = register_patient(
+            staff_clinic(request),
+            request.user,
+            details,
+            confirm_duplicates=payload.confirm_duplicates,
+        )
+    except LikelyDuplicate as exc:
+        answer = errors.body([(None, exc.message)])
+        return Status(409, {**answer, "matches": [patient_out(p) for p in exc.matches]})
     return Status(201, patient_out(patient))
 
 

@@ -7,15 +7,36 @@ Clinical content is returned as the core's own JSON (``Intake``, ``Screening``, 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from acuknee.api.errors import OUT_OF_RANGE
 
 T = TypeVar("T")
 
 MAX_LIMIT = 200
 """The most items one page may hold; a client pages with ``offset`` beyond that."""
+
+
+DB_INT_MAX = 2**63 - 1
+"""The largest integer the databases store (SQLite INTEGER, PostgreSQL bigint)."""
+
+
+def _storable(value: int) -> int:
+    if not -DB_INT_MAX - 1 <= value <= DB_INT_MAX:
+        raise PydanticCustomError(
+            OUT_OF_RANGE, "too large: at most {limit}", {"limit": str(DB_INT_MAX)}
+        )
+    return value
+
+
+Storable = Annotated[
+    int, AfterValidator(_storable), Field(json_schema_extra={"maximum": DB_INT_MAX})
+]
+"""An integer a query may pass to the database (an offset, an id); beyond it, a 400."""
 
 
 class ErrorItem(Schema):
@@ -42,11 +63,11 @@ class Page(Schema, Generic[T]):
 
 class PageParams(Schema):
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT}).")
-    offset: int = Field(0, ge=0, description="How many matches to skip.")
+    offset: Storable = Field(0, ge=0, description="How many matches to skip.")
 
 
 class RecordFilters(PageParams):
-    patient: int | None = Field(None, description="Only this patient's records (id).")
+    patient: Storable | None = Field(None, description="Only this patient's records (id).")
     date_from: dt.date | None = Field(None, description="On or after this date (YYYY-MM-DD).")
     date_to: dt.date | None = Field(None, description="On or before this date (YYYY-MM-DD).")
     include_voided: bool = Field(False, description="Include voided records (marked voided).")
@@ -56,7 +77,7 @@ class PatientFilters(PageParams):
     q: str = Field(
         "", max_length=200, description="A name, a date of birth (YYYY-MM-DD) or a record number."
     )
-    patient: int | None = Field(None, description="Only this patient (id).")
+    patient: Storable | None = Field(None, description="Only this patient (id).")
     include_voided: bool = False
 
 
@@ -75,8 +96,11 @@ class PatientOut(Schema):
 
 
 class PatientIn(Schema):
-    """Registration: checked by the clinic's registration form (unique record number, no date of
-    birth in the future)."""
+    """Registration, checked by the care layer (``acuknee.care.patients``): a record number
+    unique in the clinic, a plausible date of birth (not in the future, an age the intake
+    accepts). Likely duplicates (same name and date of birth ignoring case and accents, or a
+    record number differing only by case) are answered 409 with the matches until the request
+    is repeated with ``confirm_duplicates``."""
 
     given_name: str = Field(max_length=100)
     family_name: str = Field(max_length=100)
@@ -85,6 +109,17 @@ class PatientIn(Schema):
     record_number: str = Field(max_length=50)
     phone: str = Field("", max_length=50)
     email: str = Field("", max_length=254)
+    confirm_duplicates: bool = Field(
+        False,
+        description="Register even though likely duplicates exist (after a 409 listed them).",
+    )
+
+
+class DuplicatesOut(ErrorOut):
+    """409 on registration: patients of the clinic who may be this one. Check them; repeat the
+    request with ``confirm_duplicates: true`` only for a different person."""
+
+    matches: list[PatientOut]
 
 
 class IntakeOut(Schema):

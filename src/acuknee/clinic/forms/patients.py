@@ -1,55 +1,68 @@
-"""Patient registration, search and voiding forms."""
+"""Patient registration, details and search forms (voiding: ``forms.voiding``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 
-from acuknee.clinic.models import Clinic, Patient
+from acuknee.care.patients import REASON_MAX_LENGTH, PatientDetails
+from acuknee.clinic.models import Patient
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class PatientForm(forms.ModelForm):
-    """Register a patient in one clinic; a record number is unique within that clinic."""
+_DETAILS = ["given_name", "family_name", "date_of_birth", "sex", "record_number", "phone", "email"]
 
-    class Meta:
-        model = Patient
-        fields = [
-            "given_name",
-            "family_name",
-            "date_of_birth",
-            "sex",
-            "record_number",
-            "phone",
-            "email",
-        ]
-        widgets = {"date_of_birth": DateInput()}
-        labels = {"date_of_birth": "Date of birth", "record_number": "Record number"}
 
-    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+class PatientForm(forms.Form):
+    """A patient's details, parsed only: the rules (plausible birth date, a record number unique
+    in the clinic, likely duplicates) are the care layer's (``acuknee.care.patients``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.clinic = clinic
+        made = forms.fields_for_model(
+            Patient,
+            fields=_DETAILS,
+            widgets={"date_of_birth": DateInput()},
+            labels={"date_of_birth": "Date of birth", "record_number": "Record number"},
+        )
+        self.fields = {**made, **self.fields}  # type: ignore[has-type]
 
-    def clean_record_number(self) -> str:
-        number = str(self.cleaned_data["record_number"]).strip()
-        taken = Patient.objects.filter(clinic=self.clinic, record_number=number)
-        if self.instance.pk:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise forms.ValidationError("Another patient of this clinic has this record number.")
-        return number
+    def details(self) -> PatientDetails:
+        return PatientDetails(**{name: self.cleaned_data[name] for name in _DETAILS})
 
-    def clean_date_of_birth(self) -> dt.date:
-        born: dt.date = self.cleaned_data["date_of_birth"]
-        if born > timezone.localdate():
-            raise forms.ValidationError("The date of birth is in the future.")
-        return born
+    def add_problems(self, problems: list[tuple[str | None, str]]) -> None:
+        """The care layer's errors, each next to the field it names."""
+        for name, message in problems:
+            self.add_error(name if name in self.fields else None, message)
+
+
+class PatientRegisterForm(PatientForm):
+    """Registration; ``confirm_duplicates`` is offered once likely duplicates were shown."""
+
+    confirm_duplicates = forms.BooleanField(
+        label="I checked: this is a different person, register anyway", required=False
+    )
+
+
+class PatientEditForm(PatientForm):
+    """The details page: the version it was opened at, and why identity details change."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    reason = forms.CharField(
+        label="Reason for the change (required to change a name, date of birth, sex or record "
+        "number)",
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+    )
+
+    @classmethod
+    def opened(cls, patient: Patient) -> PatientEditForm:
+        initial = {name: getattr(patient, name) for name in _DETAILS}
+        return cls(initial={**initial, "version": patient.version})
 
 
 class PatientSearchForm(forms.Form):
@@ -60,17 +73,3 @@ class PatientSearchForm(forms.Form):
         required=False,
         max_length=200,
     )
-
-
-class VoidForm(forms.Form):
-    """Voiding keeps the record visible as voided, so the reason is required."""
-
-    reason = forms.CharField(
-        label="Reason for voiding", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
-    )
-
-    def clean_reason(self) -> str:
-        reason = str(self.cleaned_data["reason"]).strip()
-        if not reason:
-            raise forms.ValidationError("A reason is required.")
-        return reason

@@ -16,8 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
 
+from acuknee.care.errors import InvalidRecord
+from acuknee.care.patients import check_intake_against_patient
 from acuknee.clinic.access import CLINICAL_ROLES, clinic_view
-from acuknee.clinic.forms.intake import IntakeForm, IntakeResult, label_for
+from acuknee.clinic.forms.intake import IntakeForm, IntakeResult, field_name, label_for
 from acuknee.clinic.forms.plans import PlanStartForm, next_weekday
 from acuknee.clinic.forms.voiding import VoidIntakeForm
 from acuknee.clinic.models import IntakeRecord, Measurement, Patient
@@ -82,10 +84,15 @@ def intake_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     if request.method == "POST":
         form = IntakeForm(request.POST, patient=patient)
         if form.is_valid() and form.result is not None:
-            record = store_intake(
-                patient, request.user, form.result, form.cleaned_data["visit_date"]
-            )
-            return redirect("intake-detail", patient_id=patient.pk, intake_id=record.pk)
+            try:
+                check_intake_against_patient(patient, form.result.intake)
+            except InvalidRecord as exc:
+                form.add_error(field_name(exc.field or "") or None, exc.message)
+            else:
+                record = store_intake(
+                    patient, request.user, form.result, form.cleaned_data["visit_date"]
+                )
+                return redirect("intake-detail", patient_id=patient.pk, intake_id=record.pk)
     else:
         form = IntakeForm(patient=patient, initial={"visit_date": timezone.localdate()})
     return render(request, "clinic/intake_form.html", {"patient": patient, "form": form})

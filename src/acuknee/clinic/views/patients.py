@@ -1,4 +1,5 @@
-"""Patients: the list with search, registration, the patient page shell, and voiding.
+"""Patients: the list with search, registration, the details page, the patient page shell, and
+voiding. Registration, edits and voids go through ``acuknee.care.patients``.
 
 Everything is scoped to the user's clinic by ``clinic_view``. Front desk may list, search and
 register patients and see a patient's header; the clinical sections are included only for
@@ -13,7 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,14 +21,12 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from acuknee.care.errors import InvalidRecord, LikelyDuplicate, PatientVoided, StaleEdit
+from acuknee.care.patients import edit_patient, patient_changes, register_patient, void_patient
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, clinic_view, staff_clinic
-from acuknee.clinic.forms.patients import PatientForm, PatientSearchForm, VoidForm
-from acuknee.clinic.models import (
-    IntakeRecord,
-    Patient,
-    StaleEdit,
-    TreatmentSession,
-)
+from acuknee.clinic.forms.patients import PatientEditForm, PatientRegisterForm, PatientSearchForm
+from acuknee.clinic.forms.voiding import VoidRecordForm
+from acuknee.clinic.models import IntakeRecord, Patient, TreatmentSession
 from acuknee.clinic.status import attach_overviews, latest, patient_status, with_status_facts
 from acuknee.clinic.views.outcomes import outcomes_context
 from acuknee.clinic.views.sessions import sessions_context
@@ -106,18 +104,70 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @clinic_view(roles=SCHEDULING_ROLES)
 def patient_create(request: HttpRequest) -> HttpResponse:
-    clinic = staff_clinic(request)
-    form = PatientForm(request.POST or None, clinic=clinic)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            patient = form.save(commit=False)
-            patient.clinic = clinic
-            patient.created_by = request.user
-            patient.save()
-        messages.success(request, f"Patient {patient.given_name} {patient.family_name} registered.")
-        return redirect("patient-detail", patient_id=patient.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "clinic/patient_form.html", {"form": form}, status=status)
+    """Register through ``care.patients.register_patient``; likely duplicates are listed and
+    the patient is saved only once the user confirms (409 until then)."""
+    form = PatientRegisterForm(request.POST or None)
+    duplicates: list[Any] = []
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                patient = register_patient(
+                    staff_clinic(request),
+                    request.user,
+                    form.details(),
+                    confirm_duplicates=form.cleaned_data["confirm_duplicates"],
+                )
+            except LikelyDuplicate as exc:
+                duplicates, status = exc.matches, 409
+            except InvalidRecord as exc:
+                form.add_problems(exc.problems)
+            else:
+                name = f"{patient.given_name} {patient.family_name}"
+                messages.success(request, f"Patient {name} registered.")
+                return redirect("patient-detail", patient_id=patient.pk)
+    context = {"form": form, "duplicates": duplicates}
+    return render(request, "clinic/patient_form.html", context, status=status)
+
+
+def _edit_page(
+    request: HttpRequest, patient: Patient, form: PatientEditForm | None, status: int = 200
+) -> HttpResponse:
+    context = {
+        "patient": patient,
+        "form": None if patient.is_voided else form or PatientEditForm.opened(patient),
+        "changes": patient_changes(patient),
+    }
+    return render(request, "clinic/patient_edit.html", context, status=status)
+
+
+@clinic_view(roles=SCHEDULING_ROLES)
+def patient_edit(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The patient's details, editable (``care.patients.edit_patient``: the version the page
+    was opened at, a reason for identity changes), and their change history."""
+    if request.method != "POST":
+        return _edit_page(request, patient, None)
+    form = PatientEditForm(request.POST)
+    if not form.is_valid():
+        return _edit_page(request, patient, form, 400)
+    try:
+        edit_patient(
+            patient,
+            request.user,
+            form.details(),
+            version=form.cleaned_data["version"],
+            reason=form.cleaned_data["reason"],
+        )
+    except (StaleEdit, PatientVoided) as exc:
+        patient.refresh_from_db()
+        form.add_error(None, exc.message)
+        return _edit_page(request, patient, form, 409)
+    except InvalidRecord as exc:
+        form.add_problems(exc.problems)
+        return _edit_page(request, patient, form, 400)
+    messages.success(request, "Patient details saved.")
+    return redirect("patient-detail", patient_id=patient.pk)
 
 
 def _detail_context(request: HttpRequest, patient: Patient, **extra: Any) -> dict[str, Any]:
@@ -132,7 +182,7 @@ def _detail_context(request: HttpRequest, patient: Patient, **extra: Any) -> dic
         "today": today,
         "age": patient.age_on(today),
         "clinical": role in CLINICAL_ROLES,
-        "void_form": VoidForm(),
+        "void_form": VoidRecordForm(initial={"version": patient.version}),
         **(sessions_context(patient) if role in CLINICAL_ROLES else {}),
         **(outcomes_context(patient) if role in CLINICAL_ROLES else {}),
         **extra,
@@ -147,7 +197,9 @@ def patient_detail(request: HttpRequest, patient: Patient) -> HttpResponse:
 @require_POST
 @clinic_view(roles=CLINICAL_ROLES)
 def patient_void(request: HttpRequest, patient: Patient) -> HttpResponse:
-    form = VoidForm(request.POST)
+    """Void through ``care.patients.void_patient``: refused when the record changed since the
+    page was opened (its ``version``)."""
+    form = VoidRecordForm(request.POST)
     if patient.is_voided:
         messages.info(request, "This patient record was already voided.")
         return redirect("patient-detail", patient_id=patient.pk)
@@ -155,11 +207,18 @@ def patient_void(request: HttpRequest, patient: Patient) -> HttpResponse:
         context = _detail_context(request, patient, void_form=form)
         return render(request, "clinic/patient_detail.html", context, status=400)
     try:
-        patient.void(request.user, form.cleaned_data["reason"])
-    except StaleEdit as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Patient record voided; it stays visible, marked as voided.")
+        void_patient(
+            patient,
+            request.user,
+            form.cleaned_data["reason"],
+            version=form.cleaned_data["version"],
+        )
+    except (StaleEdit, PatientVoided, InvalidRecord) as exc:
+        patient.refresh_from_db()
+        form.add_error(None, exc.message)
+        context = _detail_context(request, patient, void_form=form)
+        return render(request, "clinic/patient_detail.html", context, status=409)
+    messages.success(request, "Patient record voided; it stays visible, marked as voided.")
     return redirect("patient-detail", patient_id=patient.pk)
 
 
@@ -167,5 +226,6 @@ urlpatterns: list[URLPattern] = [
     path("", patient_list, name="patient-list"),
     path("patients/new/", patient_create, name="patient-create"),
     path("patients/<int:patient_id>/", patient_detail, name="patient-detail"),
+    path("patients/<int:patient_id>/details/", patient_edit, name="patient-edit"),
     path("patients/<int:patient_id>/void/", patient_void, name="patient-void"),
 ]
