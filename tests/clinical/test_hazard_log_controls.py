@@ -43,10 +43,28 @@ def test_hot_swollen_knee_with_fever_is_sent_to_the_emergency_department_as_sept
     assert "bsr2006_hot_swollen_joint" in septic.sources
 
 
-def test_fever_with_a_knee_replacement_is_an_emergency_for_the_orthopaedic_team(
+def test_fever_alone_with_a_knee_replacement_is_an_urgent_orthopaedic_review_not_an_emergency(
     kb: KnowledgeBase,
 ) -> None:
+    """Fever alone is not a reliable sign of joint infection, but a symptomatic prosthesis is
+    referred (BMJ Best Practice): urgent review, no needling meanwhile, not the emergency flag."""
     recorded = {"health": {"knee_prosthesis": "right"}, "red_flags": {"fever": True}}
+    screening = screen(patient(72, **recorded), kb)
+    review = referral(screening, "prosthesis_fever_review")
+    assert review.urgency is Urgency.URGENT
+    assert "infected_prosthesis" not in [r.rule for r in screening.referrals]
+    assert not screening.plan_allowed
+    assert "bmj_bp_septic_arthritis" in review.sources
+
+
+def test_fever_after_recent_surgery_on_a_replaced_knee_is_an_orthopaedic_emergency(
+    kb: KnowledgeBase,
+) -> None:
+    recorded = {
+        "health": {"knee_prosthesis": "right"},
+        "red_flags": {"fever": True},
+        "knee_surgery_days_ago": 20,
+    }
     screening = screen(patient(72, **recorded), kb)
     infected = referral(screening, "infected_prosthesis")
     assert infected.urgency is Urgency.EMERGENCY
@@ -111,13 +129,29 @@ def test_a_mass_near_the_knee_is_referred_urgently_as_a_possible_tumour(
     assert "cornwall_inflammatory_knee" in tumour.sources
 
 
-def test_long_morning_stiffness_with_other_swollen_joints_is_referred_to_rheumatology_alongside(
+def test_other_swollen_joints_are_an_urgent_rheumatology_referral_before_any_needling(
     kb: KnowledgeBase,
 ) -> None:
+    """NICE NG100: suspected synovitis in more than one joint is referred urgently."""
     recorded = {"morning_stiffness_minutes": 60, "red_flags": {"other_joints_swollen": True}}
+    screening = screen(patient(50, **recorded), kb)
+    urgent = referral(screening, "inflammatory_arthritis_urgent")
+    assert urgent.urgency is Urgency.URGENT
+    assert not screening.plan_allowed
+    assert "nice_ng100_referral" in urgent.sources
+
+
+def test_long_morning_stiffness_with_raised_markers_is_referred_to_rheumatology_alongside(
+    kb: KnowledgeBase,
+) -> None:
+    recorded = {
+        "morning_stiffness_minutes": 60,
+        "red_flags": {"raised_inflammatory_markers": True},
+    }
     screening = screen(patient(50, **recorded), kb)
     inflammatory = referral(screening, "inflammatory_arthritis")
     assert inflammatory.urgency is Urgency.ROUTINE
+    assert "inflammatory_arthritis_urgent" not in [r.rule for r in screening.referrals]
     assert screening.plan_allowed
     assert "gcare_lower_limb" in inflammatory.sources
 
