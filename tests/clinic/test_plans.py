@@ -329,8 +329,8 @@ def test_a_plan_the_core_refuses_is_stored_as_refused_and_cannot_be_signed(
     alice: User, patient: Patient
 ) -> None:
     client = login(alice)
-    # lymphoedema of the painful leg blocks every point of the protocol on that leg
-    record = _propose(client, patient, _intake(client, patient, health__lymphoedema_leg="left"))
+    # lymphoedema of both legs blocks every point of the protocol on either leg
+    record = _propose(client, patient, _intake(client, patient, health__lymphoedema_leg="both"))
     assert record.status == PlanRecord.Status.REFUSED
     page = client.get(detail_url(record)).content.decode()
     assert Plan.model_validate(record.content).refusal_reasons[0][:40] in page

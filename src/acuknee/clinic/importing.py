@@ -2,8 +2,8 @@
 REDCap export).
 
 Every row is checked by the same rules as the web forms before anything is stored: patients by
-``PatientForm`` (record number unique in the clinic, date of birth not in the future),
-measurements by the core's ``score``, sessions as the core ``SessionRecord``. Every problem is
+``PatientForm`` and the care layer's ``check_details`` (record number unique in the clinic, a
+plausible date of birth), measurements by the core's ``score``, sessions as the core ``SessionRecord``. Every problem is
 reported with its line, column and message; a real import stores all rows in one transaction,
 or nothing when any row is bad. Columns are documented in docs/formats.md ("acuknee import").
 """
@@ -21,6 +21,8 @@ from typing import Any, Literal
 import pydantic
 from django.db import IntegrityError, transaction
 
+from acuknee.care.errors import InvalidRecord
+from acuknee.care.patients import PatientDetails, check_details, register_patient
 from acuknee.clinic.forms.measurements import clinic_instruments
 from acuknee.clinic.forms.patients import PatientForm
 from acuknee.clinic.models import Clinic, Measurement, Patient, TreatmentSession
@@ -243,14 +245,21 @@ def _patient(row: _Row, known: dict[str, Patient], problems: list[Problem]) -> P
     return found
 
 
-def _check_patients(clinic: Clinic, rows: list[_Row], problems: list[Problem]) -> list[PatientForm]:
-    forms: list[PatientForm] = []
+def _check_patients(
+    clinic: Clinic, rows: list[_Row], problems: list[Problem]
+) -> list[PatientDetails]:
+    """Each row parsed by the registration form and checked by the care layer's rules (required
+    details, a plausible birth date, a record number free in the clinic), as on the page."""
+    found: list[PatientDetails] = []
     first_line: dict[str, int] = {}
     for row in rows:
         data = {c: row.values.get(c, "") for c in PATIENT_REQUIRED + PATIENT_OPTIONAL}
-        form = PatientForm(data, clinic=clinic)
+        form = PatientForm(data)
         if form.is_valid():
-            forms.append(form)
+            try:
+                found.append(check_details(clinic, form.details()))
+            except InvalidRecord as exc:
+                problems.extend(Problem(row.line, name, message) for name, message in exc.problems)
         for name, messages in form.errors.items():
             for message in messages:
                 problems.append(Problem(row.line, None if name == "__all__" else name, message))
@@ -259,7 +268,7 @@ def _check_patients(clinic: Clinic, rows: list[_Row], problems: list[Problem]) -
             message = f"record number {number!r} is also on line {first_line[number]}"
             problems.append(Problem(row.line, "record_number", message))
         first_line.setdefault(number, row.line)
-    return forms
+    return found
 
 
 def _check_measurements(
@@ -485,14 +494,12 @@ def _check_and_store(
     kind, dry_run = report.kind, report.dry_run
     with transaction.atomic():
         if kind == "patients":
-            forms = _check_patients(clinic, rows, report.problems)
+            found = _check_patients(clinic, rows, report.problems)
             if report.ok and not dry_run:
-                for form in forms:
-                    patient = form.save(commit=False)
-                    patient.clinic = clinic
-                    patient.created_by = user
-                    patient.save()
-                report.stored = {"patients": len(forms)}
+                for details in found:
+                    # An import is a deliberate batch: likely duplicates were the sender's call.
+                    register_patient(clinic, user, details, confirm_duplicates=True)
+                report.stored = {"patients": len(found)}
         elif kind == "measurements":
             measures = _check_measurements(clinic, rows, report.problems, kb)
             if report.ok and not dry_run:
