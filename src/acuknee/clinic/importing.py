@@ -3,9 +3,10 @@ REDCap export).
 
 Every row is checked by the same rules as the web forms before anything is stored: patients by
 ``PatientForm`` and the care layer's ``check_details`` (record number unique in the clinic, a
-plausible date of birth), measurements by the core's ``score``, sessions as the core ``SessionRecord``. Every problem is
-reported with its line, column and message; a real import stores all rows in one transaction,
-or nothing when any row is bad. Columns are documented in docs/formats.md ("acuknee import").
+plausible date of birth), measurements by the core's ``score``, sessions as the core
+``SessionRecord``. Every problem is reported with its line, column and message; a real import
+stores all rows in one transaction, or nothing when any row is bad. Columns are documented in
+docs/formats.md ("acuknee import").
 """
 
 from __future__ import annotations
