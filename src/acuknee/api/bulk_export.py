@@ -47,7 +47,7 @@ from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from acuknee.api import fhir_server
-from acuknee.api.auth import BearerToken
+from acuknee.api.auth import BearerToken, InsufficientScope
 from acuknee.clinic.access import CLINICAL_ROLES, staff_clinic, staff_profile
 from acuknee.clinic.models import (
     Clinic,
@@ -131,7 +131,11 @@ class _Refused(Exception):
 def _authenticate(request: HttpRequest) -> None:
     """The Bearer token's user with a clinical role in a clinic, else 401 / 403."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or BearerToken().authenticate(request, token) is None:
+    try:
+        found = BearerToken().authenticate(request, token) if scheme.lower() == "bearer" else None
+    except InsufficientScope as exc:
+        raise _Refused(outcome(403, "forbidden", str(exc))) from None
+    if found is None:
         raise _Refused(outcome(401, "login", "a valid API token is required (Bearer)"))
     try:
         if staff_profile(request).role not in CLINICAL_ROLES:

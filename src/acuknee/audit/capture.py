@@ -255,10 +255,32 @@ def _record_patient(kind: str, pk: int, clinic_id: int | None, request: HttpRequ
     return rows.values_list("patient_id", flat=True).first()
 
 
+NOTE_ATTRIBUTE = "acuknee_audit_note"
+
+
+def note(
+    request: HttpRequest, *, object_type: str, object_id: str = "", subject: Any = None
+) -> None:
+    """Say what a view acted on, when the URL cannot (a token just made, a user named in a
+    form): the request's audit row records it, with ``subject`` (a user) as whom it concerned."""
+    setattr(request, NOTE_ATTRIBUTE, (object_type, object_id, subject))
+
+
+def _subject(user: Any) -> dict[str, Any]:
+    if user is None:
+        return {}
+    return {"subject_user_id": user.pk, "subject_username": clean(user.get_username(), 150)}
+
+
 def build(request: HttpRequest, target: Target, status: int | None) -> AuditEvent:
     """The row for ``request`` (not saved)."""
     user = getattr(request, "user", None)
     identity = who(user)
+    noted = getattr(request, NOTE_ATTRIBUTE, None)
+    subject: dict[str, Any] = {}
+    if noted is not None:
+        target.object_type, target.object_id, noted_user = noted
+        subject = _subject(noted_user)
     event = AuditEvent(
         action=target.action,
         object_type=clean(target.object_type, 50),
@@ -270,6 +292,7 @@ def build(request: HttpRequest, target: Target, status: int | None) -> AuditEven
         path=clean(logged_path(request), 1000),
         status=status,
         **identity,
+        **subject,
     )
     if target.patient_id is None and target.record is not None:
         kind, pk = target.record

@@ -44,6 +44,8 @@ CHAINED_FIELDS = (
     "object_type",
     "object_id",
     "patient_id",
+    "subject_user_id",
+    "subject_username",
     "ip",
     "user_agent",
     "method",

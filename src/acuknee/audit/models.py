@@ -102,6 +102,10 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=50, blank=True)
     object_id = models.CharField(max_length=100, blank=True)
     patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # whom it concerned, when that is another user (an API token's owner, a failed sign-in's
+    # named user): snapshots as well
+    subject_user_id = models.BigIntegerField(null=True, blank=True)
+    subject_username = models.CharField(max_length=150, blank=True)
     # from where
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)

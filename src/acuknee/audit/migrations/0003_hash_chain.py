@@ -1,4 +1,6 @@
-"""The hash chain: ``seq`` and ``chain_hash`` on every event, and the chain head.
+"""The hash chain: ``seq`` and ``chain_hash`` on every event, and the chain head; and whom an
+event concerned (``subject_user_id``, ``subject_username``: a token's owner, a failed sign-in's
+named user).
 
 Rows already in the log are chained in their id order (the order they were written). The
 append-only triggers are dropped for the backfill and put back after it (on SQLite, adding a
@@ -64,6 +66,16 @@ class Migration(migrations.Migration):
                 ("seq", models.BigIntegerField(default=0)),
                 ("chain_hash", models.CharField(default=chain.GENESIS, max_length=64)),
             ],
+        ),
+        migrations.AddField(
+            model_name="auditevent",
+            name="subject_user_id",
+            field=models.BigIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="auditevent",
+            name="subject_username",
+            field=models.CharField(blank=True, max_length=150),
         ),
         migrations.AddField(
             model_name="auditevent",
