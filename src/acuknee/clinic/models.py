@@ -461,6 +461,9 @@ class ExportJob(models.Model):
     output = models.JSONField(default=list, help_text="[{type, file, count}] once completed")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="last sign of life from the worker running it"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
