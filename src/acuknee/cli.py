@@ -396,9 +396,11 @@ def version() -> None:
 
 def _register_groups() -> None:
     """The layers' own command groups (each module owns its commands)."""
+    from acuknee.audit.cli import app as audit_app
     from acuknee.reports.cli import app as report_app
     from acuknee.research.cli import app as research_app
 
+    app.add_typer(audit_app, name="audit")
     app.add_typer(report_app, name="report")
     app.add_typer(research_app, name="research")
 

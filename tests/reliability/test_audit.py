@@ -470,3 +470,13 @@ def test_the_audit_page_paginates(erin: User, northside: Clinic) -> None:
     assert "/n/0/" not in first
     second = client.get("/audit/?action=read&page=2").content.decode()
     assert "/n/0/" in second
+
+
+def test_a_failed_sign_in_carries_the_named_users_clinic_for_its_admin(
+    alice: User, erin: User
+) -> None:
+    Client().post("/login/", {"username": "alice", "password": "wrong"})
+    [event] = events(action="login_failed")
+    assert (event.clinic_id, event.subject_user_id) == (alice.staff.clinic_id, alice.pk)
+    rows = export(login(erin), "?action=login_failed")
+    assert [row["username"] for row in rows] == ["alice"]

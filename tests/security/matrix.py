@@ -78,7 +78,6 @@ TOKEN_RULES: dict[str, Rule] = {
     "protocol_list": token(ALL_ROLES),
     "protocol_detail": token(ALL_ROLES),
     "token_list": token(ALL_ROLES),
-    "token_create": token(ALL_ROLES),
     "token_revoke": token(ALL_ROLES),
     "outcomes": token({"researcher"}),  # acuknee.api.research: pooled, suppressed aggregates
     # FHIR (acuknee.api.fhir_server, bulk_export).

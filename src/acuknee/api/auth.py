@@ -2,8 +2,10 @@
 
 The rules are ``clinic.access``'s, applied to the token's user: the same role sets
 (``CLINICAL_ROLES``, ``SCHEDULING_ROLES``), a staff profile required, another clinic's patient a
-404. Token management (who may create and revoke whose tokens) is here too, shared by the API
-endpoints and the ``/account/tokens/`` page.
+404. A token's scopes are checked here, once, for every API, FHIR and bulk-export request: read
+for GET/HEAD, write for any other method, export for anything under ``$export`` (kick-off,
+status, files). Token management (who may list and revoke whose tokens) is here too, shared by
+the API endpoints and the ``/account/tokens/`` page.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import datetime as dt
 from collections.abc import Collection
 from typing import Any, cast
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
@@ -20,7 +21,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from acuknee.clinic.access import staff_clinic, staff_profile
-from acuknee.clinic.models import ApiToken, Patient, Role
+from acuknee.clinic.models import ApiToken, Patient, Role, TokenScope
 
 ALL_ROLES: frozenset[Role] = frozenset(Role(value) for value in Role.values)
 """The knowledge base and a user's own tokens hold no patient data: every staff role."""
@@ -29,23 +30,47 @@ _TOUCH_EVERY = dt.timedelta(minutes=1)
 """``last_used_at`` is written at most this often per token, not on every request."""
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class InsufficientScope(PermissionDenied):  # type: ignore[misc]
+    """A valid token without the scope the request needs (403, saying which scope)."""
+
+
+def required_scope(request: HttpRequest) -> TokenScope:
+    """Export for a bulk export's kick-off, status and files; read for GET; write otherwise."""
+    if "$export" in request.path:
+        return TokenScope("export")
+    if (request.method or "GET") in READ_METHODS:
+        return TokenScope("read")
+    return TokenScope("write")
+
+
 class BearerToken(HttpBearer):
-    """``Authorization: Bearer <token>``: an active token of an active user, else 401."""
+    """``Authorization: Bearer <token>``: an unexpired, unrevoked token of an active user, else
+    401; a token without the scope the request needs, 403."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         if not token:
             return None
+        now = timezone.now()
         found = (
             ApiToken.objects.select_related("user")
-            .filter(token_hash=ApiToken.hash_token(token.strip()), revoked_at__isnull=True)
+            .filter(
+                token_hash=ApiToken.hash_token(token.strip()),
+                revoked_at__isnull=True,
+                expires_at__gt=now,
+            )
             .first()
         )
         if found is None or not found.user.is_active:
             return None
-        now = timezone.now()
+        request.user = found.user  # also when refused below: the audit row names who tried
+        needed = required_scope(request)
+        if needed not in found.scope_set:
+            raise InsufficientScope(f"this token lacks the {needed.value} scope")
         if found.last_used_at is None or now - found.last_used_at > _TOUCH_EVERY:
             ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
-        request.user = found.user
         return cast(ApiToken, found)
 
 
@@ -82,11 +107,3 @@ def manageable_tokens(user: Any) -> QuerySet[ApiToken]:
     if _is_clinic_admin(user):
         return tokens.filter(user__staff__clinic_id=user.staff.clinic_id) | tokens.filter(user=user)
     return tokens.filter(user=user)
-
-
-def token_owners(user: Any) -> QuerySet[Any]:
-    """Whom the user may create a token for: themselves, or (clinic admin) their clinic's staff."""
-    users = get_user_model().objects.filter(is_active=True)
-    if _is_clinic_admin(user):
-        return users.filter(staff__clinic_id=user.staff.clinic_id).order_by("username")
-    return users.filter(pk=user.pk)

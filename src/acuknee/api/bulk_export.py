@@ -21,6 +21,11 @@ rather than listed as deleted (the spec's optional ``deleted`` output is not pro
 is ``GET`` with query parameters. Finished jobs' files expire after
 ``ACUKNEE_EXPORT_RETENTION_HOURS`` (``expire_exports`` removes them; status and files of an
 expired job answer 404 with an OperationOutcome).
+
+A running job beats (``heartbeat_at``, at most every ``PROGRESS_EVERY_SECONDS``, after each chunk
+of rows). A queued or running job with no beat for ``STALLED_AFTER`` lost its worker (the
+process died or was killed): the status URL marks it failed and answers 500 with an
+OperationOutcome saying so, as the spec has a failed export answer, instead of "202" for ever.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.signals import request_finished
 from django.db import connections
 from django.db.models import Case, F, Q, Value, When
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
@@ -47,7 +53,7 @@ from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from acuknee.api import fhir_server
-from acuknee.api.auth import BearerToken
+from acuknee.api.auth import BearerToken, InsufficientScope
 from acuknee.clinic.access import CLINICAL_ROLES, staff_clinic, staff_profile
 from acuknee.clinic.models import (
     Clinic,
@@ -71,6 +77,9 @@ CHUNK = 2000
 RETRY_AFTER_SECONDS = 2
 DEFAULT_RETENTION = dt.timedelta(hours=24)
 """How long a finished job's files are kept unless ``ACUKNEE_EXPORT_RETENTION_HOURS`` says."""
+STALLED_AFTER = dt.timedelta(minutes=2)
+"""A job silent this long has no worker: many times the beat interval, longer than any pause
+between chunks of a healthy job."""
 FINISHED = (ExportJob.Status.COMPLETED, ExportJob.Status.FAILED, ExportJob.Status.CANCELLED)
 
 
@@ -131,7 +140,11 @@ class _Refused(Exception):
 def _authenticate(request: HttpRequest) -> None:
     """The Bearer token's user with a clinical role in a clinic, else 401 / 403."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or BearerToken().authenticate(request, token) is None:
+    try:
+        found = BearerToken().authenticate(request, token) if scheme.lower() == "bearer" else None
+    except InsufficientScope as exc:
+        raise _Refused(outcome(403, "forbidden", str(exc))) from None
+    if found is None:
         raise _Refused(outcome(401, "login", "a valid API token is required (Bearer)"))
     try:
         if staff_profile(request).role not in CLINICAL_ROLES:
@@ -144,7 +157,11 @@ def _authenticate(request: HttpRequest) -> None:
 
 
 def _own_job(request: HttpRequest, job_id: uuid.UUID) -> ExportJob:
-    job = ExportJob.objects.filter(pk=job_id, user=request.user).first()
+    """The caller's job, made for the clinic they are in *now*: checked on every status and
+    file request (with the role, in ``_authenticate``), so a user moved to another clinic or
+    to a role without exports cannot fetch what they exported before."""
+    clinic = staff_clinic(request)
+    job = ExportJob.objects.filter(pk=job_id, user=request.user, clinic=clinic).first()
     if job is None:
         raise _Refused(outcome(404, "not-found", "no such export job"))
     return cast(ExportJob, job)
@@ -262,6 +279,8 @@ def _status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         return HttpResponse(status=202)
     if request.method != "GET":
         return outcome(405, "not-supported", "status is GET, or DELETE to cancel")
+    if fail_if_stalled(job):
+        job.refresh_from_db()
     if job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
         response = HttpResponse(status=202)
         response["X-Progress"] = job.progress or job.get_status_display()
@@ -278,6 +297,33 @@ def _status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     if job.status == ExportJob.Status.CANCELLED:
         return outcome(404, "not-found", "this export was cancelled")
     return outcome(500, "exception", f"the export failed: {job.error}")
+
+
+def fail_if_stalled(job: ExportJob, now: dt.datetime | None = None) -> bool:
+    """Mark a queued or running job failed when its worker has not beaten for
+    ``STALLED_AFTER``; True when this call failed it. The update is conditional on the beat
+    it saw, so a worker that beats meanwhile is not failed."""
+    if job.status not in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
+        return False
+    now = now or timezone.now()
+    last = job.heartbeat_at or job.created_at
+    if now - last < STALLED_AFTER:
+        return False
+    failed = ExportJob.objects.filter(
+        pk=job.pk,
+        status__in=(ExportJob.Status.QUEUED, ExportJob.Status.RUNNING),
+        heartbeat_at=job.heartbeat_at,
+    ).update(
+        status=ExportJob.Status.FAILED,
+        error=(
+            f"the export worker stopped (no sign of life since {last:%Y-%m-%d %H:%M:%S %Z}); "
+            "start a new export"
+        ),
+        finished_at=now,
+    )
+    if failed:
+        shutil.rmtree(job_dir(job.pk), ignore_errors=True)
+    return bool(failed == 1)
 
 
 def _expired(job: ExportJob) -> bool:
@@ -420,7 +466,7 @@ def _check(job_id: uuid.UUID, progress: str) -> None:
         raise Cancelled
     now = time.monotonic()
     if now - _progress_written.get(job_id, 0.0) >= PROGRESS_EVERY_SECONDS:
-        ExportJob.objects.filter(pk=job_id).update(progress=progress)
+        ExportJob.objects.filter(pk=job_id).update(progress=progress, heartbeat_at=timezone.now())
         _progress_written[job_id] = now
 
 
@@ -455,7 +501,9 @@ def write_export(job: ExportJob, directory: Path) -> list[dict[str, Any]]:
         for table in bulk.RECORD_TABLES:
             if not bulk.reads(table, job.types):
                 continue
-            ExportJob.objects.filter(pk=job.pk).update(progress=f"reading {table} records")
+            ExportJob.objects.filter(pk=job.pk).update(
+                progress=f"reading {table} records", heartbeat_at=timezone.now()
+            )
             for resource_type, resource in _record_resources(job, table):
                 sinks[resource_type](bulk.encode(resource))
                 counts[resource_type] += 1
@@ -474,7 +522,7 @@ def run_job(job_id: uuid.UUID | str) -> str:
     """Run a queued job to its end: completed (manifest ready), failed or cancelled."""
     job = ExportJob.objects.get(pk=job_id)
     started = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.QUEUED).update(
-        status=ExportJob.Status.RUNNING, progress="started"
+        status=ExportJob.Status.RUNNING, progress="started", heartbeat_at=timezone.now()
     )
     if started != 1:
         return str(job.status)
@@ -516,7 +564,16 @@ def thread_runner(job_id: uuid.UUID) -> None:
         finally:
             connections.close_all()
 
-    threading.Thread(target=work, name=f"fhir-export-{job_id}", daemon=True).start()
+    thread = threading.Thread(target=work, name=f"fhir-export-{job_id}", daemon=True)
+    uid = f"fhir-export-start-{job_id}"
+
+    def start(**kwargs: Any) -> None:
+        # Once the kick-off request has finished (its audit row written): the worker's reads
+        # never race that request's own writes (SQLite lets one writer hold the tables).
+        request_finished.disconnect(dispatch_uid=uid)
+        thread.start()
+
+    request_finished.connect(start, weak=False, dispatch_uid=uid)
 
 
 # --- URLs ----------------------------------------------------------------------------------------

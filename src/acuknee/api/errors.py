@@ -97,6 +97,10 @@ def install(api: NinjaAPI) -> None:
         return answer(request, 404, [(None, "not found")])
 
     def on_403(request: HttpRequest, exc: Any) -> HttpResponse:
+        from acuknee.api.auth import InsufficientScope
+
+        if isinstance(exc, InsufficientScope):
+            return answer(request, 403, [(None, str(exc))])
         return answer(request, 403, [(None, "your role may not use this resource")])
 
     def on_too_big(request: HttpRequest, exc: Any) -> HttpResponse:

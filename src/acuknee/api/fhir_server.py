@@ -47,7 +47,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from acuknee.api.auth import ALL_ROLES, BearerToken, clinic_patients, require
+from acuknee.api.auth import ALL_ROLES, BearerToken, InsufficientScope, clinic_patients, require
 from acuknee.api.text import text_problems
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES
 from acuknee.clinic.forms.measurements import (
@@ -126,7 +126,11 @@ def error_response(status: int, issues: Iterable[tuple[str, str, str | None]]) -
 def _authenticate(request: HttpRequest) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or BearerToken().authenticate(request, token) is None:
+    try:
+        found = BearerToken().authenticate(request, token) if scheme.lower() == "bearer" else None
+    except InsufficientScope as exc:
+        raise FhirError(403, str(exc), "forbidden") from None
+    if found is None:
         raise FhirError(401, "a valid API token is required (Authorization: Bearer)", "login")
 
 

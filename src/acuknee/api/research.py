@@ -108,4 +108,8 @@ def outcomes(request: HttpRequest, filters: Query[OutcomeFilters]) -> Any:
     except analytics.ReportError as exc:
         raise ApiError(422, [("by", str(exc).removeprefix("--by: "))]) from None
     chosen = analytics.Filters(**filters.dict(exclude={"by"}))
-    return analytics.report(analytics.django_engine(), chosen, by=list(by)).as_dict()
+    try:
+        return analytics.report(analytics.django_engine(), chosen, by=list(by)).as_dict()
+    except analytics.ReportError as exc:  # more filters than the differencing check compares
+        field, _, message = str(exc).partition(": ")
+        raise ApiError(422, [(field, message)]) from None

@@ -32,7 +32,6 @@ from acuknee.api.auth import (
     clinic_patients,
     manageable_tokens,
     require,
-    token_owners,
 )
 from acuknee.api.errors import ApiError, UnsupportedMediaType
 from acuknee.api.schemas import (
@@ -50,11 +49,10 @@ from acuknee.api.schemas import (
     PlanOut,
     RecordFilters,
     SessionOut,
-    TokenCreated,
-    TokenIn,
     TokenOut,
 )
 from acuknee.api.text import text_problems
+from acuknee.audit import capture
 from acuknee.care.errors import LikelyDuplicate
 from acuknee.care.patients import PatientDetails, register_patient
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, staff_clinic
@@ -547,6 +545,8 @@ def protocol_detail(request: HttpRequest, protocol_id: str) -> Any:
 
 
 # --- tokens --------------------------------------------------------------------------------------
+# Listed and revoked here; created only at /account/tokens/ by their owner, signed in (a token
+# never mints a token, so there is no POST /tokens).
 
 
 def token_out(t: ApiToken) -> dict[str, Any]:
@@ -554,7 +554,9 @@ def token_out(t: ApiToken) -> dict[str, Any]:
         "id": t.pk,
         "name": t.name,
         "user": t.user.get_username(),
+        "scopes": sorted(t.scope_set),
         "created_at": t.created_at,
+        "expires_at": t.expires_at,
         "last_used_at": t.last_used_at,
         "revoked_at": t.revoked_at,
         "active": t.active,
@@ -568,23 +570,11 @@ def token_list(request: HttpRequest, filters: Query[PageParams]) -> Any:
     return page(manageable_tokens(request.user).order_by("-created_at", "-id"), filters, token_out)
 
 
-@api.post("/tokens", response={201: TokenCreated, **ERRORS}, tags=["tokens"])
-def token_create(request: HttpRequest, payload: TokenIn) -> Any:
-    """A new token; its secret is in this answer only."""
-    require(request, ALL_ROLES)
-    owner = request.user
-    if payload.user is not None and payload.user != request.user.get_username():
-        owner = token_owners(request.user).filter(username=payload.user).first()
-        if owner is None:
-            raise ApiError(422, [("user", "you may create tokens only for your clinic's staff")])
-    token, secret = ApiToken.issue(owner, payload.name.strip())
-    return Status(201, {**token_out(token), "token": secret})
-
-
 @api.post("/tokens/{token_id}/revoke", response={200: TokenOut, **ERRORS}, tags=["tokens"])
 def token_revoke(request: HttpRequest, token_id: int) -> Any:
     """Revoke a token now; it stays listed, with the time it was revoked."""
     require(request, ALL_ROLES)
     token = get_object_or_404(manageable_tokens(request.user), pk=token_id)
     token.revoke()
+    capture.note(request, object_type="api_token", object_id=str(token.pk), subject=token.user)
     return token_out(token)

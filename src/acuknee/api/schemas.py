@@ -192,18 +192,9 @@ class TokenOut(Schema):
     id: int
     name: str
     user: str
+    scopes: list[str] = Field(description="read (GET), write (other methods), export ($export)")
     created_at: dt.datetime
+    expires_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
-    active: bool
-
-
-class TokenCreated(TokenOut):
-    token: str = Field(description="The secret: shown this once, never stored.")
-
-
-class TokenIn(Schema):
-    name: str = Field(min_length=1, max_length=100)
-    user: str | None = Field(
-        None, description="Username of the token's owner (clinic admins, for their clinic)."
-    )
+    active: bool = Field(description="Neither revoked nor expired.")

@@ -3,7 +3,8 @@
 Kept apart from the middleware so the login signals build their rows the same way. A request
 is classified from its resolved URL (the name and keyword arguments Django already matched), so
 no extra query is needed except, for a record addressed by its own id (``/api/v1/intakes/7``,
-``/fhir/Condition/intake-7``), a subquery that finds its patient inside the same INSERT.
+``/fhir/Condition/intake-7``), one that finds its patient (the value is hashed into the row's
+chain link, so it is read before the INSERT).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Subquery
 from django.http import HttpRequest
 from django.urls import Resolver404, ResolverMatch, resolve
 
@@ -230,8 +230,8 @@ def who(user: Any) -> dict[str, Any]:
     return found
 
 
-def _patient_subquery(kind: str, pk: int, clinic_id: int | None, request: HttpRequest) -> Any:
-    """The patient of a record addressed by its id, within the caller's clinic (else NULL)."""
+def _record_patient(kind: str, pk: int, clinic_id: int | None, request: HttpRequest) -> int | None:
+    """The patient of a record addressed by its id, within the caller's clinic (else None)."""
     from acuknee.clinic.models import (
         IntakeRecord,
         Measurement,
@@ -244,7 +244,7 @@ def _patient_subquery(kind: str, pk: int, clinic_id: int | None, request: HttpRe
         match = request.resolver_match
         token = str(match.kwargs.get("token", "")) if match else ""
         rows: Any = SelfReportLink.objects.filter(token_hash=SelfReportLink.hash_token(token))
-        return Subquery(rows.values("patient_id")[:1])
+        return rows.values_list("patient_id", flat=True).first()
     model = {
         "intake": IntakeRecord,
         "plan": PlanRecord,
@@ -252,13 +252,35 @@ def _patient_subquery(kind: str, pk: int, clinic_id: int | None, request: HttpRe
         "measurement": Measurement,
     }[kind]
     rows = model.objects.filter(pk=pk, patient__clinic_id=clinic_id)
-    return Subquery(rows.values("patient_id")[:1])
+    return rows.values_list("patient_id", flat=True).first()
+
+
+NOTE_ATTRIBUTE = "acuknee_audit_note"
+
+
+def note(
+    request: HttpRequest, *, object_type: str, object_id: str = "", subject: Any = None
+) -> None:
+    """Say what a view acted on, when the URL cannot (a token just made, a user named in a
+    form): the request's audit row records it, with ``subject`` (a user) as whom it concerned."""
+    setattr(request, NOTE_ATTRIBUTE, (object_type, object_id, subject))
+
+
+def _subject(user: Any) -> dict[str, Any]:
+    if user is None:
+        return {}
+    return {"subject_user_id": user.pk, "subject_username": clean(user.get_username(), 150)}
 
 
 def build(request: HttpRequest, target: Target, status: int | None) -> AuditEvent:
     """The row for ``request`` (not saved)."""
     user = getattr(request, "user", None)
     identity = who(user)
+    noted = getattr(request, NOTE_ATTRIBUTE, None)
+    subject: dict[str, Any] = {}
+    if noted is not None:
+        target.object_type, target.object_id, noted_user = noted
+        subject = _subject(noted_user)
     event = AuditEvent(
         action=target.action,
         object_type=clean(target.object_type, 50),
@@ -270,8 +292,9 @@ def build(request: HttpRequest, target: Target, status: int | None) -> AuditEven
         path=clean(logged_path(request), 1000),
         status=status,
         **identity,
+        **subject,
     )
     if target.patient_id is None and target.record is not None:
         kind, pk = target.record
-        event.patient_id = _patient_subquery(kind, pk, identity.get("clinic_id"), request)
+        event.patient_id = _record_patient(kind, pk, identity.get("clinic_id"), request)
     return event

@@ -23,8 +23,16 @@ SQLITE_TRIGGERS = {
         f"CREATE TRIGGER audit_auditevent_no_delete BEFORE DELETE ON {TABLE} "
         f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}: DELETE refused'); END"
     ),
+    # INSERT OR REPLACE deletes the clashing row without firing DELETE triggers (unless
+    # recursive_triggers is on): an insert that would clash with a stored row is refused first.
+    "audit_auditevent_no_replace": (
+        f"CREATE TRIGGER audit_auditevent_no_replace BEFORE INSERT ON {TABLE} "
+        f"WHEN EXISTS (SELECT 1 FROM {TABLE} WHERE id = NEW.id OR seq = NEW.seq) "
+        f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}: REPLACE refused'); END"
+    ),
 }
 SQLITE_DELETE_TRIGGER = "audit_auditevent_no_delete"
+SQLITE_REPLACE_TRIGGER = "audit_auditevent_no_replace"
 
 POSTGRES_CREATE = [
     "CREATE OR REPLACE FUNCTION audit_auditevent_refuse() RETURNS trigger "

@@ -3,7 +3,9 @@
 Rows are append-only. Every path that could change one is closed: ``save`` refuses an existing
 row, ``delete`` raises, the manager's querysets refuse ``update`` and ``delete``, no admin is
 registered, and the database itself rejects ``UPDATE`` and ``DELETE`` with triggers (migration
-0002, on SQLite and PostgreSQL), so raw SQL cannot either.
+0002, on SQLite and PostgreSQL), so raw SQL cannot either. And each row carries a SHA-256 chained
+to the row before it (``chain``), so a change that gets past all of these (SQLite's ``INSERT OR
+REPLACE``, a dropped trigger, an edited backup) is found by ``acuknee audit verify``.
 
 Who and where are snapshots (plain columns, no foreign keys): the row stays true after a user is
 renamed or a clinic reorganised, and it never blocks deleting anything else.
@@ -13,8 +15,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, NoReturn
 
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F
 from django.utils import timezone
+
+from acuknee.audit import chain
 
 
 class AuditImmutable(Exception):
@@ -51,6 +56,39 @@ class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
     def _raw_delete(self, using: Any) -> NoReturn:
         raise AuditImmutable("audit events are append-only: delete refused")
 
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[AuditEvent]:
+        """One chained insert per event, in order (a bulk INSERT would skip the chain)."""
+        created = list(objs)
+        for obj in created:
+            obj.save()
+        return created
+
+
+class AuditChainHead(models.Model):
+    """The chain's last link (one row, id 1): what the next event chains onto.
+
+    Its UPDATE is the lock every chained write takes first (see ``acuknee.audit.chain``)."""
+
+    seq = models.BigIntegerField(default=0)
+    chain_hash = models.CharField(max_length=64, default=chain.GENESIS)
+
+    ONE = 1
+
+    def __str__(self) -> str:
+        return f"audit chain head: {self.seq} rows, {self.chain_hash[:12]}..."
+
+
+def _lock_head(using: str) -> AuditChainHead:
+    """Advance the head's ``seq`` under its row lock and return it (created if missing)."""
+    heads = AuditChainHead.objects.using(using).filter(pk=AuditChainHead.ONE)
+    if not heads.update(seq=F("seq") + 1):
+        # a flushed or brand-new database: make the head, then take it like everyone else
+        AuditChainHead.objects.using(using).bulk_create(
+            [AuditChainHead(pk=AuditChainHead.ONE)], ignore_conflicts=True
+        )
+        heads.update(seq=F("seq") + 1)
+    return heads.get()
+
 
 class AuditEvent(models.Model):
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -64,6 +102,10 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=50, blank=True)
     object_id = models.CharField(max_length=100, blank=True)
     patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # whom it concerned, when that is another user (an API token's owner, a failed sign-in's
+    # named user): snapshots as well
+    subject_user_id = models.BigIntegerField(null=True, blank=True)
+    subject_username = models.CharField(max_length=150, blank=True)
     # from where
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
@@ -71,6 +113,9 @@ class AuditEvent(models.Model):
     path = models.CharField(max_length=1000, blank=True)
     # outcome
     status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # the chain (see acuknee.audit.chain)
+    seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    chain_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -87,7 +132,30 @@ class AuditEvent(models.Model):
         if not self._state.adding or kwargs.get("update_fields") or kwargs.get("force_update"):
             raise AuditImmutable("audit events are append-only: update refused")
         kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using):
+            head = _lock_head(using)
+            self.seq = head.seq
+            self.chain_hash = chain.link(head.chain_hash, self.chained_values())
+            super().save(*args, **kwargs)
+            AuditChainHead.objects.using(using).filter(pk=head.pk).update(
+                chain_hash=self.chain_hash
+            )
+
+    def chained_values(self) -> dict[str, Any]:
+        """The chained fields as the database will store them (an IPv6 address normalised)."""
+        values: dict[str, Any] = {}
+        for name in chain.CHAINED_FIELDS:
+            field = self._meta.get_field(name)
+            values[name] = field.get_prep_value(getattr(self, field.attname))
+        return values
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AuditImmutable("audit events are append-only: delete refused")
+
+
+def verify_log(using: str = "default") -> chain.Verdict:
+    """Walk the whole log in chain order and compare it with the stored head."""
+    head = AuditChainHead.objects.using(using).filter(pk=AuditChainHead.ONE).first()
+    stored = (head.seq, head.chain_hash) if head is not None else (0, chain.GENESIS)
+    return chain.verify(chain.stored_rows(AuditEvent.objects.using(using).all()), stored)

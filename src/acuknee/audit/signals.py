@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -43,4 +44,10 @@ def login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     tried = str(credentials.get("username", ""))
-    _event(request, Action("login_failed"), status=401, username=capture.clean(tried, 150))
+    named: dict[str, Any] = {}
+    found = get_user_model().objects.filter(username=tried).select_related("staff").first()
+    if found is not None:  # the clinic's admin sees attempts on their staff
+        identity = capture.who(found)
+        named = {"clinic_id": identity.get("clinic_id"), "subject_user_id": found.pk}
+        named["subject_username"] = identity["username"]
+    _event(request, Action("login_failed"), status=401, username=capture.clean(tried, 150), **named)

@@ -37,6 +37,8 @@ CSV_COLUMNS = [
     "object_type",
     "object_id",
     "patient_id",
+    "subject_user_id",
+    "subject_username",
     "ip",
     "user_agent",
     "method",

@@ -336,19 +336,40 @@ class SelfReportLink(models.Model):
         return self.used_at is None and timezone.now() < self.expires_at
 
 
+class TokenScope(models.TextChoices):
+    """What a token may do: read (GET), write (POST, PUT, DELETE), export (bulk ``$export``)."""
+
+    READ = "read", "Read (look up and search)"
+    WRITE = "write", "Write (register, record, revoke)"
+    EXPORT = "export", "Bulk export ($export)"
+
+
+class InvalidToken(ValueError):
+    """A token asked for with no scope, an unknown scope, or a lifetime outside the limits."""
+
+
 class ApiToken(models.Model):
-    """A per-user REST API token (``Authorization: Bearer <token>``).
+    """A personal REST/FHIR API token (``Authorization: Bearer <token>``), scoped and expiring.
 
     Only a SHA-256 hash is stored: the token is shown once at creation and cannot be recovered
-    from the database. A revoked token stays listed (who had access, and until when).
+    from the database. A revoked or expired token stays listed (who had access, and until when).
+    Only its owner creates one, signed in with a session (``api.web``), never with a token.
     """
+
+    DEFAULT_LIFETIME = timedelta(days=90)
+    MAX_LIFETIME = timedelta(days=365)
+    ALL_SCOPES = (TokenScope.READ, TokenScope.WRITE, TokenScope.EXPORT)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
     )
     name = models.CharField(max_length=100)
     token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.CharField(
+        max_length=40, default=TokenScope.READ, help_text="space-separated TokenScope values"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -363,15 +384,40 @@ class ApiToken(models.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user: Any, name: str) -> tuple[ApiToken, str]:
+    def issue(
+        cls,
+        user: Any,
+        name: str,
+        scopes: Any = ALL_SCOPES,
+        lifetime: timedelta = DEFAULT_LIFETIME,
+    ) -> tuple[ApiToken, str]:
         """Create a token; returns it and the secret, which is shown once and never stored."""
+        wanted = sorted({TokenScope(scope) for scope in scopes} if scopes else set())
+        if not wanted:
+            raise InvalidToken("scopes: choose at least one of read, write, export")
+        if not timedelta(0) < lifetime <= cls.MAX_LIFETIME:
+            raise InvalidToken(f"lifetime: at most {cls.MAX_LIFETIME.days} days")
         secret = "ak_" + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, token_hash=cls.hash_token(secret))
+        token = cls.objects.create(
+            user=user,
+            name=name,
+            token_hash=cls.hash_token(secret),
+            scopes=" ".join(str(scope) for scope in wanted),
+            expires_at=timezone.now() + lifetime,
+        )
         return token, secret
 
     @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+    @property
+    def expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.expired
 
     def revoke(self) -> None:
         if self.revoked_at is None:
@@ -415,6 +461,9 @@ class ExportJob(models.Model):
     output = models.JSONField(default=list, help_text="[{type, file, count}] once completed")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="last sign of life from the worker running it"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -11,9 +11,9 @@ list of columns, finishes the t interval of each mean from the n and standard er
 Small cells: a count below ``SMALL_CELL`` (and above zero) is shown as ``"<5"`` and every rate,
 mean or interval computed from it is hidden (``None``); a row whose course count is small shows
 only ``"<5"``. ``report`` always suppresses; the raw functions are for tests and the benchmark.
-Not done: complementary suppression. A suppressed cell can still be recovered by differencing
-(the whole network minus every other clinic), so these aggregates are for researchers under a
-data-use agreement, not for publication as they stand.
+Differencing: a breakdown that hides one level hides its next smallest too (``_complement``),
+and no count is published that a broader request (filters dropped) or a larger count of its own
+row exceeds by less than ``SMALL_CELL`` (``acuknee.research.differencing``, with its limits).
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from acuknee.research import differencing
 from acuknee.research.schema import ADVERSE_EVENT_COLUMNS, COURSE_COLUMNS, DOMAIN_MEASURES
 
-SMALL_CELL = 5
+SMALL_CELL = differencing.SMALL_CELL
 """Counts below this (and above zero) are shown as "<5", with the rates built on them hidden."""
 
 SUPPRESSED = f"<{SMALL_CELL}"
@@ -384,7 +385,8 @@ _RATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 def suppress_outcome(row: dict[str, Any]) -> dict[str, Any]:
     """One breakdown row as it may be published: small counts "<5", rates on them hidden."""
     out: dict[str, Any] = {"dimension": row["dimension"], "level": row["level"]}
-    hidden_row = small(row["n"]) or bool(row.get("complementary"))
+    differenced: frozenset[str] = row.get(differencing.HIDDEN, frozenset())
+    hidden_row = small(row["n"]) or bool(row.get("complementary")) or "n" in differenced
     counts = (
         "n",
         "evaluable",
@@ -397,32 +399,37 @@ def suppress_outcome(row: dict[str, Any]) -> dict[str, Any]:
     )
     for name in counts:
         out[name] = None if hidden_row else shown(row[name])
+        if not hidden_row and name in differenced:
+            out[name] = COMPLEMENTARY
     if hidden_row:
         out["n"] = SUPPRESSED if small(row["n"]) else COMPLEMENTARY
     for rate, (bases, companions) in _RATES.items():
-        hide = hidden_row or any(small(row[b]) for b in bases)
+        hide = hidden_row or any(small(row[b]) or b in differenced for b in bases)
         for name in (rate, *companions):
             out[name] = None if hide else row[name]
     for domain in DOMAINS:
         n = row[f"{domain}_n"]
-        hide = hidden_row or small(n)
+        hide = hidden_row or small(n) or f"{domain}_n" in differenced
         mic = row[f"{domain}_mic"]
         if hidden_row:
             out[f"{domain}_n"] = out[f"{domain}_mic"] = None
         else:
-            out[f"{domain}_n"] = shown(n)
+            out[f"{domain}_n"] = COMPLEMENTARY if f"{domain}_n" in differenced else shown(n)
             out[f"{domain}_mic"] = SUPPRESSED if small(n) and mic else shown(mic)
+            if f"{domain}_mic" in differenced or (f"{domain}_n" in differenced and mic):
+                out[f"{domain}_mic"] = COMPLEMENTARY
         for stat in ("mean", "sd", "low", "high"):
             out[f"{domain}_{stat}"] = None if hide else row[f"{domain}_{stat}"]
     return out
 
 
 def suppress_adverse_event(row: dict[str, Any]) -> dict[str, Any]:
-    hide = small(row["events"])
+    differenced = "events" in row.get(differencing.HIDDEN, frozenset())
+    hide = small(row["events"]) or differenced
     return {
         "type": row["type"],
         "severity": row["severity"],
-        "events": shown(row["events"]),
+        "events": COMPLEMENTARY if differenced else shown(row["events"]),
         "sessions": shown(row["sessions"]),
         "per_1000_sessions": None if hide else row["per_1000_sessions"],
         "per_1000_low": None if hide else row["per_1000_low"],
@@ -480,6 +487,9 @@ NOTES = [
     f"Counts from 1 to {SMALL_CELL - 1} are shown as '{SUPPRESSED}' and rates built on them are "
     f"hidden; where a breakdown hides one level, its next smallest is hidden too "
     f"('{COMPLEMENTARY}').",
+    f"A count is also shown as '{COMPLEMENTARY}' where subtracting it from the same count of a "
+    f"broader request (a filter dropped) or from a larger count of its row would leave 1 to "
+    f"{SMALL_CELL - 1}.",
 ]
 
 
@@ -505,10 +515,33 @@ def report(
     """The network report: the whole network plus the breakdowns in ``by`` (all by default)."""
     filters = filters or Filters()
     wanted = {"all", *parse_by(by)}
-    raw = [r for r in outcomes(engine, filters) if r["dimension"] in wanted]
+    try:
+        broader = differencing.broader_filters(filters, partial(_region_of, engine))
+    except differencing.TooManyFilters as exc:
+        raise ReportError(str(exc)) from None
+    counts = (*differencing.OUTCOME_COUNTS, *differencing.domain_counts(DOMAINS))
+    wider = [r for f in broader for r in outcomes(engine, f)]
+    raw = differencing.guard(
+        [r for r in outcomes(engine, filters) if r["dimension"] in wanted],
+        differencing.published_values(wider, counts),
+        differencing.within_row_pairs(DOMAINS),
+    )
     rows = [suppress_outcome(r) for r in _complement(raw)]
-    events = [suppress_adverse_event(r) for r in adverse_events(engine, filters)]
-    return Report(filters=filters.as_dict(), outcomes=rows, adverse_events=events, notes=NOTES)
+    wider_events = [r for f in broader for r in adverse_events(engine, f)]
+    events = differencing.guard(
+        adverse_events(engine, filters),
+        differencing.published_values(wider_events, ("events",)),
+        (),
+    )
+    published = [suppress_adverse_event(r) for r in events]
+    return Report(filters=filters.as_dict(), outcomes=rows, adverse_events=published, notes=NOTES)
+
+
+def _region_of(engine: Engine, clinic: int) -> str | None:
+    """The clinic's region in the research tables (a clinic filter's broader request)."""
+    sql = f"SELECT clinic_region FROM research_course WHERE clinic_id = {engine.placeholder}"
+    found = engine.rows(sql + " LIMIT 1", [clinic])
+    return str(found[0]["clinic_region"]) if found and found[0]["clinic_region"] else None
 
 
 Format = Literal["table", "json", "csv"]

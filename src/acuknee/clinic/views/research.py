@@ -161,7 +161,11 @@ def research_outcomes(request: HttpRequest) -> HttpResponse:
         return render(request, "clinic/research_outcomes.html", context, status=400)
     filters = form.filters() if request.GET else analytics.Filters()
     by = form.cleaned_data.get("by") if request.GET else None
-    rep = analytics.report(analytics.django_engine(), filters, by=by or None)
+    try:
+        rep = analytics.report(analytics.django_engine(), filters, by=by or None)
+    except analytics.ReportError as exc:  # more filters than the differencing check compares
+        form.add_error(None, str(exc))
+        return render(request, "clinic/research_outcomes.html", context, status=400)
     names = {c.pk: c.name for c in clinics}
     context |= {
         "report": rep,
