@@ -63,8 +63,10 @@ class PatientSearchForm(forms.Form):
 
 
 class VoidForm(forms.Form):
-    """Voiding keeps the record visible as voided, so the reason is required."""
+    """Voiding keeps the record visible as voided, so the reason is required; ``version`` is
+    the record the user saw (a later change refuses the void as stale)."""
 
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     reason = forms.CharField(
         label="Reason for voiding", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )

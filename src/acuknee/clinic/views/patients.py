@@ -8,33 +8,30 @@ clinical roles (and their own views refuse front desk anyway).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from acuknee.care import errors, services
+from acuknee.care.queries import live
+from acuknee.care.queries import search_patients as search
+from acuknee.care.status import attach_overviews, latest, patient_status, with_status_facts
+from acuknee.clinic import answers
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, clinic_view, staff_clinic
 from acuknee.clinic.forms.patients import PatientForm, PatientSearchForm, VoidForm
-from acuknee.clinic.models import (
-    IntakeRecord,
-    Patient,
-    StaleEdit,
-    TreatmentSession,
-)
-from acuknee.clinic.status import attach_overviews, latest, patient_status, with_status_facts
-from acuknee.clinic.views.outcomes import outcomes_context
+from acuknee.clinic.models import IntakeRecord, Patient, TreatmentSession
 from acuknee.clinic.views.sessions import sessions_context
+from acuknee.reports.outcomes import outcomes_context
 
 PAGE_SIZE = 50
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def with_overview(patients: QuerySet[Patient]) -> QuerySet[Patient]:
@@ -57,22 +54,6 @@ def last_visit(patient: Patient) -> dt.date | None:
     return max(known) if known else None
 
 
-def search(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
-    """Match a date of birth (YYYY-MM-DD), else a record number or every word of a name."""
-    query = query.strip()
-    if not query:
-        return patients
-    if _ISO_DATE.match(query):
-        try:
-            return patients.filter(date_of_birth=dt.date.fromisoformat(query))
-        except ValueError:
-            return patients.none()
-    by_name = Q()
-    for word in query.split():
-        by_name &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
-    return patients.filter(by_name | Q(record_number__iexact=query))
-
-
 @clinic_view(roles=SCHEDULING_ROLES)
 def patient_list(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
@@ -80,7 +61,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     show_voided = request.GET.get("voided") == "1"
     patients = Patient.objects.filter(clinic=staff_clinic(request))
     if not show_voided:
-        patients = patients.filter(voided_at__isnull=True)
+        patients = live(patients)
     page = Paginator(with_overview(search(patients, query)), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -132,7 +113,7 @@ def _detail_context(request: HttpRequest, patient: Patient, **extra: Any) -> dic
         "today": today,
         "age": patient.age_on(today),
         "clinical": role in CLINICAL_ROLES,
-        "void_form": VoidForm(),
+        "void_form": VoidForm(initial={"version": patient.version}),
         **(sessions_context(patient) if role in CLINICAL_ROLES else {}),
         **(outcomes_context(patient) if role in CLINICAL_ROLES else {}),
         **extra,
@@ -155,9 +136,11 @@ def patient_void(request: HttpRequest, patient: Patient) -> HttpResponse:
         context = _detail_context(request, patient, void_form=form)
         return render(request, "clinic/patient_detail.html", context, status=400)
     try:
-        patient.void(request.user, form.cleaned_data["reason"])
-    except StaleEdit as exc:
-        messages.error(request, str(exc))
+        services.void(
+            patient, request.user, form.cleaned_data["reason"], form.cleaned_data["version"]
+        )
+    except errors.CareError as exc:
+        answers.flash(request, exc)
     else:
         messages.success(request, "Patient record voided; it stays visible, marked as voided.")
     return redirect("patient-detail", patient_id=patient.pk)
