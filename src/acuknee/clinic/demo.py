@@ -424,7 +424,7 @@ def _build_case(
     )
     intake_record = record_intake(patient, intake, visit_date, user)
     if case.stage == "voided":
-        patient.void(user, case.note)
+        services.void(patient, user, case.note, patient.version)
         return
     if not with_plan:
         return
