@@ -211,7 +211,7 @@ def resolve_referral(
 def choose_baseline(record: IntakeRecord, day: dt.date | None, version: int | None) -> None:
     """The practitioner's choice of the course's baseline visit (None: the intake's own)."""
     if day is not None:
-        if not record.patient.measurements.filter(measured_on=day, voided_at__isnull=True):
+        if not live(record.patient.measurements.all()).filter(measured_on=day).exists():
             raise errors.InvalidRecord(
                 f"No live measurement was recorded on {day.isoformat()}.", "baseline_on"
             )
@@ -230,7 +230,7 @@ def void_intake(
 ) -> tuple[int, int]:
     """Void the intake, its unsigned plans and (when asked) its live baseline measurements, all
     or nothing; refused while a signed plan rests on it. Returns (plans, measurements) voided."""
-    plans = list(record.plans.filter(voided_at__isnull=True).order_by("start_date"))
+    plans = list(live(record.plans.all()).order_by("start_date"))
     signed = [p for p in plans if p.status == PlanRecord.Status.SIGNED]
     if signed:
         starts = ", ".join(p.start_date.isoformat() for p in signed)
@@ -242,9 +242,7 @@ def void_intake(
     void(record, user, reason, version)
     for plan_record in plans:
         plan_record.void(user, f"intake voided: {reason}")
-    measurements = (
-        list(baseline_measurements(record).filter(voided_at__isnull=True)) if baseline else []
-    )
+    measurements = list(live(baseline_measurements(record))) if baseline else []
     for m in measurements:
         m.void(user, f"intake voided: {reason}")
     return len(plans), len(measurements)
