@@ -1,4 +1,4 @@
-"""The clinic's personas (tests/clinic/conftest.py), for the care layer's service tests."""
+"""Fixtures for the care layer's tests: the clinic personas and a knee OA course."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from acuknee.care.status import patient_status
 from acuknee.clinic.demo import (
     DEMO_CLINIC_NAME,
     DEMO_CLINIC_SLUG,
@@ -28,7 +29,6 @@ from acuknee.clinic.models import (
     StaffProfile,
     TreatmentSession,
 )
-from acuknee.clinic.status import patient_status
 from acuknee.clinical import (
     Assessment,
     Course,

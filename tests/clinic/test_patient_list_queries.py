@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from acuknee.care.status import patient_status
 from acuknee.clinic.demo import (
     record_intake,
     record_measurement,
@@ -23,7 +24,6 @@ from acuknee.clinic.demo import (
     visit_answers,
 )
 from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord, TreatmentSession
-from acuknee.clinic.status import patient_status
 from acuknee.clinical import Plan
 
 from .conftest import login

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
+from acuknee.care.status import patient_status
 from acuknee.clinic.demo import (
     record_intake,
     record_measurement,
@@ -21,7 +22,6 @@ from acuknee.clinic.demo import (
     visit_answers,
 )
 from acuknee.clinic.models import Clinic, Patient, PlanRecord
-from acuknee.clinic.status import patient_status
 from acuknee.clinical import Intake, Plan
 
 from .conftest import login
@@ -336,7 +336,9 @@ def test_void_needs_a_reason(alice: User, patient: Patient) -> None:
 
 def test_void_with_reason_keeps_the_record_visible_as_voided(erin: User, patient: Patient) -> None:
     client = login(erin)
-    response = client.post(_void(patient), {"reason": "registered twice", "version": 1})
+    response = client.post(
+        _void(patient), {"reason": "registered twice", "version": patient.version}
+    )
     assert response.status_code == 302
     patient.refresh_from_db()
     assert patient.is_voided

@@ -284,13 +284,15 @@ def test_a_plan_is_voided_with_a_reason_and_stays_visible(
     url = reverse(
         "plan-void", kwargs={"patient_id": plan_record.patient_id, "plan_id": plan_record.pk}
     )
-    client.post(url, {"reason": ""})
+    client.post(url, {"reason": "", "version": plan_record.version})
     plan_record.refresh_from_db()
     assert not plan_record.is_voided
-    client.post(url, {"reason": "x" * 2001})  # as long as the other void reasons allow, no more
+    client.post(
+        url, {"reason": "x" * 2001, "version": plan_record.version}
+    )  # as long as the other void reasons allow, no more
     plan_record.refresh_from_db()
     assert not plan_record.is_voided
-    client.post(url, {"reason": "Patient chose another treatment."})
+    client.post(url, {"reason": "Patient chose another treatment.", "version": plan_record.version})
     plan_record.refresh_from_db()
     assert plan_record.is_voided
     assert (

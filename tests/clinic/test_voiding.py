@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from acuknee.care.status import patient_status
 from acuknee.clinic.demo import (
     record_intake,
     record_measurement,
@@ -22,9 +23,8 @@ from acuknee.clinic.demo import (
     visit_answers,
 )
 from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord
-from acuknee.clinic.status import patient_status
-from acuknee.clinic.views.outcomes import outcomes_context
 from acuknee.clinical import Intake, Plan
+from acuknee.reports.outcomes import outcomes_context
 
 from .conftest import login
 
@@ -296,12 +296,12 @@ def test_voided_referral_intake_no_longer_makes_the_patient_referred(
     assert patient_status(patient, TODAY) == Patient.Status.INTAKE
 
 
-def test_an_earlier_referral_becomes_current_when_the_later_intake_is_voided(
+def test_an_earlier_referral_stands_through_a_later_intake_and_its_void(
     alice: User, patient: Patient
 ) -> None:
     record_intake(patient, septic_intake(), TODAY - dt.timedelta(days=2), alice)
     later = record_intake(patient, oa_intake(), TODAY, alice)
-    assert patient_status(patient, TODAY) == Patient.Status.INTAKE
+    assert patient_status(patient, TODAY) == Patient.Status.REFERRED
     later.void(alice, "duplicate")
     assert patient_status(patient, TODAY) == Patient.Status.REFERRED
 

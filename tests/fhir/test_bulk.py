@@ -30,6 +30,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from acuknee.api import fhir_server
 from acuknee.api.bulk_export import run_job
+from acuknee.care import fhir_lines, services
 from acuknee.clinic.models import ApiToken, Clinic, ExportJob, Measurement, Patient
 from acuknee.clinical import score
 from acuknee.fhir import bulk
@@ -94,13 +95,11 @@ class Fhir:
 
 
 def measure(patient: Patient, instrument: str, answers: dict[str, Any]) -> Measurement:
-    return Measurement.objects.create(
-        patient=patient,
-        measured_on=DAY,
-        instrument=instrument,
-        answers=answers,
-        scores=score(instrument, answers).model_dump(mode="json"),
+    """Recorded through the care layer, which stores the export lines."""
+    (stored,) = services.record_measurements(
+        patient, None, DAY, {instrument: answers}, scores={instrument: score(instrument, answers)}
     )
+    return stored
 
 
 def pss4(value: int) -> dict[str, int]:
@@ -626,6 +625,7 @@ def _export_bytes(client: Fhir) -> dict[str, bytes]:
 def test_saved_records_keep_their_lines_under_the_current_version(
     patient: Patient, recorded: Measurement
 ) -> None:
+    fhir_lines.store(patient)  # as the care layer's patient registration does
     version = bulk.render_version()
     assert Patient.objects.get(pk=patient.pk).fhir_version == version
     stored = Measurement.objects.get(pk=recorded.pk)
@@ -640,7 +640,7 @@ def test_stored_lines_export_the_bytes_the_build_path_makes(
     Patient.objects.filter(pk=patient.pk).update(
         given_name='Zoë "Zed" \\ O\u2019Brien\x01', family_name="\u738b"
     )
-    Patient.objects.get(pk=patient.pk).save()  # rendered again from the odd name
+    fhir_lines.store(Patient.objects.get(pk=patient.pk))  # rendered again from the odd name
     client = Fhir(alice)
     from_stored = _export_bytes(client)
     Patient.objects.update(fhir_version="")
@@ -650,10 +650,14 @@ def test_stored_lines_export_the_bytes_the_build_path_makes(
     assert set(from_stored) == MEASURED
 
 
-def test_an_edit_renders_the_lines_again(alice: User, patient: Patient) -> None:
+def test_an_edit_marks_the_lines_stale_and_the_export_builds_them(
+    alice: User, patient: Patient
+) -> None:
+    fhir_lines.store(patient)
     edited = Patient.objects.get(pk=patient.pk)
     edited.given_name = "Renamed"
     edited.save_versioned(edited.version, ["given_name"])
+    assert Patient.objects.get(pk=patient.pk).fhir_version == ""
     client = Fhir(alice)
     [line] = lines(client, finish(client, client.kickoff(_type="Patient")), "Patient")
     assert line["name"][0]["given"] == ["Renamed"]
@@ -701,6 +705,7 @@ def test_stored_and_built_rows_export_together_each_once(
 
 
 def test_a_new_record_stores_lines_with_its_own_id(patient: Patient) -> None:
+    fhir_lines.store(patient)
     made = measure(patient, "pss4", pss4(1))
     stored = Measurement.objects.get(pk=made.pk)
     assert stored.fhir_version == bulk.render_version()

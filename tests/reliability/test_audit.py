@@ -98,7 +98,9 @@ def test_a_write_records_its_action_and_outcome(patient: Patient, alice: User) -
 
 
 def test_voiding_a_patient_is_recorded_as_void(patient: Patient, alice: User) -> None:
-    login(alice).post(f"/patients/{patient.pk}/void/", {"reason": "registered twice"})
+    login(alice).post(
+        f"/patients/{patient.pk}/void/", {"reason": "registered twice", "version": patient.version}
+    )
     [event] = events(action="void")
     assert (event.patient_id, event.username) == (patient.pk, "alice")
 
@@ -400,7 +402,9 @@ def test_the_other_clinics_admin_sees_none_of_them(
     patient: Patient, alice: User, erin: User, sam: User
 ) -> None:
     login(alice).get(f"/patients/{patient.pk}/")
-    login(alice).post(f"/patients/{patient.pk}/void/", {"reason": "duplicate"})
+    login(alice).post(
+        f"/patients/{patient.pk}/void/", {"reason": "duplicate", "version": patient.version}
+    )
     client = login(sam)
     assert "alice" not in client.get("/audit/").content.decode()
     rows = export(client)

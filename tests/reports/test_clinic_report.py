@@ -411,18 +411,3 @@ def test_a_group_without_evaluable_patients_gets_no_dot(northside: Clinic, alice
     _course(northside, alice, 1, outcome=None, sessions=2)
     chart = responder_chart(clinic_report(northside, today=TODAY))
     assert "Overall: All treated patients: no evaluable patients" in chart.alt
-
-
-def test_prefetched_courses_match_the_outcomes_page(demo: dict[str, Patient]) -> None:
-    """The report builds each course from prefetched rows; it must agree with ``build_course``,
-    which the patient's outcomes page uses, or the two would give different verdicts."""
-    from acuknee.clinic.views.outcomes import build_course
-    from acuknee.reports.clinic_report import course_from_records
-
-    compared = 0
-    for patient in demo.values():
-        intakes = list(patient.intakes.filter(voided_at__isnull=True))
-        measurements = list(patient.measurements.filter(voided_at__isnull=True))
-        assert course_from_records(intakes, measurements) == build_course(patient)
-        compared += bool(measurements)
-    assert compared > 20

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
+from acuknee.care.queries import build_course
 from acuknee.clinic.models import Patient, StaffProfile
-from acuknee.clinic.views.outcomes import build_course
 from acuknee.clinical import evaluate, load_knowledge
 from acuknee.clinical.response import MeasureChange
 from acuknee.clinical.vocabulary import Domain

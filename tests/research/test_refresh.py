@@ -10,10 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from acuknee.care.queries import build_course, signed_plan
 from acuknee.clinic.demo import load_demo
 from acuknee.clinic.models import Clinic, Patient
-from acuknee.clinic.views.outcomes import build_course
-from acuknee.clinic.views.sessions import signed_plan
 from acuknee.clinical import SessionRecord, evaluate, load_knowledge
 from acuknee.research.models import AdverseEventFact, CourseOutcome
 from acuknee.research.refresh import refresh

@@ -54,6 +54,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from acuknee.api import fhir_server
 from acuknee.api.auth import BearerToken, InsufficientScope
+from acuknee.care.queries import live
 from acuknee.clinic.access import CLINICAL_ROLES, staff_clinic, staff_profile
 from acuknee.clinic.models import (
     Clinic,
@@ -362,13 +363,15 @@ def _queryset(job: ExportJob, table: str) -> Any:
     ``patient_id`` index's, and the patients come as an ``IN`` subquery, not a join, so no
     database sorts the clinic's rows before the first one (SQLite sorted them, blobs and all, in
     a temporary B-tree when ordered by primary key over a join)."""
-    patients = Patient.objects.filter(clinic_id=job.clinic_id, voided_at__isnull=True)
+    patients = live(Patient).filter(clinic_id=job.clinic_id)
     if table == "Patient":
         queryset: Any = patients.order_by("pk")
     else:
-        queryset = Measurement.objects.filter(
-            patient_id__in=patients.values("pk"), voided_at__isnull=True
-        ).order_by("patient_id", "pk")
+        queryset = (
+            live(Measurement)
+            .filter(patient_id__in=patients.values("pk"))
+            .order_by("patient_id", "pk")
+        )
     if job.since is not None:
         queryset = queryset.filter(updated_at__gte=job.since)
     return queryset
@@ -427,10 +430,8 @@ RECORD_MODELS: dict[str, Any] = {
 def _record_resources(job: ExportJob, table: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(type, resource)`` built from ``table``'s records (``bulk.RECORD_TABLES``) by the
     ``/fhir`` reads' functions, with the same filters as the raw rows, streamed in pk order."""
-    queryset: Any = RECORD_MODELS[table].objects.filter(
-        patient__clinic_id=job.clinic_id,
-        patient__voided_at__isnull=True,
-        voided_at__isnull=True,
+    queryset: Any = live(RECORD_MODELS[table]).filter(
+        patient__clinic_id=job.clinic_id, patient__voided_at__isnull=True
     )
     if job.since is not None:
         queryset = queryset.filter(updated_at__gte=job.since)

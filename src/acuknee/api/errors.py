@@ -14,8 +14,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from acuknee.care import errors as care_errors
+from acuknee.care import errors as care
 from acuknee.clinic.models import StaleEdit
+
+CARE_STATUS: tuple[tuple[type[care.CareError], int], ...] = (
+    (care.NotFound, 404),
+    (care.LinkGone, 410),
+    (care.InvalidRecord, 422),
+    (care.CareError, 409),
+)
+"""How a refused clinical act is answered (first match wins): not found, gone, a record that
+would contradict itself (422, naming the field), else a conflict with the record's state
+(voided, stale, duplicate submit, referral open, planning not allowed: 409)."""
 
 OUT_OF_RANGE = "out_of_range"
 """The pydantic error type of a number too large for the database (``schemas.Storable``)."""
@@ -110,12 +120,12 @@ def install(api: NinjaAPI) -> None:
         return answer(request, 409, [(None, str(exc))])
 
     def on_care(request: HttpRequest, exc: Any) -> HttpResponse:
-        """The care layer's refusals: 404 not found, 422 an invalid record, else 409 (the
-        record's state forbids the act: voided, stale, duplicate, referral...)."""
-        if isinstance(exc, care_errors.NotFound):
-            return answer(request, 404, exc.problems)
-        status = 422 if isinstance(exc, care_errors.InvalidRecord) else 409
-        return answer(request, status, exc.problems)
+        status = next(code for cls, code in CARE_STATUS if isinstance(exc, cls))
+        response = answer(request, status, exc.problems)
+        existing = getattr(exc, "existing_id", None)
+        if existing is not None:
+            response["X-Existing-Id"] = str(existing)
+        return response
 
     api.add_exception_handler(ApiError, on_api_error)
     api.add_exception_handler(ValidationError, on_validation)
@@ -125,4 +135,4 @@ def install(api: NinjaAPI) -> None:
     api.add_exception_handler(PermissionDenied, on_403)
     api.add_exception_handler(RequestDataTooBig, on_too_big)
     api.add_exception_handler(StaleEdit, on_stale)
-    api.add_exception_handler(care_errors.CareError, on_care)
+    api.add_exception_handler(care.CareError, on_care)

@@ -48,7 +48,11 @@ from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from acuknee.api.auth import ALL_ROLES, BearerToken, InsufficientScope, clinic_patients, require
+from acuknee.api.errors import CARE_STATUS
 from acuknee.api.text import text_problems
+from acuknee.care import errors as care_errors
+from acuknee.care import services
+from acuknee.care.queries import live
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES
 from acuknee.clinic.forms.measurements import (
     SELF_REPORT_INSTRUMENTS,
@@ -283,11 +287,7 @@ def condition_json(record: IntakeRecord) -> Json:
 
 
 def _done_sessions(plan: PlanRecord) -> set[int]:
-    return set(
-        TreatmentSession.objects.filter(plan=plan, voided_at__isnull=True).values_list(
-            "number", flat=True
-        )
-    )
+    return set(live(TreatmentSession).filter(plan=plan).values_list("number", flat=True))
 
 
 def care_plan_json(plan: PlanRecord) -> Json:
@@ -403,14 +403,14 @@ class Scope:
 
 
 def _live_patients(scope: Scope) -> Any:
-    rows = clinic_patients(scope.request).filter(voided_at__isnull=True)
+    rows = live(clinic_patients(scope.request))
     if scope.patients is not None:
         rows = rows.filter(pk__in=scope.patients)
     return rows
 
 
 def _records(model: Any, scope: Scope) -> Any:
-    rows = model.objects.filter(patient__in=_live_patients(scope), voided_at__isnull=True)
+    rows = live(model).filter(patient__in=_live_patients(scope))
     if scope.pks is not None:
         rows = rows.filter(pk__in=scope.pks)
     return rows.order_by("pk")
@@ -1106,8 +1106,9 @@ def _form_value(value: float) -> str:
 def create_questionnaire_response(request: HttpRequest) -> HttpResponse:
     """``POST /fhir/QuestionnaireResponse``: validate, score and store a self-report.
 
-    The answers are read by ``answers_from_questionnaire_response`` and stored through the
-    clinic's ``MeasurementsForm`` (the core scores them; all or nothing), origin ``self_report``,
+    The answers are read by ``answers_from_questionnaire_response``, checked by the clinic's
+    ``MeasurementsForm`` (the core scores them) and stored by ``care.services``
+    (``record_measurements``: all or nothing, never dated in the future), origin ``self_report``,
     so they show on the patient page like a self-report from a link. Only the self-report
     instruments are accepted (a patient app asks no examination).
     """
@@ -1142,7 +1143,19 @@ def create_questionnaire_response(request: HttpRequest) -> HttpResponse:
             for message in messages
         ]
         raise _unprocessable(issues)
-    (stored,) = form.save(patient, request.user, Measurement.Origin("self_report"))
+    try:
+        (stored,) = services.record_measurements(
+            patient,
+            request.user,
+            form.visit_date,
+            form.answers,
+            scores=form.scores,
+            origin=services.SELF_REPORT,
+        )
+    except care_errors.CareError as exc:
+        status = next(code for cls, code in CARE_STATUS if isinstance(exc, cls))
+        kind = "invalid" if status == 422 else "conflict"
+        raise FhirError(status, exc.message, kind, exc.field) from exc
     body = questionnaire_response_json(stored)
     response = fhir_response(body, 201)
     response["Location"] = f"{_base(request)}/QuestionnaireResponse/{body['id']}"

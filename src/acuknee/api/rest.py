@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 import pydantic
 from django import forms
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -53,8 +52,11 @@ from acuknee.api.schemas import (
 )
 from acuknee.api.text import text_problems
 from acuknee.audit import capture
+from acuknee.care import services
 from acuknee.care.errors import LikelyDuplicate
 from acuknee.care.patients import PatientDetails, register_patient
+from acuknee.care.queries import build_course, live
+from acuknee.care.queries import search_patients as search
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, staff_clinic
 from acuknee.clinic.forms.measurements import MeasurementsForm, clinic_instruments, field_name
 from acuknee.clinic.models import (
@@ -65,9 +67,6 @@ from acuknee.clinic.models import (
     PlanRecord,
     TreatmentSession,
 )
-from acuknee.clinic.views.outcomes import build_course
-from acuknee.clinic.views.patients import search
-from acuknee.clinic.views.sessions import next_number, session_problems, signed_plan
 from acuknee.clinical import InvalidInput, InvalidInputs, SessionRecord, evaluate, load_knowledge
 from acuknee.clinical.knowledge import Point, Protocol
 
@@ -160,13 +159,15 @@ def form_errors(form: forms.Form, rename: Callable[[str], str | None]) -> list[A
 
 
 def _dated(request: HttpRequest, model: Any, day: str, filters: RecordFilters) -> QuerySet[Any]:
-    """A clinical model's records in the caller's clinic, filtered as asked."""
+    """A clinical model's records in the caller's clinic, filtered as asked. Unless voided
+    records are asked for, neither a voided record nor any record of a voided patient is
+    listed."""
     require(request, CLINICAL_ROLES)
     rows = model.objects.filter(patient__clinic=staff_clinic(request))
     if filters.patient is not None:
         rows = rows.filter(patient=clinic_patient(request, filters.patient))
     if not filters.include_voided:
-        rows = rows.filter(voided_at__isnull=True)
+        rows = live(rows).filter(patient__voided_at__isnull=True)
     if filters.date_from is not None:
         rows = rows.filter(**{f"{day}__gte": filters.date_from})
     if filters.date_to is not None:
@@ -211,7 +212,7 @@ def patient_list(request: HttpRequest, filters: Query[PatientFilters]) -> Any:
     if filters.patient is not None:
         rows = rows.filter(pk=clinic_patient(request, filters.patient).pk)
     if not filters.include_voided:
-        rows = rows.filter(voided_at__isnull=True)
+        rows = live(rows)
     rows = search(rows, filters.q).order_by("family_name", "given_name", "id")
     return page(rows, filters, patient_out)
 
@@ -328,32 +329,19 @@ def session_detail(request: HttpRequest, session_id: int) -> Any:
 def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str, Any]]) -> Any:
     """Log a session under the patient's signed plan. The body is an
     ``acuknee.clinical.SessionRecord`` (date, points, needle, electro, pain, adverse events...),
-    validated by the core; ``number`` and ``practitioner_id`` are set here."""
+    validated by the core; ``number`` and ``practitioner_id`` are set here. Send an
+    ``Idempotency-Key`` header to make a retry safe: a repeat is refused (409) and names the
+    stored session (``X-Existing-Id``)."""
     require(request, CLINICAL_ROLES)
     patient = clinic_patient(request, patient_id)
     _refuse_voided(patient)
-    plan = signed_plan(patient)
-    if plan is None:
-        message = "This patient has no signed plan: sign a plan before logging a session."
-        raise ApiError(409, [(None, message)])
-    with transaction.atomic():
-        number = next_number(patient)
-        data = {**payload, "number": number, "practitioner_id": request.user.get_username()}
-        try:
-            record = SessionRecord.model_validate(data)
-        except pydantic.ValidationError as exc:
-            raise ApiError(422, errors.pydantic_errors(exc.errors())) from exc
-        problems = session_problems(plan, record)
-        if problems:
-            raise ApiError(422, [(".".join(map(str, p.loc)), p.message) for p in problems])
-        session = TreatmentSession.objects.create(
-            patient=patient,
-            plan=plan,
-            number=number,
-            session_date=record.date,
-            data=record.model_dump(mode="json"),
-            created_by=request.user,
-        )
+    data = {**payload, "number": 1, "practitioner_id": request.user.get_username()}
+    try:
+        record = SessionRecord.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ApiError(422, errors.pydantic_errors(exc.errors())) from exc
+    key = request.headers.get("Idempotency-Key", "").strip()[:64] or None
+    session = services.record_session(patient, request.user, record, submission_key=key)
     return Status(201, session_out(session))
 
 
@@ -423,7 +411,14 @@ def measurement_create(request: HttpRequest, patient_id: int, payload: Measureme
     form = MeasurementsForm(data, instruments=instruments, kb=kb)
     if not form.is_valid():
         raise ApiError(422, form_errors(form, lambda name: rename.get(name, name)))
-    stored = form.save(patient, request.user, Measurement.Origin("clinic"))
+    stored = services.record_measurements(
+        patient,
+        request.user,
+        form.visit_date,
+        form.answers,
+        scores=form.scores,
+        origin=services.CLINIC,
+    )
     return Status(201, [measurement_out(m) for m in stored])
 
 
@@ -462,8 +457,8 @@ def evaluation_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
     if filters.patient is not None:
         rows = rows.filter(pk=clinic_patient(request, filters.patient).pk)
     if not filters.include_voided:
-        rows = rows.filter(voided_at__isnull=True)
-    measured = Measurement.objects.filter(voided_at__isnull=True)
+        rows = live(rows)
+    measured = live(Measurement)
     if filters.date_from is not None:
         measured = measured.filter(measured_on__gte=filters.date_from)
     if filters.date_to is not None:

@@ -6,7 +6,8 @@ message a practitioner reads. Adapters map the classes to their own answers in o
 - ``NotFound`` -> 404; ``PatientVoided`` -> 409 (the record exists but is closed);
 - ``StaleEdit`` -> 409 (someone saved after the form was opened);
 - ``DuplicateSubmission`` -> 409 with the record already stored;
-- ``ReferralOpen``, ``PlanningNotAllowed`` -> 409 (the clinical state forbids the act);
+- ``ReferralOpen``, ``PlanningNotAllowed``, ``NoSignedPlan``, ``AlreadyVoided`` -> 409 (the
+  clinical state forbids the act); ``LinkGone`` -> 410;
 - ``InvalidRecord`` and its subclasses (``InvalidDate``, ``SessionRefused``) -> 422 / a form error.
 """
 
@@ -93,3 +94,15 @@ class LikelyDuplicate(CareError):
     def __init__(self, message: str, matches: Iterable[Any] = ()) -> None:
         super().__init__(message)
         self.matches = list(matches)
+
+
+class NoSignedPlan(CareError):
+    """A session needs the patient's signed plan, and there is none."""
+
+
+class AlreadyVoided(CareError):
+    """The record was already voided (by someone else, or by a repeated submit)."""
+
+
+class LinkGone(CareError):
+    """The self-report link was used or has expired."""

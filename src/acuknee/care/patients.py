@@ -27,7 +27,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from acuknee.care.errors import InvalidRecord, LikelyDuplicate, PatientVoided, StaleEdit
-from acuknee.clinic.models import Clinic, IntakeRecord, Patient
+from acuknee.care.queries import latest_intake
+from acuknee.clinic.models import Clinic, Patient
 from acuknee.clinic.models import StaleEdit as ModelStaleEdit
 from acuknee.clinical import Intake
 from acuknee.clinical.vocabulary import Sex
@@ -187,17 +188,6 @@ def likely_duplicates(
     return sorted(found.values(), key=lambda p: p.pk)
 
 
-def _latest_live_intake(patient: Patient) -> IntakeRecord | None:
-    """The patient's latest live intake (visit date, then id)."""
-    # TODO(merge): use the care layer's query for the latest intake once queries.py lands.
-    latest = (
-        IntakeRecord.objects.filter(patient=patient, voided_at__isnull=True)
-        .order_by("-visit_date", "-id")
-        .first()
-    )
-    return cast(IntakeRecord | None, latest)
-
-
 def _pregnant_but_male(sex: str, intake: Intake) -> bool:
     return intake.health.pregnant and Sex.MALE in (sex, intake.sex)
 
@@ -287,7 +277,7 @@ def edit_patient(
     if len(reason) > REASON_MAX_LENGTH:
         problems.append(("reason", f"At most {REASON_MAX_LENGTH} characters."))
     if "sex" in changed:
-        latest = _latest_live_intake(patient)
+        latest = latest_intake(patient)
         if latest is not None and _pregnant_but_male(clean.sex, Intake.model_validate(latest.data)):
             problems.append(
                 (

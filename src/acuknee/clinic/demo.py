@@ -20,6 +20,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from acuknee.care import services
 from acuknee.clinic.models import (
     Clinic,
     IntakeRecord,
@@ -37,11 +38,8 @@ from acuknee.clinical import (
     Plan,
     Screening,
     SessionRecord,
-    assess,
     load_knowledge,
     plan,
-    score,
-    screen,
 )
 from acuknee.clinical.sessions import AdverseEvent, Depth, ElectroPair, NeedledPoint, NeedleType
 from acuknee.clinical.vocabulary import Method, Severity
@@ -130,15 +128,8 @@ def record_measurement(
     origin: str = "clinic",
 ) -> Measurement:
     """Score ``answers`` with the core and store them with their scores."""
-    scores = score(instrument, answers)
-    measurement = Measurement.objects.create(
-        patient=patient,
-        measured_on=day,
-        instrument=instrument,
-        answers=answers,
-        scores=scores.model_dump(mode="json"),
-        origin=origin,
-        created_by=user,
+    (measurement,) = services.record_measurements(
+        patient, user, day, {instrument: answers}, origin=origin
     )
     _backdate(measurement, day)
     return measurement
@@ -149,17 +140,10 @@ def record_intake(
 ) -> IntakeRecord:
     """Store an intake with the screening and assessment the core computes from it, and its
     baseline answers as scored measurements of the same day."""
-    record = IntakeRecord.objects.create(
-        patient=patient,
-        visit_date=visit_date,
-        data=intake.model_dump(mode="json"),
-        screening=screen(intake).model_dump(mode="json"),
-        assessment=assess(intake).model_dump(mode="json"),
-        created_by=user,
-    )
+    record = services.record_intake(patient, user, visit=visit_date, intake=intake)
     _backdate(record, visit_date)
-    for instrument, answers in intake.baseline.items():
-        record_measurement(patient, instrument, answers, visit_date, user)
+    for m in patient.measurements.filter(measured_on=visit_date):
+        _backdate(m, visit_date)
     return record
 
 
@@ -179,18 +163,9 @@ def record_plan(
     )
     if proposed.status != "proposed":
         return None
-    content = proposed.model_dump(mode="json")
-    record = PlanRecord.objects.create(
-        patient=intake_record.patient,
-        intake=intake_record,
-        status="signed" if sign else "draft",
-        proposed=content,
-        content=content,
-        start_date=start,
-        signed_at=_aware(intake_record.visit_date, 11) if sign else None,
-        signed_by=user if sign else None,
-        created_by=user,
-    )
+    record = services.propose_plan(intake_record, user, start)
+    if sign:
+        services.sign_plan(record, user, record.version, at=_aware(intake_record.visit_date, 11))
     _backdate(record, intake_record.visit_date)
     return record
 
@@ -254,14 +229,8 @@ def session_from_plan(
 def record_session(
     plan_record: PlanRecord, session: SessionRecord, user: User | None
 ) -> TreatmentSession:
-    row = TreatmentSession.objects.create(
-        patient=plan_record.patient,
-        plan=plan_record,
-        number=session.number,
-        session_date=session.date,
-        data=session.model_dump(mode="json"),
-        created_by=user,
-    )
+    row = services.record_session(plan_record.patient, user, session, number=session.number)
+    assert row.plan_id == plan_record.pk, "a demo session goes under the current signed plan"
     _backdate(row, session.date)
     return row
 
@@ -455,7 +424,7 @@ def _build_case(
     )
     intake_record = record_intake(patient, intake, visit_date, user)
     if case.stage == "voided":
-        patient.void(user, case.note)
+        services.void(patient, user, case.note, patient.version)
         return
     if not with_plan:
         return

@@ -22,12 +22,13 @@ from typing import Any, Literal
 import pydantic
 from django.db import IntegrityError, transaction
 
+from acuknee.care import errors, services
 from acuknee.care.errors import InvalidRecord
 from acuknee.care.patients import PatientDetails, check_details, register_patient
+from acuknee.care.queries import live, session_problems, signed_plan
 from acuknee.clinic.forms.measurements import clinic_instruments
 from acuknee.clinic.forms.patients import PatientForm
-from acuknee.clinic.models import Clinic, Measurement, Patient, TreatmentSession
-from acuknee.clinic.views.sessions import session_problems, signed_plan
+from acuknee.clinic.models import Clinic, Patient
 from acuknee.clinical import InvalidInput, InvalidInputs, SessionRecord, load_knowledge, score
 
 Kind = Literal["patients", "measurements", "sessions"]
@@ -308,7 +309,8 @@ def _check_measurements(
                         "measured_on": day,
                         "instrument": instrument,
                         "answers": given,
-                        "scores": scores.model_dump(mode="json"),
+                        "scores": scores,
+                        "line": row.line,
                     }
                 )
     return found
@@ -420,9 +422,7 @@ def _check_sessions(
         if patient is not None:
             used = taken.setdefault(
                 patient.pk,
-                set(
-                    patient.sessions.filter(voided_at__isnull=True).values_list("number", flat=True)
-                ),
+                set(live(patient.sessions.all()).values_list("number", flat=True)),
             )
             given = row.values.get("number", "")
             if given.isdigit():
@@ -455,7 +455,7 @@ def _check_sessions(
             if checked:
                 continue
         if patient is not None and plan is not None:
-            found.append({"patient": patient, "plan": plan, "record": record})
+            found.append({"patient": patient, "record": record, "line": row.line})
     return found
 
 
@@ -503,23 +503,54 @@ def _check_and_store(
                 report.stored = {"patients": len(found)}
         elif kind == "measurements":
             measures = _check_measurements(clinic, rows, report.problems, kb)
-            if report.ok and not dry_run:
+            if report.ok:  # a dry run stores too, then rolls back: it answers exactly as a run
                 for m in measures:
-                    Measurement.objects.create(
-                        **m, origin=Measurement.Origin.CLINIC, created_by=user
+                    _store(
+                        report,
+                        m["line"],
+                        lambda m=m: services.record_measurements(
+                            m["patient"],
+                            user,
+                            m["measured_on"],
+                            {m["instrument"]: m["answers"]},
+                            scores={m["instrument"]: m["scores"]},
+                            origin=services.CLINIC,
+                        ),
                     )
-                report.stored = {"measurements": len(measures)}
+                _stored(report, "measurements", len(measures))
         else:
             sessions = _check_sessions(clinic, rows, report.problems)
-            if report.ok and not dry_run:
+            if report.ok:
+                # Through the one session service (dates, referral, numbering, session_check);
+                # a dry run stores them too, then rolls back, so it answers exactly as a run.
                 for s in sessions:
                     record: SessionRecord = s["record"]
-                    TreatmentSession.objects.create(
-                        patient=s["patient"],
-                        plan=s["plan"],
-                        number=record.number,
-                        session_date=record.date,
-                        data=record.model_dump(mode="json"),
-                        created_by=user,
+                    _store(
+                        report,
+                        s["line"],
+                        lambda s=s, record=record: services.record_session(
+                            s["patient"], user, record, number=record.number
+                        ),
                     )
-                report.stored = {"sessions": len(sessions)}
+                _stored(report, "sessions", len(sessions))
+
+
+def _store(report: ImportReport, line: int, act: Any) -> None:
+    """One row through the care layer; its refusal becomes the row's problem."""
+    try:
+        with transaction.atomic():
+            act()
+    except errors.CareError as exc:
+        for field, message in exc.problems:
+            report.problems.append(Problem(line, _column(field), message))
+
+
+def _column(field: str | None) -> str | None:
+    return {"measured_on": "measured_on", "date": "date"}.get(field or "", field)
+
+
+def _stored(report: ImportReport, kind: str, count: int) -> None:
+    if report.ok and not report.dry_run:
+        report.stored = {kind: count}
+    else:
+        transaction.set_rollback(True)

@@ -120,10 +120,11 @@ class Voidable(models.Model):
 
 
 class RenderedFhir(models.Model):
-    """A record that keeps its FHIR Bulk Data lines, rendered when it is saved, so an export
-    copies bytes instead of building resources (``acuknee.fhir.bulk``). The lines are a cache:
-    rows saved without them (``bulk_create``) or under an older ``render_version`` are rendered
-    afresh at export, so a stale line is never served."""
+    """A record that keeps its FHIR Bulk Data lines, so an export copies bytes instead of
+    building resources (``acuknee.fhir.bulk``). The lines are a cache that the care layer
+    fills after a write (``acuknee.care.fhir_lines``); any save through the model marks them
+    stale (``fhir_version`` blank), and the export renders stale rows afresh, so a line is never
+    served for a record that changed after it was rendered."""
 
     RENDERED: ClassVar[tuple[str, ...]] = ("fhir_version",)
     fhir_version = models.CharField(max_length=32, blank=True, editable=False)
@@ -132,33 +133,14 @@ class RenderedFhir(models.Model):
         abstract = True
 
     def render_fhir(self) -> None:
+        """Fill the rendered fields from the record (``ValueError`` and the like when the
+        mapping cannot take it)."""
         raise NotImplementedError
 
-    def _render(self) -> bool:
-        """Render the lines; on a record the mapping cannot take, leave them for the export to
-        build (and report) the slow way."""
-        try:
-            self.render_fhir()
-        except (ValueError, TypeError, KeyError, AttributeError):
-            self.fhir_version = ""
-            return False
-        return True
-
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is None:
-            # The lines carry the primary key, known only after the INSERT: insert without
-            # them, then store them with one UPDATE (in the caller's transaction, if any; a
-            # crash between the two leaves a row the export renders afresh, never a wrong line).
-            self.fhir_version = ""
-            super().save(*args, **kwargs)
-            if self._render():
-                stored = {name: getattr(self, name) for name in self.RENDERED}
-                manager = type(self)._base_manager.using(self._state.db)
-                manager.filter(pk=self.pk).update(**stored)
-            return
-        self._render()
+        self.fhir_version = ""
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], *self.RENDERED}
+            kwargs["update_fields"] = {*kwargs["update_fields"], "fhir_version"}
         super().save(*args, **kwargs)
 
 
@@ -212,10 +194,37 @@ class IntakeRecord(Voidable):
     data = models.JSONField(help_text="acuknee.clinical.Intake")
     screening = models.JSONField(help_text="acuknee.clinical.Screening, computed at save")
     assessment = models.JSONField(help_text="acuknee.clinical.Assessment, computed at save")
+    refers = models.BooleanField(
+        default=False,
+        help_text="The screening refers the patient before any needling (set with screening)",
+    )
+    baseline_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The visit whose measurements are the course's baseline, when the practitioner "
+        "chose one other than this intake's",
+    )
     history = HistoricalRecords()
 
     class Meta:
         ordering: ClassVar = ["-visit_date", "-id"]
+
+
+class ReferralOutcome(Voidable):
+    """What came of an intake's referral: who saw the patient, when, and whether they cleared
+    acupuncture. A referral stands until a live outcome that clears it is recorded."""
+
+    intake = models.ForeignKey(
+        IntakeRecord, on_delete=models.PROTECT, related_name="referral_outcomes"
+    )
+    seen_by = models.CharField(max_length=200)
+    seen_on = models.DateField()
+    cleared = models.BooleanField(help_text="Acupuncture may go ahead")
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["-seen_on", "-id"]
 
 
 class PlanRecord(Voidable):
@@ -251,10 +260,31 @@ class TreatmentSession(Voidable):
     number = models.PositiveIntegerField()
     session_date = models.DateField()
     data = models.JSONField(help_text="acuknee.clinical.SessionRecord")
+    submission_key = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The form token or Idempotency-Key it was saved under: a repeat is refused",
+    )
     history = HistoricalRecords()
 
     class Meta:
         ordering: ClassVar = ["session_date", "number"]
+        # Live sessions only: a session voided as entered in error frees its number for the
+        # visit that really happened, so the numbers of given sessions stay 1..n.
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["patient", "number"],
+                condition=models.Q(voided_at__isnull=True),
+                name="unique_live_session_number",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "submission_key"],
+                condition=models.Q(submission_key__isnull=False),
+                name="unique_session_submission",
+            ),
+        ]
 
 
 class Measurement(RenderedFhir, Voidable):

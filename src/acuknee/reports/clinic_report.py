@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch
 
+from acuknee.care.queries import course_from, latest_signed, live
 from acuknee.clinic.models import (
     Clinic,
     IntakeRecord,
@@ -40,7 +41,6 @@ from acuknee.clinic.models import (
     TreatmentSession,
 )
 from acuknee.clinical import (
-    Course,
     InvalidInput,
     InvalidInputs,
     KnowledgeBase,
@@ -49,7 +49,6 @@ from acuknee.clinical import (
     evaluate,
     load_knowledge,
 )
-from acuknee.clinical.response import Visit
 from acuknee.reports.outcomes_stats import (
     Mean,
     Proportion,
@@ -98,27 +97,6 @@ class PatientCourse:
         return self.planned is not None and self.sessions_to_end >= self.planned
 
 
-def course_from_records(
-    intakes: Iterable[IntakeRecord], measurements: Iterable[Measurement]
-) -> Course | None:
-    """The core ``Course`` from already-loaded records, by the same rule as the outcomes page's
-    ``build_course`` (baseline: the latest intake's date when measured that day, else the first
-    measurement date; the later record wins when an instrument was measured twice in a day).
-    Kept separate so the report can prefetch for a whole clinic instead of querying per patient.
-    """
-    by_date: dict[dt.date, dict[str, Any]] = defaultdict(dict)
-    for m in sorted(measurements, key=lambda m: (m.measured_on, m.pk)):
-        by_date[m.measured_on][m.instrument] = m.answers
-    if not by_date:
-        return None
-    latest = max(intakes, key=lambda i: (i.visit_date, i.pk), default=None)
-    start = (
-        latest.visit_date if latest is not None and latest.visit_date in by_date else min(by_date)
-    )
-    visits = [Visit(date=day, measurements=by_date[day]) for day in sorted(by_date) if day >= start]
-    return Course(baseline=visits[0], follow_ups=visits[1:])
-
-
 def _person(user: Any) -> str:
     if user is None:
         return UNKNOWN
@@ -160,7 +138,8 @@ def _course(
     for s in period_sessions:
         for event in SessionRecord.model_validate(s.data).adverse_events:
             row.adverse_events.append((event.type.strip().lower(), event.severity.value))
-    course = course_from_records(patient.report_intakes, patient.report_measurements)
+    found = course_from(patient.report_intakes, patient.report_measurements, end)
+    course = found.course if found is not None else None
     if course is None or not course.follow_ups:
         return row
     try:
@@ -177,22 +156,23 @@ def _course(
     return row
 
 
-def _latest_signed(plans: Iterable[PlanRecord]) -> PlanRecord | None:
-    """The current signed plan: the latest signed (as ``sessions.signed_plan`` picks it)."""
-    signed = [p for p in plans if p.signed_at is not None]
-    return max(signed, key=lambda p: (p.signed_at, p.pk), default=None)
+MEASUREMENT_FIELDS = ("id", "patient_id", "measured_on", "instrument", "answers", "origin")
+"""What ``care.queries.course_from`` reads of a measurement (``voided_at`` too)."""
 
 
 def treated_courses(
     clinic: Clinic, start: dt.date | None, end: dt.date, kb: KnowledgeBase
 ) -> list[PatientCourse]:
     """One ``PatientCourse`` per patient treated in the period, in five queries in all."""
-    in_period = TreatmentSession.objects.filter(
-        patient__clinic=clinic,
-        patient__voided_at__isnull=True,
-        voided_at__isnull=True,
-        session_date__lte=end,
-    ).only("id", "patient_id", "plan_id", "session_date", "data")
+    in_period = (
+        live(TreatmentSession)
+        .filter(
+            patient__clinic=clinic,
+            patient__voided_at__isnull=True,
+            session_date__lte=end,
+        )
+        .only("id", "patient_id", "plan_id", "session_date", "data")
+    )
     if start is not None:
         in_period = in_period.filter(session_date__gte=start)
     by_patient: dict[int, list[TreatmentSession]] = defaultdict(list)
@@ -206,27 +186,39 @@ def treated_courses(
         .prefetch_related(
             Prefetch(
                 "intakes",
-                IntakeRecord.objects.filter(voided_at__isnull=True, visit_date__lte=end).only(
-                    "id", "patient_id", "visit_date"
-                ),
+                live(IntakeRecord)
+                .filter(visit_date__lte=end)
+                .only("id", "patient_id", "visit_date", "baseline_on", "voided_at"),
                 to_attr="report_intakes",
             ),
             Prefetch(
                 "measurements",
-                Measurement.objects.filter(voided_at__isnull=True, measured_on__lte=end).only(
-                    "id", "patient_id", "measured_on", "instrument", "answers"
+                live(Measurement)
+                .filter(measured_on__lte=end)
+                .only(
+                    "id",
+                    "patient_id",
+                    "measured_on",
+                    "instrument",
+                    "answers",
+                    "origin",
+                    "voided_at",
                 ),
                 to_attr="report_measurements",
             ),
             Prefetch(
                 "plans",
-                PlanRecord.objects.filter(status="signed", voided_at__isnull=True)
+                live(PlanRecord)
+                .filter(status="signed")
                 .select_related("signed_by", "intake")
                 .only(
                     "id",
                     "patient_id",
                     "content",
                     "signed_at",
+                    "created_at",
+                    "status",
+                    "voided_at",
                     "signed_by__username",
                     "signed_by__first_name",
                     "signed_by__last_name",
@@ -237,16 +229,14 @@ def treated_courses(
             ),
             Prefetch(
                 "sessions",
-                TreatmentSession.objects.filter(voided_at__isnull=True, session_date__lte=end).only(
-                    "id", "patient_id"
-                ),
+                live(TreatmentSession).filter(session_date__lte=end).only("id", "patient_id"),
                 to_attr="report_sessions",
             ),
         )
     )
     rows = []
     for patient in patients:
-        plan_record = _latest_signed(patient.report_plans)
+        plan_record = latest_signed(patient.report_plans)
         if plan_record is None:  # sessions against a voided plan only: not a treated course
             continue
         rows.append(_course(patient, plan_record, by_patient[patient.pk], end, kb))

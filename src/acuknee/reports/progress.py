@@ -24,16 +24,9 @@ from urllib.parse import unquote, urlparse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from acuknee.care.queries import latest_intake, signed_plan
+from acuknee.care.status import patient_status
 from acuknee.clinic.models import Clinic, IntakeRecord, Patient, PlanRecord
-from acuknee.clinic.status import patient_status
-from acuknee.clinic.views.outcomes import (
-    DomainView,
-    MeasureRow,
-    Outcomes,
-    domain_exploratory,
-    outcomes_context,
-)
-from acuknee.clinic.views.sessions import signed_plan
 from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
 from acuknee.clinical.assessment import Assessment, CriteriaResult
 from acuknee.clinical.vocabulary import Domain, Side
@@ -51,6 +44,13 @@ from acuknee.reports.diagrams import (
     knee_diagram,
     point_label,
     views_showing,
+)
+from acuknee.reports.outcomes import (
+    DomainView,
+    MeasureRow,
+    Outcomes,
+    domain_exploratory,
+    outcomes_context,
 )
 from acuknee.reports.style import svg_data_uri
 
@@ -440,7 +440,7 @@ def build_patient_report(
         status=(status := patient_status(patient, today)).value,
         status_label=str(status.label),
     )
-    intake = patient.intakes.filter(voided_at__isnull=True).order_by("-visit_date", "-id").first()
+    intake = latest_intake(patient)
     if intake is not None:
         report.intake = intake
         report.assessment = Assessment.model_validate(intake.assessment)

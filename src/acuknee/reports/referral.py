@@ -20,6 +20,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from acuknee.care.queries import INTAKE_ORDER, live
 from acuknee.clinic.forms.intake import label_for
 from acuknee.clinic.models import Clinic, IntakeRecord, Patient, StaffProfile
 from acuknee.clinical.screening import Screening
@@ -95,7 +96,7 @@ def _value(data: dict[str, Any], path: str) -> str:
 def referral_intake(patient: Patient, intake_id: int | None = None) -> IntakeRecord:
     """The intake whose referral to write: ``intake_id`` (this patient's), else the latest
     current intake with a referral. Raises ``ReferralUnavailable`` saying why not."""
-    intakes = patient.intakes.filter(voided_at__isnull=True)
+    intakes = live(patient.intakes.all())
     if intake_id is not None:
         record = patient.intakes.filter(pk=intake_id).first()
         if record is None:
@@ -105,7 +106,7 @@ def referral_intake(patient: Patient, intake_id: int | None = None) -> IntakeRec
         if not record.screening.get("referrals"):
             raise ReferralUnavailable(f"intake {intake_id} found no red flag: nothing to refer")
         return record
-    for record in intakes.order_by("-visit_date", "-id"):
+    for record in intakes.order_by(*INTAKE_ORDER):
         if record.screening.get("referrals"):
             return record
     raise ReferralUnavailable("this patient has no current intake with a referral")

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from acuknee.care.queries import SIGNED_ORDER, live, signed_plan
+from acuknee.care.queries import today as clinic_today
 from acuknee.clinic.models import Clinic, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import KnowledgeBase, Plan, SessionRecord, load_knowledge, stricta
 from acuknee.clinical.knowledge import Source
@@ -266,25 +268,17 @@ def _setting(clinic: Clinic) -> str:
     return f"routine care at {clinic.name}; sessions recorded in acuknee"
 
 
-def _signed_plan(patient: Patient) -> PlanRecord | None:
-    return (
-        patient.plans.filter(status="signed", voided_at__isnull=True)
-        .select_related("signed_by__staff")
-        .order_by("-signed_at", "-id")
-        .first()
-    )
-
-
 def patient_stricta(
     patient: Patient, *, kb: KnowledgeBase | None = None, today: dt.date | None = None
 ) -> StrictaDocument:
     """STRICTA for one patient's current signed plan and the sessions given on it."""
     kb = kb or load_knowledge()
-    record = _signed_plan(patient)
+    record = signed_plan(patient)
     if record is None:
         raise NothingToReport(f"patient {patient.record_number} has no signed plan")
     plan = Plan.model_validate(record.content)
-    rows = record.sessions.filter(voided_at__isnull=True).order_by("session_date", "number")
+    rows = live(record.sessions.all()).filter(session_date__lte=today or clinic_today())
+    rows = rows.order_by("session_date", "number")
     sessions = [SessionRecord.model_validate(s.data) for s in rows]
     signer = getattr(record.signed_by, "staff", None) if record.signed_by else None
     context = StrictaContext(
@@ -402,23 +396,18 @@ def protocol_courses(
 ) -> list[tuple[PlanRecord, list[SessionRecord]]]:
     """Each patient's current signed plan on ``protocol_id`` and its sessions (three queries)."""
     plans = (
-        PlanRecord.objects.filter(
-            patient__clinic=clinic,
-            patient__voided_at__isnull=True,
-            status="signed",
-            voided_at__isnull=True,
-        )
+        live(PlanRecord)
+        .filter(patient__clinic=clinic, patient__voided_at__isnull=True, status="signed")
         .select_related("signed_by__staff")
-        .order_by("patient_id", "-signed_at", "-id")
+        .order_by("patient_id", *SIGNED_ORDER)
     )
     current: dict[int, PlanRecord] = {}
     for record in plans:
         current.setdefault(record.patient_id, record)
     chosen = [r for r in current.values() if (r.content or {}).get("protocol") == protocol_id]
     sessions: dict[int, list[SessionRecord]] = {r.pk: [] for r in chosen}
-    rows = TreatmentSession.objects.filter(
-        plan_id__in=list(sessions), voided_at__isnull=True
-    ).order_by("session_date", "number")
+    rows = live(TreatmentSession).filter(plan_id__in=list(sessions))
+    rows = rows.order_by("session_date", "number")
     for row in rows.only("plan_id", "data"):
         sessions[row.plan_id].append(SessionRecord.model_validate(row.data))
     return [(r, sessions[r.pk]) for r in chosen]

@@ -3,8 +3,8 @@
 A course is a patient (not voided) with a signed plan. Its row holds de-identified attributes
 only (no name, record number, contact or date of birth; the clinic's id and region), what was
 planned and delivered, and per domain the baseline, last follow-up and improvement, judged by the
-clinical core: ``build_course`` (the outcomes page's) and ``acuknee.clinical.evaluate``, once per
-patient; the verdict is stored, never recomputed in SQL.
+clinical core: ``care.queries.build_course`` (the outcomes page's) and
+``acuknee.clinical.evaluate``, once per patient; the verdict is stored, never recomputed in SQL.
 
 When to run: nightly (``python -m acuknee.manage refresh_research`` from cron or a systemd timer),
 and after bulk edits or imports (``acuknee research report --refresh`` refreshes, then reports).
@@ -30,9 +30,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from acuknee.care.queries import build_course, latest_intake, live, live_sessions, signed_plan
 from acuknee.clinic.models import Patient, TreatmentSession
-from acuknee.clinic.views.outcomes import build_course
-from acuknee.clinic.views.sessions import signed_plan
 from acuknee.clinical import (
     Evaluation,
     InvalidInput,
@@ -112,7 +111,7 @@ def course_row(
 ) -> _Course | None:
     """The patient's course as a research row, or None (with the reason counted) when there is
     no course to pool: no intake, no signed plan, or a plan without protocol or method."""
-    intake_record = patient.intakes.filter(voided_at__isnull=True).order_by("-visit_date").first()
+    intake_record = latest_intake(patient)
     if intake_record is None:
         summary.skip("without an intake")
         return None
@@ -131,15 +130,13 @@ def course_row(
     if plan.protocol is None or plan.method is None:
         summary.skip("signed plan without protocol or method")
         return None
-    sessions: list[TreatmentSession] = list(
-        patient.sessions.filter(voided_at__isnull=True).order_by("session_date", "number")
-    )
+    sessions: list[TreatmentSession] = list(live_sessions(patient, until=today))
     planned_sessions = [v for v in plan.schedule if v.kind == "session"]
     planned = plan.number_of_sessions or len(planned_sessions)
     attended = len(sessions)
 
     evaluation: Evaluation | None = None
-    course = build_course(patient)
+    course = build_course(patient, today)
     if course is not None and course.follow_ups:
         try:
             evaluation = evaluate(course, kb)
@@ -200,9 +197,7 @@ def refresh(
     kb = kb or load_knowledge()
     today = today or timezone.localdate()
     summary = RefreshSummary()
-    patients: Iterable[Patient] = (
-        Patient.objects.filter(voided_at__isnull=True).select_related("clinic").order_by("id")
-    )
+    patients: Iterable[Patient] = live(Patient).select_related("clinic").order_by("id")
     courses = [c for p in patients if (c := course_row(p, kb, today, summary)) is not None]
     clinic_ids = set(Patient.objects.values_list("clinic_id", flat=True).distinct())
     rng = random.Random(seed) if seed is not None else random.SystemRandom()

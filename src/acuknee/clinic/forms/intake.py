@@ -532,6 +532,28 @@ class IntakeForm(forms.Form):
         self.add_error(None, f"{label_for(path) if path else 'Intake'}: {message}")
 
 
+def initial_from_intake(form: IntakeForm, data: dict[str, Any]) -> dict[str, Any]:
+    """A stored intake's answers as the form's initial data, so a new intake starts from the
+    previous one for review (the baseline questionnaires are asked afresh)."""
+    out: dict[str, Any] = {}
+    for path, fname in form.paths.items():
+        if fname.startswith("skin_"):
+            continue
+        value: Any = data
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        if isinstance(value, list) and isinstance(form.fields[fname].widget, forms.Textarea):
+            value = "\n".join(str(v) for v in value)
+        out[fname] = value
+    lesions = ((data.get("health") or {}).get("skin_lesions")) or []
+    for i, lesion in enumerate(lesions[:SKIN_LESION_ROWS]):
+        out[f"skin_{i}_region"] = lesion.get("region")
+        out[f"skin_{i}_side"] = lesion.get("side")
+    return out
+
+
 def _put(target: dict[str, Any], path: str, value: Any) -> None:
     *parents, last = path.split(".")
     for part in parents:

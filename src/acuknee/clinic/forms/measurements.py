@@ -3,7 +3,7 @@
 Every field is built from ``load_knowledge().instruments`` (item code, label, range, unit), so an
 instrument added to ``instruments.toml`` appears here without code. Answers are validated and
 scored by ``acuknee.clinical.score``; an error names the item (``koos.P3``) and lands on its
-field. Saving is all-or-nothing: every instrument's Measurement is stored, or none.
+field. The care layer stores them (``care.services.record_measurements``), all or none.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.db import transaction
 from django.utils import timezone
 
-from acuknee.clinic.models import Measurement, Patient
 from acuknee.clinical import InvalidInput, InvalidInputs, Scores, load_knowledge, score
 from acuknee.clinical.knowledge import Instrument, Item, KnowledgeBase
 
@@ -190,23 +188,3 @@ class MeasurementsForm(forms.Form):
     def visit_date(self) -> dt.date:
         day = self.cleaned_data.get("measured_on")
         return day if isinstance(day, dt.date) else timezone.localdate()
-
-    def save(self, patient: Patient, user: Any, origin: str) -> list[Measurement]:
-        """Store one Measurement per answered instrument, all or none."""
-        if not self.is_valid():
-            raise ValueError("save() needs a valid form")
-        stored = []
-        with transaction.atomic():
-            for instrument, given in self.answers.items():
-                stored.append(
-                    Measurement.objects.create(
-                        patient=patient,
-                        measured_on=self.visit_date,
-                        instrument=instrument,
-                        answers=given,
-                        scores=self.scores[instrument].model_dump(mode="json"),
-                        origin=origin,
-                        created_by=user,
-                    )
-                )
-        return stored

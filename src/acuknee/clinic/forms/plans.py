@@ -46,6 +46,9 @@ class VersionForm(forms.Form):
 
 
 class VoidForm(forms.Form):
+    """Void the plan the user saw at ``version`` (a later change refuses it: stale edit)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     reason = forms.CharField(
         label="Reason for voiding", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -127,8 +130,10 @@ class PlanEditForm(forms.Form):
         content: Plan,
         screening: Screening,
         kb: KnowledgeBase | None = None,
+        side: Side | None = None,
         **kwargs: Any,
     ) -> None:
+        """``side``: the affected knee (the intake's), where an added point goes by default."""
         super().__init__(*args, **kwargs)
         self.content = content
         self.screening = screening
@@ -144,14 +149,17 @@ class PlanEditForm(forms.Form):
         side_choices = [(s.value, s.value.capitalize()) for s in Side]
         self.add_rows: list[tuple[str, str]] = []
         for i in range(ADD_ROWS):
-            code, side = f"add_code_{i}", f"add_side_{i}"
+            code, side_name = f"add_code_{i}", f"add_side_{i}"
             self.fields[code] = forms.ChoiceField(
                 label=f"Add point {i + 1}", required=False, choices=point_choices
             )
-            self.fields[side] = forms.ChoiceField(
-                label=f"Side of added point {i + 1}", required=False, choices=side_choices
+            self.fields[side_name] = forms.ChoiceField(
+                label=f"Side of added point {i + 1}",
+                required=False,
+                choices=side_choices,
+                initial=side.value if side is not None else None,
             )
-            self.add_rows.append((code, side))
+            self.add_rows.append((code, side_name))
 
     def add_row_fields(self) -> list[tuple[Any, Any]]:
         """(code, side) bound fields of each "add a point" row, for the template."""

@@ -88,6 +88,11 @@ class PointForm(forms.Form):
 
     plan_hint: str = ""
 
+    def __init__(self, *args: Any, default_side: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if default_side:  # a row the plan did not fill: the affected knee, not the first choice
+            self.fields["side"].initial = default_side
+
     def used(self) -> bool:
         data = getattr(self, "cleaned_data", {})
         return bool(data.get("needled")) and bool((data.get("code") or "").strip())
@@ -101,6 +106,11 @@ class ElectroForm(forms.Form):
     side = forms.ChoiceField(label="Side", choices=_SIDES)
     frequency_hz = forms.CharField(label="Frequency (Hz)", max_length=50, required=False)
     intensity = forms.CharField(label="Intensity", max_length=200, required=False)
+
+    def __init__(self, *args: Any, default_side: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if default_side:
+            self.fields["side"].initial = default_side
 
     def used(self) -> bool:
         data = getattr(self, "cleaned_data", {})
@@ -281,12 +291,19 @@ class SessionEntry:
         *,
         initial: dict[str, Any] | None = None,
         practitioner_id: str | None = None,
+        side: str | None = None,
     ) -> None:
+        """``side``: the affected knee (the intake's), where an added point row starts."""
         initial = initial or {}
         self.practitioner_id = practitioner_id
         self.session = SessionForm(data, initial=initial.get("session"))
-        self.points = PointFormSet(data, initial=initial.get("points"), prefix="points")
-        self.electro = ElectroFormSet(data, initial=initial.get("electro"), prefix="electro")
+        sided = {"default_side": side}
+        self.points = PointFormSet(
+            data, initial=initial.get("points"), prefix="points", form_kwargs=sided
+        )
+        self.electro = ElectroFormSet(
+            data, initial=initial.get("electro"), prefix="electro", form_kwargs=sided
+        )
         self.events = AdverseEventFormSet(data, initial=initial.get("events"), prefix="events")
         for form, hint in zip(self.points.forms, initial.get("hints", []), strict=False):
             form.plan_hint = hint

@@ -1,8 +1,11 @@
 """Intake: the first-visit form, its immediate screening verdict, and a printable referral note.
 
-A view parses the form (which validates through the core), stores the intake, its screening and
-assessment and one measurement per answered instrument in one transaction, and shows the verdict.
-Whether planning is allowed is the core's ``Screening.plan_allowed``; nothing here decides it.
+A view parses the form (which validates through the core) and asks the care layer to store the
+intake, its screening and assessment and one measurement per answered instrument
+(``care.services.record_intake``), then shows the verdict. Whether planning is allowed is the
+care layer's ``planning_refusals`` (the screening, a referral still standing from any intake,
+unanswered red-flag questions); nothing here decides it. A referral's outcome is recorded here
+too (``referral_outcome``), and a new intake starts from the previous one's answers for review.
 """
 
 from __future__ import annotations
@@ -10,20 +13,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django import forms
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from acuknee.care.errors import InvalidRecord
-from acuknee.care.patients import check_intake_against_patient
+from acuknee.care import errors, services
+from acuknee.care.queries import (
+    baseline_measurements,
+    latest_intake,
+    live,
+    planning_refusals,
+    screening_of,
+)
+from acuknee.clinic import answers
 from acuknee.clinic.access import CLINICAL_ROLES, clinic_view
-from acuknee.clinic.forms.intake import IntakeForm, IntakeResult, field_name, label_for
+from acuknee.clinic.forms.intake import IntakeForm, initial_from_intake, label_for
 from acuknee.clinic.forms.plans import PlanStartForm, next_weekday
 from acuknee.clinic.forms.voiding import VoidIntakeForm
-from acuknee.clinic.models import IntakeRecord, Measurement, Patient
-from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
+from acuknee.clinic.models import IntakeRecord, Patient
+from acuknee.clinical import Assessment, Intake, load_knowledge
 from acuknee.clinical.knowledge import Source
 
 
@@ -49,53 +61,58 @@ def intake_for(patient: Patient, intake_id: int) -> IntakeRecord:
     return get_object_or_404(IntakeRecord, pk=intake_id, patient=patient)
 
 
-def screening_of(record: IntakeRecord) -> Screening:
-    return Screening.model_validate(record.screening)
+class ReferralOutcomeForm(forms.Form):
+    """What came of a referral: who saw the patient, when, and whether acupuncture may go on."""
 
-
-@transaction.atomic
-def store_intake(patient: Patient, user: Any, result: IntakeResult, visit: Any) -> IntakeRecord:
-    """The intake and one measurement per answered instrument: all stored, or nothing."""
-    record = IntakeRecord.objects.create(
-        patient=patient,
-        visit_date=visit,
-        data=result.intake.model_dump(mode="json"),
-        screening=result.screening.model_dump(mode="json"),
-        assessment=result.assessment.model_dump(mode="json"),
-        created_by=user,
+    seen_by = forms.CharField(label="Seen by (name and service)", max_length=200)
+    seen_on = forms.DateField(
+        label="Seen on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    for instrument, answers in result.answers.items():
-        Measurement.objects.create(
-            patient=patient,
-            measured_on=visit,
-            instrument=instrument,
-            answers=answers,
-            scores=result.scores[instrument].model_dump(mode="json"),
-            origin=Measurement.Origin.CLINIC,
-            created_by=user,
-        )
-    return record
+    cleared = forms.TypedChoiceField(
+        label="Outcome",
+        choices=[
+            ("no", "Not cleared: no acupuncture for now"),
+            ("yes", "Cleared: acupuncture may go ahead"),
+        ],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 @clinic_view(roles=CLINICAL_ROLES)
 def intake_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     if patient.is_voided:
         raise Http404("this patient record is voided")
+    status = 200
+    previous = latest_intake(patient)
     if request.method == "POST":
         form = IntakeForm(request.POST, patient=patient)
         if form.is_valid() and form.result is not None:
+            result = form.result
             try:
-                check_intake_against_patient(patient, form.result.intake)
-            except InvalidRecord as exc:
-                form.add_error(field_name(exc.field or "") or None, exc.message)
-            else:
-                record = store_intake(
-                    patient, request.user, form.result, form.cleaned_data["visit_date"]
+                record = services.record_intake(
+                    patient,
+                    request.user,
+                    visit=form.cleaned_data["visit_date"],
+                    intake=result.intake,
+                    screening=result.screening,
+                    assessment=result.assessment,
+                    answers=result.answers,
+                    scores=result.scores,
                 )
+            except errors.CareError as exc:
+                status = answers.on_form(form, exc)
+            else:
                 return redirect("intake-detail", patient_id=patient.pk, intake_id=record.pk)
     else:
         form = IntakeForm(patient=patient, initial={"visit_date": timezone.localdate()})
-    return render(request, "clinic/intake_form.html", {"patient": patient, "form": form})
+        if previous is not None:  # the previous answers, for the practitioner to review
+            form.initial.update(initial_from_intake(form, previous.data))
+    context = {"patient": patient, "form": form, "previous": previous}
+    return render(request, "clinic/intake_form.html", context, status=status)
 
 
 def _recorded(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -118,7 +135,8 @@ def _recorded(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
 
 
 def verdict_context(record: IntakeRecord) -> dict[str, Any]:
-    """What the intake page and the referral letter show of the screening and assessment."""
+    """What the intake page shows of the screening, the assessment, whether planning is
+    allowed (``planning_refusals``) and the referral's recorded outcomes."""
     kb = load_knowledge()
     screening = screening_of(record)
     assessment = Assessment.model_validate(record.assessment)
@@ -148,22 +166,13 @@ def verdict_context(record: IntakeRecord) -> dict[str, Any]:
         "assessment": assessment,
         "referrals": referrals,
         "safety_findings": findings,
-        "plan_allowed": screening.plan_allowed,
-        "refusal_reasons": screening.refusal_reasons,
+        "plan_allowed": not (refusals := planning_refusals(record.patient, record)),
+        "refusal_reasons": refusals,
+        "referral_outcomes": list(record.referral_outcomes.select_related("created_by")),
+        "referral_open": record.refers
+        and not live(record.referral_outcomes.all()).filter(cleared=True).exists(),
         "assessment_citations": citations(assessment.sources),
     }
-
-
-def baseline_measurements(patient: Patient, record: IntakeRecord) -> Any:
-    """The measurements recorded in clinic on the intake's visit date (its baseline), voided
-    ones included: the page shows them marked as voided."""
-    return (
-        Measurement.objects.filter(
-            patient=patient, measured_on=record.visit_date, origin=Measurement.Origin.CLINIC
-        )
-        .select_related("voided_by")
-        .order_by("instrument", "id")
-    )
 
 
 def _baseline(measurements: Any) -> list[dict[str, Any]]:
@@ -190,13 +199,14 @@ def intake_page(
     *,
     plan_form: PlanStartForm | None = None,
     void_form: VoidIntakeForm | None = None,
+    outcome_form: ReferralOutcomeForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The intake page: recorded findings, the screening verdict, the assessment, the baseline
     measurements and this intake's plans, with the form to propose a plan when allowed and the
     form to void the intake."""
     intake = Intake.model_validate(record.data)
-    measurements = baseline_measurements(patient, record)
+    measurements = baseline_measurements(record)
     plans = list(record.plans.all())
     if plan_form is None:
         plan_form = PlanStartForm(initial={"start": next_weekday(timezone.localdate())})
@@ -212,6 +222,8 @@ def intake_page(
         "signed_plans": [p for p in plans if p.status == "signed" and not p.is_voided],
         "plan_form": plan_form,
         "void_form": void_form or VoidIntakeForm(initial={"version": record.version}),
+        "outcome_form": outcome_form
+        or ReferralOutcomeForm(initial={"seen_on": timezone.localdate()}),
         **verdict_context(record),
     }
     return render(request, "clinic/intake_detail.html", context, status=status)
@@ -232,9 +244,35 @@ def referral_letter(request: HttpRequest, patient: Patient, intake_id: int) -> H
     return HttpResponse(intake_referral_html(request, patient, intake_id))
 
 
+@require_POST
+@clinic_view(roles=CLINICAL_ROLES)
+def referral_outcome(request: HttpRequest, patient: Patient, intake_id: int) -> HttpResponse:
+    """Record what came of the intake's referral; a clearing outcome lifts it."""
+    record = intake_for(patient, intake_id)
+    form = ReferralOutcomeForm(request.POST)
+    if not form.is_valid():
+        return intake_page(request, patient, record, outcome_form=form, status=400)
+    try:
+        outcome = services.resolve_referral(record, request.user, **form.cleaned_data)
+    except errors.CareError as exc:
+        status = answers.on_form(form, exc)
+        return intake_page(request, patient, record, outcome_form=form, status=status)
+    messages.success(
+        request,
+        "Referral outcome recorded: "
+        + ("acupuncture may go ahead." if outcome.cleared else "the referral still stands."),
+    )
+    return redirect("intake-detail", patient_id=patient.pk, intake_id=record.pk)
+
+
 urlpatterns: list[URLPattern] = [
     path("patients/<int:patient_id>/intake/new/", intake_new, name="intake-new"),
     path("patients/<int:patient_id>/intakes/<int:intake_id>/", intake_detail, name="intake-detail"),
+    path(
+        "patients/<int:patient_id>/intakes/<int:intake_id>/referral-outcome/",
+        referral_outcome,
+        name="referral-outcome",
+    ),
     path(
         "patients/<int:patient_id>/intakes/<int:intake_id>/referral/",
         referral_letter,

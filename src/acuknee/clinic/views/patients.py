@@ -9,12 +9,11 @@ clinical roles (and their own views refuse front desk anyway).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
@@ -23,16 +22,17 @@ from django.views.decorators.http import require_POST
 
 from acuknee.care.errors import InvalidRecord, LikelyDuplicate, PatientVoided, StaleEdit
 from acuknee.care.patients import edit_patient, patient_changes, register_patient, void_patient
+from acuknee.care.queries import live
+from acuknee.care.queries import search_patients as search
+from acuknee.care.status import attach_overviews, latest, patient_status, with_status_facts
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, clinic_view, staff_clinic
 from acuknee.clinic.forms.patients import PatientEditForm, PatientRegisterForm, PatientSearchForm
 from acuknee.clinic.forms.voiding import VoidRecordForm
 from acuknee.clinic.models import IntakeRecord, Patient, TreatmentSession
-from acuknee.clinic.status import attach_overviews, latest, patient_status, with_status_facts
-from acuknee.clinic.views.outcomes import outcomes_context
 from acuknee.clinic.views.sessions import sessions_context
+from acuknee.reports.outcomes import outcomes_context
 
 PAGE_SIZE = 50
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def with_overview(patients: QuerySet[Patient]) -> QuerySet[Patient]:
@@ -55,22 +55,6 @@ def last_visit(patient: Patient) -> dt.date | None:
     return max(known) if known else None
 
 
-def search(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
-    """Match a date of birth (YYYY-MM-DD), else a record number or every word of a name."""
-    query = query.strip()
-    if not query:
-        return patients
-    if _ISO_DATE.match(query):
-        try:
-            return patients.filter(date_of_birth=dt.date.fromisoformat(query))
-        except ValueError:
-            return patients.none()
-    by_name = Q()
-    for word in query.split():
-        by_name &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
-    return patients.filter(by_name | Q(record_number__iexact=query))
-
-
 @clinic_view(roles=SCHEDULING_ROLES)
 def patient_list(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
@@ -78,7 +62,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     show_voided = request.GET.get("voided") == "1"
     patients = Patient.objects.filter(clinic=staff_clinic(request))
     if not show_voided:
-        patients = patients.filter(voided_at__isnull=True)
+        patients = live(patients)
     page = Paginator(with_overview(search(patients, query)), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

@@ -1,10 +1,11 @@
 """Plans: propose (the core's ``plan``), edit with recorded overrides, sign, void.
 
-A plan is proposed only when the intake's screening allows it (``Screening.plan_allowed``); the
-core's answer is stored as both ``proposed`` and ``content``. Edits are saved with optimistic
-locking (``save_versioned``): a save based on a stale version is refused with the user's input
-kept on the page. A signed plan is read-only; it can be voided with a reason and a new plan
-proposed.
+A plan is proposed only when the care layer allows it (``care.queries.planning_refusals``: the
+screening, a referral still standing, unanswered red flags); the core's answer is stored as both
+``proposed`` and ``content`` (``care.services.propose_plan``). Edits, signing and voiding go
+through the care services with the version the page was opened at: a stale one is refused with
+the user's input kept on the page. A signed plan is read-only; it can be voided with a reason
+and a new plan proposed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from acuknee.care import errors, services
+from acuknee.care.queries import affected_side, planning_refusals, screening_of
+from acuknee.clinic import answers
 from acuknee.clinic.access import CLINICAL_ROLES, clinic_view
 from acuknee.clinic.forms.plans import (
     PlanEditForm,
@@ -25,16 +29,10 @@ from acuknee.clinic.forms.plans import (
     VersionForm,
     VoidForm,
 )
-from acuknee.clinic.models import Patient, PlanRecord, StaleEdit
-from acuknee.clinic.views.intake import (
-    Citation,
-    citations,
-    intake_for,
-    intake_page,
-    screening_of,
-)
+from acuknee.clinic.models import Patient, PlanRecord
+from acuknee.clinic.views.intake import Citation, citations, intake_for, intake_page
 from acuknee.clinic.views.reference import diagram_context
-from acuknee.clinical import Assessment, Intake, Plan, load_knowledge, plan
+from acuknee.clinical import Plan, load_knowledge
 from acuknee.reports.stricta_report import short_citation, split_sources
 
 
@@ -48,10 +46,9 @@ def _to_detail(record: PlanRecord) -> HttpResponse:
 
 @clinic_view(roles=CLINICAL_ROLES)
 def plan_new(request: HttpRequest, patient: Patient, intake_id: int) -> HttpResponse:
-    """Propose a plan from an intake; refused while the screening blocks planning."""
+    """Propose a plan from an intake; refused while planning is not allowed."""
     record = intake_for(patient, intake_id)
-    screening = screening_of(record)
-    if not screening.plan_allowed or record.is_voided or patient.is_voided:
+    if planning_refusals(patient, record):
         messages.error(request, "No plan can be proposed from this intake.")
         return intake_page(request, patient, record, status=409)
     if request.method != "POST":
@@ -59,24 +56,15 @@ def plan_new(request: HttpRequest, patient: Patient, intake_id: int) -> HttpResp
     form = PlanStartForm(request.POST)
     if not form.is_valid():
         return intake_page(request, patient, record, plan_form=form, status=400)
-    start = form.cleaned_data["start"]
-    proposed = plan(
-        Intake.model_validate(record.data),
-        screening,
-        Assessment.model_validate(record.assessment),
-        start=start,
-    )
-    content = proposed.model_dump(mode="json")
-    refused = proposed.status == "refused"
-    created = PlanRecord.objects.create(
-        patient=patient,
-        intake=record,
-        status=PlanRecord.Status.REFUSED if refused else PlanRecord.Status.DRAFT,
-        proposed=content,
-        content=content,
-        start_date=start,
-        created_by=request.user,
-    )
+    try:
+        created = services.propose_plan(record, request.user, form.cleaned_data["start"])
+    except errors.CareError as exc:
+        if isinstance(exc, errors.InvalidRecord):
+            return intake_page(
+                request, patient, record, plan_form=form, status=answers.on_form(form, exc)
+            )
+        messages.error(request, "No plan can be proposed from this intake.")
+        return intake_page(request, patient, record, status=answers.status_of(exc))
     return _to_detail(created)
 
 
@@ -163,7 +151,7 @@ def plan_detail(request: HttpRequest, patient: Patient, plan_id: int) -> HttpRes
         **plan_context(record),
         **diagram_context(record.content),
         "sign_form": VersionForm(initial={"version": record.version}),
-        "void_form": VoidForm(),
+        "void_form": VoidForm(initial={"version": record.version}),
     }
     return render(request, "clinic/plan_detail.html", context)
 
@@ -176,24 +164,21 @@ def plan_edit(request: HttpRequest, patient: Patient, plan_id: int) -> HttpRespo
         return _to_detail(record)
     content = Plan.model_validate(record.content)
     screening = screening_of(record.intake)
+    side = affected_side(record.intake)
     status = 200
     if request.method == "POST":
-        form = PlanEditForm(request.POST, content=content, screening=screening)
+        form = PlanEditForm(request.POST, content=content, screening=screening, side=side)
         if form.is_valid() and form.new_content is not None:
-            now = timezone.now()
-            record.content = form.new_content.model_dump(mode="json")
-            record.start_date = form.cleaned_data["start"]
-            record.overrides = [
-                *record.overrides,
-                *form.overrides(by=request.user.get_username(), at=now),
-            ]
             try:
-                record.save_versioned(
-                    form.cleaned_data["version"], ["content", "start_date", "overrides"]
+                services.edit_plan(
+                    record,
+                    content=form.new_content,
+                    start=form.cleaned_data["start"],
+                    overrides=form.overrides(by=request.user.get_username(), at=timezone.now()),
+                    version=form.cleaned_data["version"],
                 )
-            except StaleEdit as exc:
-                form.add_error(None, str(exc))
-                status = 409
+            except errors.CareError as exc:
+                status = answers.on_form(form, exc)
             else:
                 messages.success(request, "Plan saved.")
                 return _to_detail(record)
@@ -204,6 +189,7 @@ def plan_edit(request: HttpRequest, patient: Patient, plan_id: int) -> HttpRespo
             initial=PlanEditForm.initial_for(content, record.version),
             content=content,
             screening=screening,
+            side=side,
         )
     context = {"patient": patient, "plan_record": record, "content": content, "form": form}
     return render(request, "clinic/plan_edit.html", context, status=status)
@@ -219,15 +205,10 @@ def plan_sign(request: HttpRequest, patient: Patient, plan_id: int) -> HttpRespo
     elif not form.is_valid():
         messages.error(request, "The plan could not be signed: reload the page and try again.")
     else:
-        record.status = PlanRecord.Status.SIGNED
-        record.signed_by = request.user
-        record.signed_at = timezone.now()
         try:
-            record.save_versioned(
-                form.cleaned_data["version"], ["status", "signed_by", "signed_at"]
-            )
-        except StaleEdit as exc:
-            messages.error(request, str(exc))
+            services.sign_plan(record, request.user, form.cleaned_data["version"])
+        except errors.CareError as exc:
+            answers.flash(request, exc)
         else:
             messages.success(request, "Plan signed.")
     return _to_detail(record)
@@ -244,9 +225,11 @@ def plan_void(request: HttpRequest, patient: Patient, plan_id: int) -> HttpRespo
         messages.error(request, "Give a reason to void the plan.")
     else:
         try:
-            record.void(request.user, form.cleaned_data["reason"])
-        except StaleEdit as exc:
-            messages.error(request, str(exc))
+            services.void_plan(
+                record, request.user, form.cleaned_data["reason"], form.cleaned_data.get("version")
+            )
+        except errors.CareError as exc:
+            answers.flash(request, exc)
         else:
             messages.success(request, "Plan voided.")
     return _to_detail(record)

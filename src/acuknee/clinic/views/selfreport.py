@@ -12,16 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from acuknee.care import errors, services
 from acuknee.clinic.access import SCHEDULING_ROLES, clinic_view, public_view
 from acuknee.clinic.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm
-from acuknee.clinic.models import Measurement, Patient, SelfReportLink
+from acuknee.clinic.models import Patient, SelfReportLink
 from acuknee.clinical import load_knowledge
 
 LINK_VALID_FOR = dt.timedelta(days=7)
@@ -49,12 +49,13 @@ def selfreport_issue(request: HttpRequest, patient: Patient) -> HttpResponse:
     url = None
     status = 200
     if request.method == "POST":
-        if patient.is_voided:
-            status = 409
-        else:
-            _, token = SelfReportLink.issue(
+        try:
+            _, token = services.issue_self_report_link(
                 patient, request.user, list(SELF_REPORT_INSTRUMENTS), LINK_VALID_FOR
             )
+        except errors.CareError:
+            status = 409
+        else:
             url = request.build_absolute_uri(reverse("selfreport-fill", args=[token]))
             status = 201
     kb = load_knowledge()
@@ -91,15 +92,11 @@ def selfreport_fill(request: HttpRequest, token: str) -> HttpResponse:
     form = MeasurementsForm(request.POST, instruments=link.instruments, with_date=False)
     if not form.is_valid():
         return render(request, "clinic/selfreport_form.html", {"form": form}, status=400)
-    now = timezone.now()
-    with transaction.atomic():
-        claimed = SelfReportLink.objects.filter(
-            pk=link.pk, used_at__isnull=True, expires_at__gt=now
-        ).update(used_at=now)
-        if claimed != 1:
-            link.refresh_from_db()
-            return _gone(request, link)
-        form.save(link.patient, None, Measurement.Origin("self_report"))
+    try:
+        services.record_self_report(link, form.answers, form.scores)
+    except errors.LinkGone:
+        link.refresh_from_db()
+        return _gone(request, link)
     return render(request, "clinic/selfreport_done.html", {"state": "thanks"})
 
 

@@ -7,25 +7,32 @@ The view parses the page into the core's ``SessionRecord`` (``forms.sessions``),
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
-from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from acuknee.care import errors, services
+from acuknee.care.queries import (
+    affected_side,
+    next_session_number,
+    open_referrals,
+    session_problems,
+    signed_plan,
+)
+from acuknee.clinic import answers
 from acuknee.clinic.access import clinic_view
 from acuknee.clinic.forms.sessions import SessionEntry, initial_from_plan, initial_from_record
 from acuknee.clinic.ics import CalendarEvent, ics_calendar
-from acuknee.clinic.models import Patient, PlanRecord, StaleEdit, TreatmentSession
-from acuknee.clinical import Plan, Screening, SessionRecord, load_knowledge
-from acuknee.clinical.session_check import SessionProblem, check_session
+from acuknee.clinic.models import Patient, PlanRecord, TreatmentSession
+from acuknee.clinical import Plan, SessionRecord
 
 
 class VoidSessionForm(forms.Form):
@@ -33,34 +40,6 @@ class VoidSessionForm(forms.Form):
     reason = forms.CharField(
         label="Reason for voiding", max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
-
-
-def signed_plan(patient: Patient) -> PlanRecord | None:
-    """The patient's current signed plan (the latest signed, not voided)."""
-    return (
-        patient.plans.filter(status=PlanRecord.Status.SIGNED, voided_at__isnull=True)
-        .order_by("-signed_at", "-id")
-        .first()
-    )
-
-
-def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionProblem]:
-    """The core's check of a session against its signed plan and the patient's screening (the
-    plan's intake): unknown point codes, blocked points or methods the plan did not override.
-    Every write path (this page, the API, the CSV import) asks it before storing."""
-    screening = plan.intake.screening
-    return check_session(
-        record,
-        Plan.model_validate(plan.content),
-        Screening.model_validate(screening) if screening else None,
-        load_knowledge(),
-    )
-
-
-def next_number(patient: Patient) -> int:
-    """The next session number: one more than the highest session that is not voided."""
-    top = patient.sessions.filter(voided_at__isnull=True).aggregate(n=Max("number"))["n"]
-    return (top or 0) + 1
 
 
 def _practitioner(request: HttpRequest) -> str:
@@ -76,6 +55,7 @@ def _page(
     session: TreatmentSession | None = None,
     status: int = 200,
     void_form: VoidSessionForm | None = None,
+    form_token: str | None = None,
 ) -> HttpResponse:
     context = {
         "patient": patient,
@@ -83,21 +63,33 @@ def _page(
         "plan": plan,
         "plan_content": Plan.model_validate(plan.content) if plan else None,
         "session": session,
-        "number": session.number if session else next_number(patient),
+        "number": session.number if session else next_session_number(patient),
+        "form_token": form_token or uuid.uuid4().hex,
         "void_form": void_form
         or (VoidSessionForm(initial={"version": session.version}) if session else None),
     }
     return render(request, "clinic/session_form.html", context, status=status)
 
 
+def _side(plan: PlanRecord | None) -> str | None:
+    side = affected_side(plan.intake) if plan is not None else None
+    return side.value if side is not None else None
+
+
 @clinic_view()
 def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     plan = signed_plan(patient)
+    standing = open_referrals(patient).first()
     refusal = None
     if patient.is_voided:
         refusal = "This patient record is voided: no session can be logged."
     elif plan is None:
         refusal = "This patient has no signed plan: sign a plan before logging a session."
+    elif standing is not None:
+        refusal = (
+            f"The referral of the intake of {standing.visit_date.isoformat()} stands until its "
+            "outcome is recorded: no session can be logged."
+        )
     if refusal is not None:
         entry = SessionEntry()
         entry.problems.append(refusal)
@@ -105,26 +97,29 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     assert plan is not None
     initial = initial_from_plan(Plan.model_validate(plan.content))
     if request.method != "POST":
-        return _page(request, patient, SessionEntry(initial=initial), plan=plan)
+        entry = SessionEntry(initial=initial, side=_side(plan))
+        return _page(request, patient, entry, plan=plan)
+    token = str(request.POST.get("form_token", ""))[:64] or None
     entry = SessionEntry(
         request.POST,
         initial={"hints": initial["hints"]},  # the plan's depth and angle, beside each point
         practitioner_id=_practitioner(request),
+        side=_side(plan),
     )
-    with transaction.atomic():
-        number = next_number(patient)
-        if not entry.is_valid(number, check=lambda record: session_problems(plan, record)):
-            return _page(request, patient, entry, plan=plan, status=400)
-        assert entry.record is not None
-        TreatmentSession.objects.create(
-            patient=patient,
-            plan=plan,
-            number=number,
-            session_date=entry.record.date,
-            data=entry.record.model_dump(mode="json"),
-            created_by=request.user,
-        )
-    messages.success(request, f"Session {number} saved.")
+    number = next_session_number(patient)
+    if not entry.is_valid(number, check=lambda record: session_problems(plan, record)):
+        return _page(request, patient, entry, plan=plan, status=400, form_token=token)
+    assert entry.record is not None
+    try:
+        stored = services.record_session(patient, request.user, entry.record, submission_key=token)
+    except errors.DuplicateSubmission as exc:
+        messages.info(request, exc.message)
+        return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
+    except errors.CareError as exc:
+        entry.problems += answers.lines(exc)
+        status = answers.status_of(exc)
+        return _page(request, patient, entry, plan=plan, status=status, form_token=token)
+    messages.success(request, f"Session {stored.number} saved.")
     return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
 
 
@@ -137,13 +132,17 @@ def session_edit(request: HttpRequest, patient: Patient, session_id: int) -> Htt
     session = _session(patient, session_id)
     record = SessionRecord.model_validate(session.data)
     if request.method != "POST" or session.is_voided:
-        entry = SessionEntry(initial=initial_from_record(record, session.version))
+        entry = SessionEntry(
+            initial=initial_from_record(record, session.version), side=_side(session.plan)
+        )
         if session.is_voided and request.method == "POST":
             entry.problems.append("A voided session cannot be edited.")
             return _page(request, patient, entry, plan=session.plan, session=session, status=409)
         return _page(request, patient, entry, plan=session.plan, session=session)
     entry = SessionEntry(
-        request.POST, practitioner_id=record.practitioner_id or _practitioner(request)
+        request.POST,
+        practitioner_id=record.practitioner_id or _practitioner(request),
+        side=_side(session.plan),
     )
     if not entry.is_valid(
         session.number, check=lambda checked: session_problems(session.plan, checked)
@@ -151,14 +150,13 @@ def session_edit(request: HttpRequest, patient: Patient, session_id: int) -> Htt
         return _page(request, patient, entry, plan=session.plan, session=session, status=400)
     assert entry.record is not None
     expected = entry.session.cleaned_data.get("version")
-    session.data = entry.record.model_dump(mode="json")
-    session.session_date = entry.record.date
     try:
-        session.save_versioned(expected if expected is not None else -1, ["data", "session_date"])
-    except StaleEdit as exc:
-        entry.problems.append(str(exc))
+        services.edit_session(session, entry.record, expected)
+    except errors.CareError as exc:
+        entry.problems += answers.lines(exc)
         fresh = _session(patient, session_id)
-        return _page(request, patient, entry, plan=fresh.plan, session=fresh, status=409)
+        status = answers.status_of(exc)
+        return _page(request, patient, entry, plan=fresh.plan, session=fresh, status=status)
     messages.success(request, f"Session {session.number} updated.")
     return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
 
@@ -177,14 +175,14 @@ def session_void(request: HttpRequest, patient: Patient, session_id: int) -> Htt
         return _page(
             request, patient, entry, plan=session.plan, session=session, status=400, void_form=form
         )
-    if form.cleaned_data["version"] != session.version:
-        entry.problems.append(str(StaleEdit("this session was changed by someone else")))
-        return _page(request, patient, entry, plan=session.plan, session=session, status=409)
     try:
-        session.void(request.user, form.cleaned_data["reason"])
-    except StaleEdit as exc:
-        entry.problems.append(str(exc))
-        return _page(request, patient, entry, plan=session.plan, session=session, status=409)
+        services.void(
+            session, request.user, form.cleaned_data["reason"], form.cleaned_data["version"]
+        )
+    except errors.CareError as exc:
+        entry.problems += answers.lines(exc)
+        status = answers.status_of(exc)
+        return _page(request, patient, entry, plan=session.plan, session=session, status=status)
     messages.success(request, f"Session {session.number} voided; it stays visible as voided.")
     return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
 

@@ -4,7 +4,8 @@ Both views take a POST with the record's ``version`` (read when the page was ope
 required reason; a record changed since then is refused (``StaleEdit``), as for plans and
 sessions. Voided records stay on their pages, marked with who voided them, when and why, and
 every computation that reads "current" records skips them: the patient's status
-(``clinic/status.py``), the outcomes course (``outcomes.build_course``), and the baseline date.
+(``care/status.py``), the outcomes course (``care.queries.course_of``), and the baseline date.
+The acts themselves are the care layer's (``care.services.void_intake``, ``care.services.void``).
 
 An intake that a signed plan was built on is not voided while that plan stands: the plan, and
 the sessions logged against it, would then rest on a screening nobody vouches for. The
@@ -17,71 +18,19 @@ may be right even when the intake form was not.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
 from django.views.decorators.http import require_POST
 
+from acuknee.care import errors, services
+from acuknee.clinic import answers
 from acuknee.clinic.access import CLINICAL_ROLES, clinic_view
 from acuknee.clinic.forms.voiding import VoidIntakeForm, VoidRecordForm
-from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord, StaleEdit
-from acuknee.clinic.views.intake import baseline_measurements, intake_for, intake_page
+from acuknee.clinic.models import Measurement, Patient
+from acuknee.clinic.views.intake import intake_for, intake_page
 from acuknee.clinical import load_knowledge
-
-
-def _stale(record: Any) -> StaleEdit:
-    name = record._meta.verbose_name
-    return StaleEdit(
-        f"this {name} was changed by someone else since you opened it; reload to see their "
-        "changes, then void it again"
-    )
-
-
-def void_at_version(record: Any, user: Any, reason: str, version: int) -> None:
-    """Void ``record`` if it is still at ``version`` (the page's); else ``StaleEdit``. The
-    model's ``void`` then re-checks the version in the database, so a concurrent save between
-    the read and the write is refused too."""
-    if record.version != version:
-        raise _stale(record)
-    record.void(user, reason)
-
-
-class StandingPlan(Exception):
-    """A signed, non-voided plan rests on the intake: it is voided first, on its own page."""
-
-
-def _void_with_plans(
-    record: IntakeRecord, user: Any, reason: str, version: int, *, baseline: bool
-) -> tuple[int, int]:
-    """Void the intake, its unsigned plans and (when asked) its live baseline measurements, all
-    or nothing. Plans are re-read inside the transaction and each void re-checks its version,
-    so a plan signed meanwhile is never voided by this: the whole void is refused instead."""
-    with transaction.atomic():
-        plans = list(record.plans.filter(voided_at__isnull=True).order_by("start_date"))
-        signed = [p for p in plans if p.status == PlanRecord.Status.SIGNED]
-        if signed:
-            starts = ", ".join(p.start_date.isoformat() for p in signed)
-            raise StandingPlan(
-                f"This intake cannot be voided while the signed plan built on it (starting "
-                f"{starts}) stands: void that plan first (its sessions stay recorded), then "
-                "void the intake."
-            )
-        void_at_version(record, user, reason, version)
-        for plan_record in plans:
-            plan_record.void(user, f"intake voided: {reason}")
-        measurements = (
-            list(baseline_measurements(record.patient, record).filter(voided_at__isnull=True))
-            if baseline
-            else []
-        )
-        for m in measurements:
-            m.void(user, f"intake voided: {reason}")
-    return len(plans), len(measurements)
-
 
 # --- intake ---------------------------------------------------------------------------------------
 
@@ -97,17 +46,17 @@ def intake_void(request: HttpRequest, patient: Patient, intake_id: int) -> HttpR
     if not form.is_valid():
         return intake_page(request, patient, record, void_form=form, status=400)
     try:
-        drafts, baseline = _void_with_plans(
+        drafts, baseline = services.void_intake(
             record,
             request.user,
             form.cleaned_data["reason"],
             form.cleaned_data["version"],
             baseline=form.cleaned_data["void_baseline"],
         )
-    except (StandingPlan, StaleEdit) as exc:
+    except errors.CareError as exc:
         record.refresh_from_db()
-        form.add_error(None, str(exc))
-        return intake_page(request, patient, record, void_form=form, status=409)
+        status = answers.on_form(form, exc)
+        return intake_page(request, patient, record, void_form=form, status=status)
     done = ["Intake voided; it stays visible, marked as voided."]
     if drafts:
         done.append(f"Unsigned plans voided with it: {drafts}.")
@@ -171,13 +120,13 @@ def measurement_void(request: HttpRequest, patient: Patient, measurement_id: int
     if not form.is_valid():
         return _measurement_page(request, patient, record, void_form=form, status=400)
     try:
-        void_at_version(
+        services.void(
             record, request.user, form.cleaned_data["reason"], form.cleaned_data["version"]
         )
-    except StaleEdit as exc:
+    except errors.CareError as exc:
         record = measurement_for(patient, measurement_id)
-        form.add_error(None, str(exc))
-        return _measurement_page(request, patient, record, void_form=form, status=409)
+        status = answers.on_form(form, exc)
+        return _measurement_page(request, patient, record, void_form=form, status=status)
     messages.success(
         request,
         "Measurement voided; it stays visible, marked as voided, and no longer counts in the "

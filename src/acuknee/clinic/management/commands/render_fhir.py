@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from acuknee.care import fhir_lines
 from acuknee.clinic.models import Measurement, Patient
 from acuknee.fhir import bulk
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             stale = model.objects.exclude(fhir_version=version).order_by("pk")
             while rows := list(stale.filter(pk__gt=last)[:batch]):
                 last = rows[-1].pk
-                rendered = [row for row in rows if row._render()]
+                rendered = [row for row in rows if fhir_lines.render(row)]
                 failed += len(rows) - len(rendered)
                 with transaction.atomic():
                     model.objects.bulk_update(rendered, list(model.RENDERED))

@@ -3,7 +3,8 @@
 Storing the status would let it drift from the records; computing it from the latest intake, the
 signed plan, its sessions and the measurements keeps one truth. The rules, in order:
 
-1. the latest intake's screening has an emergency or urgent referral: **referred**;
+1. a referral stands (an intake's screening referred the patient before any needling and no
+   outcome clearing it is recorded; a later intake does not lift it): **referred**;
 2. no signed plan: **intake**;
 3. every planned session done and the last scheduled reassessment measured: **completed**;
 4. a scheduled reassessment date has passed without a measurement: **reassessment due**;
@@ -13,7 +14,7 @@ A scheduled reassessment counts as measured when a Measurement is dated after th
 precedes it in the schedule (so one taken a day early still counts, and the previous
 reassessment's own measurement does not). Voided records count for nothing.
 
-The rules read only a few facts (``Overview``): the latest intake's screening, the signed plan's
+The rules read only a few facts (``Overview``): whether a referral stands, the signed plan's
 schedule, the number of sessions logged against it and the latest measurement date. Those are
 loaded with subquery annotations and by primary key (``with_status_facts``, ``attach_overviews``),
 so a list of patients costs the same few queries however many records each patient has.
@@ -27,10 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 
-from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord, TreatmentSession
-from acuknee.clinical import Plan, Screening
+from acuknee.care.queries import has_open_referral, live, signed_plan_id
+from acuknee.clinic.models import Measurement, Patient, PlanRecord, TreatmentSession
+from acuknee.clinical import Plan
 
 # Patient.Status("...") not Patient.Status.X: mypy reads an untyped Django choice as a tuple.
 INTAKE = Patient.Status("intake")
@@ -47,50 +48,24 @@ OVERVIEW_ATTR = "status_overview"
 class Overview:
     """The few facts the status rules read, each from non-voided records only."""
 
-    latest_screening: dict[str, Any] | None
+    referral_open: bool
     plan_content: dict[str, Any] | None
     plan_start: dt.date | None
     sessions_done: int
     last_measured: dt.date | None
 
 
-def is_referred(screening: Screening) -> bool:
-    """True when the screening refers the patient elsewhere before any needling."""
-    return any(r.urgency.blocks_plan for r in screening.referrals)
-
-
-def _live(model: Any) -> QuerySet[Any]:
-    return model.objects.filter(patient=OuterRef("pk"), voided_at__isnull=True).order_by()
-
-
-def latest_intake_id() -> Subquery:
-    """The patient's latest non-voided intake (by visit date, then id)."""
-    rows = _live(IntakeRecord).order_by("-visit_date", "-pk").values("pk")[:1]
-    return Subquery(rows)
-
-
-def signed_plan_id() -> Subquery:
-    """The patient's most recently signed, non-voided plan (by signing time, then id)."""
-    rows = (
-        _live(PlanRecord)
-        .filter(status=PlanRecord.Status.SIGNED)
-        .order_by(Coalesce("signed_at", "created_at").desc(), "-pk")
-        .values("pk")[:1]
-    )
-    return Subquery(rows)
-
-
 def latest(model: Any, field: str) -> Subquery:
     """The patient's latest non-voided ``field`` of ``model``, as a correlated subquery."""
-    rows = _live(model).values("patient").annotate(latest=Max(field)).values("latest")
+    rows = live(model).filter(patient=OuterRef("pk")).order_by()
+    rows = rows.values("patient").annotate(latest=Max(field)).values("latest")
     return Subquery(rows)
 
 
 def _sessions_on_signed_plan() -> Subquery:
     rows = (
-        TreatmentSession.objects.filter(
-            plan_id=OuterRef("status_signed_plan_id"), voided_at__isnull=True
-        )
+        live(TreatmentSession)
+        .filter(plan_id=OuterRef("status_signed_plan_id"))
         .order_by()
         .values("plan_id")
         .annotate(n=Count("pk"))
@@ -100,27 +75,20 @@ def _sessions_on_signed_plan() -> Subquery:
 
 
 def with_status_facts(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """Annotate what ``patient_status`` needs that SQL can answer: ids of the latest intake and
-    of the signed plan, the sessions logged on that plan, the latest measurement date."""
+    """Annotate what ``patient_status`` needs that SQL can answer: whether a referral stands,
+    the signed plan's id, the sessions logged on that plan, the latest measurement date."""
     return patients.annotate(
-        status_intake_id=latest_intake_id(),
+        status_referral_open=has_open_referral(),
         status_signed_plan_id=signed_plan_id(),
         status_last_measured=latest(Measurement, "measured_on"),
     ).annotate(status_sessions_done=_sessions_on_signed_plan())
 
 
 def attach_overviews(patients: Iterable[Patient]) -> None:
-    """Give each patient annotated by ``with_status_facts`` its ``Overview``: two queries by
-    primary key (the latest intakes' screenings, the signed plans' content), for any number
-    of patients and records."""
+    """Give each patient annotated by ``with_status_facts`` its ``Overview``: one query by
+    primary key (the signed plans' content), for any number of patients and records."""
     patients = list(patients)
-    intake_ids = {p.status_intake_id for p in patients} - {None}
     plan_ids = {p.status_signed_plan_id for p in patients} - {None}
-    screenings = dict(
-        IntakeRecord.objects.filter(pk__in=intake_ids).values_list("pk", "screening")
-        if intake_ids
-        else []
-    )
     plans = {
         pk: (content, start)
         for pk, content, start in (
@@ -132,7 +100,7 @@ def attach_overviews(patients: Iterable[Patient]) -> None:
     for p in patients:
         content, start = plans.get(p.status_signed_plan_id, (None, None))
         overview = Overview(
-            latest_screening=screenings.get(p.status_intake_id),
+            referral_open=bool(p.status_referral_open),
             plan_content=content,
             plan_start=start,
             sessions_done=p.status_sessions_done or 0,
@@ -159,9 +127,7 @@ def patient_status(patient: Patient, today: dt.date) -> Patient.Status:
 
 def status_from(overview: Overview, today: dt.date) -> Patient.Status:
     """The status rules on the loaded facts."""
-    if overview.latest_screening is not None and is_referred(
-        Screening.model_validate(overview.latest_screening)
-    ):
+    if overview.referral_open:
         return REFERRED
     if overview.plan_content is None or overview.plan_start is None:
         return INTAKE

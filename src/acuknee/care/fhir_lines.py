@@ -1,0 +1,39 @@
+"""Store a record's FHIR Bulk Data lines after the care layer wrote it (not inside
+``Model.save``): the export then copies them instead of building resources.
+
+A record the mapping cannot take keeps no lines (the export builds, and reports, it the slow
+way); the failure is logged with the record, never swallowed silently.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from acuknee.clinic.models import RenderedFhir
+
+log = logging.getLogger(__name__)
+
+
+def render(record: RenderedFhir) -> bool:
+    """Fill ``record``'s rendered fields in memory; False (and a log line) when it cannot."""
+    try:
+        record.render_fhir()
+    except (ValueError, TypeError, KeyError, AttributeError):
+        log.exception(
+            "FHIR lines of %s %s could not be rendered; the export will build them",
+            type(record).__name__,
+            record.pk,
+        )
+        record.fhir_version = ""
+        return False
+    return True
+
+
+def store(record: RenderedFhir) -> bool:
+    """Render and store ``record``'s lines with one UPDATE (no ``save``, so no history row and
+    no version bump: the lines are a cache of the record, not part of it)."""
+    if record.pk is None or not render(record):
+        return False
+    stored = {name: getattr(record, name) for name in record.RENDERED}
+    type(record)._base_manager.using(record._state.db).filter(pk=record.pk).update(**stored)
+    return True

@@ -1,0 +1,307 @@
+"""Reading the record: one definition each of "live", "the latest intake", "the current signed
+plan", "an open referral" and "the course", so no two pages can disagree about them.
+
+Everything here reads; nothing writes. Rows become core models (``Intake``, ``Screening``,
+``Plan``, ``Course``) only here and in the services next door.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast, get_args
+
+from django.db.models import Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from acuknee.clinic.models import (
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    ReferralOutcome,
+    TreatmentSession,
+)
+from acuknee.clinical import Course, Intake, Plan, Screening, SessionRecord, load_knowledge
+from acuknee.clinical.response import Visit
+from acuknee.clinical.session_check import SessionProblem, check_session
+from acuknee.clinical.vocabulary import Side
+
+M = TypeVar("M", bound=Model)
+
+INTAKE_ORDER: tuple[Any, ...] = ("-visit_date", "-pk")
+"""The latest intake: the latest visit date, then the latest stored (a deterministic tie-break)."""
+
+SIGNED_ORDER: tuple[Any, ...] = (Coalesce("signed_at", "created_at").desc(), "-pk")
+"""The current signed plan: the latest signed, then the latest stored."""
+
+
+def today() -> dt.date:
+    """Today in the clinic's time zone (``TIME_ZONE``): the latest date a record may carry."""
+    return cast(dt.date, timezone.localdate())
+
+
+def live(rows: QuerySet[M] | type[M]) -> QuerySet[M]:
+    """The records that are not voided: what every list, course, report and export reads
+    unless voided ones are asked for."""
+    queryset = rows if isinstance(rows, QuerySet) else rows._default_manager.all()
+    return queryset.filter(voided_at__isnull=True)
+
+
+def latest_intake(patient: Patient) -> IntakeRecord | None:
+    """The patient's latest live intake."""
+    return cast(IntakeRecord | None, live(patient.intakes.all()).order_by(*INTAKE_ORDER).first())
+
+
+def signed_plan(patient: Patient) -> PlanRecord | None:
+    """The patient's current signed plan (the latest signed, not voided)."""
+    rows = live(patient.plans.all()).filter(status=PlanRecord.Status.SIGNED)
+    return cast(PlanRecord | None, rows.order_by(*SIGNED_ORDER).first())
+
+
+def latest_signed(plans: Iterable[PlanRecord]) -> PlanRecord | None:
+    """``signed_plan`` over plans already loaded (a report prefetches a clinic's at once)."""
+    signed = [p for p in plans if p.status == PlanRecord.Status.SIGNED and not p.is_voided]
+    return max(signed, key=lambda p: (p.signed_at or p.created_at, p.pk), default=None)
+
+
+def latest_intake_id() -> Subquery:
+    """``latest_intake`` as a correlated subquery on a patient queryset."""
+    rows = live(IntakeRecord).filter(patient=OuterRef("pk")).order_by(*INTAKE_ORDER)
+    return Subquery(rows.values("pk")[:1])
+
+
+def signed_plan_id() -> Subquery:
+    """``signed_plan`` as a correlated subquery on a patient queryset."""
+    rows = live(PlanRecord).filter(patient=OuterRef("pk"), status=PlanRecord.Status.SIGNED)
+    return Subquery(rows.order_by(*SIGNED_ORDER).values("pk")[:1])
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def search_patients(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
+    """Match a date of birth (YYYY-MM-DD), else a record number or every word of a name."""
+    query = query.strip()
+    if not query:
+        return patients
+    if _ISO_DATE.match(query):
+        try:
+            return patients.filter(date_of_birth=dt.date.fromisoformat(query))
+        except ValueError:
+            return patients.none()
+    by_name = Q()
+    for word in query.split():
+        by_name &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
+    return patients.filter(by_name | Q(record_number__iexact=query))
+
+
+# --- referrals ------------------------------------------------------------------------------------
+
+
+def clearing_outcomes() -> QuerySet[ReferralOutcome]:
+    """Live outcomes that cleared their intake's referral (correlated to an intake)."""
+    return live(ReferralOutcome).filter(intake=OuterRef("pk"), cleared=True)
+
+
+def open_referrals(patient: Patient) -> QuerySet[IntakeRecord]:
+    """The patient's live intakes whose referral stands: the screening referred the patient
+    before any needling and no live outcome has cleared it. A later intake never lifts one."""
+    rows = live(patient.intakes.all()).filter(refers=True)
+    return rows.filter(~Exists(clearing_outcomes())).order_by(*INTAKE_ORDER)
+
+
+def has_open_referral() -> Exists:
+    """``open_referrals`` is not empty, as an annotation on a patient queryset."""
+    rows = live(IntakeRecord).filter(patient=OuterRef("pk"), refers=True)
+    return Exists(rows.filter(~Exists(clearing_outcomes())))
+
+
+def affected_side(record: IntakeRecord | None) -> Side | None:
+    """The side of knee pain the intake recorded: where a point added to a plan or a session
+    goes unless the practitioner says otherwise (``both`` when the intake said both)."""
+    if record is None:
+        return None
+    side = (record.data or {}).get("side")
+    return Side(side) if side in {s.value for s in Side} else None
+
+
+def screening_of(record: IntakeRecord) -> Screening:
+    return Screening.model_validate(record.screening)
+
+
+def unanswered_red_flags(record: IntakeRecord) -> list[str]:
+    """The red-flag questions the intake left unanswered (yes / no / not asked): the core's list
+    when its screening has one, else every ``red_flags`` answer stored as null."""
+    screening = screening_of(record)
+    listed = getattr(screening, "unanswered_red_flags", None)
+    if listed is not None:
+        return list(listed)
+    flags = (record.data or {}).get("red_flags") or {}
+    return [
+        f"red_flags.{name}"
+        for name in _yes_no_red_flags()
+        if name not in flags or flags[name] is None
+    ]
+
+
+def _yes_no_red_flags() -> list[str]:
+    """The red-flag questions answered yes or no (not a score such as Wells) that may be left
+    unanswered: those the core's model lets be None (none while it defaults them to False)."""
+    model = Intake.model_fields["red_flags"].annotation
+    fields = getattr(model, "model_fields", {})
+    return [
+        name
+        for name, info in fields.items()
+        if bool in get_args(info.annotation) and type(None) in get_args(info.annotation)
+    ]
+
+
+def planning_refusals(patient: Patient, record: IntakeRecord) -> list[str]:
+    """Why no plan may be proposed from ``record`` now (empty: planning is allowed). The
+    intake's own screening, an open referral from any intake, and unanswered red flags."""
+    reasons: list[str] = []
+    if patient.is_voided:
+        reasons.append("This patient record is voided.")
+    if record.is_voided:
+        reasons.append("This intake is voided.")
+    reasons += screening_of(record).refusal_reasons
+    for other in open_referrals(patient).exclude(pk=record.pk):
+        reasons.append(
+            f"The referral of the intake of {other.visit_date.isoformat()} stands until its "
+            "outcome is recorded (who saw the patient, when, and whether acupuncture may go ahead)."
+        )
+    unanswered = unanswered_red_flags(record)
+    if unanswered:
+        reasons.append(
+            "Red-flag questions were not answered: " + ", ".join(unanswered) + ". Record a new "
+            "intake with every red-flag question answered before planning."
+        )
+    return reasons
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+
+def next_session_number(patient: Patient) -> int:
+    """One more than the highest live session's number (a voided number is free again)."""
+    top = live(patient.sessions.all()).aggregate(n=Max("number"))["n"]
+    return (top or 0) + 1
+
+
+def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionProblem]:
+    """The core's check of a session against its signed plan and the patient's screening (the
+    plan's intake): unknown point codes, blocked points or methods the plan did not override."""
+    screening = plan.intake.screening
+    return check_session(
+        record,
+        Plan.model_validate(plan.content),
+        Screening.model_validate(screening) if screening else None,
+        load_knowledge(),
+    )
+
+
+def live_sessions(patient: Patient, until: dt.date | None = None) -> QuerySet[TreatmentSession]:
+    rows = live(patient.sessions.all())
+    if until is not None:
+        rows = rows.filter(session_date__lte=until)
+    return rows.order_by("session_date", "number")
+
+
+# --- the course -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Which visit a course is measured from, and why (the page says it in words)."""
+
+    date: dt.date
+    chosen: bool
+    """The practitioner chose it (``IntakeRecord.baseline_on``), rather than the rule."""
+    from_intake: bool
+    """It is the intake's own visit."""
+
+    @property
+    def words(self) -> str:
+        day = self.date.isoformat()
+        if self.chosen:
+            return f"the measurements of {day}, chosen by the practitioner"
+        if self.from_intake:
+            return f"the intake's measurements ({day})"
+        return f"the first measurements recorded ({day}): none were taken at the intake"
+
+
+@dataclass(frozen=True)
+class CourseOfCare:
+    course: Course
+    baseline: Baseline
+
+
+def course_from(
+    intakes: Iterable[IntakeRecord], measurements: Iterable[Measurement], until: dt.date
+) -> CourseOfCare | None:
+    """The core ``Course`` from loaded live records: one visit per measurement date from the
+    baseline on, none after ``until`` (today: a future-dated record never counts).
+
+    The baseline is the latest intake's visit when measured that day, or the visit the
+    practitioner chose on that intake; else the first measurement date. When an instrument was
+    recorded twice on a day, a clinic record beats a self-report (a same-day self-report never
+    silently replaces the intake's baseline), then the later record wins."""
+    by_date: dict[dt.date, dict[str, Any]] = defaultdict(dict)
+    rank = {Measurement.Origin.SELF_REPORT: 0, Measurement.Origin.CLINIC: 1}
+    ordered = sorted(
+        (m for m in measurements if m.measured_on <= until and not m.is_voided),
+        key=lambda m: (m.measured_on, rank.get(m.origin, 1), m.pk),
+    )
+    for m in ordered:
+        by_date[m.measured_on][m.instrument] = m.answers
+    if not by_date:
+        return None
+    current = max(
+        (i for i in intakes if not i.is_voided and i.visit_date <= until),
+        key=lambda i: (i.visit_date, i.pk),
+        default=None,
+    )
+    if current is not None and current.baseline_on in by_date:
+        assert current.baseline_on is not None
+        baseline = Baseline(current.baseline_on, chosen=True, from_intake=False)
+    elif current is not None and current.visit_date in by_date:
+        baseline = Baseline(current.visit_date, chosen=False, from_intake=True)
+    else:
+        baseline = Baseline(min(by_date), chosen=False, from_intake=False)
+    visits = [Visit(date=d, measurements=by_date[d]) for d in sorted(by_date) if d >= baseline.date]
+    return CourseOfCare(Course(baseline=visits[0], follow_ups=visits[1:]), baseline)
+
+
+def course_of(patient: Patient, until: dt.date | None = None) -> CourseOfCare | None:
+    """The patient's course as of ``until`` (default today) with the baseline it uses."""
+    until = until or today()
+    intakes = live(patient.intakes.all()).only("id", "visit_date", "baseline_on", "voided_at")
+    measurements = live(patient.measurements.all()).only(
+        "id", "measured_on", "instrument", "answers", "origin", "voided_at"
+    )
+    return course_from(intakes, measurements, until)
+
+
+def build_course(patient: Patient, until: dt.date | None = None) -> Course | None:
+    """The core ``Course`` of ``course_of``."""
+    found = course_of(patient, until)
+    return found.course if found is not None else None
+
+
+def baseline_measurements(record: IntakeRecord) -> QuerySet[Measurement]:
+    """The measurements recorded in clinic on the intake's visit date (its baseline), voided
+    ones included: the intake page shows them marked as voided."""
+    return (
+        Measurement.objects.filter(
+            patient_id=record.patient_id,
+            measured_on=record.visit_date,
+            origin=Measurement.Origin.CLINIC,
+        )
+        .select_related("voided_by")
+        .order_by("instrument", "id")
+    )

@@ -1,0 +1,508 @@
+"""Every clinical act, once: record an intake, resolve a referral, choose a baseline, propose,
+edit, sign and void a plan, record a session, record measurements, issue a self-report link,
+void a record.
+
+Each service takes plain Python and core inputs (never a request), runs in one transaction,
+raises ``acuknee.care.errors`` and returns the stored row. The record's invariants live here:
+
+- a referral stands until an outcome that clears it is recorded; no plan, no signature and no
+  session while one stands, nor from an intake with unanswered red-flag questions;
+- no clinical record is dated after today (clinic time zone) or before the record it depends
+  on (a session before its plan's intake or start; a plan before its intake);
+- a session's number is the next live one, unique per patient (a database constraint), and a
+  repeated submit (same form token / Idempotency-Key) is refused as ``DuplicateSubmission``;
+- every edit and void names the version it was based on (``StaleEdit`` otherwise);
+- the FHIR export lines are stored after the write, their failures logged (``fhir_lines``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar, cast
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from acuknee.care import errors, fhir_lines
+from acuknee.care.patients import check_intake_against_patient
+from acuknee.care.queries import (
+    baseline_measurements,
+    live,
+    next_session_number,
+    open_referrals,
+    planning_refusals,
+    session_problems,
+    signed_plan,
+    today,
+)
+from acuknee.clinic import models as rows
+from acuknee.clinic.models import (
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    ReferralOutcome,
+    SelfReportLink,
+    TreatmentSession,
+)
+from acuknee.clinical import (
+    Assessment,
+    Intake,
+    Plan,
+    Scores,
+    Screening,
+    SessionRecord,
+    assess,
+    plan,
+    score,
+    screen,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+CLINIC = Measurement.Origin("clinic")
+SELF_REPORT = Measurement.Origin("self_report")
+
+
+def atomic(act: Callable[P, R]) -> Callable[P, R]:
+    """Run the act in one transaction: all of it is stored, or nothing."""
+
+    @functools.wraps(act)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic():
+            return act(*args, **kwargs)
+
+    return run
+
+
+# --- shared checks --------------------------------------------------------------------------------
+
+
+def _live_patient(patient: Patient) -> None:
+    if patient.is_voided:
+        raise errors.PatientVoided("This patient record is voided: nothing more can be recorded.")
+
+
+def check_date(
+    day: dt.date,
+    field: str,
+    what: str,
+    *,
+    not_before: tuple[dt.date, str] | None = None,
+    on: dt.date | None = None,
+) -> None:
+    """Refuse a clinical date after today (clinic time zone) or before the record it depends
+    on; the message names the date and why."""
+    latest = on or today()
+    if day > latest:
+        raise errors.InvalidDate(
+            f"The {what} date {day.isoformat()} is after today ({latest.isoformat()}, clinic "
+            "time): a record cannot be dated in the future.",
+            field,
+        )
+    if not_before is not None and day < not_before[0]:
+        earliest, because = not_before
+        raise errors.InvalidDate(
+            f"The {what} date {day.isoformat()} is before {because} ({earliest.isoformat()}).",
+            field,
+        )
+
+
+def _versioned(record: Any, version: int | None, fields: list[str]) -> None:
+    """Save ``fields`` if ``record`` is still at ``version``; else ``StaleEdit``."""
+    if version is None or record.version != version:
+        raise errors.StaleEdit(_stale_text(record))
+    try:
+        record.save_versioned(version, fields)
+    except rows.StaleEdit as exc:
+        raise errors.StaleEdit(str(exc)) from exc
+
+
+def _stale_text(record: Any) -> str:
+    return (
+        f"this {record._meta.verbose_name} was changed by someone else since you opened it; "
+        "reload to see their changes, then try again"
+    )
+
+
+def void(record: Any, user: Any, reason: str, version: int | None) -> None:
+    """Void ``record`` if it is still at ``version`` (the one the page or request was based on);
+    a reason is required. The record stays, marked, and leaves every list unless asked for."""
+    if record.is_voided:
+        raise errors.AlreadyVoided(f"This {record._meta.verbose_name} was already voided.")
+    if not reason or not reason.strip():
+        raise errors.InvalidRecord("Give a reason to void the record.", "reason")
+    if version is None or record.version != version:
+        raise errors.StaleEdit(_stale_text(record))
+    try:
+        record.void(user, reason)
+    except rows.StaleEdit as exc:
+        raise errors.StaleEdit(str(exc)) from exc
+
+
+# --- intakes and referrals ------------------------------------------------------------------------
+
+
+@atomic
+def record_intake(
+    patient: Patient,
+    user: Any,
+    *,
+    visit: dt.date,
+    intake: Intake,
+    screening: Screening | None = None,
+    assessment: Assessment | None = None,
+    answers: Mapping[str, Mapping[str, float | None]] | None = None,
+    scores: Mapping[str, Scores] | None = None,
+) -> IntakeRecord:
+    """Store an intake, its screening and assessment (computed here unless given) and one
+    measurement per answered instrument, all or nothing. The screening only ever adds a
+    referral: one recorded earlier stands until its outcome is recorded (``resolve_referral``)."""
+    _live_patient(patient)
+    check_date(visit, "visit_date", "visit", not_before=(patient.date_of_birth, "the birth date"))
+    check_intake_against_patient(patient, intake)
+    screening = screening or screen(intake)
+    assessment = assessment or assess(intake)
+    record: IntakeRecord = IntakeRecord.objects.create(
+        patient=patient,
+        visit_date=visit,
+        data=intake.model_dump(mode="json"),
+        screening=screening.model_dump(mode="json"),
+        assessment=assessment.model_dump(mode="json"),
+        refers=any(r.urgency.blocks_plan for r in screening.referrals),
+        created_by=user,
+    )
+    given = answers if answers is not None else intake.baseline
+    _store_measurements(patient, user, visit, given, scores, CLINIC)
+    return record
+
+
+@atomic
+def resolve_referral(
+    record: IntakeRecord,
+    user: Any,
+    *,
+    seen_by: str,
+    seen_on: dt.date,
+    cleared: bool,
+    note: str = "",
+) -> ReferralOutcome:
+    """Record what came of an intake's referral: who saw the patient, when, and whether
+    acupuncture may go ahead. Only an outcome that clears it lifts the referral."""
+    _live_patient(record.patient)
+    if record.is_voided:
+        raise errors.InvalidRecord("This intake is voided: its referral needs no outcome.")
+    if not record.refers:
+        raise errors.InvalidRecord("This intake's screening did not refer the patient.")
+    if not seen_by.strip():
+        raise errors.InvalidRecord("Say who saw the patient.", "seen_by")
+    check_date(seen_on, "seen_on", "seen", not_before=(record.visit_date, "the referring intake"))
+    outcome: ReferralOutcome = ReferralOutcome.objects.create(
+        intake=record,
+        seen_by=seen_by.strip(),
+        seen_on=seen_on,
+        cleared=cleared,
+        note=note.strip(),
+        created_by=user,
+    )
+    return outcome
+
+
+def choose_baseline(record: IntakeRecord, day: dt.date | None, version: int | None) -> None:
+    """The practitioner's choice of the course's baseline visit (None: the intake's own)."""
+    if day is not None:
+        if not live(record.patient.measurements.all()).filter(measured_on=day).exists():
+            raise errors.InvalidRecord(
+                f"No live measurement was recorded on {day.isoformat()}.", "baseline_on"
+            )
+        check_date(day, "baseline_on", "baseline")
+    record.baseline_on = day
+    _versioned(record, version, ["baseline_on"])
+
+
+class StandingPlan(errors.CareError):
+    """A signed, live plan rests on the intake: it is voided first, on its own page."""
+
+
+@atomic
+def void_intake(
+    record: IntakeRecord, user: Any, reason: str, version: int | None, *, baseline: bool
+) -> tuple[int, int]:
+    """Void the intake, its unsigned plans and (when asked) its live baseline measurements, all
+    or nothing; refused while a signed plan rests on it. Returns (plans, measurements) voided."""
+    plans = list(live(record.plans.all()).order_by("start_date"))
+    signed = [p for p in plans if p.status == PlanRecord.Status.SIGNED]
+    if signed:
+        starts = ", ".join(p.start_date.isoformat() for p in signed)
+        raise StandingPlan(
+            f"This intake cannot be voided while the signed plan built on it (starting "
+            f"{starts}) stands: void that plan first (its sessions stay recorded), then "
+            "void the intake."
+        )
+    void(record, user, reason, version)
+    for plan_record in plans:
+        plan_record.void(user, f"intake voided: {reason}")
+    measurements = list(live(baseline_measurements(record))) if baseline else []
+    for m in measurements:
+        m.void(user, f"intake voided: {reason}")
+    return len(plans), len(measurements)
+
+
+# --- plans ----------------------------------------------------------------------------------------
+
+
+@atomic
+def propose_plan(
+    record: IntakeRecord, user: Any, start: dt.date, *, created_at: dt.datetime | None = None
+) -> PlanRecord:
+    """The core's plan from the intake, stored as proposed and as content (a draft, or a
+    refusal); refused while planning is not allowed (``planning_refusals``)."""
+    patient = record.patient
+    _live_patient(patient)
+    refusals = planning_refusals(patient, record)
+    if refusals:
+        raise errors.PlanningNotAllowed(" ".join(refusals))
+    check_date(
+        start, "start", "plan start", not_before=(record.visit_date, "the intake"), on=dt.date.max
+    )
+    proposed = plan(
+        Intake.model_validate(record.data),
+        Screening.model_validate(record.screening),
+        Assessment.model_validate(record.assessment),
+        start=start,
+    )
+    content = proposed.model_dump(mode="json")
+    refused = proposed.status == "refused"
+    created: PlanRecord = PlanRecord.objects.create(
+        patient=patient,
+        intake=record,
+        status=PlanRecord.Status.REFUSED if refused else PlanRecord.Status.DRAFT,
+        proposed=content,
+        content=content,
+        start_date=start,
+        created_by=user,
+    )
+    return created
+
+
+def _draft(record: PlanRecord) -> None:
+    _live_patient(record.patient)
+    if record.status != PlanRecord.Status.DRAFT or record.is_voided:
+        raise errors.InvalidRecord(
+            "Only a draft plan can be changed or signed; propose a new plan instead."
+        )
+
+
+@atomic
+def edit_plan(
+    record: PlanRecord,
+    *,
+    content: Plan,
+    start: dt.date,
+    overrides: list[dict[str, Any]],
+    version: int | None,
+) -> None:
+    """Save the practitioner's edit of a draft (overrides appended, with who and why)."""
+    _draft(record)
+    check_date(
+        start,
+        "start",
+        "plan start",
+        not_before=(record.intake.visit_date, "the intake"),
+        on=dt.date.max,
+    )
+    record.content = content.model_dump(mode="json")
+    record.start_date = start
+    record.overrides = [*record.overrides, *overrides]
+    _versioned(record, version, ["content", "start_date", "overrides"])
+
+
+@atomic
+def sign_plan(
+    record: PlanRecord, user: Any, version: int | None, *, at: dt.datetime | None = None
+) -> None:
+    """Sign a draft: checked again against open referrals and unanswered red flags, which may
+    have appeared since it was proposed."""
+    _draft(record)
+    refusals = planning_refusals(record.patient, record.intake)
+    if refusals:
+        raise errors.PlanningNotAllowed(" ".join(refusals))
+    record.status = PlanRecord.Status.SIGNED
+    record.signed_by = user
+    record.signed_at = at or timezone.now()
+    _versioned(record, version, ["status", "signed_by", "signed_at"])
+
+
+def void_plan(record: PlanRecord, user: Any, reason: str, version: int | None) -> None:
+    void(record, user, reason, version)
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+
+def _session_dates(plan_record: PlanRecord, day: dt.date) -> None:
+    intake_day = plan_record.intake.visit_date
+    start = plan_record.start_date
+    later = (start, "the start of the signed plan") if start > intake_day else None
+    check_date(
+        day, "date", "session", not_before=later or (intake_day, "the intake the plan rests on")
+    )
+
+
+@atomic
+def record_session(
+    patient: Patient,
+    user: Any,
+    record: SessionRecord,
+    *,
+    submission_key: str | None = None,
+    number: int | None = None,
+) -> TreatmentSession:
+    """The one way a session is stored (page, REST, CSV import, demo loader): under the
+    patient's signed plan, with the next live number, dated neither in the future nor before
+    the plan, checked by the core's ``session_check``; a repeated ``submission_key`` is refused
+    as ``DuplicateSubmission`` naming the stored session. ``number``: a number given by an
+    import (refused when a live session has it); by default the next live one."""
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one numbering at a time
+    _live_patient(patient)
+    if submission_key:
+        existing = patient.sessions.filter(submission_key=submission_key).first()
+        if existing is not None:
+            raise errors.DuplicateSubmission(
+                f"This form was already saved as session {existing.number}: the repeated "
+                "submit was not stored again.",
+                existing.pk,
+            )
+    plan_record = signed_plan(patient)
+    if plan_record is None:
+        raise errors.NoSignedPlan(
+            "This patient has no signed plan: sign a plan before logging a session."
+        )
+    standing = open_referrals(patient).first()
+    if standing is not None:
+        raise errors.ReferralOpen(
+            f"The referral of the intake of {standing.visit_date.isoformat()} stands until its "
+            "outcome is recorded: no session can be logged."
+        )
+    _session_dates(plan_record, record.date)
+    if number is None:
+        number = next_session_number(patient)
+    elif live(patient.sessions.all()).filter(number=number).exists():
+        raise errors.InvalidRecord(f"Session {number} of this patient already exists.", "number")
+    record = record.model_copy(update={"number": number})
+    problems = session_problems(plan_record, record)
+    if problems:
+        raise errors.SessionRefused(
+            problems[0].message,
+            problems=[(".".join(map(str, p.loc)) or None, p.message) for p in problems],
+        )
+    try:
+        with transaction.atomic():
+            return cast(
+                TreatmentSession,
+                TreatmentSession.objects.create(
+                    patient=patient,
+                    plan=plan_record,
+                    number=number,
+                    session_date=record.date,
+                    data=record.model_dump(mode="json"),
+                    submission_key=submission_key or None,
+                    created_by=user,
+                ),
+            )
+    except IntegrityError as exc:
+        raise errors.DuplicateSubmission(
+            f"Session {number} was saved by another request at the same moment; reload the "
+            "patient's page to see it."
+        ) from exc
+
+
+@atomic
+def edit_session(session: TreatmentSession, record: SessionRecord, version: int | None) -> None:
+    """Correct a logged session: same number and plan, checked again by the core."""
+    _live_patient(session.patient)
+    if session.is_voided:
+        raise errors.AlreadyVoided("A voided session cannot be edited.")
+    _session_dates(session.plan, record.date)
+    record = record.model_copy(update={"number": session.number})
+    problems = session_problems(session.plan, record)
+    if problems:
+        raise errors.SessionRefused(
+            problems[0].message,
+            problems=[(".".join(map(str, p.loc)) or None, p.message) for p in problems],
+        )
+    session.data = record.model_dump(mode="json")
+    session.session_date = record.date
+    _versioned(session, version, ["data", "session_date"])
+
+
+# --- measurements and self-report -----------------------------------------------------------------
+
+
+def _store_measurements(
+    patient: Patient,
+    user: Any,
+    day: dt.date,
+    answers: Mapping[str, Mapping[str, float | None]],
+    scores: Mapping[str, Scores] | None,
+    origin: str,
+) -> list[Measurement]:
+    stored = []
+    for instrument, given in answers.items():
+        scored = (scores or {}).get(instrument) or score(instrument, dict(given))
+        m = Measurement.objects.create(
+            patient=patient,
+            measured_on=day,
+            instrument=instrument,
+            answers=dict(given),
+            scores=scored.model_dump(mode="json"),
+            origin=origin,
+            created_by=user,
+        )
+        fhir_lines.store(m)
+        stored.append(m)
+    return stored
+
+
+@atomic
+def record_measurements(
+    patient: Patient,
+    user: Any,
+    day: dt.date,
+    answers: Mapping[str, Mapping[str, float | None]],
+    *,
+    scores: Mapping[str, Scores] | None = None,
+    origin: str = CLINIC,
+) -> list[Measurement]:
+    """One measurement per answered instrument of one visit, scored by the core, all or none;
+    never dated after today (clinic time zone)."""
+    _live_patient(patient)
+    check_date(day, "measured_on", "measurement", not_before=(patient.date_of_birth, "birth"))
+    return _store_measurements(patient, user, day, answers, scores, origin)
+
+
+def issue_self_report_link(
+    patient: Patient, user: Any, instruments: list[str], valid_for: dt.timedelta
+) -> tuple[SelfReportLink, str]:
+    """A single-use link for the patient's phone; the token is returned once, never stored."""
+    _live_patient(patient)
+    return SelfReportLink.issue(patient, user, instruments, valid_for)
+
+
+@atomic
+def record_self_report(
+    link: SelfReportLink,
+    answers: Mapping[str, Mapping[str, float | None]],
+    scores: Mapping[str, Scores] | None = None,
+) -> list[Measurement]:
+    """The patient's answers through a link, dated today; the link is claimed once (a second
+    submit, or an expired link, is ``LinkGone``)."""
+    now = timezone.now()
+    claimed = SelfReportLink.objects.filter(
+        pk=link.pk, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if claimed != 1 or link.patient.is_voided:
+        raise errors.LinkGone("This link was already used or has expired.")
+    return _store_measurements(link.patient, None, today(), answers, scores, SELF_REPORT)

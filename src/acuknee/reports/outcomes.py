@@ -1,0 +1,386 @@
+"""The outcomes of a course, shaped for a page or a report: the response over the course.
+
+``outcomes_context(patient)`` takes the core ``Course`` from the care layer
+(``care.queries.course_of``: baseline = the intake's measurements unless the practitioner chose
+another, follow-ups = later dates up to today), calls ``acuknee.clinical.evaluate`` and shapes
+its answer for ``clinic/_outcomes_section.html`` and the progress report: the five domains with
+a trend chart per measure, change from baseline, MIC reached or "no established MIC", the
+OMERACT-OARSI verdict at each follow-up, adverse events and sessions attended against planned.
+Every judgement comes from the core; this module only arranges and draws.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from acuknee.care.queries import course_of, live_sessions, signed_plan
+from acuknee.clinic.models import Measurement, Patient, TreatmentSession
+from acuknee.clinical import (
+    Course,
+    Evaluation,
+    InvalidInput,
+    InvalidInputs,
+    KnowledgeBase,
+    Plan,
+    SessionRecord,
+    evaluate,
+    load_knowledge,
+    score,
+)
+from acuknee.clinical.knowledge import Source
+from acuknee.clinical.response import MicCheck
+from acuknee.clinical.vocabulary import Direction, Domain
+from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, trend_data_uri
+
+# --- the trend chart -----------------------------------------------------------------------------
+# Drawn by acuknee.reports.charts (matplotlib), the same code as the progress report's charts,
+# and embedded as an <img> with a data: address: the Content-Security-Policy forbids inline SVG
+# with style attributes but allows data: images.
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def chart_img(spec: TrendSpec) -> SafeString:
+    """The trend chart as an ``<img>`` whose alt text lists every value (screen readers)."""
+    if not spec.points:
+        return SafeString("")
+    return format_html(
+        '<img class="trend" src="{}" alt="{}" width="{}" height="{}">',
+        trend_data_uri(spec),
+        spec.alt_text(),
+        round(CHART_WIDTH_IN * 96),
+        round(CHART_HEIGHT_IN * 96),
+    )
+
+
+# --- shaping the evaluation for the template -----------------------------------------------------
+
+
+@dataclass
+class MeasureRow:
+    name: str
+    unit: str
+    exploratory: bool
+    baseline: str
+    latest: str
+    change: str
+    mic_status: str
+    mic_text: str
+    note: str | None
+    chart_spec: TrendSpec | None = None
+    """The chart's data; the progress report draws the same chart from it."""
+
+    @property
+    def chart(self) -> SafeString:
+        """The trend chart, drawn when a template first shows it (and cached by its data), so
+        a caller that never shows it, like the progress report's table, pays nothing."""
+        return chart_img(self.chart_spec) if self.chart_spec is not None else SafeString("")
+
+
+@dataclass
+class DomainView:
+    domain: str
+    label: str
+    exploratory: bool
+    note: str | None
+    rows: list[MeasureRow] = field(default_factory=list)
+    about: str | None = None
+
+
+@dataclass
+class VerdictView:
+    date: dt.date
+    days: int
+    status: str
+    label: str
+    criterion: str | None
+    explanation: str
+
+
+@dataclass
+class AdverseEventRow:
+    number: int
+    date: dt.date
+    type: str
+    severity: str
+    action_taken: str
+    point: str | None
+
+
+@dataclass
+class RecordedVisit:
+    """One date's stored measurements, voided ones included (they stay visible, marked)."""
+
+    date: dt.date
+    measurements: list[tuple[str, Measurement]]
+
+
+def recorded_visits(patient: Patient, kb: KnowledgeBase) -> list[RecordedVisit]:
+    """Every stored measurement by date, with its instrument's name; the course and the
+    evaluation read only the live ones (``care.queries.course_of``)."""
+    rows = (
+        patient.measurements.select_related("voided_by")
+        .defer("answers", "scores")
+        .order_by("measured_on", "instrument", "id")
+    )
+    by_date: dict[dt.date, list[tuple[str, Measurement]]] = defaultdict(list)
+    for m in rows:
+        inst = kb.instruments.get(m.instrument)
+        by_date[m.measured_on].append((inst.name if inst else m.instrument, m))
+    return [RecordedVisit(day, items) for day, items in sorted(by_date.items())]
+
+
+@dataclass
+class Outcomes:
+    patient: Patient
+    baseline_date: dt.date | None = None
+    baseline_words: str = ""
+    """Which measurements the course is measured from, in words (the page says which)."""
+    follow_up_dates: list[dt.date] = field(default_factory=list)
+    domains: list[DomainView] = field(default_factory=list)
+    verdicts: list[VerdictView] = field(default_factory=list)
+    adverse_events: list[AdverseEventRow] = field(default_factory=list)
+    attended: int = 0
+    planned: int | None = None
+    planned_to_date: int | None = None
+    reassessments_planned: list[dt.date] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    error: str | None = None
+    records: list[RecordedVisit] = field(default_factory=list)
+    voided_count: int = 0
+
+
+_VERDICT_LABELS = {
+    "responder": "Responder",
+    "non_responder": "Non-responder",
+    "not_evaluable": "Not evaluable",
+}
+_CRITERION_LABELS = {
+    "high_improvement": "high improvement in pain or function",
+    "domains_improved": "improvement in at least two domains",
+}
+
+
+def _about(kb: KnowledgeBase, domain: Domain | None) -> str | None:
+    """The domain's plain statement of what measures it (``instruments.toml`` [[domain]])."""
+    info = kb.domains.get(domain) if domain is not None else None
+    return info.about if info is not None else None
+
+
+def domain_exploratory(kb: KnowledgeBase, domain: Domain) -> bool:
+    """A domain is exploratory when every measure the knowledge base has for it is (a domain
+    with no measure at all, such as circulation, is not: it is simply not measured)."""
+    subs = [
+        inst.exploratory or sub.exploratory
+        for inst in kb.instruments.values()
+        for sub in inst.subscales
+        if sub.domain == domain
+    ]
+    return bool(subs) and all(subs)
+
+
+def _series(
+    evaluation: Evaluation,
+) -> dict[tuple[str, str], list[tuple[dt.date, float]]]:
+    series: dict[tuple[str, str], dict[dt.date, float]] = defaultdict(dict)
+    for fu in evaluation.follow_ups:
+        for group in fu.domains:
+            for m in group.measures:
+                key = (m.instrument, m.subscale)
+                if m.baseline is not None:
+                    series[key][evaluation.baseline_date] = m.baseline
+                if m.follow_up is not None:
+                    series[key][fu.date] = m.follow_up
+    return {k: sorted(v.items()) for k, v in series.items()}
+
+
+def _spec(
+    kb: KnowledgeBase,
+    instrument: str,
+    subscale: str,
+    points: list[tuple[dt.date, float]],
+    mic: MicCheck | None = None,
+    no_band_text: str = "no established MIC",
+) -> TrendSpec:
+    """The chart's data: the subscale's scale and direction, the MIC the core applied."""
+    inst = kb.instruments[instrument]
+    sub = next(s for s in inst.subscales if s.id == subscale)
+    threshold = mic.threshold if mic is not None and mic.kind is not None else None
+    return TrendSpec(
+        title=sub.name,
+        unit=sub.unit,
+        low=sub.range_min,
+        high=sub.range_max,
+        higher_is_better=sub.direction is Direction.HIGHER_IS_BETTER,
+        points=tuple(points),
+        mic=threshold,
+        mic_label=(mic.kind or "mic").upper() if mic is not None else "MIC",
+        exploratory=inst.exploratory or sub.exploratory,
+        no_band_text=no_band_text,
+    )
+
+
+def _domains_from_evaluation(kb: KnowledgeBase, evaluation: Evaluation) -> list[DomainView]:
+    latest = evaluation.follow_ups[-1]
+    series = _series(evaluation)
+    views = []
+    for group in latest.domains:
+        domain = group.domain
+        label = domain.value.title() if domain else "Other measures"
+        exploratory = group.exploratory or (domain is not None and domain_exploratory(kb, domain))
+        note = group.note
+        if exploratory and note is None:
+            note = "exploratory: no validated measure of this domain; interpret with caution"
+        view = DomainView(
+            domain=domain.value if domain else "other",
+            label=label,
+            exploratory=exploratory,
+            note=note,
+            about=_about(kb, domain),
+        )
+        for m in group.measures:
+            spec = _spec(
+                kb, m.instrument, m.subscale, series.get((m.instrument, m.subscale), []), m.mic
+            )
+            view.rows.append(
+                MeasureRow(
+                    name=m.name,
+                    unit=m.unit,
+                    exploratory=m.exploratory,
+                    baseline=_num(m.baseline),
+                    latest=_num(m.follow_up),
+                    change=("+" if (m.change or 0) > 0 else "") + _num(m.change),
+                    mic_status=m.mic.status,
+                    mic_text=m.mic.text,
+                    note=m.note,
+                    chart_spec=spec,
+                )
+            )
+        views.append(view)
+    return views
+
+
+def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
+    """Before any follow-up: the baseline values only, grouped as ``evaluate`` groups them."""
+    views: dict[Domain | None, DomainView] = {
+        d: DomainView(
+            domain=d.value,
+            label=d.value.title(),
+            exploratory=domain_exploratory(kb, d),
+            note=None,
+            about=_about(kb, d),
+        )
+        for d in Domain
+    }
+    views[None] = DomainView(domain="other", label="Other measures", exploratory=False, note=None)
+    day = course.baseline.date
+    for instrument, answers in course.baseline.measurements.items():
+        scores = score(instrument, answers, kb)
+        inst = kb.instruments[instrument]
+        for sub in inst.subscales:
+            value = scores.value(sub.id)
+            if scores.subscales[sub.id].answered == 0:
+                continue
+            points = [(day, value)] if value is not None else []
+            spec = _spec(kb, instrument, sub.id, points, no_band_text="no follow-up yet")
+            views[sub.domain].rows.append(
+                MeasureRow(
+                    name=sub.name,
+                    unit=sub.unit,
+                    exploratory=inst.exploratory or sub.exploratory,
+                    baseline=_num(value),
+                    latest="—",
+                    change="—",
+                    mic_status="not_evaluable",
+                    mic_text="no follow-up yet",
+                    note=scores.subscales[sub.id].note,
+                    chart_spec=spec,
+                )
+            )
+    if not views[None].rows:
+        del views[None]
+    for view in views.values():
+        if not view.rows:
+            view.note = "not measured"
+        elif view.exploratory:
+            view.note = "exploratory: no validated measure of this domain; interpret with caution"
+    return list(views.values())
+
+
+def _adverse_events(sessions: list[TreatmentSession]) -> list[AdverseEventRow]:
+    rows = []
+    for s in sessions:
+        record = SessionRecord.model_validate(s.data)
+        for a in record.adverse_events:
+            rows.append(
+                AdverseEventRow(
+                    number=s.number,
+                    date=s.session_date,
+                    type=a.type,
+                    severity=a.severity.value,
+                    action_taken=a.action_taken,
+                    point=a.point,
+                )
+            )
+    return rows
+
+
+def outcomes_context(
+    patient: Patient, kb: KnowledgeBase | None = None, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Context for ``clinic/_outcomes_section.html``, under the key ``outcomes``."""
+    kb = kb or load_knowledge()
+    today = today or timezone.localdate()
+    view = Outcomes(patient=patient)
+    sessions = list(live_sessions(patient, until=today))
+    view.attended = len(sessions)
+    view.adverse_events = _adverse_events(sessions)
+    record = signed_plan(patient)
+    if record is not None:
+        plan = Plan.model_validate(record.content)
+        view.planned = plan.number_of_sessions
+        view.planned_to_date = sum(
+            1 for v in plan.schedule if v.kind == "session" and v.date <= today
+        )
+        view.reassessments_planned = [v.date for v in plan.schedule if v.kind == "reassessment"]
+    view.records = recorded_visits(patient, kb)
+    view.voided_count = sum(1 for v in view.records for _, m in v.measurements if m.is_voided)
+    found = course_of(patient, today)
+    if found is not None:
+        course = found.course
+        view.baseline_date = course.baseline.date
+        view.baseline_words = found.baseline.words
+        view.follow_up_dates = [v.date for v in course.follow_ups]
+        try:
+            if course.follow_ups:
+                evaluation = evaluate(course, kb)
+                view.domains = _domains_from_evaluation(kb, evaluation)
+                view.sources = list(evaluation.sources)
+                view.verdicts = [
+                    VerdictView(
+                        date=fu.date,
+                        days=fu.days_from_baseline,
+                        status=fu.oarsi.status,
+                        label=_VERDICT_LABELS[fu.oarsi.status],
+                        criterion=_CRITERION_LABELS.get(fu.oarsi.criterion or ""),
+                        explanation=fu.oarsi.explanation,
+                    )
+                    for fu in evaluation.follow_ups
+                ]
+            else:
+                view.domains = _domains_at_baseline(kb, course)
+        except (InvalidInput, InvalidInputs) as exc:
+            view.error = f"The stored measurements could not be evaluated: {exc}"
+    return {"outcomes": view}

@@ -1,0 +1,69 @@
+"""Synthetic records for the care tests, built through the care services (the one write path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from acuknee.care import services
+from acuknee.care.queries import today
+from acuknee.clinic.demo import session_from_plan, visit_answers
+from acuknee.clinic.models import IntakeRecord, Patient, PlanRecord, TreatmentSession
+from acuknee.clinical import Intake, Plan, SessionRecord
+
+
+def oa_intake(**extra: Any) -> Intake:
+    """Knee OA of the left knee, no red flag."""
+    return Intake.model_validate(
+        {
+            "age": 66,
+            "sex": "female",
+            "side": "left",
+            "duration_weeks": 60,
+            "activity_related_pain": True,
+            "examination": {"crepitus": True, "bony_tenderness": True, "bony_enlargement": True},
+            **extra,
+        }
+    )
+
+
+def septic_intake() -> Intake:
+    """Hot swollen knee with fever: an emergency referral (septic arthritis screen)."""
+    return oa_intake(red_flags={"hot_swollen_knee": True, "fever": True})
+
+
+def days_ago(n: int) -> dt.date:
+    return today() - dt.timedelta(days=n)
+
+
+def intake(patient: Patient, user: User, data: Intake, day: dt.date) -> IntakeRecord:
+    return services.record_intake(patient, user, visit=day, intake=data)
+
+
+def pain_answers(burden: float) -> dict[str, float | None]:
+    return visit_answers(random.Random(1), burden)["pain_nrs"]
+
+
+def signed_plan(patient: Patient, user: User, start: dt.date) -> PlanRecord:
+    """An OA intake a week before ``start`` and its plan, signed."""
+    record = intake(patient, user, oa_intake(), start - dt.timedelta(days=7))
+    plan_record = services.propose_plan(record, user, start)
+    services.sign_plan(plan_record, user, plan_record.version)
+    plan_record.refresh_from_db()
+    return plan_record
+
+
+def session_on(plan_record: PlanRecord, day: dt.date, number: int = 1) -> SessionRecord:
+    content = Plan.model_validate(plan_record.content)
+    return session_from_plan(
+        content, number, day, pain_before=6, pain_after=4, practitioner="alice"
+    )
+
+
+def log(plan_record: PlanRecord, user: User, day: dt.date, **kwargs: Any) -> TreatmentSession:
+    return services.record_session(
+        plan_record.patient, user, session_on(plan_record, day), **kwargs
+    )
