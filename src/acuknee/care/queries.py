@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast, get_args
+from typing import Any, TypeVar, cast
 
 from django.db.models import Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -27,6 +27,7 @@ from acuknee.clinic.models import (
     TreatmentSession,
 )
 from acuknee.clinical import Course, Intake, Plan, Screening, SessionRecord, load_knowledge
+from acuknee.clinical.intake import unanswered_red_flags as core_unanswered_red_flags
 from acuknee.clinical.response import Visit
 from acuknee.clinical.session_check import SessionProblem, check_session
 from acuknee.clinical.vocabulary import Side
@@ -135,30 +136,11 @@ def screening_of(record: IntakeRecord) -> Screening:
 
 
 def unanswered_red_flags(record: IntakeRecord) -> list[str]:
-    """The red-flag questions the intake left unanswered (yes / no / not asked): the core's list
-    when its screening has one, else every ``red_flags`` answer stored as null."""
-    screening = screening_of(record)
-    listed = getattr(screening, "unanswered_red_flags", None)
-    if listed is not None:
-        return list(listed)
-    flags = (record.data or {}).get("red_flags") or {}
-    return [
-        f"red_flags.{name}"
-        for name in _yes_no_red_flags()
-        if name not in flags or flags[name] is None
-    ]
-
-
-def _yes_no_red_flags() -> list[str]:
-    """The red-flag questions answered yes or no (not a score such as Wells) that may be left
-    unanswered: those the core's model lets be None (none while it defaults them to False)."""
-    model = Intake.model_fields["red_flags"].annotation
-    fields = getattr(model, "model_fields", {})
-    return [
-        name
-        for name, info in fields.items()
-        if bool in get_args(info.annotation) and type(None) in get_args(info.annotation)
-    ]
+    """The red-flag questions the intake left unanswered (yes / no / not asked), in words. Read
+    from the stored intake by the core's current questions, so a question added since the intake
+    was recorded counts as not asked: planning waits for an intake that asks it."""
+    intake = Intake.model_validate(record.data)
+    return [q.question for q in core_unanswered_red_flags(intake)]
 
 
 def planning_refusals(patient: Patient, record: IntakeRecord) -> list[str]:
@@ -178,7 +160,7 @@ def planning_refusals(patient: Patient, record: IntakeRecord) -> list[str]:
     unanswered = unanswered_red_flags(record)
     if unanswered:
         reasons.append(
-            "Red-flag questions were not answered: " + ", ".join(unanswered) + ". Record a new "
+            "Red-flag questions were not answered: " + "; ".join(unanswered) + ". Record a new "
             "intake with every red-flag question answered before planning."
         )
     return reasons

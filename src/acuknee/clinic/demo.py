@@ -41,6 +41,7 @@ from acuknee.clinical import (
     load_knowledge,
     plan,
 )
+from acuknee.clinical.intake import unanswered_red_flags
 from acuknee.clinical.sessions import AdverseEvent, Depth, ElectroPair, NeedledPoint, NeedleType
 from acuknee.clinical.vocabulary import Method, Severity
 
@@ -135,11 +136,22 @@ def record_measurement(
     return measurement
 
 
+def every_red_flag_asked(intake: Intake) -> Intake:
+    """``intake`` with every red-flag question it left unasked answered no (synthetic data)."""
+    data = intake.model_dump(mode="json")
+    for question in unanswered_red_flags(intake):
+        group, name = question.field.split(".")
+        data[group][name] = False
+    return Intake.model_validate(data)
+
+
 def record_intake(
     patient: Patient, intake: Intake, visit_date: dt.date, user: User | None
 ) -> IntakeRecord:
     """Store an intake with the screening and assessment the core computes from it, and its
-    baseline answers as scored measurements of the same day."""
+    baseline answers as scored measurements of the same day. The demo's practitioner asked
+    every red-flag question: those the synthetic patient does not have are answered no."""
+    intake = every_red_flag_asked(intake)
     record = services.record_intake(patient, user, visit=visit_date, intake=intake)
     _backdate(record, visit_date)
     for m in patient.measurements.filter(measured_on=visit_date):
