@@ -324,22 +324,6 @@ def test_long_lines_fold_at_75_octets_without_splitting_a_character() -> None:
     assert folded.replace("\r\n ", "") == line
 
 
-def test_front_desk_cannot_open_sessions(patient: Patient, dana: User, signed: PlanRecord) -> None:
-    client = login(dana)
-    assert client.get(new_url(patient)).status_code == 403
-    assert client.get(reverse("schedule-ics", args=[patient.pk])).status_code == 403
-
-
-def test_another_clinics_practitioner_gets_404(
-    patient: Patient, alice: User, carol: User, signed: PlanRecord
-) -> None:
-    session = log_one(login(alice), patient)
-    client = login(carol)
-    assert client.get(new_url(patient)).status_code == 404
-    assert client.get(reverse("session-edit", args=[patient.pk, session.pk])).status_code == 404
-    assert client.get(reverse("schedule-ics", args=[patient.pk])).status_code == 404
-
-
 def test_the_sessions_section_counts_attended_against_planned(
     patient: Patient, alice: User, signed: PlanRecord
 ) -> None:
