@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from acuknee.clinic.access import public_view
+from tests.demo_snapshot import restore_demo
 from tests.security.matrix import ROLES, Outcome, missing_rule_message, routes
 from tests.security.world import World
 from tests.shared_run import once_per_run
@@ -64,8 +65,8 @@ class MatrixRun:
     leaks: list[str]
 
 
-def _run_matrix() -> dict[str, Any]:
-    world = World()
+def _run_matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    world = World(lambda day: restore_demo(tmp_path_factory, day))
     for route in routes():
         if route.rule is None:
             continue
@@ -91,7 +92,7 @@ def world(
 
     def run() -> dict[str, Any]:
         with django_db_blocker.unblock(), transaction.atomic():
-            found = _run_matrix()
+            found = _run_matrix(tmp_path_factory)
             transaction.set_rollback(True)
         return found
 

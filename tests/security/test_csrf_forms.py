@@ -17,6 +17,7 @@ from django.db import transaction
 from django.test import Client
 
 from tests.clinic.conftest import verify_second_factor
+from tests.demo_snapshot import restore_demo
 from tests.security.world import World
 from tests.shared_run import once_per_run
 
@@ -83,9 +84,9 @@ class Walk:
     accepted: list[str]
 
 
-def _walk() -> dict[str, Any]:
+def _walk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Find every POST form, then post each (role, target) once without the token."""
-    world = World()
+    world = World(lambda day: restore_demo(tmp_path_factory, day))
     forms: list[Found] = []
     for role, page, answer in world.html_pages():
         parser = Forms()
@@ -114,7 +115,7 @@ def found(
 
     def run() -> dict[str, Any]:
         with django_db_blocker.unblock(), transaction.atomic():
-            walked = _walk()
+            walked = _walk(tmp_path_factory)
             transaction.set_rollback(True)
         return walked
 
