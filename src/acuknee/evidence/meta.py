@@ -20,6 +20,9 @@ pooled quantities are computed below in one code path for all three estimators. 
 no REML, so REML is Fisher scoring written here as in metafor's ``rma.uni``.
 
 Errors: ``MetaAnalysisError`` (a ValueError) names the argument and the problem.
+
+scipy and statsmodels are imported by the functions that use them, so importing this module
+(every page's URLconf does, through the evidence view) costs no second of start-up.
 """
 
 from __future__ import annotations
@@ -31,8 +34,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
-from statsmodels.stats.meta_analysis import combine_effects
 
 Method = Literal["DL", "REML", "PM"]
 METHODS: tuple[Method, ...] = ("DL", "REML", "PM")
@@ -63,6 +64,8 @@ class EffectSize:
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """Wald interval ``yi -/+ z * sqrt(vi)``, as metafor's forest plot draws it."""
+        from scipy import stats
+
         z = float(stats.norm.isf((1 - level) / 2))
         return (self.yi - z * self.se, self.yi + z * self.se)
 
@@ -144,6 +147,8 @@ def hedges_correction(df: float) -> float:
     """Exact small-sample factor J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)) (Hedges 1981)."""
     if df <= 1:
         raise MetaAnalysisError(f"df: the correction needs more than 1 degree of freedom ({df})")
+    from scipy import special
+
     return math.exp(
         special.gammaln(df / 2) - math.log(math.sqrt(df / 2)) - special.gammaln((df - 1) / 2)
     )
@@ -168,6 +173,8 @@ def smd(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int) ->
 
 def _tau2_statsmodels(yi: FloatArray, vi: FloatArray, method: Method) -> float:
     """DL or PM tau^2 from statsmodels, clamped at 0 as metafor does."""
+    from statsmodels.stats.meta_analysis import combine_effects
+
     if method == "DL":
         result = combine_effects(yi, vi, method_re="chi2")
         return max(0.0, float(result.tau2))
@@ -260,6 +267,8 @@ def random_effects(
 
     Needs at least two studies (one study has nothing to pool, and k - 1 = 0 df).
     """
+    from scipy import stats
+
     if method not in METHODS:
         raise MetaAnalysisError(f"method: expected one of {', '.join(METHODS)} (got {method!r})")
     if not 0 < level < 1:
