@@ -24,3 +24,13 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
     get_hashers.cache_clear()
     get_hashers_by_algorithm.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _background_commands(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Start the run's background commands (tests/shared_run.py) with its first test."""
+    from tests.shared_run import start_wanted
+
+    start_wanted(tmp_path_factory, request.session.items)
