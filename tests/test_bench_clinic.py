@@ -16,36 +16,33 @@ from benchmarks import bench_clinic
 from benchmarks.__main__ import main, modules
 from benchmarks.bench_clinic import Client, Endpoint, Response, Tally, filled, form_with, sizes
 from benchmarks.harness import QUICK, Result, Settings, Timing
-from tests.shared_run import once_per_run
+from tests.shared_run import background, output
 
 REPEAT, NUMBER, CLIENTS = 2, 1, (1, 2)
 JOBS = ("patient list", "patient page", "intake save", "session save")
 
 
+SERVED_RUN = background(
+    "bench-served-run",
+    "tests/test_bench_clinic.py",
+    "-m",
+    "benchmarks",
+    "--quick",
+    f"--repeat={REPEAT}",
+    f"--number={NUMBER}",
+    f"--clients={','.join(map(str, CLIENTS))}",
+    "--json={out}",
+    *(f"--skip={m.removeprefix('benchmarks.bench_')}" for m in modules(["clinic"])),
+)
+"""One tiny served run through the command line, every other benchmark left out; one per test
+session, started in the background when the session starts (tests/shared_run.py)."""
+
+
 @pytest.fixture(scope="module")
 def served_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One tiny served run through the command line, every other benchmark left out; one per
-    test session, shared by the xdist workers."""
-
-    def run() -> dict[str, Any]:
-        out = tmp_path_factory.mktemp("bench") / "results.json"
-        skip = [f"--skip={m.removeprefix('benchmarks.bench_')}" for m in modules(["clinic"])]
-        with contextlib.redirect_stdout(io.StringIO()):
-            code = main(
-                [
-                    "--quick",
-                    f"--repeat={REPEAT}",
-                    f"--number={NUMBER}",
-                    f"--clients={','.join(map(str, CLIENTS))}",
-                    f"--json={out}",
-                    *skip,
-                ]
-            )
-        assert code == 0
-        report: dict[str, Any] = json.loads(out.read_text())
-        return report
-
-    shared: dict[str, Any] = once_per_run(tmp_path_factory, "bench-served-run", run)
+    """The served run's JSON report."""
+    _, report = output(tmp_path_factory, SERVED_RUN)
+    shared: dict[str, Any] = json.loads(report.read_text())
     return shared
 
 

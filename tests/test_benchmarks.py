@@ -3,8 +3,6 @@ speed is judged by ``make bench`` against floors measured in the same run."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,9 +11,8 @@ import pytest
 
 from acuknee.clinical.intake import Intake
 from benchmarks import synthetic
-from benchmarks.__main__ import main
 from benchmarks.harness import percentile
-from tests.shared_run import once_per_run
+from tests.shared_run import background, output
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 REPEAT, NUMBER, SYNTHETIC = 2, 1, 3
@@ -34,31 +31,28 @@ FIELDS = {
 }
 
 
+TINY_RUN = background(
+    "bench-tiny-run",
+    "tests/test_benchmarks.py",
+    "-m",
+    "benchmarks",
+    "--quick",
+    f"--repeat={REPEAT}",
+    f"--number={NUMBER}",
+    f"--synthetic={SYNTHETIC}",
+    "--json={out}",
+    "--skip=clinic",
+)
+"""One tiny quick run of every benchmark module but the served clinic (it starts a server:
+``tests/test_bench_clinic.py`` runs it), through the command line. One run per test session,
+started in the background when the session starts (tests/shared_run.py)."""
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
-    """One tiny quick run of every benchmark module but the served clinic (it starts a server:
-    ``tests/test_bench_clinic.py`` runs it): its JSON report and its printed table. One run per
-    test session, shared by the xdist workers."""
-
-    def run() -> list[Any]:
-        out = tmp_path_factory.mktemp("bench") / "results.json"
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            code = main(
-                [
-                    "--quick",
-                    f"--repeat={REPEAT}",
-                    f"--number={NUMBER}",
-                    f"--synthetic={SYNTHETIC}",
-                    f"--json={out}",
-                    "--skip=clinic",
-                ]
-            )
-        assert code == 0
-        return [json.loads(out.read_text()), printed.getvalue()]
-
-    report, printed = once_per_run(tmp_path_factory, "bench-tiny-run", run)
-    return report, printed
+    """The tiny run's JSON report and its printed table."""
+    printed, report = output(tmp_path_factory, TINY_RUN)
+    return json.loads(report.read_text()), printed
 
 
 def _rows(run: tuple[dict[str, Any], str]) -> dict[str, dict[str, Any]]:

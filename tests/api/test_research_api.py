@@ -76,10 +76,6 @@ def test_other_roles_are_refused(persona: str, request: pytest.FixtureRequest) -
     assert api_for(user).get("/research/outcomes").status_code == 403
 
 
-def test_without_a_token_the_answer_is_401(db: Any) -> None:
-    assert api_for(None).get("/research/outcomes").status_code == 401
-
-
 def test_unknown_breakdown_is_a_422_naming_the_field(rex: User) -> None:
     response = api_for(rex).get("/research/outcomes", by="clinic,colour")
     assert response.status_code == 422

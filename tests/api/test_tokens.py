@@ -246,12 +246,6 @@ def test_the_page_cannot_revoke_a_colleagues_token(alice: User, bob: User) -> No
     assert token.active
 
 
-def test_the_page_needs_a_login(db: object) -> None:
-    response = Client().get(reverse("account-tokens"))
-    assert response.status_code == 302
-    assert "login" in response["Location"]
-
-
 # --- audit ---------------------------------------------------------------------------------------
 
 

@@ -6,7 +6,6 @@ the matrix is tested here whatever the other slices have built.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
-from django.urls import URLPattern, include, path, reverse
+from django.urls import include, path, reverse
 
 from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, clinic_view
 from acuknee.clinic.models import Patient, Role
@@ -118,40 +117,3 @@ def test_roles_accept_a_custom_set_and_a_view_without_patient_needs_no_clinic(
     request.user = alice
     with pytest.raises(PermissionDenied):
         aggregates(request)
-
-
-def _patient_routes() -> list[tuple[str, str]]:
-    """Every real clinic URL that names a patient, as (name, route)."""
-    from acuknee.clinic import urls
-
-    return [
-        (p.name, str(p.pattern))
-        for p in urls.urlpatterns
-        if isinstance(p, URLPattern) and "<int:patient_id>" in str(p.pattern)
-    ]
-
-
-def _fill(route: str, patient: Patient) -> str:
-    """The route with this patient's id and 1 for any other id (never reached: 404 first)."""
-    url = route.replace("<int:patient_id>", str(patient.pk))
-    return "/" + re.sub(r"<int:\w+>", "1", re.sub(r"<(?:str|slug):\w+>", "x", url))
-
-
-def test_every_patient_url_is_a_404_for_another_clinic(carol: User, patient: Patient) -> None:
-    routes = _patient_routes()
-    assert len(routes) >= 2
-    client = login(carol)
-    for name, route in routes:
-        url = _fill(route, patient)
-        codes = {client.get(url).status_code, client.post(url).status_code}
-        assert codes <= {404, 405}, (name, url, codes)
-        assert 404 in codes, (name, url, codes)
-
-
-def test_every_patient_url_sends_anonymous_users_to_login(patient: Patient) -> None:
-    client = Client()
-    for name, route in _patient_routes():
-        url = _fill(route, patient)
-        codes = {client.get(url).status_code, client.post(url).status_code}
-        assert codes <= {302, 405}, (name, url, codes)
-        assert 302 in codes, (name, url, codes)

@@ -40,10 +40,19 @@ from acuknee.clinical import (
     evaluate,
 )
 from acuknee.clinical.response import Visit
+from tests.demo_snapshot import restore_demo
 
 pytestmark = pytest.mark.django_db
 
 TODAY = dt.date(2026, 11, 24)
+
+
+@pytest.fixture
+def demo(db: None, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What ``load_demo(TODAY)`` writes, for the tests that only read it: built by
+    ``load_demo`` once per run and copied in (tests/demo_snapshot.py). The tests that load,
+    reload and reset the demo call ``load_demo`` themselves."""
+    restore_demo(tmp_path_factory, TODAY)
 
 
 def _demo_patients() -> list[Patient]:
@@ -67,21 +76,18 @@ def test_creates_two_clinics_and_one_user_per_role() -> None:
     assert {login.username for login in result.logins} == {u for u, _, _ in DEMO_USERS}
 
 
-def test_printed_logins_work() -> None:
-    load_demo(TODAY)
+def test_printed_logins_work(demo: None) -> None:
     assert password_for("practitioner") == "demo-practitioner-2026"
     assert authenticate(username="practitioner", password="demo-practitioner-2026") is not None
 
 
-def test_about_thirty_synthetic_patients() -> None:
-    load_demo(TODAY)
+def test_about_thirty_synthetic_patients(demo: None) -> None:
     demo = Patient.objects.filter(clinic__slug=DEMO_CLINIC_SLUG)
     assert 25 <= demo.count() <= 35
     assert not Patient.objects.filter(synthetic=False).exists()
 
 
-def test_every_stage_is_present() -> None:
-    load_demo(TODAY)
+def test_every_stage_is_present(demo: None) -> None:
     statuses = Counter(patient_status(p, TODAY) for p in _demo_patients())
     for status in Patient.Status:
         assert statuses[status] >= 1, status
@@ -89,8 +95,7 @@ def test_every_stage_is_present() -> None:
     assert statuses[Patient.Status.IN_COURSE] >= 5
 
 
-def test_completed_patients_include_responders_and_non_responders() -> None:
-    load_demo(TODAY)
+def test_completed_patients_include_responders_and_non_responders(demo: None) -> None:
     verdicts = []
     for patient in _demo_patients():
         if patient_status(patient, TODAY) != Patient.Status.COMPLETED:
@@ -108,8 +113,7 @@ def test_completed_patients_include_responders_and_non_responders() -> None:
     assert "non_responder" in verdicts
 
 
-def test_special_patients_are_present() -> None:
-    load_demo(TODAY)
+def test_special_patients_are_present(demo: None) -> None:
     patients = _demo_patients()
     intakes = [_intake(p) for p in patients]
     assert any(i.health.pregnant for i in intakes)
@@ -121,8 +125,7 @@ def test_special_patients_are_present() -> None:
     assert not referred[0].plans.exists()
 
 
-def test_pregnant_patients_plan_needles_no_blocked_point() -> None:
-    load_demo(TODAY)
+def test_pregnant_patients_plan_needles_no_blocked_point(demo: None) -> None:
     pregnant = next(p for p in _demo_patients() if _intake(p).health.pregnant)
     screening = Screening.model_validate(pregnant.intakes.get().screening)
     plan = Plan.model_validate(pregnant.plans.get().content)
@@ -131,8 +134,7 @@ def test_pregnant_patients_plan_needles_no_blocked_point() -> None:
     assert all(not screening.point_blocks(p.code, p.side) for p in plan.points)
 
 
-def test_stored_json_is_valid_core_output() -> None:
-    load_demo(TODAY)
+def test_stored_json_is_valid_core_output(demo: None) -> None:
     for intake in IntakeRecord.objects.all():
         Intake.model_validate(intake.data)
         Screening.model_validate(intake.screening)

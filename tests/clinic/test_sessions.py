@@ -334,22 +334,6 @@ def test_schedule_text_with_commas_and_semicolons_round_trips() -> None:
     assert [str(e["SUMMARY"]) for e in parsed.walk("VEVENT")] == ["Session 1; knee, left\\right"]
 
 
-def test_front_desk_cannot_open_sessions(patient: Patient, dana: User, signed: PlanRecord) -> None:
-    client = login(dana)
-    assert client.get(new_url(patient)).status_code == 403
-    assert client.get(reverse("schedule-ics", args=[patient.pk])).status_code == 403
-
-
-def test_another_clinics_practitioner_gets_404(
-    patient: Patient, alice: User, carol: User, signed: PlanRecord
-) -> None:
-    session = log_one(login(alice), patient)
-    client = login(carol)
-    assert client.get(new_url(patient)).status_code == 404
-    assert client.get(reverse("session-edit", args=[patient.pk, session.pk])).status_code == 404
-    assert client.get(reverse("schedule-ics", args=[patient.pk])).status_code == 404
-
-
 def test_the_sessions_section_counts_attended_against_planned(
     patient: Patient, alice: User, signed: PlanRecord
 ) -> None:

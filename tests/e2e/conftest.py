@@ -105,11 +105,12 @@ def phone(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def demo(transactional_db: Any) -> Any:
-    """The demo clinics, users and patients, dated from today."""
-    from acuknee.clinic.demo import load_demo
+def demo(transactional_db: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo clinics, users and patients, dated from today (built once per run and copied
+    in: tests/demo_snapshot.py)."""
+    from tests.demo_snapshot import restore_demo
 
-    return load_demo(TODAY)
+    return restore_demo(tmp_path_factory, TODAY)
 
 
 @pytest.fixture

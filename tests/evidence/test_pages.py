@@ -25,16 +25,6 @@ def test_practitioner_admin_and_researcher_open_the_evidence_page(
     assert response.status_code == 200
 
 
-def test_front_desk_is_refused_the_evidence_page(dana: Any) -> None:
-    assert login(dana).get(STAFF).status_code == 403
-
-
-def test_anonymous_visitor_is_sent_to_sign_in_for_the_evidence_page(db: Any) -> None:
-    response = Client().get(STAFF)
-    assert response.status_code == 302
-    assert "login" in response["Location"]
-
-
 def test_patient_page_is_public(db: Any) -> None:
     assert Client().get(PATIENT).status_code == 200
 

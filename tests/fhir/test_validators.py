@@ -17,13 +17,17 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import transaction
 from fhir.resources.R4B import get_fhir_model_class
 
-from acuknee.clinic.demo import load_demo
 from acuknee.clinic.models import Patient
+from tests.demo_snapshot import restore_demo
 from tests.fhir.server_course import Fhir, fhir_for
+from tests.shared_run import once_per_run
 
 VALIDATORS = Path(__file__).parent / "validators"
+DEMO_DAY = dt.date(2026, 11, 1)
+"""The research tests' demo day too: one demo snapshot serves both (tests/demo_snapshot.py)."""
 PATIENT_TYPES = (
     "Condition",
     "CarePlan",
@@ -74,11 +78,9 @@ def export_patients(client: Fhir, patients: list[Patient]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def demo_export(db: Any) -> dict[str, Any]:
+def _export_demo() -> dict[str, Any]:
     """The demo clinic's treated patients: a completed course (reassessments) and the course
     with an adverse event (a bruise after session 2), as the demo practitioner sees them."""
-    load_demo(dt.date(2026, 11, 2))
     user = User.objects.get(username="practitioner")
     client = fhir_for(user)
     events = _search_all(client, "AdverseEvent")
@@ -92,6 +94,24 @@ def demo_export(db: Any) -> dict[str, Any]:
     completed = int(reassessed.split("/")[1])
     patients = list(Patient.objects.filter(pk__in={bruised, completed}).order_by("pk"))
     return export_patients(client, patients)
+
+
+@pytest.fixture(scope="module")
+def demo_export(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The export, made once per test run (tests/shared_run.py) from the demo clinic, inside a
+    transaction rolled back after."""
+
+    def build() -> dict[str, Any]:
+        with django_db_blocker.unblock(), transaction.atomic():
+            restore_demo(tmp_path_factory, DEMO_DAY)
+            bundle = _export_demo()
+            transaction.set_rollback(True)
+        return bundle
+
+    bundle: dict[str, Any] = once_per_run(tmp_path_factory, "fhir-demo-export", build)
+    return bundle
 
 
 def _node_validators() -> tuple[str, str] | str:

@@ -1,6 +1,7 @@
 """Fixtures for the report tests: the clinic personas, the demo clinic, and poppler's tools.
 
-The demo clinic (``load_demo``) gives every stage of a course; the reports are checked on it.
+The demo clinic (``load_demo``, built once per run) gives every stage of a course; the reports
+are checked on it.
 ``pdf_pages`` turns a PDF into text (pdftotext) and pictures (pdftoppm), or skips with a clear
 message when poppler-utils is missing (tests/reports/setup.sh installs it where it can).
 """
@@ -18,21 +19,24 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from acuknee.clinic.demo import DEMO_CLINIC_SLUG, load_demo
+from acuknee.clinic.demo import DEMO_CLINIC_SLUG
 from acuknee.clinic.models import Patient
 from tests.clinic.conftest import *  # noqa: F403
+from tests.demo_snapshot import restore_demo
 
 DEMO_TODAY = dt.date(2026, 3, 2)
 """A fixed 'today' for the demo clinic, so dates in the reports are reproducible."""
 
 
 @pytest.fixture(scope="module")
-def demo_clinic(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
-    """Load the demo clinic once per test module (about 15 s), inside a transaction rolled back
-    when the module ends: each test still runs in its own savepoint (``db``), and nothing
-    leaks into other modules."""
+def demo_clinic(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The demo clinic (built once per run: tests/demo_snapshot.py) in every test of the module,
+    inside a transaction rolled back when the module ends: each test still runs in its own
+    savepoint (``db``), and nothing leaks into other modules."""
     with django_db_blocker.unblock(), transaction.atomic():
-        load_demo(DEMO_TODAY)
+        restore_demo(tmp_path_factory, DEMO_TODAY)
         yield
         transaction.set_rollback(True)
 

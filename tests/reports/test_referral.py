@@ -152,16 +152,6 @@ def test_practitioner_opens_the_letter_and_its_pdf(referred: IntakeRecord, bob: 
     assert pdf.content.startswith(b"%PDF-")
 
 
-def test_front_desk_may_not_open_the_letter(referred: IntakeRecord, dana: User) -> None:
-    client = login(dana)
-    assert [client.get(url).status_code for url in urls(referred)] == [403, 403]
-
-
-def test_another_clinic_sees_no_such_letter(referred: IntakeRecord, carol: User) -> None:
-    client = login(carol)
-    assert [client.get(url).status_code for url in urls(referred)] == [404, 404]
-
-
 def test_no_referral_is_a_404(patient: Patient, alice: User) -> None:
     sign_plan(patient, alice)
     assert login(alice).get(reverse("patient-referral", args=[patient.pk])).status_code == 404

@@ -213,18 +213,6 @@ def test_patient_without_plan_is_a_404(demo: dict[str, Patient]) -> None:
     assert response.status_code == 404
 
 
-def test_front_desk_cannot_open_stricta(demo: dict[str, Patient]) -> None:
-    client = login(_demo_user("front_desk"))
-    assert client.get(f"/patients/{_treated(demo).pk}/stricta/").status_code == 403
-    assert client.get("/reports/stricta/protocol/knee-oa-manual-gerac/").status_code == 403
-
-
-def test_another_clinic_gets_a_404_for_the_patient(demo: dict[str, Patient]) -> None:
-    riverside = User.objects.get(username="riverside")
-    response = login(riverside).get(f"/patients/{_treated(demo).pk}/stricta/")
-    assert response.status_code == 404
-
-
 # --- the command line ---------------------------------------------------------------------------
 
 

@@ -421,20 +421,6 @@ def test_researcher_page_refuses_a_bad_filter_by_field(rex: Any) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona", ["alice", "dana", "erin", "carol"])
-@pytest.mark.parametrize("page", ["research-home", "research-outcomes"])
-def test_other_roles_cannot_open_the_research_pages(
-    persona: str, page: str, request: pytest.FixtureRequest
-) -> None:
-    from django.urls import reverse
-
-    from tests.clinic.conftest import login
-
-    user = request.getfixturevalue(persona)
-    assert login(user).get(reverse(page)).status_code == 403
-
-
-@pytest.mark.django_db
 def test_cli_report_refresh_rebuilds_the_tables_first(patient: Any) -> None:
     """A stale row of a clinic with records is replaced by what the records hold (here: no
     signed plan, so no course), then reported."""

@@ -46,12 +46,14 @@ def _groups(table: pa.Table) -> dict[tuple[Any, ...], int]:
     }
 
 
-def test_export_holds_no_demo_names_record_numbers_or_contacts(db: Any, tmp_path: Path) -> None:
-    from acuknee.clinic.demo import load_demo
+def test_export_holds_no_demo_names_record_numbers_or_contacts(
+    db: Any, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from acuknee.clinic.models import Patient
     from acuknee.research.refresh import refresh
+    from tests.demo_snapshot import restore_demo
 
-    load_demo(dt.date(2026, 11, 1))
+    restore_demo(tmp_path_factory, dt.date(2026, 11, 1))
     refreshed = refresh(today=dt.date(2026, 11, 1), seed=1)
     assert refreshed.courses > 0  # the export really contains rows built from these patients
     write_database(iter_cohort(2_000, 10, 3))

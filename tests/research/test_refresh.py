@@ -11,23 +11,26 @@ from django.core.management import call_command
 from django.db import transaction
 
 from acuknee.care.queries import build_course, signed_plan
-from acuknee.clinic.demo import load_demo
 from acuknee.clinic.models import Clinic, Patient
 from acuknee.clinical import SessionRecord, evaluate, load_knowledge
 from acuknee.research.models import AdverseEventFact, CourseOutcome
 from acuknee.research.refresh import refresh
 from acuknee.research.schema import COURSE_COLUMNS
+from tests.demo_snapshot import restore_demo
 
 TODAY = dt.date(2026, 11, 1)
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def _demo_once(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
-    """The demo clinic, loaded once for the module (12 s) inside a transaction rolled back at
-    the end; each test's own transaction nests inside it, so tests stay independent."""
+def _demo_once(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The demo clinic (built once per run: tests/demo_snapshot.py), for the module, inside a
+    transaction rolled back at the end; each test's own transaction nests inside it, so tests
+    stay independent."""
     with django_db_blocker.unblock(), transaction.atomic():
-        load_demo(TODAY)
+        restore_demo(tmp_path_factory, TODAY)
         yield
         transaction.set_rollback(True)
 

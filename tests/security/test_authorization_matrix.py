@@ -7,7 +7,7 @@ role (see tests/security/matrix.py for the rules and world.py for the data and c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytest
@@ -16,8 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from acuknee.clinic.access import public_view
+from tests.demo_snapshot import restore_demo
 from tests.security.matrix import ROLES, Outcome, missing_rule_message, routes
 from tests.security.world import World
+from tests.shared_run import once_per_run
 
 # The module's tests read the matrix run once by ``world``; the marker makes pytest-django create
 # the test database (it sets up only the databases that some test asks for).
@@ -51,22 +53,54 @@ def test_every_route_declares_an_access_rule() -> None:
     assert not missing, "\n".join(missing)
 
 
+@dataclass
+class MatrixRun:
+    """What one run of the whole matrix found (JSON-able, so xdist workers can share it)."""
+
+    outcomes: list[Outcome]
+    unfillable: list[str]
+    skipped: list[str]
+    elapsed: dict[str, float]
+    leak_markers: int
+    leaks: list[str]
+
+
+def _run_matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    world = World(lambda day: restore_demo(tmp_path_factory, day))
+    for route in routes():
+        if route.rule is None:
+            continue
+        for role in ROLES:
+            for variant in world.variants(route):
+                world.request(route, route.rule, role, variant)
+    return {
+        "outcomes": [asdict(o) for o in world.outcomes],
+        "unfillable": world.unfillable,
+        "skipped": world.skipped,
+        "elapsed": world.elapsed,
+        "leak_markers": len(world.leak_markers),
+        "leaks": world.leaks,
+    }
+
+
 @pytest.fixture(scope="module")
-def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
-    """The whole matrix, run once for the module inside a transaction rolled back after."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        world = World()
-        for route in routes():
-            if route.rule is None:
-                continue
-            for role in ROLES:
-                for variant in world.variants(route):
-                    world.request(route, route.rule, role, variant)
-        yield world
-        transaction.set_rollback(True)
+def world(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> MatrixRun:
+    """The whole matrix, run once per test run (one xdist worker runs it, inside a transaction
+    rolled back after; the others read its findings: tests/shared_run.py)."""
+
+    def run() -> dict[str, Any]:
+        with django_db_blocker.unblock(), transaction.atomic():
+            found = _run_matrix(tmp_path_factory)
+            transaction.set_rollback(True)
+        return found
+
+    found = once_per_run(tmp_path_factory, "authorization-matrix", run)
+    return MatrixRun(**{**found, "outcomes": [Outcome(**o) for o in found["outcomes"]]})
 
 
-def _failures(world: World, kind: str) -> list[Outcome]:
+def _failures(world: MatrixRun, kind: str) -> list[Outcome]:
     def category(o: Outcome) -> str:
         if o.role in {"anonymous", "link_holder"}:
             return "anonymous"
@@ -83,7 +117,7 @@ def _report(failures: list[Outcome]) -> str:
     return f"{len(failures)} failing cell(s):\n" + "\n".join(str(f) for f in failures)
 
 
-def test_matrix_covers_every_route_and_role(world: World) -> None:
+def test_matrix_covers_every_route_and_role(world: MatrixRun) -> None:
     checked = {(o.route, o.role) for o in world.outcomes}
     declared = [r for r in routes() if r.rule is not None]
     expected = {(r.label, role) for r in declared for role in ROLES}
@@ -98,26 +132,26 @@ def test_matrix_covers_every_route_and_role(world: World) -> None:
     )
 
 
-def test_anonymous_and_link_holders_are_sent_to_sign_in_or_refused_401(world: World) -> None:
+def test_anonymous_and_link_holders_are_sent_to_sign_in_or_refused_401(world: MatrixRun) -> None:
     failures = _failures(world, "anonymous")
     assert not failures, _report(failures)
 
 
-def test_roles_outside_a_views_rule_are_refused_403(world: World) -> None:
+def test_roles_outside_a_views_rule_are_refused_403(world: MatrixRun) -> None:
     failures = _failures(world, "role")
     assert not failures, _report(failures)
 
 
-def test_another_clinics_records_are_404_never_403_or_200(world: World) -> None:
+def test_another_clinics_records_are_404_never_403_or_200(world: MatrixRun) -> None:
     failures = _failures(world, "isolation")
     assert not failures, _report(failures)
 
 
-def test_allowed_roles_reach_their_own_clinics_records(world: World) -> None:
+def test_allowed_roles_reach_their_own_clinics_records(world: MatrixRun) -> None:
     failures = _failures(world, "allowed")
     assert not failures, _report(failures)
 
 
-def test_no_answer_names_another_clinics_patient(world: World) -> None:
+def test_no_answer_names_another_clinics_patient(world: MatrixRun) -> None:
     assert world.leak_markers, "the other clinic must have patients to leak"
     assert not world.leaks, "\n".join(world.leaks)

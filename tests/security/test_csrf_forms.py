@@ -7,8 +7,7 @@ checked, then posted (its fields, no token) by a client that enforces CSRF check
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
@@ -18,7 +17,9 @@ from django.db import transaction
 from django.test import Client
 
 from tests.clinic.conftest import verify_second_factor
+from tests.demo_snapshot import restore_demo
 from tests.security.world import World
+from tests.shared_run import once_per_run
 
 pytestmark = pytest.mark.django_db
 
@@ -63,36 +64,6 @@ class Found:
     form: Form
 
 
-@pytest.fixture(scope="module")
-def found(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[World, list[Found]]]:
-    with django_db_blocker.unblock(), transaction.atomic():
-        world = World()
-        forms: list[Found] = []
-        for role, page, answer in world.html_pages():
-            parser = Forms()
-            parser.feed(answer.content.decode())
-            forms += [Found(role, page, f) for f in parser.forms]
-        yield world, forms
-        transaction.set_rollback(True)
-
-
-def test_the_walk_finds_the_apps_post_forms(found: tuple[World, list[Found]]) -> None:
-    _, forms = found
-    pages = {f.page for f in forms}
-    assert len(pages) >= 10, pages
-    print(f"\nCSRF: {len(forms)} POST forms on {len(pages)} pages")
-
-
-def test_every_post_form_carries_the_csrf_token(found: tuple[World, list[Found]]) -> None:
-    _, forms = found
-    missing = [
-        f"{f.role} {f.page} -> {f.form.action or '(same page)'}"
-        for f in forms
-        if not f.form.fields.get(TOKEN)
-    ]
-    assert not missing, "POST forms without {% csrf_token %}:\n" + "\n".join(missing)
-
-
 def _client(world: World, role: str) -> Client:
     client = Client(enforce_csrf_checks=True)
     if role in world.users:
@@ -104,8 +75,23 @@ def _client(world: World, role: str) -> Client:
     return client
 
 
-def test_posting_any_form_without_the_token_is_refused(found: tuple[World, list[Found]]) -> None:
-    world, forms = found
+@dataclass
+class Walk:
+    """The walk's findings (JSON-able, so xdist workers can share one walk)."""
+
+    forms: list[Found]
+    posted: int
+    accepted: list[str]
+
+
+def _walk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Find every POST form, then post each (role, target) once without the token."""
+    world = World(lambda day: restore_demo(tmp_path_factory, day))
+    forms: list[Found] = []
+    for role, page, answer in world.html_pages():
+        parser = Forms()
+        parser.feed(answer.content.decode())
+        forms += [Found(role, page, f) for f in parser.forms]
     seen: set[tuple[str, str]] = set()
     accepted = []
     for f in forms:
@@ -117,5 +103,47 @@ def test_posting_any_form_without_the_token_is_refused(found: tuple[World, list[
         answer = _client(world, f.role).post(target, data)
         if answer.status_code != 403 or b"CSRF" not in answer.content:
             accepted.append(f"{f.role} POST {target} (form on {f.page}) -> {answer.status_code}")
-    assert seen
-    assert not accepted, "accepted without a CSRF token:\n" + "\n".join(accepted)
+    return {"forms": [asdict(f) for f in forms], "posted": len(seen), "accepted": accepted}
+
+
+@pytest.fixture(scope="module")
+def found(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Walk:
+    """One walk per test run (one xdist worker walks, inside a transaction rolled back after;
+    the others read its findings: tests/shared_run.py)."""
+
+    def run() -> dict[str, Any]:
+        with django_db_blocker.unblock(), transaction.atomic():
+            walked = _walk(tmp_path_factory)
+            transaction.set_rollback(True)
+        return walked
+
+    walked = once_per_run(tmp_path_factory, "csrf-walk", run)
+    forms = [
+        Found(f["role"], f["page"], Form(f["form"]["action"], f["form"]["fields"]))
+        for f in walked["forms"]
+    ]
+    return Walk(forms, walked["posted"], walked["accepted"])
+
+
+def test_the_walk_finds_the_apps_post_forms(found: Walk) -> None:
+    forms = found.forms
+    pages = {f.page for f in forms}
+    assert len(pages) >= 10, pages
+    print(f"\nCSRF: {len(forms)} POST forms on {len(pages)} pages")
+
+
+def test_every_post_form_carries_the_csrf_token(found: Walk) -> None:
+    forms = found.forms
+    missing = [
+        f"{f.role} {f.page} -> {f.form.action or '(same page)'}"
+        for f in forms
+        if not f.form.fields.get(TOKEN)
+    ]
+    assert not missing, "POST forms without {% csrf_token %}:\n" + "\n".join(missing)
+
+
+def test_posting_any_form_without_the_token_is_refused(found: Walk) -> None:
+    assert found.posted
+    assert not found.accepted, "accepted without a CSRF token:\n" + "\n".join(found.accepted)

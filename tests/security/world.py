@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,8 +93,8 @@ def _side(slug: str, user: User) -> Side:
 class World:
     """The demo loaded, two sides, a client per role, and the markers of a leak."""
 
-    def __init__(self) -> None:
-        load_demo(timezone.localdate())
+    def __init__(self, demo: Callable[[dt.date], Any] = load_demo) -> None:
+        demo(timezone.localdate())
         self.users = {role: User.objects.get(username=name) for role, name in USERS.items()}
         self.other_user = User.objects.get(username="riverside")
         self.own = _side(DEMO_CLINIC_SLUG, self.users["practitioner"])

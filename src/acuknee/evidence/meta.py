@@ -30,6 +30,9 @@ Q(0) <= k - 1, otherwise the root of Q(tau^2) = k - 1 (Q decreases in tau^2) fou
 bracketing method (``scipy.optimize.brentq``), which always converges on a sign change.
 
 Errors: ``MetaAnalysisError`` (a ValueError) names the argument and the problem.
+
+scipy and statsmodels are imported by the functions that use them, so importing this module
+(every page's URLconf does, through the evidence view) costs no second of start-up.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class EffectSize:
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """Wald interval ``yi -/+ z * sqrt(vi)``, as metafor's forest plot draws it."""
+        from scipy import stats
+
         z = float(stats.norm.isf((1 - level) / 2))
         return (self.yi - z * self.se, self.yi + z * self.se)
 
@@ -162,6 +167,7 @@ def hedges_correction(df: float) -> float:
     """Exact small-sample factor J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)) (Hedges 1981)."""
     if df <= 1:
         raise MetaAnalysisError(f"df: the correction needs more than 1 degree of freedom ({df})")
+
     return math.exp(
         special.gammaln(df / 2) - math.log(math.sqrt(df / 2)) - special.gammaln((df - 1) / 2)
     )
@@ -303,6 +309,8 @@ def random_effects(
 
     Needs at least two studies (one study has nothing to pool, and k - 1 = 0 df).
     """
+    from scipy import stats
+
     if method not in METHODS:
         raise MetaAnalysisError(f"method: expected one of {', '.join(METHODS)} (got {method!r})")
     if not 0 < level < 1:

@@ -1,0 +1,36 @@
+"""Settings for the whole test run.
+
+Passwords are hashed with Django's MD5 hasher in tests, as Django's documentation advises for
+test suites ("Speeding up the tests"): the app's Argon2 costs about a quarter of a CPU second a
+hash, and every persona, demo user and sign-in pays it. The app's own list stays in
+``acuknee.site.settings.PASSWORD_HASHERS``; ``test_passwords_are_stored_with_argon2`` checks
+that list and hashes a password with it. Servers the tests start as subprocesses keep Argon2.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+TEST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _background_commands(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Start the run's background commands (tests/shared_run.py) with its first test."""
+    from tests.shared_run import start_wanted
+
+    start_wanted(tmp_path_factory, request.session.items)
