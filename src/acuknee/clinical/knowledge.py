@@ -401,6 +401,7 @@ class Subscale(CoreModel):
     exploratory: bool = False
     note: str | None = None
     source: list[str] = []  # sources for this subscale's own rule, codes and notes
+    decimals: Annotated[int, Field(ge=0, le=4)] = 1  # shown to people with this many decimals
 
 
 class Instrument(Sourced):

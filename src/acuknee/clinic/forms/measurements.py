@@ -20,6 +20,7 @@ from django.utils import timezone
 from acuknee.clinic.models import Measurement, Patient
 from acuknee.clinical import InvalidInput, InvalidInputs, Scores, load_knowledge, score
 from acuknee.clinical.knowledge import Instrument, Item, KnowledgeBase
+from acuknee.clinical.numbers import format_number
 
 SELF_REPORT_INSTRUMENTS: tuple[str, ...] = (
     "koos",
@@ -52,7 +53,8 @@ practitioner sees the short labels, which may say how answers are coded, and the
 
 
 def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
+    """A range bound as declared (0, 10, 0.05): three decimals cover every bound in the data."""
+    return format_number(number, 3)
 
 
 def _choices(
