@@ -17,12 +17,13 @@ from rich.panel import Panel
 from rich.table import Table
 
 from acuknee.clinical.knowledge import load_knowledge
+from acuknee.clinical.numbers import format_number
 
 console = Console()
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+    return format_number(value, digits, missing="-")
 
 
 def _citations(ids: Iterable[str]) -> list[str]:

@@ -64,6 +64,7 @@ def tour() -> list[Stop]:
     p = "/patients"
     return [
         Stop("login", "/login/", user=None),
+        Stop("worklist", reverse("worklist")),
         Stop("patient-list", "/", "main table"),
         Stop("patient-page", f"{p}/{responder.pk}/", "#outcomes table.verdicts"),
         Stop("intake-form", f"{p}/{fresh.pk}/intake/new/"),

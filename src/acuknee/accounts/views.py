@@ -21,7 +21,7 @@ from django_otp import login as otp_login
 
 from acuknee.accounts.middleware import two_factor_step
 from acuknee.accounts.twofactor import confirmed_device, pending_device, required_for
-from acuknee.clinic.access import clinic_view
+from acuknee.clinic.access import admits, clinic_view
 from acuknee.clinic.models import Role
 
 EVERY_ROLE = frozenset(Role(value) for value in Role.values)
@@ -46,10 +46,15 @@ class CodeForm(forms.Form):  # type: ignore[misc]
 
 
 def _next(request: HttpRequest) -> str:
-    """Where to go after the step: ``next`` when it is a local URL, else the home page."""
+    """Where to go after the step: ``next`` when it is a local URL the user's role may open,
+    else the home page (which sends each role to its landing page)."""
     wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if wanted and url_has_allowed_host_and_scheme(
-        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        wanted
+        and url_has_allowed_host_and_scheme(
+            wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        and admits(request.user, wanted)
     ):
         return wanted
     return str(reverse("home"))

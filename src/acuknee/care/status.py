@@ -156,3 +156,32 @@ def _windows(
             out.append((visit.date, last_measured is not None and low <= last_measured))
         previous = visit.date
     return out
+
+
+def plan_of(overview: Overview) -> Plan | None:
+    """The signed plan's content, or None when the patient has no signed plan."""
+    if overview.plan_content is None or overview.plan_start is None:
+        return None
+    return Plan.model_validate(overview.plan_content)
+
+
+def reassessments_due(overview: Overview, until: dt.date) -> list[dt.date]:
+    """The signed plan's reassessment dates up to ``until`` that no measurement answers yet
+    (overdue ones included): the worklist's "reassessments due this week"."""
+    plan = plan_of(overview)
+    if plan is None or overview.plan_start is None:
+        return []
+    windows = _windows(plan.schedule, overview.last_measured, overview.plan_start)
+    return [day for day, measured in windows if day <= until and not measured]
+
+
+def sessions_planned_on(overview: Overview, day: dt.date) -> list[int]:
+    """The numbers of the signed plan's sessions scheduled on ``day`` and not yet logged."""
+    plan = plan_of(overview)
+    if plan is None:
+        return []
+    return [
+        v.number
+        for v in plan.schedule
+        if v.kind == "session" and v.date == day and v.number > overview.sessions_done
+    ]

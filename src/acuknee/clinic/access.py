@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from acuknee.clinic.models import Clinic, Patient, Role, StaffProfile
 
@@ -26,6 +27,34 @@ SCHEDULING_ROLES: frozenset[Role] = CLINICAL_ROLES | {Role("front_desk")}
 """Who may list, search and register patients and see a patient's header."""
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+LANDING_PAGES: dict[str, str] = {
+    "practitioner": "worklist",
+    "clinic_admin": "worklist",
+    "front_desk": "patient-list",
+    "researcher": "research-home",
+}
+"""Each role's first page after sign-in (a URL name): one its role may open."""
+
+
+def landing_page(role: str) -> str:
+    """The URL name of ``role``'s landing page (the patient list for a role not listed)."""
+    return LANDING_PAGES.get(str(role), "patient-list")
+
+
+def admits(user: Any, path: str) -> bool:
+    """Whether the page at ``path`` lets ``user`` in by the roles its view declares, so sign-in
+    never lands someone on a 403 (a researcher sent to the patient list). A path that resolves
+    to no declared view, or a user without a profile yet, is left to the page itself."""
+    try:
+        match = resolve(path.split("?", 1)[0])
+    except Resolver404:
+        return True
+    roles = getattr(match.func, "acuknee_roles", None)
+    profile = getattr(user, "staff", None) if getattr(user, "is_authenticated", False) else None
+    if roles is None or profile is None:
+        return True
+    return Role(profile.role) in roles
 
 
 def staff_profile(request: HttpRequest) -> StaffProfile:

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path
 
-from acuknee.clinic.access import public_view
+from acuknee.clinic.access import admits, public_view
 from acuknee.clinic.views import (
     clinic_reports,
     evidence,
@@ -18,13 +18,23 @@ from acuknee.clinic.views import (
     selfreport,
     sessions,
     voiding,
+    worklist,
 )
+
+
+class _LoginView(auth_views.LoginView):
+    """Sign-in that goes to ``next`` only when the user's role may open it, else to the role's
+    landing page (``home``): a researcher who opened the site root lands on the research pages,
+    not on a 403."""
+
+    def get_redirect_url(self) -> str:
+        wanted = str(super().get_redirect_url())
+        return wanted if wanted and admits(self.request.user, wanted) else ""
+
 
 # Signing in and out is for anyone (django-axes locks repeated failures; see docs/security.md).
 _login = public_view(reason="the sign-in page")(
-    auth_views.LoginView.as_view(
-        template_name="clinic/login.html", redirect_authenticated_user=True
-    )
+    _LoginView.as_view(template_name="clinic/login.html", redirect_authenticated_user=True)
 )
 _logout = public_view(reason="signing out (POST) ends whatever session there is")(
     auth_views.LogoutView.as_view()
@@ -46,4 +56,5 @@ urlpatterns: list[URLPattern] = [
     *patient_reports.urlpatterns,
     *clinic_reports.urlpatterns,
     *evidence.urlpatterns,
+    *worklist.urlpatterns,
 ]

@@ -350,13 +350,34 @@ class Mic(Sourced):
 
 class Item(CoreModel):
     code: str
-    label: str
+    label: str  # the practitioner's short label (may say how an answer is coded)
     min: float = 0
     max: float = 4
     integer: bool = True
     loinc: str | None = None
     anchors: list[str] = []  # labels of the coded values min, min+1, ... (e.g. effusion grades)
     unit: str | None = None
+    scale: str | None = None  # the id of the instrument's answer scale (words for the answers)
+    ask: str | None = None  # the question as put to a patient: a short second-person paraphrase
+
+
+class AnswerScale(Sourced):
+    """The words of an instrument's response scale, as the form shows them beside the answers:
+    every coded value's label (``anchors``, from the lowest code up, e.g. KOOS None ... Extreme),
+    or only what the two ends mean (``low`` and ``high``, e.g. a 0-10 rating)."""
+
+    id: str
+    anchors: list[str] = []
+    low: str | None = None
+    high: str | None = None
+
+    @model_validator(mode="after")
+    def _labelled(self) -> AnswerScale:
+        if bool(self.anchors) == bool(self.low or self.high):
+            raise ValueError("an answer scale has either anchors or low and high")
+        if not self.anchors and not (self.low and self.high):
+            raise ValueError("an answer scale with ends needs both low and high")
+        return self
 
 
 class Subscale(CoreModel):
@@ -380,6 +401,7 @@ class Subscale(CoreModel):
     exploratory: bool = False
     note: str | None = None
     source: list[str] = []  # sources for this subscale's own rule, codes and notes
+    decimals: Annotated[int, Field(ge=0, le=4)] = 1  # shown to people with this many decimals
 
 
 class Instrument(Sourced):
@@ -394,6 +416,9 @@ class Instrument(Sourced):
     exploratory: bool = False
     derived_from: str | None = None  # a short form whose items are a subset of this instrument's
     note: str | None = None
+    scales: list[AnswerScale] = []
+    ask: str | None = None  # what the questions are about, said to a patient ("your knee")
+    patient_title: str | None = None  # the heading a patient sees instead of the full name
 
     @field_validator("items")
     @classmethod
@@ -402,6 +427,36 @@ class Instrument(Sourced):
         if len(codes) != len(set(codes)):
             raise ValueError("item codes must be unique")
         return items
+
+    @model_validator(mode="after")
+    def _scales_fit(self) -> Instrument:
+        scales = {s.id: s for s in self.scales}
+        for item in self.items:
+            if item.scale is None:
+                continue
+            scale = scales.get(item.scale)
+            if scale is None:
+                raise ValueError(f"item {item.code}: unknown answer scale {item.scale!r}")
+            values = int(item.max - item.min) + 1
+            if scale.anchors and len(scale.anchors) != values:
+                raise ValueError(
+                    f"item {item.code}: scale {scale.id!r} labels {len(scale.anchors)} answers, "
+                    f"the item has {values}"
+                )
+        return self
+
+    def answer_labels(self, item: Item) -> dict[int, str]:
+        """The words for an item's coded answers (value -> label): every value of a fully
+        labelled scale, the two ends of a rating, or nothing when the data holds none."""
+        low = int(item.min)
+        if item.anchors:
+            return {low + k: text for k, text in enumerate(item.anchors)}
+        scale = next((s for s in self.scales if s.id == item.scale), None)
+        if scale is None:
+            return {}
+        if scale.anchors:
+            return {low + k: text for k, text in enumerate(scale.anchors)}
+        return {low: scale.low or "", int(item.max): scale.high or ""}
 
 
 class DomainInfo(Sourced):
@@ -674,6 +729,8 @@ def cross_reference_problems(kb: KnowledgeBase) -> list[str]:
     for instrument in kb.instruments.values():
         where = f"instrument {instrument.id}"
         need_sources(where, instrument.source)
+        for scale in instrument.scales:
+            need_sources(f"{where} answer scale {scale.id}", scale.source)
         codes = {i.code for i in instrument.items}
         for sub in instrument.subscales:
             problems.extend(

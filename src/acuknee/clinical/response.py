@@ -39,6 +39,7 @@ from acuknee.clinical.knowledge import (
     Subscale,
     load_knowledge,
 )
+from acuknee.clinical.numbers import format_number
 from acuknee.clinical.vocabulary import Direction, Domain
 
 CRITERIA_ID = "omeract_oarsi"
@@ -52,7 +53,7 @@ def _at_least(value: float, threshold: float) -> bool:
 
 
 def _num(value: float) -> str:
-    return f"{round(value, 2):g}"
+    return format_number(value, 2)
 
 
 # --- input --------------------------------------------------------------------------------------

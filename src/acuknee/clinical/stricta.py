@@ -23,6 +23,7 @@ from pydantic import Field, computed_field
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.errors import InvalidInput
 from acuknee.clinical.knowledge import KnowledgeBase, load_knowledge
+from acuknee.clinical.numbers import format_number
 from acuknee.clinical.planning import Plan
 from acuknee.clinical.sessions import SessionRecord
 from acuknee.clinical.vocabulary import Method, Side
@@ -147,7 +148,7 @@ class StrictaInput(CoreModel):
 
 def _num(value: float) -> str:
     """1 -> "1", 1.25 -> "1.3": one decimal at most, no trailing zero."""
-    return f"{round(value, 1):g}"
+    return format_number(value, 1)
 
 
 def _span(values: Iterable[float], unit: str = "") -> str:

@@ -47,6 +47,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from acuknee.clinical.numbers import format_number
 from acuknee.reports.style import (
     BAND,
     FONT_SIZES,
@@ -104,6 +105,8 @@ class TrendSpec:
     exploratory: bool = False
     no_band_text: str = "no established MIC"
     """Said where the band would be when there is none (no MIC, or no follow-up yet)."""
+    decimals: int = 1
+    """How many decimals the measure is shown with (its subscale's), the same on every page."""
 
     @property
     def baseline(self) -> float | None:
@@ -123,9 +126,12 @@ class TrendSpec:
         if not self.points:
             return f"{self.title}: no values recorded."
         better = "higher is better" if self.higher_is_better else "lower is better"
-        values = "; ".join(f"{day.isoformat()}: {_num(value)}" for day, value in self.points)
+        values = "; ".join(
+            f"{day.isoformat()}: {_num(value, self.decimals)}" for day, value in self.points
+        )
         band = (
-            f" {self.mic_label} {_num(self.mic)}: the grey band marks changes smaller than that."
+            f" {self.mic_label} {_num(self.mic, self.decimals)}: the grey band marks changes"
+            " smaller than that."
             if self.mic is not None
             else f" {self.no_band_text[:1].upper()}{self.no_band_text[1:]}."
         )
@@ -133,11 +139,8 @@ class TrendSpec:
         return f"{self.title} ({self.unit}, {better}): {values}.{band}{kind}"
 
 
-def _num(value: float | None) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+def _num(value: float | None, decimals: int = 2) -> str:
+    return format_number(value, decimals)
 
 
 def _y_limits(spec: TrendSpec) -> tuple[float, float, bool]:
@@ -172,7 +175,7 @@ def draw_trend(ax: Axes, spec: TrendSpec) -> None:
         ax.text(
             0.0,
             1.0,
-            f" scale to {_num(spec.high)}",
+            f" scale to {_num(spec.high, spec.decimals)}",
             transform=ax.transAxes,
             ha="left",
             va="top",
@@ -207,7 +210,7 @@ def draw_trend(ax: Axes, spec: TrendSpec) -> None:
         ax.text(
             end,  # type: ignore[arg-type]
             far,
-            f" {spec.mic_label} {_num(spec.mic)}",
+            f" {spec.mic_label} {_num(spec.mic, spec.decimals)}",
             ha="right",
             va="bottom" if spec.higher_is_better else "top",
             fontsize=FONT_SIZES["tick"],
@@ -329,6 +332,8 @@ class GlanceRow:
     mic_label: str = "MIC"
     higher_is_better: bool = True
     exploratory: bool = False
+    decimals: int = 1
+    """The measure's decimals (its subscale's), as the report's tables print it."""
 
     @property
     def ratio(self) -> float | None:
@@ -353,14 +358,15 @@ class GlanceRow:
         better = "higher" if self.higher_is_better else "lower"
         if self.state == "no_mic":
             return (
-                f"no established MIC: change {_signed(self.change)} {self.unit}, {better} is better"
+                f"no established MIC: change {_signed(self.change, self.decimals)} {self.unit}, "
+                f"{better} is better"
             )
         ratio = self.ratio
         assert ratio is not None
         unit = self.unit.split(" (")[0]  # "score", not "score (0-100)": the row is short
         return (
-            f"{_num(ratio)} × {self.mic_label} ({_signed(self.improvement)} {unit}; "
-            f"{self.mic_label} {_one(self.mic)})"
+            f"{_num(ratio)} × {self.mic_label} ({_signed(self.improvement, self.decimals)} {unit}; "
+            f"{self.mic_label} {format_number(self.mic, self.decimals)})"
         )
 
 
@@ -379,17 +385,9 @@ class GlanceSpec:
         )
 
 
-def _one(value: float | None) -> str:
-    """One decimal, as the report's tables print changes."""
-    if value is None:
-        return "—"
-    text = f"{value:.1f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
-def _signed(value: float | None) -> str:
-    text = _one(value)
-    return f"+{text}" if value is not None and value > 0 and text != "0" else text
+def _signed(value: float | None, decimals: int = 1) -> str:
+    """A change as the report's tables print it: "+" when positive, never "+0" or "-0"."""
+    return format_number(value, decimals, signed=True)
 
 
 def glance_figure(spec: GlanceSpec) -> Figure:

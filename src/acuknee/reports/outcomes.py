@@ -35,6 +35,7 @@ from acuknee.clinical import (
     score,
 )
 from acuknee.clinical.knowledge import Source
+from acuknee.clinical.numbers import format_number
 from acuknee.clinical.response import MicCheck
 from acuknee.clinical.vocabulary import Direction, Domain
 from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, trend_data_uri
@@ -43,13 +44,6 @@ from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, t
 # Drawn by acuknee.reports.charts (matplotlib), the same code as the progress report's charts,
 # and embedded as an <img> with a data: address: the Content-Security-Policy forbids inline SVG
 # with style attributes but allows data: images.
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
 
 
 def chart_img(spec: TrendSpec) -> SafeString:
@@ -229,6 +223,7 @@ def _spec(
         mic_label=(mic.kind or "mic").upper() if mic is not None else "MIC",
         exploratory=inst.exploratory or sub.exploratory,
         no_band_text=no_band_text,
+        decimals=sub.decimals,
     )
 
 
@@ -259,9 +254,9 @@ def _domains_from_evaluation(kb: KnowledgeBase, evaluation: Evaluation) -> list[
                     name=m.name,
                     unit=m.unit,
                     exploratory=m.exploratory,
-                    baseline=_num(m.baseline),
-                    latest=_num(m.follow_up),
-                    change=("+" if (m.change or 0) > 0 else "") + _num(m.change),
+                    baseline=format_number(m.baseline, spec.decimals),
+                    latest=format_number(m.follow_up, spec.decimals),
+                    change=format_number(m.change, spec.decimals, signed=True),
                     mic_status=m.mic.status,
                     mic_text=m.mic.text,
                     note=m.note,
@@ -300,7 +295,7 @@ def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
                     name=sub.name,
                     unit=sub.unit,
                     exploratory=inst.exploratory or sub.exploratory,
-                    baseline=_num(value),
+                    baseline=format_number(value, sub.decimals),
                     latest="—",
                     change="—",
                     mic_status="not_evaluable",

@@ -29,6 +29,7 @@ from acuknee.care.status import patient_status
 from acuknee.clinic.models import Clinic, IntakeRecord, Patient, PlanRecord
 from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
 from acuknee.clinical.assessment import Assessment, CriteriaResult
+from acuknee.clinical.numbers import format_number
 from acuknee.clinical.vocabulary import Domain, Side
 from acuknee.reports.charts import (
     GlanceRow,
@@ -261,17 +262,10 @@ def _mic_short(row: MeasureRow) -> str:
     spec = row.chart_spec
     if spec is not None and spec.mic is not None:
         verdict = _MIC_SHORT.get(row.mic_status, "not evaluable")
-        return f"{spec.mic_label} {_num(spec.mic)} {verdict}"
+        return f"{spec.mic_label} {format_number(spec.mic, spec.decimals)} {verdict}"
     if row.mic_status == "no_established_mic":
         return "no established MIC"
     return row.mic_text
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:.1f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
 
 
 def _lead(rows: list[MeasureRow]) -> MeasureRow | None:
@@ -338,6 +332,7 @@ def _glance_row(
         "unit": row.unit,
         "higher_is_better": spec.higher_is_better,
         "exploratory": exploratory,
+        "decimals": spec.decimals,
     }
     values = dict(spec.points)
     base = values.get(outcomes.baseline_date) if outcomes.baseline_date else None

@@ -16,3 +16,6 @@ urlpatterns = [
 
 # A 400 that does not re-read the body that caused it (see acuknee/site/errors.py).
 handler400 = "acuknee.site.errors.bad_request"
+# 403 and 404 pages that keep the navigation and say where to go (acuknee/site/errors.py).
+handler403 = "acuknee.site.errors.permission_denied"
+handler404 = "acuknee.site.errors.page_not_found"

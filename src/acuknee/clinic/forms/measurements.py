@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from django import forms
 from django.utils import timezone
 
 from acuknee.clinical import InvalidInput, InvalidInputs, Scores, load_knowledge, score
 from acuknee.clinical.knowledge import Instrument, Item, KnowledgeBase
+from acuknee.clinical.numbers import format_number
 
 SELF_REPORT_INSTRUMENTS: tuple[str, ...] = (
     "koos",
@@ -44,14 +45,48 @@ def field_name(instrument: str, code: str) -> str:
     return f"{instrument}__{code}"
 
 
+Audience = Literal["practitioner", "patient"]
+"""Who reads the form: a patient sees questions put to them and the answers' words only; a
+practitioner sees the short labels, which may say how answers are coded, and the codes."""
+
+
 def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
+    """A range bound as declared (0, 10, 0.05): three decimals cover every bound in the data."""
+    return format_number(number, 3)
 
 
-def _item_field(inst: Instrument, item: Item) -> forms.Field:
-    label = item.label + (f" ({item.unit})" if item.unit else "")
+def _choices(
+    inst: Instrument, item: Item, values: list[int], audience: Audience
+) -> list[tuple[str, str]]:
+    """Each answer's value and what the form shows: the instrument's words for it (alone for a
+    patient when every answer has words), else the number, with the words at a rating's ends."""
+    words = inst.answer_labels(item)
+    every = all(v in words for v in values)
+    out = []
+    for v in values:
+        text = words.get(v)
+        if text is None:
+            out.append((str(v), str(v)))
+        elif audience == "patient" and every:
+            out.append((str(v), text))
+        else:
+            out.append((str(v), f"{v} – {text}"))
+    return out
+
+
+def _ends_hint(inst: Instrument, item: Item, values: list[int]) -> str:
+    """'0 means no pain; 10 means worst pain imaginable' for a rating labelled at its ends."""
+    words = inst.answer_labels(item)
+    if not words or all(v in words for v in values):
+        return ""
+    return "; ".join(f"{v} means {text}" for v, text in sorted(words.items())) + "."
+
+
+def _item_field(inst: Instrument, item: Item, audience: Audience = "practitioner") -> forms.Field:
+    label = (item.ask or item.label) if audience == "patient" else item.label
+    label += f" ({item.unit})" if item.unit else ""
     span = item.max - item.min
-    where = f"{inst.id}.{item.code}"
+    where = f"{inst.id}.{item.code}" if audience == "practitioner" else "The answer"
     errors = {
         "invalid_choice": f"{where}: must be a whole number from {_fmt(item.min)} to "
         f"{_fmt(item.max)}",
@@ -59,13 +94,10 @@ def _item_field(inst: Instrument, item: Item) -> forms.Field:
     }
     if item.integer and span + 1 <= _RADIO_MAX_OPTIONS:
         values = [int(item.min) + k for k in range(int(span) + 1)]
-        choices = [
-            (str(v), f"{v} – {item.anchors[k]}" if item.anchors else str(v))
-            for k, v in enumerate(values)
-        ]
         return forms.TypedChoiceField(
             label=label,
-            choices=choices,
+            help_text=_ends_hint(inst, item, values),
+            choices=_choices(inst, item, values, audience),
             coerce=int,
             empty_value=None,
             required=False,
@@ -97,13 +129,14 @@ class InstrumentGroup:
     recall: str | None
     scale_note: str | None
     fields: list[forms.BoundField]
+    intro: str | None = None
 
 
 class MeasurementsForm(forms.Form):
     """Answers to several instruments at one visit; an unanswered instrument is not stored.
 
     ``with_date`` adds the visit date (a reassessment); a self-report is dated the day it is
-    submitted.
+    submitted. ``audience="patient"`` words the form for a patient on their own phone.
     """
 
     def __init__(
@@ -111,10 +144,12 @@ class MeasurementsForm(forms.Form):
         *args: Any,
         instruments: Sequence[str],
         with_date: bool = True,
+        audience: Audience = "practitioner",
         kb: KnowledgeBase | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.audience: Audience = audience
         self.kb = kb or load_knowledge()
         self.instrument_ids = [i for i in instruments if i in self.kb.instruments]
         self.with_date = with_date
@@ -129,23 +164,25 @@ class MeasurementsForm(forms.Form):
         for instrument in self.instrument_ids:
             inst = self.kb.instruments[instrument]
             for item in inst.items:
-                self.fields[field_name(inst.id, item.code)] = _item_field(inst, item)
+                self.fields[field_name(inst.id, item.code)] = _item_field(inst, item, audience)
 
     def groups(self) -> list[InstrumentGroup]:
         out = []
         for instrument in self.instrument_ids:
             inst = self.kb.instruments[instrument]
             note = None
-            if inst.id == "koos":
+            if inst.id == "koos" and self.audience == "practitioner":
                 # The coding convention stated in instruments.toml (KOOS Scoring 2012).
                 note = "0 = no problem … 4 = extreme problem"
+            patient = self.audience == "patient"
             out.append(
                 InstrumentGroup(
                     id=inst.id,
-                    name=inst.name,
-                    recall=inst.recall,
+                    name=(inst.patient_title or inst.name) if patient else inst.name,
+                    recall=None if patient else inst.recall,
                     scale_note=note,
                     fields=[self[field_name(inst.id, i.code)] for i in inst.items],
+                    intro=inst.ask if patient else None,
                 )
             )
         return out
@@ -179,10 +216,14 @@ class MeasurementsForm(forms.Form):
         for error in errors:
             instrument, _, code = error.field.partition(".")
             name = field_name(instrument, code)
+            # A patient is not shown item codes; a practitioner sees which item the core named.
+            text = f"{error.field}: {error.problem}"
+            if self.audience == "patient":
+                text = error.problem
             if name in self.fields:
-                self.add_error(name, f"{error.field}: {error.problem}")
+                self.add_error(name, text)
             else:
-                self.add_error(None, f"{error.field}: {error.problem}")
+                self.add_error(None, text)
 
     @property
     def visit_date(self) -> dt.date:

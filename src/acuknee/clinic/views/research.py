@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 
-from acuknee.clinic.access import clinic_view, staff_profile
+from acuknee.clinic.access import clinic_view, landing_page, staff_profile
 from acuknee.clinic.models import Clinic, Role
 from acuknee.clinical.vocabulary import Cause, Method, Severity
 from acuknee.research import analytics
@@ -32,10 +32,9 @@ def suppress(count: int) -> str:
 
 @clinic_view(roles=frozenset(Role(value) for value in Role.values))
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each role to its landing page after sign-in."""
-    if staff_profile(request).role == Role("researcher"):
-        return redirect("research-home")
-    return redirect("patient-list")
+    """Send each role to its landing page after sign-in: the worklist for practitioners and
+    clinic admins, the patient list for front desk, the network pages for a researcher."""
+    return redirect(landing_page(staff_profile(request).role))
 
 
 @clinic_view(roles={Role("researcher")})

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
+import segno
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 
 from acuknee.care import errors, services
@@ -42,26 +45,59 @@ def _links(patient: Patient) -> list[dict[str, Any]]:
     return rows
 
 
+def qr_svg(url: str) -> SafeString:
+    """The link as a QR code, an inline SVG to show on the screen in the room (no image file,
+    no network; segno writes only paths, so nothing in it conflicts with the CSP)."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=5, border=4, dark="#000", light="#fff", svgclass="qr", lineclass=None
+    )
+    label = "QR code of the questionnaire link: scan it with the phone's camera"
+    return mark_safe(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))
+
+
+def invitation(patient: Patient, url: str, expires: dt.datetime) -> dict[str, str]:
+    """A ready message for email or SMS: who asks, what for, the link, and until when."""
+    clinic = patient.clinic
+    day = timezone.localtime(expires)
+    until = f"{day.day} {day:%B %Y}"
+    call = f" Questions? Call us on {clinic.phone}." if clinic.phone else ""
+    body = (
+        f"Hello {patient.given_name}, {clinic.name} asks you to answer a short questionnaire "
+        f"about your knee before your next visit. It takes about 10 minutes. Open this link on "
+        f"your phone: {url} The link works once and until {until}.{call}"
+    )
+    subject = f"Your knee questionnaire from {clinic.name}"
+    return {
+        "subject": subject,
+        "body": body,
+        "mailto": f"mailto:{quote(patient.email)}?subject={quote(subject)}&body={quote(body)}",
+        "sms": f"sms:{quote(patient.phone, safe='+')}?body={quote(body)}",
+    }
+
+
 @never_cache
 @clinic_view(roles=SCHEDULING_ROLES)
 def selfreport_issue(request: HttpRequest, patient: Patient) -> HttpResponse:
     """GET: the patient's links and a button to issue one; POST: issue it and show its URL once."""
     url = None
     status = 200
+    sharing: dict[str, Any] = {}
     if request.method == "POST":
         try:
-            _, token = services.issue_self_report_link(
+            link, token = services.issue_self_report_link(
                 patient, request.user, list(SELF_REPORT_INSTRUMENTS), LINK_VALID_FOR
             )
         except errors.CareError:
             status = 409
         else:
             url = request.build_absolute_uri(reverse("selfreport-fill", args=[token]))
+            sharing = {"qr": qr_svg(url), "message": invitation(patient, url, link.expires_at)}
             status = 201
     kb = load_knowledge()
     context = {
         "patient": patient,
         "url": url,
+        **sharing,
         "links": _links(patient),
         "instruments": [kb.instruments[i].name for i in SELF_REPORT_INSTRUMENTS],
         "valid_days": LINK_VALID_FOR.days,
@@ -87,9 +123,11 @@ def selfreport_fill(request: HttpRequest, token: str) -> HttpResponse:
     if not link.usable or link.patient.is_voided:
         return _gone(request, link)
     if request.method != "POST":
-        form = MeasurementsForm(instruments=link.instruments, with_date=False)
+        form = MeasurementsForm(instruments=link.instruments, with_date=False, audience="patient")
         return render(request, "clinic/selfreport_form.html", {"form": form})
-    form = MeasurementsForm(request.POST, instruments=link.instruments, with_date=False)
+    form = MeasurementsForm(
+        request.POST, instruments=link.instruments, with_date=False, audience="patient"
+    )
     if not form.is_valid():
         return render(request, "clinic/selfreport_form.html", {"form": form}, status=400)
     try:

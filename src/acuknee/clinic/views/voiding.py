@@ -90,13 +90,19 @@ def _measurement_page(
     inst = load_knowledge().instruments.get(record.instrument)
     items = {i.code: i.label for i in inst.items} if inst else {}
     names = {s.id: s.name for s in inst.subscales} if inst else {}
+    decimals = {s.id: s.decimals for s in inst.subscales} if inst else {}
     context = {
         "patient": patient,
         "record": record,
         "instrument_name": inst.name if inst else record.instrument,
         "answers": [(items.get(code, code), value) for code, value in record.answers.items()],
         "scores": [
-            {"name": names.get(sid, sid), "value": sub.get("value"), "note": sub.get("note")}
+            {
+                "name": names.get(sid, sid),
+                "value": sub.get("value"),
+                "decimals": decimals.get(sid, 1),
+                "note": sub.get("note"),
+            }
             for sid, sub in record.scores.get("subscales", {}).items()
         ],
         "void_form": void_form or VoidRecordForm(initial={"version": record.version}),

@@ -1,0 +1,16 @@
+"""``{{ value|number }}`` and ``{{ value|number:2 }}``: the one number formatter in templates
+(``acuknee.clinical.numbers.format_number``), instead of ``floatformat``, which prints "-0"."""
+
+from __future__ import annotations
+
+from django import template
+
+from acuknee.clinical.numbers import format_number
+
+register = template.Library()
+
+
+@register.filter
+def number(value: float | int | None, decimals: int = 1) -> str:
+    """The value as people read it on every page: rounded, no trailing zeros, never "-0"."""
+    return format_number(value, int(decimals))

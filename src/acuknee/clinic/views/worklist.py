@@ -1,0 +1,88 @@
+"""The practitioner's worklist: what needs doing in the clinic today and this week.
+
+Four lists, all scoped to the user's clinic and computed from the records (``care.status``):
+reassessments due this week (or overdue), patients whose latest screening refers them on,
+self-report questionnaires returned in the last week, and sessions the signed plans schedule for
+today. The patients' facts come from subquery annotations and two queries by primary key, so the
+page costs the same few queries however many patients the clinic has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path
+from django.utils import timezone
+
+from acuknee.care.status import (
+    OVERVIEW_ATTR,
+    attach_overviews,
+    reassessments_due,
+    sessions_planned_on,
+    with_status_facts,
+)
+from acuknee.clinic.access import clinic_view, staff_clinic
+from acuknee.clinic.models import Patient, SelfReportLink
+from acuknee.clinical import Screening
+
+RETURNED_WITHIN = dt.timedelta(days=7)
+"""Self-reports returned this recently are listed: a week covers the days since the last visit."""
+
+DUE_WITHIN = dt.timedelta(days=6)
+"""Reassessments dated up to this far ahead are "due this week" (today plus six days)."""
+
+
+def worklist_context(clinic: Any, today: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """The four lists for ``clinic`` on ``today`` (time passed in, so tests choose the day)."""
+    patients = list(
+        with_status_facts(Patient.objects.filter(clinic=clinic, voided_at__isnull=True)).order_by(
+            "family_name", "given_name", "pk"
+        )
+    )
+    attach_overviews(patients)
+    due, referred, today_sessions = [], [], []
+    until = today + DUE_WITHIN
+    for patient in patients:
+        overview = getattr(patient, OVERVIEW_ATTR)
+        if overview.latest_screening is not None:
+            referrals = Screening.model_validate(overview.latest_screening).referrals
+            if referrals:
+                referred.append({"patient": patient, "referrals": referrals})
+                if any(r.urgency.blocks_plan for r in referrals):
+                    continue  # no needling and no course while the referral stands
+        for day in reassessments_due(overview, until):
+            due.append({"patient": patient, "date": day, "overdue": day < today})
+        numbers = sessions_planned_on(overview, today)
+        if numbers:
+            today_sessions.append({"patient": patient, "numbers": numbers})
+    due.sort(key=lambda row: (row["date"], row["patient"].family_name))
+    returned = (
+        SelfReportLink.objects.filter(
+            patient__clinic=clinic,
+            patient__voided_at__isnull=True,
+            used_at__gte=now - RETURNED_WITHIN,
+        )
+        .select_related("patient")
+        .order_by("-used_at")
+    )
+    return {
+        "today": today,
+        "until": until,
+        "due": due,
+        "referred": referred,
+        "returned": list(returned),
+        "today_sessions": today_sessions,
+    }
+
+
+@clinic_view()
+def worklist(request: HttpRequest) -> HttpResponse:
+    """The clinical roles' landing page after sign-in."""
+    context = worklist_context(staff_clinic(request), timezone.localdate(), timezone.now())
+    return render(request, "clinic/worklist.html", context)
+
+
+urlpatterns: list[URLPattern] = [path("worklist/", worklist, name="worklist")]
