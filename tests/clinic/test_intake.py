@@ -224,3 +224,27 @@ def test_answer_and_finding_errors_are_shown_together(alice: User, patient: Pati
         new_url(patient), intake_post(m__koos__P1="7", health__pregnancy_weeks="20")
     )
     assert {"m__koos__P1", "health__pregnancy_weeks"} <= set(response.context["form"].errors)
+
+
+# --- numb areas (reduced sensation) --------------------------------------------------------------
+
+
+def test_a_numb_area_recorded_on_the_form_reaches_the_screening(
+    alice: User, patient: Patient
+) -> None:
+    kb = load_knowledge()
+    record = save_intake(alice, patient, numb_0_region="knee_anterior", numb_0_side="left")
+    assert record.data["health"]["reduced_sensation_sites"] == [
+        {"region": "knee_anterior", "side": "left"}
+    ]
+    [finding] = [f for f in record.screening["findings"] if f["rule"] == "reduced_sensation"]
+    in_region = {p.code for p in kb.points.values() if p.region == "knee_anterior"}
+    assert in_region
+    assert in_region <= set(finding["warn_points"])
+    assert "electro" in finding["warn_methods"]
+
+
+def test_a_numb_area_needs_a_side(alice: User, patient: Patient) -> None:
+    response = login(alice).post(new_url(patient), intake_post(numb_0_region="knee_anterior"))
+    assert "numb area" in response.context["form"].errors["numb_0_side"][0]
+    assert not IntakeRecord.objects.exists()
