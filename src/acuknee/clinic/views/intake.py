@@ -143,11 +143,14 @@ def verdict_context(record: IntakeRecord) -> dict[str, Any]:
         }
         for f in screening.findings
     ]
+    unanswered = [q.question for q in screening.unanswered_red_flags]
     return {
         "screening": screening,
         "assessment": assessment,
         "referrals": referrals,
         "safety_findings": findings,
+        "unanswered_red_flags": unanswered,
+        "planning_waits": screening.plan_allowed and bool(unanswered),
         "plan_allowed": screening.plan_allowed,
         "refusal_reasons": screening.refusal_reasons,
         "assessment_citations": citations(assessment.sources),
