@@ -24,6 +24,7 @@ from acuknee.clinic.forms.plans import PlanStartForm, next_weekday
 from acuknee.clinic.forms.voiding import VoidIntakeForm
 from acuknee.clinic.models import IntakeRecord, Measurement, Patient
 from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
+from acuknee.clinical.intake import UnansweredQuestion, unanswered_red_flags
 from acuknee.clinical.knowledge import Source
 
 
@@ -117,6 +118,16 @@ def _recorded(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
+def unanswered_questions(record: IntakeRecord, screening: Screening) -> list[UnansweredQuestion]:
+    """The red-flag questions not asked at this intake. A screening stored before the list was
+    kept has no ``unanswered_red_flags`` key: the list is then read from the intake itself (the
+    core's ``unanswered_red_flags``), so questions added since show as not recorded, never as
+    answered."""
+    if "unanswered_red_flags" in record.screening:
+        return list(screening.unanswered_red_flags)
+    return unanswered_red_flags(Intake.model_validate(record.data))
+
+
 def verdict_context(record: IntakeRecord) -> dict[str, Any]:
     """What the intake page and the referral letter show of the screening and assessment."""
     kb = load_knowledge()
@@ -143,7 +154,7 @@ def verdict_context(record: IntakeRecord) -> dict[str, Any]:
         }
         for f in screening.findings
     ]
-    unanswered = [q.question for q in screening.unanswered_red_flags]
+    unanswered = [q.question for q in unanswered_questions(record, screening)]
     return {
         "screening": screening,
         "assessment": assessment,
