@@ -168,3 +168,55 @@ def test_front_desk_may_not_log_sessions(alice: User, dana: User, patient: Patie
     sign_plan(patient, alice)
     response = api_for(dana).post(f"/patients/{patient.pk}/sessions", SESSION)
     assert_error_shape(response, 403, None)
+
+
+# --- the session-time limits of the screening (bleeding risk: BAcC; WHO 1999) ---
+
+
+def _bleeding_rule_words() -> tuple[str, list[str]]:
+    from acuknee.clinical import load_knowledge
+
+    kb = load_knowledge()
+    rule = kb.safety_rules["bleeding_risk"]
+    return rule.name, [kb.sources[s].citation for s in rule.source]
+
+
+def _planned_point(patient: Patient) -> dict[str, Any]:
+    from acuknee.clinic.models import PlanRecord
+
+    point = PlanRecord.objects.get(patient=patient).content["points"][0]
+    return {"code": point["code"], "side": point["side"], "stimulation": "manual"}
+
+
+def test_an_api_session_deeper_than_the_bleeding_risk_cap_is_refused_in_words(
+    alice: User, patient: Patient
+) -> None:
+    sign_plan(patient, alice, health={"anticoagulant": "warfarin"})
+    point = _planned_point(patient) | {"depth": {"value": 1.0, "unit": "cun"}}
+    body = {**SESSION, "points": [point]}
+    response = api_for(alice).post(f"/patients/{patient.pk}/sessions", body)
+    [error] = assert_error_shape(response, 422, "points.0.depth")
+    name, citations = _bleeding_rule_words()
+    assert "deeper than this patient's limit of 0.5 cun" in error["message"]
+    assert name in error["message"]
+    assert all(c in error["message"] for c in citations)
+    assert "bleeding_risk" not in error["message"]
+    assert not TreatmentSession.objects.exists()
+
+
+def test_an_api_session_with_a_needle_thicker_than_0_20_mm_is_refused_in_words(
+    alice: User, patient: Patient
+) -> None:
+    sign_plan(patient, alice, health={"anticoagulant": "warfarin"})
+    body = {
+        **SESSION,
+        "points": [_planned_point(patient)],
+        "needle": {"diameter_mm": 0.25, "length_mm": 25},
+    }
+    response = api_for(alice).post(f"/patients/{patient.pk}/sessions", body)
+    [error] = assert_error_shape(response, 422, "needle.diameter_mm")
+    name, citations = _bleeding_rule_words()
+    assert "thicker than this patient's limit of 0.2 mm" in error["message"]
+    assert name in error["message"]
+    assert citations[0] in error["message"]
+    assert not TreatmentSession.objects.exists()

@@ -224,3 +224,76 @@ def test_answer_and_finding_errors_are_shown_together(alice: User, patient: Pati
         new_url(patient), intake_post(m__koos__P1="7", health__pregnancy_weeks="20")
     )
     assert {"m__koos__P1", "health__pregnancy_weeks"} <= set(response.context["form"].errors)
+
+
+# --- numb areas (reduced sensation) --------------------------------------------------------------
+
+
+def test_a_numb_area_recorded_on_the_form_reaches_the_screening(
+    alice: User, patient: Patient
+) -> None:
+    kb = load_knowledge()
+    record = save_intake(alice, patient, numb_0_region="knee_anterior", numb_0_side="left")
+    assert record.data["health"]["reduced_sensation_sites"] == [
+        {"region": "knee_anterior", "side": "left"}
+    ]
+    [finding] = [f for f in record.screening["findings"] if f["rule"] == "reduced_sensation"]
+    in_region = {p.code for p in kb.points.values() if p.region == "knee_anterior"}
+    assert in_region
+    assert in_region <= set(finding["warn_points"])
+    assert "electro" in finding["warn_methods"]
+
+
+def test_a_numb_area_needs_a_side(alice: User, patient: Patient) -> None:
+    response = login(alice).post(new_url(patient), intake_post(numb_0_region="knee_anterior"))
+    assert "numb area" in response.context["form"].errors["numb_0_side"][0]
+    assert not IntakeRecord.objects.exists()
+
+
+# --- next steps and unanswered red-flag questions ------------------------------------------------
+
+
+def detail_url(patient: Patient, record: IntakeRecord) -> str:
+    return reverse("intake-detail", kwargs={"patient_id": patient.pk, "intake_id": record.pk})
+
+
+def test_intake_page_shows_what_the_receiving_service_will_do_next(
+    alice: User, patient: Patient
+) -> None:
+    record = red_flag_intake(alice, patient)
+    page = login(alice).get(detail_url(patient, record)).content.decode()
+    assert record.screening["referrals"]
+    for referral in record.screening["referrals"]:
+        assert referral["next_step"]
+        assert referral["next_step"] in page
+    assert "Next step:" in page
+
+
+def test_intake_page_lists_unanswered_red_flag_questions_and_says_planning_waits(
+    alice: User, patient: Patient
+) -> None:
+    record = save_intake(alice, patient, red_flags__fever="false")
+    page = login(alice).get(detail_url(patient, record)).content.decode()
+    questions = [q["question"] for q in record.screening["unanswered_red_flags"]]
+    assert questions
+    assert "Planning waits until the red-flag questions below are answered" in page
+    for question in questions:
+        assert f"<li>{question}: not recorded</li>" in page
+    assert "<li>Fever: not recorded</li>" not in page  # answered "no"
+
+
+def test_intake_page_with_every_red_flag_question_answered_lists_none(
+    alice: User, patient: Patient
+) -> None:
+    from acuknee.clinical.intake import Question, RedFlagFindings
+
+    answered = {
+        f"red_flags__{name}": "false"
+        for name, info in RedFlagFindings.model_fields.items()
+        if info.annotation == Question
+    }
+    record = save_intake(alice, patient, **answered)
+    assert record.screening["unanswered_red_flags"] == []
+    page = login(alice).get(detail_url(patient, record)).content.decode()
+    assert "Red-flag questions not answered" not in page
+    assert "Planning is allowed." in page

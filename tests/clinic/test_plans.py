@@ -55,6 +55,14 @@ def pregnant_plan(alice: User, patient: Patient) -> PlanRecord:
 
 
 @pytest.fixture
+def replaced_knee_plan(alice: User, patient: Patient) -> PlanRecord:
+    """A plan for a left knee replacement: the points local to the left knee are blocked, and an
+    override (with a reason) may lift that block (the rule is overridable)."""
+    client = login(alice)
+    return _propose(client, patient, _intake(client, patient, health__knee_prosthesis="left"))
+
+
+@pytest.fixture
 def plan_record(alice: User, patient: Patient) -> PlanRecord:
     client = login(alice)
     return _propose(client, patient, _intake(client, patient))
@@ -145,64 +153,136 @@ def test_default_first_session_is_the_next_weekday() -> None:
 # --- editing and overrides -----------------------------------------------------------------------
 
 
-def test_adding_sp6_in_pregnancy_without_override_names_the_rule(
-    alice: User, pregnant_plan: PlanRecord
+def _pregnancy_sources() -> list[str]:
+    kb = load_knowledge()
+    return [kb.sources[s].citation for s in kb.safety_rules["pregnancy"].source]
+
+
+def test_adding_a_blocked_point_without_override_names_the_rule_and_source_in_words(
+    alice: User, replaced_knee_plan: PlanRecord
 ) -> None:
     response = login(alice).post(
-        edit_url(pregnant_plan), edit_post(pregnant_plan, add_code_0="SP6", add_side_0="left")
+        edit_url(replaced_knee_plan),
+        edit_post(replaced_knee_plan, add_code_0="ST36", add_side_0="left"),
     )
     assert response.status_code == 400
     error = response.context["form"].errors["add_code_0"][0]
-    assert "'pregnancy'" in error
-    pregnant_plan.refresh_from_db()
-    assert "SP6" not in {p["code"] for p in pregnant_plan.content["points"]}
-    assert pregnant_plan.version == 1
+    assert "Knee replacement" in error
+    kb = load_knowledge()
+    citation = kb.sources[kb.safety_rules["knee_prosthesis"].source[0]].citation
+    assert citation in error
+    assert "'knee_prosthesis'" not in error
+    assert "health." not in error
+    assert "tick the override" in error
+    replaced_knee_plan.refresh_from_db()
+    assert ("ST36", "left") not in {
+        (p["code"], p["side"]) for p in replaced_knee_plan.content["points"]
+    }
+    assert replaced_knee_plan.version == 1
 
 
-def test_override_without_reason_is_refused(alice: User, pregnant_plan: PlanRecord) -> None:
+def test_override_without_reason_is_refused(alice: User, replaced_knee_plan: PlanRecord) -> None:
     response = login(alice).post(
-        edit_url(pregnant_plan),
-        edit_post(pregnant_plan, add_code_0="SP6", add_side_0="left", override="on"),
+        edit_url(replaced_knee_plan),
+        edit_post(replaced_knee_plan, add_code_0="ST36", add_side_0="left", override="on"),
     )
-    assert "override_reason" in response.context["form"].errors
-    pregnant_plan.refresh_from_db()
-    assert pregnant_plan.overrides == []
+    assert "Knee replacement" in response.context["form"].errors["override_reason"][0]
+    replaced_knee_plan.refresh_from_db()
+    assert replaced_knee_plan.overrides == []
 
 
-def test_adding_sp6_with_override_and_reason_is_saved_and_recorded(
-    alice: User, pregnant_plan: PlanRecord
+def test_adding_a_blocked_point_with_override_and_reason_is_saved_and_recorded(
+    alice: User, replaced_knee_plan: PlanRecord
 ) -> None:
     client = login(alice)
     response = client.post(
-        edit_url(pregnant_plan),
+        edit_url(replaced_knee_plan),
         edit_post(
-            pregnant_plan,
-            add_code_0="SP6",
+            replaced_knee_plan,
+            add_code_0="ST36",
             add_side_0="left",
             override="on",
-            override_reason="Obstetrician agreed in writing.",
+            override_reason="Surgeon agreed: the wound healed two years ago.",
         ),
     )
     assert response.status_code == 302
-    pregnant_plan.refresh_from_db()
-    assert ("SP6", "left") in {(p["code"], p["side"]) for p in pregnant_plan.content["points"]}
-    (entry,) = pregnant_plan.overrides
+    replaced_knee_plan.refresh_from_db()
+    points = {(p["code"], p["side"]) for p in replaced_knee_plan.content["points"]}
+    assert ("ST36", "left") in points
+    (entry,) = replaced_knee_plan.overrides
     assert entry["by"] == "alice"
-    assert entry["rule"] == "pregnancy"
-    assert entry["target"] == "SP6"
-    assert entry["reason"] == "Obstetrician agreed in writing."
+    assert entry["rule"] == "knee_prosthesis"
+    assert entry["target"] == "ST36"
+    assert entry["reason"] == "Surgeon agreed: the wound healed two years ago."
     assert entry["at"]
-    page = client.get(detail_url(pregnant_plan)).content.decode()
-    assert "Obstetrician agreed in writing." in page
+    page = client.get(detail_url(replaced_knee_plan)).content.decode()
+    assert "Surgeon agreed: the wound healed two years ago." in page
 
 
-def test_switching_to_a_blocked_method_needs_an_override(
+@pytest.mark.parametrize("code", ["SP6", "LI4"])
+def test_a_point_forbidden_in_pregnancy_is_refused_even_with_override_and_reason(
+    alice: User, pregnant_plan: PlanRecord, code: str
+) -> None:
+    response = login(alice).post(
+        edit_url(pregnant_plan),
+        edit_post(
+            pregnant_plan,
+            add_code_0=code,
+            add_side_0="left",
+            override="on",
+            override_reason="Patient insists.",
+        ),
+    )
+    assert response.status_code == 400
+    [error] = response.context["form"].errors["add_code_0"]
+    assert f"{code} (left) cannot be needled for this patient, even with an override" in error
+    assert "Pregnancy" in error
+    assert all(citation in error for citation in _pregnancy_sources())
+    assert "'pregnancy'" not in error
+    assert "pregnancy_forbidden" not in error
+    pregnant_plan.refresh_from_db()
+    assert code not in {p["code"] for p in pregnant_plan.content["points"]}
+    assert pregnant_plan.overrides == []
+    assert pregnant_plan.version == 1
+
+
+def test_gb21_cannot_be_added_to_a_pregnant_patients_plan(
+    alice: User, pregnant_plan: PlanRecord
+) -> None:
+    """GB21 has no entry in the knowledge base, so the editor does not offer it; a crafted post
+    is refused and nothing is saved (the session check refuses it by rule, see test_sessions)."""
+    response = login(alice).post(
+        edit_url(pregnant_plan),
+        edit_post(
+            pregnant_plan,
+            add_code_0="GB21",
+            add_side_0="left",
+            override="on",
+            override_reason="Patient insists.",
+        ),
+    )
+    assert response.status_code == 400
+    assert "add_code_0" in response.context["form"].errors
+    pregnant_plan.refresh_from_db()
+    assert "GB21" not in {p["code"] for p in pregnant_plan.content["points"]}
+    assert pregnant_plan.overrides == []
+
+
+def test_electroacupuncture_in_pregnancy_is_refused_even_with_override_and_reason(
     alice: User, pregnant_plan: PlanRecord
 ) -> None:
     response = login(alice).post(
-        edit_url(pregnant_plan), edit_post(pregnant_plan, method="electro")
+        edit_url(pregnant_plan),
+        edit_post(pregnant_plan, method="electro", override="on", override_reason="Asked for."),
     )
-    assert "'pregnancy'" in response.context["form"].errors["method"][0]
+    assert response.status_code == 400
+    [error] = response.context["form"].errors["method"]
+    assert "even with an override" in error
+    assert "Pregnancy" in error
+    assert _pregnancy_sources()[0] in error
+    pregnant_plan.refresh_from_db()
+    assert pregnant_plan.content["method"] != "electro"
+    assert pregnant_plan.overrides == []
 
 
 def test_removing_a_point_and_changing_dose_needs_no_override(
@@ -340,3 +420,17 @@ def test_a_plan_the_core_refuses_is_stored_as_refused_and_cannot_be_signed(
     sign(client, record, record.version)
     record.refresh_from_db()
     assert record.status == PlanRecord.Status.REFUSED
+
+
+def test_switching_to_a_blocked_method_needs_an_override_named_in_words(
+    alice: User, patient: Patient
+) -> None:
+    client = login(alice)
+    record = _intake(client, patient, health__implanted_electronic_device="on")
+    plan = _propose(client, patient, record)
+    response = client.post(edit_url(plan), edit_post(plan, method="electro"))
+    assert response.status_code == 400
+    [error] = response.context["form"].errors["method"]
+    assert "Implanted electronic device" in error
+    assert "tick the override" in error
+    assert "'implanted_device'" not in error

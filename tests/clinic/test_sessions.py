@@ -372,3 +372,71 @@ def test_a_point_blocked_in_pregnancy_and_not_in_the_plan_cannot_be_logged(
     assert "Pregnancy: forbidden throughout pregnancy" in message  # the rule in words (issue 11)
     assert b"Pregnancy: forbidden throughout pregnancy" in response.content
     assert TreatmentSession.objects.count() == 0
+
+
+# --- the session-time limits of the screening (bleeding risk: BAcC; WHO 1999) --------------------
+
+
+def _bleeding_rule_words() -> tuple[str, list[str]]:
+    from acuknee.clinical import load_knowledge
+
+    kb = load_knowledge()
+    rule = kb.safety_rules["bleeding_risk"]
+    return rule.name, [kb.sources[s].citation for s in rule.source]
+
+
+def test_a_depth_beyond_the_bleeding_risk_cap_is_refused_naming_the_rule_and_source(
+    patient: Patient, alice: User
+) -> None:
+    sign_plan(patient, alice, health={"anticoagulant": "warfarin"})
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {
+        "points-0-depth_value": "1",
+        "points-0-depth_unit": "cun",
+    }
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 400
+    [message] = response.context["entry"].points.forms[0].errors["depth_value"]
+    name, citations = _bleeding_rule_words()
+    assert "deeper than this patient's limit of 0.5 cun" in message
+    assert name in message
+    assert all(c in message for c in citations)
+    assert "bleeding_risk" not in message
+    assert "points.0" not in message
+    assert TreatmentSession.objects.count() == 0
+
+
+def test_a_needle_thicker_than_0_20_mm_under_bleeding_risk_is_refused_on_the_page(
+    patient: Patient, alice: User
+) -> None:
+    sign_plan(patient, alice, health={"anticoagulant": "warfarin"})
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {
+        "needle_diameter_mm": "0.25",
+        "needle_length_mm": "25",
+    }
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 400
+    [message] = response.context["entry"].session.errors["needle_diameter_mm"]
+    name, citations = _bleeding_rule_words()
+    assert "thicker than this patient's limit of 0.2 mm" in message
+    assert name in message
+    assert citations[0] in message
+    assert "needle.diameter_mm" not in message
+    assert TreatmentSession.objects.count() == 0
+
+
+def test_a_needle_of_0_20_mm_within_the_depth_cap_is_accepted(
+    patient: Patient, alice: User
+) -> None:
+    sign_plan(patient, alice, health={"anticoagulant": "warfarin"})
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {
+        "needle_diameter_mm": "0.20",
+        "needle_length_mm": "25",
+        "points-0-depth_value": "0.5",
+        "points-0-depth_unit": "cun",
+    }
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 302, response.context["entry"].points.forms[0].errors
+    assert TreatmentSession.objects.count() == 1

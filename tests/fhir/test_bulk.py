@@ -266,7 +266,10 @@ def test_a_course_exports_its_records_as_the_fhir_server_reads_them(
     course = build_course(patient, alice)
     client = Fhir(alice)
     manifest = finish(client, client.kickoff())
-    assert {o["type"] for o in manifest["output"]} == set(bulk.RESOURCE_TYPES)
+    screened = {"Flag", "ServiceRequest"}  # this knee OA course has no finding or referral
+    assert not fhir_server.flag_jsons(course.intake)
+    assert not fhir_server.service_request_jsons(course.intake)
+    assert {o["type"] for o in manifest["output"]} == set(bulk.RESOURCE_TYPES) - screened
     served = {
         "Condition": [fhir_server.condition_json(course.intake)],
         "CarePlan": [fhir_server.care_plan_json(course.plan)],
@@ -731,3 +734,31 @@ def test_render_fhir_stores_current_lines_for_rows_that_lack_them(
     assert set(Measurement.objects.values_list("fhir_version", flat=True)) == {version}
     assert Patient.objects.get(pk=patient.pk).fhir_version == version
     assert _export_bytes(client) == built_at_save
+
+
+def test_an_intakes_safety_findings_and_referrals_export_as_the_fhir_server_reads_them(
+    alice: User, patient: Patient
+) -> None:
+    from acuknee.clinic import demo
+    from acuknee.clinical import Intake
+
+    intake = Intake.model_validate(
+        {
+            "age": 66,
+            "sex": "female",
+            "side": "left",
+            "duration_weeks": 2,
+            "red_flags": {"hot_swollen_knee": True, "fever": True},
+            "health": {"anticoagulant": "warfarin"},
+        }
+    )
+    record = demo.record_intake(patient, intake, dt.date(2026, 1, 5), alice)
+    client = Fhir(alice)
+    manifest = finish(client, client.kickoff(_type="Flag,ServiceRequest"))
+    assert [o["type"] for o in manifest["output"]] == ["Flag", "ServiceRequest"]
+    flags = fhir_server.flag_jsons(record)
+    requests = fhir_server.service_request_jsons(record)
+    assert flags
+    assert requests
+    assert lines(client, manifest, "Flag") == json.loads(json.dumps(flags))
+    assert lines(client, manifest, "ServiceRequest") == json.loads(json.dumps(requests))

@@ -83,6 +83,8 @@ def test_metadata_lists_every_served_type_with_its_interactions_and_parameters()
         "QuestionnaireResponse",
         "CarePlan",
         "AdverseEvent",
+        "Flag",
+        "ServiceRequest",
         "Questionnaire",
         "Group",
     }

@@ -35,6 +35,8 @@ PATIENT_TYPES = (
     "AdverseEvent",
     "QuestionnaireResponse",
     "Observation",
+    "Flag",
+    "ServiceRequest",
 )
 
 
@@ -80,7 +82,8 @@ def export_patients(client: Fhir, patients: list[Patient]) -> dict[str, Any]:
 
 def _export_demo() -> dict[str, Any]:
     """The demo clinic's treated patients: a completed course (reassessments) and the course
-    with an adverse event (a bruise after session 2), as the demo practitioner sees them."""
+    with an adverse event (a bruise after session 2), and the first patients with a safety
+    finding and with a referral, as the demo practitioner sees them."""
     user = User.objects.get(username="practitioner")
     client = fhir_for(user)
     events = _search_all(client, "AdverseEvent")
@@ -92,7 +95,11 @@ def _export_demo() -> dict[str, Any]:
     reassessed = max(visits, key=lambda ref: len(visits[ref]))
     assert len(visits[reassessed]) >= 3, "a completed course: baseline and two reassessments"
     completed = int(reassessed.split("/")[1])
-    patients = list(Patient.objects.filter(pk__in={bruised, completed}).order_by("pk"))
+    # and the first patients with a safety finding (Flag) and with a referral (ServiceRequest)
+    flagged = int(_search_all(client, "Flag")[0]["subject"]["reference"].split("/")[1])
+    referred = int(_search_all(client, "ServiceRequest")[0]["subject"]["reference"].split("/")[1])
+    chosen = {bruised, completed, flagged, referred}
+    patients = list(Patient.objects.filter(pk__in=chosen).order_by("pk"))
     return export_patients(client, patients)
 
 

@@ -69,6 +69,33 @@ def test_letter_gives_reason_findings_and_urgency_from_the_stored_screening(
     assert not letter.plan_allowed
 
 
+def test_letter_says_what_the_receiving_service_will_do_next(
+    referred: IntakeRecord, alice: User
+) -> None:
+    html = letter_html(referred, alice)
+    stored = referred.screening["referrals"]
+    assert all(r["next_step"] for r in stored)
+    for referral in stored:
+        assert f"<strong>Next step:</strong> {referral['next_step']}" in html
+
+
+def test_a_finding_not_asked_reads_not_recorded_never_no(
+    referred: IntakeRecord, alice: User
+) -> None:
+    """A rule may cite a question left unanswered (a red flag fired on other findings): the
+    letter reads it as not recorded."""
+    screening = dict(referred.screening)
+    first = dict(screening["referrals"][0])
+    first["findings"] = [*first["findings"], "red_flags.systemically_unwell"]
+    screening["referrals"] = [first, *screening["referrals"][1:]]
+    referred.screening = screening
+    referred.data["red_flags"]["systemically_unwell"] = None
+    referred.save()
+    letter = build_referral(referred, alice.staff, today=SEEN)
+    values = {f.label: f.value for f in letter.referrals[0].findings}
+    assert values["Systemically unwell"] == "not recorded"
+
+
 def test_letter_is_signed_with_the_practitioners_name_registration_and_clinic(
     referred: IntakeRecord, alice: User
 ) -> None:

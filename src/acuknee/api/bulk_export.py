@@ -13,7 +13,8 @@ status are the requesting user's only (another user's job is a 404), with the sa
 as the REST API. Every error is an OperationOutcome.
 
 Exported types (``bulk.RESOURCE_TYPES``): Patient, QuestionnaireResponse and Observation (stored
-lines, the fast path), and Condition (intakes), CarePlan (signed plans), Procedure and AdverseEvent
+lines, the fast path), and Condition, Flag and ServiceRequest (intakes: the assessment, the
+screening's safety findings and referrals), CarePlan (signed plans), Procedure and AdverseEvent
 (sessions), built by the ``/fhir`` reads' own functions: the ids and content of the reads.
 Voided records are left out. ``_since`` keeps records *changed* at or after the instant (each
 record's ``updated_at``: created, edited or signed since then); a record voided since is left out
@@ -444,7 +445,14 @@ def _record_resources(job: ExportJob, table: str) -> Iterator[tuple[str, dict[st
         if done % CHUNK == 0:
             _check(job.pk, f"reading {table} records: {done} rows read")
         if table == "IntakeRecord":
-            yield "Condition", fhir_server.condition_json(record)
+            if "Condition" in wanted:
+                yield "Condition", fhir_server.condition_json(record)
+            if "Flag" in wanted:
+                for flag in fhir_server.flag_jsons(record):
+                    yield "Flag", flag
+            if "ServiceRequest" in wanted:
+                for request in fhir_server.service_request_jsons(record):
+                    yield "ServiceRequest", request
         elif table == "PlanRecord":
             yield "CarePlan", fhir_server.care_plan_json(record)
         else:

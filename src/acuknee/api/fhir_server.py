@@ -14,10 +14,13 @@ JSON is wire-compatible with R4 (the offline validators in tests/fhir check it a
 Resource ids are stable and derived from the database rows: ``Patient/<pk>``,
 ``Condition/intake-<pk>``, ``CarePlan/plan-<pk>``, ``Procedure/session-<pk>``,
 ``AdverseEvent/session-<pk>-<n>``, ``QuestionnaireResponse/meas-<pk>``,
-``Observation/meas-<pk>-<subscale>`` and ``Questionnaire/<instrument>``. Voided records (and every
-record of a voided patient) are not served. Searches filter, count and page in SQL and map only
-the page's rows (``search_page``); ``search_resources``, which maps every row and filters in
-Python, is the reference they are tested against and the path of CarePlan and Questionnaire.
+``Observation/meas-<pk>-<subscale>``, ``Questionnaire/<instrument>``, and from each intake's
+stored screening ``Flag/intake-<pk>-<rule>`` (a contraindication or precaution) and
+``ServiceRequest/intake-<pk>-<rule>`` (a referral), the rule id with ``-`` for ``_``. Voided
+records (and every record of a voided patient) are not served. Searches filter, count and page
+in SQL and map only the page's rows (``search_page``); ``search_resources``, which maps every row
+and filters in Python, is the reference they are tested against and the path of CarePlan, Flag,
+ServiceRequest and Questionnaire.
 
 Search follows FHIR R4's parameter names per type (``date`` where R4 defines it, ``authored`` on
 QuestionnaireResponse, ``recorded-date`` on Condition, ``subject`` only on AdverseEvent); an
@@ -65,6 +68,7 @@ from acuknee.clinical.assessment import Assessment
 from acuknee.clinical.instruments import Scores
 from acuknee.clinical.intake import Intake
 from acuknee.clinical.planning import Plan
+from acuknee.clinical.screening import Screening
 from acuknee.clinical.sessions import SessionRecord
 from acuknee.clinical.vocabulary import Sex
 from acuknee.fhir import (
@@ -74,11 +78,13 @@ from acuknee.fhir import (
     answers_from_questionnaire_response,
     care_plan_resource,
     condition_resource,
+    flag_resource,
     observation_resources,
     patient_resource,
     procedure_resource,
     questionnaire_resource,
     questionnaire_response_resource,
+    service_request_resource,
 )
 from acuknee.fhir import codes as fhir_codes
 
@@ -232,7 +238,7 @@ def _day(text: str) -> dt.date:
 def _span(resource: Json) -> Span | None:
     """The resource's own date as a day range (the element its ``date`` parameter searches)."""
     kind = resource["resourceType"]
-    if kind == "CarePlan":
+    if kind in ("CarePlan", "Flag"):
         period = resource.get("period")
         if not period:
             return None
@@ -243,6 +249,7 @@ def _span(resource: Json) -> Span | None:
         "AdverseEvent": "date",
         "QuestionnaireResponse": "authored",
         "Condition": "recordedDate",
+        "ServiceRequest": "authoredOn",
     }.get(kind)
     if element is None or element not in resource:
         return None
@@ -284,6 +291,38 @@ def condition_json(record: IntakeRecord) -> Json:
             resource_id=f"intake-{record.pk}",
         )
     )
+
+
+def flag_jsons(record: IntakeRecord) -> list[Json]:
+    """One Flag per contraindication or precaution of the intake's stored screening."""
+    screening = Screening.model_validate(record.screening)
+    return [
+        _dump(
+            flag_resource(
+                finding,
+                f"Patient/{record.patient_id}",
+                recorded=record.visit_date,
+                resource_id=f"intake-{record.pk}-{_fhir_id(finding.rule)}",
+            )
+        )
+        for finding in screening.findings
+    ]
+
+
+def service_request_jsons(record: IntakeRecord) -> list[Json]:
+    """One proposed ServiceRequest per referral of the intake's stored screening."""
+    screening = Screening.model_validate(record.screening)
+    return [
+        _dump(
+            service_request_resource(
+                referral,
+                f"Patient/{record.patient_id}",
+                authored=record.visit_date,
+                resource_id=f"intake-{record.pk}-{_fhir_id(referral.rule)}",
+            )
+        )
+        for referral in screening.referrals
+    ]
 
 
 def _done_sessions(plan: PlanRecord) -> set[int]:
@@ -427,6 +466,14 @@ def _source_conditions(scope: Scope) -> list[Json]:
     return [condition_json(r) for r in _records(IntakeRecord, scope)]
 
 
+def _source_flags(scope: Scope) -> list[Json]:
+    return [f for r in _records(IntakeRecord, scope) for f in flag_jsons(r)]
+
+
+def _source_service_requests(scope: Scope) -> list[Json]:
+    return [s for r in _records(IntakeRecord, scope) for s in service_request_jsons(r)]
+
+
 def _source_care_plans(scope: Scope) -> list[Json]:
     rows = _records(PlanRecord, scope).filter(status="signed")
     return [care_plan_json(p) for p in rows]
@@ -538,6 +585,26 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             doc="One Observation per scored subscale, derived from its QuestionnaireResponse.",
         ),
         ResourceType(
+            "Flag",
+            CLINICAL_ROLES,
+            _source_flags,
+            r"^intake-(\d+)-[a-z0-9\-]+$",
+            ("patient", "subject"),
+            "date",
+            doc="Each contraindication or precaution the intake's screening found (code.text: "
+            "the rule's name), active from the intake's date.",
+        ),
+        ResourceType(
+            "ServiceRequest",
+            CLINICAL_ROLES,
+            _source_service_requests,
+            r"^intake-(\d+)-[a-z0-9\-]+$",
+            ("patient", "subject"),
+            "authored",
+            doc="Each referral the intake's screening proposed (intent proposal; priority from "
+            "its urgency; the next step in a note).",
+        ),
+        ResourceType(
             "Questionnaire",
             ALL_ROLES,
             _source_questionnaires,
@@ -636,7 +703,8 @@ def search_resources(request: HttpRequest, kind: ResourceType) -> list[Json]:
 
     This is the reference semantics of search (``search_page`` must answer the same, which
     tests/fhir/test_search_sql.py checks on random data) and the path of the types with no SQL
-    plan (CarePlan, whose period lives in the plan's JSON, and Questionnaire, which is no row)."""
+    plan (CarePlan, whose period lives in the plan's JSON, Flag and ServiceRequest, read from an
+    intake's screening JSON, and Questionnaire, which is no row)."""
     _check_params(request, kind)
     require(request, kind.roles)
     ids = [i.strip() for v in request.GET.getlist("_id") for i in v.split(",") if i.strip()]
@@ -934,7 +1002,8 @@ SQL_PLANS: dict[str, SqlPlan] = {
     "QuestionnaireResponse": _sql_questionnaire_responses,
     "Observation": _sql_observations,
 }
-"""The types searched in SQL; the others (CarePlan, Questionnaire) by ``search_resources``."""
+"""The types searched in SQL; the others (CarePlan, Flag, ServiceRequest, Questionnaire) by
+``search_resources`` (Flags and ServiceRequests are a few per intake, read from its screening)."""
 
 
 def search_page(request: HttpRequest, kind: ResourceType, offset: int, count: int) -> Found:

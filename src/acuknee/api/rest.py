@@ -67,7 +67,14 @@ from acuknee.clinic.models import (
     PlanRecord,
     TreatmentSession,
 )
-from acuknee.clinical import InvalidInput, InvalidInputs, SessionRecord, evaluate, load_knowledge
+from acuknee.clinical import (
+    Intake,
+    InvalidInput,
+    InvalidInputs,
+    SessionRecord,
+    evaluate,
+    load_knowledge,
+)
 from acuknee.clinical.knowledge import Point, Protocol
 
 Row = TypeVar("Row")
@@ -256,10 +263,14 @@ def _record(r: Any) -> dict[str, Any]:
 
 
 def intake_out(r: IntakeRecord) -> dict[str, Any]:
+    """``data`` is re-read through the core's ``Intake`` (as the pages read it), so a record
+    stored before a change comes in today's shape: new questions ``null`` (not recorded, never
+    ``false``), an old yes/no anticoagulant as ``"unspecified"`` or ``null``. ``screening`` is the
+    verdict as stored at the visit."""
     return {
         **_record(r),
         "visit_date": r.visit_date,
-        "data": r.data,
+        "data": Intake.model_validate(r.data).model_dump(mode="json"),
         "screening": r.screening,
         "assessment": r.assessment,
     }

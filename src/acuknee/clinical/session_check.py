@@ -15,7 +15,8 @@ session is stored, the same safety rules that shaped the plan apply to what was 
   which means the practitioner overrode the block with a recorded reason when editing the plan
   (``acuknee.clinic.forms.plans``); otherwise the session is refused and says which rule and why;
 - likewise a stimulation method the screening blocks (``Screening.method_blocks``: e.g.
-  electroacupuncture with a cardiac pacemaker) only when it is the signed plan's own method.
+  electroacupuncture with a cardiac pacemaker) only when it is the signed plan's own method, and
+  never when the blocking rule admits no override (pregnancy: ``method_override_refusals``).
 
 The rules themselves are the screening's (``safety_rules.toml``, each with its sources); this
 module adds none, it only applies them at the moment of needling as well as at planning.
@@ -112,6 +113,22 @@ def override_refusals(code: str, side: Side, screening: Screening, kb: Knowledge
     return out
 
 
+def method_override_refusals(method: Method, screening: Screening, kb: KnowledgeBase) -> list[str]:
+    """Why ``method`` may not be used even with an override: a rule that blocks it and whose
+    blocks no override lifts (``overridable = false``: pregnancy blocks electroacupuncture; WHO
+    1999, AACP 2012, ASAP guidance). Empty when an override may lift every block on it."""
+    out: list[str] = []
+    for finding in screening.method_blocks(method):
+        rule = kb.safety_rules.get(finding.rule)
+        if rule is None or rule.effects.overridable:
+            continue
+        out.append(
+            f"{method.value} stimulation cannot be used for this patient, even with an "
+            f"override: {finding.message} Rule: {_rule_words(kb, finding)}"
+        )
+    return out
+
+
 def _depth_problems(
     i: int, point: NeedledPoint, screening: Screening, kb: KnowledgeBase
 ) -> list[SessionProblem]:
@@ -176,6 +193,7 @@ def check_session(
     none on record."""
     problems: list[SessionProblem] = []
     blocked_methods: dict[Method, str] = {}
+    refused_methods: dict[Method, str] = {}
     if screening is not None:
         for f in screening.findings:
             if f.blocks_treatment:
@@ -187,6 +205,10 @@ def check_session(
                     )
                 )
         for method in Method:
+            hard = method_override_refusals(method, screening, kb)
+            if hard:
+                refused_methods[method] = hard[0]  # even the signed plan's own method
+                continue
             if method is plan.method:
                 continue  # the signed plan's own method: any block was overridden there
             findings = screening.method_blocks(method)
@@ -226,7 +248,13 @@ def check_session(
                     break
         if screening is not None:
             problems += _depth_problems(i, point, screening, kb)
-        if point.stimulation in blocked_methods:
+        if point.stimulation in refused_methods:
+            problems.append(
+                SessionProblem(
+                    loc=("points", i, "stimulation"), message=refused_methods[point.stimulation]
+                )
+            )
+        elif point.stimulation in blocked_methods:
             problems.append(
                 SessionProblem(
                     loc=("points", i, "stimulation"),
@@ -242,7 +270,13 @@ def check_session(
             message = _unknown(kb, code)
             if message is not None:
                 problems.append(SessionProblem(loc=("electro", j, "points"), message=message))
-        if Method.ELECTRO in blocked_methods:
+        if Method.ELECTRO in refused_methods:
+            problems.append(
+                SessionProblem(
+                    loc=("electro", j, "points"), message=refused_methods[Method.ELECTRO]
+                )
+            )
+        elif Method.ELECTRO in blocked_methods:
             problems.append(
                 SessionProblem(
                     loc=("electro", j, "points"),

@@ -16,6 +16,7 @@ from acuknee.fhir.questionnaire import (
     questionnaire_resource,
     questionnaire_response_resource,
 )
+from acuknee.fhir.safety import flag_resource, service_request_resource
 from acuknee.fhir.treatment import (
     adverse_event_resources,
     care_plan_resource,
@@ -31,10 +32,12 @@ __all__ = [
     "care_plan_resource",
     "collection_bundle",
     "condition_resource",
+    "flag_resource",
     "observation_resources",
     "patient_resource",
     "practitioner_resource",
     "procedure_resource",
     "questionnaire_resource",
     "questionnaire_response_resource",
+    "service_request_resource",
 ]

@@ -42,6 +42,8 @@ RESOURCE_TYPES: tuple[str, ...] = (
     "CarePlan",
     "Procedure",
     "AdverseEvent",
+    "Flag",
+    "ServiceRequest",
 )
 """What ``$export`` writes, one NDJSON file each, in this order."""
 
@@ -297,6 +299,8 @@ SOURCE: dict[str, str] = {
     "CarePlan": "PlanRecord",
     "Procedure": "TreatmentSession",
     "AdverseEvent": "TreatmentSession",
+    "Flag": "IntakeRecord",
+    "ServiceRequest": "IntakeRecord",
 }
 """Which table each type is built from."""
 

@@ -7,7 +7,7 @@ project's fact sheet (section 10, "Terminology codes") unless a line says otherw
 
 from __future__ import annotations
 
-from acuknee.clinical.vocabulary import Cause, Severity, Side
+from acuknee.clinical.vocabulary import Cause, Severity, Side, Urgency
 
 # --- code systems (FHIR R4 "Using Codes" / terminology.hl7.org canonical URIs) -------------------
 SNOMED = "http://snomed.info/sct"
@@ -19,6 +19,9 @@ CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-st
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ADVERSE_EVENT_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
+"""FHIR R4 Flag.category (example binding), code ``clinical`` (display "Clinical"): the R4 code
+system page hl7.org/fhir/R4/codesystem-flag-category.html, checked with the search tool."""
 
 # --- acuknee's own namespaces --------------------------------------------------------------------
 # acuknee has no registered web domain, so its own identifiers are URNs: they never pretend to be
@@ -114,6 +117,16 @@ ADVERSE_EVENT_SEVERITY_CODES: dict[Severity, str] = {
     Severity.MILD: "mild",
     Severity.MODERATE: "moderate",
     Severity.SEVERE: "severe",
+}
+
+# ServiceRequest.priority (FHIR R4 required binding ``request-priority``: routine, urgent, asap,
+# stat, where stat is "actioned immediately - highest possible priority, e.g. an emergency";
+# hl7.org/fhir/R4B/valueset-request-priority.html, checked with the search tool). A referral's
+# urgency maps one to one, emergency to stat.
+REQUEST_PRIORITY: dict[Urgency, str] = {
+    Urgency.EMERGENCY: "stat",
+    Urgency.URGENT: "urgent",
+    Urgency.ROUTINE: "routine",
 }
 
 # UCUM codes for the units of instruments.toml. Scores and counts are dimensionless, written as

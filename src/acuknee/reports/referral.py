@@ -2,7 +2,8 @@
 
 The screening verdict is stored with the intake (``IntakeRecord.screening``, computed by
 ``acuknee.clinical.screen`` when the intake was saved); the letter repeats its referrals (name,
-urgency, action, reason) with the recorded findings behind each, and the practitioner's details
+urgency, action, reason, and what the receiving service will do next) with the recorded findings
+behind each, and the practitioner's details
 (``StaffProfile``: name, role, registration) and the clinic's address and telephone. Nothing is
 judged here: which findings are red flags, how urgent they are and what to do come from the
 core's knowledge base via the stored screening.
@@ -54,6 +55,7 @@ class ReferralItem:
     action: str
     reason: str
     findings: list[Finding]
+    next_step: str = ""  # what the receiving service will do next ("" in older screenings)
 
 
 @dataclass
@@ -86,6 +88,8 @@ def _value(data: dict[str, Any], path: str) -> str:
         if not isinstance(node, dict) or part not in node:
             return "recorded"
         node = node[part]
+    if node is None:
+        return "not recorded"  # a question not asked is never "no"
     if isinstance(node, bool):
         return "yes" if node else "no"
     if isinstance(node, list):
@@ -140,6 +144,7 @@ def build_referral(
                 action=r.action,
                 reason=r.reason,
                 findings=[Finding(label_for(f), _value(intake.data, f)) for f in r.findings],
+                next_step=r.next_step,
             )
             for r in screening.referrals
         ],

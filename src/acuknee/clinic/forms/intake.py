@@ -56,6 +56,32 @@ SECTIONS: list[tuple[str, str]] = [
 SKIN_LESION_ROWS = 3
 """How many skin-lesion rows the form offers (each a region and a side)."""
 
+NUMB_AREA_ROWS = 3
+"""How many numb-area rows (reduced sensation) the form offers, each a region and a side."""
+
+
+@dataclass(frozen=True)
+class SiteList:
+    """A list of body sites (``SkinSite``: region and side) asked as rows of two selects."""
+
+    path: str  # the intake path of the list (``health.skin_lesions``)
+    prefix: str  # form field names: ``<prefix>_<i>_region`` and ``<prefix>_<i>_side``
+    label: str  # one row's label ("Skin lesion")
+    noun: str  # in error messages ("lesion")
+    rows: int
+
+
+SITE_LISTS: tuple[SiteList, ...] = (
+    SiteList("health.skin_lesions", "skin", "Skin lesion", "lesion", SKIN_LESION_ROWS),
+    SiteList(
+        "health.reduced_sensation_sites",
+        "numb",
+        "Numb area (reduced sensation)",
+        "numb area",
+        NUMB_AREA_ROWS,
+    ),
+)
+
 # Human labels where the field name alone is unclear; every other label is the field name.
 LABELS: dict[str, str] = {
     "side": "Side of knee pain",
@@ -340,7 +366,8 @@ class IntakeForm(forms.Form):
         by_prefix = {prefix: Section(title) for prefix, title in SECTIONS}
         by_prefix[""].fields.append("visit_date")
         self._add_model_fields(Intake, "", by_prefix)
-        self._add_skin_lesions(by_prefix["health"])
+        for sites in SITE_LISTS:
+            self._add_sites(sites, by_prefix["health"])
         self.sections = list(by_prefix.values())
         for inst in baseline_instruments(self.kb):
             group = MeasureGroup(inst)
@@ -373,20 +400,21 @@ class IntakeForm(forms.Form):
             self.paths[path] = fname
             sections[prefix.split(".", 1)[0] if prefix else ""].fields.append(fname)
 
-    def _add_skin_lesions(self, section: Section) -> None:
+    def _add_sites(self, sites: SiteList, section: Section) -> None:
+        """Rows of region and side selects for a list of sites (skin lesions, numb areas)."""
         regions = [("", "None")] + [(r.id, r.name) for r in self.kb.regions.values()]
         sides = _enum_choices(Side, "Choose...")
-        for i in range(SKIN_LESION_ROWS):
-            region, side = f"skin_{i}_region", f"skin_{i}_side"
+        for i in range(sites.rows):
+            region, side = f"{sites.prefix}_{i}_region", f"{sites.prefix}_{i}_side"
             self.fields[region] = forms.ChoiceField(
-                label=f"Skin lesion {i + 1}: region", required=False, choices=regions
+                label=f"{sites.label} {i + 1}: region", required=False, choices=regions
             )
             self.fields[side] = forms.ChoiceField(
-                label=f"Skin lesion {i + 1}: side", required=False, choices=sides
+                label=f"{sites.label} {i + 1}: side", required=False, choices=sides
             )
-            self.paths[f"health.skin_lesions.{i}.region"] = region
-            self.paths[f"health.skin_lesions.{i}.side"] = side
-            self.paths[f"health.skin_lesions.{i}"] = region
+            self.paths[f"{sites.path}.{i}.region"] = region
+            self.paths[f"{sites.path}.{i}.side"] = side
+            self.paths[f"{sites.path}.{i}"] = region
             section.fields += [region, side]
 
     # -- what templates render -----------------------------------------------------------------
@@ -439,8 +467,9 @@ class IntakeForm(forms.Form):
             "age": self.patient.age_on(visit),
             "sex": self.patient.sex or "unknown",
         }
+        site_fields = tuple(f"{sites.prefix}_" for sites in SITE_LISTS)
         for path, fname in self.paths.items():
-            if fname.startswith("skin_"):
+            if fname.startswith(site_fields):
                 continue
             value = data.get(fname)
             if value is None or value == "" or value == []:
@@ -457,17 +486,25 @@ class IntakeForm(forms.Form):
                     "injury__days_ago", "Give the days since the injury, or untick its findings."
                 )
             out.pop("injury")
-        lesions = []
-        for i in range(SKIN_LESION_ROWS):
-            region, side = data.get(f"skin_{i}_region"), data.get(f"skin_{i}_side")
+        for sites in SITE_LISTS:
+            listed = self._sites(data, sites)
+            if listed:
+                _put(out, sites.path, listed)
+        return out
+
+    def _sites(self, data: dict[str, Any], sites: SiteList) -> list[dict[str, str]]:
+        """The complete rows of ``sites``; a row with only a region or only a side is an error
+        on the missing half."""
+        out = []
+        for i in range(sites.rows):
+            name = f"{sites.prefix}_{i}"
+            region, side = data.get(f"{name}_region"), data.get(f"{name}_side")
             if region and not side:
-                self.add_error(f"skin_{i}_side", "Choose the side of this lesion.")
+                self.add_error(f"{name}_side", f"Choose the side of this {sites.noun}.")
             elif side and not region:
-                self.add_error(f"skin_{i}_region", "Choose the region of this lesion.")
+                self.add_error(f"{name}_region", f"Choose the region of this {sites.noun}.")
             elif region and side:
-                lesions.append({"region": region, "side": side})
-        if lesions:
-            out.setdefault("health", {})["skin_lesions"] = lesions
+                out.append({"region": region, "side": side})
         return out
 
     def _answers(self, data: dict[str, Any]) -> dict[str, dict[str, float | None]]:

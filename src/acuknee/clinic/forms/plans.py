@@ -2,7 +2,10 @@
 
 The edit form changes points, method and dose. It asks the core's ``Screening`` whether an added
 point or a new method is blocked (``point_blocks``, ``method_blocks``); a blocked addition needs
-an explicit override with a reason, and the error names the rule otherwise. The edited content is
+an explicit override with a reason, and the error names the rule and its sources otherwise. A
+block no override lifts (pregnancy: ``session_check.override_refusals`` and
+``method_override_refusals``) is refused whether or not the override is ticked, so it can never
+reach a signed plan. The edited content is
 re-validated as a core ``Plan`` and its schedule rebuilt with the core's ``build_schedule``.
 """
 
@@ -18,6 +21,11 @@ from pydantic import ValidationError
 from acuknee.clinical import KnowledgeBase, Plan, Screening, load_knowledge
 from acuknee.clinical.knowledge import Protocol
 from acuknee.clinical.planning import PlannedPoint, build_schedule, planned_point
+from acuknee.clinical.session_check import (
+    cited,
+    method_override_refusals,
+    override_refusals,
+)
 from acuknee.clinical.vocabulary import Method, Side
 
 ADD_ROWS = 3
@@ -84,6 +92,7 @@ class Blocked:
     side: str | None
     rule: str
     reason: str
+    sources: str = ""  # the rule's sources as citations, for the practitioner
 
     @property
     def what(self) -> str:
@@ -201,13 +210,30 @@ class PlanEditForm(forms.Form):
                 if key in present:
                     continue
                 present.add(key)
+                refused = override_refusals(code, side, self.screening, self.kb)
+                if refused:
+                    for message in refused:
+                        self.add_error(code_field, message)
+                    continue
                 added.append(planned_point(code, side, "adjunct", self.screening, self.kb))
                 for block in self.screening.point_blocks(code, side):
                     self.blocked.append(
-                        Blocked(code_field, "point", code, side.value, block.rule, block.reason)
+                        Blocked(
+                            code_field,
+                            "point",
+                            code,
+                            side.value,
+                            block.rule,
+                            block.reason,
+                            self._sources(block.rule),
+                        )
                     )
         method = Method(data["method"])
-        if method is not self.content.method:
+        refused_method = method_override_refusals(method, self.screening, self.kb)
+        if method is not self.content.method and refused_method:
+            for message in refused_method:
+                self.add_error("method", message)
+        elif method is not self.content.method:
             for finding in self.screening.method_blocks(method):
                 self.blocked.append(
                     Blocked(
@@ -217,6 +243,7 @@ class PlanEditForm(forms.Form):
                         None,
                         finding.rule,
                         f"{finding.name}: {finding.message}",
+                        cited(self.kb, finding.sources),
                     )
                 )
         if not kept and not added:
@@ -233,20 +260,29 @@ class PlanEditForm(forms.Form):
             return (Side.BOTH,)
         return side.single_sides()
 
+    def _sources(self, rule: str) -> str:
+        """The sources of the screening's finding ``rule``, as citations ("" when unknown)."""
+        finding = next((f for f in self.screening.findings if f.rule == rule), None)
+        return cited(self.kb, finding.sources) if finding is not None else ""
+
     def _check_overrides(self, data: dict[str, Any]) -> None:
+        """Blocked additions need the override and a reason; messages name the rule and its
+        sources in words (``Blocked.reason`` starts with the rule's name), never its id."""
         if not self.blocked:
             return
         if not data.get("override"):
             for b in self.blocked:
+                source = f" (source: {b.sources})" if b.sources else ""
                 self.add_error(
                     b.field,
-                    f"{b.what[:1].upper()}{b.what[1:]} is blocked by rule '{b.rule}': {b.reason} "
-                    "To add it anyway, tick the override and give a reason.",
+                    f"{b.what[:1].upper()}{b.what[1:]} is blocked by {b.reason.rstrip('.')}"
+                    f"{source}. To add it anyway, tick the override and give a reason.",
                 )
             return
         if not (data.get("override_reason") or "").strip():
-            rules = ", ".join(sorted({b.rule for b in self.blocked}))
-            self.add_error("override_reason", f"Give a reason for overriding the rule(s): {rules}.")
+            names = {b.reason.split(":", 1)[0] for b in self.blocked}
+            rules = ", ".join(sorted(names))
+            self.add_error("override_reason", f"Give a reason for overriding: {rules}.")
 
     def _build(
         self, data: dict[str, Any], points: list[PlannedPoint], method: Method

@@ -334,7 +334,10 @@ class SessionEntry:
         if self.record is not None and check is not None:
             problems = check(self.record)
             for problem in problems:
-                self._put([str(part) for part in problem.loc], problem.message, where)
+                # A safety refusal is written for the practitioner (the point, the rule and its
+                # sources): it goes on its field without the internal path in front.
+                loc = [str(part) for part in problem.loc]
+                self._put(loc, problem.message, where, with_path=False)
             if problems:
                 self.record = None
         return self.record is not None
@@ -435,10 +438,17 @@ class SessionEntry:
             loc = [str(part) for part in error["loc"]]
             self._put(loc, error["msg"].removeprefix("Value error, "), where)
 
-    def _put(self, loc: list[str], message: str, where: dict[str, list[forms.Form]]) -> None:
+    def _put(
+        self,
+        loc: list[str],
+        message: str,
+        where: dict[str, list[forms.Form]],
+        *,
+        with_path: bool = True,
+    ) -> None:
         path = ".".join(loc)
         target, field = _target(self.session, loc, where)
-        text = f"{path}: {message}" if path else message
+        text = f"{path}: {message}" if path and with_path else message
         if target is not None and field is not None and field in target.fields:
             target.add_error(field, text)
         else:

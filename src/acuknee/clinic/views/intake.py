@@ -35,7 +35,8 @@ from acuknee.clinic.forms.intake import IntakeForm, initial_from_intake, label_f
 from acuknee.clinic.forms.plans import PlanStartForm, next_weekday
 from acuknee.clinic.forms.voiding import VoidIntakeForm
 from acuknee.clinic.models import IntakeRecord, Patient
-from acuknee.clinical import Assessment, Intake, load_knowledge
+from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
+from acuknee.clinical.intake import UnansweredQuestion, unanswered_red_flags
 from acuknee.clinical.knowledge import Source
 
 
@@ -134,6 +135,16 @@ def _recorded(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
+def unanswered_questions(record: IntakeRecord, screening: Screening) -> list[UnansweredQuestion]:
+    """The red-flag questions not asked at this intake. A screening stored before the list was
+    kept has no ``unanswered_red_flags`` key: the list is then read from the intake itself (the
+    core's ``unanswered_red_flags``), so questions added since show as not recorded, never as
+    answered."""
+    if "unanswered_red_flags" in record.screening:
+        return list(screening.unanswered_red_flags)
+    return unanswered_red_flags(Intake.model_validate(record.data))
+
+
 def verdict_context(record: IntakeRecord) -> dict[str, Any]:
     """What the intake page shows of the screening, the assessment, whether planning is
     allowed (``planning_refusals``) and the referral's recorded outcomes."""
@@ -161,6 +172,7 @@ def verdict_context(record: IntakeRecord) -> dict[str, Any]:
         }
         for f in screening.findings
     ]
+    unanswered = [q.question for q in unanswered_questions(record, screening)]
     return {
         "screening": screening,
         "assessment": assessment,
@@ -171,6 +183,8 @@ def verdict_context(record: IntakeRecord) -> dict[str, Any]:
         "referral_outcomes": list(record.referral_outcomes.select_related("created_by")),
         "referral_open": record.refers
         and not live(record.referral_outcomes.all()).filter(cleared=True).exists(),
+        "unanswered_red_flags": unanswered,
+        "planning_waits": bool(unanswered),
         "assessment_citations": citations(assessment.sources),
     }
 
