@@ -13,11 +13,16 @@ from acuknee.care.queries import today
 from acuknee.clinic.demo import session_from_plan, visit_answers
 from acuknee.clinic.models import IntakeRecord, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import Intake, Plan, SessionRecord
+from tests.intake_answers import asked
+
+
+def asked_intake(data: dict[str, Any]) -> Intake:
+    return asked(Intake.model_validate(data))
 
 
 def oa_intake(**extra: Any) -> Intake:
-    """Knee OA of the left knee, no red flag."""
-    return Intake.model_validate(
+    """Knee OA of the left knee, no red flag (every red-flag question asked)."""
+    return asked_intake(
         {
             "age": 66,
             "sex": "female",

@@ -12,6 +12,7 @@ from django.urls import reverse
 from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord
 from acuknee.clinical import load_knowledge
 from tests.clinic.conftest import login
+from tests.intake_answers import red_flags_answered_no
 
 VISIT = dt.date(2026, 11, 20)
 
@@ -23,6 +24,7 @@ def intake_post(**fields: Any) -> dict[str, Any]:
         "side": "left",
         "duration_weeks": "12",
         "health__able_to_consent": "on",
+        **red_flags_answered_no(),
     }
     data.update(fields)
     return data
@@ -272,7 +274,8 @@ def test_intake_page_shows_what_the_receiving_service_will_do_next(
 def test_intake_page_lists_unanswered_red_flag_questions_and_says_planning_waits(
     alice: User, patient: Patient
 ) -> None:
-    record = save_intake(alice, patient, red_flags__fever="false")
+    blanks = dict.fromkeys(red_flags_answered_no(), "")
+    record = save_intake(alice, patient, **{**blanks, "red_flags__fever": "false"})
     page = login(alice).get(detail_url(patient, record)).content.decode()
     questions = [q["question"] for q in record.screening["unanswered_red_flags"]]
     assert questions

@@ -498,6 +498,6 @@ def test_the_intake_page_refuses_pregnancy_for_a_patient_recorded_as_male(
 
     Patient.objects.filter(pk=patient.pk).update(sex="male")
     response = login(alice).post(new_url(patient), intake_post(health__pregnant="on"))
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "recorded as male" in response.context["form"].errors["health__pregnant"][0]
     assert not IntakeRecord.objects.exists()

@@ -15,6 +15,7 @@ from acuknee.clinic.forms.plans import PlanEditForm, next_weekday
 from acuknee.clinic.models import IntakeRecord, Patient, PlanRecord
 from acuknee.clinical import Plan, load_knowledge
 from tests.clinic.conftest import login
+from tests.intake_answers import red_flags_answered_no
 
 START = dt.date(2026, 11, 23)  # a Monday
 
@@ -25,6 +26,7 @@ def _intake(client: Client, patient: Patient, **fields: Any) -> IntakeRecord:
         "side": "left",
         "duration_weeks": "12",
         "health__able_to_consent": "on",
+        **red_flags_answered_no(),
         **fields,
     }
     response = client.post(reverse("intake-new", kwargs={"patient_id": patient.pk}), data)

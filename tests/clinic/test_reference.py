@@ -14,6 +14,7 @@ from acuknee.clinic.models import IntakeRecord, Patient, PlanRecord
 from acuknee.clinic.views.reference import diagram_context
 from acuknee.clinical import load_knowledge
 from tests.clinic.conftest import login
+from tests.intake_answers import red_flags_answered_no
 
 REFERENCE = "/reference/"
 
@@ -133,6 +134,7 @@ def _plan(client: Client, patient: Patient) -> PlanRecord:
         "side": "left",
         "duration_weeks": "12",
         "health__able_to_consent": "on",
+        **red_flags_answered_no(),
     }
     response = client.post(reverse("intake-new", kwargs={"patient_id": patient.pk}), intake)
     assert response.status_code == 302

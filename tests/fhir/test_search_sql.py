@@ -28,12 +28,12 @@ from acuknee.clinic.models import Measurement, Patient
 from acuknee.clinical import Intake, Plan
 from tests.api.conftest import another_patient
 from tests.clinic import conftest as personas
-from tests.fhir.server_course import Course, build_course, fhir_for
+from tests.fhir.server_course import START, Course, build_course, fhir_for
 
 alice, northside, patient = personas.alice, personas.northside, personas.patient
 carol, southside = personas.carol, personas.southside
 
-FIRST_DAY = dt.date(2025, 1, 1)
+FIRST_DAY = dt.date(2023, 11, 1)  # three years that end before today: no record in the future
 DAYS = 3 * 365
 INSTRUMENTS = ("koos", "pain_nrs", "patient_global", "pss4")
 DATED_TYPES = ("Observation", "QuestionnaireResponse", "Condition", "Procedure", "AdverseEvent")
@@ -77,7 +77,9 @@ def world(patient: Patient, alice: User, carol: User) -> World:
             _measure(rng, someone, alice, days)
     content = Plan.model_validate(course.plan.content)
     for number in range(4, 9):
-        day = _day(rng)
+        # a session falls between its plan's start and the last day of the measurement range
+        span = (FIRST_DAY + dt.timedelta(DAYS) - START).days
+        day = START + dt.timedelta(days=rng.randrange(span))
         days.append(day)
         record = demo.session_from_plan(
             content,

@@ -32,12 +32,14 @@ from acuknee.clinic.models import (
 from acuknee.clinic.views.selfreport import LINK_VALID_FOR
 from benchmarks.bench_clinic import Form, _FormParser
 from tests.clinic.test_sessions import sign_plan
+from tests.intake_answers import red_flags_answered_no
 
 INTAKE = {
     "visit_date": "2026-11-20",
     "side": "left",
     "duration_weeks": "12",
     "health__able_to_consent": "on",
+    **red_flags_answered_no(),
 }
 PAIN = {
     "pain_nrs__current": "5",

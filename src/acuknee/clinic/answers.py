@@ -31,6 +31,8 @@ def on_form(form: forms.Form, exc: errors.CareError, rename: dict[str, str] | No
     the form lacks); returns the page's status."""
     for field, message in exc.problems:
         name = (rename or {}).get(field or "", field)
+        if name is not None and name not in form.fields:
+            name = name.replace(".", "__")  # an intake path (health.pregnant) as its form field
         form.add_error(name if name in form.fields else None, message)
     return status_of(exc)
 

@@ -10,13 +10,16 @@ page costs the same few queries however many patients the clinic has.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from typing import Any
 
+from django.db.models import Exists
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import timezone
 
+from acuknee.care.queries import clearing_outcomes, live
 from acuknee.care.status import (
     OVERVIEW_ATTR,
     attach_overviews,
@@ -25,14 +28,30 @@ from acuknee.care.status import (
     with_status_facts,
 )
 from acuknee.clinic.access import clinic_view, staff_clinic
-from acuknee.clinic.models import Patient, SelfReportLink
+from acuknee.clinic.models import IntakeRecord, Patient, SelfReportLink
 from acuknee.clinical import Screening
+from acuknee.clinical.screening import Referral
 
 RETURNED_WITHIN = dt.timedelta(days=7)
 """Self-reports returned this recently are listed: a week covers the days since the last visit."""
 
 DUE_WITHIN = dt.timedelta(days=6)
 """Reassessments dated up to this far ahead are "due this week" (today plus six days)."""
+
+
+def _standing_referrals(clinic: Any) -> dict[int, list[Referral]]:
+    """Per patient, the referrals that stand until their outcome is recorded (one query)."""
+    rows = (
+        live(IntakeRecord)
+        .filter(patient__clinic=clinic, patient__voided_at__isnull=True, refers=True)
+        .filter(~Exists(clearing_outcomes()))
+        .order_by("visit_date", "pk")
+        .only("patient_id", "screening")
+    )
+    standing: dict[int, list[Referral]] = defaultdict(list)
+    for row in rows:
+        standing[row.patient_id] += Screening.model_validate(row.screening).referrals
+    return standing
 
 
 def worklist_context(clinic: Any, today: dt.date, now: dt.datetime) -> dict[str, Any]:
@@ -43,12 +62,13 @@ def worklist_context(clinic: Any, today: dt.date, now: dt.datetime) -> dict[str,
         )
     )
     attach_overviews(patients)
+    standing = _standing_referrals(clinic)
     due, referred, today_sessions = [], [], []
     until = today + DUE_WITHIN
     for patient in patients:
         overview = getattr(patient, OVERVIEW_ATTR)
-        if overview.latest_screening is not None:
-            referrals = Screening.model_validate(overview.latest_screening).referrals
+        if overview.referral_open:
+            referrals = standing.get(patient.pk, [])
             if referrals:
                 referred.append({"patient": patient, "referrals": referrals})
                 if any(r.urgency.blocks_plan for r in referrals):
