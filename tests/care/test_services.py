@@ -264,3 +264,28 @@ def test_a_save_outside_the_care_layer_marks_the_lines_stale(alice: User, patien
     m.save()
     m.refresh_from_db()
     assert m.fhir_version == ""
+
+
+# --- sessions are checked against the patient's current screening ---------------------------------
+
+
+def test_a_later_intake_that_blocks_treatment_refuses_the_next_session(
+    alice: User, patient: Patient
+) -> None:
+    """Chemotherapy started after the plan was signed: the treating team's agreement is not yet
+    recorded (OncoLink 2011, Liao 2013), so the next session is refused under the old plan."""
+    plan_record = signed_plan(patient, alice, days_ago(20))
+    log(plan_record, alice, days_ago(10))
+    intake(patient, alice, oa_intake(health={"immunosuppression": "chemotherapy"}), days_ago(5))
+    with pytest.raises(errors.SessionRefused, match="treating team"):
+        services.record_session(patient, alice, session_on(plan_record, days_ago(2), number=2))
+
+
+def test_the_next_session_is_allowed_once_the_later_intake_records_the_teams_agreement(
+    alice: User, patient: Patient
+) -> None:
+    plan_record = signed_plan(patient, alice, days_ago(20))
+    agreed = {"immunosuppression": "chemotherapy", "treating_team_agrees": True}
+    intake(patient, alice, oa_intake(health=agreed), days_ago(5))
+    session = services.record_session(patient, alice, session_on(plan_record, days_ago(2)))
+    assert session.number == 1

@@ -26,7 +26,15 @@ from acuknee.clinic.models import (
     ReferralOutcome,
     TreatmentSession,
 )
-from acuknee.clinical import Course, Intake, Plan, Screening, SessionRecord, load_knowledge
+from acuknee.clinical import (
+    Course,
+    Intake,
+    Plan,
+    Screening,
+    SessionRecord,
+    load_knowledge,
+    screen,
+)
 from acuknee.clinical.intake import unanswered_red_flags as core_unanswered_red_flags
 from acuknee.clinical.response import Visit
 from acuknee.clinical.session_check import SessionProblem, check_session
@@ -176,13 +184,16 @@ def next_session_number(patient: Patient) -> int:
 
 
 def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionProblem]:
-    """The core's check of a session against its signed plan and the patient's screening (the
-    plan's intake): unknown point codes, blocked points or methods the plan did not override."""
-    screening = plan.intake.screening
+    """The core's check of a session against its signed plan and the patient's current
+    screening: unknown point codes, blocked points or methods the plan did not override, depth
+    and needle limits. Current means the latest live intake screened by today's rules, so a
+    later intake (chemotherapy started since the plan was signed) or a rule tightened since
+    applies to the next session, not only to the next plan."""
+    current = latest_intake(plan.patient) or plan.intake
     return check_session(
         record,
         Plan.model_validate(plan.content),
-        Screening.model_validate(screening) if screening else None,
+        screen(Intake.model_validate(current.data)),
         load_knowledge(),
     )
 
