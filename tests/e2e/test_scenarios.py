@@ -206,7 +206,7 @@ def test_patient_fills_a_self_report_link_on_a_phone(
     page.goto(f"{base}/patients/{patient.pk}/")
     page.get_by_role("link", name="Send a self-report link").first.click()
     page.get_by_role("button", name="Create a new link").click()
-    url = page.get_by_label("Link").input_value()
+    url = page.get_by_role("textbox", name="Link", exact=True).input_value()
     assert "/r/" in url
     before = Measurement.objects.filter(patient=patient, origin=Measurement.Origin.SELF_REPORT)
     count = before.count()
