@@ -133,8 +133,9 @@ def test_intake_with_septic_arthritis_signs_is_refused_a_plan(
     sign_in(page, base, "practitioner")
     register_patient(page, base, "E2E-0002")
     start_intake(page)
-    page.locator("#id_red_flags__fever").check()
-    page.locator("#id_red_flags__hot_swollen_knee").check()
+    answer_every_red_flag_question_no(page)
+    page.locator("#id_red_flags__fever").select_option("true")
+    page.locator("#id_red_flags__hot_swollen_knee").select_option("true")
     save_intake(page)
     patient = Patient.objects.get(record_number="E2E-0002")
 
@@ -167,6 +168,7 @@ def test_pregnant_patients_plan_offers_no_forbidden_point_and_no_override_adds_s
     page.locator("#id_health__pregnancy_weeks").fill("20")
     page.locator("#id_examination__pes_anserine_tenderness").select_option("true")
     page.locator("#id_examination__pain_location_1").check()  # medial
+    answer_every_red_flag_question_no(page)
     save_intake(page)
     propose_plan(page, TODAY)
 
@@ -204,7 +206,7 @@ def test_patient_fills_a_self_report_link_on_a_phone(
     page.goto(f"{base}/patients/{patient.pk}/")
     page.get_by_role("link", name="Send a self-report link").first.click()
     page.get_by_role("button", name="Create a new link").click()
-    url = page.get_by_label("Link").input_value()
+    url = page.get_by_role("textbox", name="Link", exact=True).input_value()
     assert "/r/" in url
     before = Measurement.objects.filter(patient=patient, origin=Measurement.Origin.SELF_REPORT)
     count = before.count()
