@@ -21,7 +21,7 @@ from acuknee.care.queries import (
 )
 from acuknee.care.status import patient_status
 from acuknee.clinic.models import Measurement, Patient, TreatmentSession
-from acuknee.clinical import Intake
+from acuknee.clinical import Intake, Plan
 from acuknee.clinical.vocabulary import Side
 from acuknee.fhir import bulk
 
@@ -289,3 +289,18 @@ def test_the_next_session_is_allowed_once_the_later_intake_records_the_teams_agr
     intake(patient, alice, oa_intake(health=agreed), days_ago(5))
     session = services.record_session(patient, alice, session_on(plan_record, days_ago(2)))
     assert session.number == 1
+
+
+def test_a_pacemaker_recorded_after_an_electro_plan_was_signed_refuses_electro_sessions(
+    alice: User, patient: Patient
+) -> None:
+    """The plan holding electroacupuncture is not an override of a block that came later:
+    no electroacupuncture with an implanted device (BAcC; BMAS 2023)."""
+    record = intake(patient, alice, oa_intake(preferences={"method": "electro"}), days_ago(27))
+    plan_record = services.propose_plan(record, alice, days_ago(20))
+    services.sign_plan(plan_record, alice, plan_record.version)
+    plan_record.refresh_from_db()
+    assert Plan.model_validate(plan_record.content).method.value == "electro"
+    intake(patient, alice, oa_intake(health={"implanted_electronic_device": True}), days_ago(5))
+    with pytest.raises(errors.SessionRefused, match="recorded no override"):
+        services.record_session(patient, alice, session_on(plan_record, days_ago(2)))

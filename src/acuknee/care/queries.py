@@ -37,7 +37,7 @@ from acuknee.clinical import (
 )
 from acuknee.clinical.intake import unanswered_red_flags as core_unanswered_red_flags
 from acuknee.clinical.response import Visit
-from acuknee.clinical.session_check import SessionProblem, check_session
+from acuknee.clinical.session_check import Override, SessionProblem, check_session
 from acuknee.clinical.vocabulary import Side
 
 M = TypeVar("M", bound=Model)
@@ -190,11 +190,17 @@ def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionPro
     later intake (chemotherapy started since the plan was signed) or a rule tightened since
     applies to the next session, not only to the next plan."""
     current = latest_intake(plan.patient) or plan.intake
+    overrides = [
+        Override(kind=o["kind"], target=o["target"], side=o.get("side"), rule=o["rule"])
+        for o in plan.overrides
+        if o.get("kind") in {"point", "method"} and o.get("target") and o.get("rule")
+    ]
     return check_session(
         record,
         Plan.model_validate(plan.content),
         screen(Intake.model_validate(current.data)),
         load_knowledge(),
+        overrides,
     )
 
 

@@ -25,6 +25,8 @@ module adds none, it only applies them at the moment of needling as well as at p
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Literal
 
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.knowledge import KnowledgeBase
@@ -84,6 +86,48 @@ def _unknown(kb: KnowledgeBase, code: str) -> str | None:
 
 def _planned(plan: Plan, code: str, side: Side) -> bool:
     return any(p.code == code and p.side.covers(side) for p in plan.points)
+
+
+def _method_tail(plan: Plan, method: Method) -> str:
+    if method is plan.method:
+        return (
+            "and the signed plan recorded no override for it (the finding came after the plan "
+            "was signed): review the plan"
+        )
+    return "and is not the signed plan's method"
+
+
+class Override(CoreModel):
+    """A block the practitioner took on in the signed plan, with a reason (recorded by the clinic
+    app): ``kind`` point or method, ``target`` the point code or method, for one ``rule``."""
+
+    kind: Literal["point", "method"]
+    target: str
+    side: Side | None = None
+    rule: str
+
+
+def _lifted(
+    overrides: Sequence[Override] | None,
+    kind: str,
+    target: str,
+    side: Side | None,
+    rule: str,
+    held: bool,
+) -> bool:
+    """Whether the signed plan lifts ``rule``'s block on ``target``. With the plan's recorded
+    overrides, only an override for that rule does: a block that arose after the plan was
+    signed (a pacemaker recorded later, a new knee replacement) is not lifted by the plan merely
+    holding the point or method. Without them (``None``), holding it counts as overridden."""
+    if overrides is None:
+        return held
+    return any(
+        o.kind == kind
+        and o.target == target
+        and o.rule == rule
+        and (side is None or o.side is None or o.side.covers(side))
+        for o in overrides
+    )
 
 
 def cited(kb: KnowledgeBase, sources: list[str]) -> str:
@@ -183,7 +227,11 @@ def _needle_problems(
 
 
 def check_session(
-    record: SessionRecord, plan: Plan, screening: Screening | None, kb: KnowledgeBase
+    record: SessionRecord,
+    plan: Plan,
+    screening: Screening | None,
+    kb: KnowledgeBase,
+    overrides: Sequence[Override] | None = None,
 ) -> list[SessionProblem]:
     """Every problem of ``record`` for this patient: unknown point codes; a screening that
     blocks all treatment; points or methods the screening blocks that the signed ``plan`` did
@@ -209,9 +257,14 @@ def check_session(
             if hard:
                 refused_methods[method] = hard[0]  # even the signed plan's own method
                 continue
-            if method is plan.method:
-                continue  # the signed plan's own method: any block was overridden there
             findings = screening.method_blocks(method)
+            if method is plan.method:
+                # the signed plan's own method: lifted only by the plan's override of each rule
+                findings = [
+                    f
+                    for f in findings
+                    if not _lifted(overrides, "method", method.value, None, f.rule, True)
+                ]
             if findings:
                 blocked_methods[method] = "; ".join(f"{f.name}: {f.message}" for f in findings)
         problems += _needle_problems(record, screening, kb)
@@ -226,8 +279,13 @@ def check_session(
                 if hard:
                     problems.append(SessionProblem(loc=("points", i, "code"), message=hard[0]))
                     break
-                blocks = screening.point_blocks(point.code, side)
-                if blocks and not _planned(plan, point.code, side):
+                held = _planned(plan, point.code, side)
+                blocks = [
+                    b
+                    for b in screening.point_blocks(point.code, side)
+                    if not _lifted(overrides, "point", point.code, side, b.rule, held)
+                ]
+                if blocks:
                     rules = {f.rule: f for f in screening.findings}
                     why = "; ".join(
                         f"{b.reason} (source: {cited(kb, rules[b.rule].sources)})"
@@ -240,8 +298,15 @@ def check_session(
                             loc=("points", i, "code"),
                             message=(
                                 f"{point.code} ({side.value}) is blocked for this patient by "
-                                f"{why}. It is not in the signed plan: to needle it, edit the "
-                                "plan and record an override with a reason"
+                                f"{why}. "
+                                + (
+                                    "The signed plan holds it but recorded no override for this "
+                                    "rule (the finding came after the plan was signed): review "
+                                    "the plan, and record an override with a reason to keep it"
+                                    if held
+                                    else "It is not in the signed plan: to needle it, edit the "
+                                    "plan and record an override with a reason"
+                                )
                             ),
                         )
                     )
@@ -260,8 +325,8 @@ def check_session(
                     loc=("points", i, "stimulation"),
                     message=(
                         f"{point.stimulation.value} stimulation is blocked for this patient "
-                        f"({blocked_methods[point.stimulation]}) and is not the signed plan's "
-                        "method"
+                        f"({blocked_methods[point.stimulation]}) "
+                        + _method_tail(plan, point.stimulation)
                     ),
                 )
             )
@@ -282,7 +347,7 @@ def check_session(
                     loc=("electro", j, "points"),
                     message=(
                         "electroacupuncture is blocked for this patient "
-                        f"({blocked_methods[Method.ELECTRO]}) and is not the signed plan's method"
+                        f"({blocked_methods[Method.ELECTRO]}) " + _method_tail(plan, Method.ELECTRO)
                     ),
                 )
             )
