@@ -160,6 +160,14 @@ def test_the_practitioner_may_choose_another_baseline(alice: User, patient: Pati
     assert "chosen by the practitioner" in found.baseline.words
 
 
+def test_a_baseline_is_chosen_only_on_the_latest_live_intake(alice: User, patient: Patient) -> None:
+    older = intake(patient, alice, oa_intake(baseline={"pain_nrs": pain_answers(0.7)}), days_ago(9))
+    services.record_measurements(patient, alice, days_ago(5), {"pain_nrs": pain_answers(0.6)})
+    intake(patient, alice, oa_intake(), days_ago(7))
+    with pytest.raises(errors.StaleEdit, match="A later intake"):
+        services.choose_baseline(older, days_ago(5), older.version)
+
+
 # --- the affected side ----------------------------------------------------------------------------
 
 

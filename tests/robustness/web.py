@@ -252,6 +252,12 @@ def targets(w: World) -> list[Target]:
             lambda: {**PAIN, "measured_on": "2026-11-22"},
         ),
         Target(
+            "baseline choice",
+            reverse("patient-outcomes", args=[pid]),
+            "baseline_on",
+            lambda: {"baseline_on": "2026-11-21"},
+        ),
+        Target(
             "self-report link",
             reverse("selfreport-issue", args=[pid]),
             None,

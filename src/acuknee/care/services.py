@@ -29,6 +29,7 @@ from acuknee.care import errors, fhir_lines
 from acuknee.care.patients import check_intake_against_patient
 from acuknee.care.queries import (
     baseline_measurements,
+    latest_intake,
     live,
     next_session_number,
     open_referrals,
@@ -210,8 +211,21 @@ def resolve_referral(
     return outcome
 
 
+@atomic
 def choose_baseline(record: IntakeRecord, day: dt.date | None, version: int | None) -> None:
-    """The practitioner's choice of the course's baseline visit (None: the intake's own)."""
+    """The practitioner's choice of the course's baseline visit (None: the intake's own).
+
+    Only the latest live intake's choice counts for the course (``queries.course_from``), so a
+    choice on an older or voided intake is refused rather than stored with no effect."""
+    _live_patient(record.patient)
+    if record.is_voided:
+        raise errors.InvalidRecord("This intake is voided: its baseline cannot be chosen.")
+    current = latest_intake(record.patient)
+    if current is not None and current.pk != record.pk:
+        raise errors.StaleEdit(
+            f"A later intake ({current.visit_date.isoformat()}) now starts the course: reload "
+            "the page and choose the baseline again."
+        )
     if day is not None:
         if not live(record.patient.measurements.all()).filter(measured_on=day).exists():
             raise errors.InvalidRecord(
