@@ -52,6 +52,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from acuknee.api.auth import ALL_ROLES, BearerToken, InsufficientScope, clinic_patients, require
 from acuknee.api.errors import CARE_STATUS
+from acuknee.api.schemas import DB_INT_MAX
 from acuknee.api.text import text_problems
 from acuknee.care import errors as care_errors
 from acuknee.care import services
@@ -633,16 +634,21 @@ def _kind(name: str) -> ResourceType:
 # --- search --------------------------------------------------------------------------------------
 
 
+def _storable(digits: str) -> int | None:
+    """The row id written in ``digits``, or None when it is beyond the database's BIGINT (no
+    row can have it: comparing it would overflow the driver and answer 500)."""
+    number = int(digits)
+    return number if number <= DB_INT_MAX else None
+
+
 def _patient_ids(values: list[str]) -> frozenset[int]:
     out: set[int] = set()
     for value in ",".join(values).split(","):
         parts = value.strip().rstrip("/").split("/")
         if len(parts) >= 2 and parts[-2] != "Patient":
             raise FhirError(400, f"patient/subject must reference a Patient, not {value!r}")
-        if not parts[-1].isdigit():
-            out.add(-1)  # no such patient: matches nothing
-            continue
-        out.add(int(parts[-1]))
+        pk = _storable(parts[-1]) if parts[-1].isdigit() else None
+        out.add(-1 if pk is None else pk)  # -1: no such patient, matches nothing
     return frozenset(out)
 
 
@@ -692,8 +698,9 @@ def _id_scope(kind: ResourceType, ids: list[str]) -> frozenset[int] | None:
     pks: set[int] = set()
     for resource_id in ids:
         found = re.match(kind.id_pattern, resource_id)
-        if found is not None:
-            pks.add(int(found.group(1)))
+        pk = _storable(found.group(1)) if found is not None else None
+        if pk is not None:
+            pks.add(pk)
     return frozenset(pks)
 
 
@@ -841,8 +848,9 @@ def _exact_pks(kind: ResourceType, ids: Iterable[str], render: Callable[[int], s
     pks: set[int] = set()
     for resource_id in ids:
         found = re.match(kind.id_pattern, resource_id)
-        if found is not None and render(int(found.group(1))) == resource_id:
-            pks.add(int(found.group(1)))
+        pk = _storable(found.group(1)) if found is not None else None
+        if pk is not None and render(pk) == resource_id:
+            pks.add(pk)
     return pks
 
 
@@ -966,7 +974,8 @@ def _sql_observations(
     if wanted is not None:
         rows = rows.filter(instrument__in=sorted({i for i, _ in wanted}))
     if query.ids:
-        pks = {int(m.group(1)) for i in query.ids if (m := re.match(r"^meas-(\d+)-", i))}
+        found = (re.match(r"^meas-(\d+)-", i) for i in query.ids)
+        pks = {pk for m in found if m is not None and (pk := _storable(m.group(1))) is not None}
         rows = rows.filter(pk__in=pks)
     kb = load_knowledge()
     order = {i.id: [s.id for s in i.subscales] for i in kb.instruments.values()}
@@ -1153,7 +1162,9 @@ def _subject_patient(request: HttpRequest, resource: QuestionnaireResponse) -> P
     where = "QuestionnaireResponse.subject"
     if len(parts) < 2 or parts[-2] != "Patient" or not parts[-1].isdigit():
         raise FhirError(422, "subject must reference Patient/<id>", "required", where)
-    found = clinic_patients(request).filter(pk=int(parts[-1]), voided_at__isnull=True).first()
+    pk = _storable(parts[-1])
+    rows = clinic_patients(request).filter(pk=pk, voided_at__isnull=True)
+    found = rows.first() if pk is not None else None
     if found is None:
         raise FhirError(422, f"no such patient: {reference}", "not-found", where)
     return found  # type: ignore[no-any-return]

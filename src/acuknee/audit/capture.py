@@ -9,6 +9,7 @@ chain link, so it is read before the INSERT).
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -64,7 +65,21 @@ FHIR_RECORD_IDS = {
 }
 """FHIR ids derived from the clinic's rows (see ``api.fhir_server``) and the row they point at."""
 
-_DIGITS = re.compile(r"^(?:Patient/)?(\d{1,18})$")
+SEARCH_NAMES = frozenset({"patient-list", "patient_list"})
+"""The patient list page and the REST patient list: with a non-blank ``q`` they are a search by
+name, number or date of birth, recorded as action ``search`` with the query's kind (never the
+text searched for: a name is an identifier, so ``q`` is masked in the logged path as well)."""
+
+SEARCH_MASK = "[search]"
+
+REPORT_NAMES = {"clinic-report": Action("read"), "clinic-report-pdf": Action("export")}
+"""Clinic-wide reports (outcomes across the clinic's patients): viewing one is a read, the PDF
+an export; neither names a patient, so the URL alone would not be audited."""
+
+DB_INT_MAX = 2**63 - 1
+"""The largest id the database can hold (BIGINT): a larger number names no row."""
+
+_DIGITS = re.compile(r"^(?:Patient/)?(\d+)$")
 
 
 @dataclass
@@ -76,11 +91,30 @@ class Target:
     object_id: str = ""
     patient_id: int | None = None
     record: tuple[str, int] | None = None  # (kind, pk): patient found by subquery at insert
+    patient_ids: tuple[int, ...] = ()  # a read of several patients: one row for each
 
 
 def _int(value: Any) -> int | None:
+    """A patient or record id written in ``value``, or None (not a number, or beyond BIGINT)."""
     found = _DIGITS.match(str(value)) if value is not None else None
-    return int(found.group(1)) if found else None
+    number = int(found.group(1)) if found else None
+    return number if number is not None and number <= DB_INT_MAX else None
+
+
+def _ints(values: list[str]) -> tuple[int, ...]:
+    """The distinct patient ids of a FHIR list parameter (``patient=1,2``, ``_id=7``), in order."""
+    found: dict[int, None] = {}
+    for value in ",".join(values).split(","):
+        pk = _int(value.strip().rstrip("/"))
+        if pk is not None:
+            found[pk] = None
+    return tuple(found)
+
+
+def _search_kind(request: HttpRequest) -> str:
+    from acuknee.care.queries import search_kind
+
+    return search_kind(request.GET.get("q", ""))
 
 
 def _action(method: str, name: str, path: str) -> str:
@@ -145,16 +179,32 @@ def classify(
         target.object_id = _link_hash(kwargs)  # as stored: the token itself is never kept
         target.record = ("self_report_link", 0)
     if is_api and target.patient_id is None and target.record is None:
-        # an API list or FHIR search narrowed to one patient: ?patient=7, ?subject=Patient/7
+        # an API list or FHIR search narrowed to patients: ?patient=7, ?subject=Patient/7,
+        # ?patient=7,8, and a FHIR Patient search by ?_id=7,8
+        ids: tuple[int, ...] = ()
         for key in ("patient", "subject", "patient_id"):
             if key in request.GET:
-                target.patient_id = _int(request.GET[key])
+                ids = _ints(request.GET.getlist(key))
                 break
+        if not ids and kwargs.get("kind_name") == "Patient" and "_id" in request.GET:
+            ids = _ints(request.GET.getlist("_id"))
+        if len(ids) == 1:
+            target.patient_id = ids[0]
+        elif ids:
+            target.patient_ids = ids
+    if name in SEARCH_NAMES and method in READ_METHODS:
+        kind = _search_kind(request)
+        if kind:
+            target.action, target.object_type, target.object_id = Action("search"), "patient", kind
+    if name in REPORT_NAMES and method in READ_METHODS:
+        target.action, target.object_type = REPORT_NAMES[name], "clinic_report"
     if not target.object_type:
         target.object_type = _object_type(name, is_api)
 
-    touches_patient = target.patient_id is not None or target.record is not None
-    if name.startswith("audit"):
+    touches_patient = (
+        target.patient_id is not None or target.record is not None or bool(target.patient_ids)
+    )
+    if name.startswith("audit") or target.action == Action("search") or name in REPORT_NAMES:
         return target
     if touches_patient:
         return target
@@ -176,9 +226,14 @@ def _link_hash(kwargs: dict[str, Any]) -> str:
 
 
 def logged_path(request: HttpRequest) -> str:
-    """The path and query string, with secret URL parts replaced by ``[secret]``."""
+    """The path and query string, with secret URL parts replaced by ``[secret]`` and the text
+    of a patient search by ``[search]``."""
     path = request.get_full_path()
     match = getattr(request, "resolver_match", None)
+    if request.GET.get("q", "").strip():
+        params = request.GET.copy()
+        params.setlist("q", [SEARCH_MASK])
+        path = f"{request.path}?{params.urlencode(safe='[]/,')}"
     for key in SECRET_KWARGS & set(match.kwargs if match else ()):
         secret = str(match.kwargs[key]) if match else ""
         if secret:
@@ -270,6 +325,16 @@ def _subject(user: Any) -> dict[str, Any]:
     if user is None:
         return {}
     return {"subject_user_id": user.pk, "subject_username": clean(user.get_username(), 150)}
+
+
+def build_all(request: HttpRequest, target: Target, status: int | None) -> list[AuditEvent]:
+    """The rows for ``request`` (not saved): one, or one per patient of a multi-patient read."""
+    if not target.patient_ids:
+        return [build(request, target, status)]
+    return [
+        build(request, dataclasses.replace(target, patient_id=pk, patient_ids=()), status)
+        for pk in target.patient_ids
+    ]
 
 
 def build(request: HttpRequest, target: Target, status: int | None) -> AuditEvent:

@@ -68,7 +68,8 @@ class AuditMiddleware:
             return
         if target.patient_id is None and target.record is None and location:
             target.patient_id = capture.created_patient(location)  # a new patient's page
-        capture.build(request, target, status).save()
+        for event in capture.build_all(request, target, status):
+            event.save()
 
 
 def _resolve(request: HttpRequest) -> ResolverMatch | None:

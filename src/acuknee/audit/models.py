@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     VOID = "void", "Void"
     DELETE = "delete", "Delete"
     EXPORT = "export", "Export"
+    SEARCH = "search", "Search"
     LOGIN = "login", "Login"
     LOGIN_FAILED = "login_failed", "Login failed"
     LOGOUT = "logout", "Logout"

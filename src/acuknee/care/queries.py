@@ -93,6 +93,15 @@ def signed_plan_id() -> Subquery:
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def search_kind(query: str) -> str:
+    """What ``search_patients`` will match ``query`` against, without the text itself (the
+    audit log records this, not the name or number searched for)."""
+    query = query.strip()
+    if not query:
+        return ""
+    return "date_of_birth" if _ISO_DATE.match(query) else "name_or_number"
+
+
 def search_patients(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
     """Match a date of birth (YYYY-MM-DD), else a record number or every word of a name."""
     query = query.strip()
