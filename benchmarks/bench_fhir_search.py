@@ -125,7 +125,8 @@ def worker(patients: int, settings: Settings, out: Path) -> None:
     from django.core.management import call_command
     from django.test import Client, RequestFactory
 
-    from acuknee.api.fhir_server import RESOURCE_TYPES, search_resources
+    from acuknee.api.fhir_api.reference_search import search_resources
+    from acuknee.api.fhir_api.resources import RESOURCE_TYPES
     from acuknee.clinic.models import ApiToken, Clinic, Measurement, Role, StaffProfile
 
     django_settings.DEBUG = False  # no query log: neither side pays for it

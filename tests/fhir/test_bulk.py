@@ -28,8 +28,8 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from acuknee.api import fhir_server
 from acuknee.api.bulk_export import run_job
+from acuknee.api.fhir_api import resources as fhir_resources
 from acuknee.care import fhir_lines, services
 from acuknee.clinic.models import ApiToken, Clinic, ExportJob, Measurement, Patient
 from acuknee.clinical import score
@@ -245,14 +245,14 @@ def test_exported_resources_are_those_the_fhir_server_reads(
 ) -> None:
     client = Fhir(alice)
     manifest = finish(client, client.kickoff())
-    roundtrip = json.loads(json.dumps(fhir_server.patient_json(patient), default=str))
+    roundtrip = json.loads(json.dumps(fhir_resources.patient_json(patient), default=str))
     assert lines(client, manifest, "Patient") == [roundtrip]
     served = [
-        json.loads(json.dumps(o, default=str)) for o in fhir_server.observation_jsons(recorded)
+        json.loads(json.dumps(o, default=str)) for o in fhir_resources.observation_jsons(recorded)
     ]
     exported = [o for o in lines(client, manifest, "Observation") if o["id"] == served[0]["id"]]
     assert [fhir_obs(o) for o in exported] == [fhir_obs(o) for o in served]
-    served_qr = fhir_server.questionnaire_response_json(recorded)
+    served_qr = fhir_resources.questionnaire_response_json(recorded)
     by_id = {r["id"]: r for r in lines(client, manifest, "QuestionnaireResponse")}
     assert QuestionnaireResponse.model_validate(by_id[served_qr["id"]]) == (
         QuestionnaireResponse.model_validate(served_qr)
@@ -267,14 +267,14 @@ def test_a_course_exports_its_records_as_the_fhir_server_reads_them(
     client = Fhir(alice)
     manifest = finish(client, client.kickoff())
     screened = {"Flag", "ServiceRequest"}  # this knee OA course has no finding or referral
-    assert not fhir_server.flag_jsons(course.intake)
-    assert not fhir_server.service_request_jsons(course.intake)
+    assert not fhir_resources.flag_jsons(course.intake)
+    assert not fhir_resources.service_request_jsons(course.intake)
     assert {o["type"] for o in manifest["output"]} == set(bulk.RESOURCE_TYPES) - screened
     served = {
-        "Condition": [fhir_server.condition_json(course.intake)],
-        "CarePlan": [fhir_server.care_plan_json(course.plan)],
-        "Procedure": [fhir_server.procedure_json(s) for s in course.sessions],
-        "AdverseEvent": [e for s in course.sessions for e in fhir_server.adverse_event_jsons(s)],
+        "Condition": [fhir_resources.condition_json(course.intake)],
+        "CarePlan": [fhir_resources.care_plan_json(course.plan)],
+        "Procedure": [fhir_resources.procedure_json(s) for s in course.sessions],
+        "AdverseEvent": [e for s in course.sessions for e in fhir_resources.adverse_event_jsons(s)],
     }
     assert [e["id"] for e in served["AdverseEvent"]] == [f"session-{course.sessions[1].pk}-1"]
     for resource_type, resources in served.items():
@@ -756,8 +756,8 @@ def test_an_intakes_safety_findings_and_referrals_export_as_the_fhir_server_read
     client = Fhir(alice)
     manifest = finish(client, client.kickoff(_type="Flag,ServiceRequest"))
     assert [o["type"] for o in manifest["output"]] == ["Flag", "ServiceRequest"]
-    flags = fhir_server.flag_jsons(record)
-    requests = fhir_server.service_request_jsons(record)
+    flags = fhir_resources.flag_jsons(record)
+    requests = fhir_resources.service_request_jsons(record)
     assert flags
     assert requests
     assert lines(client, manifest, "Flag") == json.loads(json.dumps(flags))

@@ -21,8 +21,12 @@ from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from acuknee.api import fhir_server
-from acuknee.api.fhir_server import RESOURCE_TYPES, FhirError, search_page, search_resources
+from acuknee.api.fhir_api import query as fhir_query
+from acuknee.api.fhir_api import search as fhir_search
+from acuknee.api.fhir_api.reference_search import search_resources
+from acuknee.api.fhir_api.resources import RESOURCE_TYPES
+from acuknee.api.fhir_api.responses import FhirError
+from acuknee.api.fhir_api.search import search_page
 from acuknee.clinic import demo
 from acuknee.clinic.models import Measurement, Patient
 from acuknee.clinical import Intake, Plan
@@ -115,7 +119,7 @@ def _date_text(rng: random.Random, day: dt.date) -> str:
 def _date_param(rng: random.Random, days: list[dt.date]) -> str:
     near = rng.choice(days) + dt.timedelta(days=rng.choice((-1, 0, 0, 0, 1, 30)))
     day = near if rng.random() < 0.8 else _day(rng)
-    prefix = rng.choice((*fhir_server.PREFIXES, ""))
+    prefix = rng.choice((*fhir_query.PREFIXES, ""))
     return prefix + _date_text(rng, day)
 
 
@@ -174,7 +178,7 @@ def _request(user: User, params: dict[str, list[str]]) -> Any:
 
 
 def _start(resource: Any) -> dt.date:
-    span = fhir_server._span(resource)
+    span = fhir_query.span_of(resource)
     assert span is not None
     return span[0]
 
@@ -221,10 +225,10 @@ def test_date_filter_in_sql_matches_date_matches_for_every_prefix(seed: int) -> 
     each Q is evaluated by hand (a small interpreter of its lookups)."""
     rng = random.Random(seed)
     for _ in range(400):
-        prefix, span = fhir_server._parse_date_param(_date_param(rng, [FIRST_DAY]))
-        q = fhir_server._date_q("day", prefix, span)
+        prefix, span = fhir_query.parse_date_param(_date_param(rng, [FIRST_DAY]))
+        q = fhir_search._date_q("day", prefix, span)
         day = FIRST_DAY + dt.timedelta(days=rng.randrange(-400, 400))
-        expected = fhir_server._date_matches(prefix, span, (day, day + dt.timedelta(days=1)))
+        expected = fhir_query.date_matches(prefix, span, (day, day + dt.timedelta(days=1)))
         assert _evaluate(q, day) == expected, (prefix, span, day)
 
 
@@ -252,13 +256,13 @@ def test_an_observation_page_builds_only_its_measurements(
     a constant few queries (the rows' light columns, then the page's rows), not one per row."""
     request = _request(alice, {"date": ["ge2025-01-01"]})
     calls: list[int] = []
-    original = fhir_server.observation_jsons
+    original = fhir_search.observation_jsons
 
     def counted(measurement: Measurement) -> Any:
         calls.append(measurement.pk)
         return original(measurement)
 
-    monkeypatch.setattr(fhir_server, "observation_jsons", counted)
+    monkeypatch.setattr(fhir_search, "observation_jsons", counted)
     with CaptureQueriesContext(connection) as queries:
         found = search_page(request, RESOURCE_TYPES["Observation"], 5, 2)
     assert found.total > 20

@@ -9,7 +9,7 @@ added anywhere is checked without editing this file. Each route's rule is read f
 - ``@public_view(reason=...)`` records ``acuknee_public``: anyone may open it.
 - The token-authenticated API (ninja, under ``/api/v1``) and FHIR (``/fhir``) decide roles inside
   each endpoint (``api.auth.require``), so their rules are declared here, in ``TOKEN_RULES``
-  (FHIR search and read take theirs from ``fhir_server.RESOURCE_TYPES``): anonymous is 401,
+  (FHIR search and read take theirs from ``fhir_api.resources.RESOURCE_TYPES``): anonymous is 401,
   another role 403, another clinic's record 404.
 
 A route with no rule fails, and the message says what to add.
@@ -80,7 +80,7 @@ TOKEN_RULES: dict[str, Rule] = {
     "token_list": token(ALL_ROLES),
     "token_revoke": token(ALL_ROLES),
     "outcomes": token({"researcher"}),  # acuknee.api.research: pooled, suppressed aggregates
-    # FHIR (acuknee.api.fhir_server, bulk_export).
+    # FHIR (acuknee.api.fhir_api, bulk_export).
     "fhir-metadata": public("the FHIR CapabilityStatement (no data)"),
     "fhir/^(?P<rest>.*)$": token(ALL_ROLES, own_may_404=True),
     "fhir-export-system": token(CLINICAL_ROLES),
@@ -179,7 +179,7 @@ def _ninja_methods() -> dict[str, tuple[str, ...]]:
 
 def _fhir_expansions(route: Route) -> list[Route]:
     """FHIR search and read, once per resource type, with that type's declared roles."""
-    from acuknee.api.fhir_server import RESOURCE_TYPES
+    from acuknee.api.fhir_api.resources import RESOURCE_TYPES
 
     out = []
     for kind in RESOURCE_TYPES.values():

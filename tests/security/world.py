@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from acuknee.api.fhir_server import RESOURCE_TYPES
+from acuknee.api.fhir_api.resources import RESOURCE_TYPES
 from acuknee.clinic.demo import DEMO_CLINIC_SLUG, OTHER_CLINIC_SLUG, load_demo
 from acuknee.clinic.models import ApiToken, Clinic, ExportJob, Patient, PlanRecord, SelfReportLink
 from tests.clinic.conftest import verify_second_factor

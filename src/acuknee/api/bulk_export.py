@@ -53,8 +53,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
-from acuknee.api import fhir_server
 from acuknee.api.auth import BearerToken, InsufficientScope
+from acuknee.api.fhir_api import resources as fhir_resources
 from acuknee.care.queries import live
 from acuknee.clinic.access import CLINICAL_ROLES, staff_clinic, staff_profile
 from acuknee.clinic.models import (
@@ -446,20 +446,20 @@ def _record_resources(job: ExportJob, table: str) -> Iterator[tuple[str, dict[st
             _check(job.pk, f"reading {table} records: {done} rows read")
         if table == "IntakeRecord":
             if "Condition" in wanted:
-                yield "Condition", fhir_server.condition_json(record)
+                yield "Condition", fhir_resources.condition_json(record)
             if "Flag" in wanted:
-                for flag in fhir_server.flag_jsons(record):
+                for flag in fhir_resources.flag_jsons(record):
                     yield "Flag", flag
             if "ServiceRequest" in wanted:
-                for request in fhir_server.service_request_jsons(record):
+                for request in fhir_resources.service_request_jsons(record):
                     yield "ServiceRequest", request
         elif table == "PlanRecord":
-            yield "CarePlan", fhir_server.care_plan_json(record)
+            yield "CarePlan", fhir_resources.care_plan_json(record)
         else:
             if "Procedure" in wanted:
-                yield "Procedure", fhir_server.procedure_json(record)
+                yield "Procedure", fhir_resources.procedure_json(record)
             if "AdverseEvent" in wanted:
-                for event in fhir_server.adverse_event_jsons(record):
+                for event in fhir_resources.adverse_event_jsons(record):
                     yield "AdverseEvent", event
 
 

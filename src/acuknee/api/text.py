@@ -4,7 +4,7 @@ A lone surrogate (``"x\\ud800"`` in JSON) decodes to a Python string that cannot
 UTF-8: stored, it breaks every page, FHIR search and export that later renders it. Control
 characters other than tab, newline and carriage return have no place in clinical text and
 some databases refuse them (PostgreSQL: NUL). Every body and query string of the REST API
-(``rest.JsonParser``) and every FHIR write (``fhir_server._json_body``) is walked here, so one
+(``rest.JsonParser``) and every FHIR write (``fhir_api.writes._json_body``) is walked here, so one
 rule covers them all. Messages name the field and the character's code point, never echo the
 text (it may be a patient's note).
 """

@@ -63,7 +63,8 @@ FHIR_RECORD_IDS = {
     "QuestionnaireResponse": (re.compile(r"^meas-(\d+)$"), "measurement"),
     "Observation": (re.compile(r"^meas-(\d+)-"), "measurement"),
 }
-"""FHIR ids derived from the clinic's rows (see ``api.fhir_server``) and the row they point at."""
+"""FHIR ids derived from the clinic's rows (see ``api.fhir_api.resources``) and the row they
+point at."""
 
 SEARCH_NAMES = frozenset({"patient-list", "patient_list"})
 """The patient list page and the REST patient list: with a non-blank ``q`` they are a search by

@@ -2,12 +2,12 @@
 
 from django.urls import include, path
 
-from acuknee.api import bulk_export, fhir_server, web
+from acuknee.api import bulk_export, fhir_api, web
 
 urlpatterns = [
     path("api/v1/", include("acuknee.api.urls")),
     path("fhir/", include(bulk_export.urlpatterns)),  # $export before the read/search catch-all
-    path("fhir/", include(fhir_server.urlpatterns)),
+    path("fhir/", include(fhir_api.urlpatterns)),
     *web.urlpatterns,
     path("audit/", include("acuknee.audit.urls")),
     path("account/", include("acuknee.accounts.urls")),

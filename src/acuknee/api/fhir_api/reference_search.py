@@ -1,0 +1,71 @@
+"""The reference search: every resource of the clinic mapped, then filtered in Python.
+
+Slow but plainly right, so it is the semantics ``search.search_page`` is tested against
+(tests/fhir/test_search_sql.py), and the path of the types with no SQL plan (CarePlan, Flag,
+ServiceRequest, Questionnaire).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.http import HttpRequest
+
+from acuknee.api.auth import require
+from acuknee.api.fhir_api.query import (
+    Span,
+    check_params,
+    code_matches,
+    date_matches,
+    parse_date_param,
+    patient_ids,
+    span_of,
+)
+from acuknee.api.fhir_api.resources import ResourceType, Scope, id_scope
+from acuknee.api.fhir_api.responses import Json
+
+
+def search_resources(request: HttpRequest, kind: ResourceType) -> list[Json]:
+    """Every resource of ``kind`` the caller may see that matches the request's parameters,
+    filtered in Python over every resource of the clinic.
+
+    This is the reference semantics of search (``search_page`` must answer the same, which
+    tests/fhir/test_search_sql.py checks on random data) and the path of the types with no SQL
+    plan (CarePlan, whose period lives in the plan's JSON, Flag and ServiceRequest, read from an
+    intake's screening JSON, and Questionnaire, which is no row)."""
+    check_params(request, kind)
+    require(request, kind.roles)
+    ids = [i.strip() for v in request.GET.getlist("_id") for i in v.split(",") if i.strip()]
+    patients: frozenset[int] | None = None
+    for name in kind.patient_params:
+        if name in request.GET:
+            chosen = patient_ids(request.GET.getlist(name))
+            patients = chosen if patients is None else patients & chosen
+    scope = Scope(request, patients, id_scope(kind, ids) if ids else None)
+    resources = kind.source(scope)
+    if ids:
+        resources = [r for r in resources if r.get("id") in ids]
+    if kind.date_param:
+        for raw in request.GET.getlist(kind.date_param):
+            prefix, span = parse_date_param(raw)
+            resources = [
+                r
+                for r in resources
+                if (value := span_of(r)) is not None and date_matches(prefix, span, value)
+            ]
+    if kind.code_param and "code" in request.GET:
+        for value in request.GET.getlist("code"):
+            tokens = [t for t in value.split(",") if t]
+            resources = [r for r in resources if code_matches(r, tokens)]
+    for url in request.GET.getlist("url"):
+        resources = [r for r in resources if r.get("url") == url.split("|", 1)[0]]
+    return resources
+
+
+def sort_by_date(resources: list[Json], key: str) -> list[Json]:
+    """``_sort`` in Python (a stable sort keeps the id order among equal dates; a resource with
+    no date sorts last either way)."""
+    dated = [r for r in resources if span_of(r) is not None]
+    undated = [r for r in resources if span_of(r) is None]
+    dated.sort(key=lambda r: cast(Span, span_of(r))[0], reverse=key.startswith("-"))
+    return dated + undated

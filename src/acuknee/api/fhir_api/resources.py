@@ -1,0 +1,444 @@
+"""The resource types served at ``/fhir`` and how the clinic's rows become resources.
+
+Each type is declared once in ``RESOURCE_TYPES``: its roles (one declaration per type, used by
+search and read alike), its rows and its id pattern. Resource ids are stable and derived from the
+database rows: ``Patient/<pk>``, ``Condition/intake-<pk>``, ``CarePlan/plan-<pk>``,
+``Procedure/session-<pk>``, ``AdverseEvent/session-<pk>-<n>``, ``QuestionnaireResponse/meas-<pk>``,
+``Observation/meas-<pk>-<subscale>``, ``Questionnaire/<instrument>``, and from each intake's
+stored screening ``Flag/intake-<pk>-<rule>`` (a contraindication or precaution) and
+``ServiceRequest/intake-<pk>-<rule>`` (a referral), the rule id with ``-`` for ``_``. Voided
+records (and every record of a voided patient) are not served. The ``*_json`` mappers are shared
+with bulk ``$export`` so both serve the same resources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from acuknee.api.auth import ALL_ROLES, clinic_patients, require
+from acuknee.api.fhir_api.responses import FhirError, Json
+from acuknee.api.schemas import DB_INT_MAX
+from acuknee.care.queries import live
+from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES
+from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord, TreatmentSession
+from acuknee.clinical import load_knowledge
+from acuknee.clinical.assessment import Assessment
+from acuknee.clinical.instruments import Scores
+from acuknee.clinical.intake import Intake
+from acuknee.clinical.planning import Plan
+from acuknee.clinical.screening import Screening
+from acuknee.clinical.sessions import SessionRecord
+from acuknee.clinical.vocabulary import Sex
+from acuknee.fhir import (
+    PatientInfo,
+    RecordIdentifier,
+    adverse_event_resources,
+    care_plan_resource,
+    condition_resource,
+    flag_resource,
+    observation_resources,
+    patient_resource,
+    procedure_resource,
+    questionnaire_resource,
+    questionnaire_response_resource,
+    service_request_resource,
+)
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def _clinic_system(patient: Patient) -> str:
+    return f"urn:acuknee:clinic:{patient.clinic.slug}:record-number"
+
+
+def _dump(resource: Any) -> Json:
+    data: Json = resource.model_dump(mode="json", exclude_none=True)
+    return data
+
+
+def patient_json(patient: Patient) -> Json:
+    info = PatientInfo(
+        record_number=RecordIdentifier(system=_clinic_system(patient), value=patient.record_number),
+        given_name=patient.given_name,
+        family_name=patient.family_name,
+        birth_date=patient.date_of_birth,
+        sex=Sex(patient.sex),
+        id=str(patient.pk),
+    )
+    return _dump(patient_resource(info))
+
+
+def condition_json(record: IntakeRecord) -> Json:
+    return _dump(
+        condition_resource(
+            Assessment.model_validate(record.assessment),
+            Intake.model_validate(record.data),
+            f"Patient/{record.patient_id}",
+            recorded=record.visit_date,
+            resource_id=f"intake-{record.pk}",
+        )
+    )
+
+
+def flag_jsons(record: IntakeRecord) -> list[Json]:
+    """One Flag per contraindication or precaution of the intake's stored screening."""
+    screening = Screening.model_validate(record.screening)
+    return [
+        _dump(
+            flag_resource(
+                finding,
+                f"Patient/{record.patient_id}",
+                recorded=record.visit_date,
+                resource_id=f"intake-{record.pk}-{fhir_id(finding.rule)}",
+            )
+        )
+        for finding in screening.findings
+    ]
+
+
+def service_request_jsons(record: IntakeRecord) -> list[Json]:
+    """One proposed ServiceRequest per referral of the intake's stored screening."""
+    screening = Screening.model_validate(record.screening)
+    return [
+        _dump(
+            service_request_resource(
+                referral,
+                f"Patient/{record.patient_id}",
+                authored=record.visit_date,
+                resource_id=f"intake-{record.pk}-{fhir_id(referral.rule)}",
+            )
+        )
+        for referral in screening.referrals
+    ]
+
+
+def _done_sessions(plan: PlanRecord) -> set[int]:
+    return set(live(TreatmentSession).filter(plan=plan).values_list("number", flat=True))
+
+
+def care_plan_json(plan: PlanRecord) -> Json:
+    return _dump(
+        care_plan_resource(
+            Plan.model_validate(plan.content),
+            f"Patient/{plan.patient_id}",
+            condition_ref=f"Condition/intake-{plan.intake_id}",
+            status="active",
+            completed_sessions=_done_sessions(plan),
+            resource_id=f"plan-{plan.pk}",
+        )
+    )
+
+
+def _performer(session: TreatmentSession) -> Json:
+    user = session.created_by
+    if user is None:
+        return {"display": "Unknown practitioner"}
+    return {"display": user.get_full_name() or user.get_username()}
+
+
+def procedure_json(session: TreatmentSession) -> Json:
+    plan = session.plan
+    signed = plan.status == "signed" and not plan.is_voided
+    data = _dump(
+        procedure_resource(
+            SessionRecord.model_validate(session.data),
+            Plan.model_validate(plan.content),
+            f"Patient/{session.patient_id}",
+            "Practitioner/unknown",
+            condition_ref=f"Condition/intake-{plan.intake_id}",
+            care_plan_ref=f"CarePlan/plan-{plan.pk}" if signed else None,
+            resource_id=f"session-{session.pk}",
+        )
+    )
+    # Practitioners are not served: the performer is named (display), not referenced.
+    data["performer"] = [{"actor": _performer(session)}]
+    return data
+
+
+def adverse_event_jsons(session: TreatmentSession) -> list[Json]:
+    out = []
+    events = adverse_event_resources(
+        SessionRecord.model_validate(session.data),
+        f"Patient/{session.patient_id}",
+        procedure_ref=f"Procedure/session-{session.pk}",
+    )
+    for number, event in enumerate(events, start=1):
+        data = _dump(event)
+        data["id"] = f"session-{session.pk}-{number}"
+        out.append(data)
+    return out
+
+
+def _answers(measurement: Measurement) -> dict[str, float | None]:
+    return {k: (None if v is None else float(v)) for k, v in measurement.answers.items()}
+
+
+def questionnaire_response_json(measurement: Measurement) -> Json:
+    return _dump(
+        questionnaire_response_resource(
+            measurement.instrument,
+            _answers(measurement),
+            measurement.measured_on,
+            f"Patient/{measurement.patient_id}",
+            resource_id=f"meas-{measurement.pk}",
+        )
+    )
+
+
+def fhir_id(text: str) -> str:
+    return text.replace("_", "-")
+
+
+def observation_jsons(measurement: Measurement) -> list[Json]:
+    scores = Scores.model_validate(measurement.scores)
+    kb = load_knowledge()
+    subscales = [s.id for s in kb.instruments[measurement.instrument].subscales]
+    scored = [
+        s for s in subscales if s in scores.subscales and scores.subscales[s].value is not None
+    ]
+    resources = observation_resources(
+        scores,
+        measurement.instrument,
+        measurement.measured_on,
+        f"Patient/{measurement.patient_id}",
+        f"QuestionnaireResponse/meas-{measurement.pk}",
+        kb=kb,
+    )
+    out = []
+    for subscale, resource in zip(scored, resources, strict=True):
+        data = _dump(resource)
+        data["id"] = f"meas-{measurement.pk}-{fhir_id(subscale)}"
+        out.append(data)
+    return out
+
+
+def questionnaire_jsons() -> list[Json]:
+    return [_dump(questionnaire_resource(i)) for i in sorted(load_knowledge().instruments)]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a search or read may see: the caller's clinic, narrowed by patient or row."""
+
+    request: HttpRequest
+    patients: frozenset[int] | None = None
+    pks: frozenset[int] | None = None
+
+
+def live_patients(scope: Scope) -> Any:
+    rows = live(clinic_patients(scope.request))
+    if scope.patients is not None:
+        rows = rows.filter(pk__in=scope.patients)
+    return rows
+
+
+def live_records(model: Any, scope: Scope) -> Any:
+    rows = live(model).filter(patient__in=live_patients(scope))
+    if scope.pks is not None:
+        rows = rows.filter(pk__in=scope.pks)
+    return rows.order_by("pk")
+
+
+def _source_patients(scope: Scope) -> list[Json]:
+    rows = live_patients(scope).select_related("clinic").order_by("pk")
+    if scope.pks is not None:
+        rows = rows.filter(pk__in=scope.pks)
+    return [patient_json(p) for p in rows]
+
+
+def _source_conditions(scope: Scope) -> list[Json]:
+    return [condition_json(r) for r in live_records(IntakeRecord, scope)]
+
+
+def _source_flags(scope: Scope) -> list[Json]:
+    return [f for r in live_records(IntakeRecord, scope) for f in flag_jsons(r)]
+
+
+def _source_service_requests(scope: Scope) -> list[Json]:
+    return [s for r in live_records(IntakeRecord, scope) for s in service_request_jsons(r)]
+
+
+def _source_care_plans(scope: Scope) -> list[Json]:
+    rows = live_records(PlanRecord, scope).filter(status="signed")
+    return [care_plan_json(p) for p in rows]
+
+
+def _sessions(scope: Scope) -> Any:
+    return live_records(TreatmentSession, scope).select_related("plan", "created_by")
+
+
+def _source_procedures(scope: Scope) -> list[Json]:
+    return [procedure_json(s) for s in _sessions(scope)]
+
+
+def _source_adverse_events(scope: Scope) -> list[Json]:
+    return [e for s in _sessions(scope) for e in adverse_event_jsons(s)]
+
+
+def _source_questionnaire_responses(scope: Scope) -> list[Json]:
+    return [questionnaire_response_json(m) for m in live_records(Measurement, scope)]
+
+
+def _source_observations(scope: Scope) -> list[Json]:
+    return [o for m in live_records(Measurement, scope) for o in observation_jsons(m)]
+
+
+def _source_questionnaires(scope: Scope) -> list[Json]:
+    return questionnaire_jsons()
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    roles: Collection[Any]
+    source: Callable[[Scope], list[Json]]
+    id_pattern: str | None
+    """How an id names its row (group 1 is the primary key); None when not patient data."""
+    patient_params: tuple[str, ...] = ()
+    date_param: str | None = None
+    code_param: bool = False
+    extra_params: tuple[tuple[str, str, str], ...] = ()
+    """(name, type, documentation) of further search parameters, listed in metadata."""
+    doc: str = ""
+
+
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    t.name: t
+    for t in (
+        ResourceType(
+            "Patient",
+            SCHEDULING_ROLES,
+            _source_patients,
+            r"^(\d+)$",
+            doc="The clinic's patients (voided registrations are not served).",
+        ),
+        ResourceType(
+            "Condition",
+            CLINICAL_ROLES,
+            _source_conditions,
+            r"^intake-(\d+)$",
+            ("patient", "subject"),
+            "recorded-date",
+            code_param=True,
+            doc="The likely cause of the knee pain assessed at each intake (provisional).",
+        ),
+        ResourceType(
+            "CarePlan",
+            CLINICAL_ROLES,
+            _source_care_plans,
+            r"^plan-(\d+)$",
+            ("patient", "subject"),
+            "date",
+            doc="Signed plans, one activity per scheduled visit.",
+        ),
+        ResourceType(
+            "Procedure",
+            CLINICAL_ROLES,
+            _source_procedures,
+            r"^session-(\d+)$",
+            ("patient", "subject"),
+            "date",
+            doc="Each acupuncture session as delivered (STRICTA items in notes).",
+        ),
+        ResourceType(
+            "AdverseEvent",
+            CLINICAL_ROLES,
+            _source_adverse_events,
+            r"^session-(\d+)-\d+$",
+            ("subject",),
+            "date",
+            doc="Adverse events recorded in sessions.",
+        ),
+        ResourceType(
+            "QuestionnaireResponse",
+            CLINICAL_ROLES,
+            _source_questionnaire_responses,
+            r"^meas-(\d+)$",
+            ("patient", "subject"),
+            "authored",
+            doc="Each measurement's answers; create one with POST (a patient app's self-report).",
+        ),
+        ResourceType(
+            "Observation",
+            CLINICAL_ROLES,
+            _source_observations,
+            r"^meas-(\d+)-[A-Za-z0-9\-.]+$",
+            ("patient", "subject"),
+            "date",
+            code_param=True,
+            doc="One Observation per scored subscale, derived from its QuestionnaireResponse.",
+        ),
+        ResourceType(
+            "Flag",
+            CLINICAL_ROLES,
+            _source_flags,
+            r"^intake-(\d+)-[a-z0-9\-]+$",
+            ("patient", "subject"),
+            "date",
+            doc="Each contraindication or precaution the intake's screening found (code.text: "
+            "the rule's name), active from the intake's date.",
+        ),
+        ResourceType(
+            "ServiceRequest",
+            CLINICAL_ROLES,
+            _source_service_requests,
+            r"^intake-(\d+)-[a-z0-9\-]+$",
+            ("patient", "subject"),
+            "authored",
+            doc="Each referral the intake's screening proposed (intent proposal; priority from "
+            "its urgency; the next step in a note).",
+        ),
+        ResourceType(
+            "Questionnaire",
+            ALL_ROLES,
+            _source_questionnaires,
+            None,
+            extra_params=(("url", "uri", "The Questionnaire's canonical URL."),),
+            doc="Each instrument: item codes and paraphrased text only (no patient data).",
+        ),
+    )
+}
+
+
+def kind_named(name: str) -> ResourceType:
+    found = RESOURCE_TYPES.get(name)
+    if found is None:
+        raise FhirError(404, f"resource type {name!r} is not served here", "not-supported")
+    return found
+
+
+def storable_pk(digits: str) -> int | None:
+    """The row id written in ``digits``, or None when it is beyond the database's BIGINT (no
+    row can have it: comparing it would overflow the driver and answer 500)."""
+    number = int(digits)
+    return number if number <= DB_INT_MAX else None
+
+
+def id_scope(kind: ResourceType, ids: list[str]) -> frozenset[int] | None:
+    if kind.id_pattern is None:
+        return None
+    pks: set[int] = set()
+    for resource_id in ids:
+        found = re.match(kind.id_pattern, resource_id)
+        pk = storable_pk(found.group(1)) if found is not None else None
+        if pk is not None:
+            pks.add(pk)
+    return frozenset(pks)
+
+
+def read_resource(request: HttpRequest, kind: ResourceType, resource_id: str) -> Json:
+    require(request, kind.roles)
+    if not ID_PATTERN.match(resource_id):
+        raise FhirError(404, "no such resource", "not-found")
+    pks = id_scope(kind, [resource_id])
+    if pks is not None and not pks:
+        raise FhirError(404, f"no {kind.name} with id {resource_id!r}", "not-found")
+    for resource in kind.source(Scope(request, None, pks)):
+        if resource.get("id") == resource_id:
+            return resource
+    raise FhirError(404, f"no {kind.name} with id {resource_id!r}", "not-found")

@@ -1,0 +1,265 @@
+"""Search in SQL: ``search_page`` filters, counts and pages in the database and maps only the
+page's rows, answering what the reference search (``reference_search.search_resources``) answers.
+
+``search_page`` answers what ``search_resources`` answers (same resources, same order, same
+total) while building only the page's resources: patient, _id and date are SQL filters, a Bundle's
+total is a COUNT, and the page is an OFFSET/LIMIT over the rows in primary-key order (the order
+``search_resources`` builds them in). Observations (one per scored subscale of a Measurement)
+cannot be counted in SQL portably (it would mean reading score JSON in SQL), so the matching
+Measurements are read as light tuples (pk, instrument, scores), the Observation ids listed from
+them without building anything, and only the page's Measurements fetched in full and mapped.
+AdverseEvents (one per event of a session) are mapped from the matching sessions that record an
+event, which are few; Condition's code filter, read from the assessment, runs on the built
+Conditions after the SQL date filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db.models import CharField, F, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.http import HttpRequest
+
+from acuknee.api.fhir_api.query import Found, Query, Span, code_matches, parse_query
+from acuknee.api.fhir_api.reference_search import search_resources, sort_by_date
+from acuknee.api.fhir_api.resources import (
+    ResourceType,
+    Scope,
+    adverse_event_jsons,
+    condition_json,
+    fhir_id,
+    id_scope,
+    live_patients,
+    live_records,
+    observation_jsons,
+    patient_json,
+    procedure_json,
+    questionnaire_response_json,
+    storable_pk,
+)
+from acuknee.api.fhir_api.responses import Json
+from acuknee.clinic.models import IntakeRecord, Measurement, TreatmentSession
+from acuknee.clinical import load_knowledge
+from acuknee.fhir import codes as fhir_codes
+
+
+def _date_q(column: str, prefix: str, span: Span, text: bool = False) -> Q:
+    """The rows whose one-day ``column`` matches ``prefix`` and ``span`` as ``date_matches``
+    matches the day's range [d, d+1): exact, since a stored day is whole (``text``: the column is
+    an ISO date string, as in JSON, which orders as the dates do)."""
+    start: dt.date | str = span[0].isoformat() if text else span[0]
+    end: dt.date | str = span[1].isoformat() if text else span[1]
+    before_start = Q(**{f"{column}__lt": start})
+    before_end = Q(**{f"{column}__lt": end})
+    from_start = Q(**{f"{column}__gte": start})
+    from_end = Q(**{f"{column}__gte": end})
+    lookups = {
+        "eq": from_start & before_end,  # ps <= d and d + 1 <= pe
+        "ne": before_start | from_end,
+        "lt": before_start,  # d < ps
+        "le": before_end,  # d < pe
+        "gt": from_end,  # d + 1 > pe
+        "ge": from_start,  # d + 1 > ps
+        "sa": from_end,  # d >= pe
+        "eb": before_start,  # d + 1 <= ps
+    }
+    return lookups[prefix]
+
+
+def _dated(rows: Any, column: str, query: Query, text: bool = False) -> Any:
+    for prefix, span in query.dates:
+        rows = rows.filter(_date_q(column, prefix, span, text))
+    return rows
+
+
+def _exact_pks(kind: ResourceType, ids: Iterable[str], render: Callable[[int], str]) -> set[int]:
+    """The rows named by ``ids`` whose id is written exactly as served (``meas-07`` names no
+    row, as in ``search_resources``, which compares the ids as text)."""
+    assert kind.id_pattern is not None
+    pks: set[int] = set()
+    for resource_id in ids:
+        found = re.match(kind.id_pattern, resource_id)
+        pk = storable_pk(found.group(1)) if found is not None else None
+        if pk is not None and render(pk) == resource_id:
+            pks.add(pk)
+    return pks
+
+
+def _ordered(rows: Any, column: str, query: Query) -> Any:
+    """Primary-key order (``search_resources``'s), or by the date column for ``_sort``, ties in
+    primary-key order (as a stable sort of ``search_resources``'s list keeps them)."""
+    if query.sort == ("date",):
+        return rows.order_by(column, "pk")
+    if query.sort == ("-date",):
+        return rows.order_by(F(column).desc(), "pk")
+    return rows.order_by("pk")
+
+
+def _one_per_row(rows: Any, build: Callable[[Any], Json], offset: int, count: int) -> Found:
+    """Types with one resource per row: COUNT, then build only the page's rows."""
+    total = rows.count()
+    page = [build(row) for row in rows[offset : offset + count]] if count else []
+    return Found(total, page)
+
+
+def _sql_patients(scope: Scope, query: Query, kind: ResourceType, offset: int, count: int) -> Found:
+    rows = live_patients(scope).select_related("clinic")
+    if query.ids:
+        rows = rows.filter(pk__in=_exact_pks(kind, query.ids, str))
+    return _one_per_row(rows.order_by("pk"), patient_json, offset, count)
+
+
+def _sql_conditions(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    rows = _dated(live_records(IntakeRecord, scope), "visit_date", query)
+    if query.ids:
+        rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"intake-{pk}"))
+    rows = _ordered(rows, "visit_date", query)
+    if not query.codes:
+        return _one_per_row(rows, condition_json, offset, count)
+    # The codes come from the assessment's JSON (a cause's ICD-10 and SNOMED CT codes): matched
+    # on the built resources, a few per patient, after the SQL date filter.
+    found = [condition_json(r) for r in rows]
+    for tokens in query.codes:
+        found = [r for r in found if code_matches(r, list(tokens))]
+    return Found(len(found), found[offset : offset + count])
+
+
+def _session_rows(scope: Scope, query: Query) -> Any:
+    """Sessions whose recorded day (``SessionRecord.date`` in ``data``, the day Procedure and
+    AdverseEvent carry) matches the date parameters; ``session_date`` holds the same day but is
+    written separately, so the filter reads the JSON the mapping reads."""
+    rows = live_records(TreatmentSession, scope).annotate(
+        fhir_day=Cast(KeyTextTransform("date", "data"), CharField())
+    )
+    return _ordered(_dated(rows, "fhir_day", query, text=True), "fhir_day", query)
+
+
+def _sql_procedures(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    rows = _session_rows(scope, query)
+    if query.ids:
+        rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"session-{pk}"))
+    return _one_per_row(rows.select_related("plan", "created_by"), procedure_json, offset, count)
+
+
+def _sql_adverse_events(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    # Few sessions record an event: the rest are left out in SQL (a missing key stays in).
+    rows = _session_rows(scope, query).exclude(data__adverse_events=[])
+    found = [e for s in rows.select_related("plan") for e in adverse_event_jsons(s)]
+    if query.ids:
+        found = [e for e in found if e["id"] in query.ids]
+    return Found(len(found), found[offset : offset + count])
+
+
+def _measurement_rows(scope: Scope, query: Query) -> Any:
+    return _dated(live_records(Measurement, scope), "measured_on", query)
+
+
+def _sql_questionnaire_responses(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    rows = _measurement_rows(scope, query)
+    if query.ids:
+        rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"meas-{pk}"))
+    rows = _ordered(rows, "measured_on", query)
+    return _one_per_row(rows, questionnaire_response_json, offset, count)
+
+
+def _subscale_codes() -> dict[tuple[str, str], Json]:
+    """Every Observation ``code`` the mapping writes, by (instrument, subscale): the LOINC code
+    where the subscale has one, then acuknee's ``<instrument>.<subscale>``."""
+    out: dict[tuple[str, str], Json] = {}
+    for inst in load_knowledge().instruments.values():
+        for sub in inst.subscales:
+            listed = [{"system": fhir_codes.LOINC, "code": sub.loinc}] if sub.loinc else []
+            listed.append({"system": fhir_codes.SUBSCALE_SYSTEM, "code": f"{inst.id}.{sub.id}"})
+            out[(inst.id, sub.id)] = {"code": {"coding": listed}}
+    return out
+
+
+def _observation_keys(query: Query) -> frozenset[tuple[str, str]] | None:
+    """The (instrument, subscale) pairs whose code matches every ``code`` parameter (by
+    ``code_matches`` itself), or None when no code was asked."""
+    if not query.codes:
+        return None
+    chosen = _subscale_codes()
+    keys = set(chosen)
+    for tokens in query.codes:
+        keys = {k for k in keys if code_matches(chosen[k], list(tokens))}
+    return frozenset(keys)
+
+
+def _sql_observations(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    """Observations: the matching Measurements' (pk, instrument, scores) in order, each expanded
+    to the ids of its scored subscales (as ``observation_resources`` skips an unscored one), the
+    code and _id filters applied to those, and only the page's Measurements mapped."""
+    rows = _measurement_rows(scope, query)
+    wanted = _observation_keys(query)
+    if wanted is not None:
+        rows = rows.filter(instrument__in=sorted({i for i, _ in wanted}))
+    if query.ids:
+        found = (re.match(r"^meas-(\d+)-", i) for i in query.ids)
+        pks = {pk for m in found if m is not None and (pk := storable_pk(m.group(1))) is not None}
+        rows = rows.filter(pk__in=pks)
+    kb = load_knowledge()
+    order = {i.id: [s.id for s in i.subscales] for i in kb.instruments.values()}
+    ids = set(query.ids)
+    keys: list[tuple[int, str]] = []
+    for pk, instrument, scores in _ordered(rows, "measured_on", query).values_list(
+        "pk", "instrument", "scores"
+    ):
+        scored = scores.get("subscales", {})
+        for subscale in order[instrument]:
+            score = scored.get(subscale)
+            if score is None or score.get("value") is None:
+                continue
+            if wanted is not None and (instrument, subscale) not in wanted:
+                continue
+            resource_id = f"meas-{pk}-{fhir_id(subscale)}"
+            if ids and resource_id not in ids:
+                continue
+            keys.append((pk, resource_id))
+    chunk = keys[offset : offset + count]
+    built: dict[str, Json] = {}
+    for measurement in Measurement.objects.filter(pk__in={pk for pk, _ in chunk}):
+        built |= {o["id"]: o for o in observation_jsons(measurement)}
+    return Found(len(keys), [built[resource_id] for _, resource_id in chunk])
+
+
+SqlPlan = Callable[[Scope, Query, ResourceType, int, int], Found]
+SQL_PLANS: dict[str, SqlPlan] = {
+    "Patient": _sql_patients,
+    "Condition": _sql_conditions,
+    "Procedure": _sql_procedures,
+    "AdverseEvent": _sql_adverse_events,
+    "QuestionnaireResponse": _sql_questionnaire_responses,
+    "Observation": _sql_observations,
+}
+"""The types searched in SQL; the others (CarePlan, Flag, ServiceRequest, Questionnaire) by
+``search_resources`` (Flags and ServiceRequests are a few per intake, read from its screening)."""
+
+
+def search_page(request: HttpRequest, kind: ResourceType, offset: int, count: int) -> Found:
+    """The page ``[offset, offset + count)`` of the resources ``search_resources`` would find
+    (sorted by ``_sort`` when given), and their exact total."""
+    query = parse_query(request, kind)
+    plan = SQL_PLANS.get(kind.name)
+    if plan is None:
+        found = search_resources(request, kind)
+        if query.sort:
+            found = sort_by_date(found, query.sort[0])
+        return Found(len(found), found[offset : offset + count])
+    scope = Scope(request, query.patients, id_scope(kind, list(query.ids)) if query.ids else None)
+    return plan(scope, query, kind, offset, count)
