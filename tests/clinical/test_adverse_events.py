@@ -3,10 +3,17 @@ with the old free-text ``type`` still loads as ``other`` with its text kept in t
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from pydantic import ValidationError
 
-from acuknee.clinical.sessions import AdverseEvent, SessionRecord
+from acuknee.clinical.sessions import (
+    AdverseEvent,
+    SessionRecord,
+    adverse_event_counts,
+    adverse_events_text,
+)
 from acuknee.clinical.vocabulary import AdverseEventKind, Severity
 
 OLD_SESSION_JSON = """{
@@ -68,3 +75,25 @@ def test_the_label_shows_the_kind_then_the_note() -> None:
         kind=AdverseEventKind.BRUISING, severity=Severity.MILD, action_taken="pressure", note="2 cm"
     )
     assert event.label == "Bruising: 2 cm"
+
+
+def _session(number: int, *kinds: AdverseEventKind) -> SessionRecord:
+    events = [AdverseEvent(kind=k, severity=Severity.MILD, action_taken="reassured") for k in kinds]
+    return SessionRecord(date=dt.date(2026, 1, number), number=number, adverse_events=events)
+
+
+def test_adverse_events_are_counted_by_kind_in_the_vocabularys_order() -> None:
+    sessions = [
+        _session(1, AdverseEventKind.FAINTING),
+        _session(2, AdverseEventKind.BRUISING, AdverseEventKind.FAINTING),
+    ]
+    assert adverse_event_counts(sessions) == {
+        AdverseEventKind.BRUISING: 1,
+        AdverseEventKind.FAINTING: 2,
+    }
+    text = adverse_events_text(sessions)
+    assert text == "3 adverse events in 2 sessions: Bruising 1; Fainting 2."
+
+
+def test_sessions_without_events_say_none_was_recorded() -> None:
+    assert adverse_events_text([_session(1)]) == "No adverse events recorded in 1 session."

@@ -414,7 +414,6 @@ ADVERSE_BRUISE = AdverseEvent(
     kind=AdverseEventKind.BRUISING,
     severity=Severity.MILD,
     action_taken="pressure; reassured",
-    note="at the needle site",
 )
 
 

@@ -13,6 +13,8 @@ diameter), not clinical limits: the plan's safety limits come from ``screening``
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -192,3 +194,22 @@ class SessionRecord(CoreModel):
 
     def retention_for(self, point: NeedledPoint) -> int | None:
         return point.retention_minutes or self.retention_minutes
+
+
+def adverse_event_counts(sessions: Iterable[SessionRecord]) -> dict[AdverseEventKind, int]:
+    """How many adverse events of each coded kind ``sessions`` recorded, in the vocabulary's order
+    (kinds with none left out): what makes adverse events countable in a report."""
+    counts = Counter(e.kind for s in sessions for e in s.adverse_events)
+    return {kind: counts[kind] for kind in AdverseEventKind if counts[kind]}
+
+
+def adverse_events_text(sessions: Sequence[SessionRecord]) -> str:
+    """One sentence: the events by kind over the sessions, or that none was recorded."""
+    counts = adverse_event_counts(sessions)
+    n = len(sessions)
+    given = f"{n} session{'s' if n != 1 else ''}"
+    if not counts:
+        return f"No adverse events recorded in {given}."
+    total = sum(counts.values())
+    by_kind = "; ".join(f"{kind.label} {count}" for kind, count in counts.items())
+    return f"{total} adverse event{'s' if total != 1 else ''} in {given}: {by_kind}."
