@@ -220,3 +220,43 @@ def test_an_api_session_with_a_needle_thicker_than_0_20_mm_is_refused_in_words(
     assert name in error["message"]
     assert citations[0] in error["message"]
     assert not TreatmentSession.objects.exists()
+
+
+def test_a_coded_adverse_event_round_trips_through_the_api(alice: User, patient: Patient) -> None:
+    sign_plan(patient, alice)
+    api = api_for(alice)
+    event = {
+        "kind": "fainting",
+        "severity": "moderate",
+        "action_taken": "Needles removed; lay flat until recovered.",
+        "point": None,
+        "note": "First session.",
+    }
+    created = api.post(f"/patients/{patient.pk}/sessions", {**SESSION, "adverse_events": [event]})
+    assert created.status_code == 201, created.content
+    read = api.get(f"/sessions/{created.json()['id']}")
+    assert read.json()["data"]["adverse_events"] == [event]
+
+
+def test_an_unknown_adverse_event_kind_is_a_field_error(alice: User, patient: Patient) -> None:
+    sign_plan(patient, alice)
+    event = {"kind": "sore", "severity": "mild", "action_taken": "none"}
+    response = api_for(alice).post(
+        f"/patients/{patient.pk}/sessions", {**SESSION, "adverse_events": [event]}
+    )
+    assert_error_shape(response, 422, "adverse_events.0.kind")
+    assert not TreatmentSession.objects.exists()
+
+
+def test_a_session_stored_with_an_old_free_text_event_reads_as_other_with_its_text(
+    alice: User, patient: Patient
+) -> None:
+    sign_plan(patient, alice)
+    api = api_for(alice)
+    created = api.post(f"/patients/{patient.pk}/sessions", SESSION)
+    stored = TreatmentSession.objects.get(pk=created.json()["id"])
+    old = {"type": "bruise", "severity": "mild", "action_taken": "pressure", "point": None}
+    stored.data = {**stored.data, "adverse_events": [old]}
+    stored.save(update_fields=["data"])
+    [event] = api.get(f"/sessions/{stored.pk}").json()["data"]["adverse_events"]
+    assert (event["kind"], event["note"]) == ("other", "bruise")

@@ -201,7 +201,7 @@ def test_outcomes_list_adverse_events_and_sessions_attended_against_planned(
     client = login(alice)
     url = reverse("session-new", args=[patient.pk])
     data = page_data(client, url) | {
-        "events-0-type": "bruising",
+        "events-0-kind": "bruising",
         "events-0-severity": "mild",
         "events-0-action_taken": "pressure applied",
     }
@@ -210,8 +210,9 @@ def test_outcomes_list_adverse_events_and_sessions_attended_against_planned(
     outcomes = response.context["outcomes"]
     assert (outcomes.attended, outcomes.planned) == (1, 10)
     assert outcomes.reassessments_planned[0] == FOLLOW_UP
-    assert [a.type for a in outcomes.adverse_events] == ["bruising"]
-    assert b"bruising" in response.content
+    assert [a.kind for a in outcomes.adverse_events] == ["Bruising"]
+    assert outcomes.adverse_event_counts == [("Bruising", 1)]
+    assert b"By kind: Bruising 1." in response.content
 
 
 def test_a_voided_measurement_is_left_out_of_the_course(

@@ -18,6 +18,7 @@ from django.utils import timezone
 from acuknee.clinic.ics import CalendarEvent, ics_calendar
 from acuknee.clinic.models import IntakeRecord, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import Intake, Plan, SessionRecord, assess, plan, screen
+from acuknee.clinical.vocabulary import AdverseEventKind
 from tests.clinic.conftest import login
 
 START = dt.date(2026, 1, 5)
@@ -193,17 +194,47 @@ def test_adverse_events_are_recorded_with_severity_and_action(
 ) -> None:
     client = login(alice)
     data = page_data(client, new_url(patient)) | {
-        "events-0-type": "bruising",
+        "events-0-kind": "bruising",
         "events-0-severity": "mild",
         "events-0-action_taken": "pressure applied",
         "events-0-point": "SP10",
     }
     assert client.post(new_url(patient), data).status_code == 302
     (event,) = SessionRecord.model_validate(TreatmentSession.objects.get().data).adverse_events
-    assert (event.type, event.severity.value, event.action_taken) == (
+    assert (event.kind.value, event.severity.value, event.action_taken) == (
         "bruising",
         "mild",
         "pressure applied",
+    )
+
+
+def test_the_session_form_offers_the_coded_adverse_event_kinds(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    response = login(alice).get(new_url(patient))
+    field = response.context["entry"].events.forms[0].fields["kind"]
+    offered = [value for value, _ in field.choices if value]
+    assert offered == [k.value for k in AdverseEventKind]
+    assert b'<option value="retained_or_broken_needle">Retained or broken needle</option>' in (
+        response.content
+    )
+
+
+def test_an_other_adverse_event_keeps_its_words_in_the_note(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {
+        "events-0-kind": "other",
+        "events-0-severity": "mild",
+        "events-0-action_taken": "reassured",
+        "events-0-note": "tingling in the foot for ten minutes",
+    }
+    assert client.post(new_url(patient), data).status_code == 302
+    (event,) = SessionRecord.model_validate(TreatmentSession.objects.get().data).adverse_events
+    assert (event.kind, event.note) == (
+        AdverseEventKind.OTHER,
+        "tingling in the foot for ten minutes",
     )
 
 
@@ -212,7 +243,7 @@ def test_an_adverse_event_without_action_names_the_field(
 ) -> None:
     client = login(alice)
     data = page_data(client, new_url(patient)) | {
-        "events-0-type": "fainting",
+        "events-0-kind": "fainting",
         "events-0-severity": "moderate",
     }
     response = client.post(new_url(patient), data)

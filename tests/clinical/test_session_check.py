@@ -112,7 +112,7 @@ def test_unknown_codes_in_electro_pairs_and_adverse_events_are_refused(
         {"code": "XX9", "side": "left", "stimulation": "electro"},
         electro=[{"points": ["ST36", "XX9"], "side": "left", "frequency_hz": [2]}],
         adverse_events=[
-            {"type": "bruising", "severity": "mild", "action_taken": "none", "point": "ST99"}
+            {"kind": "bruising", "severity": "mild", "action_taken": "none", "point": "ST99"}
         ],
     )
     locs = [p.loc for p in check_session(record, planned, screening, kb)]

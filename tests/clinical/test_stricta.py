@@ -26,7 +26,7 @@ from acuknee.clinical.stricta import (
     StrictaInput,
     stricta,
 )
-from acuknee.clinical.vocabulary import Method, Severity, Side
+from acuknee.clinical.vocabulary import AdverseEventKind, Method, Severity, Side
 
 
 def _packaged(name: str) -> tuple[str, bytes]:
@@ -339,11 +339,13 @@ def test_electro_pair_on_a_manually_stimulated_point_is_rejected() -> None:
 def test_adverse_event_needs_a_severity_from_the_scale() -> None:
     with pytest.raises(ValidationError, match="severity"):
         AdverseEvent.model_validate(
-            {"type": "bruise", "severity": "catastrophic", "action_taken": "none"}
+            {"kind": "bruising", "severity": "catastrophic", "action_taken": "none"}
         )
 
 
 def test_adverse_event_is_kept_on_the_record() -> None:
-    event = AdverseEvent(type="bruise at SP9", severity=Severity.MILD, action_taken="pressure")
+    event = AdverseEvent(
+        kind=AdverseEventKind.BRUISING, severity=Severity.MILD, action_taken="pressure"
+    )
     record = session(1, dt.date(2026, 1, 5), [], adverse_events=[event])
     assert record.adverse_events == [event]

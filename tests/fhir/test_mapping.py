@@ -26,7 +26,7 @@ from acuknee.clinical.sessions import (
     NeedledPoint,
     NeedleType,
 )
-from acuknee.clinical.vocabulary import Cause, Method, Severity, Sex, Side
+from acuknee.clinical.vocabulary import AdverseEventKind, Cause, Method, Severity, Sex, Side
 from acuknee.fhir import (
     PatientInfo,
     PractitionerInfo,
@@ -121,7 +121,10 @@ def alice_session() -> SessionRecord:
         pain_after=3,
         adverse_events=[
             AdverseEvent(
-                type="Bruising", severity=Severity.MILD, action_taken="Pressure", point="SP9"
+                kind=AdverseEventKind.BRUISING,
+                severity=Severity.MILD,
+                action_taken="Pressure",
+                point="SP9",
             )
         ],
     )
@@ -492,6 +495,26 @@ def test_each_recorded_adverse_event_is_an_actual_adverse_event() -> None:
     assert event.severity.coding[0].code == "mild"
     assert event.event.text == "Bruising at SP9. Action taken: Pressure"
     assert event.suspectEntity[0].instance.reference == PROCEDURE
+
+
+def test_an_adverse_events_kind_is_coded_in_acuknees_own_system_only() -> None:
+    (event,) = adverse_event_resources(alice_session(), PATIENT, procedure_ref=PROCEDURE)
+    [coded] = event.event.coding
+    assert (coded.system, coded.code, coded.display) == (
+        "urn:acuknee:adverse-event-kind",
+        "bruising",
+        "Bruising",
+    )
+
+
+def test_an_old_free_text_event_keeps_its_words_in_the_fhir_text() -> None:
+    old = AdverseEvent.model_validate(
+        {"type": "tingling", "severity": "mild", "action_taken": "reassured"}
+    )
+    session = alice_session().model_copy(update={"adverse_events": [old]})
+    (event,) = adverse_event_resources(session, PATIENT)
+    assert event.event.text == "Other: tingling. Action taken: reassured"
+    assert event.event.coding[0].code == "other"
 
 
 def test_session_without_adverse_events_has_none() -> None:

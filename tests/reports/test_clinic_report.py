@@ -34,7 +34,7 @@ from acuknee.clinic.demo import (
 from acuknee.clinic.models import Clinic, Patient, PlanRecord
 from acuknee.clinical import Intake, Plan
 from acuknee.clinical.sessions import AdverseEvent
-from acuknee.clinical.vocabulary import Severity
+from acuknee.clinical.vocabulary import AdverseEventKind, Severity
 from acuknee.reports.clinic_report import BadPeriod, clinic_report, report_context
 from acuknee.reports.outcomes_stats import wilson
 from tests.clinic.conftest import login
@@ -55,8 +55,15 @@ FINDINGS: dict[str, Any] = {
     },
 }
 
-BRUISE = AdverseEvent(type="Bruising", severity=Severity.MILD, action_taken="pressure")
-FAINT = AdverseEvent(type="Feeling faint", severity=Severity.MODERATE, action_taken="lay down")
+BRUISE = AdverseEvent(
+    kind=AdverseEventKind.BRUISING, severity=Severity.MILD, action_taken="pressure"
+)
+FAINT = AdverseEvent(
+    kind=AdverseEventKind.FAINTING,
+    severity=Severity.MODERATE,
+    action_taken="lay down",
+    note="felt faint",
+)
 
 
 def _course(
@@ -168,7 +175,7 @@ def test_adverse_events_are_per_thousand_sessions_by_type_and_severity(
     assert report.adverse_events.events == 2
     assert report.adverse_events.rate == pytest.approx(2000 / sessions)
     by_type = {r.label: r.rate.events for r in report.adverse_by_type}
-    assert by_type == {"bruising": 1, "feeling faint": 1}
+    assert by_type == {"Bruising": 1, "Fainting": 1}
     by_severity = {r.label: r.rate.events for r in report.adverse_by_severity}
     assert by_severity == {"mild": 1, "moderate": 1, "severe": 0}
 
@@ -332,7 +339,7 @@ def test_demo_clinic_pdf_renders(
     text = re.sub(r"\s+", " ", pdf.text)
     assert "4 of 7 evaluable" in text
     assert "57% (25% to 84%)" in text
-    assert "Bruising at needle site" in text
+    assert "Bruising" in text
 
 
 # --- the command line ---------------------------------------------------------------------------

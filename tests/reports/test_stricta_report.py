@@ -31,6 +31,7 @@ from acuknee.reports.stricta_report import (
     to_markdown,
 )
 from tests.clinic.conftest import login
+from tests.reports.conftest import DEMO_TODAY
 
 RAW_ID = re.compile(r"\b(proto|points|instr|resp|pattern)_[a-z0-9_]+")
 runner = CliRunner()
@@ -130,6 +131,13 @@ def test_markdown_has_the_table_the_paragraph_and_the_references(
     assert "| Item | Topic | Asks for | Reported | Source of the value |" in text
     assert "## Methods paragraph\n\n" + doc.methods in text
     assert "## References\n\n1. " in text
+
+
+def test_patient_stricta_counts_adverse_events_by_kind(demo: dict[str, Patient]) -> None:
+    doc = patient_stricta(demo["DEMO-0012"], today=DEMO_TODAY)  # a bruise after session 2
+    assert doc.adverse_events.startswith("1 adverse event in ")
+    assert doc.adverse_events.endswith(": Bruising 1.")
+    assert "## Adverse events\n\n" + doc.adverse_events in to_markdown(doc)
 
 
 # --- a clinic's protocol ----------------------------------------------------------------------

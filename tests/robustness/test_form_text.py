@@ -69,7 +69,7 @@ def _session_value(data: dict[str, Any], name: str) -> Any:
         "needle_material": (data.get("needle") or {}).get("material"),
         "needle_manufacturer": (data.get("needle") or {}).get("manufacturer"),
         "response_sought": data.get("response_sought"),
-        "events-0-type": events[0].get("type"),
+        "events-0-note": events[0].get("note"),
         "events-0-action_taken": events[0].get("action_taken"),
     }[name]
 

@@ -178,7 +178,7 @@ def targets(w: World) -> list[Target]:
         "needle_material",
         "needle_manufacturer",
         "response_sought",
-        "events-0-type",
+        "events-0-note",
         "events-0-action_taken",
     )
 
@@ -194,7 +194,7 @@ def targets(w: World) -> list[Target]:
     def adverse_event() -> dict[str, str]:
         return {
             **session_values(),
-            "events-0-type": "bruising",
+            "events-0-kind": "bruising",
             "events-0-severity": "mild",
             "events-0-action_taken": "pressure",
         }

@@ -315,12 +315,15 @@ def plan_detail(request: HttpRequest, plan_id: int) -> Any:
 
 
 def session_out(r: TreatmentSession) -> dict[str, Any]:
+    """The stored record read through the core, so a session saved before a format change (an
+    adverse event's old free-text ``type``) is sent in today's shape."""
+    data = SessionRecord.model_validate(r.data).model_dump(mode="json")
     return {
         **_record(r),
         "plan": r.plan_id,
         "number": r.number,
         "session_date": r.session_date,
-        "data": r.data,
+        "data": data,
     }
 
 
@@ -339,10 +342,10 @@ def session_detail(request: HttpRequest, session_id: int) -> Any:
 )
 def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str, Any]]) -> Any:
     """Log a session under the patient's signed plan. The body is an
-    ``acuknee.clinical.SessionRecord`` (date, points, needle, electro, pain, adverse events...),
-    validated by the core; ``number`` and ``practitioner_id`` are set here. Send an
-    ``Idempotency-Key`` header to make a retry safe: a repeat is refused (409) and names the
-    stored session (``X-Existing-Id``)."""
+    ``acuknee.clinical.SessionRecord`` (date, points, needle, electro, pain, adverse events with
+    a coded ``kind`` such as ``bruising`` or ``fainting``...), validated by the core; ``number``
+    and ``practitioner_id`` are set here. Send an ``Idempotency-Key`` header to make a retry
+    safe: a repeat is refused (409) and names the stored session (``X-Existing-Id``)."""
     require(request, CLINICAL_ROLES)
     patient = clinic_patient(request, patient_id)
     _refuse_voided(patient)

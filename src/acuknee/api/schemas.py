@@ -155,7 +155,9 @@ class SessionOut(Schema):
     session_date: dt.date
     voided: bool
     created_at: dt.datetime
-    data: dict[str, Any] = Field(description="acuknee.clinical.SessionRecord")
+    data: dict[str, Any] = Field(
+        description="acuknee.clinical.SessionRecord (adverse events carry a coded kind)"
+    )
 
 
 class MeasurementOut(Schema):

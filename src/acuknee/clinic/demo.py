@@ -43,7 +43,7 @@ from acuknee.clinical import (
 )
 from acuknee.clinical.intake import unanswered_red_flags
 from acuknee.clinical.sessions import AdverseEvent, Depth, ElectroPair, NeedledPoint, NeedleType
-from acuknee.clinical.vocabulary import Method, Severity
+from acuknee.clinical.vocabulary import AdverseEventKind, Method, Severity
 
 DEMO_CLINIC_NAME = "Demo Clinic (synthetic)"
 DEMO_CLINIC_SLUG = "demo"
@@ -411,7 +411,9 @@ OTHER_CASES: tuple[Case, ...] = (
 )  # fmt: skip
 
 ADVERSE_BRUISE = AdverseEvent(
-    type="bruising at needle site", severity=Severity.MILD, action_taken="pressure; reassured"
+    kind=AdverseEventKind.BRUISING,
+    severity=Severity.MILD,
+    action_taken="pressure; reassured",
 )
 
 

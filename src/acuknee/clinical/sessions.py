@@ -13,12 +13,14 @@ diameter), not clinical limits: the plan's safety limits come from ``screening``
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from acuknee.clinical.base import CoreModel
-from acuknee.clinical.vocabulary import Method, Severity, Side
+from acuknee.clinical.vocabulary import AdverseEventKind, Method, Severity, Side
 
 ASHI = "ashi"
 """The code for an Ashi (tender) point, which has no standard name; it may appear many times."""
@@ -94,12 +96,41 @@ class NeedleType(CoreModel):
 
 
 class AdverseEvent(CoreModel):
-    """An adverse event during or after the session, how bad it was and what was done."""
+    """An adverse event during or after the session: its coded kind (so events can be counted),
+    how bad it was, what was done, and any words the practitioner adds in ``note``.
 
-    type: Annotated[str, Field(min_length=1)]
+    The action stays free text: no coded list of actions for acupuncture adverse events was found
+    in STRICTA 2010 or the surveys behind ``AdverseEventKind``.
+    """
+
+    kind: AdverseEventKind
     severity: Severity
     action_taken: Annotated[str, Field(min_length=1)]
     point: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_free_text_type(cls, data: Any) -> Any:
+        """A record stored before the coded kinds had a free-text ``type`` and no ``kind``: it
+        loads as ``other`` with that text kept at the head of ``note``, never lost."""
+        if not isinstance(data, dict) or "type" not in data:
+            return data
+        if "kind" in data:
+            raise ValueError("type: give the coded kind only; type is the old free-text field")
+        data = dict(data)
+        text = data.pop("type")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("type: the old free-text type must be non-empty text")
+        earlier = data.get("note")
+        data["kind"] = AdverseEventKind.OTHER.value
+        data["note"] = f"{text.strip()}; {earlier}" if earlier else text.strip()
+        return data
+
+    @property
+    def label(self) -> str:
+        """The kind's label, with the note after it when there is one."""
+        return f"{self.kind.label}: {self.note}" if self.note else self.kind.label
 
 
 class SessionRecord(CoreModel):
@@ -163,3 +194,22 @@ class SessionRecord(CoreModel):
 
     def retention_for(self, point: NeedledPoint) -> int | None:
         return point.retention_minutes or self.retention_minutes
+
+
+def adverse_event_counts(sessions: Iterable[SessionRecord]) -> dict[AdverseEventKind, int]:
+    """How many adverse events of each coded kind ``sessions`` recorded, in the vocabulary's order
+    (kinds with none left out): what makes adverse events countable in a report."""
+    counts = Counter(e.kind for s in sessions for e in s.adverse_events)
+    return {kind: counts[kind] for kind in AdverseEventKind if counts[kind]}
+
+
+def adverse_events_text(sessions: Sequence[SessionRecord]) -> str:
+    """One sentence: the events by kind over the sessions, or that none was recorded."""
+    counts = adverse_event_counts(sessions)
+    n = len(sessions)
+    given = f"{n} session{'s' if n != 1 else ''}"
+    if not counts:
+        return f"No adverse events recorded in {given}."
+    total = sum(counts.values())
+    by_kind = "; ".join(f"{kind.label} {count}" for kind, count in counts.items())
+    return f"{total} adverse event{'s' if total != 1 else ''} in {given}: {by_kind}."

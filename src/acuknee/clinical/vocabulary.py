@@ -91,6 +91,50 @@ class Severity(StrEnum):
     SEVERE = "severe"
 
 
+class AdverseEventKind(StrEnum):
+    """What kind of adverse event a session had, coded so that events can be counted.
+
+    The minor events the York surveys recorded after acupuncture: bruising, pain at the needle
+    site, bleeding, severe nausea and fainting (MacPherson et al. BMJ 2001;323:486, source
+    ``ev_macpherson2001``), tiredness or drowsiness (MacPherson & Thomas, Acupunct Med
+    2005;23:112, ``ev_macpherson2005``); and the accidents and untoward reactions of WHO 1999,
+    Section II 3 (3.3 fainting, 3.5 pain, 3.7 broken needle, 3.8 local infection, 3.9 burning
+    during moxibustion; ``who1999_basic_training_safety``). A needle left in after the session is
+    recorded with a broken one. ``other`` keeps anything else, with its text in the note. No
+    SNOMED CT or MedDRA code is attached: none was verified.
+    """
+
+    BRUISING = "bruising"
+    BLEEDING = "bleeding"
+    PAIN_AT_SITE = "pain_at_site"
+    DROWSINESS = "drowsiness"
+    FAINTING = "fainting"
+    NAUSEA = "nausea"
+    INFECTION = "infection"
+    RETAINED_OR_BROKEN_NEEDLE = "retained_or_broken_needle"
+    BURN = "burn"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """What a person reads: the code's words, in a sentence's case."""
+        return _ADVERSE_EVENT_LABELS[self]
+
+
+_ADVERSE_EVENT_LABELS: dict[AdverseEventKind, str] = {
+    AdverseEventKind.BRUISING: "Bruising",
+    AdverseEventKind.BLEEDING: "Bleeding",
+    AdverseEventKind.PAIN_AT_SITE: "Pain at the needle site",
+    AdverseEventKind.DROWSINESS: "Drowsiness or tiredness",
+    AdverseEventKind.FAINTING: "Fainting",
+    AdverseEventKind.NAUSEA: "Nausea",
+    AdverseEventKind.INFECTION: "Infection",
+    AdverseEventKind.RETAINED_OR_BROKEN_NEEDLE: "Retained or broken needle",
+    AdverseEventKind.BURN: "Burn",
+    AdverseEventKind.OTHER: "Other",
+}
+
+
 class Direction(StrEnum):
     """Which way is better on an instrument's scale."""
 

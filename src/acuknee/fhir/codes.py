@@ -34,6 +34,9 @@ SUBSCALE_SYSTEM = f"{ACUKNEE}:subscale"
 three pain NRS ratings all map to 72514-3, so the local code keeps them apart)."""
 POINT_SYSTEM = f"{ACUKNEE}:acupuncture-point"
 """Acupuncture points by WHO standard code (ST35, EX-LE5); no SNOMED CT point code was verified."""
+ADVERSE_EVENT_KIND_SYSTEM = f"{ACUKNEE}:adverse-event-kind"
+"""acuknee's coded adverse-event kinds (``AdverseEventKind``: bruising, fainting, ...); no SNOMED CT
+or MedDRA code was verified for them, so only this local code is sent."""
 
 
 def questionnaire_url(instrument: str) -> str:

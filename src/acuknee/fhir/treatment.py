@@ -17,6 +17,7 @@ from fhir.resources.R4B.procedure import Procedure
 from acuknee.clinical.errors import InvalidInput
 from acuknee.clinical.knowledge import KnowledgeBase
 from acuknee.clinical.planning import Plan, ScheduledVisit
+from acuknee.clinical.sessions import AdverseEvent as SessionAdverseEvent
 from acuknee.clinical.sessions import NeedledPoint, SessionRecord
 from acuknee.clinical.vocabulary import Method, Side
 from acuknee.fhir import codes
@@ -137,7 +138,7 @@ def procedure_resource(
     if session.needle is not None:
         data["usedCode"] = [concept(f"Acupuncture needle {session.needle.text()}")]
     if session.adverse_events:
-        data["complication"] = [concept(e.type) for e in session.adverse_events]
+        data["complication"] = [_event_kind(e) for e in session.adverse_events]
     if condition_ref is not None:
         data["reasonReference"] = [reference(condition_ref)]
     if care_plan_ref is not None:
@@ -225,6 +226,12 @@ def care_plan_resource(
     return validated(CarePlan, with_id(data, resource_id))
 
 
+def _event_kind(event: SessionAdverseEvent, text: str | None = None) -> Json:
+    """The event's kind as a CodeableConcept in acuknee's own code system."""
+    kind = event.kind
+    return concept(text or event.label, [(codes.ADVERSE_EVENT_KIND_SYSTEM, kind.value, kind.label)])
+
+
 def adverse_event_resources(
     session: SessionRecord,
     patient_ref: str,
@@ -234,17 +241,20 @@ def adverse_event_resources(
 ) -> list[AdverseEvent]:
     """One actual AdverseEvent per event recorded in the session.
 
-    Severity uses FHIR's adverse-event-severity codes, which are acuknee's three bands. R4
-    AdverseEvent has no note or body site, so the point and the action taken are written in the
-    event's text; ``suspectEntity`` is the session's Procedure when given.
+    Severity uses FHIR's adverse-event-severity codes, which are acuknee's three bands. The kind
+    is coded in acuknee's own system only (no SNOMED CT or MedDRA code was verified). R4
+    AdverseEvent has no note or body site, so the point, the note and the action taken are written
+    in the event's text; ``suspectEntity`` is the session's Procedure when given.
     """
     out: list[AdverseEvent] = []
     for event in session.adverse_events:
         where = f" at {event.point}" if event.point else ""
+        said = f": {event.note}" if event.note else ""
+        text = f"{event.kind.label}{where}{said}. Action taken: {event.action_taken}"
         data: Json = {
             "resourceType": "AdverseEvent",
             "actuality": "actual",
-            "event": concept(f"{event.type}{where}. Action taken: {event.action_taken}"),
+            "event": _event_kind(event, text),
             "subject": reference(patient_ref),
             "date": date_text(session.date),
             "severity": {

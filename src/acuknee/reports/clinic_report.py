@@ -90,7 +90,7 @@ class PatientCourse:
     improvements: dict[tuple[str, str, str], float] = field(default_factory=dict)
     """(domain, instrument, subscale) -> improvement at the latest follow-up (positive = better)."""
     adverse_events: list[tuple[str, str]] = field(default_factory=list)
-    """(type, severity) of each adverse event recorded in the period's sessions."""
+    """(kind label, severity) of each adverse event recorded in the period's sessions."""
 
     @property
     def completed(self) -> bool:
@@ -137,7 +137,7 @@ def _course(
     )
     for s in period_sessions:
         for event in SessionRecord.model_validate(s.data).adverse_events:
-            row.adverse_events.append((event.type.strip().lower(), event.severity.value))
+            row.adverse_events.append((event.kind.label, event.severity.value))
     found = course_from(patient.report_intakes, patient.report_measurements, end)
     course = found.course if found is not None else None
     if course is None or not course.follow_ups:

@@ -12,7 +12,7 @@ Every judgement comes from the core; this module only arranges and draws.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ from acuknee.clinical import (
 from acuknee.clinical.knowledge import Source
 from acuknee.clinical.numbers import format_number
 from acuknee.clinical.response import MicCheck
-from acuknee.clinical.vocabulary import Direction, Domain
+from acuknee.clinical.vocabulary import AdverseEventKind, Direction, Domain
 from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, trend_data_uri
 
 # --- the trend chart -----------------------------------------------------------------------------
@@ -107,10 +107,12 @@ class VerdictView:
 class AdverseEventRow:
     number: int
     date: dt.date
-    type: str
+    kind: str
+    """The coded kind's label (``AdverseEventKind.label``)."""
     severity: str
     action_taken: str
     point: str | None
+    note: str | None = None
 
 
 @dataclass
@@ -146,6 +148,8 @@ class Outcomes:
     domains: list[DomainView] = field(default_factory=list)
     verdicts: list[VerdictView] = field(default_factory=list)
     adverse_events: list[AdverseEventRow] = field(default_factory=list)
+    adverse_event_counts: list[tuple[str, int]] = field(default_factory=list)
+    """(kind label, events) for each coded kind recorded, in the vocabulary's order."""
     attended: int = 0
     planned: int | None = None
     planned_to_date: int | None = None
@@ -323,13 +327,20 @@ def _adverse_events(sessions: list[TreatmentSession]) -> list[AdverseEventRow]:
                 AdverseEventRow(
                     number=s.number,
                     date=s.session_date,
-                    type=a.type,
+                    kind=a.kind.label,
                     severity=a.severity.value,
                     action_taken=a.action_taken,
                     point=a.point,
+                    note=a.note,
                 )
             )
     return rows
+
+
+def _counts_by_kind(rows: list[AdverseEventRow]) -> list[tuple[str, int]]:
+    """How many events of each coded kind, so a course's adverse events can be counted."""
+    counts = Counter(r.kind for r in rows)
+    return [(k.label, counts[k.label]) for k in AdverseEventKind if counts[k.label]]
 
 
 def outcomes_context(
@@ -342,6 +353,7 @@ def outcomes_context(
     sessions = list(live_sessions(patient, until=today))
     view.attended = len(sessions)
     view.adverse_events = _adverse_events(sessions)
+    view.adverse_event_counts = _counts_by_kind(view.adverse_events)
     record = signed_plan(patient)
     if record is not None:
         plan = Plan.model_validate(record.content)

@@ -30,6 +30,7 @@ from acuknee.clinic.models import Clinic, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import KnowledgeBase, Plan, SessionRecord, load_knowledge, stricta
 from acuknee.clinical.knowledge import Source
 from acuknee.clinical.planning import PlannedPoint
+from acuknee.clinical.sessions import adverse_events_text
 from acuknee.clinical.stricta import StrictaContext, StrictaItem, StrictaReport
 from acuknee.clinical.vocabulary import Side
 
@@ -130,6 +131,9 @@ class StrictaDocument:
     protocol's point codes (drawn on one knee, the affected one)."""
     knee_sides: list[tuple[str, Side]] = field(default_factory=list)
     """(caption, side) of each knee drawn."""
+    adverse_events: str = ""
+    """The adverse events of the sessions described, counted by coded kind (STRICTA 2010 has no
+    harms item; CONSORT, which STRICTA extends, asks for harms, so the report states them)."""
     for_print: bool = False
     """Set by ``render_stricta_html``: diagrams for WeasyPrint (labels without their halo)."""
 
@@ -237,9 +241,11 @@ def _document(
     refs: References,
     today: dt.date,
     notes: Sequence[str] = (),
+    sessions: Sequence[SessionRecord] = (),
 ) -> StrictaDocument:
     methods = " ".join(i.sentence for i in items if i.sentence)
     return StrictaDocument(
+        adverse_events=adverse_events_text(sessions),
         title=title,
         subject=subject,
         items=items,
@@ -296,6 +302,7 @@ def patient_stricta(
         items=items,
         refs=refs,
         today=today or dt.date.today(),
+        sessions=sessions,
     )
     if plan.status != "refused" and plan.points:
         doc.knee_points = list(plan.points)
@@ -490,6 +497,7 @@ def protocol_stricta(
         refs=refs,
         today=today or dt.date.today(),
         notes=notes,
+        sessions=pooled,
     )
     # The protocol names sides relative to the affected knee: drawn once, on a right knee.
     doc.knee_points = list(dict.fromkeys(p.code for p in kb.protocols[protocol_id].points))
@@ -520,6 +528,8 @@ def to_markdown(doc: StrictaDocument) -> str:
             f"{_cell(i.origin or '—')} |"
         )
     lines += ["", "## Methods paragraph", "", doc.methods, ""]
+    if doc.adverse_events:
+        lines += ["## Adverse events", "", doc.adverse_events, ""]
     if doc.references:
         lines += ["## References", ""]
         lines += [f"{n}. {citation}" for n, citation, _ in doc.references]

@@ -180,7 +180,7 @@ def course_row(
         **_outcome_columns(evaluation),
     }
     events = [
-        {"session_number": s.number, "type": a.type, "severity": a.severity.value}
+        {"session_number": s.number, "type": a.kind.value, "severity": a.severity.value}
         for s in sessions
         for a in SessionRecord.model_validate(s.data).adverse_events
     ]

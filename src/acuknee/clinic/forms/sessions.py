@@ -20,13 +20,14 @@ from pydantic import ValidationError
 from acuknee.clinical import Plan, SessionRecord
 from acuknee.clinical.session_check import SessionProblem
 from acuknee.clinical.sessions import ASHI
-from acuknee.clinical.vocabulary import Method, Severity, Side
+from acuknee.clinical.vocabulary import AdverseEventKind, Method, Severity, Side
 
 _SIDES = [(s.value, s.value.title()) for s in Side]
 _METHODS = [(m.value, m.value.title()) for m in Method]
 _ANGLES = [("", "—"), ("perpendicular", "Perpendicular"), ("oblique", "Oblique")]
 _ANGLES += [("transverse", "Transverse")]
 _SEVERITIES = [("", "—"), *[(s.value, s.value.title()) for s in Severity]]
+_EVENT_KINDS = [("", "—"), *[(k.value, k.label) for k in AdverseEventKind]]
 _UNITS = [("cun", "cun"), ("mm", "mm")]
 
 
@@ -118,14 +119,20 @@ class ElectroForm(forms.Form):
 
 
 class AdverseEventForm(forms.Form):
-    type = forms.CharField(label="Adverse event", max_length=200, required=False)
+    """One adverse event: its coded kind (so events can be counted), severity, action taken, and
+    free words in the note (what an ``other`` event was, or anything worth adding)."""
+
+    kind = forms.ChoiceField(label="Adverse event", choices=_EVENT_KINDS, required=False)
     severity = forms.ChoiceField(label="Severity", choices=_SEVERITIES, required=False)
     action_taken = forms.CharField(label="Action taken", max_length=500, required=False)
     point = forms.CharField(label="At point", max_length=30, required=False)
+    note = forms.CharField(label="Event note", max_length=500, required=False)
 
     def used(self) -> bool:
         data = getattr(self, "cleaned_data", {})
-        return any((data.get(k) or "").strip() for k in ("type", "severity", "action_taken"))
+        return any(
+            (data.get(k) or "").strip() for k in ("kind", "severity", "action_taken", "note")
+        )
 
 
 def _formset(form: type[forms.Form], extra: int) -> type[BaseFormSet]:
@@ -264,10 +271,11 @@ def initial_from_record(record: SessionRecord, version: int) -> dict[str, Any]:
     ]
     events = [
         {
-            "type": a.type,
+            "kind": a.kind.value,
             "severity": a.severity.value,
             "action_taken": a.action_taken,
             "point": a.point or "",
+            "note": a.note or "",
         }
         for a in record.adverse_events
     ]
@@ -391,10 +399,11 @@ class SessionEntry:
             d = f.cleaned_data
             events.append(
                 {
-                    "type": (d.get("type") or "").strip(),
+                    "kind": _blank(d.get("kind")),
                     "severity": _blank(d.get("severity")),
                     "action_taken": (d.get("action_taken") or "").strip(),
                     "point": (d.get("point") or "").strip() or None,
+                    "note": (d.get("note") or "").strip() or None,
                 }
             )
         needle = None
@@ -486,10 +495,11 @@ _ROW_FIELDS = {
         "intensity": "intensity",
     },
     "adverse_events": {
-        "type": "type",
+        "kind": "kind",
         "severity": "severity",
         "action_taken": "action_taken",
         "point": "point",
+        "note": "note",
     },
 }
 
