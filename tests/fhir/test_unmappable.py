@@ -1,6 +1,7 @@
 """A stored record the FHIR mapping cannot take fails alone: bulk ``$export`` leaves it out,
 logs it and reports it in the manifest's ``error`` file (FHIR Bulk Data), and the rest of the
-export is complete. Issue 13, item 1.
+export is complete, with none of the record's content in the answer or the log. Issue 13,
+item 1 (the FHIR search and read side: test_unmappable_search.py).
 """
 
 from __future__ import annotations
