@@ -87,7 +87,7 @@ def test_stale_rows_that_cannot_be_mapped_are_left_out_and_the_rest_exported(
     )
     good = measure(patient, "pss4", pss4(2))
     bad = measure(patient, "pss4", pss4(1))
-    _raw_update(Patient, other.pk, "sex", "no-such-sex")
+    _raw_update(Patient, other.pk, "sex", "no-sex")
     _raw_update(Measurement, bad.pk, "instrument", "no_such_instrument")
     Patient.objects.filter(pk=other.pk).update(fhir_version="")
     Measurement.objects.filter(pk=bad.pk).update(fhir_version="")
