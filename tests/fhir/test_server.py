@@ -557,7 +557,13 @@ def test_fhirpy_reads_patients_and_observations(
 
 
 @pytest.mark.django_db
-def test_unmappable_stored_record_is_a_500_operation_outcome(course: Course, fhir: Fhir) -> None:
+def test_unmappable_stored_records_are_left_out_of_a_search_as_outcome_entries(
+    course: Course, fhir: Fhir
+) -> None:
+    """Not a 500 for the whole page (issue 13): each record is an OperationOutcome entry."""
     Measurement.objects.filter(patient=course.patient).update(instrument="no_such_instrument")
-    issues = outcome(fhir.get("Observation"), 500)
-    assert issues[0]["code"] == "exception"
+    bundle = ok(fhir.get("Observation"))
+    entries = bundle["entry"]
+    assert {e["search"]["mode"] for e in entries} == {"outcome"}
+    assert {e["resource"]["resourceType"] for e in entries} == {"OperationOutcome"}
+    assert len(entries) == Measurement.objects.filter(patient=course.patient).count()

@@ -16,7 +16,10 @@ Exported types (``bulk.RESOURCE_TYPES``): Patient, QuestionnaireResponse and Obs
 lines, the fast path), and Condition, Flag and ServiceRequest (intakes: the assessment, the
 screening's safety findings and referrals), CarePlan (signed plans), Procedure and AdverseEvent
 (sessions), built by the ``/fhir`` reads' own functions: the ids and content of the reads.
-Voided records are left out. ``_since`` keeps records *changed* at or after the instant (each
+Voided records are left out. A record that cannot be mapped (bad stored data) fails alone: it
+is logged (table and id, never content), left out, and reported as an OperationOutcome in the
+``OperationOutcome`` file the manifest's ``error`` array lists; the rest of the export goes on.
+``_since`` keeps records *changed* at or after the instant (each
 record's ``updated_at``: created, edited or signed since then); a record voided since is left out
 rather than listed as deleted (the spec's optional ``deleted`` output is not produced). Kick-off
 is ``GET`` with query parameters. Finished jobs' files expire after
@@ -33,6 +36,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import logging
 import shutil
 import threading
 import time
@@ -68,6 +73,8 @@ from acuknee.clinic.models import (
 )
 from acuknee.fhir import bulk
 
+logger = logging.getLogger(__name__)
+
 Runner = Callable[[uuid.UUID], None]
 """Starts the work of a job created at kick-off (a thread by default; tests pass their own)."""
 
@@ -83,6 +90,10 @@ STALLED_AFTER = dt.timedelta(minutes=2)
 """A job silent this long has no worker: many times the beat interval, longer than any pause
 between chunks of a healthy job."""
 FINISHED = (ExportJob.Status.COMPLETED, ExportJob.Status.FAILED, ExportJob.Status.CANCELLED)
+ERRORS = "OperationOutcome"
+"""The file of the records that could not be mapped (one OperationOutcome each), listed in the
+manifest's ``error`` array as FHIR Bulk Data specifies; in ``ExportJob.output`` with
+``"error": true``. Never an exported type, so it cannot clash with one."""
 
 
 def retention() -> dt.timedelta:
@@ -244,21 +255,23 @@ def _kickoff(
 
 
 def _manifest(request: HttpRequest, job: ExportJob) -> dict[str, Any]:
+    def url(item: Mapping[str, Any]) -> str:
+        return str(
+            request.build_absolute_uri(reverse("fhir-export-file", args=[job.id, item["type"]]))
+        )
+
     return {
         "transactionTime": job.transaction_time.isoformat().replace("+00:00", "Z"),
         "request": job.request_url,
         "requiresAccessToken": True,
         "output": [
-            {
-                "type": item["type"],
-                "url": request.build_absolute_uri(
-                    reverse("fhir-export-file", args=[job.id, item["type"]])
-                ),
-                "count": item["count"],
-            }
+            {"type": item["type"], "url": url(item), "count": item["count"]}
             for item in job.output
+            if not item.get("error")
         ],
-        "error": [],
+        "error": [
+            {"type": item["type"], "url": url(item)} for item in job.output if item.get("error")
+        ],
     }
 
 
@@ -394,7 +407,7 @@ def _chunks(queryset: Any, columns: Sequence[Any]) -> Iterator[list[tuple[Any, .
 
 
 def _write_table(
-    job: ExportJob, table: str, sinks: Mapping[str, bulk.Sink], slug: str
+    job: ExportJob, table: str, sinks: Mapping[str, bulk.Sink], slug: str, failed: bulk.Failed
 ) -> dict[str, int]:
     """Every line of ``table``'s resources in one pass: each row brings its primary key and the
     lines it stored at save, or NULLs (a ``CASE``) where they are not of the current
@@ -418,7 +431,7 @@ def _write_table(
     label = f"reading {table} records"
     ExportJob.objects.filter(pk=job.pk).update(progress=label)
     chunks = _watch(job.pk, _chunks(queryset, ["pk", *stored]), label)
-    return bulk.write_rendered(table, chunks, sinks, slug, raw_rows)
+    return bulk.write_rendered(table, chunks, sinks, slug, raw_rows, failed=failed)
 
 
 RECORD_MODELS: dict[str, Any] = {
@@ -428,9 +441,29 @@ RECORD_MODELS: dict[str, Any] = {
 }
 
 
-def _record_resources(job: ExportJob, table: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(type, resource)`` built from ``table``'s records (``bulk.RECORD_TABLES``) by the
-    ``/fhir`` reads' functions, with the same filters as the raw rows, streamed in pk order."""
+RECORD_BUILDERS: dict[str, tuple[tuple[str, Callable[[Any], list[dict[str, Any]]]], ...]] = {
+    "IntakeRecord": (
+        ("Condition", lambda r: [fhir_resources.condition_json(r)]),
+        ("Flag", fhir_resources.flag_jsons),
+        ("ServiceRequest", fhir_resources.service_request_jsons),
+    ),
+    "PlanRecord": (("CarePlan", lambda r: [fhir_resources.care_plan_json(r)]),),
+    "TreatmentSession": (
+        ("Procedure", lambda r: [fhir_resources.procedure_json(r)]),
+        ("AdverseEvent", fhir_resources.adverse_event_jsons),
+    ),
+}
+"""Per record table, the types built from a record and the ``/fhir`` reads' function that
+builds them."""
+
+
+def _record_lines(
+    job: ExportJob, table: str, failed: Callable[[Sequence[str], str, Any, Exception], None]
+) -> Iterator[tuple[str, bytes]]:
+    """``(type, NDJSON line)`` built from ``table``'s records (``bulk.RECORD_TABLES``) by the
+    ``/fhir`` reads' functions, with the same filters as the raw rows, streamed in pk order. A
+    record whose resources of a type cannot be built or encoded (bad stored data) goes to
+    ``failed`` and those are left out; its other types and the other records are exported."""
     queryset: Any = live(RECORD_MODELS[table]).filter(
         patient__clinic_id=job.clinic_id, patient__voided_at__isnull=True
     )
@@ -440,27 +473,36 @@ def _record_resources(job: ExportJob, table: str) -> Iterator[tuple[str, dict[st
         queryset = queryset.filter(status="signed")
     if table == "TreatmentSession":
         queryset = queryset.select_related("plan", "created_by")
-    wanted = set(job.types)
+    builders = [(t, build) for t, build in RECORD_BUILDERS[table] if t in job.types]
     for done, record in enumerate(queryset.order_by("pk").iterator(chunk_size=CHUNK), start=1):
         if done % CHUNK == 0:
             _check(job.pk, f"reading {table} records: {done} rows read")
-        if table == "IntakeRecord":
-            if "Condition" in wanted:
-                yield "Condition", fhir_resources.condition_json(record)
-            if "Flag" in wanted:
-                for flag in fhir_resources.flag_jsons(record):
-                    yield "Flag", flag
-            if "ServiceRequest" in wanted:
-                for request in fhir_resources.service_request_jsons(record):
-                    yield "ServiceRequest", request
-        elif table == "PlanRecord":
-            yield "CarePlan", fhir_resources.care_plan_json(record)
-        else:
-            if "Procedure" in wanted:
-                yield "Procedure", fhir_resources.procedure_json(record)
-            if "AdverseEvent" in wanted:
-                for event in fhir_resources.adverse_event_jsons(record):
-                    yield "AdverseEvent", event
+        for resource_type, build in builders:
+            try:
+                lines = [bulk.encode(resource) for resource in build(record)]
+            except Exception as exc:
+                failed((resource_type,), table, record.pk, exc)
+                continue
+            for line in lines:
+                yield resource_type, line
+
+
+def unmapped_outcome(resource_types: Sequence[str], table: str, pk: Any) -> dict[str, Any]:
+    """The OperationOutcome of a record left out of an export: its table, id and the types it
+    should have given, never its content (which is what could not be read)."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "exception",
+                "diagnostics": (
+                    f"{', '.join(resource_types)} of {table} {pk} could not be built from the "
+                    "stored record and was left out of this export"
+                ),
+            }
+        ],
+    }
 
 
 PROGRESS_EVERY_SECONDS = 1.0
@@ -492,7 +534,8 @@ def _watch(
 
 def write_export(job: ExportJob, directory: Path) -> list[dict[str, Any]]:
     """Write one NDJSON file per asked type into ``directory``, reading each table once; the
-    manifest's outputs, in ``job.types`` order (a type with no resource has no file). Raises
+    manifest's outputs, in ``job.types`` order (a type with no resource has no file), then the
+    ``ERRORS`` file if a record could not be mapped (it is left out, logged and reported). Raises
     ``Cancelled`` if the job is cancelled meanwhile."""
     directory.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(job.types, 0)
@@ -503,18 +546,36 @@ def write_export(job: ExportJob, directory: Path) -> list[dict[str, Any]]:
             for t in job.types
         }
         sinks = {t: f.write for t, f in files.items()}
+        errors = stack.enter_context((directory / f"{ERRORS}.part").open("wb"))
+        unmapped = 0
+
+        def failed(resource_types: Sequence[str], table: str, pk: Any, exc: Exception) -> None:
+            nonlocal unmapped
+            # The record's id and table only: its content is what could not be read.
+            logger.exception(
+                "FHIR export %s: %s %s could not be mapped to %s; left out and reported",
+                job.pk,
+                table,
+                pk,
+                ", ".join(resource_types),
+                exc_info=exc,
+            )
+            errors.write(bulk.encode(unmapped_outcome(resource_types, table, pk)))
+            unmapped += 1
+
         for table in bulk.TABLES:
             if not bulk.reads(table, job.types):
                 continue
-            counts |= _write_table(job, table, sinks, slug)
+            types = [t for t in job.types if bulk.SOURCE[t] == table]
+            counts |= _write_table(job, table, sinks, slug, functools.partial(failed, types))
         for table in bulk.RECORD_TABLES:
             if not bulk.reads(table, job.types):
                 continue
             ExportJob.objects.filter(pk=job.pk).update(
                 progress=f"reading {table} records", heartbeat_at=timezone.now()
             )
-            for resource_type, resource in _record_resources(job, table):
-                sinks[resource_type](bulk.encode(resource))
+            for resource_type, line in _record_lines(job, table, failed):
+                sinks[resource_type](line)
                 counts[resource_type] += 1
     output: list[dict[str, Any]] = []
     for resource_type, count in counts.items():
@@ -524,6 +585,12 @@ def write_export(job: ExportJob, directory: Path) -> list[dict[str, Any]]:
             output.append({"type": resource_type, "count": count})
         else:
             partial.unlink()
+    partial = directory / f"{ERRORS}.part"
+    if unmapped:
+        partial.replace(directory / f"{ERRORS}.ndjson")
+        output.append({"type": ERRORS, "count": unmapped, "error": True})
+    else:
+        partial.unlink()
     return output
 
 

@@ -326,6 +326,11 @@ def reads(table: str, types: Iterable[str]) -> bool:
 Sink = Callable[[bytes], object]
 """Where a type's lines go (a binary file's ``write``)."""
 
+Failed = Callable[[str, Any, Exception], object]
+"""Told ``(table, primary key, error)`` of a row whose resources could not be built: the row is
+left out and the export goes on (FHIR Bulk Data reports it in the manifest's ``error`` files).
+Without one, the error propagates."""
+
 
 def encode(resource: Json) -> bytes:
     """One NDJSON line of an already built resource."""
@@ -338,6 +343,7 @@ def write_table(
     sinks: Mapping[str, Sink],
     clinic_slug: str,
     kb: KnowledgeBase | None = None,
+    failed: Failed | None = None,
 ) -> dict[str, int]:
     """Send every NDJSON line built from ``table``'s raw rows (``TABLE_COLUMNS`` tuples) to the
     sink of its type, for the types ``sinks`` holds, in one pass (a Measurement row gives its
@@ -348,7 +354,8 @@ def write_table(
     spliced from bytes its template encoded once (questionnaire, category, code, unit) around the
     row's values (ids and dates: digits; the rest encoded by orjson), the resources that
     ``questionnaire_response_dict`` and ``observation_dicts`` build as dicts: the tests check
-    both give the same resources."""
+    both give the same resources. A row that cannot be built (bad stored data) goes to
+    ``failed`` and is left out, when ``failed`` is given; nothing of it is written."""
     counts = {t: 0 for t in sinks if SOURCE[t] == table}
     if not counts:
         return counts
@@ -358,7 +365,14 @@ def write_table(
         write = sinks["Patient"]
         n = 0
         for row in rows:
-            write(dumps(_patient(row, system), option=_NEWLINE))
+            try:
+                line = dumps(_patient(row, system), option=_NEWLINE)
+            except Exception as exc:
+                if failed is None:
+                    raise
+                failed(table, row[0], exc)
+                continue
+            write(line)
             n += 1
         counts["Patient"] = n
         return counts
@@ -367,16 +381,22 @@ def write_table(
     write_observation = sinks.get("Observation")
     responses = observations = 0
     for pk, patient, measured_on, instrument, answers, scores in rows:
-        response, lines = _measurement_lines(
-            _template(templates, instrument),
-            str(pk).encode(),
-            str(patient).encode(),
-            _day(measured_on).encode(),
-            answers,
-            scores,
-            write_response is not None,
-            write_observation is not None,
-        )
+        try:
+            response, lines = _measurement_lines(
+                _template(templates, instrument),
+                str(pk).encode(),
+                str(patient).encode(),
+                _day(measured_on).encode(),
+                answers,
+                scores,
+                write_response is not None,
+                write_observation is not None,
+            )
+        except Exception as exc:
+            if failed is None:
+                raise
+            failed(table, pk, exc)
+            continue
         if write_response is not None and response is not None:
             write_response(response)
             responses += 1
@@ -530,6 +550,7 @@ def write_rendered(
     clinic_slug: str,
     raw_rows: Callable[[list[Any]], Iterable[Tuple]],
     kb: KnowledgeBase | None = None,
+    failed: Failed | None = None,
 ) -> dict[str, int]:
     """Send every line of ``table``'s export rows (the primary key, then ``RENDERED_COLUMNS``,
     in chunks) to the sinks of their types; how many lines each type got.
@@ -539,7 +560,9 @@ def write_rendered(
     system put into a block of Patient lines with one ``replace``), so an export costs little
     more than reading them. The other rows (saved by ``bulk_create``, under an older mapping, or
     unrenderable) are built from their columns, which ``raw_rows`` reads by primary key
-    (``TABLE_COLUMNS`` tuples) a chunk at a time, so memory stays flat either way."""
+    (``TABLE_COLUMNS`` tuples) a chunk at a time, so memory stays flat either way; one of them
+    that cannot be built goes to ``failed`` (``write_table``). Stored lines are bytes, copied
+    as they are: nothing there can fail per row."""
     counts = {t: 0 for t in sinks if SOURCE[t] == table}
     if not counts:
         return counts
@@ -561,7 +584,7 @@ def write_rendered(
                 write_observation(b"".join([row[2] for row in current]))
                 counts["Observation"] += sum([row[3] for row in current])
         if stale:
-            built = write_table(table, raw_rows(stale), sinks, clinic_slug, kb)
+            built = write_table(table, raw_rows(stale), sinks, clinic_slug, kb, failed)
             for resource_type, n in built.items():
                 counts[resource_type] += n
     return counts

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 
 from acuknee.api.auth import require
-from acuknee.api.fhir_api.resources import ResourceType, storable_pk
+from acuknee.api.fhir_api.resources import ResourceType, Unmapped, storable_pk
 from acuknee.api.fhir_api.responses import FhirError, Json
 
 DEFAULT_COUNT = 20
@@ -167,10 +167,12 @@ class Query:
 
 @dataclass(frozen=True)
 class Found:
-    """A search's exact total and the resources of the asked page."""
+    """A search's exact total and the resources of the asked page; ``unmapped``: the records
+    left out because they could not be mapped (reported as OperationOutcome entries)."""
 
     total: int
     page: list[Json]
+    unmapped: tuple[Unmapped, ...] = ()
 
 
 def parse_query(request: HttpRequest, kind: ResourceType) -> Query:

@@ -21,18 +21,21 @@ from acuknee.api.fhir_api.query import (
     patient_ids,
     span_of,
 )
-from acuknee.api.fhir_api.resources import ResourceType, Scope, id_scope
+from acuknee.api.fhir_api.resources import ResourceType, Scope, Unmapped, id_scope
 from acuknee.api.fhir_api.responses import Json
 
 
-def search_resources(request: HttpRequest, kind: ResourceType) -> list[Json]:
+def search_resources(
+    request: HttpRequest, kind: ResourceType, unmapped: list[Unmapped] | None = None
+) -> list[Json]:
     """Every resource of ``kind`` the caller may see that matches the request's parameters,
     filtered in Python over every resource of the clinic.
 
     This is the reference semantics of search (``search_page`` must answer the same, which
     tests/fhir/test_search_sql.py checks on random data) and the path of the types with no SQL
     plan (CarePlan, whose period lives in the plan's JSON, Flag and ServiceRequest, read from an
-    intake's screening JSON, and Questionnaire, which is no row)."""
+    intake's screening JSON, and Questionnaire, which is no row). With ``unmapped``, a record
+    that cannot be mapped is left out and listed there; without, its error propagates."""
     check_params(request, kind)
     require(request, kind.roles)
     ids = [i.strip() for v in request.GET.getlist("_id") for i in v.split(",") if i.strip()]
@@ -41,7 +44,7 @@ def search_resources(request: HttpRequest, kind: ResourceType) -> list[Json]:
         if name in request.GET:
             chosen = patient_ids(request.GET.getlist(name))
             patients = chosen if patients is None else patients & chosen
-    scope = Scope(request, patients, id_scope(kind, ids) if ids else None)
+    scope = Scope(request, patients, id_scope(kind, ids) if ids else None, unmapped)
     resources = kind.source(scope)
     if ids:
         resources = [r for r in resources if r.get("id") in ids]

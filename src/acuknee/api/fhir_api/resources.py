@@ -13,10 +13,11 @@ with bulk ``$export`` so both serve the same resources.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpRequest
 
@@ -50,6 +51,7 @@ from acuknee.fhir import (
 )
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+logger = logging.getLogger(__name__)
 
 
 def _clinic_system(patient: Patient) -> str:
@@ -222,12 +224,68 @@ def questionnaire_jsons() -> list[Json]:
 
 
 @dataclass(frozen=True)
+class Unmapped:
+    """A stored record whose resources of a type could not be built (bad stored data): a search
+    leaves it out and says so in an OperationOutcome entry."""
+
+    resource_type: str
+    table: str
+    pk: Any
+
+    def outcome(self) -> Json:
+        """Names the record (table and id), never its content: that is what could not be read."""
+        message = (
+            f"a {self.resource_type} of {self.table} {self.pk} could not be built from the "
+            "stored record and was left out"
+        )
+        return {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "warning", "code": "exception", "diagnostics": message}],
+        }
+
+
+@dataclass(frozen=True, eq=False)
 class Scope:
-    """What a search or read may see: the caller's clinic, narrowed by patient or row."""
+    """What a search or read may see: the caller's clinic, narrowed by patient or row.
+
+    ``unmapped`` (a search's) collects the records that could not be mapped, which are then left
+    out; without it (a read) the error propagates."""
 
     request: HttpRequest
     patients: frozenset[int] | None = None
     pks: frozenset[int] | None = None
+    unmapped: list[Unmapped] | None = None
+
+
+R = TypeVar("R")
+
+
+def mapped(
+    scope: Scope, resource_type: str, records: Iterable[R], build: Callable[[R], list[Json]]
+) -> list[Json]:
+    """``build``'s resources of every record; with ``scope.unmapped``, one that raises is logged
+    (table and id only), listed there and left out, so one bad record cannot fail a page."""
+    out: list[Json] = []
+    for record in records:
+        if scope.unmapped is None:
+            out.extend(build(record))
+            continue
+        try:
+            built = build(record)
+        except Exception:
+            table, pk = type(record).__name__, getattr(record, "pk", None)
+            logger.exception(
+                "FHIR %s of %s %s could not be mapped; left out", resource_type, table, pk
+            )
+            scope.unmapped.append(Unmapped(resource_type, table, pk))
+            continue
+        out.extend(built)
+    return out
+
+
+def one(build: Callable[[R], Json]) -> Callable[[R], list[Json]]:
+    """A one-resource builder as ``mapped`` takes it."""
+    return lambda record: [build(record)]
 
 
 def live_patients(scope: Scope) -> Any:
@@ -248,24 +306,25 @@ def _source_patients(scope: Scope) -> list[Json]:
     rows = live_patients(scope).select_related("clinic").order_by("pk")
     if scope.pks is not None:
         rows = rows.filter(pk__in=scope.pks)
-    return [patient_json(p) for p in rows]
+    return mapped(scope, "Patient", rows, one(patient_json))
 
 
 def _source_conditions(scope: Scope) -> list[Json]:
-    return [condition_json(r) for r in live_records(IntakeRecord, scope)]
+    return mapped(scope, "Condition", live_records(IntakeRecord, scope), one(condition_json))
 
 
 def _source_flags(scope: Scope) -> list[Json]:
-    return [f for r in live_records(IntakeRecord, scope) for f in flag_jsons(r)]
+    return mapped(scope, "Flag", live_records(IntakeRecord, scope), flag_jsons)
 
 
 def _source_service_requests(scope: Scope) -> list[Json]:
-    return [s for r in live_records(IntakeRecord, scope) for s in service_request_jsons(r)]
+    rows = live_records(IntakeRecord, scope)
+    return mapped(scope, "ServiceRequest", rows, service_request_jsons)
 
 
 def _source_care_plans(scope: Scope) -> list[Json]:
     rows = live_records(PlanRecord, scope).filter(status="signed")
-    return [care_plan_json(p) for p in rows]
+    return mapped(scope, "CarePlan", rows, one(care_plan_json))
 
 
 def _sessions(scope: Scope) -> Any:
@@ -273,19 +332,20 @@ def _sessions(scope: Scope) -> Any:
 
 
 def _source_procedures(scope: Scope) -> list[Json]:
-    return [procedure_json(s) for s in _sessions(scope)]
+    return mapped(scope, "Procedure", _sessions(scope), one(procedure_json))
 
 
 def _source_adverse_events(scope: Scope) -> list[Json]:
-    return [e for s in _sessions(scope) for e in adverse_event_jsons(s)]
+    return mapped(scope, "AdverseEvent", _sessions(scope), adverse_event_jsons)
 
 
 def _source_questionnaire_responses(scope: Scope) -> list[Json]:
-    return [questionnaire_response_json(m) for m in live_records(Measurement, scope)]
+    rows = live_records(Measurement, scope)
+    return mapped(scope, "QuestionnaireResponse", rows, one(questionnaire_response_json))
 
 
 def _source_observations(scope: Scope) -> list[Json]:
-    return [o for m in live_records(Measurement, scope) for o in observation_jsons(m)]
+    return mapped(scope, "Observation", live_records(Measurement, scope), observation_jsons)
 
 
 def _source_questionnaires(scope: Scope) -> list[Json]:
@@ -438,7 +498,19 @@ def read_resource(request: HttpRequest, kind: ResourceType, resource_id: str) ->
     pks = id_scope(kind, [resource_id])
     if pks is not None and not pks:
         raise FhirError(404, f"no {kind.name} with id {resource_id!r}", "not-found")
-    for resource in kind.source(Scope(request, None, pks)):
+    try:
+        resources = kind.source(Scope(request, None, pks))
+    except FhirError:
+        raise
+    except Exception:
+        # The id was asked for; the record's content is what failed, so it is not repeated.
+        logger.exception(
+            "FHIR read of %s/%s: the stored record could not be mapped", kind.name, resource_id
+        )
+        raise FhirError(
+            500, f"{kind.name}/{resource_id} could not be built from its stored record", "exception"
+        ) from None
+    for resource in resources:
         if resource.get("id") == resource_id:
             return resource
     raise FhirError(404, f"no {kind.name} with id {resource_id!r}", "not-found")

@@ -16,6 +16,7 @@ Conditions after the SQL date filter.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -30,13 +31,16 @@ from acuknee.api.fhir_api.reference_search import search_resources, sort_by_date
 from acuknee.api.fhir_api.resources import (
     ResourceType,
     Scope,
+    Unmapped,
     adverse_event_jsons,
     condition_json,
     fhir_id,
     id_scope,
     live_patients,
     live_records,
+    mapped,
     observation_jsons,
+    one,
     patient_json,
     procedure_json,
     questionnaire_response_json,
@@ -46,6 +50,8 @@ from acuknee.api.fhir_api.responses import Json
 from acuknee.clinic.models import IntakeRecord, Measurement, TreatmentSession
 from acuknee.clinical import load_knowledge
 from acuknee.fhir import codes as fhir_codes
+
+logger = logging.getLogger(__name__)
 
 
 def _date_q(column: str, prefix: str, span: Span, text: bool = False) -> Q:
@@ -100,10 +106,18 @@ def _ordered(rows: Any, column: str, query: Query) -> Any:
     return rows.order_by("pk")
 
 
-def _one_per_row(rows: Any, build: Callable[[Any], Json], offset: int, count: int) -> Found:
-    """Types with one resource per row: COUNT, then build only the page's rows."""
+def _one_per_row(
+    scope: Scope,
+    kind: ResourceType,
+    rows: Any,
+    build: Callable[[Any], Json],
+    offset: int,
+    count: int,
+) -> Found:
+    """Types with one resource per row: COUNT, then build only the page's rows (a row that
+    cannot be mapped is left out of the page, and counted in the total: it matched)."""
     total = rows.count()
-    page = [build(row) for row in rows[offset : offset + count]] if count else []
+    page = mapped(scope, kind.name, rows[offset : offset + count], one(build)) if count else []
     return Found(total, page)
 
 
@@ -111,7 +125,7 @@ def _sql_patients(scope: Scope, query: Query, kind: ResourceType, offset: int, c
     rows = live_patients(scope).select_related("clinic")
     if query.ids:
         rows = rows.filter(pk__in=_exact_pks(kind, query.ids, str))
-    return _one_per_row(rows.order_by("pk"), patient_json, offset, count)
+    return _one_per_row(scope, kind, rows.order_by("pk"), patient_json, offset, count)
 
 
 def _sql_conditions(
@@ -122,10 +136,10 @@ def _sql_conditions(
         rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"intake-{pk}"))
     rows = _ordered(rows, "visit_date", query)
     if not query.codes:
-        return _one_per_row(rows, condition_json, offset, count)
+        return _one_per_row(scope, kind, rows, condition_json, offset, count)
     # The codes come from the assessment's JSON (a cause's ICD-10 and SNOMED CT codes): matched
     # on the built resources, a few per patient, after the SQL date filter.
-    found = [condition_json(r) for r in rows]
+    found = mapped(scope, kind.name, rows, one(condition_json))
     for tokens in query.codes:
         found = [r for r in found if code_matches(r, list(tokens))]
     return Found(len(found), found[offset : offset + count])
@@ -147,7 +161,8 @@ def _sql_procedures(
     rows = _session_rows(scope, query)
     if query.ids:
         rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"session-{pk}"))
-    return _one_per_row(rows.select_related("plan", "created_by"), procedure_json, offset, count)
+    rows = rows.select_related("plan", "created_by")
+    return _one_per_row(scope, kind, rows, procedure_json, offset, count)
 
 
 def _sql_adverse_events(
@@ -155,7 +170,7 @@ def _sql_adverse_events(
 ) -> Found:
     # Few sessions record an event: the rest are left out in SQL (a missing key stays in).
     rows = _session_rows(scope, query).exclude(data__adverse_events=[])
-    found = [e for s in rows.select_related("plan") for e in adverse_event_jsons(s)]
+    found = mapped(scope, kind.name, rows.select_related("plan"), adverse_event_jsons)
     if query.ids:
         found = [e for e in found if e["id"] in query.ids]
     return Found(len(found), found[offset : offset + count])
@@ -172,7 +187,7 @@ def _sql_questionnaire_responses(
     if query.ids:
         rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"meas-{pk}"))
     rows = _ordered(rows, "measured_on", query)
-    return _one_per_row(rows, questionnaire_response_json, offset, count)
+    return _one_per_row(scope, kind, rows, questionnaire_response_json, offset, count)
 
 
 def _subscale_codes() -> dict[tuple[str, str], Json]:
@@ -216,10 +231,10 @@ def _sql_observations(
     kb = load_knowledge()
     order = {i.id: [s.id for s in i.subscales] for i in kb.instruments.values()}
     ids = set(query.ids)
-    keys: list[tuple[int, str]] = []
-    for pk, instrument, scores in _ordered(rows, "measured_on", query).values_list(
-        "pk", "instrument", "scores"
-    ):
+
+    def listed(row: tuple[int, str, Any]) -> list[tuple[int, str]]:
+        pk, instrument, scores = row
+        out: list[tuple[int, str]] = []
         scored = scores.get("subscales", {})
         for subscale in order[instrument]:
             score = scored.get(subscale)
@@ -230,12 +245,23 @@ def _sql_observations(
             resource_id = f"meas-{pk}-{fhir_id(subscale)}"
             if ids and resource_id not in ids:
                 continue
-            keys.append((pk, resource_id))
+            out.append((pk, resource_id))
+        return out
+
+    keys: list[tuple[int, str]] = []
+    rows = _ordered(rows, "measured_on", query).values_list("pk", "instrument", "scores")
+    for row in rows:
+        try:
+            keys += listed(row)
+        except Exception:  # bad stored scores or instrument: as ``mapped`` does
+            if scope.unmapped is None:
+                raise
+            logger.exception("FHIR Observation of Measurement %s could not be listed", row[0])
+            scope.unmapped.append(Unmapped(kind.name, "Measurement", row[0]))
     chunk = keys[offset : offset + count]
-    built: dict[str, Json] = {}
-    for measurement in Measurement.objects.filter(pk__in={pk for pk, _ in chunk}):
-        built |= {o["id"]: o for o in observation_jsons(measurement)}
-    return Found(len(keys), [built[resource_id] for _, resource_id in chunk])
+    page = Measurement.objects.filter(pk__in={pk for pk, _ in chunk}).order_by("pk")
+    built = {o["id"]: o for o in mapped(scope, kind.name, page, observation_jsons)}
+    return Found(len(keys), [built[i] for _, i in chunk if i in built])
 
 
 SqlPlan = Callable[[Scope, Query, ResourceType, int, int], Found]
@@ -253,13 +279,16 @@ SQL_PLANS: dict[str, SqlPlan] = {
 
 def search_page(request: HttpRequest, kind: ResourceType, offset: int, count: int) -> Found:
     """The page ``[offset, offset + count)`` of the resources ``search_resources`` would find
-    (sorted by ``_sort`` when given), and their exact total."""
+    (sorted by ``_sort`` when given), and their exact total; a record that cannot be mapped is
+    left out and listed in ``unmapped`` (logged), never failing the page."""
     query = parse_query(request, kind)
     plan = SQL_PLANS.get(kind.name)
+    unmapped: list[Unmapped] = []
     if plan is None:
-        found = search_resources(request, kind)
+        found = search_resources(request, kind, unmapped)
         if query.sort:
             found = sort_by_date(found, query.sort[0])
-        return Found(len(found), found[offset : offset + count])
-    scope = Scope(request, query.patients, id_scope(kind, list(query.ids)) if query.ids else None)
-    return plan(scope, query, kind, offset, count)
+        return Found(len(found), found[offset : offset + count], tuple(unmapped))
+    pks = id_scope(kind, list(query.ids)) if query.ids else None
+    page = plan(Scope(request, query.patients, pks, unmapped), query, kind, offset, count)
+    return Found(page.total, page.page, tuple(unmapped))

@@ -56,6 +56,12 @@ def search_view(request: HttpRequest, kind_name: str) -> HttpResponse:
             for r in chunk
         ],
     }
+    # A record that could not be mapped was left out: said so, as FHIR R4 allows a searchset
+    # to (an OperationOutcome entry, search mode "outcome"), naming the record, not its content.
+    bundle["entry"] += [
+        {"resource": unmapped.outcome(), "search": {"mode": "outcome"}}
+        for unmapped in found.unmapped
+    ]
     if not bundle["entry"]:
         del bundle["entry"]
     return fhir_response(bundle)
