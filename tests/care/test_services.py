@@ -312,3 +312,14 @@ def test_a_pacemaker_recorded_after_an_electro_plan_was_signed_refuses_electro_s
     intake(patient, alice, oa_intake(health={"implanted_electronic_device": True}), days_ago(5))
     with pytest.raises(errors.SessionRefused, match="recorded no override"):
         services.record_session(patient, alice, session_on(plan_record, days_ago(2)))
+
+
+def test_a_knee_replacement_recorded_after_the_plan_was_signed_refuses_its_local_points(
+    alice: User, patient: Patient
+) -> None:
+    """Points around a replaced knee are blocked (BMAS 2021); the plan holding them from before
+    the operation is no override: the session names the rule and asks for the plan's review."""
+    plan_record = signed_plan(patient, alice, days_ago(20))
+    intake(patient, alice, oa_intake(health={"knee_prosthesis": "left"}), days_ago(5))
+    with pytest.raises(errors.SessionRefused, match="recorded no override"):
+        services.record_session(patient, alice, session_on(plan_record, days_ago(2)))
