@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord
-from acuknee.clinical import load_knowledge
+from acuknee.clinical import load_knowledge, score
 from tests.clinic.conftest import login
 from tests.intake_answers import red_flags_answered_no
 
@@ -61,6 +62,59 @@ def test_intake_form_lists_all_42_koos_items(alice: User, patient: Patient) -> N
     codes = [i.code for i in load_knowledge().instruments["koos"].items]
     assert len(codes) == 42
     assert all(f'name="m__koos__{code}"' in page for code in codes)
+
+
+def test_intake_asks_each_koos_item_as_a_radio_group_with_a_legend(
+    alice: User, patient: Patient
+) -> None:
+    page = login(alice).get(new_url(patient)).content.decode()
+    item = load_knowledge().instruments["koos"].items[0]
+    assert f'<fieldset class="item" id="id_m__koos__{item.code}">' in page
+    assert f"<legend>{item.code}. {item.label}</legend>" in page
+    radios = re.findall(rf'<input type="(\w+)" name="m__koos__{item.code}" value="(\d)"', page)
+    assert radios == [("radio", str(v)) for v in range(5)]
+
+
+def test_intake_koos_radios_carry_the_instruments_answer_words(
+    alice: User, patient: Patient
+) -> None:
+    page = login(alice).get(new_url(patient)).content.decode()
+    koos = load_knowledge().instruments["koos"]
+    pain = next(i for i in koos.items if i.code == "P2")  # a severity item
+    words = koos.answer_labels(pain)
+    assert words[0] == "None"  # the words come from instruments.toml, not from this test
+    assert words[1] == "Mild"
+    for value, text in words.items():
+        assert f'value="{value}" id="id_m__koos__P2_{value}"' in page
+        assert f"{value} – {text}" in page
+
+
+def test_intake_pain_rating_is_a_radio_0_to_10_with_its_end_anchors(
+    alice: User, patient: Patient
+) -> None:
+    page = login(alice).get(new_url(patient)).content.decode()
+    values = re.findall(r'name="m__pain_nrs__current" value="(\d+)"', page)
+    assert values == [str(v) for v in range(11)]
+    assert "0 means no pain; 10 means worst pain imaginable." in page
+
+
+def test_intake_radio_answers_store_the_same_scores_as_the_reassessment(
+    alice: User, patient: Patient
+) -> None:
+    koos = {f"m__koos__{i.code}": "1" for i in load_knowledge().instruments["koos"].items}
+    save_intake(alice, patient, m__pain_nrs__current="4", **koos)
+    stored = {m.instrument: m for m in Measurement.objects.filter(patient=patient)}
+    expected = score("koos", {k.removeprefix("m__koos__"): 1 for k in koos}, load_knowledge())
+    assert stored["koos"].scores == expected.model_dump(mode="json")
+    assert stored["pain_nrs"].answers["current"] == 4
+
+
+def test_intake_unanswered_radio_item_is_stored_as_not_answered(
+    alice: User, patient: Patient
+) -> None:
+    record = save_intake(alice, patient, m__koos__P1="2", m__koos__P2="")
+    assert record.data["baseline"]["koos"]["P1"] == 2
+    assert record.data["baseline"]["koos"]["P2"] is None
 
 
 def test_intake_saves_record_and_one_scored_measurement_per_instrument(
@@ -152,7 +206,7 @@ def test_out_of_range_koos_item_is_a_field_error_and_stores_nothing(
     )
     assert response.status_code == 200
     form = response.context["form"]
-    assert "between 0 and 4" in form.errors["m__koos__P1"][0]
+    assert "koos.P1: must be a whole number from 0 to 4" in form.errors["m__koos__P1"][0]
     assert not IntakeRecord.objects.exists()
     assert not Measurement.objects.exists()
 

@@ -88,9 +88,9 @@ def test_practitioner_runs_a_course_from_intake_to_responder_verdict(
     register_patient(page, base, "E2E-0001")
 
     start_intake(page, INTAKE_DAY)
-    page.locator("#id_m__pain_nrs__average_last_week").fill("7")
-    page.locator("#id_m__pain_nrs__current").fill("7")
-    page.locator("#id_m__patient_global__global").fill("7")
+    # The baseline ratings are radio groups 0-10, as on the reassessment.
+    for item in ("pain_nrs__average_last_week", "pain_nrs__current", "patient_global__global"):
+        page.locator(f'input[name="m__{item}"][value="7"]').check()
     # ACR clinical criteria for knee osteoarthritis (age over 50 comes from the date of birth)
     page.locator("#id_morning_stiffness_minutes").fill("10")
     for finding in ("crepitus", "bony_tenderness", "bony_enlargement"):

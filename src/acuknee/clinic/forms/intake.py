@@ -20,6 +20,7 @@ from annotated_types import Ge, Le
 from django import forms
 from pydantic import ValidationError
 
+from acuknee.clinic.forms.measurements import item_field
 from acuknee.clinical import (
     Assessment,
     ClinicalError,
@@ -36,7 +37,7 @@ from acuknee.clinical import (
     screen,
 )
 from acuknee.clinical.base import CoreModel
-from acuknee.clinical.knowledge import Instrument, Item
+from acuknee.clinical.knowledge import Instrument
 from acuknee.clinical.vocabulary import PainLocation, Side
 
 # Intake fields the form does not ask for: they come from the patient record or the measurements.
@@ -201,8 +202,12 @@ def field_name(path: str) -> str:
     return path.replace(".", "__")
 
 
+MEASURE_PREFIX = "m__"
+"""Baseline answers' field names start with this, apart from the findings' names."""
+
+
 def measure_field(instrument: str, code: str) -> str:
-    return f"m__{instrument}__{code}"
+    return f"{MEASURE_PREFIX}{instrument}__{code}"
 
 
 def baseline_instruments(kb: KnowledgeBase) -> list[Instrument]:
@@ -295,33 +300,6 @@ def _model_field(
     return None  # handled by hand (skin lesions)
 
 
-def _answer_field(inst: Instrument, item: Item) -> forms.Field:
-    """One instrument item. Range checks are left to the core's ``score``, so the error is the
-    core's; the HTML attributes only help the browser."""
-    label = item.label + (f" ({item.unit})" if item.unit else "")
-    if item.anchors:
-        choices = [("", "Not recorded")] + [
-            (str(int(item.min) + i), f"{int(item.min) + i}: {text}")
-            for i, text in enumerate(item.anchors)
-        ]
-        return _NumberField(label=label, required=False, widget=forms.Select(choices=choices))
-    attrs = {
-        "min": _plain(item.min),
-        "max": _plain(item.max),
-        "step": "1" if item.integer else "any",
-        "inputmode": "numeric" if item.integer else "decimal",
-    }
-    return _NumberField(
-        label=f"{item.code}. {label}" if inst.kind == "questionnaire" else label,
-        required=False,
-        widget=forms.NumberInput(attrs=attrs),
-    )
-
-
-def _plain(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
-
-
 # --- the form ------------------------------------------------------------------------------------
 
 
@@ -373,7 +351,7 @@ class IntakeForm(forms.Form):
             group = MeasureGroup(inst)
             for item in inst.items:
                 name = measure_field(inst.id, item.code)
-                self.fields[name] = _answer_field(inst, item)
+                self.fields[name] = item_field(inst, item, "practitioner")
                 group.fields.append(name)
             self.measure_groups.append(group)
 
@@ -431,7 +409,9 @@ class IntakeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if self.errors:
+        # An answer outside its scale is refused by its radio field; the findings are still
+        # checked, so that every error is shown at once. Any other field error stops here.
+        if any(not name.startswith(MEASURE_PREFIX) for name in self.errors):
             return data
         visit: dt.date = data["visit_date"]
         intake_data = self._intake_data(data, visit)

@@ -82,8 +82,19 @@ def _ends_hint(inst: Instrument, item: Item, values: list[int]) -> str:
     return "; ".join(f"{v} means {text}" for v, text in sorted(words.items())) + "."
 
 
-def _item_field(inst: Instrument, item: Item, audience: Audience = "practitioner") -> forms.Field:
-    label = (item.ask or item.label) if audience == "patient" else item.label
+def item_field(inst: Instrument, item: Item, audience: Audience = "practitioner") -> forms.Field:
+    """The one field of an instrument item, used by the intake, the reassessment and the
+    self-report alike: a radio group with the instrument's answer words where the answers are
+    few whole numbers (KOOS, PSS-4, the 0-10 ratings with their ends), else a number box. The
+    practitioner sees a questionnaire item's code before its label (``P3. <label>``). A radio
+    refuses an answer off its scale naming the item (``koos.P3``); a number box's range is
+    checked by the core's ``score``."""
+    if audience == "patient":
+        label = item.ask or item.label
+    elif inst.kind == "questionnaire":
+        label = f"{item.code}. {item.label}"
+    else:
+        label = item.label
     label += f" ({item.unit})" if item.unit else ""
     span = item.max - item.min
     where = f"{inst.id}.{item.code}" if audience == "practitioner" else "The answer"
@@ -164,7 +175,7 @@ class MeasurementsForm(forms.Form):
         for instrument in self.instrument_ids:
             inst = self.kb.instruments[instrument]
             for item in inst.items:
-                self.fields[field_name(inst.id, item.code)] = _item_field(inst, item, audience)
+                self.fields[field_name(inst.id, item.code)] = item_field(inst, item, audience)
 
     def groups(self) -> list[InstrumentGroup]:
         out = []
