@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -35,6 +35,7 @@ from acuknee.clinical import (
     load_knowledge,
     screen,
 )
+from acuknee.clinical.errors import InvalidInput
 from acuknee.clinical.intake import unanswered_red_flags as core_unanswered_red_flags
 from acuknee.clinical.response import Visit
 from acuknee.clinical.session_check import Override, SessionProblem, check_session
@@ -181,6 +182,87 @@ def planning_refusals(patient: Patient, record: IntakeRecord) -> list[str]:
             "intake with every red-flag question answered before planning."
         )
     return reasons
+
+
+# --- the safety banner ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BannerItem:
+    """One badge of the safety banner: a standing referral or a finding of the current
+    screening, named as the rule names it (so the banner and the screening never disagree)."""
+
+    rule: str
+    name: str
+    kind: str
+    """``referral``, ``contraindication`` or ``precaution``: said in words, not colour alone."""
+    detail: str = ""
+    intake_id: int | None = None
+
+
+def _pregnancy_weeks(intake: Intake) -> str:
+    weeks = intake.health.pregnancy_weeks
+    return f"{weeks} weeks" if weeks is not None else "weeks not recorded"
+
+
+def _prosthesis_side(intake: Intake) -> str:
+    side = intake.health.knee_prosthesis
+    return {Side.BOTH: "both knees"}.get(side, f"{side} knee") if side is not None else ""
+
+
+BANNER_DETAILS: dict[str, Callable[[Intake], str]] = {
+    "pregnancy": _pregnancy_weeks,
+    "knee_prosthesis": _prosthesis_side,
+}
+"""What the intake adds to a finding's name on the banner (the rule's name says the rest)."""
+
+_KIND_ORDER = {"referral": 0, "contraindication": 1, "precaution": 2}
+
+
+def current_screening(record: IntakeRecord) -> tuple[Screening, Intake | None]:
+    """The intake screened by today's rules, as the session check reads it (``session_problems``);
+    the stored screening when the stored intake no longer validates (never a broken page)."""
+    try:
+        intake = Intake.model_validate(record.data)
+        return screen(intake), intake
+    except (ValueError, InvalidInput):  # pydantic's ValidationError is a ValueError
+        return screening_of(record), None
+
+
+def safety_banner(patient: Patient) -> list[BannerItem]:
+    """What every page of a patient shows first: each standing referral (any live intake, until
+    its outcome is recorded) and each finding of the latest live intake's current screening
+    (pregnancy, bleeding risk, implanted device, knee replacement, metal allergy, treating
+    team's agreement...). Two queries, however many intakes or sessions the patient has."""
+    items: list[BannerItem] = []
+    for record in open_referrals(patient).only("id", "visit_date", "screening", "refers"):
+        referrals = screening_of(record).referrals or []
+        for referral in referrals:
+            items.append(
+                BannerItem(
+                    rule=referral.rule,
+                    name=referral.name,
+                    kind="referral",
+                    detail=f"referred {record.visit_date.isoformat()}, outcome not recorded",
+                    intake_id=record.pk,
+                )
+            )
+    latest = latest_intake(patient)
+    if latest is not None:
+        screening, intake = current_screening(latest)
+        for finding in screening.findings:
+            describe = BANNER_DETAILS.get(finding.rule)
+            detail = describe(intake) if describe is not None and intake is not None else ""
+            items.append(
+                BannerItem(
+                    rule=finding.rule,
+                    name=finding.name,
+                    kind=str(finding.kind),
+                    detail=detail,
+                    intake_id=latest.pk,
+                )
+            )
+    return sorted(items, key=lambda item: _KIND_ORDER.get(item.kind, 3))
 
 
 # --- sessions -------------------------------------------------------------------------------------
