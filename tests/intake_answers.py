@@ -6,6 +6,7 @@ test that wants a plan answers the questions its patient does not have with "no"
 
 from __future__ import annotations
 
+from acuknee.clinic.demo import every_red_flag_asked
 from acuknee.clinical import Intake
 from acuknee.clinical.intake import unanswered_red_flags
 
@@ -20,10 +21,5 @@ def red_flags_answered_no() -> dict[str, str]:
     return {path.replace(".", "__"): "false" for path in red_flag_questions()}
 
 
-def asked(intake: Intake) -> Intake:
-    """``intake`` with every question it left unasked answered no."""
-    data = intake.model_dump(mode="json")
-    for question in unanswered_red_flags(intake):
-        group, name = question.field.split(".")
-        data[group][name] = False
-    return Intake.model_validate(data)
+# The demo loader already answers a synthetic intake's unasked questions "no": one definition.
+asked = every_red_flag_asked

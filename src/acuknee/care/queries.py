@@ -127,11 +127,15 @@ def clearing_outcomes() -> QuerySet[ReferralOutcome]:
     return live(ReferralOutcome).filter(intake=OuterRef("pk"), cleared=True)
 
 
+def standing(intakes: QuerySet[IntakeRecord]) -> QuerySet[IntakeRecord]:
+    """The live ``intakes`` whose referral stands: the screening referred the patient before any
+    needling and no live outcome has cleared it. A later intake never lifts one."""
+    return live(intakes).filter(refers=True).filter(~Exists(clearing_outcomes()))
+
+
 def open_referrals(patient: Patient) -> QuerySet[IntakeRecord]:
-    """The patient's live intakes whose referral stands: the screening referred the patient
-    before any needling and no live outcome has cleared it. A later intake never lifts one."""
-    rows = live(patient.intakes.all()).filter(refers=True)
-    return rows.filter(~Exists(clearing_outcomes())).order_by(*INTAKE_ORDER)
+    """The patient's intakes whose referral stands (``standing``), oldest first."""
+    return standing(patient.intakes.all()).order_by(*INTAKE_ORDER)
 
 
 def has_open_referral() -> Exists:

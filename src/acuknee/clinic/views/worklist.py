@@ -13,13 +13,12 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Exists
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import timezone
 
-from acuknee.care.queries import clearing_outcomes, live
+from acuknee.care.queries import standing
 from acuknee.care.status import (
     OVERVIEW_ATTR,
     attach_overviews,
@@ -41,17 +40,12 @@ DUE_WITHIN = dt.timedelta(days=6)
 
 def _standing_referrals(clinic: Any) -> dict[int, list[Referral]]:
     """Per patient, the referrals that stand until their outcome is recorded (one query)."""
-    rows = (
-        live(IntakeRecord)
-        .filter(patient__clinic=clinic, patient__voided_at__isnull=True, refers=True)
-        .filter(~Exists(clearing_outcomes()))
-        .order_by("visit_date", "pk")
-        .only("patient_id", "screening")
-    )
-    standing: dict[int, list[Referral]] = defaultdict(list)
+    intakes = IntakeRecord.objects.filter(patient__clinic=clinic, patient__voided_at__isnull=True)
+    rows = standing(intakes).order_by("visit_date", "pk").only("patient_id", "screening")
+    by_patient: dict[int, list[Referral]] = defaultdict(list)
     for row in rows:
-        standing[row.patient_id] += Screening.model_validate(row.screening).referrals
-    return standing
+        by_patient[row.patient_id] += Screening.model_validate(row.screening).referrals
+    return by_patient
 
 
 def worklist_context(clinic: Any, today: dt.date, now: dt.datetime) -> dict[str, Any]:
