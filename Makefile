@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # Left out, each because what it checks does not go through the database, or goes through the
 # same queries as a test that is in the pass:
-# - tests/e2e: browser flows over views whose writes and reads tests/clinic runs here (the
+# - tests/e2e: browser flows over views whose writes and reads tests/pages runs here (the
 #   accessibility walk skips here anyway); clinic/test_health: never opens the database;
 #   clinic/test_reference, api/test_knowledge, api/test_openapi: the knowledge base and the
 #   schema document (the database only signs the user in); clinic/test_access: the access
@@ -21,12 +21,12 @@ POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 #   the JSON that fhir/test_server and fhir/test_bulk build here;
 # - reports/test_charts, test_diagrams, test_outcomes_stats: no database; test_progress_report,
 #   test_lead_picture, test_referral, test_stricta_report: render one patient's records, read
-#   by the queries tests/clinic runs here (reports/test_clinic_report, the clinic aggregates,
+#   by the queries tests/pages runs here (reports/test_clinic_report, the clinic aggregates,
 #   stays); research/test_synth: the generator (its two database-writer tests stay);
 # - security/test_csp_browser (skips here), test_csrf_forms, test_headers, test_deploy:
 #   markup, middleware and settings; robustness/test_core_inputs, test_pip_audit_script: no
 #   database; robustness/test_loadtest_smoke: opt-in, starts its own server.
-POSTGRES_TESTS := tests/clinic tests/api tests/fhir tests/reports/test_clinic_report.py \
+POSTGRES_TESTS := tests/pages tests/api tests/fhir tests/reports/test_clinic_report.py \
 	tests/security tests/reliability tests/robustness tests/research/test_analytics.py \
 	tests/research/test_deidentify.py tests/research/test_refresh.py \
 	tests/research/test_synth.py::test_database_writer_round_trips_and_creates_synthetic_clinics \

@@ -45,8 +45,8 @@ def _worker(settings: Settings, out: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from acuknee.clinic.demo import DEMO_CLINIC_SLUG, load_demo
-    from acuknee.clinic.models import Clinic, Measurement, TreatmentSession
+    from acuknee.demo import DEMO_CLINIC_SLUG, load_demo
+    from acuknee.records.models import Clinic, Measurement, TreatmentSession
     from acuknee.reports import clinic_charts
     from acuknee.reports.clinic_report import clinic_report, render_print_html
     from acuknee.reports.progress import html_to_pdf

@@ -126,7 +126,7 @@ def synthetic_patient(clinic: Any, user: Any, n: int, prefix: str, pk: int | Non
     """Synthetic patient number ``n`` (record number ``<prefix>-0000n``), not yet saved."""
     import datetime as dt
 
-    from acuknee.clinic.models import Patient
+    from acuknee.records.models import Patient
 
     return Patient(
         pk=pk,
@@ -145,7 +145,7 @@ def _grow(clinic: Any, user: Any, start: int, stop: int, seed: int) -> None:
     """Patients ``start`` .. ``stop - 1`` and their measurements, in bulk."""
     import datetime as dt
 
-    from acuknee.clinic.models import Measurement, Patient
+    from acuknee.records.models import Measurement, Patient
 
     sets = _answers(seed)
     day = dt.date(2026, 3, 2)
@@ -256,7 +256,7 @@ def worker(small: int, large: int, timed: int, seed: int, out: Path) -> None:
     from django.utils import timezone
 
     from acuknee.api.bulk_export import exports_root
-    from acuknee.clinic.models import Clinic, ExportJob, Role, StaffProfile
+    from acuknee.records.models import Clinic, ExportJob, Role, StaffProfile
 
     call_command("migrate", verbosity=0)
     clinic = Clinic.objects.create(name="Bench Clinic", slug="bench")

@@ -83,7 +83,7 @@ def _grow(clinic: Any, user: Any, patients: int, seed: int) -> None:
     import datetime as dt
     import random
 
-    from acuknee.clinic.models import Measurement, Patient
+    from acuknee.records.models import Measurement, Patient
     from benchmarks.bench_export import _answers, synthetic_patient
 
     rng = random.Random(seed)
@@ -127,7 +127,7 @@ def worker(patients: int, settings: Settings, out: Path) -> None:
 
     from acuknee.api.fhir_api.reference_search import search_resources
     from acuknee.api.fhir_api.resources import RESOURCE_TYPES
-    from acuknee.clinic.models import ApiToken, Clinic, Measurement, Role, StaffProfile
+    from acuknee.records.models import ApiToken, Clinic, Measurement, Role, StaffProfile
 
     django_settings.DEBUG = False  # no query log: neither side pays for it
     django_settings.ALLOWED_HOSTS = ["testserver"]

@@ -52,8 +52,8 @@ def _worker(settings: Settings, out: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from acuknee.clinic.demo import load_demo
-    from acuknee.clinic.models import Patient, StaffProfile
+    from acuknee.demo import load_demo
+    from acuknee.records.models import Patient, StaffProfile
     from acuknee.reports.charts import trend_png, trend_svg
     from acuknee.reports.progress import (
         build_patient_report,

@@ -64,8 +64,8 @@ def main() -> None:
         setup_django()
         from django.core.management import call_command
 
-        from acuknee.clinic.demo import load_demo
-        from acuknee.clinic.models import Patient, StaffProfile
+        from acuknee.demo import load_demo
+        from acuknee.records.models import Patient, StaffProfile
         from acuknee.reports.clinic_report import clinic_report, render_pdf
         from acuknee.reports.progress import html_to_pdf, patient_report_pdf
         from acuknee.reports.referral import build_referral, referral_intake, render_referral

@@ -7,7 +7,7 @@ file lock of ``tests/shared_run.py``) inside a transaction it rolls back, keepin
 load added as Django's JSON serialization; each user of the demo inserts those rows as they
 are (``bulk_create``: no ``save()``, no signals, so the rows are exactly the ones ``load_demo``
 wrote, primary keys and FHIR lines included) and moves the primary-key sequences past them
-(PostgreSQL). ``tests/clinic/test_demo.py`` still checks ``load_demo`` itself.
+(PostgreSQL). ``tests/pages/test_demo.py`` still checks ``load_demo`` itself.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.core import serializers
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
-from acuknee.clinic.demo import DemoResult, demo_exists, demo_logins, load_demo
+from acuknee.demo import DemoResult, demo_exists, demo_logins, load_demo
 from tests.shared_run import once_per_run
 
 _BUILT: dict[str, list[str]] = {}

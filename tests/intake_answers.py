@@ -6,9 +6,9 @@ test that wants a plan answers the questions its patient does not have with "no"
 
 from __future__ import annotations
 
-from acuknee.clinic.demo import every_red_flag_asked
 from acuknee.clinical import Intake
 from acuknee.clinical.intake import unanswered_red_flags
+from acuknee.demo import every_red_flag_asked
 
 
 def red_flag_questions() -> list[str]:

@@ -323,8 +323,8 @@ def import_(
     django.setup()
     from django.db import DatabaseError
 
-    from acuknee.clinic.importing import KINDS, ImportFileError, import_csv
-    from acuknee.clinic.models import Clinic
+    from acuknee.importing import KINDS, ImportFileError, import_csv
+    from acuknee.records.models import Clinic
 
     if kind is not None and kind not in KINDS:
         _fail([f"--kind: {kind!r} is not one of {', '.join(KINDS)}"])

@@ -1,4 +1,4 @@
-"""The clinic's personas (tests/clinic/conftest.py) and an API client authenticated by token."""
+"""The clinic's personas (tests/pages/conftest.py) and an API client authenticated by token."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.test import Client
 
-from acuknee.clinic.models import ApiToken, Clinic, Patient
-from tests.clinic.conftest import (  # noqa: F401  (fixtures re-exported for tests/api)
+from acuknee.records.models import ApiToken, Clinic, Patient
+from tests.pages.conftest import (  # noqa: F401  (fixtures re-exported for tests/api)
     alice,
     bob,
     carol,

@@ -8,7 +8,7 @@ import json
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from acuknee.clinic.models import Patient
+from acuknee.records.models import Patient
 from tests.api.conftest import api_for, assert_error_shape
 from tests.api.test_writes import NEW_PATIENT
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from acuknee.clinic.models import (
+from acuknee.clinical import SessionRecord, load_knowledge, score
+from acuknee.records.models import (
     ApiToken,
     IntakeRecord,
     Measurement,
@@ -20,9 +21,8 @@ from acuknee.clinic.models import (
     PlanRecord,
     TreatmentSession,
 )
-from acuknee.clinical import SessionRecord, load_knowledge, score
 from tests.api.conftest import Api, another_patient, api_for, assert_error_shape
-from tests.clinic.test_sessions import sign_plan
+from tests.pages.test_sessions import sign_plan
 
 D1, D2, D3 = dt.date(2026, 2, 2), dt.date(2026, 2, 9), dt.date(2026, 2, 16)
 

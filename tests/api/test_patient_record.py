@@ -10,10 +10,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from acuknee.clinic.models import Measurement, Patient, TreatmentSession
+from acuknee.records.models import Measurement, Patient, TreatmentSession
 from tests.api.conftest import api_for, assert_error_shape
 from tests.api.test_writes import NEW_PATIENT, SESSION
-from tests.clinic.test_sessions import sign_plan
+from tests.pages.test_sessions import sign_plan
 
 HUGE = "99999999999999999999"
 

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from acuknee.clinic.models import ApiToken, Patient
+from acuknee.records.models import ApiToken, Patient
 from tests.api.conftest import assert_error_shape
 
 HOSTILE = ["", "0", "-1", "abc", "9" * 30, "2026-13-45", "1e309", "' OR 1=1 --", "\u00e9\u0000"]

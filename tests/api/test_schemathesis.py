@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from acuknee.clinic.models import ApiToken, Patient
+from acuknee.records.models import ApiToken, Patient
 from acuknee.site.wsgi import application
 from tests.api.conftest import api_for, assert_error_shape
 

@@ -21,9 +21,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from acuknee.audit.models import AuditEvent
-from acuknee.clinic.models import ApiToken, InvalidToken, Patient
+from acuknee.records.models import ApiToken, InvalidToken, Patient
 from tests.api.conftest import Api, api_for, assert_error_shape
-from tests.clinic.conftest import login
+from tests.pages.conftest import login
 
 
 def _code(device: TOTPDevice) -> str:
@@ -274,7 +274,7 @@ def test_an_admin_revoking_a_staff_token_is_audited_with_its_owner(alice: User, 
 
 def test_tokens_made_before_scopes_keep_read_and_write_and_get_an_expiry(alice: User) -> None:
     token, _ = ApiToken.issue(alice, "legacy", scopes=["export"])
-    migration = importlib.import_module("acuknee.clinic.migrations.0009_token_scopes_expiry")
+    migration = importlib.import_module("acuknee.records.migrations.0009_token_scopes_expiry")
 
     class Editor:
         pass

@@ -9,9 +9,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from acuknee.clinic.models import Measurement, Patient, TreatmentSession
+from acuknee.records.models import Measurement, Patient, TreatmentSession
 from tests.api.conftest import api_for, assert_error_shape
-from tests.clinic.test_sessions import sign_plan
+from tests.pages.test_sessions import sign_plan
 
 NEW_PATIENT: dict[str, Any] = {
     "given_name": "Cleo",
@@ -182,7 +182,7 @@ def _bleeding_rule_words() -> tuple[str, list[str]]:
 
 
 def _planned_point(patient: Patient) -> dict[str, Any]:
-    from acuknee.clinic.models import PlanRecord
+    from acuknee.records.models import PlanRecord
 
     point = PlanRecord.objects.get(patient=patient).content["points"][0]
     return {"code": point["code"], "side": point["side"], "stimulation": "manual"}

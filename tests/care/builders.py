@@ -10,9 +10,9 @@ from django.contrib.auth.models import User
 
 from acuknee.care import services
 from acuknee.care.queries import today
-from acuknee.clinic.demo import session_from_plan, visit_answers
-from acuknee.clinic.models import IntakeRecord, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import Intake, Plan, SessionRecord
+from acuknee.demo import session_from_plan, visit_answers
+from acuknee.records.models import IntakeRecord, Patient, PlanRecord, TreatmentSession
 from tests.intake_answers import asked
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.clinic.conftest import (  # noqa: F401  (fixtures re-exported for tests/care)
+from tests.pages.conftest import (  # noqa: F401  (fixtures re-exported for tests/care)
     alice,
     bob,
     carol,

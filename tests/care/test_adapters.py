@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from acuknee.care import services
 from acuknee.care.queries import today
-from acuknee.clinic.models import ApiToken, Patient, PlanRecord
-from tests.clinic.conftest import login
-from tests.clinic.test_sessions import page_data
+from acuknee.records.models import ApiToken, Patient, PlanRecord
+from tests.pages.conftest import login
+from tests.pages.test_sessions import page_data
 
 from .builders import days_ago, intake, log, oa_intake, pain_answers, septic_intake, signed_plan
 

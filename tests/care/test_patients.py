@@ -22,8 +22,8 @@ from acuknee.care.patients import (
     register_patient,
     void_patient,
 )
-from acuknee.clinic.models import Clinic, IntakeRecord, Patient
 from acuknee.clinical import Intake
+from acuknee.records.models import Clinic, IntakeRecord, Patient
 
 pytestmark = pytest.mark.django_db
 

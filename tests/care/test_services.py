@@ -20,10 +20,10 @@ from acuknee.care.queries import (
     today,
 )
 from acuknee.care.status import patient_status
-from acuknee.clinic.models import Measurement, Patient, TreatmentSession
 from acuknee.clinical import Intake, Plan
 from acuknee.clinical.vocabulary import Side
 from acuknee.fhir import bulk
+from acuknee.records.models import Measurement, Patient, TreatmentSession
 
 from .builders import (
     days_ago,

@@ -124,7 +124,7 @@ def sign_in(page: Any, base_url: str, username: str, password: str | None = None
     """Sign in through the real login form, with a demo user's password by default."""
     from playwright.sync_api import expect
 
-    from acuknee.clinic.demo import password_for
+    from acuknee.demo import password_for
 
     page.goto(f"{base_url}/login/")
     page.get_by_label("Username").fill(username)

@@ -17,9 +17,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from acuknee.clinic.demo import DEMO_CASES
-from acuknee.clinic.forms.measurements import SELF_REPORT_INSTRUMENTS
-from acuknee.clinic.models import Patient, PlanRecord, SelfReportLink
+from acuknee.demo import DEMO_CASES
+from acuknee.pages.forms.measurements import SELF_REPORT_INSTRUMENTS
+from acuknee.records.models import Patient, PlanRecord, SelfReportLink
 from tests.e2e.conftest import DESKTOP, PHONE, axe_violations, describe, sign_in
 
 pytestmark = pytest.mark.e2e

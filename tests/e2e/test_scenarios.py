@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from acuknee.clinic.models import Measurement, Patient, PlanRecord
 from acuknee.clinical import load_knowledge
+from acuknee.records.models import Measurement, Patient, PlanRecord
 from tests.e2e.conftest import PHONE, TODAY, sign_in
 
 pytestmark = pytest.mark.e2e

@@ -1,3 +1,3 @@
 """Personas for the evidence page tests (alice practitioner, erin admin, rex researcher, ...)."""
 
-from tests.clinic.conftest import *  # noqa: F403
+from tests.pages.conftest import *  # noqa: F403

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from acuknee.evidence import meta
 from acuknee.evidence.synthesis import pooled_analyses
-from tests.clinic.conftest import login
 from tests.evidence.test_meta_vs_metafor import BCG
+from tests.pages.conftest import login
 
 
 def test_common_effect_matches_metafor_ee_on_bcg_log_risk_ratios() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from django.urls import reverse
 
 from acuknee.evidence.data import load_evidence
-from tests.clinic.conftest import login
+from tests.pages.conftest import login
 
 
 def _comparison(cid: str) -> Any:

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from acuknee.evidence.synthesis import pooled_analyses, responder_figures
-from tests.clinic.conftest import login
+from tests.pages.conftest import login
 
 STAFF = reverse("evidence")
 PATIENT = reverse("evidence-what-to-expect")

@@ -2,7 +2,7 @@
 
 Ada Synthetic (the clinic personas' ``patient``) has left knee osteoarthritis: an intake with
 baseline measurements, a signed plan, three sessions (a bruise after the second) and a
-reassessment. Every record goes through the clinical core (``acuknee.clinic.demo``'s helpers).
+reassessment. Every record goes through the clinical core (``acuknee.demo``'s helpers).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.test import Client
 
-from acuknee.clinic import demo
-from acuknee.clinic.models import ApiToken, IntakeRecord, Patient, PlanRecord, TreatmentSession
+from acuknee import demo
 from acuknee.clinical import Intake, Plan
+from acuknee.records.models import ApiToken, IntakeRecord, Patient, PlanRecord, TreatmentSession
 
 INTAKE_DAY = dt.date(2026, 1, 5)
 START = dt.date(2026, 1, 12)

@@ -31,14 +31,14 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from acuknee.api.bulk_export import run_job
 from acuknee.api.fhir_api import resources as fhir_resources
 from acuknee.care import fhir_lines, services
-from acuknee.clinic.models import ApiToken, Clinic, ExportJob, Measurement, Patient
 from acuknee.clinical import score
 from acuknee.fhir import bulk
-from tests.clinic import conftest as personas
+from acuknee.records.models import ApiToken, Clinic, ExportJob, Measurement, Patient
 from tests.fhir import bulk_urls
 from tests.fhir.server_course import build_course
+from tests.pages import conftest as personas
 
-# The clinic's personas (tests/clinic/conftest.py) as this module's fixtures.
+# The clinic's personas (tests/pages/conftest.py) as this module's fixtures.
 alice, bob, carol, dana, erin = (
     personas.alice,
     personas.bob,
@@ -739,7 +739,7 @@ def test_render_fhir_stores_current_lines_for_rows_that_lack_them(
 def test_an_intakes_safety_findings_and_referrals_export_as_the_fhir_server_reads_them(
     alice: User, patient: Patient
 ) -> None:
-    from acuknee.clinic import demo
+    from acuknee import demo
     from acuknee.clinical import Intake
 
     intake = Intake.model_validate(

@@ -11,14 +11,14 @@ from django.contrib.auth.models import User
 from fhir.resources.R4B.flag import Flag
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
-from acuknee.clinic import demo
-from acuknee.clinic.models import IntakeRecord, Patient
+from acuknee import demo
 from acuknee.clinical import Intake, load_knowledge, screen
 from acuknee.clinical.vocabulary import Urgency
 from acuknee.fhir import codes, flag_resource, service_request_resource
+from acuknee.records.models import IntakeRecord, Patient
 from tests.api.conftest import another_patient
-from tests.clinic import conftest as personas
 from tests.fhir.server_course import Fhir, fhir_for
+from tests.pages import conftest as personas
 
 alice, carol, dana = personas.alice, personas.carol, personas.dana
 northside, southside, patient = personas.northside, personas.southside, personas.patient

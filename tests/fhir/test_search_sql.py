@@ -21,18 +21,18 @@ from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from acuknee import demo
 from acuknee.api.fhir_api import query as fhir_query
 from acuknee.api.fhir_api import search as fhir_search
 from acuknee.api.fhir_api.reference_search import search_resources
 from acuknee.api.fhir_api.resources import RESOURCE_TYPES
 from acuknee.api.fhir_api.responses import FhirError
 from acuknee.api.fhir_api.search import search_page
-from acuknee.clinic import demo
-from acuknee.clinic.models import Measurement, Patient
 from acuknee.clinical import Intake, Plan
+from acuknee.records.models import Measurement, Patient
 from tests.api.conftest import another_patient
-from tests.clinic import conftest as personas
 from tests.fhir.server_course import START, Course, build_course, fhir_for
+from tests.pages import conftest as personas
 
 alice, northside, patient = personas.alice, personas.northside, personas.patient
 carol, southside = personas.carol, personas.southside

@@ -1,6 +1,6 @@
 """The FHIR server under /fhir: read, search, metadata, errors, and a posted QuestionnaireResponse.
 
-Personas from tests/clinic/conftest.py: alice treats Ada (Northside), carol is at Southside,
+Personas from tests/pages/conftest.py: alice treats Ada (Northside), carol is at Southside,
 dana is front desk, rex a researcher without a clinic.
 """
 
@@ -14,13 +14,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from acuknee.clinic.models import Measurement, Patient
+from acuknee.records.models import Measurement, Patient
 from tests.api.conftest import another_patient
-from tests.clinic import conftest as personas
-from tests.clinic.conftest import login
 from tests.fhir.server_course import INTAKE_DAY, Course, Fhir, build_course, fhir_for
+from tests.pages import conftest as personas
+from tests.pages.conftest import login
 
-# The clinic's personas (tests/clinic/conftest.py) as this module's fixtures.
+# The clinic's personas (tests/pages/conftest.py) as this module's fixtures.
 alice, carol, dana, rex = personas.alice, personas.carol, personas.dana, personas.rex
 northside, southside, patient = personas.northside, personas.southside, personas.patient
 

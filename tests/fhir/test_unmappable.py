@@ -14,11 +14,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from acuknee.clinic.models import Measurement, Patient, TreatmentSession
-from tests.clinic import conftest as personas
+from acuknee.records.models import Measurement, Patient, TreatmentSession
 from tests.fhir import test_bulk
 from tests.fhir.server_course import build_course
 from tests.fhir.test_bulk import Fhir, finish, lines, measure, pss4
+from tests.pages import conftest as personas
 
 # Fixtures: the clinic's personas, and the bulk test site (its URLs and exports directory).
 alice, patient, northside = personas.alice, personas.patient, personas.northside

@@ -11,13 +11,13 @@ import logging
 import pytest
 from django.contrib.auth.models import User
 
-from acuknee.clinic.models import Patient, TreatmentSession
-from tests.clinic import conftest as personas
+from acuknee.records.models import Patient, TreatmentSession
 from tests.fhir import server_course
 from tests.fhir.server_course import build_course
 from tests.fhir.test_unmappable import SECRET, _raw_update
+from tests.pages import conftest as personas
 
-# The clinic's personas (tests/clinic/conftest.py) as this module's fixtures.
+# The clinic's personas (tests/pages/conftest.py) as this module's fixtures.
 alice, patient, northside = personas.alice, personas.patient, personas.northside
 
 

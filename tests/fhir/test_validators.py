@@ -20,7 +20,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from fhir.resources.R4B import get_fhir_model_class
 
-from acuknee.clinic.models import Patient
+from acuknee.records.models import Patient
 from tests.demo_snapshot import restore_demo
 from tests.fhir.server_course import Fhir, fhir_for
 from tests.shared_run import once_per_run

@@ -1,3 +1,3 @@
 """Personas for the reliability tests: the clinic app's (alice, carol, erin, ...)."""
 
-from tests.clinic.conftest import *  # noqa: F403
+from tests.pages.conftest import *  # noqa: F403

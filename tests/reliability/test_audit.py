@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from acuknee.audit.middleware import AuditMiddleware
 from acuknee.audit.models import AuditEvent, AuditImmutable
-from acuknee.clinic.models import ApiToken, Clinic, Patient, Role, StaffProfile
-from tests.clinic.conftest import PASSWORD, login
+from acuknee.records.models import ApiToken, Clinic, Patient, Role, StaffProfile
+from tests.pages.conftest import PASSWORD, login
 
 UA = "Mozilla/5.0 (audit test)"
 
@@ -106,7 +106,7 @@ def test_voiding_a_patient_is_recorded_as_void(patient: Patient, alice: User) ->
 
 
 def test_an_api_read_by_record_id_finds_the_patient(patient: Patient, alice: User) -> None:
-    from acuknee.clinic.models import Measurement
+    from acuknee.records.models import Measurement
 
     measurement = Measurement.objects.create(
         patient=patient,
@@ -150,7 +150,7 @@ def test_an_api_list_narrowed_to_a_patient_is_attributed_to_them(
 def test_another_clinics_record_id_is_not_attributed_to_its_patient(
     patient: Patient, carol: User
 ) -> None:
-    from acuknee.clinic.models import Measurement
+    from acuknee.records.models import Measurement
 
     measurement = Measurement.objects.create(
         patient=patient,
@@ -183,7 +183,7 @@ def test_an_anonymous_visit_to_a_patient_page_is_recorded(patient: Patient) -> N
 def test_a_self_report_link_is_attributed_to_its_patient_and_its_token_never_kept(
     patient: Patient, alice: User
 ) -> None:
-    from acuknee.clinic.models import SelfReportLink
+    from acuknee.records.models import SelfReportLink
 
     link, token = SelfReportLink.issue(patient, alice, ["pain_nrs"], dt.timedelta(days=7))
     Client().get(f"/r/{token}/")

@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from acuknee.audit.models import AuditEvent
-from acuknee.clinic.models import ApiToken, Clinic, Patient
-from tests.clinic.conftest import login
+from acuknee.records.models import ApiToken, Clinic, Patient
+from tests.pages.conftest import login
 
 TOO_BIG = "99999999999999999999"  # beyond BIGINT (2**63 - 1)
 

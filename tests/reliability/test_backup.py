@@ -24,8 +24,8 @@ from django.db import connection
 from django.test import Client
 
 from acuknee.backup import BackupError, backup, restore
-from acuknee.clinic.models import ApiToken, Patient
-from tests.clinic.conftest import login
+from acuknee.records.models import ApiToken, Patient
+from tests.pages.conftest import login
 from tests.reliability import databases
 
 pytestmark = pytest.mark.django_db(transaction=True)

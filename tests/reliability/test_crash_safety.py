@@ -41,7 +41,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from acuknee.clinic.models import ApiToken, Clinic, Patient, Role, StaffProfile
+from acuknee.records.models import ApiToken, Clinic, Patient, Role, StaffProfile
 from tests.reliability import databases
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from acuknee.api.bulk_export import STALLED_AFTER, run_job
-from acuknee.clinic.models import ApiToken, Clinic, ExportJob, Patient, Role
+from acuknee.records.models import ApiToken, Clinic, ExportJob, Patient, Role
 from tests.fhir import bulk_urls
 
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}

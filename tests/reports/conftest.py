@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from acuknee.clinic.demo import DEMO_CLINIC_SLUG
-from acuknee.clinic.models import Patient
-from tests.clinic.conftest import *  # noqa: F403
+from acuknee.demo import DEMO_CLINIC_SLUG
+from acuknee.records.models import Patient
 from tests.demo_snapshot import restore_demo
+from tests.pages.conftest import *  # noqa: F403
 
 DEMO_TODAY = dt.date(2026, 3, 2)
 """A fixed 'today' for the demo clinic, so dates in the reports are reproducible."""

@@ -22,7 +22,10 @@ from django.test.utils import CaptureQueriesContext
 from typer.testing import CliRunner
 
 from acuknee.cli import app
-from acuknee.clinic.demo import (
+from acuknee.clinical import Intake, Plan
+from acuknee.clinical.sessions import AdverseEvent
+from acuknee.clinical.vocabulary import AdverseEventKind, Severity
+from acuknee.demo import (
     DEMO_CLINIC_SLUG,
     record_intake,
     record_measurement,
@@ -31,13 +34,10 @@ from acuknee.clinic.demo import (
     session_from_plan,
     visit_answers,
 )
-from acuknee.clinic.models import Clinic, Patient, PlanRecord
-from acuknee.clinical import Intake, Plan
-from acuknee.clinical.sessions import AdverseEvent
-from acuknee.clinical.vocabulary import AdverseEventKind, Severity
+from acuknee.records.models import Clinic, Patient, PlanRecord
 from acuknee.reports.clinic_report import BadPeriod, clinic_report, report_context
 from acuknee.reports.outcomes_stats import wilson
-from tests.clinic.conftest import login
+from tests.pages.conftest import login
 
 START = dt.date(2026, 1, 5)  # a Monday: plans start here
 TODAY = dt.date(2026, 6, 1)

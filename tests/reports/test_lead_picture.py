@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 
 from acuknee.care.queries import build_course
-from acuknee.clinic.models import Patient, StaffProfile
 from acuknee.clinical import evaluate, load_knowledge
 from acuknee.clinical.response import MeasureChange
 from acuknee.clinical.vocabulary import Domain
+from acuknee.records.models import Patient, StaffProfile
 from acuknee.reports.charts import GlanceRow, GlanceSpec, glance_svg
 from acuknee.reports.clinic_report import clinic_report, render_pdf, render_print_html
 from acuknee.reports.progress import (

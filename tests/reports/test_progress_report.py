@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from acuknee.clinic.models import Patient
+from acuknee.records.models import Patient
 from acuknee.reports.progress import (
     DISCLAIMER,
     ReportError,
@@ -24,8 +24,8 @@ from acuknee.reports.progress import (
     patient_report_pdf,
     render_patient_report,
 )
-from tests.clinic.conftest import login
-from tests.clinic.test_sessions import sign_plan
+from tests.pages.conftest import login
+from tests.pages.test_sessions import sign_plan
 from tests.reports.conftest import DEMO_TODAY, PdfPages
 
 RESPONDER = "DEMO-0020"  # completed course, responder at both follow-ups

@@ -14,9 +14,9 @@ from django.urls import reverse
 from typer.testing import CliRunner
 
 from acuknee.cli import app
-from acuknee.clinic.demo import DEMO_CASES, record_intake
-from acuknee.clinic.models import Clinic, IntakeRecord, Patient, StaffProfile
 from acuknee.clinical import Intake
+from acuknee.demo import DEMO_CASES, record_intake
+from acuknee.records.models import Clinic, IntakeRecord, Patient, StaffProfile
 from acuknee.reports.progress import DISCLAIMER, html_to_pdf
 from acuknee.reports.referral import (
     ReferralUnavailable,
@@ -24,8 +24,8 @@ from acuknee.reports.referral import (
     referral_intake,
     render_referral,
 )
-from tests.clinic.conftest import login
-from tests.clinic.test_sessions import sign_plan
+from tests.pages.conftest import login
+from tests.pages.test_sessions import sign_plan
 from tests.reports.conftest import PdfPages
 
 SEEN = dt.date(2026, 2, 9)

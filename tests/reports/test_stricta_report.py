@@ -18,9 +18,9 @@ from django.contrib.auth.models import User
 from typer.testing import CliRunner
 
 from acuknee.cli import app
-from acuknee.clinic.demo import DEMO_CLINIC_SLUG
-from acuknee.clinic.models import Clinic, Patient, PlanRecord, StaffProfile
 from acuknee.clinical import load_knowledge
+from acuknee.demo import DEMO_CLINIC_SLUG
+from acuknee.records.models import Clinic, Patient, PlanRecord, StaffProfile
 from acuknee.reports.stricta_report import (
     NothingToReport,
     References,
@@ -30,7 +30,7 @@ from acuknee.reports.stricta_report import (
     short_citation,
     to_markdown,
 )
-from tests.clinic.conftest import login
+from tests.pages.conftest import login
 from tests.reports.conftest import DEMO_TODAY
 
 RAW_ID = re.compile(r"\b(proto|points|instr|resp|pattern)_[a-z0-9_]+")

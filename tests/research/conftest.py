@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acuknee.research.synth import Cohort, synthesize
-from tests.clinic.conftest import *  # noqa: F403
+from tests.pages.conftest import *  # noqa: F403
 
 RATES_PATIENTS = 50_000
 RATES_SEED = 20261125

@@ -377,7 +377,7 @@ def test_researcher_page_shows_breakdowns_with_small_cells_suppressed(
 ) -> None:
     from django.urls import reverse
 
-    from tests.clinic.conftest import login
+    from tests.pages.conftest import login
 
     _store_hand_dataset((northside.pk, southside.pk))
     response = login(rex).get(reverse("research-outcomes"))
@@ -397,7 +397,7 @@ def test_researcher_page_shows_breakdowns_with_small_cells_suppressed(
 def test_researcher_page_filters_by_clinic(rex: Any, northside: Any, southside: Any) -> None:
     from django.urls import reverse
 
-    from tests.clinic.conftest import login
+    from tests.pages.conftest import login
 
     _store_hand_dataset((northside.pk, southside.pk))
     response = login(rex).get(
@@ -413,7 +413,7 @@ def test_researcher_page_filters_by_clinic(rex: Any, northside: Any, southside: 
 def test_researcher_page_refuses_a_bad_filter_by_field(rex: Any) -> None:
     from django.urls import reverse
 
-    from tests.clinic.conftest import login
+    from tests.pages.conftest import login
 
     response = login(rex).get(reverse("research-outcomes"), {"by": "colour"})
     assert response.status_code == 400

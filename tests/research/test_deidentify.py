@@ -49,7 +49,7 @@ def _groups(table: pa.Table) -> dict[tuple[Any, ...], int]:
 def test_export_holds_no_demo_names_record_numbers_or_contacts(
     db: Any, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from acuknee.clinic.models import Patient
+    from acuknee.records.models import Patient
     from acuknee.research.refresh import refresh
     from tests.demo_snapshot import restore_demo
 

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.db import transaction
 
 from acuknee.care.queries import build_course, signed_plan
-from acuknee.clinic.models import Clinic, Patient
 from acuknee.clinical import SessionRecord, evaluate, load_knowledge
+from acuknee.records.models import Clinic, Patient
 from acuknee.research.models import AdverseEventFact, CourseOutcome
 from acuknee.research.refresh import refresh
 from acuknee.research.schema import COURSE_COLUMNS
@@ -152,7 +152,7 @@ def test_voided_patients_are_left_out(demo: None) -> None:
 
 
 def test_a_record_the_core_cannot_read_is_counted_not_guessed(demo: None) -> None:
-    from acuknee.clinic.models import IntakeRecord
+    from acuknee.records.models import IntakeRecord
 
     signed = _signed(Patient.objects.order_by("id"))
     IntakeRecord.objects.filter(patient=signed[0]).update(data={"age": "old"})

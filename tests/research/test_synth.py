@@ -305,7 +305,7 @@ def test_parquet_writes_one_row_group_per_chunk(tmp_path: Path) -> None:
 
 @pytest.mark.django_db(transaction=False)
 def test_database_writer_round_trips_and_creates_synthetic_clinics() -> None:
-    from acuknee.clinic.models import Clinic
+    from acuknee.records.models import Clinic
     from acuknee.research.models import AdverseEventFact, CourseOutcome
 
     cohort = synthesize(1_200, 6, 4)

@@ -1,3 +1,3 @@
 """Personas for the bad-input tests: the clinic app's (alice, bob, carol, dana, ...)."""
 
-from tests.clinic.conftest import *  # noqa: F403
+from tests.pages.conftest import *  # noqa: F403

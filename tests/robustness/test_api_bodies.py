@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from acuknee.clinic.models import ApiToken, Patient
+from acuknee.records.models import ApiToken, Patient
 from tests.robustness.web import snapshot
 
 BODIES = [

@@ -17,7 +17,7 @@ from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from pytest_django import Settings as DjangoSettings
 
-from acuknee.clinic.models import Patient
+from acuknee.records.models import Patient
 from benchmarks.bench_clinic import Form
 from tests.robustness.web import Target, World, browser, build_world, filled, send, snapshot
 

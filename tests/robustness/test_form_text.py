@@ -20,7 +20,7 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acuknee.clinic.models import (
+from acuknee.records.models import (
     IntakeRecord,
     Measurement,
     Patient,

@@ -12,9 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from acuknee.clinic.forms.measurements import SELF_REPORT_INSTRUMENTS
-from acuknee.clinic.models import Measurement, Patient, SelfReportLink
-from acuknee.clinic.views.selfreport import LINK_VALID_FOR
+from acuknee.pages.forms.measurements import SELF_REPORT_INSTRUMENTS
+from acuknee.pages.views.selfreport import LINK_VALID_FOR
+from acuknee.records.models import Measurement, Patient, SelfReportLink
 from tests.robustness.web import PAIN, browser, post_form
 
 SCRIPT = "<script>alert(1)</script>"

@@ -20,8 +20,9 @@ from django.db.models import Model, Sum
 from django.test import Client
 from django.urls import reverse
 
-from acuknee.clinic.forms.measurements import SELF_REPORT_INSTRUMENTS
-from acuknee.clinic.models import (
+from acuknee.pages.forms.measurements import SELF_REPORT_INSTRUMENTS
+from acuknee.pages.views.selfreport import LINK_VALID_FOR
+from acuknee.records.models import (
     IntakeRecord,
     Measurement,
     Patient,
@@ -29,10 +30,9 @@ from acuknee.clinic.models import (
     SelfReportLink,
     TreatmentSession,
 )
-from acuknee.clinic.views.selfreport import LINK_VALID_FOR
 from benchmarks.bench_clinic import Form, _FormParser
-from tests.clinic.test_sessions import sign_plan
 from tests.intake_answers import red_flags_answered_no
+from tests.pages.test_sessions import sign_plan
 
 INTAKE = {
     "visit_date": "2026-11-20",
@@ -170,7 +170,7 @@ def build_world(patient: Patient, alice: User) -> World:
 
 def targets(w: World) -> list[Target]:
     """Every POST form of the clinic app but the patient details form (tested in
-    tests/clinic/test_patients.py); there is no upload form."""
+    tests/pages/test_patients.py); there is no upload form."""
     pid = w.patient.pk
     reason = ("reason",)
     session_text = (

@@ -1,3 +1,3 @@
-"""The clinic's personas (tests/clinic/conftest.py) for the security tests."""
+"""The clinic's personas (tests/pages/conftest.py) for the security tests."""
 
-from tests.clinic.conftest import *  # noqa: F403
+from tests.pages.conftest import *  # noqa: F403

@@ -3,7 +3,7 @@
 Routes come from the URLconf (``get_resolver().url_patterns``, walked recursively), so a view
 added anywhere is checked without editing this file. Each route's rule is read from its view:
 
-- ``@clinic_view(roles=...)`` (``acuknee.clinic.access``) records ``acuknee_roles``: a session
+- ``@clinic_view(roles=...)`` (``acuknee.accounts.access``) records ``acuknee_roles``: a session
   (cookie) page; anonymous is sent to the sign-in page, another role is 403, another clinic's
   record is 404.
 - ``@public_view(reason=...)`` records ``acuknee_public``: anyone may open it.
@@ -24,8 +24,8 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from acuknee.accounts.access import CLINICAL_ROLES, SCHEDULING_ROLES
 from acuknee.api.auth import ALL_ROLES
-from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES
 
 ROLES = ("practitioner", "front_desk", "clinic_admin", "researcher", "anonymous", "link_holder")
 """Who asks: the four staff roles, nobody, and a patient holding a self-report link."""
@@ -234,7 +234,7 @@ def missing_rule_message(route: Route) -> str:
     return (
         f"/{route.route} (name={route.name!r}, view {where}) declares no access rule: decorate "
         "the view with @clinic_view(roles=...) or @public_view(reason='...') from "
-        "acuknee.clinic.access"
+        "acuknee.accounts.access"
     )
 
 

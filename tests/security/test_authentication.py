@@ -19,7 +19,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from acuknee.site import settings as app_settings
-from tests.clinic.conftest import PASSWORD
+from tests.pages.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

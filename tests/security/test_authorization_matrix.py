@@ -15,7 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from acuknee.clinic.access import public_view
+from acuknee.accounts.access import public_view
 from tests.demo_snapshot import restore_demo
 from tests.security.matrix import ROLES, Outcome, missing_rule_message, routes
 from tests.security.world import World

@@ -16,8 +16,8 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from tests.clinic.conftest import verify_second_factor
 from tests.demo_snapshot import restore_demo
+from tests.pages.conftest import verify_second_factor
 from tests.security.world import World
 from tests.shared_run import once_per_run
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from tests.clinic.conftest import login
+from tests.pages.conftest import login
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "acuknee"
 

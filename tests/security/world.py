@@ -20,9 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from acuknee.api.fhir_api.resources import RESOURCE_TYPES
-from acuknee.clinic.demo import DEMO_CLINIC_SLUG, OTHER_CLINIC_SLUG, load_demo
-from acuknee.clinic.models import ApiToken, Clinic, ExportJob, Patient, PlanRecord, SelfReportLink
-from tests.clinic.conftest import verify_second_factor
+from acuknee.demo import DEMO_CLINIC_SLUG, OTHER_CLINIC_SLUG, load_demo
+from acuknee.records.models import ApiToken, Clinic, ExportJob, Patient, PlanRecord, SelfReportLink
+from tests.pages.conftest import verify_second_factor
 from tests.security.matrix import ROLES, Outcome, Route, Rule, expectation, routes
 
 USERS = {

@@ -11,7 +11,7 @@ from typing import Any
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from acuknee.clinic.models import Role
+from acuknee.records.models import Role
 
 DEVICE_NAME = "authenticator app"
 REQUIRED_ROLES = frozenset({Role("clinic_admin")})

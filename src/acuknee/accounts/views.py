@@ -19,10 +19,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 
+from acuknee.accounts.access import admits, clinic_view
 from acuknee.accounts.middleware import two_factor_step
 from acuknee.accounts.twofactor import confirmed_device, pending_device, required_for
-from acuknee.clinic.access import admits, clinic_view
-from acuknee.clinic.models import Role
+from acuknee.records.models import Role
 
 EVERY_ROLE = frozenset(Role(value) for value in Role.values)
 """Every staff member has an account page and may enrol a second factor."""

@@ -20,8 +20,8 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
-from acuknee.clinic.access import staff_clinic, staff_profile
-from acuknee.clinic.models import ApiToken, Patient, Role, TokenScope
+from acuknee.accounts.access import staff_clinic, staff_profile
+from acuknee.records.models import ApiToken, Patient, Role, TokenScope
 
 ALL_ROLES: frozenset[Role] = frozenset(Role(value) for value in Role.values)
 """The knowledge base and a user's own tokens hold no patient data: every staff role."""

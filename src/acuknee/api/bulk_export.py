@@ -58,11 +58,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
+from acuknee.accounts.access import CLINICAL_ROLES, staff_clinic, staff_profile
 from acuknee.api.auth import BearerToken, InsufficientScope
 from acuknee.api.fhir_api import resources as fhir_resources
 from acuknee.care.queries import live
-from acuknee.clinic.access import CLINICAL_ROLES, staff_clinic, staff_profile
-from acuknee.clinic.models import (
+from acuknee.fhir import bulk
+from acuknee.records.models import (
     Clinic,
     ExportJob,
     IntakeRecord,
@@ -71,7 +72,6 @@ from acuknee.clinic.models import (
     PlanRecord,
     TreatmentSession,
 )
-from acuknee.fhir import bulk
 
 logger = logging.getLogger(__name__)
 

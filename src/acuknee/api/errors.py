@@ -15,7 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from acuknee.care import errors as care
-from acuknee.clinic.models import StaleEdit
+from acuknee.records.models import StaleEdit
 
 CARE_STATUS: tuple[tuple[type[care.CareError], int], ...] = (
     (care.NotFound, 404),

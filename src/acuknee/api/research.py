@@ -15,7 +15,7 @@ from ninja import Field, Query, Router, Schema
 from acuknee.api.auth import require
 from acuknee.api.errors import ApiError
 from acuknee.api.schemas import ErrorOut
-from acuknee.clinic.models import Role
+from acuknee.records.models import Role
 from acuknee.research import analytics
 
 router = Router(tags=["research"])

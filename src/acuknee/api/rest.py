@@ -23,6 +23,7 @@ from ninja.openapi.docs import Swagger
 from ninja.params import Body
 from ninja.parser import Parser
 
+from acuknee.accounts.access import CLINICAL_ROLES, SCHEDULING_ROLES, staff_clinic
 from acuknee.api import errors
 from acuknee.api.auth import (
     ALL_ROLES,
@@ -57,16 +58,6 @@ from acuknee.care.errors import LikelyDuplicate
 from acuknee.care.patients import PatientDetails, register_patient
 from acuknee.care.queries import build_course, live
 from acuknee.care.queries import search_patients as search
-from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES, staff_clinic
-from acuknee.clinic.forms.measurements import MeasurementsForm, clinic_instruments, field_name
-from acuknee.clinic.models import (
-    ApiToken,
-    IntakeRecord,
-    Measurement,
-    Patient,
-    PlanRecord,
-    TreatmentSession,
-)
 from acuknee.clinical import (
     Intake,
     InvalidInput,
@@ -76,6 +67,15 @@ from acuknee.clinical import (
     load_knowledge,
 )
 from acuknee.clinical.knowledge import Point, Protocol
+from acuknee.pages.forms.measurements import MeasurementsForm, clinic_instruments, field_name
+from acuknee.records.models import (
+    ApiToken,
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    TreatmentSession,
+)
 
 Row = TypeVar("Row")
 

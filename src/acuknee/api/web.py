@@ -20,11 +20,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
 from django.views.decorators.http import require_POST
 
+from acuknee.accounts.access import clinic_view
 from acuknee.accounts.twofactor import confirmed_device
 from acuknee.api.auth import ALL_ROLES, manageable_tokens
 from acuknee.audit import capture
-from acuknee.clinic.access import clinic_view
-from acuknee.clinic.models import ApiToken, TokenScope
+from acuknee.records.models import ApiToken, TokenScope
 
 
 class TokenForm(forms.Form):  # type: ignore[misc]
@@ -99,7 +99,7 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
         "created": created,
         "tokens": manageable_tokens(request.user).order_by("-created_at", "-id"),
     }
-    response = render(request, "clinic/account_tokens.html", context, status=status)
+    response = render(request, "pages/account_tokens.html", context, status=status)
     response["Cache-Control"] = "no-store"  # the page may hold a secret shown once
     return response
 

@@ -221,7 +221,7 @@ SECRET_KWARGS = frozenset({"token"})
 
 
 def _link_hash(kwargs: dict[str, Any]) -> str:
-    from acuknee.clinic.models import SelfReportLink
+    from acuknee.records.models import SelfReportLink
 
     return str(SelfReportLink.hash_token(str(kwargs.get("token", ""))))
 
@@ -288,7 +288,7 @@ def who(user: Any) -> dict[str, Any]:
 
 def _record_patient(kind: str, pk: int, clinic_id: int | None, request: HttpRequest) -> int | None:
     """The patient of a record addressed by its id, within the caller's clinic (else None)."""
-    from acuknee.clinic.models import (
+    from acuknee.records.models import (
         IntakeRecord,
         Measurement,
         PlanRecord,

@@ -21,9 +21,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from acuknee.accounts.access import clinic_view, staff_clinic
 from acuknee.audit.models import Action, AuditEvent
-from acuknee.clinic.access import clinic_view, staff_clinic
-from acuknee.clinic.models import Clinic, Patient, Role
+from acuknee.records.models import Clinic, Patient, Role
 
 PAGE_SIZE = 50
 ADMIN_ROLES = {Role("clinic_admin")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from acuknee.clinic.models import RenderedFhir
+from acuknee.records.models import RenderedFhir
 
 log = logging.getLogger(__name__)
 

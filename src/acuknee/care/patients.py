@@ -28,10 +28,10 @@ from django.utils import timezone
 
 from acuknee.care.errors import InvalidRecord, LikelyDuplicate, PatientVoided, StaleEdit
 from acuknee.care.queries import latest_intake
-from acuknee.clinic.models import Clinic, Patient
-from acuknee.clinic.models import StaleEdit as ModelStaleEdit
 from acuknee.clinical import Intake
 from acuknee.clinical.vocabulary import Sex
+from acuknee.records.models import Clinic, Patient
+from acuknee.records.models import StaleEdit as ModelStaleEdit
 
 
 def _intake_age_limit() -> int:

@@ -18,14 +18,6 @@ from django.db.models import Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from acuknee.clinic.models import (
-    IntakeRecord,
-    Measurement,
-    Patient,
-    PlanRecord,
-    ReferralOutcome,
-    TreatmentSession,
-)
 from acuknee.clinical import (
     Course,
     Intake,
@@ -40,6 +32,14 @@ from acuknee.clinical.intake import unanswered_red_flags as core_unanswered_red_
 from acuknee.clinical.response import Visit
 from acuknee.clinical.session_check import Override, SessionProblem, check_session
 from acuknee.clinical.vocabulary import Side
+from acuknee.records.models import (
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    ReferralOutcome,
+    TreatmentSession,
+)
 
 M = TypeVar("M", bound=Model)
 

@@ -38,16 +38,6 @@ from acuknee.care.queries import (
     signed_plan,
     today,
 )
-from acuknee.clinic import models as rows
-from acuknee.clinic.models import (
-    IntakeRecord,
-    Measurement,
-    Patient,
-    PlanRecord,
-    ReferralOutcome,
-    SelfReportLink,
-    TreatmentSession,
-)
 from acuknee.clinical import (
     Assessment,
     Intake,
@@ -59,6 +49,16 @@ from acuknee.clinical import (
     plan,
     score,
     screen,
+)
+from acuknee.records import models as rows
+from acuknee.records.models import (
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    ReferralOutcome,
+    SelfReportLink,
+    TreatmentSession,
 )
 
 P = ParamSpec("P")

@@ -30,8 +30,8 @@ from typing import Any
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 
 from acuknee.care.queries import has_open_referral, live, signed_plan_id
-from acuknee.clinic.models import Measurement, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import Plan
+from acuknee.records.models import Measurement, Patient, PlanRecord, TreatmentSession
 
 # Patient.Status("...") not Patient.Status.X: mypy reads an untyped Django choice as a tuple.
 INTAKE = Patient.Status("intake")

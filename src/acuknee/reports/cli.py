@@ -61,7 +61,7 @@ def clinic_command(
     from acuknee.django_setup import setup_django
 
     setup_django()
-    from acuknee.clinic.models import Clinic
+    from acuknee.records.models import Clinic
     from acuknee.reports.clinic_report import BadPeriod, clinic_report, render_print_html
 
     clinic = Clinic.objects.filter(slug=slug).first()
@@ -97,7 +97,7 @@ def stricta_command(
     from acuknee.django_setup import setup_django
 
     setup_django()
-    from acuknee.clinic.models import Clinic, Patient
+    from acuknee.records.models import Clinic, Patient
     from acuknee.reports.stricta_report import (
         NothingToReport,
         patient_stricta,
@@ -154,7 +154,7 @@ def patient_command(
     from acuknee.django_setup import setup_django
 
     setup_django()
-    from acuknee.clinic.models import Patient
+    from acuknee.records.models import Patient
     from acuknee.reports.progress import (
         build_patient_report,
         html_to_pdf,
@@ -182,7 +182,7 @@ def referral_command(
     from acuknee.django_setup import setup_django
 
     setup_django()
-    from acuknee.clinic.models import IntakeRecord, StaffProfile
+    from acuknee.records.models import IntakeRecord, StaffProfile
     from acuknee.reports.progress import html_to_pdf
     from acuknee.reports.referral import ReferralUnavailable, build_referral, render_referral
 

@@ -32,14 +32,6 @@ from typing import Any
 from django.db.models import Prefetch
 
 from acuknee.care.queries import course_from, latest_signed, live
-from acuknee.clinic.models import (
-    Clinic,
-    IntakeRecord,
-    Measurement,
-    Patient,
-    PlanRecord,
-    TreatmentSession,
-)
 from acuknee.clinical import (
     InvalidInput,
     InvalidInputs,
@@ -48,6 +40,14 @@ from acuknee.clinical import (
     SessionRecord,
     evaluate,
     load_knowledge,
+)
+from acuknee.records.models import (
+    Clinic,
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    TreatmentSession,
 )
 from acuknee.reports.outcomes_stats import (
     Mean,

@@ -21,7 +21,6 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from acuknee.care.queries import course_of, live_sessions, signed_plan
-from acuknee.clinic.models import Measurement, Patient, TreatmentSession
 from acuknee.clinical import (
     Course,
     Evaluation,
@@ -38,6 +37,7 @@ from acuknee.clinical.knowledge import Source
 from acuknee.clinical.numbers import format_number
 from acuknee.clinical.response import MicCheck
 from acuknee.clinical.vocabulary import AdverseEventKind, Direction, Domain
+from acuknee.records.models import Measurement, Patient, TreatmentSession
 from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, trend_data_uri
 
 # --- the trend chart -----------------------------------------------------------------------------

@@ -26,11 +26,11 @@ from django.utils import timezone
 
 from acuknee.care.queries import latest_intake, signed_plan
 from acuknee.care.status import patient_status
-from acuknee.clinic.models import Clinic, IntakeRecord, Patient, PlanRecord
 from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
 from acuknee.clinical.assessment import Assessment, CriteriaResult
 from acuknee.clinical.numbers import format_number
 from acuknee.clinical.vocabulary import Domain, Side
+from acuknee.records.models import Clinic, IntakeRecord, Patient, PlanRecord
 from acuknee.reports.charts import (
     GlanceRow,
     GlanceSpec,

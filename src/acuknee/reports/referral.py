@@ -22,9 +22,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from acuknee.care.queries import INTAKE_ORDER, live
-from acuknee.clinic.forms.intake import label_for
-from acuknee.clinic.models import Clinic, IntakeRecord, Patient, StaffProfile
 from acuknee.clinical.screening import Screening
+from acuknee.pages.forms.intake import label_for
+from acuknee.records.models import Clinic, IntakeRecord, Patient, StaffProfile
 from acuknee.reports.charts import UrgencySpec, urgency_data_uri
 from acuknee.reports.progress import DISCLAIMER, Image
 

@@ -26,13 +26,13 @@ from typing import Any
 
 from acuknee.care.queries import SIGNED_ORDER, live, signed_plan
 from acuknee.care.queries import today as clinic_today
-from acuknee.clinic.models import Clinic, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import KnowledgeBase, Plan, SessionRecord, load_knowledge, stricta
 from acuknee.clinical.knowledge import Source
 from acuknee.clinical.planning import PlannedPoint
 from acuknee.clinical.sessions import adverse_events_text
 from acuknee.clinical.stricta import StrictaContext, StrictaItem, StrictaReport
 from acuknee.clinical.vocabulary import Side
+from acuknee.records.models import Clinic, Patient, PlanRecord, TreatmentSession
 
 _SOURCES_SENTENCE = re.compile(r"\s*Sources?:\s*([A-Za-z0-9_\-,\s]+?)\.(?=\s|$)")
 _YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")

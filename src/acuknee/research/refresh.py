@@ -31,7 +31,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from acuknee.care.queries import build_course, latest_intake, live, live_sessions, signed_plan
-from acuknee.clinic.models import Patient, TreatmentSession
 from acuknee.clinical import (
     Evaluation,
     InvalidInput,
@@ -44,6 +43,7 @@ from acuknee.clinical import (
 )
 from acuknee.clinical.assessment import Assessment
 from acuknee.clinical.intake import Intake
+from acuknee.records.models import Patient, TreatmentSession
 from acuknee.research.models import AdverseEventFact, CourseOutcome
 from acuknee.research.schema import DOMAIN_MEASURES, age_band
 

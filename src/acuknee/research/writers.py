@@ -152,7 +152,7 @@ def _copy_postgresql(cursor: Any, table: str, arrow: pa.Table) -> None:
 
 def _synthetic_clinics(clinics: tuple[SynthClinic, ...]) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Create or update the Clinic rows; returns Clinic ids indexed by cohort clinic number."""
-    from acuknee.clinic.models import Clinic
+    from acuknee.records.models import Clinic
 
     ids = np.zeros(len(clinics) + 1, dtype=np.int64)
     existing = {c.slug: c for c in Clinic.objects.filter(slug__in=[c.slug for c in clinics])}

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views import defaults
 
-from acuknee.clinic.access import landing_page
+from acuknee.accounts.access import landing_page
 
 _BODY = b"<!doctype html>\n<title>Bad Request (400)</title>\n<h1>Bad Request (400)</h1>\n"
 _MACHINE_PREFIXES = ("/api/", "/fhir/")
@@ -58,11 +58,11 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     """403: the page exists but the user's role may not open it; say so and where to go."""
     if request.path.startswith(_MACHINE_PREFIXES):
         return defaults.permission_denied(request, exception)
-    return render(request, "clinic/403.html", _context(request), status=403)
+    return render(request, "pages/403.html", _context(request), status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404: nothing here, or a record of another clinic (never confirmed to exist)."""
     if request.path.startswith(_MACHINE_PREFIXES):
         return defaults.page_not_found(request, exception)
-    return render(request, "clinic/404.html", _context(request), status=404)
+    return render(request, "pages/404.html", _context(request), status=404)

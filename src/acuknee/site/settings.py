@@ -27,7 +27,9 @@ INSTALLED_APPS = [
     "simple_history",
     # ninja: its packaged Swagger UI assets, so the API docs page loads nothing from a CDN.
     "ninja",
-    "acuknee.clinic",
+    "acuknee.records",
+    "acuknee.pages",
+    "acuknee.commands",
     "acuknee.accounts",
     "acuknee.reports",
     "acuknee.research",

@@ -11,7 +11,7 @@ urlpatterns = [
     *web.urlpatterns,
     path("audit/", include("acuknee.audit.urls")),
     path("account/", include("acuknee.accounts.urls")),
-    path("", include("acuknee.clinic.urls")),
+    path("", include("acuknee.pages.urls")),
 ]
 
 # A 400 that does not re-read the body that caused it (see acuknee/site/errors.py).

@@ -21,12 +21,11 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest
 
+from acuknee.accounts.access import CLINICAL_ROLES, SCHEDULING_ROLES
 from acuknee.api.auth import ALL_ROLES, clinic_patients, require
 from acuknee.api.fhir_api.responses import FhirError, Json
 from acuknee.api.schemas import DB_INT_MAX
 from acuknee.care.queries import live
-from acuknee.clinic.access import CLINICAL_ROLES, SCHEDULING_ROLES
-from acuknee.clinic.models import IntakeRecord, Measurement, Patient, PlanRecord, TreatmentSession
 from acuknee.clinical import load_knowledge
 from acuknee.clinical.assessment import Assessment
 from acuknee.clinical.instruments import Scores
@@ -49,6 +48,7 @@ from acuknee.fhir import (
     questionnaire_response_resource,
     service_request_resource,
 )
+from acuknee.records.models import IntakeRecord, Measurement, Patient, PlanRecord, TreatmentSession
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 logger = logging.getLogger(__name__)

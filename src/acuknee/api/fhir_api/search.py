@@ -47,9 +47,9 @@ from acuknee.api.fhir_api.resources import (
     storable_pk,
 )
 from acuknee.api.fhir_api.responses import Json
-from acuknee.clinic.models import IntakeRecord, Measurement, TreatmentSession
 from acuknee.clinical import load_knowledge
 from acuknee.fhir import codes as fhir_codes
+from acuknee.records.models import IntakeRecord, Measurement, TreatmentSession
 
 logger = logging.getLogger(__name__)
 

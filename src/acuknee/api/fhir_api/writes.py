@@ -21,10 +21,10 @@ from acuknee.api.fhir_api.responses import FhirError, Json, base_url, fhir_respo
 from acuknee.api.text import text_problems
 from acuknee.care import errors as care_errors
 from acuknee.care import services
-from acuknee.clinic.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm, field_name
-from acuknee.clinic.models import Patient
 from acuknee.clinical import InvalidInput, InvalidInputs, load_knowledge
 from acuknee.fhir import answers_from_questionnaire_response
+from acuknee.pages.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm, field_name
+from acuknee.records.models import Patient
 
 ACCEPTED_BODY_TYPES = ("application/fhir+json", "application/json")
 

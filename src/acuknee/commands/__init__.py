@@ -1,0 +1,1 @@
+"""Operational commands (`manage.py load_demo`, `run_export`, ...): the jobs a deployment runs."""

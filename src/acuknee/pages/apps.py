@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PagesConfig(AppConfig):
+    name = "acuknee.pages"
+    label = "pages"
+    verbose_name = "acuknee practitioner pages"

@@ -1,0 +1,27 @@
+"""``{% safety_banner %}``: the safety banner at the top of every page of a patient, for the
+roles that read clinical notes. Computed in one place (``care.queries.safety_banner``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from acuknee.accounts.access import CLINICAL_ROLES
+from acuknee.care.queries import safety_banner as banner_items
+from acuknee.records.models import Patient
+
+register = template.Library()
+
+
+@register.inclusion_tag("pages/_safety_banner.html", takes_context=True)
+def safety_banner(context: template.Context) -> dict[str, Any]:
+    """The banner's items for the page's ``patient``: none on pages without a patient, for a
+    patient's own phone (no signed-in staff) and for roles without clinical access."""
+    patient = context.get("patient")
+    request = context.get("request")
+    staff = getattr(getattr(request, "user", None), "staff", None) if request else None
+    role = getattr(staff, "role", None)
+    if not isinstance(patient, Patient) or patient.pk is None or role not in CLINICAL_ROLES:
+        return {"items": [], "patient": None}
+    return {"items": banner_items(patient), "patient": patient}

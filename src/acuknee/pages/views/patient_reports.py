@@ -1,0 +1,92 @@
+"""The patient's printable documents: the progress report and the referral letter, HTML and PDF.
+
+Views are adapters: ``acuknee.reports.progress`` and ``acuknee.reports.referral`` gather and
+render; these views only pick the record, check access (``clinic_view``: clinical roles, the
+user's own clinic) and choose HTML or PDF. The HTML page and the PDF come from one template.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+
+from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
+from acuknee.records.models import IntakeRecord, Patient
+from acuknee.reports.progress import build_patient_report, html_to_pdf, render_patient_report
+from acuknee.reports.referral import (
+    ReferralUnavailable,
+    build_referral,
+    referral_intake,
+    render_referral,
+)
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def _report_html(patient: Patient, *, for_print: bool) -> str:
+    return render_patient_report(
+        build_patient_report(patient, today=timezone.localdate(), for_print=for_print),
+        for_print=for_print,
+    )
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def patient_report(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The progress report as a page (with a link to its PDF)."""
+    return HttpResponse(_report_html(patient, for_print=False))
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def patient_report_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The same report printed to PDF (A4)."""
+    pdf = html_to_pdf(_report_html(patient, for_print=True))
+    return _pdf(pdf, f"progress-report-{patient.record_number}.pdf")
+
+
+def _referral_html(
+    request: HttpRequest, patient: Patient, *, for_print: bool, intake_id: int | None = None
+) -> str:
+    """The referral letter of the intake ``intake_id`` (or named by ``?intake=ID``), else of the
+    latest intake with a referral; 404 when there is none (or the intake is voided)."""
+    if intake_id is None:
+        named = request.GET.get("intake")
+        intake_id = int(named) if named and named.isdigit() else None
+    try:
+        record: IntakeRecord = referral_intake(patient, intake_id)
+        letter = build_referral(record, request.user.staff, today=timezone.localdate())
+    except ReferralUnavailable as exc:
+        raise Http404(str(exc)) from exc
+    return render_referral(letter, for_print=for_print)
+
+
+def intake_referral_html(request: HttpRequest, patient: Patient, intake_id: int) -> str:
+    """The referral letter of one intake, as a page (the intake page's link)."""
+    return _referral_html(request, patient, for_print=False, intake_id=intake_id)
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def referral_letter(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The referral letter as a printable page."""
+    return HttpResponse(_referral_html(request, patient, for_print=False))
+
+
+@clinic_view(roles=CLINICAL_ROLES)
+def referral_letter_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The referral letter as PDF."""
+    pdf = html_to_pdf(_referral_html(request, patient, for_print=True))
+    return _pdf(pdf, f"referral-{patient.record_number}.pdf")
+
+
+urlpatterns: list[URLPattern] = [
+    path("patients/<int:patient_id>/report/", patient_report, name="patient-report"),
+    path("patients/<int:patient_id>/report.pdf", patient_report_pdf, name="patient-report-pdf"),
+    path("patients/<int:patient_id>/referral/", referral_letter, name="patient-referral"),
+    path(
+        "patients/<int:patient_id>/referral.pdf", referral_letter_pdf, name="patient-referral-pdf"
+    ),
+]

@@ -1,0 +1,281 @@
+"""Treatment sessions: log one pre-filled from the signed plan, edit it (optimistic locking),
+void it with a reason, and download the course schedule as an iCalendar file.
+
+The view parses the page into the core's ``SessionRecord`` (``forms.sessions``), stores it as a
+``TreatmentSession`` and renders; the record's rules live in ``acuknee.clinical.sessions``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from acuknee.accounts.access import clinic_view
+from acuknee.care import errors, services
+from acuknee.care.queries import (
+    affected_side,
+    next_session_number,
+    open_referrals,
+    session_problems,
+    signed_plan,
+)
+from acuknee.clinical import Plan, SessionRecord
+from acuknee.pages import answers
+from acuknee.pages.forms.sessions import SessionEntry, initial_from_plan, initial_from_record
+from acuknee.pages.ics import CalendarEvent, ics_calendar
+from acuknee.records.models import Patient, PlanRecord, TreatmentSession
+
+
+class VoidSessionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason for voiding", max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+def _practitioner(request: HttpRequest) -> str:
+    return str(request.user.get_username())
+
+
+def _page(
+    request: HttpRequest,
+    patient: Patient,
+    entry: SessionEntry,
+    *,
+    plan: PlanRecord | None,
+    session: TreatmentSession | None = None,
+    status: int = 200,
+    void_form: VoidSessionForm | None = None,
+    form_token: str | None = None,
+) -> HttpResponse:
+    context = {
+        "patient": patient,
+        "entry": entry,
+        "plan": plan,
+        "plan_content": Plan.model_validate(plan.content) if plan else None,
+        "session": session,
+        "number": session.number if session else next_session_number(patient),
+        "form_token": form_token or uuid.uuid4().hex,
+        "void_form": void_form
+        or (VoidSessionForm(initial={"version": session.version}) if session else None),
+    }
+    return render(request, "pages/session_form.html", context, status=status)
+
+
+def _side(plan: PlanRecord | None) -> str | None:
+    side = affected_side(plan.intake) if plan is not None else None
+    return side.value if side is not None else None
+
+
+@clinic_view()
+def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
+    plan = signed_plan(patient)
+    standing = open_referrals(patient).first()
+    refusal = None
+    if patient.is_voided:
+        refusal = "This patient record is voided: no session can be logged."
+    elif plan is None:
+        refusal = "This patient has no signed plan: sign a plan before logging a session."
+    elif standing is not None:
+        refusal = (
+            f"The referral of the intake of {standing.visit_date.isoformat()} stands until its "
+            "outcome is recorded: no session can be logged."
+        )
+    if refusal is not None:
+        entry = SessionEntry()
+        entry.problems.append(refusal)
+        return _page(request, patient, entry, plan=None, status=409)
+    assert plan is not None
+    initial = initial_from_plan(Plan.model_validate(plan.content))
+    if request.method != "POST":
+        entry = SessionEntry(initial=initial, side=_side(plan))
+        return _page(request, patient, entry, plan=plan)
+    token = str(request.POST.get("form_token", ""))[:64] or None
+    entry = SessionEntry(
+        request.POST,
+        initial={"hints": initial["hints"]},  # the plan's depth and angle, beside each point
+        practitioner_id=_practitioner(request),
+        side=_side(plan),
+    )
+    number = next_session_number(patient)
+    if not entry.is_valid(number, check=lambda record: session_problems(plan, record)):
+        return _page(request, patient, entry, plan=plan, status=400, form_token=token)
+    assert entry.record is not None
+    try:
+        stored = services.record_session(patient, request.user, entry.record, submission_key=token)
+    except errors.DuplicateSubmission as exc:
+        messages.info(request, exc.message)
+        return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
+    except errors.CareError as exc:
+        entry.problems += answers.lines(exc)
+        status = answers.status_of(exc)
+        return _page(request, patient, entry, plan=plan, status=status, form_token=token)
+    messages.success(request, f"Session {stored.number} saved.")
+    return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
+
+
+def _session(patient: Patient, session_id: int) -> TreatmentSession:
+    return get_object_or_404(TreatmentSession, pk=session_id, patient=patient)
+
+
+@clinic_view()
+def session_edit(request: HttpRequest, patient: Patient, session_id: int) -> HttpResponse:
+    session = _session(patient, session_id)
+    record = SessionRecord.model_validate(session.data)
+    if request.method != "POST" or session.is_voided:
+        entry = SessionEntry(
+            initial=initial_from_record(record, session.version), side=_side(session.plan)
+        )
+        if session.is_voided and request.method == "POST":
+            entry.problems.append("A voided session cannot be edited.")
+            return _page(request, patient, entry, plan=session.plan, session=session, status=409)
+        return _page(request, patient, entry, plan=session.plan, session=session)
+    entry = SessionEntry(
+        request.POST,
+        practitioner_id=record.practitioner_id or _practitioner(request),
+        side=_side(session.plan),
+    )
+    if not entry.is_valid(
+        session.number, check=lambda checked: session_problems(session.plan, checked)
+    ):
+        return _page(request, patient, entry, plan=session.plan, session=session, status=400)
+    assert entry.record is not None
+    expected = entry.session.cleaned_data.get("version")
+    try:
+        services.edit_session(session, entry.record, expected)
+    except errors.CareError as exc:
+        entry.problems += answers.lines(exc)
+        fresh = _session(patient, session_id)
+        status = answers.status_of(exc)
+        return _page(request, patient, entry, plan=fresh.plan, session=fresh, status=status)
+    messages.success(request, f"Session {session.number} updated.")
+    return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
+
+
+@require_POST
+@clinic_view()
+def session_void(request: HttpRequest, patient: Patient, session_id: int) -> HttpResponse:
+    session = _session(patient, session_id)
+    form = VoidSessionForm(request.POST)
+    record = SessionRecord.model_validate(session.data)
+    entry = SessionEntry(initial=initial_from_record(record, session.version))
+    if session.is_voided:
+        messages.info(request, f"Session {session.number} was already voided.")
+        return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
+    if not form.is_valid():
+        return _page(
+            request, patient, entry, plan=session.plan, session=session, status=400, void_form=form
+        )
+    try:
+        services.void(
+            session, request.user, form.cleaned_data["reason"], form.cleaned_data["version"]
+        )
+    except errors.CareError as exc:
+        entry.problems += answers.lines(exc)
+        status = answers.status_of(exc)
+        return _page(request, patient, entry, plan=session.plan, session=session, status=status)
+    messages.success(request, f"Session {session.number} voided; it stays visible as voided.")
+    return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
+
+
+# --- the course schedule as iCalendar (RFC 5545) -------------------------------------------------
+
+
+def schedule_events(record: PlanRecord, plan: Plan) -> list[CalendarEvent]:
+    """One event per planned visit. No patient name: a calendar file leaves the clinic."""
+    clinic = record.patient.clinic
+    total = plan.number_of_sessions or sum(1 for v in plan.schedule if v.kind == "session")
+    contact = ", ".join(x for x in (clinic.name, clinic.phone) if x)
+    events = []
+    for visit in plan.schedule:
+        if visit.kind == "session":
+            summary = f"Acupuncture session {visit.number} of {total}"
+        else:
+            summary = f"Knee reassessment {visit.number} (week {visit.week})"
+        events.append(
+            CalendarEvent(
+                uid=f"plan-{record.pk}-{visit.kind}-{visit.number}@acuknee",
+                day=visit.date,
+                summary=summary,
+                description=f"{summary}. {contact}".strip(),
+            )
+        )
+    return events
+
+
+@clinic_view()
+def schedule_ics(request: HttpRequest, patient: Patient) -> HttpResponse:
+    record = signed_plan(patient)
+    if record is None:
+        raise Http404("no signed plan")
+    plan = Plan.model_validate(record.content)
+    body = ics_calendar(
+        schedule_events(record, plan), timezone.now(), f"Knee acupuncture, {patient.clinic.name}"
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="schedule-{patient.pk}.ics"'
+    return response
+
+
+# --- the section on the patient page -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session: TreatmentSession
+    record: SessionRecord
+
+
+def sessions_context(patient: Patient) -> dict[str, Any]:
+    """Context for ``clinic/_sessions_section.html``, under the key ``sessions_section``."""
+    plan = signed_plan(patient)
+    content = Plan.model_validate(plan.content) if plan else None
+    rows = [
+        SessionRow(s, SessionRecord.model_validate(s.data))
+        for s in patient.sessions.order_by("session_date", "number", "id")
+    ]
+    attended = sum(1 for r in rows if not r.session.is_voided)
+    planned = content.number_of_sessions if content else None
+    return {
+        "sessions_section": {
+            "patient": patient,
+            "plan": plan,
+            "plan_content": content,
+            "rows": rows,
+            "attended": attended,
+            "planned": planned,
+        }
+    }
+
+
+@clinic_view()
+def sessions_section(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The sessions section alone (for htmx, when the patient page did not render it)."""
+    context = {"patient": patient, **sessions_context(patient)}
+    return render(request, "pages/_sessions_section.html", context)
+
+
+urlpatterns: list[URLPattern] = [
+    path("patients/<int:patient_id>/sessions/new/", session_new, name="session-new"),
+    path(
+        "patients/<int:patient_id>/sessions/<int:session_id>/edit/",
+        session_edit,
+        name="session-edit",
+    ),
+    path(
+        "patients/<int:patient_id>/sessions/<int:session_id>/void/",
+        session_void,
+        name="session-void",
+    ),
+    path("patients/<int:patient_id>/sessions/section/", sessions_section, name="sessions-section"),
+    path("patients/<int:patient_id>/schedule.ics", schedule_ics, name="schedule-ics"),
+]

@@ -1,0 +1,1 @@
+"""The clinical record as stored: the database models and their migrations (app label `clinic`)."""

@@ -1,0 +1,209 @@
+"""The demo clinic: every stage present, built through the core, synthetic, idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from acuknee.care.status import patient_status
+from acuknee.clinical import (
+    Assessment,
+    Course,
+    Intake,
+    Plan,
+    Scores,
+    Screening,
+    SessionRecord,
+    evaluate,
+)
+from acuknee.clinical.response import Visit
+from acuknee.demo import (
+    DEMO_CLINIC_NAME,
+    DEMO_CLINIC_SLUG,
+    DEMO_USERS,
+    OTHER_CLINIC_SLUG,
+    load_demo,
+    password_for,
+)
+from acuknee.records.models import (
+    Clinic,
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    Role,
+    StaffProfile,
+    TreatmentSession,
+)
+from tests.demo_snapshot import restore_demo
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 24)
+
+
+@pytest.fixture
+def demo(db: None, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What ``load_demo(TODAY)`` writes, for the tests that only read it: built by
+    ``load_demo`` once per run and copied in (tests/demo_snapshot.py). The tests that load,
+    reload and reset the demo call ``load_demo`` themselves."""
+    restore_demo(tmp_path_factory, TODAY)
+
+
+def _demo_patients() -> list[Patient]:
+    return list(Patient.objects.filter(clinic__slug=DEMO_CLINIC_SLUG, voided_at__isnull=True))
+
+
+def _intake(patient: Patient) -> Intake:
+    return Intake.model_validate(patient.intakes.get().data)
+
+
+def test_creates_two_clinics_and_one_user_per_role() -> None:
+    result = load_demo(TODAY)
+    assert result.created
+    assert Clinic.objects.get(slug=DEMO_CLINIC_SLUG).name == DEMO_CLINIC_NAME
+    assert Clinic.objects.filter(slug=OTHER_CLINIC_SLUG).exists()
+    demo_roles = set(
+        StaffProfile.objects.filter(clinic__slug=DEMO_CLINIC_SLUG).values_list("role", flat=True)
+    )
+    assert demo_roles == {Role.PRACTITIONER, Role.FRONT_DESK, Role.CLINIC_ADMIN}
+    assert StaffProfile.objects.get(user__username="researcher").clinic is None
+    assert {login.username for login in result.logins} == {u for u, _, _ in DEMO_USERS}
+
+
+def test_printed_logins_work(demo: None) -> None:
+    assert password_for("practitioner") == "demo-practitioner-2026"
+    assert authenticate(username="practitioner", password="demo-practitioner-2026") is not None
+
+
+def test_about_thirty_synthetic_patients(demo: None) -> None:
+    demo = Patient.objects.filter(clinic__slug=DEMO_CLINIC_SLUG)
+    assert 25 <= demo.count() <= 35
+    assert not Patient.objects.filter(synthetic=False).exists()
+
+
+def test_every_stage_is_present(demo: None) -> None:
+    statuses = Counter(patient_status(p, TODAY) for p in _demo_patients())
+    for status in Patient.Status:
+        assert statuses[status] >= 1, status
+    assert statuses[Patient.Status.COMPLETED] >= 4
+    assert statuses[Patient.Status.IN_COURSE] >= 5
+
+
+def test_completed_patients_include_responders_and_non_responders(demo: None) -> None:
+    verdicts = []
+    for patient in _demo_patients():
+        if patient_status(patient, TODAY) != Patient.Status.COMPLETED:
+            continue
+        visits: dict[dt.date, dict[str, dict[str, float | None]]] = {}
+        for m in patient.measurements.all():
+            visits.setdefault(m.measured_on, {})[m.instrument] = m.answers
+        days = sorted(visits)
+        course = Course(
+            baseline=Visit(date=days[0], measurements=visits[days[0]]),
+            follow_ups=[Visit(date=d, measurements=visits[d]) for d in days[1:]],
+        )
+        verdicts.append(evaluate(course).follow_ups[-1].oarsi.status)
+    assert "responder" in verdicts
+    assert "non_responder" in verdicts
+
+
+def test_special_patients_are_present(demo: None) -> None:
+    patients = _demo_patients()
+    intakes = [_intake(p) for p in patients]
+    assert any(i.health.pregnant for i in intakes)
+    assert any(i.health.implanted_electronic_device for i in intakes)
+    assert any(i.health.knee_prosthesis is not None for i in intakes)
+    referred = [p for p in patients if patient_status(p, TODAY) == Patient.Status.REFERRED]
+    screening = Screening.model_validate(referred[0].intakes.get().screening)
+    assert "septic_arthritis" in {r.rule for r in screening.referrals}
+    assert not referred[0].plans.exists()
+
+
+def test_pregnant_patients_plan_needles_no_blocked_point(demo: None) -> None:
+    pregnant = next(p for p in _demo_patients() if _intake(p).health.pregnant)
+    screening = Screening.model_validate(pregnant.intakes.get().screening)
+    plan = Plan.model_validate(pregnant.plans.get().content)
+    assert "pregnancy" in {f.rule for f in screening.findings}
+    assert plan.points
+    assert all(not screening.point_blocks(p.code, p.side) for p in plan.points)
+
+
+def test_stored_json_is_valid_core_output(demo: None) -> None:
+    for intake in IntakeRecord.objects.all():
+        Intake.model_validate(intake.data)
+        Screening.model_validate(intake.screening)
+        Assessment.model_validate(intake.assessment)
+    for plan in PlanRecord.objects.all():
+        assert Plan.model_validate(plan.content).status == "proposed"
+    for session in TreatmentSession.objects.all():
+        record = SessionRecord.model_validate(session.data)
+        assert record.date == session.session_date <= TODAY
+    for measurement in Measurement.objects.all():
+        Scores.model_validate(measurement.scores)
+        assert measurement.measured_on <= TODAY
+
+
+def test_loading_twice_changes_nothing() -> None:
+    load_demo(TODAY)
+    before = (Patient.objects.count(), TreatmentSession.objects.count(), Clinic.objects.count())
+    again = load_demo(TODAY)
+    assert not again.created
+    assert (
+        Patient.objects.count(),
+        TreatmentSession.objects.count(),
+        Clinic.objects.count(),
+    ) == before
+
+
+def test_reset_recreates_the_same_data_for_the_same_seed() -> None:
+    load_demo(TODAY)
+    names = sorted(Patient.objects.values_list("record_number", "given_name", "family_name"))
+    old_ids = set(Patient.objects.values_list("pk", flat=True))
+    result = load_demo(TODAY, reset=True)
+    assert result.created
+    assert sorted(Patient.objects.values_list("record_number", "given_name", "family_name")) == (
+        names
+    )
+    assert not old_ids & set(Patient.objects.values_list("pk", flat=True))
+    assert Clinic.objects.filter(slug=DEMO_CLINIC_SLUG).count() == 1
+
+
+def test_reset_refuses_when_a_real_patient_is_in_the_demo_clinic() -> None:
+    load_demo(TODAY)
+    Patient.objects.create(
+        clinic=Clinic.objects.get(slug=DEMO_CLINIC_SLUG),
+        record_number="REAL-1",
+        given_name="Real",
+        family_name="Person",
+        date_of_birth=dt.date(1950, 1, 1),
+        sex="female",
+    )
+    with pytest.raises(RuntimeError):
+        load_demo(TODAY, reset=True)
+    assert Patient.objects.filter(record_number="REAL-1").exists()
+
+
+def test_command_prints_logins_and_is_idempotent() -> None:
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "demo-practitioner-2026" in out.getvalue()
+    count = Patient.objects.count()
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "already exists" in out.getvalue()
+    assert Patient.objects.count() == count
+
+
+def test_printed_logins_say_the_clinic_admin_enrols_a_second_factor() -> None:
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    [admin] = [u for u, _, role in DEMO_USERS if role == "clinic_admin"]
+    [line] = [line for line in out.getvalue().splitlines() if "second factor" in line]
+    assert admin in line
+    assert "TOTP" in line
