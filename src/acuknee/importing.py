@@ -27,8 +27,8 @@ from acuknee.care.errors import InvalidRecord
 from acuknee.care.patients import PatientDetails, check_details, register_patient
 from acuknee.care.queries import live, session_problems, signed_plan
 from acuknee.clinical import InvalidInput, InvalidInputs, SessionRecord, load_knowledge, score
-from acuknee.pages.forms.measurements import clinic_instruments
-from acuknee.pages.forms.patients import PatientForm
+from acuknee.forms.measurements import clinic_instruments
+from acuknee.forms.patients import PatientForm
 from acuknee.records.models import Clinic, Patient
 
 Kind = Literal["patients", "measurements", "sessions"]

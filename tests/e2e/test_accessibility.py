@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from acuknee.demo import DEMO_CASES
-from acuknee.pages.forms.measurements import SELF_REPORT_INSTRUMENTS
+from acuknee.forms.measurements import SELF_REPORT_INSTRUMENTS
 from acuknee.records.models import Patient, PlanRecord, SelfReportLink
 from tests.e2e.conftest import DESKTOP, PHONE, axe_violations, describe, sign_in
 

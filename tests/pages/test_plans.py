@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from acuknee.clinical import Plan, load_knowledge
-from acuknee.pages.forms.plans import PlanEditForm, next_weekday
+from acuknee.forms.plans import PlanEditForm, next_weekday
 from acuknee.records.models import IntakeRecord, Patient, PlanRecord
 from tests.intake_answers import red_flags_answered_no
 from tests.pages.conftest import login

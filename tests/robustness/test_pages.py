@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from acuknee.pages.forms.measurements import SELF_REPORT_INSTRUMENTS
+from acuknee.forms.measurements import SELF_REPORT_INSTRUMENTS
 from acuknee.pages.views.selfreport import LINK_VALID_FOR
 from acuknee.records.models import Measurement, Patient, SelfReportLink
 from tests.robustness.web import PAIN, browser, post_form

@@ -20,7 +20,7 @@ from django.db.models import Model, Sum
 from django.test import Client
 from django.urls import reverse
 
-from acuknee.pages.forms.measurements import SELF_REPORT_INSTRUMENTS
+from acuknee.forms.measurements import SELF_REPORT_INSTRUMENTS
 from acuknee.pages.views.selfreport import LINK_VALID_FOR
 from acuknee.records.models import (
     IntakeRecord,

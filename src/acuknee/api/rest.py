@@ -67,7 +67,7 @@ from acuknee.clinical import (
     load_knowledge,
 )
 from acuknee.clinical.knowledge import Point, Protocol
-from acuknee.pages.forms.measurements import MeasurementsForm, clinic_instruments, field_name
+from acuknee.forms.measurements import MeasurementsForm, clinic_instruments, field_name
 from acuknee.records.models import (
     ApiToken,
     IntakeRecord,

@@ -13,7 +13,7 @@ session is stored, the same safety rules that shaped the plan apply to what was 
 - a point the screening blocks for this patient (``Screening.point_blocks``: pregnancy, a knee
   prosthesis, a skin lesion ...) may be needled only when the signed plan holds it on that side,
   which means the practitioner overrode the block with a recorded reason when editing the plan
-  (``acuknee.pages.forms.plans``); otherwise the session is refused and says which rule and why;
+  (``acuknee.forms.plans``); otherwise the session is refused and says which rule and why;
 - likewise a stimulation method the screening blocks (``Screening.method_blocks``: e.g.
   electroacupuncture with a cardiac pacemaker) only when it is the signed plan's own method, and
   never when the blocking rule admits no override (pregnancy: ``method_override_refusals``).

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from acuknee.care.queries import INTAKE_ORDER, live
 from acuknee.clinical.screening import Screening
-from acuknee.pages.forms.intake import label_for
+from acuknee.forms.intake import label_for
 from acuknee.records.models import Clinic, IntakeRecord, Patient, StaffProfile
 from acuknee.reports.charts import UrgencySpec, urgency_data_uri
 from acuknee.reports.progress import DISCLAIMER, Image

@@ -23,7 +23,7 @@ from acuknee.care import errors as care_errors
 from acuknee.care import services
 from acuknee.clinical import InvalidInput, InvalidInputs, load_knowledge
 from acuknee.fhir import answers_from_questionnaire_response
-from acuknee.pages.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm, field_name
+from acuknee.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm, field_name
 from acuknee.records.models import Patient
 
 ACCEPTED_BODY_TYPES = ("application/fhir+json", "application/json")

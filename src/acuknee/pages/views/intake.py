@@ -33,10 +33,10 @@ from acuknee.care.queries import (
 from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
 from acuknee.clinical.intake import UnansweredQuestion, unanswered_red_flags
 from acuknee.clinical.knowledge import Source
+from acuknee.forms.intake import IntakeForm, initial_from_intake, label_for
+from acuknee.forms.plans import PlanStartForm, next_weekday
+from acuknee.forms.voiding import VoidIntakeForm
 from acuknee.pages import answers
-from acuknee.pages.forms.intake import IntakeForm, initial_from_intake, label_for
-from acuknee.pages.forms.plans import PlanStartForm, next_weekday
-from acuknee.pages.forms.voiding import VoidIntakeForm
 from acuknee.records.models import IntakeRecord, Patient
 
 

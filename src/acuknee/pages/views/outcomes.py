@@ -18,9 +18,9 @@ from django.views.decorators.http import require_POST
 from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
 from acuknee.care import errors, services
 from acuknee.care.queries import latest_intake, live, today
+from acuknee.forms.baseline import BaselineForm
+from acuknee.forms.measurements import MeasurementsForm, clinic_instruments
 from acuknee.pages import answers
-from acuknee.pages.forms.baseline import BaselineForm
-from acuknee.pages.forms.measurements import MeasurementsForm, clinic_instruments
 from acuknee.pages.views.intake import intake_for
 from acuknee.records.models import Measurement, Patient
 from acuknee.reports.outcomes import outcomes_context

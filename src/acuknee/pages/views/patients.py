@@ -26,8 +26,8 @@ from acuknee.care.patients import edit_patient, patient_changes, register_patien
 from acuknee.care.queries import live
 from acuknee.care.queries import search_patients as search
 from acuknee.care.status import attach_overviews, latest, patient_status, with_status_facts
-from acuknee.pages.forms.patients import PatientEditForm, PatientRegisterForm, PatientSearchForm
-from acuknee.pages.forms.voiding import VoidRecordForm
+from acuknee.forms.patients import PatientEditForm, PatientRegisterForm, PatientSearchForm
+from acuknee.forms.voiding import VoidRecordForm
 from acuknee.pages.views.sessions import sessions_context
 from acuknee.records.models import IntakeRecord, Patient, TreatmentSession
 from acuknee.reports.outcomes import outcomes_context

@@ -23,13 +23,13 @@ from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
 from acuknee.care import errors, services
 from acuknee.care.queries import affected_side, planning_refusals, screening_of
 from acuknee.clinical import Plan, load_knowledge
-from acuknee.pages import answers
-from acuknee.pages.forms.plans import (
+from acuknee.forms.plans import (
     PlanEditForm,
     PlanStartForm,
     VersionForm,
     VoidForm,
 )
+from acuknee.pages import answers
 from acuknee.pages.views.intake import Citation, citations, intake_for, intake_page
 from acuknee.pages.views.reference import diagram_context
 from acuknee.records.models import Patient, PlanRecord

@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from acuknee.accounts.access import SCHEDULING_ROLES, clinic_view, public_view
 from acuknee.care import errors, services
 from acuknee.clinical import load_knowledge
-from acuknee.pages.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm
+from acuknee.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm
 from acuknee.records.models import Patient, SelfReportLink
 
 LINK_VALID_FOR = dt.timedelta(days=7)

@@ -29,8 +29,8 @@ from acuknee.care.queries import (
     signed_plan,
 )
 from acuknee.clinical import Plan, SessionRecord
+from acuknee.forms.sessions import SessionEntry, initial_from_plan, initial_from_record
 from acuknee.pages import answers
-from acuknee.pages.forms.sessions import SessionEntry, initial_from_plan, initial_from_record
 from acuknee.pages.ics import CalendarEvent, ics_calendar
 from acuknee.records.models import Patient, PlanRecord, TreatmentSession
 

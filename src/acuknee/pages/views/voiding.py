@@ -27,8 +27,8 @@ from django.views.decorators.http import require_POST
 from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
 from acuknee.care import errors, services
 from acuknee.clinical import load_knowledge
+from acuknee.forms.voiding import VoidIntakeForm, VoidRecordForm
 from acuknee.pages import answers
-from acuknee.pages.forms.voiding import VoidIntakeForm, VoidRecordForm
 from acuknee.pages.views.intake import intake_for, intake_page
 from acuknee.records.models import Measurement, Patient
 

@@ -38,7 +38,7 @@ from acuknee.clinical import (
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.knowledge import Instrument
 from acuknee.clinical.vocabulary import PainLocation, Side
-from acuknee.pages.forms.measurements import item_field
+from acuknee.forms.measurements import item_field
 
 # Intake fields the form does not ask for: they come from the patient record or the measurements.
 _FROM_ELSEWHERE = {"age", "sex", "baseline"}

@@ -1,0 +1,4 @@
+"""Validated input for the clinical acts (Django forms).
+
+One parser shared by the pages, the REST and FHIR writes and the CSV import.
+"""

@@ -1,1 +1,0 @@
-"""Django forms of the clinic app, one module per slice; each failed form stores nothing."""
