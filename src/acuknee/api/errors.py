@@ -33,7 +33,7 @@ OUT_OF_RANGE = "out_of_range"
 _SOURCES = {"body", "query", "path", "header", "cookie", "form"}
 """The first part of ninja's error location, which says where, not what."""
 
-_BODY_PARAMS = {"payload", "filters"}
+_BODY_PARAMS = {"payload", "filters", "ninja_pagination"}
 """The handler parameter names the API uses for its bodies and query schemas (not fields)."""
 
 

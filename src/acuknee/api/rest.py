@@ -6,10 +6,9 @@ caller's clinic, then reuse the clinic's forms and helpers and the core for ever
 paged (``limit``/``offset``, with ``total``) and filtered by ``patient`` and a date range.
 """
 
-from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pydantic
@@ -18,8 +17,9 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.datastructures import MultiValueDict
-from ninja import NinjaAPI, Query, Status
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.openapi.docs import Swagger
+from ninja.pagination import paginate
 from ninja.params import Body
 from ninja.parser import Parser
 
@@ -39,10 +39,10 @@ from acuknee.api.schemas import (
     ErrorOut,
     EvaluationOut,
     IntakeOut,
+    Mapped,
     MeasurementIn,
     MeasurementOut,
-    Page,
-    PageParams,
+    Paged,
     PatientFilters,
     PatientIn,
     PatientOut,
@@ -59,7 +59,6 @@ from acuknee.care.patients import PatientDetails, register_patient
 from acuknee.care.queries import build_course, live
 from acuknee.care.queries import search_patients as search
 from acuknee.clinical import (
-    Intake,
     InvalidInput,
     InvalidInputs,
     SessionRecord,
@@ -69,7 +68,6 @@ from acuknee.clinical import (
 from acuknee.clinical.knowledge import Point, Protocol
 from acuknee.forms.measurements import MeasurementsForm, clinic_instruments, field_name
 from acuknee.records.models import (
-    ApiToken,
     IntakeRecord,
     Measurement,
     Patient,
@@ -146,17 +144,6 @@ errors.install(api)
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def page(rows: QuerySet[Any] | Sequence[Row], params: PageParams, out: Callable[[Any], Any]) -> Any:
-    total = rows.count() if isinstance(rows, QuerySet) else len(rows)
-    chunk = rows[params.offset : params.offset + params.limit]
-    return {
-        "total": total,
-        "limit": params.limit,
-        "offset": params.offset,
-        "items": [out(r) for r in chunk],
-    }
-
-
 def form_errors(form: forms.Form, rename: Callable[[str], str | None]) -> list[Any]:
     return [
         (None if name == "__all__" else rename(name), str(message))
@@ -195,23 +182,8 @@ def _refuse_voided(patient: Patient) -> None:
 # --- patients ------------------------------------------------------------------------------------
 
 
-def patient_out(p: Patient) -> dict[str, Any]:
-    return {
-        "id": p.pk,
-        "record_number": p.record_number,
-        "given_name": p.given_name,
-        "family_name": p.family_name,
-        "date_of_birth": p.date_of_birth,
-        "sex": p.sex,
-        "phone": p.phone,
-        "email": p.email,
-        "synthetic": p.synthetic,
-        "voided": p.is_voided,
-        "created_at": p.created_at,
-    }
-
-
-@api.get("/patients", response={200: Page[PatientOut], **ERRORS}, tags=["patients"])
+@api.get("/patients", response={200: list[PatientOut], **ERRORS}, tags=["patients"])
+@paginate(Paged)
 def patient_list(request: HttpRequest, filters: Query[PatientFilters]) -> Any:
     """The clinic's patients; ``q`` searches as the patient list page does."""
     require(request, SCHEDULING_ROLES)
@@ -220,14 +192,13 @@ def patient_list(request: HttpRequest, filters: Query[PatientFilters]) -> Any:
         rows = rows.filter(pk=clinic_patient(request, filters.patient).pk)
     if not filters.include_voided:
         rows = live(rows)
-    rows = search(rows, filters.q).order_by("family_name", "given_name", "id")
-    return page(rows, filters, patient_out)
+    return search(rows, filters.q).order_by("family_name", "given_name", "id")
 
 
 @api.get("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"])
 def patient_detail(request: HttpRequest, patient_id: int) -> Any:
     require(request, SCHEDULING_ROLES)
-    return patient_out(clinic_patient(request, patient_id))
+    return clinic_patient(request, patient_id)
 
 
 @api.post(
@@ -250,91 +221,49 @@ def patient_create(request: HttpRequest, payload: PatientIn) -> Any:
         )
     except LikelyDuplicate as exc:
         answer = errors.body([(None, exc.message)])
-        return Status(409, {**answer, "matches": [patient_out(p) for p in exc.matches]})
-    return Status(201, patient_out(patient))
+        return Status(409, {**answer, "matches": exc.matches})
+    return Status(201, patient)
 
 
 # --- intakes and plans ---------------------------------------------------------------------------
 
 
-def _record(r: Any) -> dict[str, Any]:
-    """The fields every clinical record shares in the API."""
-    return {"id": r.pk, "patient": r.patient_id, "voided": r.is_voided, "created_at": r.created_at}
-
-
-def intake_out(r: IntakeRecord) -> dict[str, Any]:
-    """``data`` is re-read through the core's ``Intake`` (as the pages read it), so a record
-    stored before a change comes in today's shape: new questions ``null`` (not recorded, never
-    ``false``), an old yes/no anticoagulant as ``"unspecified"`` or ``null``. ``screening`` is the
-    verdict as stored at the visit."""
-    return {
-        **_record(r),
-        "visit_date": r.visit_date,
-        "data": Intake.model_validate(r.data).model_dump(mode="json"),
-        "screening": r.screening,
-        "assessment": r.assessment,
-    }
-
-
-@api.get("/intakes", response={200: Page[IntakeOut], **ERRORS}, tags=["intakes"])
+@api.get("/intakes", response={200: list[IntakeOut], **ERRORS}, tags=["intakes"])
+@paginate(Paged)
 def intake_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
     """Intakes with their screening and assessment; dates are visit dates."""
-    return page(_dated(request, IntakeRecord, "visit_date", filters), filters, intake_out)
+    return _dated(request, IntakeRecord, "visit_date", filters)
 
 
 @api.get("/intakes/{intake_id}", response={200: IntakeOut, **ERRORS}, tags=["intakes"])
 def intake_detail(request: HttpRequest, intake_id: int) -> Any:
-    return intake_out(_one(request, IntakeRecord, intake_id))
+    return _one(request, IntakeRecord, intake_id)
 
 
-def plan_out(r: PlanRecord) -> dict[str, Any]:
-    return {
-        **_record(r),
-        "intake": r.intake_id,
-        "status": r.status,
-        "start_date": r.start_date,
-        "signed_at": r.signed_at,
-        "proposed": r.proposed,
-        "content": r.content,
-        "overrides": r.overrides,
-    }
-
-
-@api.get("/plans", response={200: Page[PlanOut], **ERRORS}, tags=["plans"])
+@api.get("/plans", response={200: list[PlanOut], **ERRORS}, tags=["plans"])
+@paginate(Paged)
 def plan_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
     """Plans; dates are start dates."""
-    return page(_dated(request, PlanRecord, "start_date", filters), filters, plan_out)
+    return _dated(request, PlanRecord, "start_date", filters)
 
 
 @api.get("/plans/{plan_id}", response={200: PlanOut, **ERRORS}, tags=["plans"])
 def plan_detail(request: HttpRequest, plan_id: int) -> Any:
-    return plan_out(_one(request, PlanRecord, plan_id))
+    return _one(request, PlanRecord, plan_id)
 
 
 # --- sessions ------------------------------------------------------------------------------------
 
 
-def session_out(r: TreatmentSession) -> dict[str, Any]:
-    """The stored record read through the core, so a session saved before a format change (an
-    adverse event's old free-text ``type``) is sent in today's shape."""
-    data = SessionRecord.model_validate(r.data).model_dump(mode="json")
-    return {
-        **_record(r),
-        "plan": r.plan_id,
-        "number": r.number,
-        "session_date": r.session_date,
-        "data": data,
-    }
-
-
-@api.get("/sessions", response={200: Page[SessionOut], **ERRORS}, tags=["sessions"])
+@api.get("/sessions", response={200: list[SessionOut], **ERRORS}, tags=["sessions"])
+@paginate(Paged)
 def session_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
-    return page(_dated(request, TreatmentSession, "session_date", filters), filters, session_out)
+    return _dated(request, TreatmentSession, "session_date", filters)
 
 
 @api.get("/sessions/{session_id}", response={200: SessionOut, **ERRORS}, tags=["sessions"])
 def session_detail(request: HttpRequest, session_id: int) -> Any:
-    return session_out(_one(request, TreatmentSession, session_id))
+    return _one(request, TreatmentSession, session_id)
 
 
 @api.post(
@@ -356,27 +285,16 @@ def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str
         raise ApiError(422, errors.pydantic_errors(exc.errors())) from exc
     key = request.headers.get("Idempotency-Key", "").strip()[:64] or None
     session = services.record_session(patient, request.user, record, submission_key=key)
-    return Status(201, session_out(session))
+    return Status(201, session)
 
 
 # --- measurements --------------------------------------------------------------------------------
 
 
-def measurement_out(r: Measurement) -> dict[str, Any]:
-    return {
-        **_record(r),
-        "measured_on": r.measured_on,
-        "instrument": r.instrument,
-        "origin": r.origin,
-        "answers": r.answers,
-        "scores": r.scores,
-    }
-
-
-@api.get("/measurements", response={200: Page[MeasurementOut], **ERRORS}, tags=["measurements"])
+@api.get("/measurements", response={200: list[MeasurementOut], **ERRORS}, tags=["measurements"])
+@paginate(Paged)
 def measurement_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
-    rows = _dated(request, Measurement, "measured_on", filters)
-    return page(rows, filters, measurement_out)
+    return _dated(request, Measurement, "measured_on", filters)
 
 
 @api.get(
@@ -385,7 +303,7 @@ def measurement_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any
     tags=["measurements"],
 )
 def measurement_detail(request: HttpRequest, measurement_id: int) -> Any:
-    return measurement_out(_one(request, Measurement, measurement_id))
+    return _one(request, Measurement, measurement_id)
 
 
 def _form_value(value: float) -> str:
@@ -433,36 +351,37 @@ def measurement_create(request: HttpRequest, patient_id: int, payload: Measureme
         scores=form.scores,
         origin=services.CLINIC,
     )
-    return Status(201, [measurement_out(m) for m in stored])
+    return Status(201, stored)
 
 
 # --- evaluations ---------------------------------------------------------------------------------
 
 
-def evaluation_out(patient: Patient) -> dict[str, Any]:
+def evaluation_out(patient: Patient) -> EvaluationOut:
     """The response over the course, built as the outcomes page builds it and judged by
     ``acuknee.clinical.evaluate``."""
-    out: dict[str, Any] = {
-        "patient": patient.pk,
-        "baseline_date": None,
-        "follow_up_dates": [],
-        "evaluation": None,
-        "error": None,
-    }
     course = build_course(patient)
     if course is None:
-        return out
-    out["baseline_date"] = course.baseline.date
-    out["follow_up_dates"] = [v.date for v in course.follow_ups]
+        return EvaluationOut(
+            patient=patient.pk, baseline_date=None, follow_up_dates=[], evaluation=None, error=None
+        )
+    evaluation, error = None, None
     if course.follow_ups:
         try:
-            out["evaluation"] = evaluate(course, load_knowledge()).model_dump(mode="json")
+            evaluation = evaluate(course, load_knowledge()).model_dump(mode="json")
         except (InvalidInput, InvalidInputs) as exc:
-            out["error"] = f"The stored measurements could not be evaluated: {exc}"
-    return out
+            error = f"The stored measurements could not be evaluated: {exc}"
+    return EvaluationOut(
+        patient=patient.pk,
+        baseline_date=course.baseline.date,
+        follow_up_dates=[v.date for v in course.follow_ups],
+        evaluation=evaluation,
+        error=error,
+    )
 
 
-@api.get("/evaluations", response={200: Page[EvaluationOut], **ERRORS}, tags=["evaluations"])
+@api.get("/evaluations", response={200: list[EvaluationOut], **ERRORS}, tags=["evaluations"])
+@paginate(Paged)
 def evaluation_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
     """One evaluation per patient with measurements; the date range selects patients measured
     within it."""
@@ -478,7 +397,7 @@ def evaluation_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
     if filters.date_to is not None:
         measured = measured.filter(measured_on__lte=filters.date_to)
     rows = rows.filter(pk__in=measured.values("patient_id")).order_by("id")
-    return page(rows, filters, evaluation_out)
+    return Mapped(rows, evaluation_out)
 
 
 @api.get("/evaluations/{patient_id}", response={200: EvaluationOut, **ERRORS}, tags=["evaluations"])
@@ -490,13 +409,13 @@ def evaluation_detail(request: HttpRequest, patient_id: int) -> Any:
 # --- the knowledge base --------------------------------------------------------------------------
 
 
-class PointFilters(PageParams):
+class PointFilters(Schema):
     q: str = pydantic.Field("", max_length=100, description="Code, pinyin or English name.")
     region: str | None = None
     tag: str | None = None
 
 
-class ProtocolFilters(PageParams):
+class ProtocolFilters(Schema):
     q: str = pydantic.Field("", max_length=100, description="Name or id.")
     cause: str | None = None
     method: str | None = None
@@ -507,7 +426,8 @@ def _matches(query: str, *texts: str) -> bool:
     return not query or any(query in t.casefold() for t in texts)
 
 
-@api.get("/points", response={200: Page[Point], **ERRORS}, tags=["knowledge"])
+@api.get("/points", response={200: list[Point], **ERRORS}, tags=["knowledge"])
+@paginate(Paged)
 def point_list(request: HttpRequest, filters: Query[PointFilters]) -> Any:
     """Acupuncture points of the knowledge base, with their sources."""
     require(request, ALL_ROLES)
@@ -518,7 +438,7 @@ def point_list(request: HttpRequest, filters: Query[PointFilters]) -> Any:
         and (filters.region is None or p.region == filters.region)
         and (filters.tag is None or filters.tag in p.tags)
     ]
-    return page(rows, filters, lambda p: p)
+    return rows
 
 
 @api.get("/points/{code}", response={200: Point, **ERRORS}, tags=["knowledge"])
@@ -530,7 +450,8 @@ def point_detail(request: HttpRequest, code: str) -> Any:
     return point
 
 
-@api.get("/protocols", response={200: Page[Protocol], **ERRORS}, tags=["knowledge"])
+@api.get("/protocols", response={200: list[Protocol], **ERRORS}, tags=["knowledge"])
+@paginate(Paged)
 def protocol_list(request: HttpRequest, filters: Query[ProtocolFilters]) -> Any:
     """Treatment protocols of the knowledge base, with their sources."""
     require(request, ALL_ROLES)
@@ -541,7 +462,7 @@ def protocol_list(request: HttpRequest, filters: Query[ProtocolFilters]) -> Any:
         and (filters.cause is None or p.cause.value == filters.cause)
         and (filters.method is None or p.method.value == filters.method)
     ]
-    return page(rows, filters, lambda p: p)
+    return rows
 
 
 @api.get("/protocols/{protocol_id}", response={200: Protocol, **ERRORS}, tags=["knowledge"])
@@ -558,25 +479,12 @@ def protocol_detail(request: HttpRequest, protocol_id: str) -> Any:
 # never mints a token, so there is no POST /tokens).
 
 
-def token_out(t: ApiToken) -> dict[str, Any]:
-    return {
-        "id": t.pk,
-        "name": t.name,
-        "user": t.user.get_username(),
-        "scopes": sorted(t.scope_set),
-        "created_at": t.created_at,
-        "expires_at": t.expires_at,
-        "last_used_at": t.last_used_at,
-        "revoked_at": t.revoked_at,
-        "active": t.active,
-    }
-
-
-@api.get("/tokens", response={200: Page[TokenOut], **ERRORS}, tags=["tokens"])
-def token_list(request: HttpRequest, filters: Query[PageParams]) -> Any:
+@api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["tokens"])
+@paginate(Paged)
+def token_list(request: HttpRequest) -> Any:
     """The caller's tokens (a clinic admin: also those of the clinic's staff)."""
     require(request, ALL_ROLES)
-    return page(manageable_tokens(request.user).order_by("-created_at", "-id"), filters, token_out)
+    return manageable_tokens(request.user).order_by("-created_at", "-id")
 
 
 @api.post("/tokens/{token_id}/revoke", response={200: TokenOut, **ERRORS}, tags=["tokens"])
@@ -586,4 +494,4 @@ def token_revoke(request: HttpRequest, token_id: int) -> Any:
     token = get_object_or_404(manageable_tokens(request.user), pk=token_id)
     token.revoke()
     capture.note(request, object_type="api_token", object_id=str(token.pk), subject=token.user)
-    return token_out(token)
+    return token

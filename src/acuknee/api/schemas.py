@@ -7,15 +7,17 @@ Clinical content is returned as the core's own JSON (``Intake``, ``Screening``, 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
+from django.db.models import QuerySet
 from ninja import Schema
+from ninja.pagination import PaginationBase
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from acuknee.api.errors import OUT_OF_RANGE
-
-T = TypeVar("T")
+from acuknee.clinical import Intake, SessionRecord
 
 MAX_LIMIT = 200
 """The most items one page may hold; a client pages with ``offset`` beyond that."""
@@ -52,28 +54,57 @@ class ErrorOut(Schema):
     errors: list[ErrorItem]
 
 
-class Page(Schema, Generic[T]):
-    """One page of a list: ``total`` counts every match, ``items`` the ones on this page."""
-
-    total: int
-    limit: int
-    offset: int
-    items: list[T]
-
-
 class PageParams(Schema):
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT}).")
     offset: Storable = Field(0, ge=0, description="How many matches to skip.")
 
 
-class RecordFilters(PageParams):
+class Paged(PaginationBase):
+    """ninja's pagination with the API's page shape: ``total`` counts every match, ``items``
+    holds the ones on this page (at most ``limit``, after ``offset``)."""
+
+    Input = PageParams  # type: ignore[assignment]  # ninja reads it as a class attribute
+
+    class Output(Schema):
+        total: int
+        limit: int
+        offset: int
+        items: list[Any]
+
+    def paginate_queryset(
+        self, queryset: Any, pagination: PageParams, request: Any = None, **params: Any
+    ) -> dict[str, Any]:
+        total = queryset.count() if isinstance(queryset, QuerySet | Mapped) else len(queryset)
+        start = pagination.offset
+        return {
+            "total": total,
+            "limit": pagination.limit,
+            "offset": start,
+            "items": queryset[start : start + pagination.limit],
+        }
+
+
+class Mapped:
+    """Rows whose answer is computed per row (an evaluation): only the page's rows are mapped."""
+
+    def __init__(self, rows: QuerySet[Any] | Sequence[Any], build: Callable[[Any], Any]) -> None:
+        self.rows, self.build = rows, build
+
+    def count(self) -> int:
+        return self.rows.count() if isinstance(self.rows, QuerySet) else len(self.rows)
+
+    def __getitem__(self, chunk: slice) -> list[Any]:
+        return [self.build(row) for row in self.rows[chunk]]
+
+
+class RecordFilters(Schema):
     patient: Storable | None = Field(None, description="Only this patient's records (id).")
     date_from: dt.date | None = Field(None, description="On or after this date (YYYY-MM-DD).")
     date_to: dt.date | None = Field(None, description="On or before this date (YYYY-MM-DD).")
     include_voided: bool = Field(False, description="Include voided records (marked voided).")
 
 
-class PatientFilters(PageParams):
+class PatientFilters(Schema):
     q: str = Field(
         "", max_length=200, description="A name, a date of birth (YYYY-MM-DD) or a record number."
     )
@@ -82,6 +113,8 @@ class PatientFilters(PageParams):
 
 
 class PatientOut(Schema):
+    """Read from a ``Patient`` row."""
+
     id: int
     record_number: str
     given_name: str
@@ -93,6 +126,27 @@ class PatientOut(Schema):
     synthetic: bool
     voided: bool
     created_at: dt.datetime
+
+    @staticmethod
+    def resolve_voided(row: Any) -> bool:
+        return bool(row.is_voided)
+
+
+class RecordOut(Schema):
+    """What every clinical record shares, read from its row."""
+
+    id: int
+    patient: int
+    voided: bool
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_patient(row: Any) -> int:
+        return int(row.patient_id)
+
+    @staticmethod
+    def resolve_voided(row: Any) -> bool:
+        return bool(row.is_voided)
 
 
 class PatientIn(Schema):
@@ -122,52 +176,58 @@ class DuplicatesOut(ErrorOut):
     matches: list[PatientOut]
 
 
-class IntakeOut(Schema):
-    id: int
-    patient: int
+class IntakeOut(RecordOut):
     visit_date: dt.date
-    voided: bool
-    created_at: dt.datetime
     data: dict[str, Any] = Field(description="acuknee.clinical.Intake")
     screening: dict[str, Any] = Field(description="acuknee.clinical.Screening")
     assessment: dict[str, Any] = Field(description="acuknee.clinical.Assessment")
 
+    @staticmethod
+    def resolve_data(row: Any) -> dict[str, Any]:
+        """Re-read through the core's ``Intake`` (as the pages read it), so a record stored
+        before a change comes in today's shape: new questions ``null`` (not recorded, never
+        ``false``), an old yes/no anticoagulant as ``"unspecified"`` or ``null``. ``screening``
+        is the verdict as stored at the visit."""
+        return Intake.model_validate(row.data).model_dump(mode="json")
 
-class PlanOut(Schema):
-    id: int
-    patient: int
+
+class PlanOut(RecordOut):
     intake: int
     status: str
     start_date: dt.date
     signed_at: dt.datetime | None
-    voided: bool
-    created_at: dt.datetime
     proposed: dict[str, Any] = Field(description="acuknee.clinical.Plan as proposed")
     content: dict[str, Any] = Field(description="acuknee.clinical.Plan as signed or edited")
     overrides: list[Any]
 
+    @staticmethod
+    def resolve_intake(row: Any) -> int:
+        return int(row.intake_id)
 
-class SessionOut(Schema):
-    id: int
-    patient: int
+
+class SessionOut(RecordOut):
     plan: int
     number: int
     session_date: dt.date
-    voided: bool
-    created_at: dt.datetime
     data: dict[str, Any] = Field(
         description="acuknee.clinical.SessionRecord (adverse events carry a coded kind)"
     )
 
+    @staticmethod
+    def resolve_plan(row: Any) -> int:
+        return int(row.plan_id)
 
-class MeasurementOut(Schema):
-    id: int
-    patient: int
+    @staticmethod
+    def resolve_data(row: Any) -> dict[str, Any]:
+        """Read through the core, so a session saved before a format change (an adverse
+        event's old free-text ``type``) is sent in today's shape."""
+        return SessionRecord.model_validate(row.data).model_dump(mode="json")
+
+
+class MeasurementOut(RecordOut):
     measured_on: dt.date
     instrument: str
     origin: str
-    voided: bool
-    created_at: dt.datetime
     answers: dict[str, Any]
     scores: dict[str, Any] = Field(description="acuknee.clinical.Scores")
 
@@ -185,9 +245,11 @@ class EvaluationOut(Schema):
     baseline_date: dt.date | None
     follow_up_dates: list[dt.date]
     evaluation: dict[str, Any] | None = Field(
-        description="acuknee.clinical.Evaluation; null before the first follow-up"
+        None, description="acuknee.clinical.Evaluation; null before the first follow-up"
     )
-    error: str | None = Field(description="Why the stored measurements could not be evaluated.")
+    error: str | None = Field(
+        None, description="Why the stored measurements could not be evaluated."
+    )
 
 
 class TokenOut(Schema):
@@ -200,3 +262,11 @@ class TokenOut(Schema):
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
     active: bool = Field(description="Neither revoked nor expired.")
+
+    @staticmethod
+    def resolve_user(row: Any) -> str:
+        return str(row.user.get_username())
+
+    @staticmethod
+    def resolve_scopes(row: Any) -> list[str]:
+        return sorted(row.scope_set)
