@@ -1,6 +1,6 @@
 """Every adapter writes a clinical record through the care layer: no module outside
 ``acuknee.care`` creates, updates, saves, versions or voids an intake, plan, session,
-measurement or referral outcome itself."""
+measurement or referral outcome (or an intake draft) itself."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ CLINICAL_MODELS = {
     "TreatmentSession",
     "Measurement",
     "ReferralOutcome",
+    "IntakeDraft",  # not a clinical record, but written in one place all the same
 }
 WRITES = {"create", "bulk_create", "update", "get_or_create", "update_or_create", "delete"}
 RECORD_WRITES = {"save_versioned", "void"}

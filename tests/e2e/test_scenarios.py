@@ -36,14 +36,26 @@ def register_patient(page: Any, base: str, record_number: str) -> None:
 
 
 def start_intake(page: Any, visit: dt.date = TODAY) -> None:
-    """From the patient page, open a new intake and fill what every intake needs."""
+    """From the patient page, open a new intake and fill what every intake needs (step 1)."""
     page.get_by_role("link", name="New intake").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Intake: History and red flags")
     page.locator("#id_visit_date").fill(visit.isoformat())
     page.locator("#id_side").select_option("left")
     page.locator("#id_duration_weeks").fill("26")
 
 
+def next_step(page: Any, title: str) -> None:
+    """Press "Next" and land on the step called ``title``."""
+    page.get_by_role("button", name=re.compile(r"^Next")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Intake: {title}")
+
+
 def save_intake(page: Any) -> None:
+    """From wherever the intake is, go on to the last step and save it."""
+    heading = page.get_by_role("heading", level=1)
+    while (shown := heading.inner_text()) != "Intake: Baseline measures":
+        page.get_by_role("button", name=re.compile(r"^Next")).click()
+        expect(heading).not_to_have_text(shown)  # an error would keep the step: fail here
     page.get_by_role("button", name="Save intake and screen").click()
     expect(page.get_by_role("heading", name="Screening verdict")).to_be_visible()
 
@@ -88,15 +100,18 @@ def test_practitioner_runs_a_course_from_intake_to_responder_verdict(
     register_patient(page, base, "E2E-0001")
 
     start_intake(page, INTAKE_DAY)
-    # The baseline ratings are radio groups 0-10, as on the reassessment.
-    for item in ("pain_nrs__average_last_week", "pain_nrs__current", "patient_global__global"):
-        page.locator(f'input[name="m__{item}"][value="7"]').check()
     # ACR clinical criteria for knee osteoarthritis (age over 50 comes from the date of birth)
     page.locator("#id_morning_stiffness_minutes").fill("10")
+    answer_every_red_flag_question_no(page)
+    next_step(page, "Safety")
+    next_step(page, "Examination")
     for finding in ("crepitus", "bony_tenderness", "bony_enlargement"):
         page.locator(f"#id_examination__{finding}").select_option("true")
     page.locator("#id_examination__palpable_warmth").select_option("false")
-    answer_every_red_flag_question_no(page)
+    next_step(page, "Baseline measures")
+    # The baseline ratings are radio groups 0-10, as on the reassessment.
+    for item in ("pain_nrs__average_last_week", "pain_nrs__current", "patient_global__global"):
+        page.locator(f'input[name="m__{item}"][value="7"]').check()
     save_intake(page)
     expect(page.locator("section[aria-labelledby=assessment]")).to_contain_text("osteoarthritis")
     expect(page.get_by_text("Planning is allowed.")).to_be_visible()
@@ -164,11 +179,13 @@ def test_pregnant_patients_plan_offers_no_forbidden_point_and_no_override_adds_s
     sign_in(page, base, "practitioner")
     register_patient(page, base, "E2E-0003")
     start_intake(page)
+    answer_every_red_flag_question_no(page)
+    next_step(page, "Safety")
     page.locator("#id_health__pregnant").check()
     page.locator("#id_health__pregnancy_weeks").fill("20")
+    next_step(page, "Examination")
     page.locator("#id_examination__pes_anserine_tenderness").select_option("true")
     page.locator("#id_examination__pain_location_1").check()  # medial
-    answer_every_red_flag_question_no(page)
     save_intake(page)
     propose_plan(page, TODAY)
 

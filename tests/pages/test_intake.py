@@ -35,6 +35,11 @@ def new_url(patient: Patient) -> str:
     return reverse("intake-new", kwargs={"patient_id": patient.pk})
 
 
+def baseline_step(patient: Patient) -> str:
+    """The step of the stepped intake that asks the questionnaires."""
+    return f"{new_url(patient)}?step=baseline"
+
+
 def save_intake(user: User, patient: Patient, **fields: Any) -> IntakeRecord:
     response = login(user).post(new_url(patient), intake_post(**fields))
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -58,7 +63,7 @@ def registered(alice: User) -> User:
 
 
 def test_intake_form_lists_all_42_koos_items(alice: User, patient: Patient) -> None:
-    page = login(alice).get(new_url(patient)).content.decode()
+    page = login(alice).get(baseline_step(patient)).content.decode()
     codes = [i.code for i in load_knowledge().instruments["koos"].items]
     assert len(codes) == 42
     assert all(f'name="m__koos__{code}"' in page for code in codes)
@@ -67,7 +72,7 @@ def test_intake_form_lists_all_42_koos_items(alice: User, patient: Patient) -> N
 def test_intake_asks_each_koos_item_as_a_radio_group_with_a_legend(
     alice: User, patient: Patient
 ) -> None:
-    page = login(alice).get(new_url(patient)).content.decode()
+    page = login(alice).get(baseline_step(patient)).content.decode()
     item = load_knowledge().instruments["koos"].items[0]
     assert f'<fieldset class="item" id="id_m__koos__{item.code}">' in page
     assert f"<legend>{item.code}. {item.label}</legend>" in page
@@ -78,7 +83,7 @@ def test_intake_asks_each_koos_item_as_a_radio_group_with_a_legend(
 def test_intake_koos_radios_carry_the_instruments_answer_words(
     alice: User, patient: Patient
 ) -> None:
-    page = login(alice).get(new_url(patient)).content.decode()
+    page = login(alice).get(baseline_step(patient)).content.decode()
     koos = load_knowledge().instruments["koos"]
     pain = next(i for i in koos.items if i.code == "P2")  # a severity item
     words = koos.answer_labels(pain)
@@ -92,7 +97,7 @@ def test_intake_koos_radios_carry_the_instruments_answer_words(
 def test_intake_pain_rating_is_a_radio_0_to_10_with_its_end_anchors(
     alice: User, patient: Patient
 ) -> None:
-    page = login(alice).get(new_url(patient)).content.decode()
+    page = login(alice).get(baseline_step(patient)).content.decode()
     values = re.findall(r'name="m__pain_nrs__current" value="(\d+)"', page)
     assert values == [str(v) for v in range(11)]
     assert "0 means no pain; 10 means worst pain imaginable." in page

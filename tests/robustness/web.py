@@ -149,7 +149,7 @@ def build_world(patient: Patient, alice: User) -> World:
     _submit(client, reverse("session-new", args=[pid]), "session_date", session)
     measurement = {**PAIN, "measured_on": "2026-11-21"}
     _submit(client, reverse("measurement-new", args=[pid]), "measured_on", measurement)
-    _submit(client, reverse("intake-new", args=[pid]), "visit_date", INTAKE)
+    _submit(client, reverse("intake-new", args=[pid]) + "?step=all", "visit_date", INTAKE)
     intake = IntakeRecord.objects.filter(patient=patient).latest("pk")
     page = reverse("plan-new", args=[pid, intake.pk])
     _must(post_form(client, page, {"start": "2026-11-23"}))
@@ -217,7 +217,7 @@ def targets(w: World) -> list[Target]:
         ),
         Target(
             "intake",
-            reverse("intake-new", args=[pid]),
+            reverse("intake-new", args=[pid]) + "?step=all",  # every step on one page
             "visit_date",
             lambda: dict(INTAKE),
             text=("health__medications", "health__devices"),

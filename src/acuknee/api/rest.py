@@ -6,7 +6,6 @@ caller's clinic, then reuse the clinic's forms and helpers and the core for ever
 paged (``limit``/``offset``, with ``total``) and filtered by ``patient`` and a date range.
 """
 
-
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar

@@ -33,6 +33,7 @@ from acuknee.clinical.response import Visit
 from acuknee.clinical.session_check import Override, SessionProblem, check_session
 from acuknee.clinical.vocabulary import Side
 from acuknee.records.models import (
+    IntakeDraft,
     IntakeRecord,
     Measurement,
     Patient,
@@ -65,6 +66,14 @@ def live(rows: QuerySet[M] | type[M]) -> QuerySet[M]:
 def latest_intake(patient: Patient) -> IntakeRecord | None:
     """The patient's latest live intake."""
     return cast(IntakeRecord | None, live(patient.intakes.all()).order_by(*INTAKE_ORDER).first())
+
+
+def intake_draft(patient: Patient, user: Any) -> IntakeDraft | None:
+    """``user``'s intake draft for ``patient``, if one is being filled in. A draft is never a
+    clinical record: only the intake form reads it."""
+    if patient.is_voided:
+        return None
+    return cast(IntakeDraft | None, IntakeDraft.objects.filter(patient=patient, user=user).first())
 
 
 def signed_plan(patient: Patient) -> PlanRecord | None:

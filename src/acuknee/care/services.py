@@ -52,6 +52,7 @@ from acuknee.clinical import (
 )
 from acuknee.records import models as rows
 from acuknee.records.models import (
+    IntakeDraft,
     IntakeRecord,
     Measurement,
     Patient,
@@ -157,13 +158,19 @@ def record_intake(
     assessment: Assessment | None = None,
     answers: Mapping[str, Mapping[str, float | None]] | None = None,
     scores: Mapping[str, Scores] | None = None,
+    history: Mapping[str, str] | None = None,
 ) -> IntakeRecord:
     """Store an intake, its screening and assessment (computed here unless given) and one
     measurement per answered instrument, all or nothing. The screening only ever adds a
-    referral: one recorded earlier stands until its outcome is recorded (``resolve_referral``)."""
+    referral: one recorded earlier stands until its outcome is recorded (``resolve_referral``).
+
+    ``history`` is the free text of ``HISTORY_FIELDS`` (presenting complaint, previous
+    treatment, goals), stored beside the intake. The recording user's draft of an intake for
+    this patient ends with it."""
     _live_patient(patient)
     check_date(visit, "visit_date", "visit", not_before=(patient.date_of_birth, "the birth date"))
     check_intake_against_patient(patient, intake)
+    text = _history_text(history or {})
     screening = screening or screen(intake)
     assessment = assessment or assess(intake)
     record: IntakeRecord = IntakeRecord.objects.create(
@@ -174,10 +181,60 @@ def record_intake(
         assessment=assessment.model_dump(mode="json"),
         refers=any(r.urgency.blocks_plan for r in screening.referrals),
         created_by=user,
+        **text,
     )
     given = answers if answers is not None else intake.baseline
     _store_measurements(patient, user, visit, given, scores, CLINIC)
+    if user is not None and getattr(user, "pk", None) is not None:
+        IntakeDraft.objects.filter(patient=patient, user=user).delete()
     return record
+
+
+HISTORY_FIELDS: dict[str, str] = {
+    "presenting_complaint": "Presenting complaint",
+    "previous_treatment": "Previous treatment",
+    "goals": "Goals",
+}
+"""The intake's free-text history: field -> label."""
+
+HISTORY_MAX_CHARS = 4000
+
+
+def _history_text(history: Mapping[str, str]) -> dict[str, str]:
+    """The free-text history, stripped; an unknown field or an over-long text is refused."""
+    out: dict[str, str] = {}
+    for name, value in history.items():
+        if name not in HISTORY_FIELDS:
+            raise errors.InvalidRecord(
+                f"{name!r} is not a history field (expected one of {', '.join(HISTORY_FIELDS)}).",
+                name,
+            )
+        text = (value or "").strip()
+        if len(text) > HISTORY_MAX_CHARS:
+            raise errors.InvalidRecord(
+                f"{HISTORY_FIELDS[name]} is {len(text)} characters long; at most "
+                f"{HISTORY_MAX_CHARS} are kept.",
+                name,
+            )
+        out[name] = text
+    return out
+
+
+def save_intake_draft(
+    patient: Patient, user: Any, step: str, data: Mapping[str, list[str]]
+) -> IntakeDraft:
+    """Keep ``user``'s intake draft for ``patient`` (the form's raw answers and the step to
+    resume at), replacing the previous one. Not a clinical act: nothing is screened."""
+    _live_patient(patient)
+    draft, _ = IntakeDraft.objects.update_or_create(
+        patient=patient, user=user, defaults={"step": step, "data": dict(data)}
+    )
+    return cast(IntakeDraft, draft)
+
+
+def discard_intake_draft(patient: Patient, user: Any) -> None:
+    """Delete ``user``'s intake draft for ``patient``, if any."""
+    IntakeDraft.objects.filter(patient=patient, user=user).delete()
 
 
 @atomic

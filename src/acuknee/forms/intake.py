@@ -18,8 +18,10 @@ from typing import Any, Union, get_args, get_origin
 
 from annotated_types import Ge, Le
 from django import forms
+from django.http import QueryDict
 from pydantic import ValidationError
 
+from acuknee.care.services import HISTORY_FIELDS, HISTORY_MAX_CHARS
 from acuknee.clinical import (
     Assessment,
     ClinicalError,
@@ -53,6 +55,39 @@ SECTIONS: list[tuple[str, str]] = [
     ("investigations", "Investigations"),
     ("preferences", "Treatment preferences"),
 ]
+
+STORY = "story"
+"""The section of the free-text history (presenting complaint, previous treatment, goals)."""
+
+MEASURES = "measures"
+"""The baseline instruments, as a section name of a step."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One page of the stepped intake: a slug for the URL, a title, the sections it shows."""
+
+    slug: str
+    title: str
+    sections: tuple[str, ...]
+
+
+STEPS: tuple[Step, ...] = (
+    Step("history", "History and red flags", (STORY, "", "injury", "red_flags")),
+    Step("safety", "Safety", ("health",)),
+    Step("examination", "Examination", ("examination", "investigations", "preferences")),
+    Step("baseline", "Baseline measures", (MEASURES,)),
+)
+"""The order a first visit runs in: the story and the red-flag questions (a referral decides
+everything after it), what changes how one may needle, the examination, then the
+questionnaires and performance tests."""
+
+
+def step_named(slug: str | None) -> Step | None:
+    return next((s for s in STEPS if s.slug == slug), None)
+
+
+REQUIRED_MARK = " (required)"
 
 SKIN_LESION_ROWS = 3
 """How many skin-lesion rows the form offers (each a region and a side)."""
@@ -243,6 +278,15 @@ def _enum_choices(enum: type[Enum], blank: str | None) -> list[tuple[str, str]]:
     return [("", blank), *choices] if blank is not None else choices
 
 
+class _QuestionSelect(forms.NullBooleanSelect):
+    """Yes / no / not asked: a red-flag question left blank was not asked (issue 12), and the
+    blank says so instead of Django's "Unknown"."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None, blank: str = "Not asked") -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", blank), ("true", "Yes"), ("false", "No")]
+
+
 class _NumberField(forms.FloatField):
     """A float field that shows whole numbers without ``.0`` when re-rendered."""
 
@@ -271,7 +315,9 @@ def _model_field(
             choices=[("", "None")] + [(p.id, p.name) for p in kb.patterns.values()],
         )
     if inner is bool and nullable:
-        return forms.NullBooleanField(label=label, required=False)
+        asked = path.startswith(("red_flags.", "injury."))
+        widget = _QuestionSelect(blank="Not asked" if asked else "Not known")
+        return forms.NullBooleanField(label=label, required=False, widget=widget)
     if inner is bool:
         return forms.BooleanField(label=label, required=False, initial=bool(default))
     if inner is int:
@@ -341,11 +387,21 @@ class IntakeForm(forms.Form):
         self.sections: list[Section] = []
         self.measure_groups: list[MeasureGroup] = []
         self.result: IntakeResult | None = None
-        by_prefix = {prefix: Section(title) for prefix, title in SECTIONS}
+        by_prefix = {STORY: Section("The patient's story")}
+        by_prefix.update({prefix: Section(title) for prefix, title in SECTIONS})
         by_prefix[""].fields.append("visit_date")
+        for name, label in HISTORY_FIELDS.items():
+            self.fields[name] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=HISTORY_MAX_CHARS,
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
+            by_prefix[STORY].fields.append(name)
         self._add_model_fields(Intake, "", by_prefix)
         for sites in SITE_LISTS:
             self._add_sites(sites, by_prefix["health"])
+        self.by_prefix = by_prefix
         self.sections = list(by_prefix.values())
         for inst in baseline_instruments(self.kb):
             group = MeasureGroup(inst)
@@ -354,6 +410,13 @@ class IntakeForm(forms.Form):
                 self.fields[name] = item_field(inst, item, "practitioner")
                 group.fields.append(name)
             self.measure_groups.append(group)
+        self.step_of: dict[str, str] = {}
+        for step in STEPS:
+            for name in self.fields_of(step):
+                self.step_of[name] = step.slug
+        for bound in self.fields.values():  # marked in words, not by colour or an asterisk
+            if bound.required and bound.label and not str(bound.label).endswith(REQUIRED_MARK):
+                bound.label = f"{bound.label}{REQUIRED_MARK}"
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -404,6 +467,69 @@ class IntakeForm(forms.Form):
     def measure_fields(self) -> list[tuple[Instrument, list[Any]]]:
         """(instrument, bound fields) per baseline instrument."""
         return [(g.instrument, [self[n] for n in g.fields]) for g in self.measure_groups]
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def fields_of(self, step: Step) -> list[str]:
+        """The names of the fields ``step`` asks, in page order."""
+        out: list[str] = []
+        for section in step.sections:
+            if section == MEASURES:
+                out += [n for g in self.measure_groups for n in g.fields]
+            else:
+                out += self.by_prefix[section].fields
+        return out
+
+    def step_sections(self, step: Step) -> list[tuple[str, list[Any]]]:
+        """(title, bound fields) per section of findings that ``step`` shows."""
+        return [
+            (self.by_prefix[s].title, [self[n] for n in self.by_prefix[s].fields])
+            for s in step.sections
+            if s != MEASURES
+        ]
+
+    def error_steps(self) -> list[Step]:
+        """The steps with a field in error, in order (validates the form if not yet done)."""
+        slugs = {self.step_of.get(name) for name in self.errors}
+        return [s for s in STEPS if s.slug in slugs]
+
+    def error_summary(self, shown: Step | None) -> list[dict[str, str]]:
+        """One line per error, in page order, for the error summary at the top of the page:
+        the field's label and the message, and a link to the field (on this page: its
+        ``#id``; on another step: that step, checked again, then its ``#id``)."""
+        out: list[dict[str, str]] = []
+        for message in self.non_field_errors():
+            out.append({"text": str(message), "href": ""})
+        order = {name: i for i, name in enumerate(self.fields)}
+        for name in sorted((n for n in self.errors if n in self.fields), key=order.__getitem__):
+            label = str(self.fields[name].label or name).removesuffix(REQUIRED_MARK)
+            slug = self.step_of.get(name, "")
+            anchor = f"#{self[name].auto_id}"
+            href = (
+                anchor if shown is None or slug == shown.slug else f"?step={slug}&check=1{anchor}"
+            )
+            for message in self.errors[name]:
+                out.append({"text": f"{label}: {message}", "href": href})
+        return out
+
+    def data_of_initial(self) -> dict[str, list[str]]:
+        """What a browser would submit for this unbound form as shown (its initial values), so
+        a draft can start from the pre-filled answers."""
+        out: dict[str, list[str]] = {}
+        for name, fld in self.fields.items():
+            value = self[name].value()
+            out[name] = _as_submitted(fld, value)
+        return out
+
+    def initial_from_data(self, data: dict[str, list[str]]) -> dict[str, Any]:
+        """A draft's raw answers as this form's initial values, to show them again unchecked
+        (an unbound form: the page does not greet the practitioner with errors)."""
+        query = as_query(data)
+        return {
+            name: fld.widget.value_from_datadict(query, {}, name)
+            for name, fld in self.fields.items()
+            if name in data
+        }
 
     # -- validation through the core ------------------------------------------------------------
 
@@ -549,25 +675,121 @@ class IntakeForm(forms.Form):
         self.add_error(None, f"{label_for(path) if path else 'Intake'}: {message}")
 
 
-def initial_from_intake(form: IntakeForm, data: dict[str, Any]) -> dict[str, Any]:
+def as_query(data: dict[str, list[str]]) -> QueryDict:
+    """Raw answers (name -> submitted values) as the ``QueryDict`` a form is bound to."""
+    query = QueryDict(mutable=True)
+    for name, values in data.items():
+        query.setlist(name, [str(v) for v in values])
+    return query
+
+
+def _as_submitted(fld: forms.Field, value: Any) -> list[str]:
+    """A value as the strings its widget would submit."""
+    if isinstance(fld, forms.NullBooleanField):
+        return {True: ["true"], False: ["false"]}.get(value, [])
+    if isinstance(fld, forms.BooleanField):
+        return ["on"] if value else []
+    if isinstance(fld, forms.MultipleChoiceField):
+        return [str(v) for v in value or []]
+    if value is None or value == "":
+        return []
+    if isinstance(value, dt.date):
+        return [value.isoformat()]
+    return [str(value)]
+
+
+NOT_CARRIED = ("red_flags.", "injury.")
+"""Intake paths a repeat intake does not pre-fill: a red-flag answer is true of the day it was
+asked, so each question is asked again (a carried-forward "no" would record today a question
+nobody asked today: HAZ-84 in the hazard log). The previous answer is shown beside it."""
+
+DATED_PATHS = {"knee_surgery_days_ago", "joint_injection_days_ago", "health.pregnancy_weeks"}
+"""Counts of days or weeks before a visit: wrong on any later day, so carried moved on by the
+days since the previous visit (a surgery 40 days before it is 130 days before today, 90 days
+later), and shown beside the field with the previous value."""
+
+PREGNANCY_WEEKS_CARRIED = 42
+"""A pregnancy that would be past this many weeks today is not carried forward in weeks: the
+practitioner asks (the ``pregnant`` box itself stays ticked until unticked)."""
+
+
+def _carried(path: str) -> bool:
+    return not path.startswith(NOT_CARRIED) and path not in DATED_PATHS
+
+
+def _moved_on(path: str, value: Any, elapsed_days: int) -> Any:
+    """A count of days or weeks before the previous visit, as counted from today."""
+    if path == "health.pregnancy_weeks":
+        weeks = int(value) + elapsed_days // 7
+        return weeks if weeks <= PREGNANCY_WEEKS_CARRIED else None
+    return min(int(value) + elapsed_days, 36500)
+
+
+def _value_at(data: dict[str, Any], path: str) -> Any:
+    value: Any = data
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def initial_from_intake(
+    form: IntakeForm,
+    data: dict[str, Any],
+    history: dict[str, str] | None = None,
+    *,
+    elapsed_days: int = 0,
+) -> dict[str, Any]:
     """A stored intake's answers as the form's initial data, so a new intake starts from the
-    previous one for review (the baseline questionnaires are asked afresh)."""
+    previous one (``elapsed_days`` before today) for review. The baseline questionnaires are
+    asked afresh, the red-flag and injury questions are not carried (``NOT_CARRIED``) and
+    counts of days or weeks are moved on (``DATED_PATHS``); ``previous_answers`` shows the
+    previous value beside each of those."""
     out: dict[str, Any] = {}
+    site_fields = tuple(f"{sites.prefix}_" for sites in SITE_LISTS)
     for path, fname in form.paths.items():
-        if fname.startswith("skin_"):
+        if fname.startswith(site_fields) or path.startswith(NOT_CARRIED):
             continue
-        value: Any = data
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
+        value = _value_at(data, path)
+        if value is not None and path in DATED_PATHS:
+            value = _moved_on(path, value, elapsed_days)
         if value is None:
             continue
         if isinstance(value, list) and isinstance(form.fields[fname].widget, forms.Textarea):
             value = "\n".join(str(v) for v in value)
         out[fname] = value
-    lesions = ((data.get("health") or {}).get("skin_lesions")) or []
-    for i, lesion in enumerate(lesions[:SKIN_LESION_ROWS]):
-        out[f"skin_{i}_region"] = lesion.get("region")
-        out[f"skin_{i}_side"] = lesion.get("side")
+    for sites in SITE_LISTS:
+        rows = _value_at(data, sites.path) or []
+        for i, site in enumerate(rows[: sites.rows]):
+            out[f"{sites.prefix}_{i}_region"] = site.get("region")
+            out[f"{sites.prefix}_{i}_side"] = site.get("side")
+    for name in HISTORY_FIELDS:
+        if (history or {}).get(name):
+            out[name] = (history or {})[name]
+    return out
+
+
+def previous_answers(form: IntakeForm, data: dict[str, Any], visit: dt.date) -> dict[str, str]:
+    """Field name -> what the previous intake (of ``visit``) recorded, for the fields a repeat
+    intake does not pre-fill, so the practitioner can ask again knowing the last answer."""
+    out: dict[str, str] = {}
+    when = visit.isoformat()
+    for path, fname in form.paths.items():
+        if _carried(path) or fname.startswith(tuple(f"{s.prefix}_" for s in SITE_LISTS)):
+            continue
+        value = _value_at(data, path)
+        if value is None and not path.startswith("red_flags."):
+            continue  # no injury, no surgery, not pregnant: nothing to ask about again
+        if isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif value is None:
+            shown = "not asked"
+        else:
+            shown = str(value)
+        if path in DATED_PATHS:
+            unit = "weeks" if path.endswith("weeks") else "days"
+            out[fname] = f"Previous intake ({when}): {shown} {unit} before that visit."
+            continue
+        out[fname] = f"Previous intake ({when}): {shown}. Ask again today."
     return out
 
 

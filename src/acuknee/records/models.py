@@ -204,10 +204,39 @@ class IntakeRecord(Voidable):
         help_text="The visit whose measurements are the course's baseline, when the practitioner "
         "chose one other than this intake's",
     )
+    # Free-text history in the patient's own story. Kept beside the core ``Intake`` (not in it):
+    # no rule reads it, and leaving it out of ``data`` keeps it out of the FHIR export and the
+    # pooled research data, where free text could identify the patient.
+    presenting_complaint = models.TextField(blank=True)
+    previous_treatment = models.TextField(blank=True)
+    goals = models.TextField(blank=True, help_text="The patient's goals for the course")
     history = HistoricalRecords()
 
     class Meta:
         ordering: ClassVar = ["-visit_date", "-id"]
+
+
+class IntakeDraft(models.Model):
+    """An intake being filled in, step by step: one per patient and practitioner, so a
+    practitioner can close the browser between steps and resume it.
+
+    A draft is not a clinical record: it holds the form's raw answers (field name -> list of
+    submitted strings), is never screened, planned from, exported or shown as an intake, keeps
+    no history, and is deleted when the intake is recorded. It is a table rather than the
+    session because the session ends at sign-out and at the idle timeout, and is tied to one
+    browser; the draft must outlive all three."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="intake_drafts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=20, help_text="The step to resume at")
+    data = models.JSONField(default=dict, help_text="form field name -> submitted values")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["patient", "user"], name="one_intake_draft_per_user")
+        ]
 
 
 class ReferralOutcome(Voidable):

@@ -2,10 +2,19 @@
 
 A view parses the form (which validates through the core) and asks the care layer to store the
 intake, its screening and assessment and one measurement per answered instrument
-(``care.services.record_intake``), then shows the verdict. Whether planning is allowed is the
-care layer's ``planning_refusals`` (the screening, a referral still standing from any intake,
-unanswered red-flag questions); nothing here decides it. A referral's outcome is recorded here
-too (``referral_outcome``), and a new intake starts from the previous one's answers for review.
+(``care.services.record_intake``), then shows the verdict.
+
+The form is asked in steps (``forms.intake.STEPS``), one page each, server side: each step's
+answers go into the practitioner's draft for this patient (``IntakeDraft``, through the care
+layer), so the browser may be closed between steps and the intake resumed. "Next" checks the
+whole form so far and stops on an error in this step or an earlier one; "Save intake" checks
+everything and shows the first step in error. A POST without a ``step`` is the whole form at
+once (``?step=all`` shows it on one page; scripts and tests post it), saved or refused as one.
+
+Whether planning is allowed is the care layer's ``planning_refusals`` (the screening, a
+referral still standing from any intake, unanswered red-flag questions); nothing here decides
+it. A referral's outcome is recorded here too (``referral_outcome``), and a new intake starts
+from the previous one's answers for review (red-flag questions asked again: HAZ-84).
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -25,6 +34,7 @@ from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
 from acuknee.care import errors, services
 from acuknee.care.queries import (
     baseline_measurements,
+    intake_draft,
     latest_intake,
     live,
     planning_refusals,
@@ -33,11 +43,20 @@ from acuknee.care.queries import (
 from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
 from acuknee.clinical.intake import UnansweredQuestion, unanswered_red_flags
 from acuknee.clinical.knowledge import Source
-from acuknee.forms.intake import IntakeForm, initial_from_intake, label_for
+from acuknee.forms.intake import (
+    STEPS,
+    IntakeForm,
+    Step,
+    as_query,
+    initial_from_intake,
+    label_for,
+    previous_answers,
+    step_named,
+)
 from acuknee.forms.plans import PlanStartForm, next_weekday
 from acuknee.forms.voiding import VoidIntakeForm
 from acuknee.pages import answers
-from acuknee.records.models import IntakeRecord, Patient
+from acuknee.records.models import IntakeDraft, IntakeRecord, Patient
 
 
 @dataclass
@@ -83,37 +102,179 @@ class ReferralOutcomeForm(forms.Form):
     )
 
 
+ALL = "all"
+"""``?step=all``: every step on one page, saved at once."""
+
+
+def _fresh_form(patient: Patient, previous: IntakeRecord | None) -> IntakeForm:
+    """The form as first opened: today's date, and a repeat intake's carried answers."""
+    form = IntakeForm(patient=patient, initial={"visit_date": timezone.localdate()})
+    if previous is not None:  # the previous answers, for the practitioner to review
+        history = {name: getattr(previous, name) for name in services.HISTORY_FIELDS}
+        elapsed = (timezone.localdate() - previous.visit_date).days
+        form.initial.update(
+            initial_from_intake(form, previous.data, history, elapsed_days=max(elapsed, 0))
+        )
+    return form
+
+
+def _hint_previous(form: IntakeForm, previous: IntakeRecord | None) -> None:
+    """Beside each question not carried over, what the previous intake recorded."""
+    if previous is None:
+        return
+    for name, hint in previous_answers(form, previous.data, previous.visit_date).items():
+        form.fields[name].help_text = hint
+
+
+def _step_url(patient: Patient, step: str) -> str:
+    return f"{reverse('intake-new', kwargs={'patient_id': patient.pk})}?step={step}"
+
+
+def _render(
+    request: HttpRequest,
+    patient: Patient,
+    form: IntakeForm,
+    step: Step | None,
+    *,
+    previous: IntakeRecord | None,
+    draft: IntakeDraft | None,
+    status: int = 200,
+) -> HttpResponse:
+    """One step of the intake (``step``), or every step on one page (``None``)."""
+    _hint_previous(form, previous)
+    index = STEPS.index(step) if step is not None else None
+    shown = [step] if step is not None else list(STEPS)
+    context = {
+        "patient": patient,
+        "form": form,
+        "previous": previous,
+        "draft": draft,
+        "step": step,
+        "steps": STEPS,
+        "step_number": (index or 0) + 1,
+        "is_first": index == 0,
+        "is_last": index is None or index == len(STEPS) - 1,
+        "step_after": STEPS[index + 1] if index is not None and index + 1 < len(STEPS) else None,
+        "pages": [
+            {
+                "step": s,
+                "sections": form.step_sections(s),
+                "measures": form.measure_fields() if "measures" in s.sections else [],
+            }
+            for s in shown
+        ],
+        "summary": form.error_summary(step) if form.is_bound else [],
+        "all_url": _step_url(patient, ALL),
+    }
+    return render(request, "pages/intake_form.html", context, status=status)
+
+
 @clinic_view(roles=CLINICAL_ROLES)
 def intake_new(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The intake form, one step per page with a saved draft (or all at once: ``?step=all``)."""
     if patient.is_voided:
         raise Http404("this patient record is voided")
-    status = 200
     previous = latest_intake(patient)
+    draft = intake_draft(patient, request.user)
     if request.method == "POST":
+        return _intake_post(request, patient, previous, draft)
+    wanted = request.GET.get("step") or (draft.step if draft else STEPS[0].slug)
+    step = None if wanted == ALL else (step_named(wanted) or STEPS[0])
+    if draft is not None and request.GET.get("check"):
+        form = IntakeForm(as_query(draft.data), patient=patient)
+        form.is_valid()
+        return _render(request, patient, form, step, previous=previous, draft=draft)
+    form = _fresh_form(patient, previous)
+    if draft is not None:
+        form.initial.update(form.initial_from_data(draft.data))
+    return _render(request, patient, form, step, previous=previous, draft=draft)
+
+
+def _intake_post(
+    request: HttpRequest, patient: Patient, previous: IntakeRecord | None, draft: IntakeDraft | None
+) -> HttpResponse:
+    """One step's answers into the draft, then next, back, later, or save; or the whole form."""
+    slug = request.POST.get("step")
+    action = request.POST.get("action", "")
+    if slug is None:  # the whole form at once
         form = IntakeForm(request.POST, patient=patient)
-        if form.is_valid() and form.result is not None:
-            result = form.result
-            try:
-                record = services.record_intake(
-                    patient,
-                    request.user,
-                    visit=form.cleaned_data["visit_date"],
-                    intake=result.intake,
-                    screening=result.screening,
-                    assessment=result.assessment,
-                    answers=result.answers,
-                    scores=result.scores,
-                )
-            except errors.CareError as exc:
-                status = answers.on_form(form, exc)
-            else:
-                return redirect("intake-detail", patient_id=patient.pk, intake_id=record.pk)
-    else:
-        form = IntakeForm(patient=patient, initial={"visit_date": timezone.localdate()})
-        if previous is not None:  # the previous answers, for the practitioner to review
-            form.initial.update(initial_from_intake(form, previous.data))
-    context = {"patient": patient, "form": form, "previous": previous}
-    return render(request, "pages/intake_form.html", context, status=status)
+        return _save(request, patient, form, None, previous=previous, draft=draft)
+    step = step_named(slug)
+    if step is None:
+        return HttpResponse(f"Unknown intake step {slug!r}.", status=400)
+    if action == "discard":
+        services.discard_intake_draft(patient, request.user)
+        messages.success(request, "The intake draft was discarded.")
+        return redirect("patient-detail", patient_id=patient.pk)
+    data = (
+        dict(draft.data) if draft is not None else _fresh_form(patient, previous).data_of_initial()
+    )
+    shape = IntakeForm(patient=patient)
+    for name in shape.fields_of(step):
+        data[name] = request.POST.getlist(name)
+    form = IntakeForm(as_query(data), patient=patient)
+    index = STEPS.index(step)
+    goto = step_named(request.POST.get("goto"))
+    if action == "back" or goto is not None:
+        target = goto or STEPS[max(index - 1, 0)]
+        services.save_intake_draft(patient, request.user, target.slug, data)
+        return redirect(_step_url(patient, target.slug))
+    if action == "later":
+        services.save_intake_draft(patient, request.user, step.slug, data)
+        messages.success(
+            request, f"Intake draft saved at step {index + 1} ({step.title}): resume it any time."
+        )
+        return redirect("patient-detail", patient_id=patient.pk)
+    if action == "save" or index == len(STEPS) - 1:
+        return _save(request, patient, form, step, previous=previous, draft=draft, data=data)
+    form.is_valid()
+    blocking = [s for s in form.error_steps() if STEPS.index(s) <= index]
+    if blocking:
+        services.save_intake_draft(patient, request.user, step.slug, data)
+        shown = blocking[0]
+        return _render(request, patient, form, shown, previous=previous, draft=draft)
+    following = STEPS[index + 1]
+    services.save_intake_draft(patient, request.user, following.slug, data)
+    return redirect(_step_url(patient, following.slug))
+
+
+def _save(
+    request: HttpRequest,
+    patient: Patient,
+    form: IntakeForm,
+    step: Step | None,
+    *,
+    previous: IntakeRecord | None,
+    draft: IntakeDraft | None,
+    data: dict[str, list[str]] | None = None,
+) -> HttpResponse:
+    """Record the intake if the whole form is valid; else show the first step in error (or
+    the whole form again), the error summary listing every error."""
+    status = 200
+    if form.is_valid() and form.result is not None:
+        result = form.result
+        try:
+            record = services.record_intake(
+                patient,
+                request.user,
+                visit=form.cleaned_data["visit_date"],
+                intake=result.intake,
+                screening=result.screening,
+                assessment=result.assessment,
+                answers=result.answers,
+                scores=result.scores,
+                history={name: form.cleaned_data[name] for name in services.HISTORY_FIELDS},
+            )
+        except errors.CareError as exc:
+            status = answers.on_form(form, exc)
+        else:
+            return redirect("intake-detail", patient_id=patient.pk, intake_id=record.pk)
+    if step is None:
+        return _render(request, patient, form, None, previous=previous, draft=draft, status=status)
+    shown = next(iter(form.error_steps()), step)
+    if data is not None:
+        draft = services.save_intake_draft(patient, request.user, shown.slug, data)
+    return _render(request, patient, form, shown, previous=previous, draft=draft, status=status)
 
 
 def _recorded(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -189,6 +350,15 @@ def verdict_context(record: IntakeRecord) -> dict[str, Any]:
     }
 
 
+def story(record: IntakeRecord) -> list[tuple[str, str]]:
+    """The intake's free-text history, (label, text) for each field filled in."""
+    return [
+        (label, text)
+        for name, label in services.HISTORY_FIELDS.items()
+        if (text := getattr(record, name))
+    ]
+
+
 def _baseline(measurements: Any) -> list[dict[str, Any]]:
     """Each measurement's instrument and subscale names with the stored scores."""
     kb = load_knowledge()
@@ -232,6 +402,7 @@ def intake_page(
             intake.model_dump(mode="json", exclude_defaults=True, exclude={"baseline"})
         ),
         "baseline": _baseline(measurements),
+        "story": story(record),
         "plans": plans,
         "signed_plans": [p for p in plans if p.status == "signed" and not p.is_voided],
         "plan_form": plan_form,
