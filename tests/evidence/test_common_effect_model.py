@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from acuknee.clinical.numbers import format_number
 from acuknee.evidence import meta
 from acuknee.evidence.synthesis import pooled_analyses
 from tests.evidence.test_meta_vs_metafor import BCG
@@ -47,5 +48,6 @@ def test_evidence_page_shows_the_common_effect_beside_the_random_effects(alice: 
     html = login(alice).get(reverse("evidence"), {"method": "PM"}).content.decode()
     assert "Common effect (fixed effect)" in html
     for analysis in pooled_analyses("PM", False):
-        assert f"{analysis.common.estimate:.3f}" in html
-        assert f"{analysis.result.estimate:.3f}" in html
+        # Through the one number formatter: three decimals, no trailing zeros, never "-0".
+        assert format_number(analysis.common.estimate, 3) in html
+        assert format_number(analysis.result.estimate, 3) in html

@@ -31,6 +31,7 @@ from typing import Literal
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.errors import InvalidInput, InvalidInputs
 from acuknee.clinical.knowledge import Instrument, Item, KnowledgeBase, Subscale, load_knowledge
+from acuknee.clinical.numbers import format_number
 
 
 class SubscaleScore(CoreModel):
@@ -86,7 +87,8 @@ def _accepted_items(kb: KnowledgeBase, instrument: Instrument) -> dict[str, Item
 
 
 def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
+    """An answer echoed back in its error, to as many decimals as anyone types."""
+    return format_number(number, 6)
 
 
 def _check(item: Item, value: object) -> str | None:

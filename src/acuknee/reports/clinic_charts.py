@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from matplotlib.figure import Figure
 
+from acuknee.clinical.numbers import format_number
 from acuknee.reports.clinic_report import ChangeRow, ClinicReport, GroupRow
 from acuknee.reports.style import INK, apply_style, figure_to_svg, series_style, svg_data_uri
 
@@ -68,7 +69,7 @@ def _chart(fig: object, alt: str) -> Chart:
 
 
 def _pct(value: float) -> str:
-    return f"{value * 100:.0f}%"
+    return f"{format_number(value * 100, 0)}%"
 
 
 def responder_sections(report: ClinicReport) -> list[tuple[str, list[GroupRow]]]:
@@ -168,9 +169,10 @@ def _change_chart(rows: tuple[ChangeRow, ...]) -> Chart:
             style = series_style(domains.index(c.domain))
             if m.low is not None and m.high is not None:
                 ax.hlines(y, m.low, m.high, color=style["color"], linewidth=1.6)
-                text = f"{c.name}: {m.mean:.1f} ({m.low:.1f} to {m.high:.1f}) {unit}, n={m.n}"
+                mean, low, high = (format_number(v) for v in (m.mean, m.low, m.high))
+                text = f"{c.name}: {mean} ({low} to {high}) {unit}, n={m.n}"
             else:
-                text = f"{c.name}: {m.mean:.1f} {unit}, n={m.n}, no interval"
+                text = f"{c.name}: {format_number(m.mean)} {unit}, n={m.n}, no interval"
             ax.plot(
                 [m.mean],
                 [y],

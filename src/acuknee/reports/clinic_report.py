@@ -41,6 +41,7 @@ from acuknee.clinical import (
     evaluate,
     load_knowledge,
 )
+from acuknee.clinical.numbers import format_number
 from acuknee.records.models import (
     Clinic,
     IntakeRecord,
@@ -416,15 +417,19 @@ def fmt_mean(m: Mean) -> tuple[str, str]:
     """(mean, interval) to one decimal; the interval is "—" below two values."""
     if m.mean is None:
         return "—", "—"
-    interval = "—" if m.low is None or m.high is None else f"{m.low:.1f} to {m.high:.1f}"
-    return f"{m.mean:+.1f}", interval
+    interval = (
+        "—"
+        if m.low is None or m.high is None
+        else f"{format_number(m.low)} to {format_number(m.high)}"
+    )
+    return format_number(m.mean, signed=True), interval
 
 
 def fmt_rate(r: Rate) -> tuple[str, str]:
     """(rate per 1,000 sessions, interval) to one decimal."""
     if r.rate is None or r.low is None or r.high is None:
         return "—", "—"
-    return f"{r.rate:.1f}", f"{r.low:.1f} to {r.high:.1f}"
+    return format_number(r.rate), f"{format_number(r.low)} to {format_number(r.high)}"
 
 
 def _group_rows(

@@ -28,6 +28,7 @@ from acuknee.care.queries import SIGNED_ORDER, live, signed_plan
 from acuknee.care.queries import today as clinic_today
 from acuknee.clinical import KnowledgeBase, Plan, SessionRecord, load_knowledge, stricta
 from acuknee.clinical.knowledge import Source
+from acuknee.clinical.numbers import format_number
 from acuknee.clinical.planning import PlannedPoint
 from acuknee.clinical.sessions import adverse_events_text
 from acuknee.clinical.stricta import StrictaContext, StrictaItem, StrictaReport
@@ -355,9 +356,9 @@ def _protocol_points(kb: KnowledgeBase, protocol_id: str) -> str:
 
 def _spread(values: Sequence[float]) -> str:
     mean = sum(values) / len(values)
-    low, high = round(min(values), 1), round(max(values), 1)
-    spread = f"{low:g}" if low == high else f"{low:g}–{high:g}"
-    return f"a mean of {round(mean, 1):g} (range {spread})"
+    low, high = format_number(min(values)), format_number(max(values))
+    spread = low if low == high else f"{low}–{high}"
+    return f"a mean of {format_number(mean)} (range {spread})"
 
 
 def _regimen_items(

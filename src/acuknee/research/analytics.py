@@ -28,6 +28,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from acuknee.clinical.numbers import format_number
 from acuknee.research import differencing
 from acuknee.research.schema import ADVERSE_EVENT_COLUMNS, COURSE_COLUMNS, DOMAIN_MEASURES
 
@@ -549,15 +550,15 @@ FORMATS: tuple[str, ...] = ("table", "json", "csv")
 
 
 def _pct(value: Any) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
+    return format_number(None if value is None else 100 * value, missing="-")
 
 
 def _interval(value: Any, low: Any, high: Any, scale: float = 1.0, digits: int = 1) -> str:
     if value is None:
         return "-"
-    text = f"{scale * value:.{digits}f}"
+    text = format_number(scale * value, digits)
     if low is not None and high is not None:
-        text += f" ({scale * low:.{digits}f} to {scale * high:.{digits}f})"
+        text += f" ({format_number(scale * low, digits)} to {format_number(scale * high, digits)})"
     return text
 
 

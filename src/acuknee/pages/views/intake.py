@@ -43,6 +43,7 @@ from acuknee.care.queries import (
 from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
 from acuknee.clinical.intake import UnansweredQuestion, unanswered_red_flags
 from acuknee.clinical.knowledge import Source
+from acuknee.clinical.numbers import format_number
 from acuknee.forms.intake import (
     STEPS,
     IntakeForm,
@@ -365,9 +366,15 @@ def _baseline(measurements: Any) -> list[dict[str, Any]]:
     out = []
     for m in measurements:
         inst = kb.instruments.get(m.instrument)
-        names = {s.id: s.name for s in inst.subscales} if inst else {}
+        known = {s.id: s for s in inst.subscales} if inst else {}
         scores = [
-            {"name": names.get(sid, sid), "value": sub.get("value"), "note": sub.get("note")}
+            {
+                "name": known[sid].name if sid in known else sid,
+                "value": format_number(
+                    sub.get("value"), known[sid].decimals if sid in known else 1
+                ),
+                "note": sub.get("note"),
+            }
             for sid, sub in m.scores.get("subscales", {}).items()
         ]
         out.append(
