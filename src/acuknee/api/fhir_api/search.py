@@ -75,6 +75,8 @@ from acuknee.fhir import codes as fhir_codes
 from acuknee.records.models import IntakeRecord, Measurement, PlanRecord, TreatmentSession
 
 logger = logging.getLogger(__name__)
+SqlPlan = Callable[[Scope, Query, ResourceType, int, int], Found]
+"""A type's search: (scope, query, type, offset, count) to the page and the exact total."""
 
 
 def _date_q(column: str, prefix: str, span: Span, text: bool = False) -> Q:
@@ -402,7 +404,6 @@ def _sql_questionnaires(
     return Found(len(names), [built[fhir_id(name)] for name in chunk])
 
 
-SqlPlan = Callable[[Scope, Query, ResourceType, int, int], Found]
 SQL_PLANS: dict[str, SqlPlan] = {
     "Patient": _sql_patients,
     "Condition": _sql_conditions,
