@@ -15,10 +15,10 @@ matching Measurements' ``count()`` and the page's 50 rows read with ``.values()`
 no JSON, no HTTP). Job and floor alternate (``harness.compare``).
 
 Before: the search as it was (every Observation of the clinic built, then filtered and paged in
-Python: ``search_resources``) is timed once, in the same run, and given in the note with a
-check that both answer the same page and total; only up to ``BEFORE_UP_TO`` patients, since it
-builds every Observation of the clinic (about 3 ms each on a loaded two-core machine: minutes at
-10,000 patients).
+Python: ``search_resources``, kept as the test oracle tests/fhir/reference_search.py) is timed
+once, in the same run, and given in the note with a check that both answer the same page and
+total; only up to ``BEFORE_UP_TO`` patients, since it builds every Observation of the clinic
+(about 3 ms each on a loaded two-core machine: minutes at 10,000 patients).
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ def worker(patients: int, settings: Settings, out: Path) -> None:
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.test import Client, RequestFactory
+    from tests.fhir.reference_search import search_resources
 
-    from acuknee.api.fhir_api.reference_search import search_resources
     from acuknee.api.fhir_api.resources import RESOURCE_TYPES
     from acuknee.records.models import ApiToken, Clinic, Measurement, Role, StaffProfile
 

@@ -1,10 +1,11 @@
 """FHIR search in SQL (``search_page``) answers what the Python filter (``search_resources``) does.
 
-``search_resources`` builds every resource of the clinic and filters them in Python: it is the
-reference semantics. ``search_page`` filters and pages in SQL and builds only the page. Here both
-answer many seeded random searches (date prefixes and precisions, codes, ids, patients, pages,
-``_sort``) over a clinic with measurements, sessions and intakes spread over three years, and must
-give the same total and the same page, resource for resource.
+``search_resources`` (tests/fhir/reference_search.py) builds every resource of the clinic and
+filters them in Python: it is the reference semantics, the oracle. ``search_page`` runs each
+type's own plan (filter and page in SQL, build only the page). Here both answer many seeded random
+searches (date prefixes and precisions, codes, ids, urls, patients, pages, ``_sort``) over a
+clinic with measurements, sessions, signed plans and screened intakes (Flags, ServiceRequests)
+spread over three years, and must give the same total and the same page, resource for resource.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from django.test.utils import CaptureQueriesContext
 from acuknee import demo
 from acuknee.api.fhir_api import query as fhir_query
 from acuknee.api.fhir_api import search as fhir_search
-from acuknee.api.fhir_api.reference_search import search_resources
 from acuknee.api.fhir_api.resources import RESOURCE_TYPES
 from acuknee.api.fhir_api.responses import FhirError
 from acuknee.api.fhir_api.search import search_page
 from acuknee.clinical import Intake, Plan
 from acuknee.records.models import Measurement, Patient
 from tests.api.conftest import another_patient
+from tests.fhir.reference_search import search_resources
 from tests.fhir.server_course import START, Course, build_course, fhir_for
 from tests.pages import conftest as personas
 
@@ -40,7 +41,24 @@ carol, southside = personas.carol, personas.southside
 FIRST_DAY = dt.date(2023, 11, 1)  # three years that end before today: no record in the future
 DAYS = 3 * 365
 INSTRUMENTS = ("koos", "pain_nrs", "patient_global", "pss4")
-DATED_TYPES = ("Observation", "QuestionnaireResponse", "Condition", "Procedure", "AdverseEvent")
+DATED_TYPES = (
+    "Observation",
+    "QuestionnaireResponse",
+    "Condition",
+    "Procedure",
+    "AdverseEvent",
+    "CarePlan",
+    "Flag",
+    "ServiceRequest",
+)
+SAFETY_VARIANTS: tuple[dict[str, Any], ...] = (
+    {},  # no finding, no referral
+    {"health": {"anticoagulant": "warfarin"}},
+    {"health": {"anticoagulant": "warfarin", "implanted_electronic_device": True}},
+    {"red_flags": {"hot_swollen_knee": True, "fever": True}},
+    {"red_flags": {"true_locking": True}, "health": {"metal_allergy": True}},
+)
+"""Intakes whose screening gives none, one or several Flags and ServiceRequests."""
 
 
 @dataclass
@@ -98,6 +116,19 @@ def world(patient: Patient, alice: User, carol: User) -> World:
     intake = Intake.model_validate(course.intake.data)
     for someone in [patient, *others]:
         days.append(demo.record_intake(someone, intake, _day(rng), alice).visit_date)
+    for someone in [*others, stranger]:
+        # Signed plans (CarePlans) over random periods, before any referral stands.
+        for day in sorted(_day(rng) for _ in range(3)):
+            planned = demo.record_intake(someone, intake, day, alice)
+            start = day + dt.timedelta(days=rng.randrange(1, 30))
+            days += [day, start]
+            assert demo.record_plan(planned, start, alice if someone in others else carol)
+    for someone in [patient, *others, stranger]:
+        for variant in rng.sample(SAFETY_VARIANTS * 2, 6):
+            # No baseline: these intakes add Flags and ServiceRequests, not measurements.
+            screened = Intake.model_validate(course.intake.data | variant | {"baseline": {}})
+            user = carol if someone is stranger else alice
+            days.append(demo.record_intake(someone, screened, _day(rng), user).visit_date)
     return World(course, [patient, *others], days)
 
 
@@ -144,11 +175,19 @@ def _token(rng: random.Random, codings: list[tuple[str, str]]) -> str:
 
 
 def _searches(
-    rng: random.Random, kind: str, world: World, codings: list[tuple[str, str]], every: list[str]
+    rng: random.Random,
+    kind: str,
+    world: World,
+    codings: list[tuple[str, str]],
+    every: list[str],
+    urls: list[str],
 ) -> Iterator[dict[str, list[str]]]:
     spec = RESOURCE_TYPES[kind]
     for _ in range(60):
         params: dict[str, list[str]] = {}
+        if urls and rng.random() < 0.5:
+            url = rng.choice([*urls, "urn:no-such-questionnaire"])
+            params["url"] = [rng.choice((url, f"{url}|1.0"))]
         if spec.date_param and rng.random() < 0.9:
             params[spec.date_param] = [
                 _date_param(rng, world.days) for _ in range(rng.choice((1, 1, 2)))
@@ -192,7 +231,7 @@ def _reference(request: Any, kind: str, params: dict[str, list[str]]) -> list[An
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kind", [*DATED_TYPES, "Patient", "CarePlan", "Questionnaire"])
+@pytest.mark.parametrize("kind", [*DATED_TYPES, "Patient", "Questionnaire"])
 def test_sql_search_answers_what_the_python_filter_answers(
     kind: str, world: World, alice: User
 ) -> None:
@@ -200,10 +239,12 @@ def test_sql_search_answers_what_the_python_filter_answers(
     everything = _request(alice, {})
     spec = RESOURCE_TYPES[kind]
     codings = _codes(kind, everything) if spec.code_param else []
-    every = [r["id"] for r in search_resources(everything, spec)]
-    assert kind in ("Questionnaire", "Patient", "CarePlan") or len(every) > 3
+    found = search_resources(everything, spec)
+    every = [r["id"] for r in found]
+    urls = [r["url"] for r in found] if kind == "Questionnaire" else []
+    assert len(every) >= 3
     matched = 0
-    for params in _searches(rng, kind, world, codings, every):
+    for params in _searches(rng, kind, world, codings, every, urls):
         request = _request(alice, params)
         expected = _reference(request, kind, params)
         offset = rng.choice((0, 0, 0, 1, 3, len(expected), len(expected) + 5))
@@ -212,8 +253,13 @@ def test_sql_search_answers_what_the_python_filter_answers(
         assert found.total == len(expected), params
         assert found.page == expected[offset : offset + count], (params, offset, count)
         matched += bool(expected) and 0 < len(expected) < len(every)
-    if kind in DATED_TYPES:
+    if kind in (*DATED_TYPES, "Questionnaire"):
         assert matched > 5, "the random searches must hit partial results"
+
+
+def test_every_served_type_is_searched_by_its_own_plan() -> None:
+    """No type falls back to mapping the whole clinic: the reference search is a test oracle."""
+    assert set(fhir_search.SQL_PLANS) == set(RESOURCE_TYPES)
 
 
 # --- equivalence of the date translation on its own ----------------------------------------------
@@ -269,6 +315,35 @@ def test_an_observation_page_builds_only_its_measurements(
     assert len(found.page) == 2
     assert len(set(calls)) <= 2
     assert len(queries) <= 6
+
+
+@pytest.mark.django_db
+def test_a_flag_service_request_or_care_plan_page_maps_only_its_rows(
+    world: World, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their ids are listed from light columns (the screening, the plan's period): a page of two
+    maps at most two intakes or plans, whatever the clinic holds."""
+    mapped_pks: list[int] = []
+    original = fhir_search.mapped
+
+    def counted(scope: Any, resource_type: str, records: Any, build: Any) -> Any:
+        records = list(records)
+        mapped_pks.extend(r.pk for r in records)
+        return original(scope, resource_type, records, build)
+
+    monkeypatch.setattr(fhir_search, "mapped", counted)
+    searches = [
+        ("Flag", {}),
+        ("ServiceRequest", {"authored": ["ge2024"], "_sort": ["authored"]}),
+        ("CarePlan", {}),
+        ("CarePlan", {"date": ["ge2024"], "_sort": ["-date"]}),
+    ]
+    for kind, params in searches:
+        mapped_pks.clear()
+        found = search_page(_request(alice, params), RESOURCE_TYPES[kind], 1, 2)
+        assert found.total > 3, kind
+        assert len(found.page) == 2, kind
+        assert len(set(mapped_pks)) <= 2, (kind, params)
 
 
 @pytest.mark.django_db

@@ -19,6 +19,7 @@ from acuknee.fhir.questionnaire import (
 from acuknee.fhir.safety import flag_resource, service_request_resource
 from acuknee.fhir.treatment import (
     adverse_event_resources,
+    care_plan_period,
     care_plan_resource,
     procedure_resource,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "RecordIdentifier",
     "adverse_event_resources",
     "answers_from_questionnaire_response",
+    "care_plan_period",
     "care_plan_resource",
     "collection_bundle",
     "condition_resource",

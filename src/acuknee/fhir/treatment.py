@@ -7,6 +7,7 @@ fields, without extensions: each point is a ``bodySite`` and the rest is written
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 from typing import Literal
 
@@ -165,6 +166,15 @@ def _activity(visit: ScheduledVisit, plan: Plan, done: Collection[int]) -> Json:
     }
 
 
+def care_plan_period(plan: Plan) -> tuple[dt.date, dt.date] | None:
+    """The CarePlan's ``period`` (first and last day, both inclusive): from the plan's start (or
+    its first visit) to its last visit; None for a plan with no visit. Shared with the FHIR
+    server's search, which filters plans by it without building them."""
+    if not plan.schedule:
+        return None
+    return plan.start or plan.schedule[0].date, plan.schedule[-1].date
+
+
 def care_plan_resource(
     plan: Plan,
     patient_ref: str,
@@ -214,11 +224,9 @@ def care_plan_resource(
     }
     if plan.rationale:
         data["description"] = plan.rationale
-    if plan.schedule:
-        data["period"] = {
-            "start": date_text(plan.start or plan.schedule[0].date),
-            "end": date_text(plan.schedule[-1].date),
-        }
+    period = care_plan_period(plan)
+    if period is not None:
+        data["period"] = {"start": date_text(period[0]), "end": date_text(period[1])}
     if author_ref is not None:
         data["author"] = reference(author_ref)
     if condition_ref is not None:

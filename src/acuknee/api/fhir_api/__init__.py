@@ -18,10 +18,9 @@ One module, one job:
 - ``resources``: each served type (``RESOURCE_TYPES``: its roles, declared once per type, its
   rows and its id pattern), the rows mapped to resources, and read by id.
 - ``query``: search parameters parsed and checked once (``Query``), FHIR date prefixes.
-- ``search``: search in SQL (``search_page``: filter, count and page in SQL, map only the page).
-- ``reference_search``: ``search_resources``, which maps every row and filters in Python; the
-  reference the SQL search is tested against and the path of CarePlan, Flag, ServiceRequest and
-  Questionnaire.
+- ``search``: search in SQL (``search_page``: one plan per type filters, counts and pages in SQL
+  and maps only the page); the Python reference it is tested against (maps every row, filters in
+  Python) is a test oracle, tests/fhir/reference_search.py.
 - ``writes``: ``POST QuestionnaireResponse``.
 - ``capability``: the CapabilityStatement (``/fhir/metadata``).
 - ``views``: search, read and not-found views; this module assembles the URLs.

@@ -163,6 +163,8 @@ class Query:
     """Each ``code`` parameter's tokens: a resource must match one token of every parameter."""
     sort: tuple[str, ...]
     """``("date",)``, ``("-date",)`` (by the type's date parameter) or ``()``."""
+    urls: tuple[str, ...] = ()
+    """Each ``url`` parameter without its ``|version`` (Questionnaire's)."""
 
 
 @dataclass(frozen=True)
@@ -208,4 +210,5 @@ def parse_query(request: HttpRequest, kind: ResourceType) -> Query:
         dates,
         codes,
         tuple("-date" if k[0] == "-" else "date" for k in sort[:1]),
+        tuple(u.split("|", 1)[0] for u in request.GET.getlist("url")),
     )

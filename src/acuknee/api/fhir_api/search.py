@@ -1,16 +1,26 @@
-"""Search in SQL: ``search_page`` filters, counts and pages in the database and maps only the
-page's rows, answering what the reference search (``reference_search.search_resources``) answers.
+"""Search: ``search_page`` runs the type's own plan (``SQL_PLANS``, one per served type), which
+filters, counts and pages in the database and maps only the page's rows.
 
-``search_page`` answers what ``search_resources`` answers (same resources, same order, same
-total) while building only the page's resources: patient, _id and date are SQL filters, a Bundle's
-total is a COUNT, and the page is an OFFSET/LIMIT over the rows in primary-key order (the order
-``search_resources`` builds them in). Observations (one per scored subscale of a Measurement)
-cannot be counted in SQL portably (it would mean reading score JSON in SQL), so the matching
-Measurements are read as light tuples (pk, instrument, scores), the Observation ids listed from
-them without building anything, and only the page's Measurements fetched in full and mapped.
-AdverseEvents (one per event of a session) are mapped from the matching sessions that record an
-event, which are few; Condition's code filter, read from the assessment, runs on the built
-Conditions after the SQL date filter.
+Each plan answers what the reference search answers (tests/fhir/reference_search.py maps every
+resource of the clinic and filters in Python; tests/fhir/test_search_sql.py checks on random
+data that both give the same resources, in the same order, with the same total). Patient, _id and
+date are SQL filters, a Bundle's total is a COUNT, and the page is an OFFSET/LIMIT over the rows
+in primary-key order (or the date's, for ``_sort``). Where one row gives several resources, or a
+resource's date is in JSON, the matching rows are read as light tuples and the resources' ids
+listed from them without building anything; only the page's rows are then fetched and mapped:
+
+- Observation (one per scored subscale of a Measurement): from (pk, instrument, scores).
+- Flag and ServiceRequest (a few per intake, from its screening): the intakes filtered by
+  ``visit_date`` (the resources' date), listed from (pk, screening).
+- CarePlan (signed plans): the period lives in the plan's JSON; with a date or ``_sort`` it is
+  computed from (pk, content) by the mapping's own ``care_plan_period`` and filtered in Python.
+- AdverseEvent (one per event of a session): mapped from the matching sessions that record one,
+  which are few. Condition's code filter, read from the assessment, runs on the built Conditions
+  after the SQL date filter.
+- Questionnaire is no row: the fixed list of instruments filtered by ``_id`` and ``url``.
+
+A record that cannot be listed or mapped fails alone: left out, logged and named in
+``Found.unmapped``.
 """
 
 from __future__ import annotations
@@ -19,22 +29,30 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import CharField, F, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.http import HttpRequest
 
-from acuknee.api.fhir_api.query import Found, Query, Span, code_matches, parse_query
-from acuknee.api.fhir_api.reference_search import search_resources, sort_by_date
+from acuknee.api.fhir_api.query import (
+    Found,
+    Query,
+    Span,
+    code_matches,
+    date_matches,
+    parse_query,
+)
 from acuknee.api.fhir_api.resources import (
     ResourceType,
     Scope,
     Unmapped,
     adverse_event_jsons,
+    care_plan_json,
     condition_json,
     fhir_id,
+    flag_jsons,
     id_scope,
     live_patients,
     live_records,
@@ -43,15 +61,22 @@ from acuknee.api.fhir_api.resources import (
     one,
     patient_json,
     procedure_json,
+    questionnaire_jsons,
     questionnaire_response_json,
+    service_request_jsons,
     storable_pk,
 )
 from acuknee.api.fhir_api.responses import Json
 from acuknee.clinical import load_knowledge
+from acuknee.clinical.planning import Plan
+from acuknee.clinical.screening import Screening
+from acuknee.fhir import care_plan_period
 from acuknee.fhir import codes as fhir_codes
-from acuknee.records.models import IntakeRecord, Measurement, TreatmentSession
+from acuknee.records.models import IntakeRecord, Measurement, PlanRecord, TreatmentSession
 
 logger = logging.getLogger(__name__)
+SqlPlan = Callable[[Scope, Query, ResourceType, int, int], Found]
+"""A type's search: (scope, query, type, offset, count) to the page and the exact total."""
 
 
 def _date_q(column: str, prefix: str, span: Span, text: bool = False) -> Q:
@@ -85,7 +110,7 @@ def _dated(rows: Any, column: str, query: Query, text: bool = False) -> Any:
 
 def _exact_pks(kind: ResourceType, ids: Iterable[str], render: Callable[[int], str]) -> set[int]:
     """The rows named by ``ids`` whose id is written exactly as served (``meas-07`` names no
-    row, as in ``search_resources``, which compares the ids as text)."""
+    row: ids compare as text)."""
     assert kind.id_pattern is not None
     pks: set[int] = set()
     for resource_id in ids:
@@ -97,8 +122,8 @@ def _exact_pks(kind: ResourceType, ids: Iterable[str], render: Callable[[int], s
 
 
 def _ordered(rows: Any, column: str, query: Query) -> Any:
-    """Primary-key order (``search_resources``'s), or by the date column for ``_sort``, ties in
-    primary-key order (as a stable sort of ``search_resources``'s list keeps them)."""
+    """Primary-key order (the order resources are built in), or by the date column for
+    ``_sort``, ties in primary-key order (as a stable sort of the pk-ordered list keeps them)."""
     if query.sort == ("date",):
         return rows.order_by(column, "pk")
     if query.sort == ("-date",):
@@ -264,7 +289,121 @@ def _sql_observations(
     return Found(len(keys), [built[i] for _, i in chunk if i in built])
 
 
-SqlPlan = Callable[[Scope, Query, ResourceType, int, int], Found]
+def _listed(
+    scope: Scope,
+    kind: ResourceType,
+    table: str,
+    rows: Iterable[tuple[Any, ...]],
+    listing: Callable[[tuple[Any, ...]], list[str]],
+    ids: Iterable[str],
+) -> list[tuple[int, int]]:
+    """(row pk, position among the row's resources) of every resource ``listing`` names from
+    a row's light columns (the row's pk first), in the rows' order, kept when ``ids`` is empty
+    or holds its id; a row that cannot be listed is logged and left out, as ``mapped`` does."""
+    wanted = set(ids)
+    keys: list[tuple[int, int]] = []
+    for row in rows:
+        try:
+            listed = listing(row)
+        except Exception:  # bad stored JSON: as ``mapped`` does
+            if scope.unmapped is None:
+                raise
+            logger.exception("FHIR %s of %s %s could not be listed", kind.name, table, row[0])
+            scope.unmapped.append(Unmapped(kind.name, table, row[0]))
+            continue
+        keys += [(row[0], n) for n, i in enumerate(listed) if not wanted or i in wanted]
+    return keys
+
+
+def _page_of(
+    scope: Scope,
+    kind: ResourceType,
+    keys: list[tuple[int, int]],
+    model: Any,
+    build: Callable[[Any], list[Json]],
+    offset: int,
+    count: int,
+) -> Found:
+    """The page ``keys[offset:offset + count]`` of listed resources: only the page's rows are
+    fetched and mapped (a row that cannot be mapped is left out of the page, and counted)."""
+    chunk = keys[offset : offset + count]
+    records = model.objects.filter(pk__in={pk for pk, _ in chunk}).order_by("pk")
+    built = {r.pk: mapped(scope, kind.name, [r], build) for r in records}
+    page = [built[pk][n] for pk, n in chunk if n < len(built.get(pk, ()))]
+    return Found(len(keys), page)
+
+
+def _screening_plan(field: str, build: Callable[[IntakeRecord], list[Json]]) -> SqlPlan:
+    """Flags (``findings``) and ServiceRequests (``referrals``): a few per intake, read from its
+    stored screening. The intakes are filtered in SQL (their day is the resources' date), each
+    one's ids listed from (pk, screening) without building a resource, then the page's intakes
+    mapped."""
+
+    def plan(scope: Scope, query: Query, kind: ResourceType, offset: int, count: int) -> Found:
+        rows = _dated(live_records(IntakeRecord, scope), "visit_date", query)
+        rows = _ordered(rows, "visit_date", query).values_list("pk", "screening")
+
+        def listing(row: tuple[Any, ...]) -> list[str]:
+            pk, screening = row
+            listed = getattr(Screening.model_validate(screening), field)
+            return [f"intake-{pk}-{fhir_id(item.rule)}" for item in listed]
+
+        keys = _listed(scope, kind, "IntakeRecord", rows, listing, query.ids)
+        return _page_of(scope, kind, keys, IntakeRecord, build, offset, count)
+
+    return plan
+
+
+def _sql_care_plans(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    """Signed plans. Their date is the plan's period, in the plan's JSON: with a date or
+    ``_sort``, the period is computed from (pk, content) by the mapping's own
+    ``care_plan_period`` (no resource built), filtered and sorted in Python (a plan without a
+    visit has no date: it matches no date and sorts last), and only the page's plans mapped."""
+    rows = live_records(PlanRecord, scope).filter(status="signed")
+    if query.ids:
+        rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"plan-{pk}"))
+    if not query.dates and not query.sort:
+        return _one_per_row(scope, kind, rows, care_plan_json, offset, count)
+    spans: dict[int, Span | None] = {}
+
+    def listing(row: tuple[Any, ...]) -> list[str]:
+        pk, content = row
+        period = care_plan_period(Plan.model_validate(content))
+        span = None if period is None else (period[0], period[1] + dt.timedelta(days=1))
+        if not all(span is not None and date_matches(p, s, span) for p, s in query.dates):
+            return []
+        spans[pk] = span
+        return [f"plan-{pk}"]
+
+    keys = _listed(scope, kind, "PlanRecord", rows.values_list("pk", "content"), listing, ())
+    if query.sort:
+        # As a stable sort of the pk-ordered list: ties keep pk order; undated last either way.
+        dated = [k for k in keys if spans[k[0]] is not None]
+        dated.sort(key=lambda k: cast(Span, spans[k[0]])[0], reverse=query.sort[0] == "-date")
+        keys = dated + [k for k in keys if spans[k[0]] is None]
+    return _page_of(scope, kind, keys, PlanRecord, one(care_plan_json), offset, count)
+
+
+def _sql_questionnaires(
+    scope: Scope, query: Query, kind: ResourceType, offset: int, count: int
+) -> Found:
+    """Questionnaires are no rows (one per instrument, static): the instruments filtered by
+    ``_id`` and ``url``, and built only when the page holds one."""
+    names = [
+        name
+        for name in sorted(load_knowledge().instruments)
+        if (not query.ids or fhir_id(name) in query.ids)
+        and all(fhir_codes.questionnaire_url(name) == url for url in query.urls)
+    ]
+    chunk = names[offset : offset + count]
+    if not chunk:
+        return Found(len(names), [])
+    built = {r["id"]: r for r in questionnaire_jsons()}
+    return Found(len(names), [built[fhir_id(name)] for name in chunk])
+
+
 SQL_PLANS: dict[str, SqlPlan] = {
     "Patient": _sql_patients,
     "Condition": _sql_conditions,
@@ -272,23 +411,21 @@ SQL_PLANS: dict[str, SqlPlan] = {
     "AdverseEvent": _sql_adverse_events,
     "QuestionnaireResponse": _sql_questionnaire_responses,
     "Observation": _sql_observations,
+    "Flag": _screening_plan("findings", flag_jsons),
+    "ServiceRequest": _screening_plan("referrals", service_request_jsons),
+    "CarePlan": _sql_care_plans,
+    "Questionnaire": _sql_questionnaires,
 }
-"""The types searched in SQL; the others (CarePlan, Flag, ServiceRequest, Questionnaire) by
-``search_resources`` (Flags and ServiceRequests are a few per intake, read from its screening)."""
+"""Each served type's plan (tests/fhir/test_search_sql.py checks every type is here)."""
 
 
 def search_page(request: HttpRequest, kind: ResourceType, offset: int, count: int) -> Found:
-    """The page ``[offset, offset + count)`` of the resources ``search_resources`` would find
+    """The page ``[offset, offset + count)`` of the resources of ``kind`` the request matches
     (sorted by ``_sort`` when given), and their exact total; a record that cannot be mapped is
     left out and listed in ``unmapped`` (logged), never failing the page."""
     query = parse_query(request, kind)
-    plan = SQL_PLANS.get(kind.name)
     unmapped: list[Unmapped] = []
-    if plan is None:
-        found = search_resources(request, kind, unmapped)
-        if query.sort:
-            found = sort_by_date(found, query.sort[0])
-        return Found(len(found), found[offset : offset + count], tuple(unmapped))
     pks = id_scope(kind, list(query.ids)) if query.ids else None
+    plan = SQL_PLANS[kind.name]
     page = plan(Scope(request, query.patients, pks, unmapped), query, kind, offset, count)
     return Found(page.total, page.page, tuple(unmapped))

@@ -1,8 +1,9 @@
-"""The reference search: every resource of the clinic mapped, then filtered in Python.
+"""The reference search, the oracle of tests/fhir/test_search_sql.py: every resource of the
+clinic mapped (each type's ``source``, as a read maps it), then filtered and sorted in Python.
 
-Slow but plainly right, so it is the semantics ``search.search_page`` is tested against
-(tests/fhir/test_search_sql.py), and the path of the types with no SQL plan (CarePlan, Flag,
-ServiceRequest, Questionnaire).
+Slow but plainly right: ``search.search_page`` (a plan per type that filters, counts and pages
+in SQL and maps only the page) must answer what it answers, resource for resource, on random
+data. Product code never calls it.
 """
 
 from __future__ import annotations
@@ -29,13 +30,8 @@ def search_resources(
     request: HttpRequest, kind: ResourceType, unmapped: list[Unmapped] | None = None
 ) -> list[Json]:
     """Every resource of ``kind`` the caller may see that matches the request's parameters,
-    filtered in Python over every resource of the clinic.
-
-    This is the reference semantics of search (``search_page`` must answer the same, which
-    tests/fhir/test_search_sql.py checks on random data) and the path of the types with no SQL
-    plan (CarePlan, whose period lives in the plan's JSON, Flag and ServiceRequest, read from an
-    intake's screening JSON, and Questionnaire, which is no row). With ``unmapped``, a record
-    that cannot be mapped is left out and listed there; without, its error propagates."""
+    filtered in Python over every resource of the clinic. With ``unmapped``, a record that
+    cannot be mapped is left out and listed there; without, its error propagates."""
     check_params(request, kind)
     require(request, kind.roles)
     ids = [i.strip() for v in request.GET.getlist("_id") for i in v.split(",") if i.strip()]
