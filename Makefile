@@ -10,30 +10,33 @@ STAMP := $(VENV)/.installed
 # constraints, transactions, stored text, triggers, backups) again on a real server. CI sets
 # ACUKNEE_REQUIRE_POSTGRES=1 so an unreachable server fails instead of skipping.
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
-# Left out, each because what it checks does not go through the database, or goes through the
-# same queries as a test that is in the pass:
-# - tests/e2e: browser flows over views whose writes and reads tests/pages runs here (the
-#   accessibility walk skips here anyway); clinic/test_health: never opens the database;
-#   clinic/test_reference, api/test_knowledge, api/test_openapi: the knowledge base and the
-#   schema document (the database only signs the user in); clinic/test_access: the access
-#   decorator on stub views (the authorization matrix runs every real view here);
-# - fhir/test_mapping: the core-to-FHIR mapping, no database; fhir/test_validators: validates
-#   the JSON that fhir/test_server and fhir/test_bulk build here;
-# - reports/test_charts, test_diagrams, test_outcomes_stats: no database; test_progress_report,
-#   test_lead_picture, test_referral, test_stricta_report: render one patient's records, read
-#   by the queries tests/pages runs here (reports/test_clinic_report, the clinic aggregates,
-#   stays); research/test_synth: the generator (its two database-writer tests stay);
-# - security/test_csp_browser (skips here), test_csrf_forms, test_headers, test_deploy:
-#   markup, middleware and settings; robustness/test_core_inputs, test_pip_audit_script: no
-#   database; robustness/test_loadtest_smoke: opt-in, starts its own server.
-POSTGRES_TESTS := tests/pages tests/api tests/fhir tests/reports/test_clinic_report.py \
+# In it: the layers that own SQL (the care layer's queries, services and constraints; the REST
+# and FHIR APIs with their SQL search and bulk export; the clinic report's aggregates; research
+# SQL; the audit log's triggers and chain; security, reliability and robustness over the
+# database), and the pages' tests whose outcome depends on the engine's SQL: record constraints
+# and JSON (test_database), the CSV import's one transaction (test_importing), patient search
+# and duplicate matching by case-folded names and record numbers (test_patients,
+# test_patient_list_queries), voiding's versioned updates (test_voiding), the draft's one row
+# per patient and practitioner (test_intake_steps), and the demo snapshot (test_demo).
+# Left out, each because what it checks does not depend on the engine: the other pages' tests
+# render through the care layer's queries, which tests/care runs here; tests/e2e (browser flows
+# over the same views); fhir/test_mapping, fhir/test_validators (no database); the reports'
+# rendering tests (one patient's records, read by queries tests/care runs here; the clinic
+# report's aggregates stay); research/test_synth (the generator; its two database-writer tests
+# stay); security/test_csp_browser, test_csrf_forms, test_headers, test_deploy (markup,
+# middleware and settings); robustness/test_core_inputs, test_pip_audit_script (no database),
+# test_loadtest_smoke (opt-in, starts its own server); api/test_knowledge, test_openapi (the
+# knowledge base and the schema document).
+POSTGRES_TESTS := tests/care tests/api tests/fhir tests/reports/test_clinic_report.py \
+	tests/pages/test_database.py tests/pages/test_importing.py tests/pages/test_patients.py \
+	tests/pages/test_patient_list_queries.py tests/pages/test_voiding.py \
+	tests/pages/test_intake_steps.py tests/pages/test_demo.py \
 	tests/security tests/reliability tests/robustness tests/research/test_analytics.py \
 	tests/research/test_deidentify.py tests/research/test_refresh.py \
 	tests/research/test_synth.py::test_database_writer_round_trips_and_creates_synthetic_clinics \
 	tests/research/test_synth.py::test_writing_the_same_seed_again_replaces_that_cohort
-POSTGRES_IGNORE := clinic/test_health.py clinic/test_reference.py clinic/test_access.py \
-	api/test_knowledge.py api/test_openapi.py fhir/test_mapping.py fhir/test_validators.py \
-	security/test_csp_browser.py security/test_csrf_forms.py \
+POSTGRES_IGNORE := api/test_knowledge.py api/test_openapi.py fhir/test_mapping.py \
+	fhir/test_validators.py security/test_csp_browser.py security/test_csrf_forms.py \
 	security/test_headers.py security/test_deploy.py robustness/test_core_inputs.py \
 	robustness/test_pip_audit_script.py robustness/test_loadtest_smoke.py
 
