@@ -245,6 +245,7 @@ def sessions_context(patient: Patient) -> dict[str, Any]:
     ]
     attended = sum(1 for r in rows if not r.session.is_voided)
     planned = content.number_of_sessions if content else None
+    kept = [r for r in rows if not r.session.is_voided]
     return {
         "sessions_section": {
             "patient": patient,
@@ -253,6 +254,8 @@ def sessions_context(patient: Patient) -> dict[str, Any]:
             "rows": rows,
             "attended": attended,
             "planned": planned,
+            "last": kept[-1] if kept else None,
+            "voided": len(rows) - attended,
         }
     }
 
