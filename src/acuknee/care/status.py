@@ -191,7 +191,8 @@ def sessions_planned_on(overview: Overview, day: dt.date) -> list[int]:
 class VisitState:
     """One scheduled visit as the records stand on a day: ``done`` (a session logged for it, or
     a reassessment measured in its window), ``due`` (its date has passed, or for a reassessment
-    has come, and it is not done) or ``planned`` (later, or a session today, not done). Documents say "planned" only of the last kind."""
+    has come, and it is not done) or ``planned`` (later, or a session today, not done).
+    Documents say "planned" only of the last kind."""
 
     kind: str
     number: int

@@ -28,7 +28,6 @@ from acuknee.care.queries import INTAKE_ORDER, live, signed_plan
 from acuknee.care.status import Overview, overview_of, status_from
 from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
 from acuknee.clinical.assessment import Assessment, CriteriaResult
-from acuknee.clinical.numbers import format_number
 from acuknee.clinical.vocabulary import Domain, Side
 from acuknee.records.models import Clinic, IntakeRecord, Patient, PlanRecord
 from acuknee.reports.charts import (

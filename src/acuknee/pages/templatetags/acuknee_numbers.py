@@ -1,5 +1,6 @@
 """``{{ value|number }}`` and ``{{ value|number:2 }}``: the one number formatter in templates
-(``acuknee.clinical.numbers.format_number``), instead of ``floatformat``, which prints "-0"; and ``{{ days|join_dates }}``."""
+(``acuknee.clinical.numbers.format_number``), instead of ``floatformat``, which prints "-0";
+and ``{{ days|join_dates }}``, the one date-list format."""
 
 from __future__ import annotations
 
