@@ -15,6 +15,7 @@ CLINICAL_MODELS = {
     "TreatmentSession",
     "Measurement",
     "ReferralOutcome",
+    "ReferralLetterText",
 }
 WRITES = {"create", "bulk_create", "update", "get_or_create", "update_or_create", "delete"}
 RECORD_WRITES = {"save_versioned", "void"}
