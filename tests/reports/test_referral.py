@@ -361,3 +361,13 @@ def test_printed_letter_keeps_the_closing_with_the_signature_on_one_page(
     signed = [i for i, page in enumerate(pages) if "REG-12345 (synthetic)" in page]
     assert closing == signed
     assert len(closing) == 1
+
+
+def test_an_edited_letter_keeps_the_screenings_urgency(referred: IntakeRecord, alice: User) -> None:
+    body = "Dear Dr Jones,\n\nPlease see Ada when convenient."
+    login(alice).post(edit_url(referred), {"recipient": "Dr Jones", "body": body})
+    letter = build_referral(referred, alice.staff, today=SEEN)
+    html = render_referral(letter)
+    assert f'<span class="urgency">{letter.most_urgent}</span> referral' in html
+    for referral in letter.referrals:
+        assert referral.name in html  # the urgency picture's alt text names every red flag
