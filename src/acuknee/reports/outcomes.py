@@ -221,6 +221,16 @@ class Outcomes:
     records: list[RecordedVisit] = field(default_factory=list)
     voided_count: int = 0
 
+    @property
+    def charted(self) -> list[DomainView]:
+        """The five domains with a measure to chart (the patient page's one chart each)."""
+        return [d for d in self.domains if d.domain != "other" and d.lead is not None]
+
+    @property
+    def unmeasured(self) -> list[DomainView]:
+        """The five domains with nothing measured: named, never drawn as an empty chart."""
+        return [d for d in self.domains if d.domain != "other" and d.lead is None]
+
 
 _VERDICT_LABELS = {
     "responder": "Responder",
