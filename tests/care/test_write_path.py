@@ -16,6 +16,7 @@ CLINICAL_MODELS = {
     "Measurement",
     "ReferralOutcome",
     "IntakeDraft",  # not a clinical record, but written in one place all the same
+    "ReferralLetterText",
 }
 WRITES = {"create", "bulk_create", "update", "get_or_create", "update_or_create", "delete"}
 RECORD_WRITES = {"save_versioned", "void"}

@@ -66,7 +66,7 @@ def tour() -> list[Stop]:
         Stop("login", "/login/", user=None),
         Stop("worklist", reverse("worklist")),
         Stop("patient-list", "/", "main table"),
-        Stop("patient-page", f"{p}/{responder.pk}/", "#outcomes table.verdicts"),
+        Stop("patient-page", f"{p}/{responder.pk}/", "#outcomes img.trend-large"),
         Stop("intake-form", f"{p}/{fresh.pk}/intake/new/"),
         Stop("intake-form-safety", f"{p}/{fresh.pk}/intake/new/?step=safety"),
         Stop("intake-form-examination", f"{p}/{fresh.pk}/intake/new/?step=examination"),

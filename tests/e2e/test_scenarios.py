@@ -135,6 +135,8 @@ def test_practitioner_runs_a_course_from_intake_to_responder_verdict(
     page.get_by_role("button", name="Save").click()
 
     expect(page).to_have_url(re.compile(r"/patients/\d+/"))
+    expect(page.locator("#outcomes img.trend-large").first).to_be_visible()  # a chart per domain
+    page.locator("#outcomes details.verdict-details > summary").click()  # the verdicts: one click
     verdict = page.locator("#outcomes table.verdicts tbody tr").last
     expect(verdict).to_contain_text(TODAY.isoformat())
     expect(verdict.locator(".badge")).to_have_text("Responder")

@@ -209,10 +209,10 @@ def test_outcomes_list_adverse_events_and_sessions_attended_against_planned(
     response = client.get(reverse("outcomes-section", args=[patient.pk]))
     outcomes = response.context["outcomes"]
     assert (outcomes.attended, outcomes.planned) == (1, 10)
-    assert outcomes.reassessments_planned[0] == FOLLOW_UP
+    assert outcomes.reassessments_due[0] == FOLLOW_UP  # its date has passed, nothing measured
     assert [a.kind for a in outcomes.adverse_events] == ["Bruising"]
     assert outcomes.adverse_event_counts == [("Bruising", 1)]
-    assert b"By kind: Bruising 1." in response.content
+    assert b"Adverse events: Bruising 1</summary>" in response.content
 
 
 def test_a_voided_measurement_is_left_out_of_the_course(

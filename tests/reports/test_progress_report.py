@@ -4,9 +4,11 @@ back as text (pdftotext) and pictures (pdftoppm), and who may open it."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import re
 from collections.abc import Callable
+from html import unescape
 
 import numpy as np
 import pytest
@@ -102,6 +104,44 @@ def test_next_steps_come_from_the_schedule_not_from_advice(demo: dict[str, Patie
     steps = build_patient_report(demo[BRUISED], today=DEMO_TODAY).next_steps
     assert any(s.startswith("Sessions remaining:") for s in steps)
     assert any(s.startswith("Next session planned: 2026-") for s in steps)
+
+
+def visible(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_a_report_dated_mid_course_shows_nothing_recorded_after_its_date(
+    demo: dict[str, Patient],
+) -> None:
+    patient = demo[RESPONDER]
+    full = build_patient_report(patient, today=DEMO_TODAY)
+    assert full.outcomes is not None
+    first = full.outcomes.follow_up_dates[0]
+    as_of = first + dt.timedelta(days=1)
+    report = build_patient_report(patient, today=as_of)
+    text = visible(render_patient_report(report))
+    assert f"Report date {as_of.isoformat()} (records up to this date)" in text
+    recorded = text[: text.index("Next steps")]  # the steps may name planned, later dates
+    assert max(re.findall(r"\d{4}-\d\d-\d\d", recorded)) <= as_of.isoformat()
+    assert report.status != "completed"  # the second follow-up had not happened yet
+    assert report.outcomes is not None
+    assert report.outcomes.follow_up_dates == [first]
+
+
+def test_next_steps_never_call_a_measured_reassessment_planned(
+    demo: dict[str, Patient],
+) -> None:
+    patient = demo[RESPONDER]
+    full = build_patient_report(patient, today=DEMO_TODAY)
+    assert full.outcomes is not None
+    first, second = full.outcomes.follow_up_dates
+    assert f"Reassessment done: {first.isoformat()}, {second.isoformat()}." in full.next_steps
+    assert not any("planned" in s and "Reassessment" in s for s in full.next_steps)
+    mid = build_patient_report(patient, today=first + dt.timedelta(days=1)).next_steps
+    assert f"Reassessment done: {first.isoformat()}." in mid
+    assert any(s.startswith("Reassessment planned: ") for s in mid)
+    assert not any(first.isoformat() in s for s in mid if "planned" in s)
 
 
 def test_a_patient_without_a_plan_gets_a_short_report(demo: dict[str, Patient]) -> None:

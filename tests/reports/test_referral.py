@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,22 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from typer.testing import CliRunner
 
+import acuknee.reports
 from acuknee.cli import app
 from acuknee.clinical import Intake
 from acuknee.demo import DEMO_CASES, record_intake
-from acuknee.records.models import Clinic, IntakeRecord, Patient, StaffProfile
+from acuknee.records.models import (
+    Clinic,
+    IntakeRecord,
+    Patient,
+    ReferralLetterText,
+    StaffProfile,
+)
 from acuknee.reports.progress import DISCLAIMER, html_to_pdf
 from acuknee.reports.referral import (
     ReferralUnavailable,
     build_referral,
+    generated_body,
     referral_intake,
     render_referral,
 )
@@ -241,3 +250,124 @@ def test_cli_refuses_an_intake_without_red_flags(
     assert result.exit_code == 2
     assert "found no red flag" in result.stderr
     assert not out.exists()
+
+
+# --- addressed to the receiving clinician, kept whole, edited before printing ---------------------
+
+
+def visible(html: str) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def edit_url(record: IntakeRecord) -> str:
+    return reverse("referral-edit", args=[record.patient_id, record.pk])
+
+
+def test_letter_tells_the_receiving_clinician_what_was_found_why_and_what_the_patient_was_told(
+    referred: IntakeRecord, alice: User
+) -> None:
+    text = visible(letter_html(referred, alice))
+    first = referred.screening["referrals"][0]
+    assert "To: The clinician receiving this referral" in text
+    assert "Dear colleague," in text
+    assert f"Why it matters: {first['reason']}" in text
+    assert "What I found: " in text
+    assert "What Ada was told: I explained what I found" in text
+    assert "I am referring her to you as an" in text
+    assert "Do not needle" not in text  # the practitioner's instruction is not the letter's
+
+
+def test_the_edit_form_opens_with_the_suggested_letter(referred: IntakeRecord, alice: User) -> None:
+    response = login(alice).get(edit_url(referred))
+    assert response.status_code == 200
+    form = response.context["form"]
+    letter = build_referral(referred, alice.staff, today=SEEN)
+    assert form.initial["body"] == generated_body(letter)
+    assert form.initial["body"].startswith("Dear colleague,")
+    assert form.initial["recipient"] == "The clinician receiving this referral"
+
+
+def test_the_edited_letter_is_what_prints_and_who_edited_it_is_kept(
+    referred: IntakeRecord, alice: User
+) -> None:
+    client = login(alice)
+    body = "Dear Dr Jones,\n\nPlease see Ada today.\n- Hot knee: yes\n\nWhat Ada was told: go now."
+    response = client.post(
+        edit_url(referred), {"recipient": "Dr B. Jones\nNorthtown ED", "body": body}
+    )
+    assert response.status_code == 302
+    kept = ReferralLetterText.objects.get(intake=referred)
+    assert (kept.edited_by, kept.created_by) == (alice, alice)
+    assert kept.history.count() == 1
+    printed = render_referral(build_referral(referred, alice.staff, today=SEEN), for_print=True)
+    text = visible(printed)
+    assert "To: Dr B. Jones Northtown ED" in text
+    assert "Dear Dr Jones," in text
+    assert "<li>Hot knee: yes</li>" in printed
+    assert "Dear colleague" not in text
+    assert "Edit the letter" not in text  # the on-screen note never prints
+    page = client.get(urls(referred)[0]).content.decode()
+    assert "Edited by Alice Ashworth on " in visible(page)
+
+
+def test_a_second_edit_from_a_stale_form_is_refused(referred: IntakeRecord, alice: User) -> None:
+    client = login(alice)
+    first = {"recipient": "Dr Jones", "body": "Dear Dr Jones,\n\nFirst."}
+    assert client.post(edit_url(referred), first).status_code == 302
+    opened = client.get(edit_url(referred)).context["form"].initial["version"]
+    assert opened == 1
+    second = {"recipient": "Dr Jones", "body": "Dear Dr Jones,\n\nSecond.", "version": opened}
+    assert client.post(edit_url(referred), second).status_code == 302
+    stale = client.post(edit_url(referred), {**second, "body": "Dear Dr Jones,\n\nThird."})
+    assert stale.status_code == 409
+    assert ReferralLetterText.objects.get(intake=referred).body.endswith("Second.")
+    assert ReferralLetterText.objects.get(intake=referred).history.count() == 2
+
+
+def test_an_empty_letter_is_refused_naming_the_field(referred: IntakeRecord, alice: User) -> None:
+    response = login(alice).post(edit_url(referred), {"recipient": "Dr Jones", "body": "  "})
+    assert response.status_code == 400
+    assert "body" in response.context["form"].errors
+    assert not ReferralLetterText.objects.filter(intake=referred).exists()
+
+
+def test_front_desk_may_not_edit_the_letter(referred: IntakeRecord, dana: User) -> None:
+    assert login(dana).get(edit_url(referred)).status_code == 403
+
+
+def test_no_block_of_the_letter_is_split_or_orphaned_across_pages(
+    referred: IntakeRecord, alice: User
+) -> None:
+    html = letter_html(referred, alice)
+    closing = html[html.index('<div class="closing">') :]
+    assert (
+        closing.index("Yours sincerely") < closing.index("Alice Ashworth") < closing.index("</div>")
+    )
+    css = (Path(acuknee.reports.__file__).parent / "static/reports/report.css").read_text()
+    assert (
+        ".letter .block, .letter .closing, .letter .recipient, .letterhead { break-inside: avoid; }"
+        in css
+    )
+    assert "orphans: 3; widows: 3;" in css
+
+
+def test_printed_letter_keeps_the_closing_with_the_signature_on_one_page(
+    referred: IntakeRecord, alice: User, pdf_pages: Callable[[bytes], PdfPages]
+) -> None:
+    letter = build_referral(referred, alice.staff, today=SEEN)
+    pdf = pdf_pages(html_to_pdf(render_referral(letter, for_print=True)))
+    pages = pdf.text.split("\f")
+    closing = [i for i, page in enumerate(pages) if "Yours sincerely" in page]
+    signed = [i for i, page in enumerate(pages) if "REG-12345 (synthetic)" in page]
+    assert closing == signed
+    assert len(closing) == 1
+
+
+def test_an_edited_letter_keeps_the_screenings_urgency(referred: IntakeRecord, alice: User) -> None:
+    body = "Dear Dr Jones,\n\nPlease see Ada when convenient."
+    login(alice).post(edit_url(referred), {"recipient": "Dr Jones", "body": body})
+    letter = build_referral(referred, alice.staff, today=SEEN)
+    html = render_referral(letter)
+    assert f'<span class="urgency">{letter.most_urgent}</span> referral' in html
+    for referral in letter.referrals:
+        assert referral.name in html  # the urgency picture's alt text names every red flag

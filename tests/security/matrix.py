@@ -95,6 +95,7 @@ OWN_MAY_404: dict[str, str] = {
     "intake-referral": "only an intake whose screening refers has a referral letter",
     "patient-referral": "only a referred patient has a referral letter",
     "patient-referral-pdf": "only a referred patient has a referral letter",
+    "referral-edit": "only an intake whose screening refers has a referral letter to edit",
 }
 """Session routes (by URL name) where an allowed role may get 404 for its own clinic's record,
 with why; everything else must answer an allowed role."""

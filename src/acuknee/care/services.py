@@ -1,6 +1,6 @@
 """Every clinical act, once: record an intake, resolve a referral, choose a baseline, propose,
-edit, sign and void a plan, record a session, record measurements, issue a self-report link,
-void a record.
+edit, sign and void a plan, book its visits' time, record a session, record measurements,
+issue a self-report link, keep an edited referral letter, void a record.
 
 Each service takes plain Python and core inputs (never a request), runs in one transaction,
 raises ``acuknee.care.errors`` and returns the stored row. The record's invariants live here:
@@ -291,6 +291,70 @@ def choose_baseline(record: IntakeRecord, day: dt.date | None, version: int | No
         check_date(day, "baseline_on", "baseline")
     record.baseline_on = day
     _versioned(record, version, ["baseline_on"])
+
+
+@atomic
+def save_referral_letter(
+    record: IntakeRecord, user: Any, *, recipient: str, body: str, version: int | None
+) -> rows.ReferralLetterText:
+    """Keep the practitioner's edit of an intake's referral letter (whom it goes to and its
+    text); the printed letter is then this text. The first edit passes ``version=None``; a later
+    one the version its form was opened at (``StaleEdit`` otherwise). Every edit stays in the
+    history with who made it and when."""
+    _live_patient(record.patient)
+    if record.is_voided:
+        raise errors.InvalidRecord("This intake is voided: its referral letter is not current.")
+    if not record.refers:
+        raise errors.InvalidRecord("This intake's screening did not refer the patient.")
+    if not recipient.strip():
+        raise errors.InvalidRecord("Say who receives the letter.", "recipient")
+    if not body.strip():
+        raise errors.InvalidRecord(
+            "The letter is empty: write it or keep the suggested text.", "body"
+        )
+    text = cast(
+        rows.ReferralLetterText | None,
+        rows.ReferralLetterText.objects.filter(intake=record).first(),
+    )
+    if text is None:
+        if version is not None:
+            raise errors.StaleEdit(
+                "The letter was reset since you opened it: reload it, then edit again."
+            )
+        created: rows.ReferralLetterText = rows.ReferralLetterText.objects.create(
+            intake=record,
+            recipient=recipient.strip(),
+            body=body.strip(),
+            edited_by=user,
+            created_by=user,
+        )
+        return created
+    text.recipient, text.body, text.edited_by = recipient.strip(), body.strip(), user
+    _versioned(text, version, ["recipient", "body", "edited_by"])
+    return text
+
+
+@atomic
+def book_visit_time(
+    record: PlanRecord, *, at: dt.time | None, minutes: int | None, version: int | None
+) -> PlanRecord:
+    """Book the time of day of every visit of a signed plan's schedule (in the clinic's time
+    zone, ``Clinic.zone``) and how long each lasts; ``at=None`` unbooks. The dates stay the
+    plan's: only the practitioner changes those, by editing the plan."""
+    _live_patient(record.patient)
+    if record.is_voided or record.status != PlanRecord.Status.SIGNED:
+        raise errors.InvalidRecord("Only a signed, current plan's visits can be booked.")
+    if at is not None and not minutes:
+        raise errors.InvalidRecord("Say how long each visit lasts, in minutes.", "visit_minutes")
+    if minutes is not None and not 5 <= minutes <= 240:
+        raise errors.InvalidRecord(
+            f"A visit of {minutes} minutes is not plausible: give 5 to 240 minutes.",
+            "visit_minutes",
+        )
+    record.visit_time = at
+    record.visit_minutes = minutes if at is not None else None
+    _versioned(record, version, ["visit_time", "visit_minutes"])
+    return record
 
 
 class StandingPlan(errors.CareError):

@@ -185,3 +185,40 @@ def sessions_planned_on(overview: Overview, day: dt.date) -> list[int]:
         for v in plan.schedule
         if v.kind == "session" and v.date == day and v.number > overview.sessions_done
     ]
+
+
+@dataclass(frozen=True)
+class VisitState:
+    """One scheduled visit as the records stand on a day: ``done`` (a session logged for it, or
+    a reassessment measured in its window), ``due`` (its date has passed, or for a reassessment
+    has come, and it is not done) or ``planned`` (later, or a session today, not done).
+    Documents say "planned" only of the last kind."""
+
+    kind: str
+    number: int
+    date: dt.date
+    state: str
+
+
+def visit_states(
+    plan: Plan,
+    start: dt.date,
+    *,
+    sessions_done: int,
+    last_measured: dt.date | None,
+    today: dt.date,
+) -> list[VisitState]:
+    """Each visit of ``plan``'s schedule with its state on ``today``. Sessions are numbered in
+    date order, so the first ``sessions_done`` planned sessions are the ones that happened (a
+    session logged early still answers its planned visit); a reassessment is done when it was
+    measured by the rule of ``status_from`` (``_windows``). Pass facts as of ``today``."""
+    measured = iter(m for _, m in _windows(plan.schedule, last_measured, start))
+    out = []
+    for visit in plan.schedule:
+        if visit.kind == "session":
+            done, late = visit.number <= sessions_done, visit.date < today
+        else:  # due on its own day, as ``status_from`` says "reassessment due"
+            done, late = next(measured), visit.date <= today
+        state = "done" if done else ("due" if late else "planned")
+        out.append(VisitState(visit.kind, visit.number, visit.date, state))
+    return out

@@ -14,6 +14,7 @@ import secrets
 import uuid
 from datetime import timedelta
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models, transaction
@@ -42,9 +43,20 @@ class Clinic(models.Model):
     region = models.CharField(max_length=100, blank=True)
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=50, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA time zone of the clinic's appointments (Europe/London); blank: the "
+        "site's TIME_ZONE",
+    )
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The clinic's time zone (``ZoneInfoNotFoundError`` for a name that is not one)."""
+        return ZoneInfo(self.time_zone or settings.TIME_ZONE)
 
 
 class StaffProfile(models.Model):
@@ -256,6 +268,23 @@ class ReferralOutcome(Voidable):
         ordering: ClassVar = ["-seen_on", "-id"]
 
 
+class ReferralLetterText(Voidable):
+    """The practitioner's text of an intake's referral letter, edited before printing: whom it
+    is addressed to and the letter itself. Without one the letter is the generated text; with
+    one, the printed letter is this text. Who edited it and when: ``created_by``, ``updated_at``
+    and the history."""
+
+    intake = models.OneToOneField(
+        IntakeRecord, on_delete=models.PROTECT, related_name="referral_letter"
+    )
+    recipient = models.TextField(help_text="Who receives the letter: name, service, address")
+    body = models.TextField(help_text="The letter from the greeting to the last paragraph")
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+
 class PlanRecord(Voidable):
     """A proposed plan, edited by the practitioner (overrides recorded), then signed."""
 
@@ -271,6 +300,15 @@ class PlanRecord(Voidable):
     content = models.JSONField(help_text="acuknee.clinical.Plan as edited by the practitioner")
     overrides = models.JSONField(default=list, help_text="blocked items added, with reasons")
     start_date = models.DateField()
+    visit_time = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="The booked time of day of every visit of the schedule, in the clinic's time "
+        "zone (blank: not booked yet)",
+    )
+    visit_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How long each booked visit lasts"
+    )
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

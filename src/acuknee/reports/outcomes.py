@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from acuknee.care.queries import course_of, live_sessions, signed_plan
+from acuknee.care.status import visit_states
 from acuknee.clinical import (
     Course,
     Evaluation,
@@ -46,20 +47,25 @@ from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, t
 # with style attributes but allows data: images.
 
 
-def chart_img(spec: TrendSpec) -> SafeString:
-    """The trend chart as an ``<img>`` whose alt text lists every value (screen readers)."""
+def chart_img(spec: TrendSpec, *, scale: float = 1.0, css: str = "trend") -> SafeString:
+    """The trend chart as an ``<img>`` whose alt text lists every value (screen readers);
+    ``scale`` enlarges the same drawing (SVG: no loss, nothing drawn again)."""
     if not spec.points:
         return SafeString("")
     return format_html(
-        '<img class="trend" src="{}" alt="{}" width="{}" height="{}">',
+        '<img class="{}" src="{}" alt="{}" width="{}" height="{}">',
+        css,
         trend_data_uri(spec),
         spec.alt_text(),
-        round(CHART_WIDTH_IN * 96),
-        round(CHART_HEIGHT_IN * 96),
+        round(CHART_WIDTH_IN * 96 * scale),
+        round(CHART_HEIGHT_IN * 96 * scale),
     )
 
 
 # --- shaping the evaluation for the template -----------------------------------------------------
+
+
+_MIC_SHORT = {"reached": "reached", "not_reached": "not reached"}
 
 
 @dataclass
@@ -77,10 +83,41 @@ class MeasureRow:
     """The chart's data; the progress report draws the same chart from it."""
 
     @property
+    def mic_short(self) -> str:
+        """'MCID 2 reached', 'no established MIC', 'no follow-up yet': the short MIC verdict of
+        the report's table and the patient page (the full sentence is on the outcomes page)."""
+        spec = self.chart_spec
+        if spec is not None and spec.mic is not None:
+            verdict = _MIC_SHORT.get(self.mic_status, "not evaluable")
+            return f"{spec.mic_label} {format_number(spec.mic, spec.decimals)} {verdict}"
+        if self.mic_status == "no_established_mic":
+            return "no established MIC"
+        return self.mic_text
+
+    @property
     def chart(self) -> SafeString:
         """The trend chart, drawn when a template first shows it (and cached by its data), so
         a caller that never shows it, like the progress report's table, pays nothing."""
         return chart_img(self.chart_spec) if self.chart_spec is not None else SafeString("")
+
+
+def lead_measure(rows: list[MeasureRow]) -> MeasureRow | None:
+    """The measure a domain's one chart shows: the first (in the knowledge base's order) with an
+    MIC band and a follow-up, else the first with a follow-up, else the first with a value.
+    One chart per domain keeps the patient page and the report readable; every measure stays
+    in the table beside it."""
+    drawn = [r for r in rows if r.chart_spec is not None and r.chart_spec.points]
+    followed = [r for r in drawn if r.chart_spec is not None and len(r.chart_spec.points) > 1]
+    with_band = [r for r in followed if r.chart_spec is not None and r.chart_spec.mic is not None]
+    for group in (with_band, followed, drawn):
+        if group:
+            return group[0]
+    return None
+
+
+LARGE_CHART_SCALE = 1.6
+"""The patient page's one chart per domain is the report's chart drawn 1.6 times larger (SVG
+scales without loss): about 500 px wide, its labels as large as the page's small text."""
 
 
 @dataclass
@@ -91,6 +128,18 @@ class DomainView:
     note: str | None
     rows: list[MeasureRow] = field(default_factory=list)
     about: str | None = None
+
+    @property
+    def lead(self) -> MeasureRow | None:
+        return lead_measure(self.rows)
+
+    @property
+    def lead_chart(self) -> SafeString:
+        """The lead measure's chart, large enough to read (the page's one chart per domain)."""
+        lead = self.lead
+        if lead is None or lead.chart_spec is None:
+            return SafeString("")
+        return chart_img(lead.chart_spec, scale=LARGE_CHART_SCALE, css="trend trend-large")
 
 
 @dataclass
@@ -154,10 +203,33 @@ class Outcomes:
     planned: int | None = None
     planned_to_date: int | None = None
     reassessments_planned: list[dt.date] = field(default_factory=list)
+    """Scheduled reassessments still ahead (not measured, date not yet come)."""
+    reassessments_done: list[dt.date] = field(default_factory=list)
+    """Scheduled reassessments measured in their window (``care.status.visit_states``)."""
+    reassessments_due: list[dt.date] = field(default_factory=list)
+    """Scheduled reassessments whose date has come without a measurement."""
+    next_session: dt.date | None = None
+    """The first planned session not yet logged whose date is today or later."""
+    sessions_overdue: int = 0
+    last_measured: dt.date | None = None
+    """The latest live measurement up to the day."""
+    sessions_on_plan: int = 0
+    """Live sessions logged on the signed plan up to the day (what its schedule is read by)."""
+    """Planned sessions whose date has passed and that were not logged."""
     sources: list[Source] = field(default_factory=list)
     error: str | None = None
     records: list[RecordedVisit] = field(default_factory=list)
     voided_count: int = 0
+
+    @property
+    def charted(self) -> list[DomainView]:
+        """The five domains with a measure to chart (the patient page's one chart each)."""
+        return [d for d in self.domains if d.domain != "other" and d.lead is not None]
+
+    @property
+    def unmeasured(self) -> list[DomainView]:
+        """The five domains with nothing measured: named, never drawn as an empty chart."""
+        return [d for d in self.domains if d.domain != "other" and d.lead is None]
 
 
 _VERDICT_LABELS = {
@@ -355,14 +427,36 @@ def outcomes_context(
     view.adverse_events = _adverse_events(sessions)
     view.adverse_event_counts = _counts_by_kind(view.adverse_events)
     record = signed_plan(patient)
+    view.records = recorded_visits(patient, kb)
+    view.last_measured = max(
+        (
+            v.date
+            for v in view.records
+            if v.date <= today and any(not m.is_voided for _, m in v.measurements)
+        ),
+        default=None,
+    )
     if record is not None:
         plan = Plan.model_validate(record.content)
         view.planned = plan.number_of_sessions
         view.planned_to_date = sum(
             1 for v in plan.schedule if v.kind == "session" and v.date <= today
         )
-        view.reassessments_planned = [v.date for v in plan.schedule if v.kind == "reassessment"]
-    view.records = recorded_visits(patient, kb)
+        view.sessions_on_plan = sum(1 for s in sessions if s.plan_id == record.pk)
+        states = visit_states(
+            plan,
+            record.start_date,
+            sessions_done=view.sessions_on_plan,
+            last_measured=view.last_measured,
+            today=today,
+        )
+        reassessments = [v for v in states if v.kind == "reassessment"]
+        view.reassessments_planned = [v.date for v in reassessments if v.state == "planned"]
+        view.reassessments_done = [v.date for v in reassessments if v.state == "done"]
+        view.reassessments_due = [v.date for v in reassessments if v.state == "due"]
+        ahead = [v.date for v in states if v.kind == "session" and v.state == "planned"]
+        view.next_session = ahead[0] if ahead else None
+        view.sessions_overdue = sum(1 for v in states if v.kind == "session" and v.state == "due")
     view.voided_count = sum(1 for v in view.records for _, m in v.measurements if m.is_voided)
     found = course_of(patient, today)
     if found is not None:

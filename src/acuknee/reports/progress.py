@@ -18,17 +18,16 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlparse
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from acuknee.care.queries import latest_intake, signed_plan
-from acuknee.care.status import patient_status
+from acuknee.care.queries import INTAKE_ORDER, live, signed_plan
+from acuknee.care.status import Overview, overview_of, status_from
 from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
 from acuknee.clinical.assessment import Assessment, CriteriaResult
-from acuknee.clinical.numbers import format_number
 from acuknee.clinical.vocabulary import Domain, Side
 from acuknee.records.models import Clinic, IntakeRecord, Patient, PlanRecord
 from acuknee.reports.charts import (
@@ -48,9 +47,9 @@ from acuknee.reports.diagrams import (
 )
 from acuknee.reports.outcomes import (
     DomainView,
-    MeasureRow,
     Outcomes,
     domain_exploratory,
+    lead_measure,
     outcomes_context,
 )
 from acuknee.reports.style import svg_data_uri
@@ -250,42 +249,10 @@ def _chart_image(spec: TrendSpec | None, raster: bool) -> Image | None:
     return Image(src=trend_data_uri(spec, raster=raster), alt=spec.alt_text())
 
 
-_MIC_SHORT = {
-    "reached": "reached",
-    "not_reached": "not reached",
-}
-
-
-def _mic_short(row: MeasureRow) -> str:
-    """'MCID 2 reached', 'no established MIC', 'no follow-up yet': the table's MIC column (the
-    full sentence, with the MIC's population, is on the outcomes page)."""
-    spec = row.chart_spec
-    if spec is not None and spec.mic is not None:
-        verdict = _MIC_SHORT.get(row.mic_status, "not evaluable")
-        return f"{spec.mic_label} {format_number(spec.mic, spec.decimals)} {verdict}"
-    if row.mic_status == "no_established_mic":
-        return "no established MIC"
-    return row.mic_text
-
-
-def _lead(rows: list[MeasureRow]) -> MeasureRow | None:
-    """The measure a domain's chart shows: the first (in the knowledge base's order) with an
-    MIC band and a follow-up, else the first with a follow-up, else the first with a value.
-    One chart per domain keeps the report readable (and printable in well under a second);
-    every measure stays in the table beside it."""
-    drawn = [r for r in rows if r.chart_spec is not None and r.chart_spec.points]
-    followed = [r for r in drawn if r.chart_spec is not None and len(r.chart_spec.points) > 1]
-    with_band = [r for r in followed if r.chart_spec is not None and r.chart_spec.mic is not None]
-    for group in (with_band, followed, drawn):
-        if group:
-            return group[0]
-    return None
-
-
 def _domains(views: list[DomainView], raster: bool) -> list[DomainCharts]:
     out = []
     for d in views:
-        lead = _lead(d.rows)
+        lead = lead_measure(d.rows)
         out.append(
             DomainCharts(
                 domain=d.domain,
@@ -301,7 +268,7 @@ def _domains(views: list[DomainView], raster: bool) -> list[DomainCharts]:
                         baseline=r.baseline,
                         latest=r.latest,
                         change=r.change,
-                        mic=_mic_short(r),
+                        mic=r.mic_short,
                         mic_status=r.mic_status,
                         exploratory=r.exploratory,
                     )
@@ -385,35 +352,63 @@ def glance_caption(report: PatientReport) -> str:
     )
 
 
+def _dates(days: list[dt.date]) -> str:
+    return ", ".join(day.isoformat() for day in days)
+
+
 def _next_steps(report: PatientReport) -> list[str]:
-    """What is scheduled and what is due, from the plan and the records (no clinical advice)."""
+    """What is scheduled and what is due, from the plan compared with the records as of the
+    report's date (``care.status.visit_states``): a visit that happened is never "planned",
+    even when it happened before its planned date. No clinical advice."""
     steps: list[str] = []
     o = report.outcomes
     plan = report.plan
     if report.status == "referred":
         steps.append("Referred: see the referral letter; acupuncture waits for that assessment.")
-    if plan is None:
+    if plan is None or o is None:
         steps.append("No signed plan yet.")
         return steps
-    upcoming = [v for v in plan.schedule if v.date > report.today]
-    sessions = [v for v in upcoming if v.kind == "session"]
-    reassessments = [v for v in upcoming if v.kind == "reassessment"]
-    if o is not None and o.planned:
-        left = max(o.planned - o.attended, 0)
+    if o.planned:
+        left = max(o.planned - o.sessions_on_plan, 0)
         steps.append(f"Sessions remaining: {left} of {o.planned}.")
-    if sessions:
-        steps.append(f"Next session planned: {sessions[0].date.isoformat()}.")
-    if reassessments:
-        dates = ", ".join(v.date.isoformat() for v in reassessments)
-        steps.append(f"Reassessment planned: {dates}.")
-    if report.status == "reassessment_due":
-        steps.append("A reassessment is due: record the follow-up measurements.")
+    if o.sessions_overdue:
+        n = o.sessions_overdue
+        steps.append(
+            f"{n} planned session{'s' if n > 1 else ''} passed without a logged session: "
+            "rebook or log it."
+        )
+    if o.next_session is not None:
+        when = " (today)" if o.next_session == report.today else ""
+        steps.append(f"Next session planned: {o.next_session.isoformat()}{when}.")
+    if o.reassessments_done:
+        steps.append(f"Reassessment done: {_dates(o.reassessments_done)}.")
+    if o.reassessments_due:
+        steps.append(
+            f"Reassessment due since {_dates(o.reassessments_due)}: "
+            "record the follow-up measurements."
+        )
+    if o.reassessments_planned:
+        steps.append(f"Reassessment planned: {_dates(o.reassessments_planned)}.")
     if report.status == "completed":
         steps.append("Course completed: review the verdicts above with the practitioner.")
-    if o is not None and o.verdicts:
+    if o.verdicts:
         last = o.verdicts[-1]
         steps.append(f"Latest OMERACT-OARSI verdict ({last.date.isoformat()}): {last.label}.")
     return steps
+
+
+def _status_on(patient: Patient, outcomes: Outcomes, today: dt.date) -> Patient.Status:
+    """The patient's status from the records up to ``today`` (the same rules as everywhere,
+    ``care.status.status_from``), so a report dated in the past describes that day."""
+    record = signed_plan(patient)
+    facts = Overview(
+        referral_open=overview_of(patient).referral_open,
+        plan_content=record.content if record is not None else None,
+        plan_start=record.start_date if record is not None else None,
+        sessions_done=outcomes.sessions_on_plan,
+        last_measured=outcomes.last_measured,
+    )
+    return status_from(facts, today)
 
 
 def build_patient_report(
@@ -427,15 +422,20 @@ def build_patient_report(
     PNG, which WeasyPrint embeds far faster than it lays out SVG text)."""
     kb = kb or load_knowledge()
     today = today or timezone.localdate()
+    outcomes: Outcomes = outcomes_context(patient, kb, today)["outcomes"]
+    status = _status_on(patient, outcomes, today)
     report = PatientReport(
         patient=patient,
         clinic=patient.clinic,
         today=today,
         age=patient.age_on(today),
-        status=(status := patient_status(patient, today)).value,
+        status=status.value,
         status_label=str(status.label),
     )
-    intake = latest_intake(patient)
+    intake = cast(
+        IntakeRecord | None,
+        live(patient.intakes.filter(visit_date__lte=today)).order_by(*INTAKE_ORDER).first(),
+    )
     if intake is not None:
         report.intake = intake
         report.assessment = Assessment.model_validate(intake.assessment)
@@ -447,7 +447,6 @@ def build_patient_report(
         report.plan = Plan.model_validate(record.content)
         if report.plan.status != "refused" and report.plan.points:
             _diagrams(report, report.plan, kb, for_print)
-    outcomes: Outcomes = outcomes_context(patient, kb, today)["outcomes"]
     report.outcomes = outcomes
     report.domains = _domains(outcomes.domains, raster=for_print)
     report.glance = _glance(outcomes, kb)

@@ -15,6 +15,7 @@ One template (``reports/referral_letter.html``) gives the printable page and, th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,13 @@ from django.utils import timezone
 from acuknee.care.queries import INTAKE_ORDER, live
 from acuknee.clinical.screening import Screening
 from acuknee.forms.intake import label_for
-from acuknee.records.models import Clinic, IntakeRecord, Patient, StaffProfile
+from acuknee.records.models import (
+    Clinic,
+    IntakeRecord,
+    Patient,
+    ReferralLetterText,
+    StaffProfile,
+)
 from acuknee.reports.charts import UrgencySpec, urgency_data_uri
 from acuknee.reports.progress import DISCLAIMER, Image
 
@@ -73,12 +80,124 @@ class ReferralLetter:
     referrals: list[ReferralItem] = field(default_factory=list)
     plan_allowed: bool = True
     refusal_reasons: list[str] = field(default_factory=list)
+    edit: ReferralLetterText | None = None
+    """The practitioner's edited text, when there is one: then it is what prints."""
+
+    @property
+    def recipient(self) -> str:
+        return self.edit.recipient if self.edit is not None else DEFAULT_RECIPIENT
+
+    @property
+    def body(self) -> str:
+        """The letter's text from the greeting on: the edit, else the generated text."""
+        return self.edit.body if self.edit is not None else generated_body(self)
+
+    @property
+    def blocks(self) -> list[Block]:
+        return text_blocks(self.body)
 
     @property
     def most_urgent(self) -> str:
         """The highest urgency among the referrals (emergency > urgent > routine)."""
         order = {"emergency": 0, "urgent": 1, "routine": 2}
         return min((r.urgency for r in self.referrals), key=lambda u: order.get(u, 3))
+
+
+DEFAULT_RECIPIENT = "The clinician receiving this referral"
+"""Whom a letter not yet edited is addressed to (the practitioner names them when editing)."""
+
+_PRONOUNS = {"female": "her", "male": "him"}
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def generated_body(letter: ReferralLetter) -> str:
+    """The letter as acuknee suggests it, in plain text for the edit form and the page, written
+    to the receiving clinician: what was found, why it matters, what is asked, and what the
+    patient was told. Every clinical statement is the stored screening's (name, urgency,
+    reason, next step, findings); the practitioner checks and edits it before printing."""
+    p = letter.patient
+    name = f"{p.given_name} {p.family_name}"
+    them = _PRONOUNS.get(p.sex, "them")
+    urgency = letter.most_urgent
+    if letter.knee == "both":
+        complaint = "pain in both knees"
+    else:
+        complaint = f"{letter.knee} knee pain" if letter.knee else "knee pain"
+    details = [
+        f"born {p.date_of_birth.isoformat()}",
+        f"age {letter.age} at the visit",
+        p.get_sex_display().lower(),
+        f"record number {p.record_number}",
+    ]
+    if p.phone:
+        details.append(f"telephone {p.phone}")
+    n = len(letter.referrals)
+    found = "a red flag that needs" if n == 1 else f"{n} red flags that need"
+    parts = [
+        "Dear colleague,",
+        f"I saw {name} ({', '.join(details)}) on {letter.intake.visit_date.isoformat()} for "
+        f"{complaint}. The safety screening at that visit found {found} your assessment, "
+        f"and I am referring {them} to you as {_article(urgency)} {urgency} referral.",
+    ]
+    for r in letter.referrals:
+        block = [f"{r.name} ({r.urgency})", f"Why it matters: {r.reason}", "What I found:"]
+        parts.append(
+            "\n".join(block) + "\n" + "\n".join(f"- {f.label}: {f.value}" for f in r.findings)
+        )
+        if r.next_step:
+            parts.append(f"Next step: {r.next_step}")
+    told = (
+        f"What {p.given_name} was told: I explained what I found, why it needs your "
+        f"assessment, and that this is {_article(urgency)} {urgency} referral"
+    )
+    if not letter.plan_allowed:
+        told += f"; and that I will not give acupuncture until you have assessed {them}."
+        plan = "No acupuncture has been given or planned pending your assessment."
+    else:
+        told += "."
+        plan = (
+            "Acupuncture may continue alongside this referral; please let me know of anything "
+            "that should change it."
+        )
+    parts += [told, plan, "I would be grateful to hear what you find."]
+    return "\n\n".join(parts)
+
+
+_LABEL = re.compile(r"^([A-Z][^:()]{0,38}):\s+(.*)$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph of the letter: its lines, and its bullet items (lines starting "- ")."""
+
+    lines: tuple[str, ...]
+    items: tuple[str, ...] = ()
+
+    @property
+    def labelled(self) -> list[tuple[str, str]]:
+        """Each line as (label, text): "Why it matters: ..." gives its label in bold; a line
+        without a short leading label gives ("", line)."""
+        out = []
+        for line in self.lines:
+            found = _LABEL.match(line)
+            out.append((found.group(1), found.group(2)) if found else ("", line))
+        return out
+
+
+def text_blocks(text: str) -> list[Block]:
+    """The letter's text as paragraphs (blank-line separated), each kept whole on a page by
+    the print CSS; a paragraph's lines starting with "- " become its bulleted list."""
+    blocks = []
+    for chunk in text.replace("\r\n", "\n").split("\n\n"):
+        lines = [line.rstrip() for line in chunk.strip("\n").split("\n") if line.strip()]
+        if lines:
+            plain = tuple(x for x in lines if not x.lstrip().startswith("- "))
+            items = tuple(x.lstrip()[2:] for x in lines if x.lstrip().startswith("- "))
+            blocks.append(Block(plain, items))
+    return blocks
 
 
 def _value(data: dict[str, Any], path: str) -> str:
@@ -150,6 +269,7 @@ def build_referral(
         ],
         plan_allowed=screening.plan_allowed,
         refusal_reasons=list(screening.refusal_reasons),
+        edit=ReferralLetterText.objects.filter(intake=intake).select_related("edited_by").first(),
     )
 
 

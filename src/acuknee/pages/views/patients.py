@@ -28,6 +28,7 @@ from acuknee.care.queries import search_patients as search
 from acuknee.care.status import attach_overviews, latest, patient_status, with_status_facts
 from acuknee.forms.patients import PatientEditForm, PatientRegisterForm, PatientSearchForm
 from acuknee.forms.voiding import VoidRecordForm
+from acuknee.pages.views.schedule import appointments_context
 from acuknee.pages.views.sessions import sessions_context
 from acuknee.records.models import IntakeRecord, Patient, TreatmentSession
 from acuknee.reports.outcomes import outcomes_context
@@ -167,6 +168,7 @@ def _detail_context(request: HttpRequest, patient: Patient, **extra: Any) -> dic
         "age": patient.age_on(today),
         "clinical": role in CLINICAL_ROLES,
         "void_form": VoidRecordForm(initial={"version": patient.version}),
+        **appointments_context(patient),
         **(sessions_context(patient) if role in CLINICAL_ROLES else {}),
         **(outcomes_context(patient) if role in CLINICAL_ROLES else {}),
         **extra,

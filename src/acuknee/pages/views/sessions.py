@@ -1,5 +1,5 @@
 """Treatment sessions: log one pre-filled from the signed plan, edit it (optimistic locking),
-void it with a reason, and download the course schedule as an iCalendar file.
+void it with a reason (the course schedule as an iCalendar file: ``views.schedule``).
 
 The view parses the page into the core's ``SessionRecord`` (``forms.sessions``), stores it as a
 ``TreatmentSession`` and renders; the record's rules live in ``acuknee.clinical.sessions``.
@@ -13,10 +13,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from acuknee.accounts.access import clinic_view
@@ -31,7 +30,6 @@ from acuknee.care.queries import (
 from acuknee.clinical import Plan, SessionRecord
 from acuknee.forms.sessions import SessionEntry, initial_from_plan, initial_from_record
 from acuknee.pages import answers
-from acuknee.pages.ics import CalendarEvent, ics_calendar
 from acuknee.records.models import Patient, PlanRecord, TreatmentSession
 
 
@@ -187,45 +185,6 @@ def session_void(request: HttpRequest, patient: Patient, session_id: int) -> Htt
     return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
 
 
-# --- the course schedule as iCalendar (RFC 5545) -------------------------------------------------
-
-
-def schedule_events(record: PlanRecord, plan: Plan) -> list[CalendarEvent]:
-    """One event per planned visit. No patient name: a calendar file leaves the clinic."""
-    clinic = record.patient.clinic
-    total = plan.number_of_sessions or sum(1 for v in plan.schedule if v.kind == "session")
-    contact = ", ".join(x for x in (clinic.name, clinic.phone) if x)
-    events = []
-    for visit in plan.schedule:
-        if visit.kind == "session":
-            summary = f"Acupuncture session {visit.number} of {total}"
-        else:
-            summary = f"Knee reassessment {visit.number} (week {visit.week})"
-        events.append(
-            CalendarEvent(
-                uid=f"plan-{record.pk}-{visit.kind}-{visit.number}@acuknee",
-                day=visit.date,
-                summary=summary,
-                description=f"{summary}. {contact}".strip(),
-            )
-        )
-    return events
-
-
-@clinic_view()
-def schedule_ics(request: HttpRequest, patient: Patient) -> HttpResponse:
-    record = signed_plan(patient)
-    if record is None:
-        raise Http404("no signed plan")
-    plan = Plan.model_validate(record.content)
-    body = ics_calendar(
-        schedule_events(record, plan), timezone.now(), f"Knee acupuncture, {patient.clinic.name}"
-    )
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="schedule-{patient.pk}.ics"'
-    return response
-
-
 # --- the section on the patient page -------------------------------------------------------------
 
 
@@ -245,6 +204,7 @@ def sessions_context(patient: Patient) -> dict[str, Any]:
     ]
     attended = sum(1 for r in rows if not r.session.is_voided)
     planned = content.number_of_sessions if content else None
+    kept = [r for r in rows if not r.session.is_voided]
     return {
         "sessions_section": {
             "patient": patient,
@@ -253,6 +213,8 @@ def sessions_context(patient: Patient) -> dict[str, Any]:
             "rows": rows,
             "attended": attended,
             "planned": planned,
+            "last": kept[-1] if kept else None,
+            "voided": len(rows) - attended,
         }
     }
 
@@ -277,5 +239,4 @@ urlpatterns: list[URLPattern] = [
         name="session-void",
     ),
     path("patients/<int:patient_id>/sessions/section/", sessions_section, name="sessions-section"),
-    path("patients/<int:patient_id>/schedule.ics", schedule_ics, name="schedule-ics"),
 ]
