@@ -513,6 +513,9 @@ NOTES = [
     f"A count is also shown as '{COMPLEMENTARY}' where subtracting it from the same count of a "
     f"broader request (a filter dropped) or from a larger count of its row would leave 1 to "
     f"{SMALL_CELL - 1}.",
+    "A report filtered to one value (a clinic, a cause, a period...) shows only what the "
+    "breakdown by that filter shows for that value, with the same complementary suppression; "
+    "dates filter by whole calendar quarters or years.",
 ]
 
 

@@ -22,12 +22,22 @@ every rate, mean and interval built on it, when
 2. within its row, a larger count it is a part of (``WITHIN_ROW``) exceeds it by 1 to
    ``SMALL_CELL - 1``.
 
-The same holds for adverse-event counts against the broader reports. Limits (docs/research.md):
-only pairs of a request and its broader requests are compared. Two date windows that overlap
-(``start_to`` one day apart) are not each other's broader request, so a researcher comparing
-them can still learn the courses started in between; sums of three or more reports (linear
-combinations) are not checked either. These aggregates are for researchers under a data-use
-agreement, which forbids re-identification attempts, not for open publication.
+The same holds for adverse-event counts against the broader reports.
+
+Second pass (requests neither of which is broader than the other):
+
+3. dates filter only as calendar periods (``period``: a year or a quarter, categorical), so two
+   date requests are nested or disjoint; a day window is rounded outward to one (``aligned``);
+4. a filtered answer is a cell of the breakdown by its filter: report(d = v) is published only
+   as cell v of the breakdown by d, and its row w only as cell (v, w) of the table d x e, with
+   the tables' complementary suppression run to a fixed point (``filtered_cells``). The same
+   table is built whichever of d and e is the filter, so the routes to a cell agree and the
+   network minus each other clinic's filtered total stops where the breakdown stops.
+
+Limits (docs/research.md): with two or more filters a row is checked against two-way tables
+under the remaining filters, not a full multi-way fixed point; bounds (a "<5" is 1 to 4) and
+intervals from linear programs are not checked. These aggregates are for researchers under a
+data-use agreement, which forbids re-identification attempts, not for open publication.
 """
 
 from __future__ import annotations
