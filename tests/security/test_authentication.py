@@ -167,3 +167,26 @@ def test_a_signed_in_browser_session_does_not_open_the_api_or_fhir(alice: User) 
     assert browser.get(reverse("patient-list")).status_code == 200
     assert browser.get("/api/v1/patients").status_code == 401
     assert browser.get("/fhir/Patient").status_code == 401
+
+
+def test_signing_in_issues_a_new_session_key(alice: User) -> None:
+    """ASVS 3.2.1: a session fixed before sign-in is not the signed-in session."""
+    client = Client()
+    client.get(reverse("login"))
+    client.session.save()
+    before = client.session.session_key
+    _sign_in(client, "alice")
+    assert client.session.session_key != before
+    assert not Session.objects.filter(pk=before).exists()
+
+
+def test_signing_out_ends_the_session_on_the_server(alice: User) -> None:
+    """ASVS 3.3.1: the old session cookie opens nothing after sign-out."""
+    client = Client()
+    _sign_in(client, "alice")
+    key = client.session.session_key
+    client.post(reverse("logout"))
+    assert not Session.objects.filter(pk=key).exists()
+    replay = Client()
+    replay.cookies[settings.SESSION_COOKIE_NAME] = key
+    assert replay.get(reverse("patient-list")).status_code == 302

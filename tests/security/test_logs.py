@@ -66,3 +66,50 @@ def test_redact_keeps_ordinary_paths() -> None:
 def test_acuknee_serve_uses_the_redacting_logger() -> None:
     args = gunicorn_args("127.0.0.1:8000", 2)
     assert args[args.index("--logger-class") + 1] == "acuknee.site.access_log.RedactingLogger"
+
+
+def test_production_logs_an_error_as_one_json_line_with_its_traceback() -> None:
+    """Issue 13, case 8: in production a 500 logged no traceback anywhere."""
+    import io
+    import json
+
+    from acuknee.site.logs import OneLine, Redact, production_logging
+
+    config = production_logging()
+    assert config["handlers"]["stderr"]["formatter"] == "line"
+    assert config["handlers"]["stderr"]["filters"] == ["redact"]
+    assert config["loggers"]["django.request"]["handlers"] == ["stderr"]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(OneLine())
+    handler.addFilter(Redact())
+    logger = logging.getLogger("acuknee.tests.production")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise OverflowError("date value out of range")
+        except OverflowError:
+            logger.error("Internal Server Error: %s", f"/r/{TOKEN}/", exc_info=True)
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1
+    event = json.loads(lines[0])
+    assert event["level"] == "ERROR"
+    assert "OverflowError: date value out of range" in event["traceback"]
+    assert TOKEN not in lines[0]
+    assert "/r/[token]/" in event["message"]
+
+
+def test_production_settings_install_the_json_logging() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import os; os.environ.update(ACUKNEE_PRODUCTION='1', ACUKNEE_SECRET_KEY='x'*60, "
+        "ACUKNEE_ALLOWED_HOSTS='clinic.example'); "
+        "import acuknee.site.settings as s; print(s.LOGGING['formatters']['line']['()'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "acuknee.site.logs.OneLine"

@@ -11,6 +11,10 @@ CONFIG = config.load()
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = not CONFIG.production
+if CONFIG.production:  # one JSON line per event, tracebacks kept, link tokens redacted
+    from acuknee.site.logs import production_logging
+
+    LOGGING = production_logging()
 SECRET_KEY = CONFIG.secret_key
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 
