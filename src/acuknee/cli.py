@@ -292,10 +292,17 @@ def serve(
     django.setup()
     call_command("migrate", "--noinput", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)
+    args = gunicorn_args(bind, workers)
+    os.execv(args[0], args)
+
+
+def gunicorn_args(bind: str, workers: int) -> list[str]:
+    """The production server's command line; its access log redacts link tokens and search
+    text (``acuknee.site.access_log``)."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
     args = [str(gunicorn), "acuknee.site.wsgi:application", "--bind", bind]
     args += ["--workers", str(workers), "--access-logfile", "-"]
-    os.execv(str(gunicorn), args)
+    return [*args, "--logger-class", "acuknee.site.access_log.RedactingLogger"]
 
 
 @app.command(name="import")

@@ -42,6 +42,8 @@ class Config:
     """How long a lockout lasts; ``axes_reset`` lifts it sooner."""
     export_retention_hours: int = 24
     """How long a finished FHIR Bulk Data export's files are kept (``expire_exports``)."""
+    session_max_hours: int = 12
+    """A session ends this long after sign-in, however active (ASVS 3.3.2's absolute limit)."""
 
 
 def load() -> Config:
@@ -68,6 +70,7 @@ def load() -> Config:
         lockout_failures=_whole("ACUKNEE_LOCKOUT_FAILURES", 5),
         lockout_minutes=_whole("ACUKNEE_LOCKOUT_MINUTES", 15),
         export_retention_hours=_whole("ACUKNEE_EXPORT_RETENTION_HOURS", 24),
+        session_max_hours=_whole("ACUKNEE_SESSION_MAX_HOURS", 12),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
@@ -134,3 +135,22 @@ def test_an_id_beyond_the_database_in_a_path_is_not_found(alice: User, patient: 
     api = api_for(alice)
     assert_error_shape(api.get(f"/patients/{HUGE}"), 404, None)
     assert_error_shape(api.post(f"/patients/{HUGE}/sessions", SESSION), 404, None)
+
+
+@pytest.mark.parametrize(
+    "date", ["9999-12-31", "ge9999-12-31", "gt9999-12-31", "lt0001-01-01", "0001-01-01", "sa9999"]
+)
+def test_a_fhir_date_at_the_calendars_edge_is_never_a_server_error(
+    alice: User, patient: Patient, date: str
+) -> None:
+    """Issue 13, case 8: ``/fhir/Observation?date=9999-12-31`` answered 500 (a day past the
+    last date overflowed)."""
+    from acuknee.records.models import ApiToken
+
+    _, secret = ApiToken.issue(alice, "edge")
+    response = Client().get(
+        "/fhir/Observation",
+        {"date": date, "patient": patient.pk},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert response.status_code in (200, 400), (date, response.status_code)

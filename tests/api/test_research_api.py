@@ -96,3 +96,36 @@ def test_reversed_date_range_is_refused(rex: User) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "start_to"
+
+
+def test_a_day_window_is_rounded_out_to_its_quarter_and_the_answer_says_so(rex: User) -> None:
+    _network()
+    data = (
+        api_for(rex)
+        .get("/research/outcomes", start_from="2026-01-02", start_to="2026-03-01")
+        .json()
+    )
+    assert data["filters"] == {"period": "2026-Q1"}
+    assert any("rounded outward to period 2026-Q1" in note for note in data["notes"])
+    assert _row(data["outcomes"], "all", "all")["n"] == 11  # every course starts 2026-01-05
+
+
+def test_a_window_over_two_years_is_refused_naming_start_to(rex: User) -> None:
+    response = api_for(rex).get(
+        "/research/outcomes", start_from="2025-12-01", start_to="2026-01-31"
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "start_to"
+
+
+def test_a_malformed_period_is_refused_by_name_in_the_api(rex: User) -> None:
+    response = api_for(rex).get("/research/outcomes", period="2026-Q7")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "period"
+
+
+def test_a_period_filter_picks_a_calendar_quarter(rex: User) -> None:
+    _network()
+    data = api_for(rex).get("/research/outcomes", period="2026-Q2").json()
+    assert _row(data["outcomes"], "all", "all")["n"] == 0
+    assert data["filters"] == {"period": "2026-Q2"}

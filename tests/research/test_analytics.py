@@ -421,6 +421,19 @@ def test_researcher_page_refuses_a_bad_filter_by_field(rex: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_researcher_page_filters_by_calendar_period_only(rex: Any) -> None:
+    from django.urls import reverse
+
+    from tests.pages.conftest import login
+
+    page = login(rex)
+    response = page.get(reverse("research-outcomes"), {"period": "2026-03-01"})
+    assert response.status_code == 400
+    assert "period" in response.context["form"].errors
+    assert page.get(reverse("research-outcomes"), {"period": "2026-Q1"}).status_code == 200
+
+
+@pytest.mark.django_db
 def test_cli_report_refresh_rebuilds_the_tables_first(patient: Any) -> None:
     """A stale row of a clinic with records is replaced by what the records hold (here: no
     signed plan, so no course), then reported."""

@@ -167,3 +167,61 @@ def test_a_signed_in_browser_session_does_not_open_the_api_or_fhir(alice: User) 
     assert browser.get(reverse("patient-list")).status_code == 200
     assert browser.get("/api/v1/patients").status_code == 401
     assert browser.get("/fhir/Patient").status_code == 401
+
+
+def test_signing_in_issues_a_new_session_key(alice: User) -> None:
+    """ASVS 3.2.1: a session fixed before sign-in is not the signed-in session."""
+    client = Client()
+    client.get(reverse("login"))
+    client.session.save()
+    before = client.session.session_key
+    _sign_in(client, "alice")
+    assert client.session.session_key != before
+    assert not Session.objects.filter(pk=before).exists()
+
+
+def test_signing_out_ends_the_session_on_the_server(alice: User) -> None:
+    """ASVS 3.3.1: the old session cookie opens nothing after sign-out."""
+    client = Client()
+    _sign_in(client, "alice")
+    key = client.session.session_key
+    client.post(reverse("logout"))
+    assert not Session.objects.filter(pk=key).exists()
+    replay = Client()
+    replay.cookies[settings.SESSION_COOKIE_NAME] = key
+    assert replay.get(reverse("patient-list")).status_code == 302
+
+
+def test_a_user_changes_their_own_password_after_giving_the_current_one(alice: User) -> None:
+    """Issue 13, case 10 (ASVS 2.1.5, 2.1.6): self-service change, current password first."""
+    client = Client()
+    _sign_in(client, "alice")
+    new = "a-much-longer-new-passphrase-2026"
+    wrong = client.post(
+        reverse("password-change"),
+        {"old_password": "not-it", "new_password1": new, "new_password2": new},
+    )
+    assert wrong.status_code == 400
+    right = client.post(
+        reverse("password-change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert right.status_code == 302
+    assert client.get(reverse("patient-list")).status_code == 200, "this session stays"
+    assert authenticate(username="alice", password=new) == alice
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_active(alice: User) -> None:
+    """Issue 13, case 10 (ASVS 3.3.2): the idle limit alone let an active session live for
+    ever."""
+    from acuknee.accounts.middleware import SIGNED_IN_AT
+
+    client = Client()
+    _sign_in(client, "alice")
+    assert client.get(reverse("patient-list")).status_code == 200
+    session = client.session
+    session[SIGNED_IN_AT] = int(session[SIGNED_IN_AT]) - settings.ACUKNEE_SESSION_MAX_SECONDS - 1
+    session.save()
+    ended = client.get(reverse("patient-list"))
+    assert ended.status_code == 302
+    assert ended["Location"].startswith(reverse("login"))

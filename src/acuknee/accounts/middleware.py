@@ -64,3 +64,39 @@ class TwoFactorMiddleware:
         except NoReverseMatch:  # a URLconf without the two-factor pages: refuse, never skip
             raise PermissionDenied("second factor required") from None
         return HttpResponseRedirect(f"{step}?{urlencode({'next': request.get_full_path()})}")
+
+
+SIGNED_IN_AT = "acuknee_signed_in_at"
+"""Session key: when the password was given (seconds since the epoch)."""
+
+
+def stamp_sign_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """``user_logged_in`` receiver: start the absolute session clock."""
+    import time
+
+    request.session[SIGNED_IN_AT] = int(time.time())
+
+
+class SessionLifetimeMiddleware:
+    """End a session ``ACUKNEE_SESSION_MAX_HOURS`` after sign-in however active it was (the
+    idle limit alone let a session renewed every 29 minutes live for ever). A session without
+    the stamp (made before this existed) is stamped now."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        import time
+
+        from django.conf import settings
+        from django.contrib.auth import logout
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            started = request.session.get(SIGNED_IN_AT)
+            now = int(time.time())
+            if started is None:
+                request.session[SIGNED_IN_AT] = now
+            elif now - int(started) > settings.ACUKNEE_SESSION_MAX_SECONDS:
+                logout(request)
+        return self.get_response(request)

@@ -75,6 +75,25 @@ def account(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache  # type: ignore[untyped-decorator]
+@clinic_view(roles=EVERY_ROLE)
+def password(request: HttpRequest) -> HttpResponse:
+    """Change one's own password: the current one first (a borrowed session alone cannot take
+    the account over), then the new one twice, checked by the password validators. The session
+    stays signed in; the user's other sessions end (Django's session auth hash changes)."""
+    from django.contrib.auth import update_session_auth_hash
+    from django.contrib.auth.forms import PasswordChangeForm
+
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        update_session_auth_hash(request, user)
+        messages.success(request, "Your password is changed.")
+        return redirect("account")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/password.html", {"form": form}, status=status)
+
+
+@never_cache  # type: ignore[untyped-decorator]
 @two_factor_step
 @clinic_view(roles=EVERY_ROLE)
 def setup(request: HttpRequest) -> HttpResponse:

@@ -37,8 +37,17 @@ class OutcomeFilters(Schema):
     sex: str | None = Field(None, max_length=20)
     age_band: str | None = Field(None, max_length=10)
     severity_band: str | None = Field(None, max_length=20)
-    start_from: dt.date | None = Field(None, description="Courses started on or after.")
-    start_to: dt.date | None = Field(None, description="Courses started on or before.")
+    period: str | None = Field(
+        None,
+        max_length=7,
+        description="Courses started in this calendar year (2026) or quarter (2026-Q1).",
+    )
+    start_from: dt.date | None = Field(
+        None,
+        description="With start_to: rounded outward to the one calendar quarter or year holding "
+        "the window (said in the notes); prefer period.",
+    )
+    start_to: dt.date | None = Field(None, description="See start_from.")
 
 
 def _domain_fields() -> dict[str, Any]:
@@ -110,6 +119,6 @@ def outcomes(request: HttpRequest, filters: Query[OutcomeFilters]) -> Any:
     chosen = analytics.Filters(**filters.dict(exclude={"by"}))
     try:
         return analytics.report(analytics.django_engine(), chosen, by=list(by)).as_dict()
-    except analytics.ReportError as exc:  # more filters than the differencing check compares
+    except analytics.ReportError as exc:  # a refused filter, named first in the message
         field, _, message = str(exc).partition(": ")
         raise ApiError(422, [(field, message)]) from None

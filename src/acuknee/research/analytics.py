@@ -259,6 +259,9 @@ class Filters:
     sex: str | None = None
     age_band: str | None = None
     severity_band: str | None = None
+    period: str | None = None
+    """A calendar year (``2026``) or quarter (``2026-Q1``) of the course's start: the report's
+    only date filter (``differencing.aligned`` rounds a day window out to one)."""
     start_from: dt.date | None = None
     start_to: dt.date | None = None
 
@@ -272,6 +275,7 @@ class Filters:
             "sex": "rc.sex = {}",
             "age_band": "rc.age_band = {}",
             "severity_band": "rc.severity_band = {}",
+            "period": "rc.start_date >= {} AND rc.start_date <= {}",
             "start_from": "rc.start_date >= {}",
             "start_to": "rc.start_date <= {}",
         }
@@ -279,6 +283,10 @@ class Filters:
         for f in fields(self):
             value = getattr(self, f.name)
             if value is not None and value != "":
+                if f.name == "period":
+                    clauses.append(columns[f.name].format(placeholder, placeholder))
+                    params += list(differencing.period_bounds(value))
+                    continue
                 clauses.append(columns[f.name].format(placeholder))
                 params.append(value)
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
@@ -438,20 +446,35 @@ def suppress_adverse_event(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _complement(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """When a breakdown hides exactly one level, hide its next smallest level as well: else the
-    whole network minus the other levels gives the hidden count back. (Counts inside a shown
-    row, such as a small number of responders, are not protected this way.)"""
-    by_dimension: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_dimension.setdefault(row["dimension"], []).append(row)
-    hide: set[int] = set()
-    for dimension, levels in by_dimension.items():
-        small_levels = [r for r in levels if small(r["n"])]
-        shown_levels = [r for r in levels if not small(r["n"]) and r["n"]]
-        if dimension != "all" and len(small_levels) == 1 and shown_levels:
-            hide.add(id(min(shown_levels, key=lambda r: r["n"])))
-    return [{**r, "complementary": True} if id(r) in hide else r for r in rows]
+def _complement(
+    rows: list[dict[str, Any]],
+    hidden: set[tuple[str, str]] | None,
+    regions: dict[str, str],
+) -> list[dict[str, Any]]:
+    """Mark the rows hidden so that a "<5" beside them cannot be recovered by subtraction.
+    Unfiltered (``hidden`` None): in each breakdown, while one level alone is hidden (in the
+    whole breakdown, or among the clinics of one region) its next smallest is hidden too, else
+    the network's total minus the other levels gives it back. Filtered: the rows the cell rule
+    hides (``differencing.filtered_cells``), which includes this rule on the request's own
+    breakdowns. (Counts inside a shown row, such as a small number of responders, are guarded
+    by ``differencing.guard``'s within-row rule instead.)"""
+    if hidden is None:
+        family = differencing.parents(regions)
+        by_dimension: dict[str, dict[str, int]] = {}
+        for row in rows:
+            if row["dimension"] != "all":
+                by_dimension.setdefault(row["dimension"], {})[row["level"]] = int(row["n"] or 0)
+        hidden = {
+            (dimension, level)
+            for dimension, counts in by_dimension.items()
+            for level in differencing.hidden_levels(counts, family.get(dimension))
+        }
+    return [
+        {**r, "complementary": True}
+        if (r["dimension"], r["level"]) in hidden and not small(r["n"])
+        else r
+        for r in rows
+    ]
 
 
 # --- the published report ------------------------------------------------------------------------
@@ -491,6 +514,9 @@ NOTES = [
     f"A count is also shown as '{COMPLEMENTARY}' where subtracting it from the same count of a "
     f"broader request (a filter dropped) or from a larger count of its row would leave 1 to "
     f"{SMALL_CELL - 1}.",
+    "A report filtered to one value (a clinic, a cause, a period...) shows only what the "
+    "breakdown by that filter shows for that value, with the same complementary suppression; "
+    "dates filter by whole calendar quarters or years.",
 ]
 
 
@@ -514,11 +540,11 @@ def report(
     by: Sequence[str] | str | None = None,
 ) -> Report:
     """The network report: the whole network plus the breakdowns in ``by`` (all by default)."""
-    filters = filters or Filters()
     wanted = {"all", *parse_by(by)}
     try:
+        filters, rounded = differencing.aligned(filters or Filters())
         broader = differencing.broader_filters(filters, partial(_region_of, engine))
-    except differencing.TooManyFilters as exc:
+    except differencing.FilterError as exc:
         raise ReportError(str(exc)) from None
     counts = (*differencing.OUTCOME_COUNTS, *differencing.domain_counts(DOMAINS))
     wider = [r for f in broader for r in outcomes(engine, f)]
@@ -527,15 +553,37 @@ def report(
         differencing.published_values(wider, counts),
         differencing.within_row_pairs(DOMAINS),
     )
-    rows = [suppress_outcome(r) for r in _complement(raw)]
+    regions = differencing.clinic_regions(engine.rows)
+    verdict = None
+    if filters.as_dict():
+        verdict = differencing.filtered_cells(
+            engine.rows,
+            lambda f: f.where(engine.placeholder),
+            filters,
+            [d for d in DIMENSIONS if d in wanted],
+            regions,
+        )
+    if verdict and verdict.whole_hidden:
+        raw = [{**r, "complementary": True} for r in raw]
+    marked = _complement(raw, verdict.rows if verdict else None, regions)
+    rows = [suppress_outcome(r) for r in marked]
     wider_events = [r for f in broader for r in adverse_events(engine, f)]
     events = differencing.guard(
         adverse_events(engine, filters),
         differencing.published_values(wider_events, ("events",)),
         (),
     )
+    if verdict:
+        for r in events:
+            if verdict.whole_hidden or (r["type"], r["severity"]) in verdict.events:
+                r[differencing.HIDDEN] = r[differencing.HIDDEN] | {"events"}
     published = [suppress_adverse_event(r) for r in events]
-    return Report(filters=filters.as_dict(), outcomes=rows, adverse_events=published, notes=NOTES)
+    return Report(
+        filters=filters.as_dict(),
+        outcomes=rows,
+        adverse_events=published,
+        notes=[*NOTES, *rounded],
+    )
 
 
 def _region_of(engine: Engine, clinic: int) -> str | None:

@@ -11,6 +11,10 @@ CONFIG = config.load()
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = not CONFIG.production
+if CONFIG.production:  # one JSON line per event, tracebacks kept, link tokens redacted
+    from acuknee.site.logs import production_logging
+
+    LOGGING = production_logging()
 SECRET_KEY = CONFIG.secret_key
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 
@@ -44,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "acuknee.accounts.middleware.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "acuknee.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -111,6 +116,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_AGE = CONFIG.session_idle_minutes * 60
 SESSION_SAVE_EVERY_REQUEST = True  # idle expiry: each request renews the window
+ACUKNEE_SESSION_MAX_SECONDS = CONFIG.session_max_hours * 3600  # absolute: SessionLifetimeMiddleware
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -27,6 +27,12 @@ Span = tuple[dt.date, dt.date]
 """A day range, end exclusive."""
 
 
+def _after(day: dt.date, days: int = 1) -> dt.date:
+    """``day`` plus ``days``, held at the calendar's last day: the exclusive end of a range
+    ending on 9999-12-31 is not a date Python has, and overflowed into a 500 (issue 13)."""
+    return day + dt.timedelta(days=days) if (dt.date.max - day).days >= days else dt.date.max
+
+
 def parse_date_param(raw: str) -> tuple[str, Span]:
     """``[prefix]YYYY[-MM[-DD[Thh:mm...]]]`` as (prefix, day range). A time of day is ignored:
     acuknee records visits to the day."""
@@ -34,17 +40,19 @@ def parse_date_param(raw: str) -> tuple[str, Span]:
     value = raw[2:] if raw[:2] in PREFIXES else raw
     try:
         if re.fullmatch(r"\d{4}", value):
-            year = int(value)
-            return prefix, (dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
+            start = dt.date(int(value), 1, 1)
+            return prefix, (start, _after(dt.date(start.year, 12, 31)))
         if re.fullmatch(r"\d{4}-\d{2}", value):
             start = dt.date(int(value[:4]), int(value[5:]), 1)
-            end = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
-            return prefix, (start, end)
+            last = _after(start, 31).replace(day=1) - dt.timedelta(days=1)
+            if start.year == 9999 and start.month == 12:
+                last = dt.date.max
+            return prefix, (start, _after(last))
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T.*)?", value):
             day = dt.date.fromisoformat(value[:10])
             if len(value) > 10:
                 dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return prefix, (day, day + dt.timedelta(days=1))
+            return prefix, (day, _after(day))
     except ValueError:
         pass
     raise FhirError(400, f"not a FHIR date: {raw!r}", "invalid")

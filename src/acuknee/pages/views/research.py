@@ -98,21 +98,21 @@ class OutcomesFilterForm(forms.Form):
     sex = forms.ChoiceField(label="Sex", required=False, choices=_choices(SEXES))
     age_band = forms.ChoiceField(label="Age band", required=False, choices=_choices(AGE_BANDS))
     severity_band = forms.ChoiceField(label="Severity", required=False, choices=_choices(Severity))
-    start_from = forms.DateField(label="Started on or after", required=False)
-    start_to = forms.DateField(label="Started on or before", required=False)
+    period = forms.RegexField(
+        label="Started in (year or quarter)",
+        required=False,
+        max_length=7,
+        regex=r"^[0-9]{4}(-Q[1-4])?$",
+        error_messages={"invalid": "a calendar year (2026) or quarter (2026-Q1)"},
+        help_text="Whole calendar years or quarters only, so that two periods never differ by "
+        "a few courses.",
+    )
 
     def __init__(self, *args: Any, clinics: list[Clinic], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["clinic"]
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = [("", "Any"), *((str(c.pk), c.name) for c in clinics)]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start_from"), data.get("start_to")
-        if start and end and start > end:
-            self.add_error("start_to", "must be on or after the first date")
-        return data
 
     def filters(self) -> analytics.Filters:
         d = self.cleaned_data
@@ -123,8 +123,7 @@ class OutcomesFilterForm(forms.Form):
             sex=d.get("sex") or None,
             age_band=d.get("age_band") or None,
             severity_band=d.get("severity_band") or None,
-            start_from=d.get("start_from"),
-            start_to=d.get("start_to"),
+            period=d.get("period") or None,
         )
 
 
