@@ -71,12 +71,12 @@ audit: $(STAMP)
 	$(BIN)/python -m tools.audit
 
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto --dist worksteal -q
+	$(BIN)/pytest -n auto --dist loadgroup -q
 
 pytest-postgres: $(STAMP)
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL pass on $(POSTGRES_URL)"; \
-		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest -n auto --dist worksteal -q -p no:cacheprovider $(POSTGRES_TESTS) $(POSTGRES_IGNORE:%=--ignore=tests/%); \
+		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest -n auto --dist loadgroup -q -p no:cacheprovider $(POSTGRES_TESTS) $(POSTGRES_IGNORE:%=--ignore=tests/%); \
 	elif [ "$${ACUKNEE_REQUIRE_POSTGRES:-0}" = 1 ]; then \
 		echo "PostgreSQL pass REQUIRED but no server answers at $(POSTGRES_URL)"; exit 1; \
 	else \
