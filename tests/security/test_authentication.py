@@ -225,3 +225,25 @@ def test_a_session_ends_at_its_absolute_lifetime_however_active(alice: User) -> 
     ended = client.get(reverse("patient-list"))
     assert ended.status_code == 302
     assert ended["Location"].startswith(reverse("login"))
+
+
+def test_a_new_password_shorter_than_twelve_characters_is_refused(alice: User) -> None:
+    """ASVS 2.1.1: at least 12 characters; the old password stays."""
+    client = Client()
+    _sign_in(client, "alice")
+    short = "Kx9-vbq-2mT"  # 11 characters, not a common password
+    answer = client.post(
+        reverse("password-change"),
+        {"old_password": PASSWORD, "new_password1": short, "new_password2": short},
+    )
+    assert answer.status_code == 400
+    assert "at least 12 characters" in answer.content.decode()
+    assert authenticate(username="alice", password=PASSWORD) == alice
+
+
+def test_a_signed_in_page_is_never_stored_by_a_browser_or_proxy(alice: User) -> None:
+    """ASVS 8.1.1: a clinic page may show a patient's record."""
+    client = Client()
+    _sign_in(client, "alice")
+    cache = client.get(reverse("patient-list"))["Cache-Control"]
+    assert "no-store" in cache and "private" in cache

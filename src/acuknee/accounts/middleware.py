@@ -100,3 +100,20 @@ class SessionLifetimeMiddleware:
             elif now - int(started) > settings.ACUKNEE_SESSION_MAX_SECONDS:
                 logout(request)
         return self.get_response(request)
+
+
+class NoStoreWhenSignedInMiddleware:
+    """A page shown to a signed-in user may hold a patient's record: no browser or proxy keeps
+    it (ASVS 8.1.1), unless the view set its own caching."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
