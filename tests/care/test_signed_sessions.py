@@ -58,13 +58,15 @@ def test_renumbering_keeps_live_numbers_unique_per_patient_around_a_voided_one(
     for n in (25, 12, 2):
         log(plan_record, alice, days_ago(n))
     numbers = [n for _, n in _numbers(patient)]
-    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert numbers == sorted(numbers)
+    assert len(set(numbers)) == len(numbers)
     assert [d for d, _ in _numbers(patient)] == sorted(d for d, _ in _numbers(patient))
 
 
 def test_a_stored_session_is_signed_by_who_saved_it(alice: User, patient: Patient) -> None:
     session = log(signed_plan(patient, alice, days_ago(10)), alice, days_ago(2))
-    assert session.signed_by == alice and session.signed_at is not None
+    assert session.signed_by == alice
+    assert session.signed_at is not None
 
 
 def test_an_amendment_needs_a_reason(alice: User, patient: Patient) -> None:
@@ -74,7 +76,8 @@ def test_an_amendment_needs_a_reason(alice: User, patient: Patient) -> None:
         services.amend_session(session, alice, record, "  ", session.version)
     assert caught.value.field == "reason"
     session.refresh_from_db()
-    assert session.data["pain_after"] == 4 and not session.amendments.exists()
+    assert session.data["pain_after"] == 4
+    assert not session.amendments.exists()
 
 
 def test_an_amendment_keeps_who_when_why_what_changed_and_the_original(
@@ -90,7 +93,8 @@ def test_an_amendment_keeps_who_when_why_what_changed_and_the_original(
     assert {"field": "Pain after", "before": "4", "after": "2"} in amendment.changes
     assert amendment.before == original
     session.refresh_from_db()
-    assert session.data["pain_after"] == 2 and session.signed_by == alice
+    assert session.data["pain_after"] == 2
+    assert session.signed_by == alice
     assert SessionRecord.model_validate(amendment.before).pain_after == 4
 
 
@@ -110,7 +114,8 @@ def test_an_amendment_moving_the_date_renumbers_in_date_order(
     record = session_on(plan_record, days_ago(3))
     services.amend_session(first, alice, record, "wrong date typed", first.version)
     first.refresh_from_db()
-    assert first.number == 2 and first.data["number"] == 2
+    assert first.number == 2
+    assert first.data["number"] == 2
     assert _numbers(patient) == [(days_ago(6), 1), (days_ago(3), 2)]
 
 
@@ -143,7 +148,8 @@ def test_consent_given_with_the_first_session_is_recorded_with_it(
     plan_record = signed_plan(patient, alice, days_ago(10), consent=False)
     log(plan_record, alice, days_ago(2), consent=consent_on(days_ago(2)))
     consent = current_consent(patient)
-    assert consent is not None and consent.created_by == alice
+    assert consent is not None
+    assert consent.created_by == alice
     assert consent.data["risks_explained"] == ["bruising", "fainting"]
 
 

@@ -49,7 +49,8 @@ def test_the_minor_age_is_the_minor_consent_rules_own_bound() -> None:
 def test_a_patient_under_the_minor_age_cannot_consent_alone() -> None:
     kb = load_knowledge()
     [(field, message)] = consent_problems(_consent(), 15, kb)
-    assert field == "given_by" and "parent or guardian" in message
+    assert field == "given_by"
+    assert "parent or guardian" in message
     assert consent_problems(_consent(), 16, kb) == []
     guardian = _consent(given_by=ConsentBy.PARENT_OR_GUARDIAN.value, guardian_name="A. Parent")
     assert consent_problems(guardian, 15, kb) == []

@@ -81,7 +81,8 @@ def test_a_repeat_session_is_prefilled_from_the_last_one(
     ]
     assert initial[0]["depth_value"] == 0.7  # as needled last time, not the plan's default
     assert session["retention_minutes"] == record.retention_minutes
-    assert session["pain_before"] is None and session["note"] == ""
+    assert session["pain_before"] is None
+    assert session["note"] == ""
 
 
 def test_the_last_note_and_the_pain_trend_show_beside_the_form(
@@ -91,7 +92,8 @@ def test_the_last_note_and_the_pain_trend_show_beside_the_form(
     log_first(client, patient, "2026-01-12", pain_before="7", pain_after="5", note="Stiff AM.")
     log_first(client, patient, "2026-01-19", pain_before="6", pain_after="3", note="Stairs ok.")
     page = client.get(new_url(patient)).content.decode()
-    assert "Note: Stairs ok." in page and "Stiff AM." not in page
+    assert "Note: Stairs ok." in page
+    assert "Stiff AM." not in page
     trend = page[page.index("Pain (0–10) session by session") :]
     assert [r in trend for r in ("<td>7</td><td>5</td>", "<td>6</td><td>3</td>")] == [True, True]
 
@@ -104,12 +106,14 @@ def test_the_first_session_page_asks_for_consent_and_refuses_without_it(
     page = client.get(new_url(patient))
     assert b"Informed consent (first session)" in page.content
     boxes = re.findall(rb'<input[^>]*name="consent_risks"[^>]*>', page.content)
-    assert len(boxes) == 9 and not any(b"checked" in box for box in boxes)
+    assert len(boxes) == 9
+    assert not any(b"checked" in box for box in boxes)
     data = page_data(client, new_url(patient)) | {"session_date": "2026-01-12"}
     refused = client.post(new_url(patient), data)
     assert refused.status_code == 400
     errors = refused.context["consent_form"].errors
-    assert "consent_given_by" in errors and "consent_risks" in errors
+    assert "consent_given_by" in errors
+    assert "consent_risks" in errors
     assert not TreatmentSession.objects.exists()
     consent = {
         "consent_given_by": "patient",
@@ -132,17 +136,20 @@ def test_amending_a_signed_session_needs_a_reason_and_lists_the_change(
     url = reverse("session-edit", args=[patient.pk, session.pk])
     client = login(bob)
     page = client.get(url).content.decode()
-    assert "Signed by alice" in page and "None: this is the note as signed." in page
+    assert "Signed by alice" in page
+    assert "None: this is the note as signed." in page
     data = page_data(client, url) | {"pain_after": "3"}
     refused = client.post(url, data)
     assert refused.status_code == 400
     assert "amend_reason" in refused.context["amend_form"].errors
     assert client.post(url, data | {"amend_reason": "re-rated after rest"}).status_code == 302
     page = client.get(url).content.decode()
-    assert "re-rated after rest" in page and "by bob" in page
+    assert "re-rated after rest" in page
+    assert "by bob" in page
     assert '<th scope="row">Pain after</th><td>5</td><td>3</td>' in page
     session.refresh_from_db()
-    assert session.data["pain_after"] == 3 and session.signed_by == alice
+    assert session.data["pain_after"] == 3
+    assert session.signed_by == alice
 
 
 def _repeat_changes(client: Client, patient: Patient) -> int:
@@ -163,7 +170,8 @@ def _repeat_changes(client: Client, patient: Patient) -> int:
     response = client.post(new_url(patient), dict(_multi(submitted)))
     assert response.status_code == 302, response.content.decode()[:3000]
     first, second = (SessionRecord.model_validate(s.data) for s in TreatmentSession.objects.all())
-    assert second.needle == first.needle and second.needle is not None
+    assert second.needle == first.needle
+    assert second.needle is not None
     assert (second.number_of_needles, second.points) == (first.number_of_needles, first.points)
     return changes(shown.fields, submitted)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
@@ -34,6 +35,7 @@ from acuknee.care.queries import (
     signed_plan,
 )
 from acuknee.clinical import Plan, SessionRecord
+from acuknee.clinical.consent import Consent
 from acuknee.forms.sessions import (
     AmendmentForm,
     ConsentForm,
@@ -43,7 +45,7 @@ from acuknee.forms.sessions import (
     initial_from_record,
 )
 from acuknee.pages import answers
-from acuknee.records.models import Patient, PlanRecord, TreatmentSession
+from acuknee.records.models import Patient, PlanRecord, TreatmentConsent, TreatmentSession
 
 
 class VoidSessionForm(forms.Form):
@@ -306,14 +308,23 @@ class SessionRow:
     record: SessionRecord
 
 
+def _risk_labels(consent: TreatmentConsent | None) -> list[str]:
+    if consent is None:
+        return []
+    return [k.label for k in Consent.model_validate(consent.data).risks_explained]
+
+
 def sessions_context(patient: Patient) -> dict[str, Any]:
     """Context for ``clinic/_sessions_section.html``, under the key ``sessions_section``."""
     plan = signed_plan(patient)
     content = Plan.model_validate(plan.content) if plan else None
     rows = [
         SessionRow(s, SessionRecord.model_validate(s.data))
-        for s in patient.sessions.order_by("session_date", "number", "id")
+        for s in patient.sessions.annotate(amended=Count("amendments")).order_by(
+            "session_date", "number", "id"
+        )
     ]
+    consent = current_consent(patient)
     attended = sum(1 for r in rows if not r.session.is_voided)
     planned = content.number_of_sessions if content else None
     kept = [r for r in rows if not r.session.is_voided]
@@ -327,6 +338,8 @@ def sessions_context(patient: Patient) -> dict[str, Any]:
             "planned": planned,
             "last": kept[-1] if kept else None,
             "voided": len(rows) - attended,
+            "consent": consent,
+            "consent_risks": _risk_labels(consent),
         }
     }
 
