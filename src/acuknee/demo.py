@@ -43,7 +43,9 @@ from acuknee.records.models import (
     PlanRecord,
     Role,
     SelfReportLink,
+    SessionAmendment,
     StaffProfile,
+    TreatmentConsent,
     TreatmentSession,
 )
 
@@ -539,7 +541,15 @@ def remove_demo() -> None:
         raise RuntimeError("a demo clinic holds a non-synthetic patient; not removing it")
     ids = list(patients.values_list("pk", flat=True))
     with transaction.atomic():
-        for model in (SelfReportLink, Measurement, TreatmentSession, PlanRecord, IntakeRecord):
+        SessionAmendment.objects.filter(session__patient_id__in=ids).delete()
+        for model in (
+            SelfReportLink,
+            Measurement,
+            TreatmentSession,
+            TreatmentConsent,
+            PlanRecord,
+            IntakeRecord,
+        ):
             model.objects.filter(patient_id__in=ids).delete()
             history = getattr(model, "history", None)
             if history is not None:
