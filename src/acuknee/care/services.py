@@ -688,7 +688,7 @@ def amend_session(
     if version is None or session.version != version:
         raise errors.StaleEdit(_stale_text(session))
     _session_dates(session.plan, record.date)
-    number, changed = session.number, {}
+    number, changed = session.number, dict[int, int]()
     if record.date != session.session_date:
         number, changed = _date_order(session.patient, session, record.date)
     before = SessionRecord.model_validate(session.data)
