@@ -276,8 +276,11 @@ def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str
     """Log a session under the patient's signed plan. The body is an
     ``acuknee.clinical.SessionRecord`` (date, points, needle, electro, pain, adverse events with
     a coded ``kind`` such as ``bruising`` or ``fainting``...), validated by the core; ``number``
-    and ``practitioner_id`` are set here. Send an ``Idempotency-Key`` header to make a retry
-    safe: a repeat is refused (409) and names the stored session (``X-Existing-Id``)."""
+    and ``practitioner_id`` are set here; the session is numbered in date order and signed.
+    The first session needs informed consent on record (409 naming what is missing): record it
+    at ``/patients/{id}/consent`` or send it here as ``consent``. Send an ``Idempotency-Key``
+    header to make a retry safe: a repeat is refused (409) and names the stored session
+    (``X-Existing-Id``)."""
     require(request, CLINICAL_ROLES)
     patient = clinic_patient(request, patient_id)
     _refuse_voided(patient)

@@ -68,8 +68,9 @@ class Previous:
 
 
 def _previous(patient: Patient, session: TreatmentSession | None) -> Previous | None:
-    last = last_session(patient)
-    if last is None or (session is not None and last.pk == session.pk):
+    """For a new session, the last one; a stored session's page shows the trend only."""
+    last = last_session(patient) if session is None else None
+    if last is None:
         return None
     return Previous(last, SessionRecord.model_validate(last.data))
 
