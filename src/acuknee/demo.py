@@ -541,7 +541,9 @@ def remove_demo() -> None:
         raise RuntimeError("a demo clinic holds a non-synthetic patient; not removing it")
     ids = list(patients.values_list("pk", flat=True))
     with transaction.atomic():
-        SessionAmendment.objects.filter(session__patient_id__in=ids).delete()
+        # Demo data only (like the loop below): amendments go before their sessions.
+        amendments = SessionAmendment.objects.filter(session__patient_id__in=ids)
+        amendments.delete()
         for model in (
             SelfReportLink,
             Measurement,
