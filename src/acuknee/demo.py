@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from acuknee.care import services
+from acuknee.care.queries import current_consent
 from acuknee.clinical import (
     Assessment,
     Intake,
@@ -30,9 +31,10 @@ from acuknee.clinical import (
     load_knowledge,
     plan,
 )
+from acuknee.clinical.consent import EXPLAINABLE_RISKS, Consent
 from acuknee.clinical.intake import unanswered_red_flags
 from acuknee.clinical.sessions import AdverseEvent, Depth, ElectroPair, NeedledPoint, NeedleType
-from acuknee.clinical.vocabulary import AdverseEventKind, Method, Severity
+from acuknee.clinical.vocabulary import AdverseEventKind, ConsentBy, Method, Severity
 from acuknee.records.models import (
     Clinic,
     IntakeRecord,
@@ -41,7 +43,9 @@ from acuknee.records.models import (
     PlanRecord,
     Role,
     SelfReportLink,
+    SessionAmendment,
     StaffProfile,
+    TreatmentConsent,
     TreatmentSession,
 )
 
@@ -178,8 +182,26 @@ def record_plan(
     record = services.propose_plan(intake_record, user, start)
     if sign:
         services.sign_plan(record, user, record.version, at=_aware(intake_record.visit_date, 11))
+        record_consent(intake_record, user)
     _backdate(record, intake_record.visit_date)
     return record
+
+
+def record_consent(intake_record: IntakeRecord, user: User | None) -> None:
+    """The demo patient's informed consent, taken at the intake visit before the first session
+    (by a parent or guardian when the intake says so), unless one is on record already."""
+    patient = intake_record.patient
+    if current_consent(patient) is not None:
+        return
+    intake = Intake.model_validate(intake_record.data)
+    guardian = intake.consent_given_by is ConsentBy.PARENT_OR_GUARDIAN
+    consent = Consent(
+        given_on=intake_record.visit_date,
+        given_by=ConsentBy.PARENT_OR_GUARDIAN if guardian else ConsentBy.PATIENT,
+        guardian_name="A. Parent (synthetic)" if guardian else None,
+        risks_explained=list(EXPLAINABLE_RISKS),
+    )
+    services.record_consent(patient, user, consent)
 
 
 _ANGLES = ("perpendicular", "oblique", "transverse")
@@ -519,7 +541,17 @@ def remove_demo() -> None:
         raise RuntimeError("a demo clinic holds a non-synthetic patient; not removing it")
     ids = list(patients.values_list("pk", flat=True))
     with transaction.atomic():
-        for model in (SelfReportLink, Measurement, TreatmentSession, PlanRecord, IntakeRecord):
+        # Demo data only (like the loop below): amendments go before their sessions.
+        amendments = SessionAmendment.objects.filter(session__patient_id__in=ids)
+        amendments.delete()
+        for model in (
+            SelfReportLink,
+            Measurement,
+            TreatmentSession,
+            TreatmentConsent,
+            PlanRecord,
+            IntakeRecord,
+        ):
             model.objects.filter(patient_id__in=ids).delete()
             history = getattr(model, "history", None)
             if history is not None:

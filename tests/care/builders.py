@@ -11,6 +11,8 @@ from django.contrib.auth.models import User
 from acuknee.care import services
 from acuknee.care.queries import today
 from acuknee.clinical import Intake, Plan, SessionRecord
+from acuknee.clinical.consent import Consent
+from acuknee.clinical.vocabulary import AdverseEventKind, ConsentBy
 from acuknee.demo import session_from_plan, visit_answers
 from acuknee.records.models import IntakeRecord, Patient, PlanRecord, TreatmentSession
 from tests.intake_answers import asked
@@ -52,12 +54,26 @@ def pain_answers(burden: float) -> dict[str, float | None]:
     return visit_answers(random.Random(1), burden)["pain_nrs"]
 
 
-def signed_plan(patient: Patient, user: User, start: dt.date) -> PlanRecord:
-    """An OA intake a week before ``start`` and its plan, signed."""
+def consent_on(day: dt.date) -> Consent:
+    """The patient's own consent on ``day``, the common risks explained."""
+    return Consent(
+        given_on=day,
+        given_by=ConsentBy.PATIENT,
+        risks_explained=[AdverseEventKind.BRUISING, AdverseEventKind.FAINTING],
+    )
+
+
+def signed_plan(
+    patient: Patient, user: User, start: dt.date, *, consent: bool = True
+) -> PlanRecord:
+    """An OA intake a week before ``start`` and its plan, signed; with the patient's informed
+    consent taken at the intake unless ``consent`` is False."""
     record = intake(patient, user, oa_intake(), start - dt.timedelta(days=7))
     plan_record = services.propose_plan(record, user, start)
     services.sign_plan(plan_record, user, plan_record.version)
     plan_record.refresh_from_db()
+    if consent:
+        services.record_consent(patient, user, consent_on(record.visit_date))
     return plan_record
 
 

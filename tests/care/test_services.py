@@ -26,6 +26,7 @@ from acuknee.fhir import bulk
 from acuknee.records.models import Measurement, Patient, TreatmentSession
 
 from .builders import (
+    consent_on,
     days_ago,
     intake,
     log,
@@ -231,7 +232,7 @@ def test_editing_a_session_at_a_stale_version_is_refused(alice: User, patient: P
     session = log(signed_plan(patient, alice, days_ago(10)), alice, days_ago(5))
     record = session_on(session.plan, days_ago(4))
     with pytest.raises(errors.StaleEdit):
-        services.edit_session(session, record, session.version + 1)
+        services.amend_session(session, alice, record, "wrong date", session.version + 1)
 
 
 def test_voiding_an_intake_at_a_stale_version_is_refused(alice: User, patient: Patient) -> None:
@@ -308,6 +309,7 @@ def test_a_pacemaker_recorded_after_an_electro_plan_was_signed_refuses_electro_s
     plan_record = services.propose_plan(record, alice, days_ago(20))
     services.sign_plan(plan_record, alice, plan_record.version)
     plan_record.refresh_from_db()
+    services.record_consent(patient, alice, consent_on(days_ago(27)))
     assert Plan.model_validate(plan_record.content).method.value == "electro"
     intake(patient, alice, oa_intake(health={"implanted_electronic_device": True}), days_ago(5))
     with pytest.raises(errors.SessionRefused, match="recorded no override"):

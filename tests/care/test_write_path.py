@@ -15,6 +15,8 @@ CLINICAL_MODELS = {
     "TreatmentSession",
     "Measurement",
     "ReferralOutcome",
+    "TreatmentConsent",
+    "SessionAmendment",
     "IntakeDraft",  # not a clinical record, but written in one place all the same
     "ReferralLetterText",
 }

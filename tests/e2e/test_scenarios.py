@@ -67,15 +67,27 @@ def propose_plan(page: Any, start: dt.date) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("Plan")
 
 
+def give_consent(page: Any, day: dt.date) -> None:
+    """On the first session's page: the patient's informed consent, the common risks told."""
+    consent = page.locator("#consent")
+    consent.get_by_label("The patient").check()
+    consent.get_by_label("Consent given on").fill(day.isoformat())
+    for risk in ("Bruising", "Pain at the needle site", "Fainting"):
+        consent.get_by_label(risk, exact=True).check()
+
+
 def log_session(page: Any, day: dt.date, before: int, after: int) -> None:
-    """From the patient page: log a session with the plan's pre-filled points."""
+    """From the patient page: log a session with the pre-filled points (the plan's for the
+    first, which also records the patient's consent; the last session's after it)."""
     page.locator("#sessions").get_by_role("link", name="Log a session").click()
     expect(page.get_by_label("Point").first).not_to_have_value("")
+    if page.locator("#consent").count():
+        give_consent(page, day)
     page.get_by_label("Date", exact=True).fill(day.isoformat())
     page.get_by_label("Pain before the session (0-10)").fill(str(before))
     page.get_by_label("Pain after the session (0-10)").fill(str(after))
-    page.get_by_role("button", name="Save session").click()
-    expect(page.get_by_role("status")).to_contain_text("saved")
+    page.get_by_role("button", name="Save and sign session").click()
+    expect(page.get_by_role("status").filter(has_text="saved")).to_contain_text("signed")
 
 
 def choose(page: Any, name: str, value: int) -> None:

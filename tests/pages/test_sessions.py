@@ -15,10 +15,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from acuknee.care import services
 from acuknee.clinical import Intake, Plan, SessionRecord, assess, plan, screen
 from acuknee.clinical.vocabulary import AdverseEventKind
 from acuknee.pages.ics import CalendarEvent, ics_calendar
 from acuknee.records.models import IntakeRecord, Patient, PlanRecord, TreatmentSession
+from tests.care.builders import consent_on
 from tests.pages.conftest import login
 
 START = dt.date(2026, 1, 5)
@@ -42,9 +44,15 @@ KNEE_OA: dict[str, Any] = {
 
 
 def sign_plan(
-    patient: Patient, user: User, health: dict[str, Any] | None = None, **preferences: Any
+    patient: Patient,
+    user: User,
+    health: dict[str, Any] | None = None,
+    *,
+    consent: bool = True,
+    **preferences: Any,
 ) -> PlanRecord:
-    """A signed plan made by the core from a knee OA intake (no shortcut around the core)."""
+    """A signed plan made by the core from a knee OA intake (no shortcut around the core), with
+    the patient's informed consent recorded at the intake unless ``consent`` is False."""
     intake = Intake.model_validate({**KNEE_OA, "preferences": preferences, "health": health or {}})
     screening, assessment = screen(intake), assess(intake)
     proposed = plan(intake, screening, assessment, start=START)
@@ -58,6 +66,8 @@ def sign_plan(
         created_by=user,
     )
     content = proposed.model_dump(mode="json")
+    if consent:
+        services.record_consent(patient, user, consent_on(START))
     return PlanRecord.objects.create(
         patient=patient,
         intake=record,
@@ -286,8 +296,8 @@ def test_a_concurrent_edit_is_refused_with_a_clear_message(
     session = log_one(login(alice), patient)
     url = reverse("session-edit", args=[patient.pk, session.pk])
     alice_client, bob_client = login(alice), login(bob)
-    alice_data = page_data(alice_client, url) | {"note": "alice's note"}
-    bob_data = page_data(bob_client, url) | {"note": "bob's note"}
+    alice_data = page_data(alice_client, url) | {"note": "alice's note", "amend_reason": "typo"}
+    bob_data = page_data(bob_client, url) | {"note": "bob's note", "amend_reason": "typo"}
     assert alice_client.post(url, alice_data).status_code == 302
     response = bob_client.post(url, bob_data)
     assert response.status_code == 409
@@ -379,15 +389,28 @@ def test_the_sessions_section_counts_attended_against_planned(
 # --- the session checked against the plan and the screening --------------------------------------
 
 
-def test_a_misspelt_point_code_is_refused_on_its_field_with_the_standard_form(
+@pytest.mark.parametrize("typed", ["st 34", "st-34", "St34", "ST 34"])
+def test_a_loosely_typed_point_code_is_stored_as_its_who_code_and_the_user_told(
+    patient: Patient, alice: User, signed: PlanRecord, typed: str
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {"points-0-code": typed}
+    response = client.post(new_url(patient), data, follow=True)
+    assert response.redirect_chain, response.content.decode()[:2000]
+    stored = SessionRecord.model_validate(TreatmentSession.objects.get().data)
+    assert stored.points[0].code == "ST34"
+    assert f"{typed!r} was recorded as ST34".encode() in response.content.replace(b"&#x27;", b"'")
+
+
+def test_an_unknown_point_code_is_still_refused_naming_its_row(
     patient: Patient, alice: User, signed: PlanRecord
 ) -> None:
     client = login(alice)
-    data = page_data(client, new_url(patient)) | {"points-0-code": "st 34"}
+    data = page_data(client, new_url(patient)) | {"points-0-code": "st 99"}
     response = client.post(new_url(patient), data)
     assert response.status_code == 400
     [message] = response.context["entry"].points.forms[0].errors["code"]
-    assert "use ST34" in message
+    assert message.startswith("Point row 1: unknown point code 'st 99'")
     assert TreatmentSession.objects.count() == 0
 
 

@@ -87,6 +87,8 @@ def stored(world: World, target: str, name: str) -> tuple[Any, str]:
     if target in ("session log", "session edit"):
         session = TreatmentSession.objects.latest("updated_at")
         shown = reverse("session-edit", args=[pid, session.pk])
+        if name == "amend_reason":  # kept with the amendment, listed on the session's page
+            return session.amendments.latest("pk").reason, shown
         return _session_value(session.data, name), shown
     voided: dict[str, Callable[[], tuple[Any, str]]] = {
         "plan void": lambda: (

@@ -242,8 +242,9 @@ def targets(w: World) -> list[Target]:
             "session edit",
             reverse("session-edit", args=[pid, w.session.pk]),
             "session_date",
-            adverse_event,
-            text=session_text,
+            # A signed session is changed by an amendment, which needs a reason.
+            lambda: {**adverse_event(), "amend_reason": "corrected"},
+            text=(*session_text, "amend_reason"),
         ),
         Target(
             "measurement",

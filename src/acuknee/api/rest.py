@@ -34,6 +34,8 @@ from acuknee.api.auth import (
 )
 from acuknee.api.errors import ApiError, UnsupportedMediaType
 from acuknee.api.schemas import (
+    AmendmentIn,
+    ConsentOut,
     DuplicatesOut,
     ErrorOut,
     EvaluationOut,
@@ -64,6 +66,7 @@ from acuknee.clinical import (
     evaluate,
     load_knowledge,
 )
+from acuknee.clinical.consent import Consent
 from acuknee.clinical.knowledge import Point, Protocol
 from acuknee.forms.measurements import MeasurementsForm, clinic_instruments, field_name
 from acuknee.records.models import (
@@ -257,7 +260,8 @@ def plan_detail(request: HttpRequest, plan_id: int) -> Any:
 @api.get("/sessions", response={200: list[SessionOut], **ERRORS}, tags=["sessions"])
 @paginate(Paged)
 def session_list(request: HttpRequest, filters: Query[RecordFilters]) -> Any:
-    return _dated(request, TreatmentSession, "session_date", filters)
+    rows = _dated(request, TreatmentSession, "session_date", filters)
+    return rows.prefetch_related("amendments__amended_by")
 
 
 @api.get("/sessions/{session_id}", response={200: SessionOut, **ERRORS}, tags=["sessions"])
@@ -272,19 +276,79 @@ def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str
     """Log a session under the patient's signed plan. The body is an
     ``acuknee.clinical.SessionRecord`` (date, points, needle, electro, pain, adverse events with
     a coded ``kind`` such as ``bruising`` or ``fainting``...), validated by the core; ``number``
-    and ``practitioner_id`` are set here. Send an ``Idempotency-Key`` header to make a retry
-    safe: a repeat is refused (409) and names the stored session (``X-Existing-Id``)."""
+    and ``practitioner_id`` are set here; the session is numbered in date order and signed.
+    The first session needs informed consent on record (409 naming what is missing): record it
+    at ``/patients/{id}/consent`` or send it here as ``consent``. Send an ``Idempotency-Key``
+    header to make a retry safe: a repeat is refused (409) and names the stored session
+    (``X-Existing-Id``)."""
     require(request, CLINICAL_ROLES)
     patient = clinic_patient(request, patient_id)
     _refuse_voided(patient)
-    data = {**payload, "number": 1, "practitioner_id": request.user.get_username()}
+    body = dict(payload)
+    consent = _consent(body.pop("consent")) if body.get("consent") is not None else None
+    body.pop("consent", None)
+    data = {**body, "number": 1, "practitioner_id": request.user.get_username()}
     try:
         record = SessionRecord.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ApiError(422, errors.pydantic_errors(exc.errors())) from exc
     key = request.headers.get("Idempotency-Key", "").strip()[:64] or None
-    session = services.record_session(patient, request.user, record, submission_key=key)
+    session = services.record_session(
+        patient, request.user, record, submission_key=key, consent=consent
+    )
     return Status(201, session)
+
+
+def _consent(body: Any) -> Consent:
+    try:
+        return Consent.model_validate(body)
+    except pydantic.ValidationError as exc:
+        problems = errors.pydantic_errors(exc.errors())
+        raise ApiError(422, [(f"consent.{f}" if f else "consent", m) for f, m in problems]) from exc
+
+
+@api.post(
+    "/sessions/{session_id}/amendments",
+    response={200: SessionOut, **ERRORS},
+    tags=["sessions"],
+)
+def session_amend(request: HttpRequest, session_id: int, payload: AmendmentIn) -> Any:
+    """Amend a signed session: the whole corrected ``SessionRecord`` in ``record``, the
+    ``version`` it was based on (409 when someone saved since) and the ``reason``. The change is
+    kept with who, when, why and what changed; the number stays the session's place in date
+    order."""
+    require(request, CLINICAL_ROLES)
+    session = _one(request, TreatmentSession, session_id)
+    stored = SessionRecord.model_validate(session.data)
+    data = {
+        **payload.record,
+        "number": session.number,
+        "practitioner_id": stored.practitioner_id or request.user.get_username(),
+    }
+    try:
+        record = SessionRecord.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = errors.pydantic_errors(exc.errors())
+        raise ApiError(422, [(f"record.{f}" if f else "record", m) for f, m in problems]) from exc
+    services.amend_session(session, request.user, record, payload.reason, payload.version)
+    session.refresh_from_db()
+    return session
+
+
+@api.post(
+    "/patients/{patient_id}/consent",
+    response={201: ConsentOut, **ERRORS},
+    tags=["sessions"],
+)
+def consent_create(request: HttpRequest, patient_id: int, payload: Body[dict[str, Any]]) -> Any:
+    """Record the patient's informed consent (``acuknee.clinical.consent.Consent``: given_on,
+    given_by ``patient`` or ``parent_or_guardian`` with ``guardian_name``, risks_explained as
+    adverse event kinds, other_explained); the first session needs one (409 otherwise)."""
+    require(request, CLINICAL_ROLES)
+    patient = clinic_patient(request, patient_id)
+    _refuse_voided(patient)
+    row = services.record_consent(patient, request.user, _consent(payload))
+    return Status(201, row)
 
 
 # --- measurements --------------------------------------------------------------------------------

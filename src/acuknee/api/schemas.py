@@ -205,6 +205,17 @@ class PlanOut(RecordOut):
         return int(row.intake_id)
 
 
+class AmendmentOut(Schema):
+    amended_at: dt.datetime
+    amended_by: str | None
+    reason: str
+    changes: list[dict[str, str]] = Field(description="field, before, after, in words")
+
+    @staticmethod
+    def resolve_amended_by(row: Any) -> str | None:
+        return str(row.amended_by.get_username()) if row.amended_by is not None else None
+
+
 class SessionOut(RecordOut):
     plan: int
     number: int
@@ -212,6 +223,10 @@ class SessionOut(RecordOut):
     data: dict[str, Any] = Field(
         description="acuknee.clinical.SessionRecord (adverse events carry a coded kind)"
     )
+    signed_at: dt.datetime | None = Field(
+        default=None, description="Signed and locked when saved; a change is an amendment"
+    )
+    amendments: list[AmendmentOut] = Field(description="Changes since signing, oldest first")
 
     @staticmethod
     def resolve_plan(row: Any) -> int:
@@ -222,6 +237,29 @@ class SessionOut(RecordOut):
         """Read through the core, so a session saved before a format change (an adverse
         event's old free-text ``type``) is sent in today's shape."""
         return SessionRecord.model_validate(row.data).model_dump(mode="json")
+
+    @staticmethod
+    def resolve_amendments(row: Any) -> list[Any]:
+        return list(row.amendments.all())
+
+
+class AmendmentIn(Schema):
+    """An amendment to a signed session: the whole corrected record, the version it was based
+    on, and why."""
+
+    version: int
+    reason: str = Field(min_length=1, max_length=1000)
+    record: dict[str, Any] = Field(description="acuknee.clinical.SessionRecord, as corrected")
+
+
+class ConsentOut(RecordOut):
+    given_on: dt.date
+    taken_by: str | None
+    data: dict[str, Any] = Field(description="acuknee.clinical.consent.Consent")
+
+    @staticmethod
+    def resolve_taken_by(row: Any) -> str | None:
+        return str(row.created_by.get_username()) if row.created_by is not None else None
 
 
 class MeasurementOut(RecordOut):

@@ -6,8 +6,8 @@ message a practitioner reads. Adapters map the classes to their own answers in o
 - ``NotFound`` -> 404; ``PatientVoided`` -> 409 (the record exists but is closed);
 - ``StaleEdit`` -> 409 (someone saved after the form was opened);
 - ``DuplicateSubmission`` -> 409 with the record already stored;
-- ``ReferralOpen``, ``PlanningNotAllowed``, ``NoSignedPlan``, ``AlreadyVoided`` -> 409 (the
-  clinical state forbids the act); ``LinkGone`` -> 410;
+- ``ReferralOpen``, ``PlanningNotAllowed``, ``NoSignedPlan``, ``AlreadyVoided``,
+  ``ConsentMissing`` -> 409 (the clinical state forbids the act); ``LinkGone`` -> 410;
 - ``InvalidRecord`` and its subclasses (``InvalidDate``, ``SessionRefused``) -> 422 / a form error.
 """
 
@@ -98,6 +98,11 @@ class LikelyDuplicate(CareError):
 
 class NoSignedPlan(CareError):
     """A session needs the patient's signed plan, and there is none."""
+
+
+class ConsentMissing(CareError):
+    """The first session needs informed consent on record (who gave it, when, which risks were
+    explained), and there is none."""
 
 
 class AlreadyVoided(CareError):

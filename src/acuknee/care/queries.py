@@ -39,6 +39,7 @@ from acuknee.records.models import (
     Patient,
     PlanRecord,
     ReferralOutcome,
+    TreatmentConsent,
     TreatmentSession,
 )
 
@@ -306,6 +307,46 @@ def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionPro
         load_knowledge(),
         overrides,
     )
+
+
+def current_consent(patient: Patient) -> TreatmentConsent | None:
+    """The patient's informed consent: the latest live one recorded (a later one supersedes)."""
+    return cast(
+        TreatmentConsent | None,
+        live(patient.consents.all())
+        .order_by("-given_on", "-pk")
+        .select_related("created_by")
+        .first(),
+    )
+
+
+def last_session(patient: Patient) -> TreatmentSession | None:
+    """The latest live session by date (then number): what the next one starts from."""
+    return cast(
+        TreatmentSession | None,
+        live(patient.sessions.all()).order_by("-session_date", "-number").first(),
+    )
+
+
+@dataclass(frozen=True)
+class PainPoint:
+    """One session's pain ratings (0-10 NRS), for the trend beside the session form."""
+
+    number: int
+    day: dt.date
+    before: int | None
+    after: int | None
+
+
+def pain_trend(patient: Patient) -> list[PainPoint]:
+    """The live sessions' pain before and after, in date order (sessions with neither left out)."""
+    out = []
+    for row in live_sessions(patient):
+        data = row.data
+        before, after = data.get("pain_before"), data.get("pain_after")
+        if before is not None or after is not None:
+            out.append(PainPoint(row.number, row.session_date, before, after))
+    return out
 
 
 def live_sessions(patient: Patient, until: dt.date | None = None) -> QuerySet[TreatmentSession]:

@@ -1,6 +1,6 @@
 """Every clinical act, once: record an intake, resolve a referral, choose a baseline, propose,
-edit, sign and void a plan, book its visits' time, record a session, record measurements,
-issue a self-report link, keep an edited referral letter, void a record.
+edit, sign and void a plan, book its visits' time, record consent, record and amend a session,
+record measurements, issue a self-report link, keep an edited referral letter, void a record.
 
 Each service takes plain Python and core inputs (never a request), runs in one transaction,
 raises ``acuknee.care.errors`` and returns the stored row. The record's invariants live here:
@@ -9,8 +9,11 @@ raises ``acuknee.care.errors`` and returns the stored row. The record's invarian
   session while one stands, nor from an intake with unanswered red-flag questions;
 - no clinical record is dated after today (clinic time zone) or before the record it depends
   on (a session before its plan's intake or start; a plan before its intake);
-- a session's number is the next live one, unique per patient (a database constraint), and a
-  repeated submit (same form token / Idempotency-Key) is refused as ``DuplicateSubmission``;
+- live sessions are numbered in date order, unique per patient (a database constraint): a
+  session entered for an earlier date takes its place and the later ones move up; a repeated
+  submit (same form token / Idempotency-Key) is refused as ``DuplicateSubmission``;
+- a session is signed and locked when stored; a change is an amendment with a reason, kept
+  with what changed and the record before it; the first session needs informed consent;
 - every edit and void names the version it was based on (``StaleEdit`` otherwise);
 - the FHIR export lines are stored after the write, their failures logged (``fhir_lines``).
 """
@@ -23,15 +26,16 @@ from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar, cast
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from acuknee.care import errors, fhir_lines
 from acuknee.care.patients import check_intake_against_patient
 from acuknee.care.queries import (
     baseline_measurements,
+    current_consent,
     latest_intake,
     live,
-    next_session_number,
     open_referrals,
     planning_refusals,
     session_problems,
@@ -46,10 +50,13 @@ from acuknee.clinical import (
     Screening,
     SessionRecord,
     assess,
+    load_knowledge,
     plan,
     score,
     screen,
 )
+from acuknee.clinical.consent import Consent, consent_problems
+from acuknee.clinical.sessions import session_changes
 from acuknee.records import models as rows
 from acuknee.records.models import (
     IntakeDraft,
@@ -59,6 +66,8 @@ from acuknee.records.models import (
     PlanRecord,
     ReferralOutcome,
     SelfReportLink,
+    SessionAmendment,
+    TreatmentConsent,
     TreatmentSession,
 )
 
@@ -474,7 +483,49 @@ def void_plan(record: PlanRecord, user: Any, reason: str, version: int | None) -
     void(record, user, reason, version)
 
 
-# --- sessions -------------------------------------------------------------------------------------
+# --- consent and sessions -----------------------------------------------------------------------
+
+
+@atomic
+def record_consent(patient: Patient, user: Any, consent: Consent) -> TreatmentConsent:
+    """Record the patient's informed consent (``user`` took it): not dated in the future; under
+    the ``minor_consent`` age (on the day given) only a parent or guardian consents."""
+    _live_patient(patient)
+    check_date(consent.given_on, "given_on", "consent")
+    age = patient.age_on(consent.given_on) if patient.date_of_birth else None
+    problems = consent_problems(consent, age, load_knowledge()) if age is not None else []
+    if problems:
+        raise errors.InvalidRecord(problems[0][1], problems[0][0], problems=problems)
+    return cast(
+        TreatmentConsent,
+        TreatmentConsent.objects.create(
+            patient=patient,
+            given_on=consent.given_on,
+            data=consent.model_dump(mode="json"),
+            created_by=user,
+        ),
+    )
+
+
+def _consented(patient: Patient, day: dt.date) -> None:
+    """The first session needs informed consent on record, and no session may come before the
+    consent on record (patients treated before consent was recorded keep their sessions)."""
+    consent = current_consent(patient)
+    if consent is None:
+        if not live(patient.sessions.all()).exists():
+            raise errors.ConsentMissing(
+                "No informed consent is on record: before the first session, record who gave "
+                "consent (the patient, or a parent or guardian), when, and which risks were "
+                "explained.",
+                "consent",
+            )
+        return
+    if day < consent.given_on:
+        raise errors.InvalidDate(
+            f"The session date {day.isoformat()} is before the informed consent on record "
+            f"({consent.given_on.isoformat()}).",
+            "date",
+        )
 
 
 def _session_dates(plan_record: PlanRecord, day: dt.date) -> None:
@@ -486,6 +537,63 @@ def _session_dates(plan_record: PlanRecord, day: dt.date) -> None:
     )
 
 
+def _refused(plan_record: PlanRecord, record: SessionRecord) -> None:
+    problems = session_problems(plan_record, record)
+    if problems:
+        raise errors.SessionRefused(
+            problems[0].message,
+            problems=[(".".join(map(str, p.loc)) or None, p.message) for p in problems],
+        )
+
+
+def _date_order(
+    patient: Patient, moved: TreatmentSession | None, day: dt.date
+) -> tuple[int, dict[int, int]]:
+    """Live sessions numbered in date order with ``moved`` (None: a new session) on ``day``.
+
+    The numbers in use (plus one more for a new session) are dealt out again in date order, a
+    session on the same day as others after them (a moved one keeps its place among them), so
+    only the sessions whose order changed get a new number. Returns the moved or new session's
+    number and {pk: new number} for the other sessions that change."""
+    rows = [r for r in live(patient.sessions.all()) if moved is None or r.pk != moved.pk]
+    numbers = [r.number for r in rows]
+    keyed: list[tuple[dt.date, int, int, TreatmentSession | None]] = [
+        (r.session_date, r.number, r.pk, r) for r in rows
+    ]
+    if moved is None:  # after every session already on that day
+        numbers.append(max(numbers, default=0) + 1)
+        keyed.append((day, max(numbers) + 1, 0, None))
+    else:
+        numbers.append(moved.number)
+        keyed.append((day, moved.number, moved.pk, None))
+    keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+    mine = 0
+    changed: dict[int, int] = {}
+    for number, (_, _, _, row) in zip(sorted(numbers), keyed, strict=True):
+        if row is None:
+            mine = number
+        elif row.number != number:
+            changed[row.pk] = number
+    return mine, changed
+
+
+def _renumber(patient: Patient, changed: Mapping[int, int], free: TreatmentSession | None) -> None:
+    """Give sessions their new numbers without breaking the live-number constraint: those that
+    change (and ``free``, which the caller saves itself) step aside to numbers above any in use
+    first. Each renumbered session's record carries its number and keeps its history."""
+    moving = [*changed, *([free.pk] if free is not None else [])]
+    if not moving:
+        return
+    top = patient.sessions.aggregate(n=Max("number"))["n"] or 0
+    for offset, pk in enumerate(moving, start=1):
+        TreatmentSession.objects.filter(pk=pk).update(number=top + offset)
+    for row in TreatmentSession.objects.filter(pk__in=list(changed)):
+        row.number = changed[row.pk]
+        row.data = {**row.data, "number": row.number}
+        row.version += 1
+        row.save(update_fields=["number", "data", "version", "updated_at"])
+
+
 @atomic
 def record_session(
     patient: Patient,
@@ -494,12 +602,16 @@ def record_session(
     *,
     submission_key: str | None = None,
     number: int | None = None,
+    consent: Consent | None = None,
 ) -> TreatmentSession:
     """The one way a session is stored (page, REST, CSV import, demo loader): under the
-    patient's signed plan, with the next live number, dated neither in the future nor before
-    the plan, checked by the core's ``session_check``; a repeated ``submission_key`` is refused
-    as ``DuplicateSubmission`` naming the stored session. ``number``: a number given by an
-    import (refused when a live session has it); by default the next live one."""
+    patient's signed plan, numbered in date order, dated neither in the future nor before the
+    plan, checked by the core's ``session_check``, signed by ``user`` and locked (a change is an
+    ``amend_session``); the first needs informed consent on record (``consent``: record it now,
+    in the same transaction). A repeated ``submission_key`` is refused as
+    ``DuplicateSubmission`` naming the stored session. ``number``: a number given by an import
+    (refused when a live session has it); by default the session's place in date order, the
+    later sessions moving up one."""
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one numbering at a time
     _live_patient(patient)
     if submission_key:
@@ -522,19 +634,19 @@ def record_session(
             "outcome is recorded: no session can be logged."
         )
     _session_dates(plan_record, record.date)
+    if consent is not None:
+        record_consent(patient, user, consent)
+    _consented(patient, record.date)
+    changed: dict[int, int] = {}
     if number is None:
-        number = next_session_number(patient)
+        number, changed = _date_order(patient, None, record.date)
     elif live(patient.sessions.all()).filter(number=number).exists():
         raise errors.InvalidRecord(f"Session {number} of this patient already exists.", "number")
     record = record.model_copy(update={"number": number})
-    problems = session_problems(plan_record, record)
-    if problems:
-        raise errors.SessionRefused(
-            problems[0].message,
-            problems=[(".".join(map(str, p.loc)) or None, p.message) for p in problems],
-        )
+    _refused(plan_record, record)
     try:
         with transaction.atomic():
+            _renumber(patient, changed, None)
             return cast(
                 TreatmentSession,
                 TreatmentSession.objects.create(
@@ -545,6 +657,8 @@ def record_session(
                     data=record.model_dump(mode="json"),
                     submission_key=submission_key or None,
                     created_by=user,
+                    signed_at=timezone.now(),
+                    signed_by=user,
                 ),
             )
     except IntegrityError as exc:
@@ -555,22 +669,47 @@ def record_session(
 
 
 @atomic
-def edit_session(session: TreatmentSession, record: SessionRecord, version: int | None) -> None:
-    """Correct a logged session: same number and plan, checked again by the core."""
+def amend_session(
+    session: TreatmentSession,
+    user: Any,
+    record: SessionRecord,
+    reason: str,
+    version: int | None,
+) -> SessionAmendment:
+    """Change a signed session: a reason is required, the record is checked again by the core,
+    and the amendment keeps who, when, why, what changed and the record as it stood, so the
+    signed original stays readable. A new date moves the session to its place in date order."""
+    Patient.objects.select_for_update().filter(pk=session.patient_id).first()
     _live_patient(session.patient)
     if session.is_voided:
-        raise errors.AlreadyVoided("A voided session cannot be edited.")
+        raise errors.AlreadyVoided("A voided session cannot be amended.")
+    if not reason or not reason.strip():
+        raise errors.InvalidRecord("Give the reason for the amendment.", "reason")
+    if version is None or session.version != version:
+        raise errors.StaleEdit(_stale_text(session))
     _session_dates(session.plan, record.date)
-    record = record.model_copy(update={"number": session.number})
-    problems = session_problems(session.plan, record)
-    if problems:
-        raise errors.SessionRefused(
-            problems[0].message,
-            problems=[(".".join(map(str, p.loc)) or None, p.message) for p in problems],
-        )
+    number, changed = session.number, dict[int, int]()
+    if record.date != session.session_date:
+        number, changed = _date_order(session.patient, session, record.date)
+    before = SessionRecord.model_validate(session.data)
+    record = record.model_copy(update={"number": number})
+    _refused(session.plan, record)
+    changes = session_changes(before, record)
+    if not changes:
+        raise errors.InvalidRecord("Nothing was changed: there is nothing to amend.", None)
+    amendment = SessionAmendment.objects.create(
+        session=session,
+        amended_by=user,
+        reason=reason.strip(),
+        changes=changes,
+        before=session.data,
+    )
+    _renumber(session.patient, changed, session if number != session.number else None)
+    session.number = number
     session.data = record.model_dump(mode="json")
     session.session_date = record.date
-    _versioned(session, version, ["data", "session_date"])
+    _versioned(session, version, ["data", "session_date", "number"])
+    return cast(SessionAmendment, amendment)
 
 
 # --- measurements and self-report -----------------------------------------------------------------

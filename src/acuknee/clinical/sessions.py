@@ -213,3 +213,72 @@ def adverse_events_text(sessions: Sequence[SessionRecord]) -> str:
     total = sum(counts.values())
     by_kind = "; ".join(f"{kind.label} {count}" for kind, count in counts.items())
     return f"{total} adverse event{'s' if total != 1 else ''} in {given}: {by_kind}."
+
+
+# --- what an amendment changed -------------------------------------------------------------------
+
+_CHANGE_LABELS: dict[str, str] = {
+    "date": "Date",
+    "points": "Points",
+    "needle": "Needle",
+    "number_of_needles": "Needles used",
+    "retention_minutes": "Retention (min)",
+    "electro": "Electroacupuncture pairs",
+    "response_sought": "Response sought",
+    "pain_before": "Pain before",
+    "pain_after": "Pain after",
+    "adverse_events": "Adverse events",
+    "note": "Note",
+}
+
+
+def _point_text(p: NeedledPoint) -> str:
+    parts = [f"{p.code} {p.side.value}"]
+    if p.depth is not None:
+        parts.append(p.depth.text())
+    if p.angle:
+        parts.append(p.angle)
+    parts.append(p.stimulation.value)
+    if p.de_qi:
+        parts.append("de qi")
+    if p.retention_minutes:
+        parts.append(f"{p.retention_minutes} min")
+    return " ".join(parts)
+
+
+def _field_text(record: SessionRecord, name: str) -> str:
+    value = getattr(record, name)
+    if name == "points":
+        return "; ".join(_point_text(p) for p in record.points) or "none"
+    if name == "electro":
+        return (
+            "; ".join(
+                f"{e.points[0]}-{e.points[1]} {e.side.value} "
+                f"{', '.join(f'{f:g}' for f in e.frequency_hz)} Hz"
+                for e in record.electro
+            )
+            or "none"
+        )
+    if name == "adverse_events":
+        return (
+            "; ".join(
+                f"{a.label} ({a.severity.value}, {a.action_taken})" for a in record.adverse_events
+            )
+            or "none"
+        )
+    if name == "needle":
+        return record.needle.text() if record.needle else "not recorded"
+    if value is None or value == "":
+        return "not recorded"
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def session_changes(before: SessionRecord, after: SessionRecord) -> list[dict[str, str]]:
+    """What differs between two versions of a session, field by field, in words a person reads
+    (``{"field", "before", "after"}``); the number and practitioner are not the note's content."""
+    out = []
+    for name, label in _CHANGE_LABELS.items():
+        old, new = _field_text(before, name), _field_text(after, name)
+        if old != new:
+            out.append({"field": label, "before": old, "after": new})
+    return out

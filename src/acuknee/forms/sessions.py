@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 from pydantic import ValidationError
 
-from acuknee.clinical import Plan, SessionRecord
-from acuknee.clinical.session_check import SessionProblem
+from acuknee.clinical import Plan, SessionRecord, load_knowledge
+from acuknee.clinical.consent import EXPLAINABLE_RISKS, Consent
+from acuknee.clinical.session_check import SessionProblem, standard_code
 from acuknee.clinical.sessions import ASHI
-from acuknee.clinical.vocabulary import AdverseEventKind, Method, Severity, Side
+from acuknee.clinical.vocabulary import AdverseEventKind, ConsentBy, Method, Severity, Side
 
 _SIDES = [(s.value, s.value.title()) for s in Side]
 _METHODS = [(m.value, m.value.title()) for m in Method]
@@ -135,6 +136,90 @@ class AdverseEventForm(forms.Form):
         )
 
 
+class ConsentForm(forms.Form):
+    """Informed consent, asked on the first session's page only (``acuknee.clinical.consent``):
+    nothing is ticked in advance, as consent is the practitioner's deliberate record."""
+
+    consent_given_by = forms.ChoiceField(
+        label="Consent given by",
+        choices=[
+            (ConsentBy.PATIENT.value, "The patient"),
+            (ConsentBy.PARENT_OR_GUARDIAN.value, "A parent or guardian (under 16)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    consent_guardian_name = forms.CharField(
+        label="Name of the parent or guardian", required=False, max_length=200
+    )
+    consent_given_on = forms.DateField(
+        label="Consent given on",
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    consent_risks = forms.MultipleChoiceField(
+        label="Risks explained",
+        choices=[(k.value, k.label) for k in EXPLAINABLE_RISKS],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick the risks that were explained to the patient."},
+    )
+    consent_other = forms.CharField(
+        label="Also explained (the procedure, alternatives, aftercare)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    _FIELDS: ClassVar[dict[str, str]] = {
+        "given_on": "consent_given_on",
+        "given_by": "consent_given_by",
+        "guardian_name": "consent_guardian_name",
+        "risks_explained": "consent_risks",
+        "other_explained": "consent_other",
+    }
+
+    def consent(self) -> Consent | None:
+        """The core ``Consent``, or None with its errors on the fields they name."""
+        if not self.is_valid():
+            return None
+        d = self.cleaned_data
+        try:
+            return Consent(
+                given_on=d["consent_given_on"],
+                given_by=ConsentBy(d["consent_given_by"]),
+                guardian_name=(d.get("consent_guardian_name") or "").strip() or None,
+                risks_explained=[AdverseEventKind(k) for k in d["consent_risks"]],
+                other_explained=(d.get("consent_other") or "").strip() or None,
+            )
+        except ValidationError as exc:
+            for error in exc.errors():
+                message = error["msg"].removeprefix("Value error, ")
+                field, sep, text = message.partition(": ")
+                if not sep or field not in self._FIELDS:
+                    field, text = (str(error["loc"][0]) if error["loc"] else ""), message
+                if not self.place(field, text):
+                    self.add_error(None, message)
+            return None
+
+    def place(self, field: str | None, message: str) -> bool:
+        """Put a care error about consent on its field; False when it names none of ours."""
+        name = self._FIELDS.get(field or "")
+        if name is None:
+            return False
+        self.add_error(name, message)
+        return True
+
+
+class AmendmentForm(forms.Form):
+    """Why a signed session is changed: kept with the amendment."""
+
+    amend_reason = forms.CharField(
+        label="Reason for the amendment",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Give the reason for the amendment: the note is signed."},
+    )
+
+
 def _formset(form: type[forms.Form], extra: int) -> type[BaseFormSet]:
     return formset_factory(form, extra=extra, max_num=200, validate_max=True)
 
@@ -228,6 +313,40 @@ def initial_from_plan(plan: Plan) -> dict[str, Any]:
     return {"session": session, "points": points, "electro": electro, "hints": hints}
 
 
+def _plan_hints(plan: Plan) -> dict[tuple[str, str], str]:
+    """The plan's hint for each (code, side), to show beside a point carried from a session."""
+    hints = initial_from_plan(plan)
+    return {
+        (row["code"], row["side"]): hint
+        for row, hint in zip(hints["points"], hints["hints"], strict=False)
+    }
+
+
+def initial_from_last(record: SessionRecord, plan: Plan) -> dict[str, Any]:
+    """Initial data for the next session from the patient's last one: the same needles (size,
+    material, maker, count), points with their sides, depths, angles and stimulation, retention,
+    response sought and electro pairs; today's date. What belongs to that visit alone (pain,
+    de qi obtained, adverse events, the note) starts blank."""
+    initial = initial_from_record(record, version=0)
+    session = {
+        **initial["session"],
+        "session_date": timezone.localdate(),
+        "pain_before": None,
+        "pain_after": None,
+        "note": "",
+    }
+    session.pop("version")
+    points = [{**p, "de_qi": False} for p in initial["points"]]
+    by_point = _plan_hints(plan)
+    hints = [by_point.get((p["code"], p["side"]), "") for p in points]
+    return {"session": session, "points": points, "electro": initial["electro"], "hints": hints}
+
+
+def _shown(value: float) -> float | int:
+    """40.0 mm shows as 40, as it was typed; 0.25 stays 0.25."""
+    return int(value) if float(value).is_integer() else value
+
+
 def initial_from_record(record: SessionRecord, version: int) -> dict[str, Any]:
     """Initial data for editing a stored session."""
     needle = record.needle
@@ -236,8 +355,8 @@ def initial_from_record(record: SessionRecord, version: int) -> dict[str, Any]:
         "session_date": record.date,
         "pain_before": record.pain_before,
         "pain_after": record.pain_after,
-        "needle_diameter_mm": needle.diameter_mm if needle else None,
-        "needle_length_mm": needle.length_mm if needle else None,
+        "needle_diameter_mm": _shown(needle.diameter_mm) if needle else None,
+        "needle_length_mm": _shown(needle.length_mm) if needle else None,
         "needle_material": (needle.material or "") if needle else "",
         "needle_manufacturer": (needle.manufacturer or "") if needle else "",
         "number_of_needles": record.number_of_needles,
@@ -250,7 +369,7 @@ def initial_from_record(record: SessionRecord, version: int) -> dict[str, Any]:
             "needled": True,
             "code": p.code,
             "side": p.side.value,
-            "depth_value": p.depth.value if p.depth else None,
+            "depth_value": _shown(p.depth.value) if p.depth else None,
             "depth_unit": p.depth.unit if p.depth else "cun",
             "angle": p.angle or "",
             "de_qi": bool(p.de_qi),
@@ -317,6 +436,8 @@ class SessionEntry:
             form.plan_hint = hint
         self.record: SessionRecord | None = None
         self.problems: list[str] = []
+        self.corrections: list[str] = []
+        """Point codes written loosely and stored as the standard code (``st 36`` -> ST36)."""
 
     @property
     def non_field_errors(self) -> list[str]:
@@ -365,7 +486,7 @@ class SessionEntry:
             de_qi = True if d.get("de_qi") else (False if response_sought else None)
             points.append(
                 {
-                    "code": d["code"].strip(),
+                    "code": self._standard(d["code"]),
                     "side": d["side"],
                     "depth": depth,
                     "angle": _blank(d.get("angle")),
@@ -387,7 +508,10 @@ class SessionEntry:
                 freqs = []
             electro.append(
                 {
-                    "points": ((d.get("point_a") or "").strip(), (d.get("point_b") or "").strip()),
+                    "points": (
+                        self._standard(d.get("point_a") or ""),
+                        self._standard(d.get("point_b") or ""),
+                    ),
                     "side": d["side"],
                     "frequency_hz": freqs,
                     "intensity": (d.get("intensity") or "").strip() or None,
@@ -441,11 +565,34 @@ class SessionEntry:
             "adverse_events": event_forms,
         }
 
+    def _standard(self, text: str) -> str:
+        """A point code as its WHO standard form when the knowledge base knows it however it was
+        typed (``st 36``, ``St-36`` -> ST36); anything else is left for the core to refuse with
+        a message naming the row."""
+        code = text.strip()
+        if not code or code.lower() == ASHI:
+            return code
+        standard = standard_code(load_knowledge(), code)
+        if standard is None or standard == code:
+            return code
+        note = f"{code!r} was recorded as {standard}"
+        if note not in self.corrections:
+            self.corrections.append(note)
+        return standard
+
     def _place(self, exc: ValidationError, where: dict[str, list[forms.Form]]) -> None:
         """Put each core error on the field it names; what names no field goes on top."""
         for error in exc.errors():
             loc = [str(part) for part in error["loc"]]
             self._put(loc, error["msg"].removeprefix("Value error, "), where)
+
+    def _row_number(self, kind: str, index: int, where: dict[str, list[forms.Form]]) -> int:
+        """The page's row number (1-based, counting unused rows) of the record's ``index``."""
+        used = where.get(kind, [])
+        formset = {"points": self.points, "electro": self.electro}.get(kind, self.events)
+        if index < len(used) and used[index] in formset.forms:
+            return formset.forms.index(used[index]) + 1
+        return index + 1
 
     def _put(
         self,
@@ -458,6 +605,9 @@ class SessionEntry:
         path = ".".join(loc)
         target, field = _target(self.session, loc, where)
         text = f"{path}: {message}" if path and with_path else message
+        row = _ROW_NAMES.get(loc[0]) if len(loc) >= 2 and loc[1].isdigit() else None
+        if row is not None and not with_path:  # the row as the page shows it, not a path
+            text = f"{row} {self._row_number(loc[0], int(loc[1]), where)}: {message}"
         if target is not None and field is not None and field in target.fields:
             target.add_error(field, text)
         else:
@@ -477,6 +627,8 @@ _SESSION_FIELDS = {
     ("response_sought",): "response_sought",
     ("note",): "note",
 }
+
+_ROW_NAMES = {"points": "Point row", "electro": "Pair", "adverse_events": "Adverse event"}
 
 _ROW_FIELDS = {
     "points": {

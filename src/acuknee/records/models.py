@@ -334,6 +334,12 @@ class TreatmentSession(Voidable):
         editable=False,
         help_text="The form token or Idempotency-Key it was saved under: a repeat is refused",
     )
+    signed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Signed and locked when saved; a change is an amendment"
+    )
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -352,6 +358,38 @@ class TreatmentSession(Voidable):
                 name="unique_session_submission",
             ),
         ]
+
+
+class SessionAmendment(models.Model):
+    """A change to a signed session: who, when, why and what changed, with the record as it
+    stood before, so the original stays readable. Amendments are only ever added."""
+
+    session = models.ForeignKey(
+        TreatmentSession, on_delete=models.PROTECT, related_name="amendments"
+    )
+    amended_at = models.DateTimeField(default=timezone.now)
+    amended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    changes = models.JSONField(help_text="[{field, before, after}] in words a person reads")
+    before = models.JSONField(help_text="acuknee.clinical.SessionRecord before the change")
+
+    class Meta:
+        ordering: ClassVar = ["amended_at", "id"]
+
+
+class TreatmentConsent(Voidable):
+    """Informed consent to acupuncture, recorded before the first session (the core
+    ``Consent``); ``created_by`` is who took it."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    given_on = models.DateField()
+    data = models.JSONField(help_text="acuknee.clinical.consent.Consent")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering: ClassVar = ["-given_on", "-id"]
 
 
 class Measurement(RenderedFhir, Voidable):

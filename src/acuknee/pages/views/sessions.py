@@ -1,5 +1,7 @@
-"""Treatment sessions: log one pre-filled from the signed plan, edit it (optimistic locking),
-void it with a reason (the course schedule as an iCalendar file: ``views.schedule``).
+"""Treatment sessions: log one pre-filled from the last session (the first from the signed plan,
+with the patient's informed consent), sign it on saving, amend it with a reason (optimistic
+locking; the amendments are listed on its page), void it with a reason (the course schedule as
+an iCalendar file: ``views.schedule``).
 
 The view parses the page into the core's ``SessionRecord`` (``forms.sessions``), stores it as a
 ``TreatmentSession`` and renders; the record's rules live in ``acuknee.clinical.sessions``.
@@ -13,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
@@ -22,15 +25,27 @@ from acuknee.accounts.access import clinic_view
 from acuknee.care import errors, services
 from acuknee.care.queries import (
     affected_side,
+    current_consent,
+    last_session,
+    live_sessions,
     next_session_number,
     open_referrals,
+    pain_trend,
     session_problems,
     signed_plan,
 )
 from acuknee.clinical import Plan, SessionRecord
-from acuknee.forms.sessions import SessionEntry, initial_from_plan, initial_from_record
+from acuknee.clinical.consent import Consent
+from acuknee.forms.sessions import (
+    AmendmentForm,
+    ConsentForm,
+    SessionEntry,
+    initial_from_last,
+    initial_from_plan,
+    initial_from_record,
+)
 from acuknee.pages import answers
-from acuknee.records.models import Patient, PlanRecord, TreatmentSession
+from acuknee.records.models import Patient, PlanRecord, TreatmentConsent, TreatmentSession
 
 
 class VoidSessionForm(forms.Form):
@@ -44,6 +59,22 @@ def _practitioner(request: HttpRequest) -> str:
     return str(request.user.get_username())
 
 
+@dataclass(frozen=True)
+class Previous:
+    """The last live session, shown beside the form: its note and what was needled."""
+
+    session: TreatmentSession
+    record: SessionRecord
+
+
+def _previous(patient: Patient, session: TreatmentSession | None) -> Previous | None:
+    """For a new session, the last one; a stored session's page shows the trend only."""
+    last = last_session(patient) if session is None else None
+    if last is None:
+        return None
+    return Previous(last, SessionRecord.model_validate(last.data))
+
+
 def _page(
     request: HttpRequest,
     patient: Patient,
@@ -54,6 +85,8 @@ def _page(
     status: int = 200,
     void_form: VoidSessionForm | None = None,
     form_token: str | None = None,
+    consent_form: ConsentForm | None = None,
+    amend_form: AmendmentForm | None = None,
 ) -> HttpResponse:
     context = {
         "patient": patient,
@@ -65,6 +98,12 @@ def _page(
         "form_token": form_token or uuid.uuid4().hex,
         "void_form": void_form
         or (VoidSessionForm(initial={"version": session.version}) if session else None),
+        "consent_form": consent_form,
+        "consent": current_consent(patient),
+        "amend_form": amend_form or (AmendmentForm() if session else None),
+        "amendments": list(session.amendments.select_related("amended_by")) if session else [],
+        "previous": _previous(patient, session),
+        "pain_trend": pain_trend(patient),
     }
     return render(request, "pages/session_form.html", context, status=status)
 
@@ -72,6 +111,29 @@ def _page(
 def _side(plan: PlanRecord | None) -> str | None:
     side = affected_side(plan.intake) if plan is not None else None
     return side.value if side is not None else None
+
+
+def _needs_consent(patient: Patient) -> bool:
+    """The first session's page asks for informed consent when none is on record."""
+    return current_consent(patient) is None and not live_sessions(patient).exists()
+
+
+def _initial(patient: Patient, plan: PlanRecord) -> dict[str, Any]:
+    """The new session's form: from the last live session when there is one, else the plan."""
+    content = Plan.model_validate(plan.content)
+    last = last_session(patient)
+    if last is None:
+        return initial_from_plan(content)
+    return initial_from_last(SessionRecord.model_validate(last.data), content)
+
+
+def _care_problems(entry: SessionEntry, consent: ConsentForm | None, exc: errors.CareError) -> None:
+    """A care refusal on the form: consent errors on the consent fields, the rest on top."""
+    if isinstance(exc, errors.ConsentMissing | errors.InvalidRecord) and consent is not None:
+        rest = [(f, m) for f, m in exc.problems if not consent.place(f, m)]
+        if not rest:
+            return
+    entry.problems += answers.lines(exc)
 
 
 @clinic_view()
@@ -93,10 +155,12 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
         entry.problems.append(refusal)
         return _page(request, patient, entry, plan=None, status=409)
     assert plan is not None
-    initial = initial_from_plan(Plan.model_validate(plan.content))
+    initial = _initial(patient, plan)
+    asks_consent = _needs_consent(patient)
     if request.method != "POST":
         entry = SessionEntry(initial=initial, side=_side(plan))
-        return _page(request, patient, entry, plan=plan)
+        consent_form = ConsentForm() if asks_consent else None
+        return _page(request, patient, entry, plan=plan, consent_form=consent_form)
     token = str(request.POST.get("form_token", ""))[:64] or None
     entry = SessionEntry(
         request.POST,
@@ -104,20 +168,43 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
         practitioner_id=_practitioner(request),
         side=_side(plan),
     )
+    consent_form = ConsentForm(request.POST) if asks_consent else None
+    consent = consent_form.consent() if consent_form is not None else None
     number = next_session_number(patient)
-    if not entry.is_valid(number, check=lambda record: session_problems(plan, record)):
-        return _page(request, patient, entry, plan=plan, status=400, form_token=token)
+    valid = entry.is_valid(number, check=lambda record: session_problems(plan, record))
+    if not valid or (consent_form is not None and consent is None):
+        return _page(
+            request,
+            patient,
+            entry,
+            plan=plan,
+            status=400,
+            form_token=token,
+            consent_form=consent_form,
+        )
     assert entry.record is not None
     try:
-        stored = services.record_session(patient, request.user, entry.record, submission_key=token)
+        stored = services.record_session(
+            patient, request.user, entry.record, submission_key=token, consent=consent
+        )
     except errors.DuplicateSubmission as exc:
         messages.info(request, exc.message)
         return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
     except errors.CareError as exc:
-        entry.problems += answers.lines(exc)
+        _care_problems(entry, consent_form, exc)
         status = answers.status_of(exc)
-        return _page(request, patient, entry, plan=plan, status=status, form_token=token)
-    messages.success(request, f"Session {stored.number} saved.")
+        return _page(
+            request,
+            patient,
+            entry,
+            plan=plan,
+            status=status,
+            form_token=token,
+            consent_form=consent_form,
+        )
+    for line in entry.corrections:
+        messages.info(request, f"Point code {line}.")
+    messages.success(request, f"Session {stored.number} saved and signed.")
     return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
 
 
@@ -127,6 +214,8 @@ def _session(patient: Patient, session_id: int) -> TreatmentSession:
 
 @clinic_view()
 def session_edit(request: HttpRequest, patient: Patient, session_id: int) -> HttpResponse:
+    """A signed session: shown with its signature and amendments; a POST is an amendment,
+    which needs a reason."""
     session = _session(patient, session_id)
     record = SessionRecord.model_validate(session.data)
     if request.method != "POST" or session.is_voided:
@@ -134,7 +223,7 @@ def session_edit(request: HttpRequest, patient: Patient, session_id: int) -> Htt
             initial=initial_from_record(record, session.version), side=_side(session.plan)
         )
         if session.is_voided and request.method == "POST":
-            entry.problems.append("A voided session cannot be edited.")
+            entry.problems.append("A voided session cannot be amended.")
             return _page(request, patient, entry, plan=session.plan, session=session, status=409)
         return _page(request, patient, entry, plan=session.plan, session=session)
     entry = SessionEntry(
@@ -142,21 +231,47 @@ def session_edit(request: HttpRequest, patient: Patient, session_id: int) -> Htt
         practitioner_id=record.practitioner_id or _practitioner(request),
         side=_side(session.plan),
     )
-    if not entry.is_valid(
+    amend_form = AmendmentForm(request.POST)
+    valid = entry.is_valid(
         session.number, check=lambda checked: session_problems(session.plan, checked)
-    ):
-        return _page(request, patient, entry, plan=session.plan, session=session, status=400)
+    )
+    if not amend_form.is_valid() or not valid:
+        return _page(
+            request,
+            patient,
+            entry,
+            plan=session.plan,
+            session=session,
+            status=400,
+            amend_form=amend_form,
+        )
     assert entry.record is not None
     expected = entry.session.cleaned_data.get("version")
     try:
-        services.edit_session(session, entry.record, expected)
+        services.amend_session(
+            session, request.user, entry.record, amend_form.cleaned_data["amend_reason"], expected
+        )
     except errors.CareError as exc:
-        entry.problems += answers.lines(exc)
+        if exc.field == "reason":
+            amend_form.add_error("amend_reason", exc.message)
+        else:
+            entry.problems += answers.lines(exc)
         fresh = _session(patient, session_id)
         status = answers.status_of(exc)
-        return _page(request, patient, entry, plan=fresh.plan, session=fresh, status=status)
-    messages.success(request, f"Session {session.number} updated.")
-    return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
+        return _page(
+            request,
+            patient,
+            entry,
+            plan=fresh.plan,
+            session=fresh,
+            status=status,
+            amend_form=amend_form,
+        )
+    for line in entry.corrections:
+        messages.info(request, f"Point code {line}.")
+    fresh = _session(patient, session_id)
+    messages.success(request, f"Session {fresh.number} amended; the signed original is kept.")
+    return redirect(reverse("session-edit", args=[patient.pk, session_id]))
 
 
 @require_POST
@@ -194,14 +309,23 @@ class SessionRow:
     record: SessionRecord
 
 
+def _risk_labels(consent: TreatmentConsent | None) -> list[str]:
+    if consent is None:
+        return []
+    return [k.label for k in Consent.model_validate(consent.data).risks_explained]
+
+
 def sessions_context(patient: Patient) -> dict[str, Any]:
     """Context for ``clinic/_sessions_section.html``, under the key ``sessions_section``."""
     plan = signed_plan(patient)
     content = Plan.model_validate(plan.content) if plan else None
     rows = [
         SessionRow(s, SessionRecord.model_validate(s.data))
-        for s in patient.sessions.order_by("session_date", "number", "id")
+        for s in patient.sessions.annotate(amended=Count("amendments")).order_by(
+            "session_date", "number", "id"
+        )
     ]
+    consent = current_consent(patient)
     attended = sum(1 for r in rows if not r.session.is_voided)
     planned = content.number_of_sessions if content else None
     kept = [r for r in rows if not r.session.is_voided]
@@ -215,6 +339,8 @@ def sessions_context(patient: Patient) -> dict[str, Any]:
             "planned": planned,
             "last": kept[-1] if kept else None,
             "voided": len(rows) - attended,
+            "consent": consent,
+            "consent_risks": _risk_labels(consent),
         }
     }
 
