@@ -126,7 +126,9 @@ def sign_in(page: Any, base_url: str, username: str, password: str | None = None
 
     from acuknee.demo import password_for
 
-    page.goto(f"{base_url}/login/")
+    # The live server's first answer imports the views; on a busy machine that can pass the
+    # 10 s default, which is for the page's own work, not the server's start.
+    page.goto(f"{base_url}/login/", timeout=60_000)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password or password_for(username))
     page.get_by_role("button", name="Sign in").click()
