@@ -51,7 +51,7 @@ TODAY = dt.date(2026, 11, 24)
 def demo(db: None, tmp_path_factory: pytest.TempPathFactory) -> None:
     """What ``load_demo(TODAY)`` writes, for the tests that only read it: built by
     ``load_demo`` once per run and copied in (tests/demo_snapshot.py). The tests that load,
-    reload and reset the demo call ``load_demo`` themselves."""
+    reload and reset the demo start from it (the snapshot is exactly what ``load_demo`` adds)."""
     restore_demo(tmp_path_factory, TODAY)
 
 
@@ -149,8 +149,7 @@ def test_stored_json_is_valid_core_output(demo: None) -> None:
         assert measurement.measured_on <= TODAY
 
 
-def test_loading_twice_changes_nothing() -> None:
-    load_demo(TODAY)
+def test_loading_twice_changes_nothing(demo: None) -> None:
     before = (Patient.objects.count(), TreatmentSession.objects.count(), Clinic.objects.count())
     again = load_demo(TODAY)
     assert not again.created
@@ -161,8 +160,7 @@ def test_loading_twice_changes_nothing() -> None:
     ) == before
 
 
-def test_reset_recreates_the_same_data_for_the_same_seed() -> None:
-    load_demo(TODAY)
+def test_reset_recreates_the_same_data_for_the_same_seed(demo: None) -> None:
     names = sorted(Patient.objects.values_list("record_number", "given_name", "family_name"))
     old_ids = set(Patient.objects.values_list("pk", flat=True))
     result = load_demo(TODAY, reset=True)
@@ -174,8 +172,7 @@ def test_reset_recreates_the_same_data_for_the_same_seed() -> None:
     assert Clinic.objects.filter(slug=DEMO_CLINIC_SLUG).count() == 1
 
 
-def test_reset_refuses_when_a_real_patient_is_in_the_demo_clinic() -> None:
-    load_demo(TODAY)
+def test_reset_refuses_when_a_real_patient_is_in_the_demo_clinic(demo: None) -> None:
     Patient.objects.create(
         clinic=Clinic.objects.get(slug=DEMO_CLINIC_SLUG),
         record_number="REAL-1",
