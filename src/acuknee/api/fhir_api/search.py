@@ -39,15 +39,13 @@ from acuknee.api.fhir_api.resources import (
     live_patients,
     live_records,
     mapped,
-    observation_jsons,
     one,
-    patient_json,
     procedure_json,
-    questionnaire_response_json,
     storable_pk,
 )
 from acuknee.api.fhir_api.responses import Json
 from acuknee.clinical import load_knowledge
+from acuknee.fhir import bulk
 from acuknee.fhir import codes as fhir_codes
 from acuknee.records.models import IntakeRecord, Measurement, TreatmentSession
 
@@ -113,19 +111,32 @@ def _one_per_row(
     build: Callable[[Any], Json],
     offset: int,
     count: int,
+    *,
+    table: str | None = None,
 ) -> Found:
     """Types with one resource per row: COUNT, then build only the page's rows (a row that
-    cannot be mapped is left out of the page, and counted in the total: it matched)."""
+    cannot be mapped is left out of the page, and counted in the total: it matched).
+    ``table`` names the rows' table when they are ``.values()`` dicts."""
     total = rows.count()
-    page = mapped(scope, kind.name, rows[offset : offset + count], one(build)) if count else []
-    return Found(total, page)
+    page = rows[offset : offset + count] if count else []
+    return Found(total, mapped(scope, kind.name, page, one(build), table=table) if count else [])
+
+
+# Patients, QuestionnaireResponses and Observations are built on the read path from ``.values()``
+# rows as plain dicts by ``acuknee.fhir.bulk`` (the builders bulk $export uses), not through
+# fhir.resources: validating each resource cost about 2.7 ms an Observation, most of a page.
+# tests/fhir/test_search_mapping.py checks that these dicts equal the validated mappings'
+# resources and pass fhir.resources, for every mapped type.
+MEASUREMENT_FIELDS = ("id", "patient_id", "measured_on", "instrument", "scores", "answers")
+"""The ``.values()`` columns ``bulk.observation_dicts`` and ``questionnaire_response_dict`` read."""
 
 
 def _sql_patients(scope: Scope, query: Query, kind: ResourceType, offset: int, count: int) -> Found:
-    rows = live_patients(scope).select_related("clinic")
+    rows = live_patients(scope)
     if query.ids:
         rows = rows.filter(pk__in=_exact_pks(kind, query.ids, str))
-    return _one_per_row(scope, kind, rows.order_by("pk"), patient_json, offset, count)
+    rows = rows.order_by("pk").values(*bulk.PATIENT_FIELDS)
+    return _one_per_row(scope, kind, rows, bulk.patient_dict, offset, count, table="Patient")
 
 
 def _sql_conditions(
@@ -186,8 +197,17 @@ def _sql_questionnaire_responses(
     rows = _measurement_rows(scope, query)
     if query.ids:
         rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"meas-{pk}"))
-    rows = _ordered(rows, "measured_on", query)
-    return _one_per_row(scope, kind, rows, questionnaire_response_json, offset, count)
+    rows = _ordered(rows, "measured_on", query).values(*MEASUREMENT_FIELDS)
+    templates = bulk.templates()
+    return _one_per_row(
+        scope,
+        kind,
+        rows,
+        lambda row: bulk.questionnaire_response_dict(row, templates),
+        offset,
+        count,
+        table="Measurement",
+    )
 
 
 def _subscale_codes() -> dict[tuple[str, str], Json]:
@@ -260,7 +280,15 @@ def _sql_observations(
             scope.unmapped.append(Unmapped(kind.name, "Measurement", row[0]))
     chunk = keys[offset : offset + count]
     page = Measurement.objects.filter(pk__in={pk for pk, _ in chunk}).order_by("pk")
-    built = {o["id"]: o for o in mapped(scope, kind.name, page, observation_jsons)}
+    templates = bulk.templates(kb)
+    found = mapped(
+        scope,
+        kind.name,
+        page.values(*MEASUREMENT_FIELDS),
+        lambda row: bulk.observation_dicts(row, templates),
+        table="Measurement",
+    )
+    built = {o["id"]: o for o in found}
     return Found(len(keys), [built[i] for _, i in chunk if i in built])
 
 
