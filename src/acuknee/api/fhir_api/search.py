@@ -281,14 +281,14 @@ def _sql_observations(
     chunk = keys[offset : offset + count]
     page = Measurement.objects.filter(pk__in={pk for pk, _ in chunk}).order_by("pk")
     templates = bulk.templates(kb)
-    found = mapped(
+    resources = mapped(
         scope,
         kind.name,
         page.values(*MEASUREMENT_FIELDS),
         lambda row: bulk.observation_dicts(row, templates),
         table="Measurement",
     )
-    built = {o["id"]: o for o in found}
+    built = {o["id"]: o for o in resources}
     return Found(len(keys), [built[i] for _, i in chunk if i in built])
 
 
