@@ -94,3 +94,21 @@ def test_a_search_page_builds_no_validation_model(
     for module in (fhir_observation, fhir_patient, fhir_questionnaire):
         monkeypatch.setattr(module, "validated", refuse)
     assert _page(alice, kind)
+
+
+@pytest.mark.django_db
+def test_observations_of_rows_rendered_under_an_older_mapping_are_still_counted_and_served(
+    course: Patient, alice: User
+) -> None:
+    """The page and total come from the stored Observation counts of current rows; a row
+    rendered under another mapping version has its scores read instead, with the same answer."""
+    fresh = [_page(alice, "Observation")]
+    stale = Measurement.objects.filter(patient=course).order_by("pk").first()
+    assert stale is not None
+    Measurement.objects.filter(pk=stale.pk).update(fhir_version="older", fhir_observation_count=0)
+    request = RequestFactory().get("/fhir/Observation")
+    request.user = alice
+    for offset, count in ((0, 500), (1, 2), (3, 4)):
+        found = search_page(request, RESOURCE_TYPES["Observation"], offset, count)
+        assert found.total == len(fresh[0])
+        assert found.page == fresh[0][offset : offset + count]

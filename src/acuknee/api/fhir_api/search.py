@@ -268,17 +268,46 @@ def _sql_observations(
             out.append((pk, resource_id))
         return out
 
-    keys: list[tuple[int, str]] = []
-    rows = _ordered(rows, "measured_on", query).values_list("pk", "instrument", "scores")
-    for row in rows:
-        try:
-            keys += listed(row)
-        except Exception:  # bad stored scores or instrument: as ``mapped`` does
-            if scope.unmapped is None:
-                raise
-            logger.exception("FHIR Observation of Measurement %s could not be listed", row[0])
-            scope.unmapped.append(Unmapped(kind.name, "Measurement", row[0]))
-    chunk = keys[offset : offset + count]
+    def expand(found: Any) -> dict[int, list[tuple[int, str]]]:
+        """The keys of each (pk, instrument, scores) row; a row whose scores cannot be read is
+        left out and listed in ``unmapped``, as ``mapped`` does."""
+        out: dict[int, list[tuple[int, str]]] = {}
+        for row in found.values_list("pk", "instrument", "scores"):
+            try:
+                out[row[0]] = listed(row)
+            except Exception:  # bad stored scores or instrument: as ``mapped`` does
+                if scope.unmapped is None:
+                    raise
+                logger.exception("FHIR Observation of Measurement %s could not be listed", row[0])
+                scope.unmapped.append(Unmapped(kind.name, "Measurement", row[0]))
+                out[row[0]] = []
+        return out
+
+    ordered = _ordered(rows, "measured_on", query)
+    if wanted is None and not ids:
+        # Every scored subscale is an Observation: a row rendered under the current mapping
+        # stores how many (``fhir_observation_count``), so only the page's rows and the rows
+        # rendered under an older mapping have their scores read (a JSON decode each, most of
+        # the search's time over thousands of matches).
+        current = bulk.render_version(kb)
+        light = list(ordered.values_list("pk", "fhir_version", "fhir_observation_count"))
+        stale = expand(ordered.exclude(fhir_version=current))
+        sizes = [(pk, n if v == current else len(stale.get(pk, ()))) for pk, v, n in light]
+        start, first = 0, 0
+        chosen: list[int] = []
+        for pk, n in sizes:
+            if n and start + n > offset and start < offset + count:
+                first = first if chosen else start
+                chosen.append(pk)
+            start += n
+        total = start
+        fresh = expand(Measurement.objects.filter(pk__in=[p for p in chosen if p not in stale]))
+        page_keys = [k for pk in chosen for k in (stale | fresh).get(pk, ())]
+        chunk = page_keys[offset - first : offset - first + count]
+    else:
+        by_row = expand(ordered)
+        keys = [k for found in by_row.values() for k in found]  # in the rows' order
+        total, chunk = len(keys), keys[offset : offset + count]
     page = Measurement.objects.filter(pk__in={pk for pk, _ in chunk}).order_by("pk")
     templates = bulk.templates(kb)
     resources = mapped(
@@ -289,7 +318,7 @@ def _sql_observations(
         table="Measurement",
     )
     built = {o["id"]: o for o in resources}
-    return Found(len(keys), [built[i] for _, i in chunk if i in built])
+    return Found(total, [built[i] for _, i in chunk if i in built])
 
 
 SqlPlan = Callable[[Scope, Query, ResourceType, int, int], Found]
