@@ -84,3 +84,12 @@ def test_a_cached_chart_is_the_chart_drawn_fresh() -> None:
     assert trend_png(spec()) == first_png
     chart_cache.clear()
     assert trend_png(spec()) == first_png
+
+
+def test_a_print_chart_is_an_opaque_rgb_png() -> None:
+    """No alpha channel: WeasyPrint would encode a mask of it in every PDF."""
+    import io
+
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(trend_png(spec()))).mode == "RGB"
