@@ -221,7 +221,8 @@ class SQLiteEngine:
     has not) over the cells it returns: tens of thousands of rows at 100,000 courses, not
     every course through Python. Other queries (a clinic's region) run in SQLite as they are.
 
-    ``connect`` opens a DB-API cursor (``sqlite3`` or Django's, whose placeholder is ``%s``)."""
+    ``cursor`` opens a DB-API cursor (``sqlite3``'s, or Django's whose placeholder is ``%s``);
+    each query opens and closes its own."""
 
     def __init__(self, cursor: Callable[[], Any], placeholder: str = "?") -> None:
         self.cursor = cursor
