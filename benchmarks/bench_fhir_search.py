@@ -89,6 +89,7 @@ def _grow(clinic: Any, user: Any, patients: int, seed: int) -> None:
     rng = random.Random(seed)
     sets = _answers(seed)
     first_day = dt.date(2025, 1, 1)
+    pk_offset = 0
     for first in range(1, patients + 1, BATCH):
         numbers = range(first, min(first + BATCH, patients + 1))
         created = Patient.objects.bulk_create(
@@ -103,17 +104,19 @@ def _grow(clinic: Any, user: Any, patients: int, seed: int) -> None:
                     ("pain_nrs", pain, pain_scores),
                     ("koos_jr", jr, jr_scores),
                 ):
-                    rows.append(
-                        Measurement(
-                            patient=patient,
-                            measured_on=day,
-                            instrument=instrument,
-                            answers=answers,
-                            scores=scores,
-                            created_by=user,
-                        )
+                    measurement = Measurement(
+                        pk=len(rows) + pk_offset + 1,
+                        patient=patient,
+                        measured_on=day,
+                        instrument=instrument,
+                        answers=answers,
+                        scores=scores,
+                        created_by=user,
                     )
+                    measurement.render_fhir()  # as save() does: lines and Observation count
+                    rows.append(measurement)
         Measurement.objects.bulk_create(rows)
+        pk_offset += len(rows)
 
 
 def worker(patients: int, settings: Settings, out: Path) -> None:

@@ -18,6 +18,10 @@ Every side starts from the same Parquet files on disk and runs in a fresh worker
 process's peak resident set (``ru_maxrss``) minus its resident set before the run: DuckDB
 allocates outside Python, so ``tracemalloc`` would not see it.
 
+On the app's SQLite database (``analytics.django_engine``: SQLite runs the first stage, DuckDB
+the rest over the cells) the same cohort is written into a fresh data directory and the report
+timed against acuknee's DuckDB/Parquet figure (target: at most 2 times), up to 100k courses.
+
 Sizes: 10k, 100k and 1M courses (one per patient) by default; ``--quick`` (or any run with a
 smaller ``synthetic`` than the default) keeps only 10k; ``ACUKNEE_BENCH_RESEARCH_SIZES=10000,50000``
 sets them by hand. The data are ``synthetic_tables`` (vectorised numpy, seeded), or the research
@@ -43,6 +47,8 @@ from acuknee.research.analytics import DIMENSIONS
 from benchmarks.harness import Result, Settings, Timing, percentile
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+SQLITE_UP_TO = 100_000
+"""The app's SQLite side is measured up to this size (writing 1M courses takes minutes)."""
 QUICK_SIZES = (10_000,)
 CLINICS = 50
 DOMAINS = ("pain", "function", "inflammation", "relaxation", "circulation")
@@ -356,12 +362,44 @@ def _side(name: str, folder: Path) -> Any:
 
         return hand
 
+    if name == "sqlite":
+        return _sqlite_side(folder)
+
     def panda() -> Any:
         courses = pd.read_parquet(folder / "research_course.parquet")
         events = pd.read_parquet(folder / "research_adverse_event.parquet")
         return len(pandas_report(courses, events)) + len(pandas_adverse_events(courses, events))
 
     return panda
+
+
+def _sqlite_side(folder: Path) -> Any:
+    """The report on the app's own SQLite database (``analytics.django_engine``): the same
+    cohort (``cohort.json``: size and seed) written by ``acuknee research synth --database``'s
+    writer into a fresh data directory, before the timing."""
+    cohort = json.loads((folder / "cohort.json").read_text())
+    app = folder / "app"
+    app.mkdir()
+    os.environ.pop("ACUKNEE_DATABASE_URL", None)
+    os.environ["ACUKNEE_DATA_DIR"] = str(app)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "acuknee.site.settings"
+    from acuknee.django_setup import setup_django
+
+    setup_django()
+    from django.core.management import call_command
+
+    from acuknee.research import analytics
+    from acuknee.research.synth import iter_cohort
+    from acuknee.research.writers import write_database
+
+    call_command("migrate", verbosity=0)
+    write_database(iter_cohort(cohort["n"], CLINICS, cohort["seed"]))
+
+    def job() -> Any:
+        rep = analytics.report(analytics.django_engine())
+        return len(rep.outcomes) + len(rep.adverse_events)
+
+    return job
 
 
 def _rss_kib() -> int:
@@ -420,6 +458,9 @@ def run(settings: Settings) -> list[Result]:
             folder = Path(tmp)
             data = _write_data(n, settings.seed, folder)
             measured = {s: _measure(s, folder, runs) for s in sides}
+            if n <= SQLITE_UP_TO:
+                (folder / "cohort.json").write_text(json.dumps({"n": n, "seed": settings.seed}))
+                measured["sqlite"] = _measure("sqlite", folder, runs)
         ours, hand, panda = (_timing(measured[s]["samples"]) for s in sides)
         mem = {s: float(measured[s]["peak_mib"]) for s in sides}
         cpu = {s: float(np.median(measured[s]["cpu"])) / 1e9 for s in sides}
@@ -448,6 +489,19 @@ def run(settings: Settings) -> list[Result]:
                 note=note,
             )
         )
+        if "sqlite" in measured:
+            lite = _timing(measured["sqlite"]["samples"])
+            lite_cpu = float(np.median(measured["sqlite"]["cpu"])) / 1e9
+            results.append(
+                Result(
+                    name=f"research report, {n:,} patients (acuknee on the app's SQLite)",
+                    job=lite,
+                    floor_name="acuknee report on DuckDB/Parquet, same cohort (target: 2x)",
+                    floor=ours,
+                    note=f"{note}; CPU time (median) on SQLite {lite_cpu:.2f} s, peak RSS growth "
+                    f"{float(measured['sqlite']['peak_mib']):.0f} MiB",
+                )
+            )
         summary.append((n, ours.median_ns, hand.median_ns, panda.median_ns, mem, cpu))
     print("\nresearch report: median wall time, CPU time and peak RSS growth", file=sys.stderr)
     print(

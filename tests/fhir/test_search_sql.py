@@ -29,7 +29,7 @@ from acuknee.api.fhir_api.resources import RESOURCE_TYPES
 from acuknee.api.fhir_api.responses import FhirError
 from acuknee.api.fhir_api.search import search_page
 from acuknee.clinical import Intake, Plan
-from acuknee.records.models import Measurement, Patient
+from acuknee.records.models import Patient
 from tests.api.conftest import another_patient
 from tests.fhir.reference_search import search_resources
 from tests.fhir.server_course import START, Course, build_course, fhir_for
@@ -302,13 +302,13 @@ def test_an_observation_page_builds_only_its_measurements(
     a constant few queries (the rows' light columns, then the page's rows), not one per row."""
     request = _request(alice, {"date": ["ge2025-01-01"]})
     calls: list[int] = []
-    original = fhir_search.observation_jsons
+    original = fhir_search.bulk.observation_dicts
 
-    def counted(measurement: Measurement) -> Any:
-        calls.append(measurement.pk)
-        return original(measurement)
+    def counted(row: dict[str, Any], templates: Any) -> Any:
+        calls.append(row["id"])
+        return original(row, templates)
 
-    monkeypatch.setattr(fhir_search, "observation_jsons", counted)
+    monkeypatch.setattr(fhir_search.bulk, "observation_dicts", counted)
     with CaptureQueriesContext(connection) as queries:
         found = search_page(request, RESOURCE_TYPES["Observation"], 5, 2)
     assert found.total > 20

@@ -3,6 +3,17 @@
 # Debian's poppler-utils (pdftoppm, pdftotext) turns the PDFs into pictures and text to check.
 # It never fails the build: when poppler cannot be installed it says so and those tests skip.
 set -u
+# HarfBuzz's subsetter: WeasyPrint subsets the embedded fonts with it, else with fontTools, about
+# 0.9 s more per PDF (docs/deployment.md). Installed when root and missing; never fails.
+if ! ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "reports: installing Debian's libharfbuzz-subset0 (apt-get)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libharfbuzz-subset0 \
+			>/dev/null 2>&1 || echo "reports: libharfbuzz-subset0 could not be installed: PDFs are slower"
+	else
+		echo "reports: libharfbuzz-subset0 is missing: PDFs subset fonts with fontTools (slower)"
+	fi
+fi
 if command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then
 	echo "reports: poppler-utils found ($(command -v pdftoppm))"
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

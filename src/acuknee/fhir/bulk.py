@@ -199,6 +199,12 @@ def _templates(kb: KnowledgeBase) -> dict[str, _InstrumentTemplate]:
     return out
 
 
+def templates(kb: KnowledgeBase | None = None) -> dict[str, _InstrumentTemplate]:
+    """The per-instrument templates ``questionnaire_response_dict`` and ``observation_dicts``
+    take (built per call, under a millisecond: a /fhir search builds them once per page)."""
+    return _templates(knowledge(kb))
+
+
 def _template(templates: Mapping[str, _InstrumentTemplate], instrument: str) -> _InstrumentTemplate:
     found = templates.get(instrument)
     if found is None:

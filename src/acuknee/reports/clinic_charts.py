@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from functools import lru_cache
 
 from matplotlib.figure import Figure
 
 from acuknee.clinical.numbers import format_number
+from acuknee.reports.chart_cache import cached
 from acuknee.reports.clinic_report import ChangeRow, ClinicReport, GroupRow
 from acuknee.reports.style import INK, apply_style, figure_to_svg, series_style, svg_data_uri
 
@@ -93,10 +93,9 @@ def responder_chart(report: ClinicReport) -> Chart:
         for index, (title, groups) in enumerate(responder_sections(report))
         for g in groups
     )
-    return _responder_chart(rows)
+    return cached("clinic.responders", rows, lambda: _responder_chart(rows))
 
 
-@lru_cache(maxsize=32)
 def _responder_chart(key: tuple[tuple[int, str, GroupRow], ...]) -> Chart:
     labels = [_wrap(label) for _, label, _ in key]
     rows = [(index, g) for index, _, g in key]
@@ -149,10 +148,9 @@ def _responder_chart(key: tuple[tuple[int, str, GroupRow], ...]) -> Chart:
 def change_chart(report: ClinicReport) -> Chart | None:
     """Mean improvement per measure (positive = better), one panel per unit; None if no data."""
     rows = tuple(c for c in report.changes if c.change.mean is not None)
-    return _change_chart(rows) if rows else None
+    return cached("clinic.changes", rows, lambda: _change_chart(rows)) if rows else None
 
 
-@lru_cache(maxsize=32)
 def _change_chart(rows: tuple[ChangeRow, ...]) -> Chart:
     units: dict[str, list[ChangeRow]] = {}
     for c in rows:

@@ -1,12 +1,15 @@
 """Pooled outcomes of the research network, computed by SQL in the database engine.
 
 The SQL is in ``sql/outcomes.sql`` and ``sql/adverse_events.sql``: one portable text each, run
-unchanged on DuckDB (over Parquet files, or over the research tables copied from the app's
-SQLite database through Arrow: DuckDB's sqlite extension is a download, so it is not used) and
-on PostgreSQL (the app's database when ``ACUKNEE_DATABASE_URL`` points there; Citus too). Every
-breakdown comes from one scan (``GROUPING SETS``). Python only fills the WHERE slot from a fixed
-list of columns, finishes the t interval of each mean from the n and standard error SQL returns
-(exact t with df = n - 1, on the few hundred aggregate rows), and suppresses small cells.
+unchanged on DuckDB (over Parquet files) and on PostgreSQL (the app's database when
+``ACUKNEE_DATABASE_URL`` points there; Citus too). Each runs in two stages, the first (a plain
+``GROUP BY`` into cells, ``sql/*_cells.sql``) put in its ``{cells}`` slot. On the app's SQLite
+database, which has no ``GROUPING SETS``, SQLite runs the first stage itself and DuckDB the rest
+over the cells (``SQLiteEngine``): no course row is read through Python (DuckDB's sqlite
+extension is a download, so it is not used). Every breakdown comes from one scan. Python only
+fills the WHERE slot from a fixed list of columns, finishes the t interval of each mean from the
+n and standard error SQL returns (exact t with df = n - 1, on the few hundred aggregate rows),
+and suppresses small cells.
 
 Small cells: a count below ``SMALL_CELL`` (and above zero) is shown as ``"<5"`` and every rate,
 mean or interval computed from it is hidden (``None``); a row whose course count is small shows
@@ -21,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from functools import cache, partial
@@ -30,7 +33,7 @@ from typing import Any, Literal, Protocol
 
 from acuknee.clinical.numbers import format_number
 from acuknee.research import differencing
-from acuknee.research.schema import ADVERSE_EVENT_COLUMNS, COURSE_COLUMNS, DOMAIN_MEASURES
+from acuknee.research.schema import DOMAIN_MEASURES
 
 SMALL_CELL = differencing.SMALL_CELL
 """Counts below this (and above zero) are shown as "<5", with the rates built on them hidden."""
@@ -182,62 +185,121 @@ class DjangoEngine:
             ]
 
 
-_ARROW_TYPES = {"bigint": "int64", "int": "int64", "float": "float64", "bool": "bool_"}
+_CELL_TEXT = frozenset(
+    {
+        "region",
+        "cause",
+        "severity_band",
+        "age_band",
+        "sex",
+        "protocol",
+        "method",
+        "type",
+        "severity",
+    }
+)
+_CELL_BOOL = frozenset({"diabetes", "anticoagulated", "cardiac_device", "knee_prosthesis"})
+"""The boolean breakdowns: the cells' other 0/1 columns are sums."""
 
 
-def _arrow_table(rows: list[tuple[Any, ...]], columns: Sequence[Any]) -> Any:
-    """Rows fetched from SQLite as an Arrow table typed by ``schema.py`` (SQLite stores
-    booleans as 0/1 and dates as text)."""
+def _cell_type(name: str) -> Any:
+    """The Arrow type of a first-stage column, by name: SQLite answers booleans as 0/1 and a
+    column that is NULL in every cell has no type of its own."""
     import pyarrow as pa
 
-    arrays = {}
-    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    for column, column_values in zip(columns, transposed, strict=True):
-        values: Any = column_values
-        if column.kind == "bool":
-            values = [None if v is None else bool(v) for v in values]
-            arrays[column.name] = pa.array(values, type=pa.bool_())
-        elif column.kind == "date":
-            arrays[column.name] = pa.array(
-                [None if v is None else str(v) for v in values], type=pa.string()
-            ).cast(pa.date32())
-        elif column.kind in _ARROW_TYPES:
-            arrays[column.name] = pa.array(values, type=getattr(pa, _ARROW_TYPES[column.kind])())
-        else:
-            arrays[column.name] = pa.array(values, type=pa.string())
-    return pa.table(arrays)
+    if name in _CELL_TEXT:
+        return pa.string()
+    if name in _CELL_BOOL:
+        return pa.bool_()
+    if name.endswith(("_sum", "_sumsq")):
+        return pa.float64()
+    return pa.int64()
 
 
-def sqlite_engine(cursor: Any) -> DuckDBEngine:
-    """DuckDB over the research tables of a SQLite database, read through ``cursor`` (a
-    ``sqlite3`` or Django cursor) into Arrow: SQLite has neither GROUPING SETS nor SQRT."""
-    tables = []
-    for table, columns in (
-        ("research_course", COURSE_COLUMNS),
-        ("research_adverse_event", ADVERSE_EVENT_COLUMNS),
-    ):
-        cursor.execute(f"SELECT {', '.join(c.name for c in columns)} FROM {table}")
-        tables.append(_arrow_table(cursor.fetchall(), columns))
-    return DuckDBEngine.from_tables(*tables)
+class SQLiteEngine:
+    """The app's SQLite database: SQLite runs each query's first stage (``sql/*_cells.sql``, a
+    plain GROUP BY, which SQLite has), and DuckDB the GROUPING SETS and square roots (which it
+    has not) over the cells it returns: tens of thousands of rows at 100,000 courses, not
+    every course through Python. Other queries (a clinic's region) run in SQLite as they are.
+
+    ``cursor`` opens a DB-API cursor (``sqlite3``'s, or Django's whose placeholder is ``%s``);
+    each query opens and closes its own."""
+
+    def __init__(self, cursor: Callable[[], Any], placeholder: str = "?") -> None:
+        self.cursor = cursor
+        self.placeholder = placeholder
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = self.cursor()
+        try:
+            cursor.execute(sql, list(params))
+            return [d[0] for d in cursor.description], cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        names, found = self._fetch(sql, params)
+        return [dict(zip(names, row, strict=True)) for row in found]
+
+    def staged(self, cells: str, params: Sequence[Any], rest: str) -> list[dict[str, Any]]:
+        """``cells`` run here, then ``rest`` (its ``{cells}`` slot naming them) on DuckDB."""
+        import pyarrow as pa
+
+        names, found = self._fetch(cells, params)
+        columns = list(zip(*found, strict=True)) if found else [() for _ in names]
+        table = pa.table(
+            {
+                name: pa.array(
+                    values if name not in _CELL_BOOL else [bool(v) for v in values],
+                    type=_cell_type(name),
+                )
+                for name, values in zip(names, columns, strict=True)
+            }
+        )
+        connection = _connect()
+        connection.register("sqlite_cells", table)
+        return DuckDBEngine(connection).rows(
+            rest.replace("{cells}", "SELECT * FROM sqlite_cells"), []
+        )
 
 
-def sqlite_file_engine(path: Path) -> DuckDBEngine:
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return sqlite_engine(connection.cursor())
-    finally:
-        connection.close()
+def sqlite_file_engine(path: Path) -> SQLiteEngine:
+    """The research tables of a SQLite file, opened read-only for each query."""
+
+    def cursor() -> Any:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        return _ClosingCursor(connection)
+
+    return SQLiteEngine(cursor)
+
+
+class _ClosingCursor:
+    """A ``sqlite3`` cursor that closes its own connection with it."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.inner = connection.cursor()
+        self.execute = self.inner.execute
+        self.fetchall = self.inner.fetchall
+
+    @property
+    def description(self) -> Any:
+        return self.inner.description
+
+    def close(self) -> None:
+        self.inner.close()
+        self.connection.close()
 
 
 def django_engine() -> Engine:
-    """The engine for the app's configured database: PostgreSQL directly, SQLite via DuckDB."""
+    """The engine for the app's configured database: PostgreSQL runs the SQL itself; SQLite
+    runs the first stage and DuckDB the rest (``SQLiteEngine``)."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
         return DjangoEngine(connection)
     if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            return sqlite_engine(cursor)
+        return SQLiteEngine(connection.cursor, placeholder="%s")
     raise ReportError(
         f"database {connection.vendor!r}: the research report needs SQLite or PostgreSQL"
     )
@@ -301,7 +363,10 @@ class Filters:
 
 def _run(engine: Engine, name: str, filters: Filters) -> list[dict[str, Any]]:
     where, params = filters.where(engine.placeholder)
-    return engine.rows(sql_text(name).replace("{where}", where), params)
+    cells = sql_text(f"{name}_cells").replace("{where}", where)
+    if isinstance(engine, SQLiteEngine):
+        return engine.staged(cells, params, sql_text(name))
+    return engine.rows(sql_text(name).replace("{cells}", cells), params)
 
 
 # --- raw results (unsuppressed) ------------------------------------------------------------------

@@ -261,10 +261,16 @@ R = TypeVar("R")
 
 
 def mapped(
-    scope: Scope, resource_type: str, records: Iterable[R], build: Callable[[R], list[Json]]
+    scope: Scope,
+    resource_type: str,
+    records: Iterable[R],
+    build: Callable[[R], list[Json]],
+    *,
+    table: str | None = None,
 ) -> list[Json]:
     """``build``'s resources of every record; with ``scope.unmapped``, one that raises is logged
-    (table and id only), listed there and left out, so one bad record cannot fail a page."""
+    (table and id only), listed there and left out, so one bad record cannot fail a page.
+    ``table`` names the table of ``.values()`` rows (dicts, their key ``id``)."""
     out: list[Json] = []
     for record in records:
         if scope.unmapped is None:
@@ -273,11 +279,14 @@ def mapped(
         try:
             built = build(record)
         except Exception:
-            table, pk = type(record).__name__, getattr(record, "pk", None)
+            if table is not None and isinstance(record, dict):
+                name, pk = table, record.get("id")
+            else:
+                name, pk = type(record).__name__, getattr(record, "pk", None)
             logger.exception(
-                "FHIR %s of %s %s could not be mapped; left out", resource_type, table, pk
+                "FHIR %s of %s %s could not be mapped; left out", resource_type, name, pk
             )
-            scope.unmapped.append(Unmapped(resource_type, table, pk))
+            scope.unmapped.append(Unmapped(resource_type, name, pk))
             continue
         out.extend(built)
     return out

@@ -57,12 +57,9 @@ from acuknee.api.fhir_api.resources import (
     live_patients,
     live_records,
     mapped,
-    observation_jsons,
     one,
-    patient_json,
     procedure_json,
     questionnaire_jsons,
-    questionnaire_response_json,
     service_request_jsons,
     storable_pk,
 )
@@ -70,7 +67,7 @@ from acuknee.api.fhir_api.responses import Json
 from acuknee.clinical import load_knowledge
 from acuknee.clinical.planning import Plan
 from acuknee.clinical.screening import Screening
-from acuknee.fhir import care_plan_period
+from acuknee.fhir import bulk, care_plan_period
 from acuknee.fhir import codes as fhir_codes
 from acuknee.records.models import IntakeRecord, Measurement, PlanRecord, TreatmentSession
 
@@ -138,19 +135,32 @@ def _one_per_row(
     build: Callable[[Any], Json],
     offset: int,
     count: int,
+    *,
+    table: str | None = None,
 ) -> Found:
     """Types with one resource per row: COUNT, then build only the page's rows (a row that
-    cannot be mapped is left out of the page, and counted in the total: it matched)."""
+    cannot be mapped is left out of the page, and counted in the total: it matched).
+    ``table`` names the rows' table when they are ``.values()`` dicts."""
     total = rows.count()
-    page = mapped(scope, kind.name, rows[offset : offset + count], one(build)) if count else []
-    return Found(total, page)
+    page = rows[offset : offset + count] if count else []
+    return Found(total, mapped(scope, kind.name, page, one(build), table=table) if count else [])
+
+
+# Patients, QuestionnaireResponses and Observations are built on the read path from ``.values()``
+# rows as plain dicts by ``acuknee.fhir.bulk`` (the builders bulk $export uses), not through
+# fhir.resources: validating each resource cost about 2.7 ms an Observation, most of a page.
+# tests/fhir/test_search_mapping.py checks that these dicts equal the validated mappings'
+# resources and pass fhir.resources, for every mapped type.
+MEASUREMENT_FIELDS = ("id", "patient_id", "measured_on", "instrument", "scores", "answers")
+"""The ``.values()`` columns ``bulk.observation_dicts`` and ``questionnaire_response_dict`` read."""
 
 
 def _sql_patients(scope: Scope, query: Query, kind: ResourceType, offset: int, count: int) -> Found:
-    rows = live_patients(scope).select_related("clinic")
+    rows = live_patients(scope)
     if query.ids:
         rows = rows.filter(pk__in=_exact_pks(kind, query.ids, str))
-    return _one_per_row(scope, kind, rows.order_by("pk"), patient_json, offset, count)
+    rows = rows.order_by("pk").values(*bulk.PATIENT_FIELDS)
+    return _one_per_row(scope, kind, rows, bulk.patient_dict, offset, count, table="Patient")
 
 
 def _sql_conditions(
@@ -211,8 +221,17 @@ def _sql_questionnaire_responses(
     rows = _measurement_rows(scope, query)
     if query.ids:
         rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"meas-{pk}"))
-    rows = _ordered(rows, "measured_on", query)
-    return _one_per_row(scope, kind, rows, questionnaire_response_json, offset, count)
+    rows = _ordered(rows, "measured_on", query).values(*MEASUREMENT_FIELDS)
+    templates = bulk.templates()
+    return _one_per_row(
+        scope,
+        kind,
+        rows,
+        lambda row: bulk.questionnaire_response_dict(row, templates),
+        offset,
+        count,
+        table="Measurement",
+    )
 
 
 def _subscale_codes() -> dict[tuple[str, str], Json]:
@@ -273,20 +292,57 @@ def _sql_observations(
             out.append((pk, resource_id))
         return out
 
-    keys: list[tuple[int, str]] = []
-    rows = _ordered(rows, "measured_on", query).values_list("pk", "instrument", "scores")
-    for row in rows:
-        try:
-            keys += listed(row)
-        except Exception:  # bad stored scores or instrument: as ``mapped`` does
-            if scope.unmapped is None:
-                raise
-            logger.exception("FHIR Observation of Measurement %s could not be listed", row[0])
-            scope.unmapped.append(Unmapped(kind.name, "Measurement", row[0]))
-    chunk = keys[offset : offset + count]
+    def expand(found: Any) -> dict[int, list[tuple[int, str]]]:
+        """The keys of each (pk, instrument, scores) row; a row whose scores cannot be read is
+        left out and listed in ``unmapped``, as ``mapped`` does."""
+        out: dict[int, list[tuple[int, str]]] = {}
+        for row in found.values_list("pk", "instrument", "scores"):
+            try:
+                out[row[0]] = listed(row)
+            except Exception:  # bad stored scores or instrument: as ``mapped`` does
+                if scope.unmapped is None:
+                    raise
+                logger.exception("FHIR Observation of Measurement %s could not be listed", row[0])
+                scope.unmapped.append(Unmapped(kind.name, "Measurement", row[0]))
+                out[row[0]] = []
+        return out
+
+    ordered = _ordered(rows, "measured_on", query)
+    if wanted is None and not ids:
+        # Every scored subscale is an Observation: a row rendered under the current mapping
+        # stores how many (``fhir_observation_count``), so only the page's rows and the rows
+        # rendered under an older mapping have their scores read (a JSON decode each, most of
+        # the search's time over thousands of matches).
+        current = bulk.render_version(kb)
+        light = list(ordered.values_list("pk", "fhir_version", "fhir_observation_count"))
+        stale = expand(ordered.exclude(fhir_version=current))
+        sizes = [(pk, n if v == current else len(stale.get(pk, ()))) for pk, v, n in light]
+        start, first = 0, 0
+        chosen: list[int] = []
+        for pk, n in sizes:
+            if n and start + n > offset and start < offset + count:
+                first = first if chosen else start
+                chosen.append(pk)
+            start += n
+        total = start
+        fresh = expand(Measurement.objects.filter(pk__in=[p for p in chosen if p not in stale]))
+        page_keys = [k for pk in chosen for k in (stale | fresh).get(pk, ())]
+        chunk = page_keys[offset - first : offset - first + count]
+    else:
+        by_row = expand(ordered)
+        keys = [k for found in by_row.values() for k in found]  # in the rows' order
+        total, chunk = len(keys), keys[offset : offset + count]
     page = Measurement.objects.filter(pk__in={pk for pk, _ in chunk}).order_by("pk")
-    built = {o["id"]: o for o in mapped(scope, kind.name, page, observation_jsons)}
-    return Found(len(keys), [built[i] for _, i in chunk if i in built])
+    templates = bulk.templates(kb)
+    resources = mapped(
+        scope,
+        kind.name,
+        page.values(*MEASUREMENT_FIELDS),
+        lambda row: bulk.observation_dicts(row, templates),
+        table="Measurement",
+    )
+    built = {o["id"]: o for o in resources}
+    return Found(total, [built[i] for _, i in chunk if i in built])
 
 
 def _listed(

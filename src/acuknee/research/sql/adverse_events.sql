@@ -1,26 +1,16 @@
 -- Adverse events per 1,000 sessions attended, by type, by severity and by both.
 --
--- Portable (DuckDB, PostgreSQL); {where} is the same course filter as outcomes.sql. The
--- denominator is every session attended in the selected courses, with or without an event.
+-- Portable (DuckDB, PostgreSQL); the first stage is adverse_events_cells.sql, put in the
+-- {cells} slot, whose {where} is the same course filter as outcomes.sql. The denominator is
+-- every session attended in the selected courses, with or without an event.
 -- As in outcomes.sql, the scan is a plain GROUP BY (one row per type and severity) and the
 -- GROUPING SETS run over that small materialized result, so Citus can run the scan on its
 -- workers (GROUPING SETS over distributed tables are single-shard only there).
-WITH c AS (
-    SELECT rc.course_id, rc.sessions_attended
-    FROM research_course rc
-    {where}
+WITH cells AS MATERIALIZED (
+{cells}
 ),
 s AS (
-    SELECT SUM(sessions_attended) AS sessions FROM c
-),
-cells AS MATERIALIZED (
-    SELECT
-        COALESCE(a.type, 'unknown') AS type,
-        COALESCE(a.severity, 'unknown') AS severity,
-        COUNT(*) AS events
-    FROM research_adverse_event a
-    JOIN c ON c.course_id = a.course_id
-    GROUP BY COALESCE(a.type, 'unknown'), COALESCE(a.severity, 'unknown')
+    SELECT MAX(sessions) AS sessions FROM cells
 ),
 g AS (
     SELECT
@@ -28,6 +18,7 @@ g AS (
         CASE WHEN GROUPING(severity) = 0 THEN severity ELSE 'all' END AS severity,
         COALESCE(SUM(events), 0) AS events
     FROM cells
+    WHERE events IS NOT NULL
     GROUP BY GROUPING SETS ((), (type), (severity), (type, severity))
 )
 SELECT

@@ -1,0 +1,95 @@
+"""Charts are cached by content: the same data and layout draw once; new data or a new layout
+draws again, never serving an old picture."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import matplotlib
+import pytest
+
+from acuknee.reports import chart_cache
+from acuknee.reports.charts import TrendSpec, trend_png, trend_svg
+
+
+def spec(**changes: object) -> TrendSpec:
+    values: dict[str, object] = {
+        "title": "KOOS Pain",
+        "unit": "score (0-100)",
+        "low": 0.0,
+        "high": 100.0,
+        "higher_is_better": True,
+        "points": ((dt.date(2026, 1, 5), 40.0), (dt.date(2026, 2, 20), 62.5)),
+        "mic": 11.3,
+    }
+    return TrendSpec(**(values | changes))  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    chart_cache.clear()
+    yield
+    chart_cache.clear()
+
+
+def test_the_same_chart_is_drawn_once() -> None:
+    drawn: list[int] = []
+
+    def draw() -> bytes:
+        drawn.append(1)
+        return b"picture"
+
+    for _ in range(3):
+        assert chart_cache.cached("trend.png", (spec(), 150), draw) == b"picture"
+    assert len(drawn) == 1
+
+
+def test_new_data_draws_a_new_chart() -> None:
+    drawn: list[TrendSpec] = []
+
+    def draw(s: TrendSpec) -> str:
+        drawn.append(s)
+        return repr(s)
+
+    for s in (spec(), spec(mic=12.0), spec(points=((dt.date(2026, 1, 5), 41.0),))):
+        assert chart_cache.cached("trend.svg", (s,), lambda s=s: draw(s)) == repr(s)
+    assert len(drawn) == 3
+
+
+def test_the_key_holds_the_kind_the_resolution_and_the_data() -> None:
+    keys = {
+        chart_cache.key("trend.png", spec(), 150),
+        chart_cache.key("trend.png", spec(), 100),
+        chart_cache.key("trend.svg", spec()),
+        chart_cache.key("trend.svg", spec(title="KOOS Symptoms")),
+    }
+    assert len(keys) == 4
+    assert chart_cache.key("trend.svg", spec()) == chart_cache.key("trend.svg", spec())
+
+
+def test_another_matplotlib_changes_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = chart_cache.key("trend.svg", spec())
+    chart_cache.layout_version.cache_clear()
+    monkeypatch.setattr(matplotlib, "__version__", "0.0-other")
+    try:
+        assert chart_cache.key("trend.svg", spec()) != before
+    finally:
+        chart_cache.layout_version.cache_clear()
+
+
+def test_a_cached_chart_is_the_chart_drawn_fresh() -> None:
+    first_svg, first_png = trend_svg(spec()), trend_png(spec())
+    assert trend_svg(spec()) == first_svg
+    assert trend_png(spec()) == first_png
+    chart_cache.clear()
+    assert trend_png(spec()) == first_png
+
+
+def test_a_print_chart_is_an_opaque_rgb_png() -> None:
+    """No alpha channel: WeasyPrint would encode a mask of it in every PDF."""
+    import io
+
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(trend_png(spec()))).mode == "RGB"
