@@ -448,6 +448,10 @@ def endpoints(setup: Client) -> Endpoints:
     shown = min(sessions)  # the patient page: in course, never written to
     session_ids = [p for p in sessions if p != shown]
     intake_ids = [p for p in patients if p != shown]
+    plans = re.findall(rf'href="(/patients/{shown}/plans/\d+/)"', setup.get(f"/patients/{shown}/").body)
+    if not plans:
+        raise BenchmarkError(f"the patient page of {shown} links no plan")
+    plan_page = plans[0]
     intake = form_with(setup.get(f"/patients/{shown}/intake/new/").body, "visit_date")
     koos = {n: KOOS_ANSWER for n in intake.controls if n.startswith("m__koos__")}
     if len(koos) != 42 or not BASELINE.keys() <= intake.controls:
@@ -484,6 +488,24 @@ def endpoints(setup: Client) -> Endpoints:
                 lambda c, _: c.get(f"/patients/{shown}/"),
                 lambda r: r.status == 200,
                 f"GET /patients/{shown}/, a demo patient in course",
+            ),
+            Endpoint(
+                "plan page",
+                lambda c, _: c.get(plan_page),
+                lambda r: r.status == 200,
+                f"GET {plan_page}, the signed plan of the same patient",
+            ),
+            Endpoint(
+                "outcomes page",
+                lambda c, _: c.get(f"/patients/{shown}/outcomes/"),
+                lambda r: r.status == 200,
+                f"GET /patients/{shown}/outcomes/, with its charts",
+            ),
+            Endpoint(
+                "worklist",
+                lambda c, _: c.get("/worklist/"),
+                lambda r: r.status == 200,
+                "GET /worklist/, the clinic's open tasks",
             ),
         ],
         writes=[
