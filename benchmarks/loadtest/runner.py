@@ -32,6 +32,7 @@ from benchmarks.bench_clinic import (
     HOST,
     PASSWORD,
     SESSION_PAIN,
+    THREADS,
     USERNAME,
     WORKERS,
     BenchmarkError,
@@ -61,6 +62,8 @@ class Options:
     minutes: float = 10.0
     think_s: float = 1.0
     spawn_rate: float = 10.0
+    workers: int = WORKERS
+    threads: int = THREADS
 
 
 @dataclass
@@ -284,7 +287,11 @@ def _server_errors(data_dir: Path) -> list[str]:
 
 def run(options: Options) -> Report:
     seconds = max(1, round(options.minutes * 60))
-    with demo_data() as env, served(env) as port, tempfile.TemporaryDirectory() as tmp:
+    with (
+        demo_data() as env,
+        served(env, options.workers, options.threads) as port,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         work = Path(tmp)
         plan = work / "plan.json"
         plan.write_text(json.dumps(discover(port, options.think_s)))
@@ -329,7 +336,8 @@ def markdown(report: Report) -> str:
         f"- {report.options.users} users, {report.seconds / 60:g} min, think time "
         f"{report.options.think_s * 0.5:g}-{report.options.think_s * 1.5:g} s; "
         f"{report.total_per_second:.1f} requests/s in all; {len(report.errors)} errors.",
-        f"- Server RSS (gunicorn master + {WORKERS} workers, processes seen: {processes}): "
+        f"- Server: {report.options.workers} workers x {report.options.threads} threads. "
+        f"RSS (gunicorn master + workers, processes seen: {processes}): "
         f"first {m.window_s:g} s {m.first_mib:.1f} MiB, last {m.window_s:g} s "
         f"{m.last_mib:.1f} MiB, slope after the first window {m.slope_mib_per_min:+.2f} MiB/min "
         f"({len(m.samples)} samples every {SAMPLE_EVERY_S:g} s).",

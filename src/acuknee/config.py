@@ -95,9 +95,7 @@ def database_settings(url: str | None, data_dir: Path) -> dict[str, Any]:
 
         try:
             settings: dict[str, Any] = dict(
-                dj_database_url.parse(
-                    url, conn_max_age=CONN_MAX_AGE_S, conn_health_checks=True
-                )
+                dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE_S, conn_health_checks=True)
             )
         except ValueError as exc:
             raise ConfigError(f"ACUKNEE_DATABASE_URL is not a database URL: {exc}") from None

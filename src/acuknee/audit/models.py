@@ -80,13 +80,13 @@ class AuditChainHead(models.Model):
 
 
 _TAKE_HEAD = (
-    f"UPDATE {AuditChainHead._meta.db_table} SET seq = seq + 1 WHERE id = %s "  # noqa: S608
+    f"UPDATE {AuditChainHead._meta.db_table} SET seq = seq + 1 WHERE id = %s "
     "RETURNING seq, chain_hash"
 )
 """Advance and read the head in one statement (SQLite 3.35+ and PostgreSQL both have
 ``RETURNING``): every audited request runs it, so it skips the ORM's query compilation."""
 
-_MOVE_HEAD = f"UPDATE {AuditChainHead._meta.db_table} SET chain_hash = %s WHERE id = %s"  # noqa: S608
+_MOVE_HEAD = f"UPDATE {AuditChainHead._meta.db_table} SET chain_hash = %s WHERE id = %s"
 
 
 def _lock_head(using: str) -> AuditChainHead:

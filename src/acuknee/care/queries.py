@@ -239,7 +239,9 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
     (pregnancy, bleeding risk, implanted device, knee replacement, metal allergy, treating
     team's agreement...). Two queries, however many intakes or sessions the patient has."""
     items: list[BannerItem] = []
-    for record in open_referrals(patient).only("id", "patient", "visit_date", "screening", "refers"):
+    for record in open_referrals(patient).only(
+        "id", "patient", "visit_date", "screening", "refers"
+    ):
         referrals = screening_of(record).referrals or []
         for referral in referrals:
             items.append(
