@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from benchmarks.bench_clinic import (
     WORKERS,
     BenchmarkError,
     Client,
+    Form,
     _patient_ids,
     demo_data,
     form_with,
@@ -127,11 +128,16 @@ def discover(port: int, think_s: float) -> dict[str, Any]:
         "think_s": think_s,
         "read": read,
         "write": write,
-        "session_forms": {str(p): asdict(sessions[p]) for p in write},
+        "session_forms": {str(p): _stored(sessions[p]) for p in write},
         "session_values": SESSION_PAIN,
-        "measurement_form": asdict(measurement),
+        "measurement_form": _stored(measurement),
         "measurement_values": MEASUREMENT_VALUES,
     }
+
+
+def _stored(form: Form) -> dict[str, Any]:
+    """What the users need of a form, as JSON: where it posts and its fields in order."""
+    return {"action": form.action, "fields": form.fields}
 
 
 # --- the server's memory -------------------------------------------------------------------------
