@@ -24,7 +24,7 @@ RENEW_AFTER_S = 60
 """How far a stored expiry may lag behind a fresh window before a request rewrites it."""
 
 
-class SessionStore(DatabaseSessionStore):
+class SessionStore(DatabaseSessionStore):  # type: ignore[misc]
     """The database store, remembering the expiry stored with the row it loaded."""
 
     stored_expiry: dt.datetime | None = None
@@ -35,7 +35,7 @@ class SessionStore(DatabaseSessionStore):
         return row
 
 
-class RenewingSessionMiddleware(SessionMiddleware):
+class RenewingSessionMiddleware(SessionMiddleware):  # type: ignore[misc]
     """Django's session middleware that renews a stale expiry (see the module docstring)."""
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
