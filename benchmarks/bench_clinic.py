@@ -1,8 +1,8 @@
 """The clinic app served for real: latency of its main pages under concurrent clients.
 
 A fresh SQLite data directory gets ``migrate`` and ``load_demo``; gunicorn then serves
-``acuknee.site.wsgi:application`` as production does (``acuknee.serving``: 2 workers of 4
-threads) with production settings (DEBUG off, the
+``acuknee.site.wsgi:application`` as production does (``acuknee.serving``: 2 sync workers)
+with production settings (DEBUG off, the
 secret key and hosts from the environment) on a free loopback port, as a subprocess stopped at
 the end. Each client is a thread with its own login as the demo practitioner, made over HTTP
 with CSRF like a browser, and a new connection per request (sync workers close it after each

@@ -2,11 +2,12 @@
 and by the benchmarks (``benchmarks/bench_clinic.py``, ``benchmarks/loadtest``), so the figures
 in docs/performance.md are those of the server as documented in docs/deployment.md.
 
-Threaded workers (gunicorn's ``gthread``): a page mostly computes in Python, so processes give
-the parallelism (about one per core); the threads of a worker let a short request (the health
-check, a small page) overtake a long one (an intake save) instead of queueing behind it, and
-keep browsers' connections alive between requests. Each thread keeps its own database
-connection (``CONN_MAX_AGE``, acuknee.config).
+Sync workers, about one per core: a page mostly computes in Python, so processes give the
+parallelism. Threaded workers (``--threads`` above 1: gunicorn's ``gthread``) were measured no
+better on two cores (the threads of a worker share one interpreter lock) and would run
+matplotlib and WeasyPrint, which do not promise thread safety, in parallel threads; the option
+stays for a server whose requests wait on a remote database. Each worker keeps its database
+connection open (``CONN_MAX_AGE``, acuknee.config).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 WORKERS = 2
 """Worker processes: about one per core (this default suits a 2-core server)."""
 
-THREADS = 4
-"""Threads per worker process."""
+THREADS = 1
+"""Threads per worker process (1: gunicorn's sync worker)."""
 
 KEEPALIVE_S = 5
 """How long a browser's idle connection is kept open between requests."""
