@@ -19,7 +19,15 @@ from benchmarks.harness import QUICK, Result, Settings, Timing
 from tests.shared_run import background, output
 
 REPEAT, NUMBER, CLIENTS = 2, 1, (1, 2)
-JOBS = ("patient list", "patient page", "intake save", "session save")
+JOBS = (
+    "patient list",
+    "patient page",
+    "plan page",
+    "outcomes page",
+    "worklist",
+    "intake save",
+    "session save",
+)
 
 
 SERVED_RUN = background(
