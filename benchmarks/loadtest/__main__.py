@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--spawn-rate", type=float, default=10.0, help="users started per second")
     parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads per worker")
+    parser.add_argument(
+        "--warmup", type=float, default=0.0, help="seconds left out of the figures at the start"
+    )
     parser.add_argument("--json", type=Path, help="also write every figure and sample here")
     args = parser.parse_args(argv)
     if args.users < 1 or args.minutes <= 0 or args.think < 0 or args.spawn_rate <= 0:
@@ -37,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = Options(
         args.users, args.minutes, args.think, args.spawn_rate, args.workers, args.threads
     )
+    options.warmup_s = max(0.0, args.warmup)
     try:
         report = run(options)
     except BenchmarkError as exc:
