@@ -1,7 +1,8 @@
 """The clinic app served for real: latency of its main pages under concurrent clients.
 
 A fresh SQLite data directory gets ``migrate`` and ``load_demo``; gunicorn then serves
-``acuknee.site.wsgi:application`` with 2 sync workers and production settings (DEBUG off, the
+``acuknee.site.wsgi:application`` as production does (``acuknee.serving``: 2 sync workers)
+with production settings (DEBUG off, the
 secret key and hosts from the environment) on a free loopback port, as a subprocess stopped at
 the end. Each client is a thread with its own login as the demo practitioner, made over HTTP
 with CSRF like a browser, and a new connection per request (sync workers close it after each
@@ -55,10 +56,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from acuknee import serving
 from benchmarks.harness import Result, Settings, Timing, format_ns, percentile
 
 HOST = "127.0.0.1"
-WORKERS = 2
+WORKERS = serving.WORKERS
+THREADS = serving.THREADS
 USERNAME, PASSWORD = "practitioner", "demo-practitioner-2026"  # public demo login (load_demo)
 PER_BURST = 10  # requests per burst to aim for when ``Settings.number`` is not given
 MIN_ROUNDS = 3  # bursts per endpoint and concurrency, at least, so that rounds alternate
@@ -361,15 +364,15 @@ def _wait_ready(port: int) -> None:
 
 
 @contextlib.contextmanager
-def served(env: dict[str, str]) -> Iterator[int]:
-    """gunicorn serving the app on a free loopback port, stopped on exit; yields the port."""
+def served(env: dict[str, str], workers: int = WORKERS, threads: int = THREADS) -> Iterator[int]:
+    """gunicorn serving the app on a free loopback port, stopped on exit; yields the port. The
+    options are production's (``acuknee.serving``, as ``acuknee serve`` runs it)."""
     log = Path(env["ACUKNEE_DATA_DIR"]) / "gunicorn.log"
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "acuknee.site.wsgi:application",
-        f"--workers={WORKERS}",
+        *serving.gunicorn_args(workers, threads),
         f"--bind={HOST}:0",
         "--no-control-socket",
         "--graceful-timeout=5",
@@ -448,6 +451,12 @@ def endpoints(setup: Client) -> Endpoints:
     shown = min(sessions)  # the patient page: in course, never written to
     session_ids = [p for p in sessions if p != shown]
     intake_ids = [p for p in patients if p != shown]
+    plans = re.findall(
+        rf'href="(/patients/{shown}/plans/\d+/)"', setup.get(f"/patients/{shown}/").body
+    )
+    if not plans:
+        raise BenchmarkError(f"the patient page of {shown} links no plan")
+    plan_page = plans[0]
     intake = form_with(setup.get(f"/patients/{shown}/intake/new/?step=all").body, "visit_date")
     koos = {n: KOOS_ANSWER for n in intake.controls if n.startswith("m__koos__")}
     if len(koos) != 42 or not BASELINE.keys() <= intake.controls:
@@ -484,6 +493,24 @@ def endpoints(setup: Client) -> Endpoints:
                 lambda c, _: c.get(f"/patients/{shown}/"),
                 lambda r: r.status == 200,
                 f"GET /patients/{shown}/, a demo patient in course",
+            ),
+            Endpoint(
+                "plan page",
+                lambda c, _: c.get(plan_page),
+                lambda r: r.status == 200,
+                f"GET {plan_page}, the signed plan of the same patient",
+            ),
+            Endpoint(
+                "outcomes page",
+                lambda c, _: c.get(f"/patients/{shown}/outcomes/"),
+                lambda r: r.status == 200,
+                f"GET /patients/{shown}/outcomes/, with its charts",
+            ),
+            Endpoint(
+                "worklist",
+                lambda c, _: c.get("/worklist/"),
+                lambda r: r.status == 200,
+                "GET /worklist/, the clinic's open tasks",
             ),
         ],
         writes=[

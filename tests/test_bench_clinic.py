@@ -24,7 +24,15 @@ pytestmark = pytest.mark.xdist_group("bench-served-run")
 
 
 REPEAT, NUMBER, CLIENTS = 2, 1, (1, 2)
-JOBS = ("patient list", "patient page", "intake save", "session save")
+JOBS = (
+    "patient list",
+    "patient page",
+    "plan page",
+    "outcomes page",
+    "worklist",
+    "intake save",
+    "session save",
+)
 
 
 SERVED_RUN = background(

@@ -18,7 +18,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 
-from acuknee import __version__
+from acuknee import __version__, serving
 from acuknee.clinical.errors import ClinicalError, InvalidInput, InvalidInputs
 
 app = typer.Typer(
@@ -269,7 +269,12 @@ def demo(
 @app.command()
 def serve(
     bind: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1:8000",
-    workers: Annotated[int, typer.Option(min=1, max=64, help="gunicorn worker processes.")] = 2,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="gunicorn worker processes (about one per core).")
+    ] = serving.WORKERS,
+    threads: Annotated[
+        int, typer.Option(min=1, max=64, help="threads per worker (docs/deployment.md).")
+    ] = serving.THREADS,
 ) -> None:
     """Serve the clinic app with production settings (gunicorn, DEBUG off).
 
@@ -292,16 +297,16 @@ def serve(
     django.setup()
     call_command("migrate", "--noinput", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)
-    args = gunicorn_args(bind, workers)
+    args = gunicorn_args(bind, workers, threads)
     os.execv(args[0], args)
 
 
-def gunicorn_args(bind: str, workers: int) -> list[str]:
+def gunicorn_args(bind: str, workers: int, threads: int = serving.THREADS) -> list[str]:
     """The production server's command line; its access log redacts link tokens and search
     text (``acuknee.site.access_log``)."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    args = [str(gunicorn), "acuknee.site.wsgi:application", "--bind", bind]
-    args += ["--workers", str(workers), "--access-logfile", "-"]
+    args = [str(gunicorn), *serving.gunicorn_args(workers, threads), "--bind", bind]
+    args += ["--access-logfile", "-"]
     return [*args, "--logger-class", "acuknee.site.access_log.RedactingLogger"]
 
 

@@ -86,13 +86,20 @@ def _whole(name: str, default: int) -> int:
     return value
 
 
+CONN_MAX_AGE_S = 60
+"""How long a worker keeps its database connection open between requests (Django's
+``CONN_MAX_AGE``); checked before reuse (``CONN_HEALTH_CHECKS``)."""
+
+
 def database_settings(url: str | None, data_dir: Path) -> dict[str, Any]:
     """PostgreSQL (or any dj-database-url URL) when given, else SQLite in WAL mode."""
     if url:
         import dj_database_url
 
         try:
-            settings: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+            settings: dict[str, Any] = dict(
+                dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE_S, conn_health_checks=True)
+            )
         except ValueError as exc:
             raise ConfigError(f"ACUKNEE_DATABASE_URL is not a database URL: {exc}") from None
         return settings
@@ -100,6 +107,11 @@ def database_settings(url: str | None, data_dir: Path) -> dict[str, Any]:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(data_dir / "acuknee.sqlite3"),
+        # Kept open between requests, as for PostgreSQL: a new SQLite connection pays for
+        # reading the schema (about a hundred tables and indexes) on its first statement, a few
+        # milliseconds, more than most pages' own queries (docs/performance.md, issue 15).
+        "CONN_MAX_AGE": CONN_MAX_AGE_S,
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             # WAL lets readers and one writer work at once; IMMEDIATE avoids upgrade deadlocks.
             # 16 KiB pages (set before WAL, so they take effect when the file is created; an

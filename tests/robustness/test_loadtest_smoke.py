@@ -42,6 +42,17 @@ def test_percentiles_are_nearest_rank_over_good_requests_and_failures_are_counte
     assert errors == ["patient list: HTTP 500: boom", "sign in: x"]
 
 
+def test_requests_started_in_the_warmup_leave_latencies_and_rates_but_errors_stay() -> None:
+    raw = [["patient list", 100.0, 9000.0, True, ""]]  # queued behind the sign-ins
+    raw += [["patient list", 100.0 + t, 10.0, True, ""] for t in range(30, 40)]
+    raw += [["patient list", 101.0, 5000.0, False, "HTTP 500: boom"]]
+    stats, total, errors = summarise(raw, seconds=40, warmup_s=30)
+    row = next(s for s in stats if s.name == "patient list")
+    assert (row.requests, row.errors, row.p95_ms) == (11, 1, 10.0)
+    assert total == pytest.approx(11 / 10)
+    assert errors == ["patient list: HTTP 500: boom"]
+
+
 def test_memory_is_flat_when_only_the_first_window_grows() -> None:
     warm = [(float(t), 100.0 + t, 3) for t in range(0, 61, 2)]
     steady = [(float(t), 160.0, 3) for t in range(62, 600, 2)]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from acuknee.accounts.sessions import RENEW_AFTER_S
 from acuknee.site import settings as app_settings
 from tests.pages.conftest import PASSWORD
 
@@ -140,7 +141,6 @@ def test_reset_two_factor_removes_a_lost_device(alice: User) -> None:
 
 
 def test_an_idle_session_expires_and_a_request_renews_it(alice: User) -> None:
-    assert settings.SESSION_SAVE_EVERY_REQUEST
     client = Client()
     _sign_in(client, "alice")
     key = client.session.session_key
@@ -153,6 +153,23 @@ def test_an_idle_session_expires_and_a_request_renews_it(alice: User) -> None:
     expired = client.get(reverse("patient-list"))
     assert expired.status_code == 302
     assert expired["Location"].startswith(reverse("login"))
+
+
+def test_a_fresh_window_is_not_rewritten_on_every_request(alice: User) -> None:
+    """The session row is written when its expiry lags a fresh window by more than
+    ``RENEW_AFTER_S``, not on every page view (one write transaction less per request)."""
+    client = Client()
+    _sign_in(client, "alice")
+    key = client.session.session_key
+    age = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    almost_fresh = timezone.now() + age - dt.timedelta(seconds=RENEW_AFTER_S // 2)
+    Session.objects.filter(pk=key).update(expire_date=almost_fresh)
+    assert client.get(reverse("patient-list")).status_code == 200
+    assert Session.objects.get(pk=key).expire_date == almost_fresh, "no write within the slack"
+    stale = timezone.now() + age - dt.timedelta(seconds=RENEW_AFTER_S * 2)
+    Session.objects.filter(pk=key).update(expire_date=stale)
+    assert client.get(reverse("patient-list")).status_code == 200
+    assert Session.objects.get(pk=key).expire_date > stale, "a stale window is renewed"
 
 
 def test_code_that_authenticates_without_a_request_still_checks_the_password(alice: User) -> None:

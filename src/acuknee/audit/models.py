@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, NoReturn
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -79,16 +79,30 @@ class AuditChainHead(models.Model):
         return f"audit chain head: {self.seq} rows, {self.chain_hash[:12]}..."
 
 
+_TAKE_HEAD = (
+    f"UPDATE {AuditChainHead._meta.db_table} SET seq = seq + 1 WHERE id = %s "
+    "RETURNING seq, chain_hash"
+)
+"""Advance and read the head in one statement (SQLite 3.35+ and PostgreSQL both have
+``RETURNING``): every audited request runs it, so it skips the ORM's query compilation."""
+
+_MOVE_HEAD = f"UPDATE {AuditChainHead._meta.db_table} SET chain_hash = %s WHERE id = %s"
+
+
 def _lock_head(using: str) -> AuditChainHead:
     """Advance the head's ``seq`` under its row lock and return it (created if missing)."""
-    heads = AuditChainHead.objects.using(using).filter(pk=AuditChainHead.ONE)
-    if not heads.update(seq=F("seq") + 1):
+    with connections[using].cursor() as cursor:
+        cursor.execute(_TAKE_HEAD, [AuditChainHead.ONE])
+        row = cursor.fetchone()
+    if row is None:
         # a flushed or brand-new database: make the head, then take it like everyone else
+        heads = AuditChainHead.objects.using(using).filter(pk=AuditChainHead.ONE)
         AuditChainHead.objects.using(using).bulk_create(
             [AuditChainHead(pk=AuditChainHead.ONE)], ignore_conflicts=True
         )
         heads.update(seq=F("seq") + 1)
-    return heads.get()
+        return heads.get()
+    return AuditChainHead(pk=AuditChainHead.ONE, seq=row[0], chain_hash=row[1])
 
 
 class AuditEvent(models.Model):
@@ -139,9 +153,8 @@ class AuditEvent(models.Model):
             self.seq = head.seq
             self.chain_hash = chain.link(head.chain_hash, self.chained_values())
             super().save(*args, **kwargs)
-            AuditChainHead.objects.using(using).filter(pk=head.pk).update(
-                chain_hash=self.chain_hash
-            )
+            with connections[using].cursor() as cursor:
+                cursor.execute(_MOVE_HEAD, [self.chain_hash, head.pk])
 
     def chained_values(self) -> dict[str, Any]:
         """The chained fields as the database will store them (an IPv6 address normalised)."""

@@ -249,7 +249,9 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
     (pregnancy, bleeding risk, implanted device, knee replacement, metal allergy, treating
     team's agreement...). Two queries, however many intakes or sessions the patient has."""
     items: list[BannerItem] = []
-    for record in open_referrals(patient).only("id", "visit_date", "screening", "refers"):
+    for record in open_referrals(patient).only(
+        "id", "patient", "visit_date", "screening", "refers"
+    ):
         referrals = screening_of(record).referrals or []
         for referral in referrals:
             items.append(
@@ -424,9 +426,13 @@ def course_from(
 def course_of(patient: Patient, until: dt.date | None = None) -> CourseOfCare | None:
     """The patient's course as of ``until`` (default today) with the baseline it uses."""
     until = until or today()
-    intakes = live(patient.intakes.all()).only("id", "visit_date", "baseline_on", "voided_at")
+    # ``patient`` in each ``only``: a related manager sets each row's patient from its
+    # ``patient_id``, which would otherwise be fetched by one more query per row.
+    intakes = live(patient.intakes.all()).only(
+        "id", "patient", "visit_date", "baseline_on", "voided_at"
+    )
     measurements = live(patient.measurements.all()).only(
-        "id", "measured_on", "instrument", "answers", "origin", "voided_at"
+        "id", "patient", "measured_on", "instrument", "answers", "origin", "voided_at"
     )
     return course_from(intakes, measurements, until)
 

@@ -141,8 +141,23 @@ class _InstrumentTemplate:
     response_head: bytes  # a QuestionnaireResponse line from after "meas-<pk>" to "Patient/"
 
 
+_built: list[tuple[KnowledgeBase, dict[str, _InstrumentTemplate]]] = []
+"""The templates of the last knowledge base asked for (held with it, so its identity stays
+valid): each measurement saved renders its lines with them, and building them costs more than
+rendering one measurement (issue 15)."""
+
+
 def _templates(kb: KnowledgeBase) -> dict[str, _InstrumentTemplate]:
-    """Per instrument, the parts of its resources that no measurement changes."""
+    """Per instrument, the parts of its resources that no measurement changes; built once per
+    knowledge base (the process's one, ``load_knowledge``, in practice)."""
+    if _built and _built[0][0] is kb:
+        return _built[0][1]
+    templates = _build_templates(kb)
+    _built[:] = [(kb, templates)]
+    return templates
+
+
+def _build_templates(kb: KnowledgeBase) -> dict[str, _InstrumentTemplate]:
     out: dict[str, _InstrumentTemplate] = {}
     for inst in kb.instruments.values():
         category_code, category_display = CATEGORY[inst.kind]

@@ -44,7 +44,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "acuknee.accounts.sessions.RenewingSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -120,7 +120,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_AGE = CONFIG.session_idle_minutes * 60
-SESSION_SAVE_EVERY_REQUEST = True  # idle expiry: each request renews the window
+# Idle expiry: a request renews the window, writing the session row only when its stored expiry
+# lags a fresh window by more than a minute (acuknee.accounts.sessions), not on every request.
+SESSION_ENGINE = "acuknee.accounts.sessions"
+SESSION_SAVE_EVERY_REQUEST = False
 ACUKNEE_SESSION_MAX_SECONDS = CONFIG.session_max_hours * 3600  # absolute: SessionLifetimeMiddleware
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,150 @@
+"""Every main page and save costs the same number of queries however long the patient's history
+and however large the clinic (issue 15): counted, never timed. Each test measures a page on a
+short history, grows the patient's records (sessions, measurements, intakes) and the clinic
+(more patients, each with a course), and counts again. A ceiling per page keeps the count where
+the profile left it, so a new per-row query or a repeated read shows here first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from acuknee.demo import record_intake, record_measurement, record_plan, visit_answers
+from acuknee.records.models import Patient, PlanRecord
+
+from .conftest import login
+from .test_intake import intake_post
+from .test_patient_list_queries import START, grow
+from .test_sessions import page_data
+from .test_voiding import oa_intake
+
+pytestmark = pytest.mark.django_db
+
+CEILINGS = {
+    "patient page": 24,
+    "plan page": 16,
+    "outcomes page": 20,
+    "worklist": 9,
+    "patient list": 8,
+    "session save": 30,
+    "intake save": 18,
+}
+"""The most queries each page may take: the counts measured when this test was written (issue
+15, after removing per-row and repeated reads); a page going over has gained a query."""
+
+
+def in_course(patient: Patient, user: User) -> PlanRecord:
+    intake = record_intake(patient, oa_intake(), START - dt.timedelta(days=7), user)
+    plan_record = record_plan(intake, START, user)
+    assert plan_record is not None
+    return plan_record
+
+
+def grow_history(patient: Patient, user: User, plan_record: PlanRecord) -> None:
+    """Eight more sessions and measurements, three more intakes and a self-report."""
+    grow(patient, user, plan_record, 8, first=100)
+    for k in range(3):
+        record_intake(patient, oa_intake(), START - dt.timedelta(days=30 + k), user)
+    answers = visit_answers(random.Random(5), 0.3)["pain_nrs"]
+    record_measurement(patient, "pain_nrs", answers, START + dt.timedelta(days=3), None, "self")
+
+
+def grow_clinic(patient: Patient, user: User, count: int = 3) -> None:
+    for k in range(count):
+        other = Patient.objects.create(
+            clinic=patient.clinic,
+            record_number=f"N-2{k:03d}",
+            given_name="Other",
+            family_name=f"Patient{k}",
+            date_of_birth=dt.date(1950, 3, 1),
+            sex="male",
+            synthetic=True,
+        )
+        grow(other, user, in_course(other, user), 2, first=1)
+
+
+def count(send: Callable[[], Any], expect: int, *, warm: bool = True) -> tuple[int, list[str]]:
+    if warm:
+        send()  # the session, the knowledge base, the template cache
+    with CaptureQueriesContext(connection) as ctx:
+        response = send()
+    assert response.status_code == expect, response.content.decode()[:2000]
+    return len(ctx.captured_queries), [q["sql"] for q in ctx.captured_queries]
+
+
+def read_pages(client: Client, patient: Patient, plan_record: PlanRecord) -> dict[str, Any]:
+    pid = patient.pk
+    return {
+        "patient page": lambda: client.get(reverse("patient-detail", args=[pid])),
+        "plan page": lambda: client.get(reverse("plan-detail", args=[pid, plan_record.pk])),
+        "outcomes page": lambda: client.get(reverse("patient-outcomes", args=[pid])),
+        "worklist": lambda: client.get(reverse("worklist")),
+        "patient list": lambda: client.get(reverse("patient-list")),
+    }
+
+
+@pytest.mark.parametrize(
+    "page", ["patient page", "plan page", "outcomes page", "worklist", "patient list"]
+)
+def test_a_page_costs_the_same_queries_with_a_longer_history_and_a_larger_clinic(
+    page: str, alice: User, patient: Patient
+) -> None:
+    plan_record = in_course(patient, alice)
+    grow(patient, alice, plan_record, 2, first=1)
+    client = login(alice)
+    send = read_pages(client, patient, plan_record)[page]
+    short, _ = count(send, 200)
+
+    grow_history(patient, alice, plan_record)
+    grow_clinic(patient, alice)
+    long, sql = count(send, 200)
+    assert long == short, "\n".join(sql)
+    assert long <= CEILINGS[page], "\n".join(sql)
+
+
+def test_a_session_save_costs_the_same_queries_with_a_longer_history(
+    alice: User, patient: Patient
+) -> None:
+    plan_record = in_course(patient, alice)
+    grow(patient, alice, plan_record, 2, first=1)
+    client = login(alice)
+    url = reverse("session-new", args=[patient.pk])
+
+    def save() -> Any:
+        return client.post(url, page_data(client, url))
+
+    def save_counted() -> tuple[int, list[str]]:
+        data = page_data(client, url)
+        return count(lambda: client.post(url, data), 302, warm=False)
+
+    save()
+    short, _ = save_counted()
+    grow_history(patient, alice, plan_record)
+    grow_clinic(patient, alice)
+    long, sql = save_counted()
+    assert long == short, "\n".join(sql)
+    assert long <= CEILINGS["session save"], "\n".join(sql)
+
+
+def test_an_intake_save_costs_the_same_queries_with_a_longer_history(
+    alice: User, patient: Patient
+) -> None:
+    plan_record = in_course(patient, alice)
+    grow(patient, alice, plan_record, 2, first=1)
+    client = login(alice)
+    url = reverse("intake-new", args=[patient.pk])
+    short, _ = count(lambda: client.post(url, intake_post()), 302)
+    grow_history(patient, alice, plan_record)
+    grow_clinic(patient, alice)
+    long, sql = count(lambda: client.post(url, intake_post()), 302)
+    assert long == short, "\n".join(sql)
+    assert long <= CEILINGS["intake save"], "\n".join(sql)
