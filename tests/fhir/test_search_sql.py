@@ -326,10 +326,10 @@ def test_a_flag_service_request_or_care_plan_page_maps_only_its_rows(
     mapped_pks: list[int] = []
     original = fhir_search.mapped
 
-    def counted(scope: Any, resource_type: str, records: Any, build: Any) -> Any:
+    def counted(scope: Any, resource_type: str, records: Any, build: Any, **kw: Any) -> Any:
         records = list(records)
         mapped_pks.extend(r.pk for r in records)
-        return original(scope, resource_type, records, build)
+        return original(scope, resource_type, records, build, **kw)
 
     monkeypatch.setattr(fhir_search, "mapped", counted)
     searches = [

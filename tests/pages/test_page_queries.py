@@ -18,7 +18,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from acuknee.demo import record_intake, record_measurement, record_plan, visit_answers
+from acuknee.care import services
+from acuknee.clinical import Plan
+from acuknee.demo import (
+    record_intake,
+    record_measurement,
+    record_plan,
+    session_from_plan,
+    visit_answers,
+)
 from acuknee.records.models import Patient, PlanRecord
 
 from .conftest import login
@@ -30,16 +38,19 @@ from .test_voiding import oa_intake
 pytestmark = pytest.mark.django_db
 
 CEILINGS = {
-    "patient page": 24,
+    "patient page": 30,
     "plan page": 16,
     "outcomes page": 20,
     "worklist": 9,
     "patient list": 8,
-    "session save": 30,
-    "intake save": 18,
+    "session save": 33,
+    "intake save": 20,
 }
 """The most queries each page may take: the counts measured when this test was written (issue
-15, after removing per-row and repeated reads); a page going over has gained a query."""
+15, after removing per-row and repeated reads), then raised once, deliberately, for the sections
+issue 14 added in the same stop (informed consent, amendments, the intake draft, appointments:
+patient page 24 -> 30, session save 30 -> 33, intake save 18 -> 20); a page going over has
+gained a query."""
 
 
 def in_course(patient: Patient, user: User) -> PlanRecord:
@@ -50,8 +61,18 @@ def in_course(patient: Patient, user: User) -> PlanRecord:
 
 
 def grow_history(patient: Patient, user: User, plan_record: PlanRecord) -> None:
-    """Eight more sessions and measurements, three more intakes and a self-report."""
-    grow(patient, user, plan_record, 8, first=100)
+    """Eight more sessions and measurements, three more intakes and a self-report. The sessions
+    are numbered by the care layer in date order (they come before today's), so the counted
+    save after them moves no session."""
+    content = Plan.model_validate(plan_record.content)
+    answers = visit_answers(random.Random(3), 0.4)["pain_nrs"]
+    for n in range(100, 108):
+        day = START + dt.timedelta(days=n)
+        session = session_from_plan(
+            content, n, day, pain_before=5, pain_after=4, practitioner=user.get_username()
+        )
+        services.record_session(patient, user, session)
+        record_measurement(patient, "pain_nrs", answers, day, user)
     for k in range(3):
         record_intake(patient, oa_intake(), START - dt.timedelta(days=30 + k), user)
     answers = visit_answers(random.Random(5), 0.3)["pain_nrs"]

@@ -279,9 +279,14 @@ LEVEL_SQL: dict[str, str] = {
 }
 """Each dimension's level as ``outcomes.sql`` labels it (so a cell here is a row there)."""
 
-_YEAR_SQL = "CAST(CAST(EXTRACT(YEAR FROM rc.start_date) AS INTEGER) AS TEXT)"
+# From the ISO text of the date, which SQLite, PostgreSQL and DuckDB all give for CAST(... AS
+# TEXT) (SQLite has no EXTRACT; DuckDB's integer "/" is not integer division).
+_DAY_TEXT = "CAST(rc.start_date AS TEXT)"
+_YEAR_SQL = f"SUBSTR({_DAY_TEXT}, 1, 4)"
+_MONTH_SQL = f"CAST(SUBSTR({_DAY_TEXT}, 6, 2) AS INTEGER)"
 _QUARTER_SQL = (
-    f"{_YEAR_SQL} || '-Q' || CAST(CAST(EXTRACT(QUARTER FROM rc.start_date) AS INTEGER) AS TEXT)"
+    f"{_YEAR_SQL} || '-Q' || CASE WHEN {_MONTH_SQL} <= 3 THEN '1' WHEN {_MONTH_SQL} <= 6 "
+    f"THEN '2' WHEN {_MONTH_SQL} <= 9 THEN '3' ELSE '4' END"
 )
 
 
@@ -315,19 +320,25 @@ def crossed_counts(
     first: tuple[str, str],
     others: dict[str, str],
 ) -> Crossed:
-    """One scan: ``GROUPING SETS`` of ``first`` alone, each other alone and each pair."""
+    """One statement: ``first`` alone, each other alone and each pair, as a UNION ALL of plain
+    GROUP BYs (the sets of a ``GROUPING SETS``, written out: SQLite, which runs the app's own
+    research database, has no ``GROUPING SETS``)."""
     names = [first[0], *others]
     exprs = [first[1], *others.values()]
     columns = [f"d{i}" for i in range(len(names))]
-    sets = ["()", "(d0)"]
-    sets += [f"(d{i})" for i in range(1, len(names))]
-    sets += [f"(d0, d{i})" for i in range(1, len(names))]
+    sets: list[tuple[int, ...]] = [(), (0,)]
+    sets += [(i,) for i in range(1, len(names))]
+    sets += [(0, i) for i in range(1, len(names))]
     select = ", ".join(f"{e} AS {c}" for e, c in zip(exprs, columns, strict=True))
-    flags = ", ".join(f"GROUPING({c}) AS g{c}" for c in columns)
-    sql = (
-        f"WITH c AS (SELECT {select} FROM research_course rc {where[0]}) "
-        f"SELECT {', '.join(columns)}, {flags}, COUNT(*) AS n FROM c "
-        f"GROUP BY GROUPING SETS ({', '.join(sets)})"
+
+    def branch(grouped: tuple[int, ...]) -> str:
+        shown = ", ".join(c if i in grouped else f"NULL AS {c}" for i, c in enumerate(columns))
+        flags = ", ".join(f"{0 if i in grouped else 1} AS g{c}" for i, c in enumerate(columns))
+        by = f" GROUP BY {', '.join(columns[i] for i in grouped)}" if grouped else ""
+        return f"SELECT {shown}, {flags}, COUNT(*) AS n FROM c{by}"
+
+    sql = f"WITH c AS (SELECT {select} FROM research_course rc {where[0]}) " + " UNION ALL ".join(
+        branch(grouped) for grouped in sets
     )
     alone: dict[str, dict[str, int]] = {name: {} for name in names}
     crossed: dict[str, dict[tuple[str, str], int]] = {name: {} for name in names[1:]}
@@ -527,10 +538,11 @@ def _hidden_events(
         "COALESCE(a.type, 'unknown') AS type, COALESCE(a.severity, 'unknown') AS severity "
         f"FROM research_adverse_event a JOIN research_course rc ON rc.course_id = a.course_id "
         f"{where[0]}) "
-        "SELECT lvl, CASE WHEN GROUPING(type) = 0 THEN type ELSE 'all' END AS type, "
-        "CASE WHEN GROUPING(severity) = 0 THEN severity ELSE 'all' END AS severity, "
-        "COUNT(*) AS n FROM c "
-        "GROUP BY GROUPING SETS ((lvl), (lvl, type), (lvl, severity), (lvl, type, severity))"
+        # The four sets of a GROUPING SETS written out (SQLite has none).
+        "SELECT lvl, 'all' AS type, 'all' AS severity, COUNT(*) AS n FROM c GROUP BY lvl "
+        "UNION ALL SELECT lvl, type, 'all', COUNT(*) FROM c GROUP BY lvl, type "
+        "UNION ALL SELECT lvl, 'all', severity, COUNT(*) FROM c GROUP BY lvl, severity "
+        "UNION ALL SELECT lvl, type, severity, COUNT(*) FROM c GROUP BY lvl, type, severity"
     )
     by_row: dict[tuple[str, str], dict[str, int]] = {}
     for r in rows(sql, where[1]):
