@@ -68,6 +68,8 @@ TOKEN_RULES: dict[str, Rule] = {
     "session_list": token(CLINICAL_ROLES),
     "session_detail": token(CLINICAL_ROLES),
     "session_create": token(CLINICAL_ROLES),
+    "session_amend": token(CLINICAL_ROLES),
+    "consent_create": token(CLINICAL_ROLES),
     "measurement_list": token(CLINICAL_ROLES),
     "measurement_detail": token(CLINICAL_ROLES),
     "measurement_create": token(CLINICAL_ROLES),
