@@ -8,6 +8,7 @@ device and verifies the session. Verification is the step after the password.
 from __future__ import annotations
 
 import base64
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -153,3 +154,59 @@ def verify(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/verify.html", {"form": form, "next": _next(request)}, status=status
     )
+
+
+class ConfirmForm(forms.Form):  # type: ignore[misc]
+    """The password again, and a current code where the user has enrolled a device."""
+
+    password = forms.CharField(
+        label="Your password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label="Six-digit code from your authenticator app",
+        required=False,
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.device = confirmed_device(user)
+        if self.device is None:
+            del self.fields["code"]
+
+    def clean_password(self) -> str:
+        password = str(self.cleaned_data["password"])
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That password is not right.")
+        return password
+
+    def clean_code(self) -> str:
+        code = "".join(str(self.cleaned_data.get("code", "")).split())
+        if self.device is None:
+            return code
+        if not code.isdigit() or not self.device.verify_token(code):
+            raise forms.ValidationError("That code is not right (or too many tries: wait).")
+        return code
+
+
+@never_cache  # type: ignore[untyped-decorator]
+@clinic_view(roles=EVERY_ROLE)
+def confirm_identity(request: HttpRequest) -> HttpResponse:
+    """Prove it is still you before a sensitive action (``accounts.reauth``); then back to
+    where you were going (a path on this site only)."""
+    from acuknee.accounts.reauth import mark_confirmed
+
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    target = wanted if wanted and safe else reverse("account")
+    form = ConfirmForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        mark_confirmed(request)
+        return HttpResponseRedirect(target)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/confirm.html", {"form": form, "next": target}, status=status)

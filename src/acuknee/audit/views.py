@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from acuknee.accounts.access import clinic_view, staff_clinic
+from acuknee.accounts.reauth import confirm_first
 from acuknee.audit.models import Action, AuditEvent
 from acuknee.records.models import Clinic, Patient, Role
 
@@ -166,6 +167,7 @@ def csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
 
 @require_safe
 @clinic_view(roles=ADMIN_ROLES)
+@confirm_first
 def event_export(request: HttpRequest) -> HttpResponse:
     form, events = _form(request)
     if form.is_bound and not form.is_valid():
