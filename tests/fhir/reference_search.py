@@ -12,16 +12,7 @@ from typing import cast
 
 from django.http import HttpRequest
 
-from acuknee.api.auth import require
-from acuknee.api.fhir_api.query import (
-    Span,
-    check_params,
-    code_matches,
-    date_matches,
-    parse_date_param,
-    patient_ids,
-    span_of,
-)
+from acuknee.api.fhir_api.query import Span, code_matches, date_matches, parse_query, span_of
 from acuknee.api.fhir_api.resources import ResourceType, Scope, Unmapped, id_scope
 from acuknee.api.fhir_api.responses import Json
 
@@ -30,34 +21,25 @@ def search_resources(
     request: HttpRequest, kind: ResourceType, unmapped: list[Unmapped] | None = None
 ) -> list[Json]:
     """Every resource of ``kind`` the caller may see that matches the request's parameters,
-    filtered in Python over every resource of the clinic. With ``unmapped``, a record that
-    cannot be mapped is left out and listed there; without, its error propagates."""
-    check_params(request, kind)
-    require(request, kind.roles)
-    ids = [i.strip() for v in request.GET.getlist("_id") for i in v.split(",") if i.strip()]
-    patients: frozenset[int] | None = None
-    for name in kind.patient_params:
-        if name in request.GET:
-            chosen = patient_ids(request.GET.getlist(name))
-            patients = chosen if patients is None else patients & chosen
-    scope = Scope(request, patients, id_scope(kind, ids) if ids else None, unmapped)
+    filtered in Python over every resource of the clinic (the parameters parsed by the server's
+    own ``parse_query``: the oracle checks the search, not the parsing). With ``unmapped``, a
+    record that cannot be mapped is left out and listed there; without, its error propagates."""
+    query = parse_query(request, kind)  # the parameters as the server reads them
+    ids = list(query.ids)
+    scope = Scope(request, query.patients, id_scope(kind, ids) if ids else None, unmapped)
     resources = kind.source(scope)
     if ids:
         resources = [r for r in resources if r.get("id") in ids]
-    if kind.date_param:
-        for raw in request.GET.getlist(kind.date_param):
-            prefix, span = parse_date_param(raw)
-            resources = [
-                r
-                for r in resources
-                if (value := span_of(r)) is not None and date_matches(prefix, span, value)
-            ]
-    if kind.code_param and "code" in request.GET:
-        for value in request.GET.getlist("code"):
-            tokens = [t for t in value.split(",") if t]
-            resources = [r for r in resources if code_matches(r, tokens)]
-    for url in request.GET.getlist("url"):
-        resources = [r for r in resources if r.get("url") == url.split("|", 1)[0]]
+    for prefix, span in query.dates:
+        resources = [
+            r
+            for r in resources
+            if (value := span_of(r)) is not None and date_matches(prefix, span, value)
+        ]
+    for tokens in query.codes:
+        resources = [r for r in resources if code_matches(r, list(tokens))]
+    for url in query.urls:
+        resources = [r for r in resources if r.get("url") == url]
     return resources
 
 
