@@ -13,6 +13,7 @@ wrote, primary keys and FHIR lines included) and moves the primary-key sequences
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -23,7 +24,7 @@ from django.db import connection, models, transaction
 from acuknee.demo import DemoResult, demo_exists, demo_logins, load_demo
 from tests.shared_run import once_per_run
 
-_BUILT: dict[str, list[str]] = {}
+_BUILT: dict[str, dict[str, Any]] = {}
 """This process's snapshots by day (without xdist ``once_per_run`` computes on every call)."""
 
 
@@ -31,19 +32,25 @@ def _tables() -> list[type[models.Model]]:
     return [m for m in apps.get_models() if m._meta.managed and not m._meta.proxy]
 
 
-def _snapshot(today: dt.date) -> list[str]:
-    """The rows ``load_demo(today)`` adds, one JSON serialization per model (then rolled back)."""
+def _snapshot(today: dt.date) -> dict[str, Any]:
+    """The rows ``load_demo(today)`` adds, one JSON serialization per model (then rolled back),
+    and what the load answered (so a test of ``load_demo`` from an empty database reads it)."""
     tables = _tables()
     with transaction.atomic():
         before = {m: set(m._base_manager.values_list("pk", flat=True)) for m in tables}
-        load_demo(today)
+        result = load_demo(today)
         dumps = []
         for model in tables:
             added = [o for o in model._base_manager.order_by("pk") if o.pk not in before[model]]
             if added:
                 dumps.append(serializers.serialize("json", added))
         transaction.set_rollback(True)
-    return dumps
+    return {
+        "dumps": dumps,
+        "created": result.created,
+        "patients": result.patients,
+        "stages": result.stages,
+    }
 
 
 def restore_demo(tmp_path_factory: pytest.TempPathFactory, today: dt.date) -> DemoResult:
@@ -53,8 +60,9 @@ def restore_demo(tmp_path_factory: pytest.TempPathFactory, today: dt.date) -> De
     key = today.isoformat()
     if key not in _BUILT:
         _BUILT[key] = once_per_run(tmp_path_factory, f"demo-{key}", lambda: _snapshot(today))
+    snapshot = _BUILT[key]
     touched: list[type[models.Model]] = []
-    for dump in _BUILT[key]:
+    for dump in snapshot["dumps"]:
         rows = list(serializers.deserialize("json", dump))
         model = type(rows[0].object)
         model._base_manager.bulk_create([row.object for row in rows])
@@ -65,4 +73,9 @@ def restore_demo(tmp_path_factory: pytest.TempPathFactory, today: dt.date) -> De
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), touched):
             cursor.execute(sql)
-    return DemoResult(created=True, logins=demo_logins())
+    return DemoResult(
+        created=snapshot["created"],
+        logins=demo_logins(),
+        patients=snapshot["patients"],
+        stages=snapshot["stages"],
+    )

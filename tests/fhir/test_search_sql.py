@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
@@ -29,14 +29,13 @@ from acuknee.api.fhir_api.resources import RESOURCE_TYPES
 from acuknee.api.fhir_api.responses import FhirError
 from acuknee.api.fhir_api.search import search_page
 from acuknee.clinical import Intake, Plan
-from acuknee.records.models import Patient
+from acuknee.records.models import Clinic, Patient, Role
 from tests.api.conftest import another_patient
 from tests.fhir.reference_search import search_resources
 from tests.fhir.server_course import START, Course, build_course, fhir_for
 from tests.pages import conftest as personas
 
-alice, northside, patient = personas.alice, personas.northside, personas.patient
-carol, southside = personas.carol, personas.southside
+pytestmark = pytest.mark.xdist_group("fhir-search-sql")
 
 FIRST_DAY = dt.date(2023, 11, 1)  # three years that end before today: no record in the future
 DAYS = 3 * 365
@@ -66,6 +65,10 @@ class World:
     course: Course
     patients: list[Patient]
     days: list[dt.date]
+    alice: User
+    """The Northside practitioner who sees ``patients``."""
+    carol: User
+    """The Southside practitioner: her clinic's records must never show in Northside's searches."""
 
 
 def _day(rng: random.Random) -> dt.date:
@@ -85,8 +88,47 @@ def _measure(rng: random.Random, someone: Patient, user: User, days: list[dt.dat
         demo.record_measurement(someone, instrument, given, day, user)
 
 
+@pytest.fixture(scope="module")
+def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
+    """The clinic, built once for the module's tests (each runs in a savepoint inside the
+    module's transaction, rolled back when the module ends; the xdist group keeps the module on
+    one worker, so it is built once per run)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        northside = Clinic.objects.create(name="Northside Clinic", slug="northside", region="North")
+        southside = Clinic.objects.create(name="Southside Clinic", slug="southside", region="South")
+        alice = personas._user("alice", northside, Role.PRACTITIONER)
+        carol = personas._user("carol", southside, Role.PRACTITIONER)
+        patient = Patient.objects.create(
+            clinic=northside,
+            record_number="N-0001",
+            given_name="Ada",
+            family_name="Synthetic",
+            date_of_birth=dt.date(1960, 5, 17),
+            sex="female",
+            synthetic=True,
+            created_by=alice,
+        )
+        yield _build_world(patient, alice, carol)
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def world(patient: Patient, alice: User, carol: User) -> World:
+def alice(world: World, db: Any) -> User:
+    return world.alice
+
+
+@pytest.fixture
+def carol(world: World, db: Any) -> User:
+    return world.carol
+
+
+@pytest.fixture
+def patient(world: World, db: Any) -> Patient:
+    """Ada, the Northside patient whose course the world is built around."""
+    return world.patients[0]
+
+
+def _build_world(patient: Patient, alice: User, carol: User) -> World:
     """Ada's course plus two more patients (and a Southside one, never seen) with measurements,
     extra sessions (some with a bruise) and a second intake on random days."""
     rng = random.Random(20261125)
@@ -129,7 +171,7 @@ def world(patient: Patient, alice: User, carol: User) -> World:
             screened = Intake.model_validate(course.intake.data | variant | {"baseline": {}})
             user = carol if someone is stranger else alice
             days.append(demo.record_intake(someone, screened, _day(rng), user).visit_date)
-    return World(course, [patient, *others], days)
+    return World(course, [patient, *others], days, alice, carol)
 
 
 # --- random searches -----------------------------------------------------------------------------

@@ -22,11 +22,13 @@ from acuknee.clinical import (
     evaluate,
 )
 from acuknee.clinical.response import Visit
+from acuknee.commands.management.commands import load_demo as load_demo_command
 from acuknee.demo import (
     DEMO_CLINIC_NAME,
     DEMO_CLINIC_SLUG,
     DEMO_USERS,
     OTHER_CLINIC_SLUG,
+    DemoResult,
     load_demo,
     password_for,
 )
@@ -48,11 +50,12 @@ TODAY = dt.date(2026, 11, 24)
 
 
 @pytest.fixture
-def demo(db: None, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """What ``load_demo(TODAY)`` writes, for the tests that only read it: built by
-    ``load_demo`` once per run and copied in (tests/demo_snapshot.py). The tests that load,
-    reload and reset the demo start from it (the snapshot is exactly what ``load_demo`` adds)."""
-    restore_demo(tmp_path_factory, TODAY)
+def demo(db: None, tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    """What ``load_demo(TODAY)`` wrote into an empty database and answered: built by
+    ``load_demo`` once per run and copied in (tests/demo_snapshot.py), so the run pays for one
+    load. The tests that reload and reset the demo start from it (the snapshot is exactly what
+    ``load_demo`` adds)."""
+    return restore_demo(tmp_path_factory, TODAY)
 
 
 def _demo_patients() -> list[Patient]:
@@ -63,8 +66,8 @@ def _intake(patient: Patient) -> Intake:
     return Intake.model_validate(patient.intakes.get().data)
 
 
-def test_creates_two_clinics_and_one_user_per_role() -> None:
-    result = load_demo(TODAY)
+def test_creates_two_clinics_and_one_user_per_role(demo: DemoResult) -> None:
+    result = demo
     assert result.created
     assert Clinic.objects.get(slug=DEMO_CLINIC_SLUG).name == DEMO_CLINIC_NAME
     assert Clinic.objects.filter(slug=OTHER_CLINIC_SLUG).exists()
@@ -74,20 +77,21 @@ def test_creates_two_clinics_and_one_user_per_role() -> None:
     assert demo_roles == {Role.PRACTITIONER, Role.FRONT_DESK, Role.CLINIC_ADMIN}
     assert StaffProfile.objects.get(user__username="researcher").clinic is None
     assert {login.username for login in result.logins} == {u for u, _, _ in DEMO_USERS}
+    assert result.patients == Patient.objects.count()
 
 
-def test_printed_logins_work(demo: None) -> None:
+def test_printed_logins_work(demo: DemoResult) -> None:
     assert password_for("practitioner") == "demo-practitioner-2026"
     assert authenticate(username="practitioner", password="demo-practitioner-2026") is not None
 
 
-def test_about_thirty_synthetic_patients(demo: None) -> None:
+def test_about_thirty_synthetic_patients(demo: DemoResult) -> None:
     demo = Patient.objects.filter(clinic__slug=DEMO_CLINIC_SLUG)
     assert 25 <= demo.count() <= 35
     assert not Patient.objects.filter(synthetic=False).exists()
 
 
-def test_every_stage_is_present(demo: None) -> None:
+def test_every_stage_is_present(demo: DemoResult) -> None:
     statuses = Counter(patient_status(p, TODAY) for p in _demo_patients())
     for status in Patient.Status:
         assert statuses[status] >= 1, status
@@ -95,7 +99,7 @@ def test_every_stage_is_present(demo: None) -> None:
     assert statuses[Patient.Status.IN_COURSE] >= 5
 
 
-def test_completed_patients_include_responders_and_non_responders(demo: None) -> None:
+def test_completed_patients_include_responders_and_non_responders(demo: DemoResult) -> None:
     verdicts = []
     for patient in _demo_patients():
         if patient_status(patient, TODAY) != Patient.Status.COMPLETED:
@@ -113,7 +117,7 @@ def test_completed_patients_include_responders_and_non_responders(demo: None) ->
     assert "non_responder" in verdicts
 
 
-def test_special_patients_are_present(demo: None) -> None:
+def test_special_patients_are_present(demo: DemoResult) -> None:
     patients = _demo_patients()
     intakes = [_intake(p) for p in patients]
     assert any(i.health.pregnant for i in intakes)
@@ -125,7 +129,7 @@ def test_special_patients_are_present(demo: None) -> None:
     assert not referred[0].plans.exists()
 
 
-def test_pregnant_patients_plan_needles_no_blocked_point(demo: None) -> None:
+def test_pregnant_patients_plan_needles_no_blocked_point(demo: DemoResult) -> None:
     pregnant = next(p for p in _demo_patients() if _intake(p).health.pregnant)
     screening = Screening.model_validate(pregnant.intakes.get().screening)
     plan = Plan.model_validate(pregnant.plans.get().content)
@@ -134,7 +138,7 @@ def test_pregnant_patients_plan_needles_no_blocked_point(demo: None) -> None:
     assert all(not screening.point_blocks(p.code, p.side) for p in plan.points)
 
 
-def test_stored_json_is_valid_core_output(demo: None) -> None:
+def test_stored_json_is_valid_core_output(demo: DemoResult) -> None:
     for intake in IntakeRecord.objects.all():
         Intake.model_validate(intake.data)
         Screening.model_validate(intake.screening)
@@ -149,7 +153,7 @@ def test_stored_json_is_valid_core_output(demo: None) -> None:
         assert measurement.measured_on <= TODAY
 
 
-def test_loading_twice_changes_nothing(demo: None) -> None:
+def test_loading_twice_changes_nothing(demo: DemoResult) -> None:
     before = (Patient.objects.count(), TreatmentSession.objects.count(), Clinic.objects.count())
     again = load_demo(TODAY)
     assert not again.created
@@ -160,7 +164,7 @@ def test_loading_twice_changes_nothing(demo: None) -> None:
     ) == before
 
 
-def test_reset_recreates_the_same_data_for_the_same_seed(demo: None) -> None:
+def test_reset_recreates_the_same_data_for_the_same_seed(demo: DemoResult) -> None:
     names = sorted(Patient.objects.values_list("record_number", "given_name", "family_name"))
     old_ids = set(Patient.objects.values_list("pk", flat=True))
     result = load_demo(TODAY, reset=True)
@@ -172,7 +176,7 @@ def test_reset_recreates_the_same_data_for_the_same_seed(demo: None) -> None:
     assert Clinic.objects.filter(slug=DEMO_CLINIC_SLUG).count() == 1
 
 
-def test_reset_refuses_when_a_real_patient_is_in_the_demo_clinic(demo: None) -> None:
+def test_reset_refuses_when_a_real_patient_is_in_the_demo_clinic(demo: DemoResult) -> None:
     Patient.objects.create(
         clinic=Clinic.objects.get(slug=DEMO_CLINIC_SLUG),
         record_number="REAL-1",
@@ -186,18 +190,28 @@ def test_reset_refuses_when_a_real_patient_is_in_the_demo_clinic(demo: None) -> 
     assert Patient.objects.filter(record_number="REAL-1").exists()
 
 
-def test_command_prints_logins_and_is_idempotent() -> None:
+def test_command_says_what_it_created_and_prints_the_logins(
+    demo: DemoResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command on an empty database (its load is the snapshot's: ``load_demo`` itself is
+    checked above from what it wrote and answered)."""
+    monkeypatch.setattr(load_demo_command, "load_demo", lambda *a, **k: demo)
     out = StringIO()
     call_command("load_demo", stdout=out)
+    assert f"Demo clinic created with {demo.patients} synthetic patients." in out.getvalue()
     assert "demo-practitioner-2026" in out.getvalue()
+
+
+def test_command_run_again_changes_nothing_and_prints_the_logins(demo: DemoResult) -> None:
     count = Patient.objects.count()
     out = StringIO()
     call_command("load_demo", stdout=out)
     assert "already exists" in out.getvalue()
+    assert "demo-practitioner-2026" in out.getvalue()
     assert Patient.objects.count() == count
 
 
-def test_printed_logins_say_the_clinic_admin_enrols_a_second_factor() -> None:
+def test_printed_logins_say_the_clinic_admin_enrols_a_second_factor(demo: DemoResult) -> None:
     out = StringIO()
     call_command("load_demo", stdout=out)
     [admin] = [u for u, _, role in DEMO_USERS if role == "clinic_admin"]
