@@ -298,7 +298,7 @@ def test_edited_referral_letter_prints_under_the_screenings_urgency_and_a_stale_
     stale.get_by_label(re.compile(r"^Letter")).fill("Dear colleague,\n\nAn older draft.")
     stale.get_by_role("button", name="Save the letter").click()
     refusal = stale.get_by_role("alert")
-    expect(refusal).to_contain_text("changed by someone else since you opened it")
+    expect(refusal).to_contain_text("This referral letter text was changed by someone else")
     expect(refusal).to_contain_text("reload")
     axe.check(stale, "stale referral letter edit refused")
     stale.close()
