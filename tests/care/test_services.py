@@ -23,7 +23,7 @@ from acuknee.care.status import patient_status
 from acuknee.clinical import Intake, Plan
 from acuknee.clinical.vocabulary import Side
 from acuknee.fhir import bulk
-from acuknee.records.models import Measurement, Patient, TreatmentSession
+from acuknee.records.models import Measurement, Patient, StaleEdit, TreatmentSession
 
 from .builders import (
     consent_on,
@@ -239,6 +239,29 @@ def test_voiding_an_intake_at_a_stale_version_is_refused(alice: User, patient: P
     record = intake(patient, alice, oa_intake(), today())
     with pytest.raises(errors.StaleEdit):
         services.void_intake(record, alice, "wrong patient", record.version + 1, baseline=False)
+
+
+def test_a_stale_edit_is_refused_in_a_sentence_that_says_what_to_do(
+    alice: User, patient: Patient
+) -> None:
+    """Shown as is above the form a second tab sent (the referral letter's, say)."""
+    record = intake(patient, alice, septic_intake(), days_ago(1))
+    services.save_referral_letter(record, alice, recipient="Dr Jones", body="First.", version=None)
+    with pytest.raises(errors.StaleEdit) as refused:
+        services.save_referral_letter(
+            record, alice, recipient="Dr Jones", body="From a stale tab.", version=None
+        )
+    ((_, message),) = refused.value.problems
+    assert message.startswith("This referral letter text was changed by someone else")
+    assert "reload" in message
+
+
+def test_a_save_raced_by_another_is_refused_in_a_sentence(alice: User, patient: Patient) -> None:
+    """The row's own check (two saves at once): the same capitalised sentence."""
+    record = intake(patient, alice, oa_intake(), today())
+    with pytest.raises(StaleEdit) as refused:
+        record.save_versioned(record.version + 1)
+    assert str(refused.value).startswith("This intake record was changed by someone else")
 
 
 # --- FHIR lines are stored by the care layer, failures logged ------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from typer.testing import CliRunner
 
@@ -250,6 +251,14 @@ def test_queries_do_not_grow_with_the_number_of_patients(northside: Clinic, alic
         report = clinic_report(northside, today=TODAY)
     assert report.treated == 5
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_one_adverse_event_is_counted_in_the_singular(northside: Clinic, alice: User) -> None:
+    _course(northside, alice, 1, outcome="responder", events={2: [BRUISE]})
+    context = report_context(clinic_report(northside, today=TODAY), charts=False)
+    html = " ".join(render_to_string("reports/clinic_body.html", context).split())
+    assert "<td>1 event · " in html
+    assert "1 events" not in html
 
 
 # --- the pages and the PDF ---------------------------------------------------------------------

@@ -310,6 +310,23 @@ def test_the_edited_letter_is_what_prints_and_who_edited_it_is_kept(
     assert "Edited by Alice Ashworth on " in visible(page)
 
 
+def test_saving_the_letter_says_so_on_the_letter_page_and_not_again_on_the_next_page(
+    referred: IntakeRecord, alice: User
+) -> None:
+    client = login(alice)
+    edit = {"recipient": "Dr B. Jones", "body": "Dear Dr Jones,\n\nPlease see Ada today."}
+    landed = client.post(edit_url(referred), edit, follow=True)
+    letter = reverse("intake-referral", args=[referred.patient_id, referred.pk])
+    assert landed.redirect_chain[-1][0] == letter
+    shown = landed.content.decode()
+    assert '<div role="status" class="notices">' in shown
+    assert "Letter saved: the edited text is what prints." in visible(shown)
+    after = client.get(reverse("intake-detail", args=[referred.patient_id, referred.pk]))
+    assert "Letter saved" not in after.content.decode()
+    printed = render_referral(build_referral(referred, alice.staff, today=SEEN), for_print=True)
+    assert 'class="notices"' not in printed
+
+
 def test_a_second_edit_from_a_stale_form_is_refused(referred: IntakeRecord, alice: User) -> None:
     client = login(alice)
     first = {"recipient": "Dr Jones", "body": "Dear Dr Jones,\n\nFirst."}

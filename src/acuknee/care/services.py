@@ -133,7 +133,7 @@ def _versioned(record: Any, version: int | None, fields: list[str]) -> None:
 
 def _stale_text(record: Any) -> str:
     return (
-        f"this {record._meta.verbose_name} was changed by someone else since you opened it; "
+        f"This {record._meta.verbose_name} was changed by someone else since you opened it; "
         "reload to see their changes, then try again"
     )
 

@@ -122,7 +122,7 @@ class Voidable(models.Model):
             )
             if updated != 1:
                 raise StaleEdit(
-                    f"this {model._meta.verbose_name} was changed by someone else since you "
+                    f"This {model._meta.verbose_name} was changed by someone else since you "
                     "opened it; reload to see their changes, then edit again"
                 )
             self.version = expected_version + 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -292,12 +293,17 @@ def urgency_picture(letter: ReferralLetter, *, for_print: bool = False) -> Image
     )
 
 
-def render_referral(letter: ReferralLetter, *, for_print: bool = False) -> str:
-    """The letter as an HTML document (``for_print``: without the on-screen links)."""
+def render_referral(
+    letter: ReferralLetter, *, for_print: bool = False, notices: Sequence[str] = ()
+) -> str:
+    """The letter as an HTML document (``for_print``: without the on-screen links).
+    ``notices`` are the page's one-off messages ("Letter saved"), shown on screen only: the
+    letter is rendered without a request, so its caller hands them over."""
     context = {
         "lead": urgency_picture(letter, for_print=for_print),
         "letter": letter,
         "for_print": for_print,
+        "notices": [] if for_print else list(notices),
         "synthetic": letter.patient.synthetic,
         "disclaimer": DISCLAIMER,
     }

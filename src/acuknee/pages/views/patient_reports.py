@@ -68,7 +68,10 @@ def _referral_html(
         letter = build_referral(record, request.user.staff, today=timezone.localdate())
     except ReferralUnavailable as exc:
         raise Http404(str(exc)) from exc
-    return render_referral(letter, for_print=for_print)
+    # The letter page is where saving an edit lands: its "Letter saved" is said here, and
+    # consumed, rather than on whichever clinic page the practitioner opens next.
+    notices = [] if for_print else [str(m) for m in messages.get_messages(request)]
+    return render_referral(letter, for_print=for_print, notices=notices)
 
 
 def intake_referral_html(request: HttpRequest, patient: Patient, intake_id: int) -> str:
