@@ -28,6 +28,7 @@ POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # test_loadtest_smoke (opt-in, starts its own server); api/test_knowledge, test_openapi (the
 # knowledge base and the schema document).
 POSTGRES_TESTS := tests/care tests/api tests/fhir tests/reports/test_clinic_report.py \
+	tests/reports/test_clinic_report_figures.py \
 	tests/pages/test_database.py tests/pages/test_importing.py tests/pages/test_patients.py \
 	tests/pages/test_patient_list_queries.py tests/pages/test_voiding.py \
 	tests/pages/test_intake_steps.py tests/pages/test_demo.py \
@@ -70,13 +71,19 @@ imports: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/python -m tools.audit
 
+# Both passes run on every core, a test file at a time per worker (--dist loadfile): a module's
+# shared records (tests/module_records.py) and once-per-run values are then built by one worker,
+# and no worker waits on another's lock. (--dist loadgroup no longer groups anything with pytest
+# 9.2: pytest-xdist issue 1386.)
+PYTEST_XDIST := -n auto --dist loadfile
+
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto --dist loadgroup -q
+	$(BIN)/pytest $(PYTEST_XDIST) -q
 
 pytest-postgres: $(STAMP)
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL pass on $(POSTGRES_URL)"; \
-		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest -n auto --dist loadgroup -q -p no:cacheprovider $(POSTGRES_TESTS) $(POSTGRES_IGNORE:%=--ignore=tests/%); \
+		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest $(PYTEST_XDIST) -q -p no:cacheprovider $(POSTGRES_TESTS) $(POSTGRES_IGNORE:%=--ignore=tests/%); \
 	elif [ "$${ACUKNEE_REQUIRE_POSTGRES:-0}" = 1 ]; then \
 		echo "PostgreSQL pass REQUIRED but no server answers at $(POSTGRES_URL)"; exit 1; \
 	else \

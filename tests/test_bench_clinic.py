@@ -18,11 +18,6 @@ from benchmarks.bench_clinic import Client, Endpoint, Response, Tally, filled, f
 from benchmarks.harness import QUICK, Result, Settings, Timing
 from tests.shared_run import background, output
 
-# One worker runs this module (make test: --dist loadgroup), so its once-per-run value never
-# leaves the other worker waiting on the lock.
-pytestmark = pytest.mark.xdist_group("bench-served-run")
-
-
 REPEAT, NUMBER, CLIENTS = 2, 1, (1, 2)
 JOBS = (
     "patient list",

@@ -14,11 +14,6 @@ from benchmarks import synthetic
 from benchmarks.harness import percentile
 from tests.shared_run import background, output
 
-# One worker runs this module (make test: --dist loadgroup), so its once-per-run value never
-# leaves the other worker waiting on the lock.
-pytestmark = pytest.mark.xdist_group("bench-tiny-run")
-
-
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 REPEAT, NUMBER, SYNTHETIC = 2, 1, 3
 FIELDS = {

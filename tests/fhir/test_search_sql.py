@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
@@ -33,9 +33,8 @@ from acuknee.records.models import Clinic, Patient, Role
 from tests.api.conftest import another_patient
 from tests.fhir.reference_search import search_resources
 from tests.fhir.server_course import START, Course, build_course, fhir_for
+from tests.module_records import module_records
 from tests.pages import conftest as personas
-
-pytestmark = pytest.mark.xdist_group("fhir-search-sql")
 
 FIRST_DAY = dt.date(2023, 11, 1)  # three years that end before today: no record in the future
 DAYS = 3 * 365
@@ -90,10 +89,8 @@ def _measure(rng: random.Random, someone: Patient, user: User, days: list[dt.dat
 
 @pytest.fixture(scope="module")
 def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
-    """The clinic, built once for the module's tests (each runs in a savepoint inside the
-    module's transaction, rolled back when the module ends; the xdist group keeps the module on
-    one worker, so it is built once per run)."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    """The clinic, built once for the module's tests (tests/module_records.py)."""
+    with module_records(django_db_blocker):
         northside = Clinic.objects.create(name="Northside Clinic", slug="northside", region="North")
         southside = Clinic.objects.create(name="Southside Clinic", slug="southside", region="South")
         alice = personas._user("alice", northside, Role.PRACTITIONER)
@@ -109,7 +106,6 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
             created_by=alice,
         )
         yield _build_world(patient, alice, carol)
-        transaction.set_rollback(True)
 
 
 @pytest.fixture
@@ -264,9 +260,11 @@ def _start(resource: Any) -> dt.date:
     return span[0]
 
 
-def _reference(request: Any, kind: str, params: dict[str, list[str]]) -> list[Any]:
+def _reference(
+    request: Any, kind: str, params: dict[str, list[str]], mapped: dict[Any, list[Any]]
+) -> list[Any]:
     """``search_resources``, then ``_sort`` as a stable sort on the resource's own date."""
-    found = search_resources(request, RESOURCE_TYPES[kind])
+    found = search_resources(request, RESOURCE_TYPES[kind], mapped=mapped)
     for key in params.get("_sort", []):
         found.sort(key=_start, reverse=key.startswith("-"))
     return found
@@ -286,9 +284,10 @@ def test_sql_search_answers_what_the_python_filter_answers(
     urls = [r["url"] for r in found] if kind == "Questionnaire" else []
     assert len(every) >= 3
     matched = 0
+    mapped: dict[Any, list[Any]] = {}  # the records do not change between the searches
     for params in _searches(rng, kind, world, codings, every, urls):
         request = _request(alice, params)
-        expected = _reference(request, kind, params)
+        expected = _reference(request, kind, params, mapped)
         offset = rng.choice((0, 0, 0, 1, 3, len(expected), len(expected) + 5))
         count = rng.choice((0, 1, 2, 5, 20, 500))
         found = search_page(request, spec, offset, count)

@@ -25,11 +25,6 @@ from tests.demo_snapshot import restore_demo
 from tests.fhir.server_course import Fhir, fhir_for
 from tests.shared_run import once_per_run
 
-# One worker runs this module (make test: --dist loadgroup), so its once-per-run value never
-# leaves the other worker waiting on the lock.
-pytestmark = pytest.mark.xdist_group("fhir-validators")
-
-
 VALIDATORS = Path(__file__).parent / "validators"
 DEMO_DAY = dt.date(2026, 11, 1)
 """The research tests' demo day too: one demo snapshot serves both (tests/demo_snapshot.py)."""

@@ -22,9 +22,8 @@ from tests.security.world import World
 from tests.shared_run import once_per_run
 
 # The module's tests read the matrix run once by ``world``; the marker makes pytest-django create
-# the test database (it sets up only the databases that some test asks for); the xdist group keeps
-# the module on one worker (make test: --dist loadgroup), so the other never waits on the lock.
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("authorization-matrix")]
+# the test database (it sets up only the databases that some test asks for).
+pytestmark = pytest.mark.django_db
 
 
 def undeclared(request: HttpRequest, report_id: int) -> HttpResponse:

@@ -21,7 +21,7 @@ from tests.pages.conftest import verify_second_factor
 from tests.security.world import World
 from tests.shared_run import once_per_run
 
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("csrf-walk")]
+pytestmark = pytest.mark.django_db
 
 TOKEN = "csrfmiddlewaretoken"
 FIELDS = {"input", "select", "textarea", "button"}

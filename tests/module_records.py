@@ -1,0 +1,24 @@
+"""Records a module's tests share, written once per module instead of once per test.
+
+Building a clinic through the care layer (intakes screened, plans made, sessions checked, FHIR
+lines rendered) costs a second or more; a module whose tests only read the same clinic pays it
+once. The records are written inside a transaction that is rolled back when the module ends;
+each test runs in a savepoint inside it (pytest-django's ``db`` fixture), so what one test
+writes is undone before the next. The module's tests must not need ``transactional_db``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import transaction
+
+
+@contextmanager
+def module_records(django_db_blocker: Any) -> Iterator[None]:
+    """Inside: write the module's records; they stay until the module's last test is done."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
