@@ -29,7 +29,7 @@ from acuknee.api.fhir_api.resources import RESOURCE_TYPES
 from acuknee.api.fhir_api.responses import FhirError
 from acuknee.api.fhir_api.search import search_page
 from acuknee.clinical import Intake, Plan
-from acuknee.records.models import Clinic, Patient, Role
+from acuknee.records.models import Patient, Role
 from tests.api.conftest import another_patient
 from tests.fhir.reference_search import search_resources
 from tests.fhir.server_course import START, Course, build_course, fhir_for
@@ -91,20 +91,11 @@ def _measure(rng: random.Random, someone: Patient, user: User, days: list[dt.dat
 def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
     """The clinic, built once for the module's tests (tests/module_records.py)."""
     with module_records(django_db_blocker):
-        northside = Clinic.objects.create(name="Northside Clinic", slug="northside", region="North")
-        southside = Clinic.objects.create(name="Southside Clinic", slug="southside", region="South")
-        alice = personas._user("alice", northside, Role.PRACTITIONER)
-        carol = personas._user("carol", southside, Role.PRACTITIONER)
-        patient = Patient.objects.create(
-            clinic=northside,
-            record_number="N-0001",
-            given_name="Ada",
-            family_name="Synthetic",
-            date_of_birth=dt.date(1960, 5, 17),
-            sex="female",
-            synthetic=True,
-            created_by=alice,
-        )
+        northside = personas.northside_clinic()
+        southside = personas.southside_clinic()
+        alice = personas.staff("alice", northside, Role.PRACTITIONER)
+        carol = personas.staff("carol", southside, Role.PRACTITIONER)
+        patient = personas.ada(northside, alice)
         yield _build_world(patient, alice, carol)
 
 

@@ -20,54 +20,21 @@ from acuknee.records.models import Clinic, Patient, Role, StaffProfile
 PASSWORD = "correct-horse-battery-staple"
 
 
-def _user(username: str, clinic: Clinic | None, role: Role) -> User:
+def staff(username: str, clinic: Clinic | None, role: Role) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD)
     StaffProfile.objects.create(user=user, clinic=clinic, role=role)
     return user
 
 
-@pytest.fixture
-def northside(db: Any) -> Clinic:
+def northside_clinic() -> Clinic:
     return Clinic.objects.create(name="Northside Clinic", slug="northside", region="North")
 
 
-@pytest.fixture
-def southside(db: Any) -> Clinic:
+def southside_clinic() -> Clinic:
     return Clinic.objects.create(name="Southside Clinic", slug="southside", region="South")
 
 
-@pytest.fixture
-def alice(northside: Clinic) -> User:
-    return _user("alice", northside, Role.PRACTITIONER)
-
-
-@pytest.fixture
-def bob(northside: Clinic) -> User:
-    return _user("bob", northside, Role.PRACTITIONER)
-
-
-@pytest.fixture
-def carol(southside: Clinic) -> User:
-    return _user("carol", southside, Role.PRACTITIONER)
-
-
-@pytest.fixture
-def dana(northside: Clinic) -> User:
-    return _user("dana", northside, Role.FRONT_DESK)
-
-
-@pytest.fixture
-def erin(northside: Clinic) -> User:
-    return _user("erin", northside, Role.CLINIC_ADMIN)
-
-
-@pytest.fixture
-def rex(db: Any) -> User:
-    return _user("rex", None, Role.RESEARCHER)
-
-
-@pytest.fixture
-def patient(northside: Clinic, alice: User) -> Patient:
+def ada(northside: Clinic, alice: User) -> Patient:
     """A synthetic Northside patient."""
     return Patient.objects.create(
         clinic=northside,
@@ -79,6 +46,52 @@ def patient(northside: Clinic, alice: User) -> Patient:
         synthetic=True,
         created_by=alice,
     )
+
+
+@pytest.fixture
+def northside(db: Any) -> Clinic:
+    return northside_clinic()
+
+
+@pytest.fixture
+def southside(db: Any) -> Clinic:
+    return southside_clinic()
+
+
+@pytest.fixture
+def alice(northside: Clinic) -> User:
+    return staff("alice", northside, Role.PRACTITIONER)
+
+
+@pytest.fixture
+def bob(northside: Clinic) -> User:
+    return staff("bob", northside, Role.PRACTITIONER)
+
+
+@pytest.fixture
+def carol(southside: Clinic) -> User:
+    return staff("carol", southside, Role.PRACTITIONER)
+
+
+@pytest.fixture
+def dana(northside: Clinic) -> User:
+    return staff("dana", northside, Role.FRONT_DESK)
+
+
+@pytest.fixture
+def erin(northside: Clinic) -> User:
+    return staff("erin", northside, Role.CLINIC_ADMIN)
+
+
+@pytest.fixture
+def rex(db: Any) -> User:
+    return staff("rex", None, Role.RESEARCHER)
+
+
+@pytest.fixture
+def patient(northside: Clinic, alice: User) -> Patient:
+    """A synthetic Northside patient."""
+    return ada(northside, alice)
 
 
 def login(user: User) -> Client:

@@ -42,9 +42,9 @@ class Clinics:
 @pytest.fixture(scope="module")
 def clinics(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Clinics]:
     with module_records(django_db_blocker):
-        northside = Clinic.objects.create(name="Northside Clinic", slug="northside", region="North")
-        southside = Clinic.objects.create(name="Southside Clinic", slug="southside", region="South")
-        alice = personas._user("alice", northside, Role.PRACTITIONER)
+        northside = personas.northside_clinic()
+        southside = personas.southside_clinic()
+        alice = personas.staff("alice", northside, Role.PRACTITIONER)
         for n in range(1, 4):
             events = {2: [BRUISE], 5: [FAINT]} if n == 1 else None
             course(northside, alice, n, outcome="responder", events=events)
@@ -55,8 +55,8 @@ def clinics(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Clinics]:
             northside,
             southside,
             alice,
-            personas._user("carol", southside, Role.PRACTITIONER),
-            personas._user("erin", northside, Role.CLINIC_ADMIN),
+            personas.staff("carol", southside, Role.PRACTITIONER),
+            personas.staff("erin", northside, Role.CLINIC_ADMIN),
         )
 
 

@@ -12,22 +12,20 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from pytest_django import Settings as DjangoSettings
 
-from acuknee.records.models import Patient
 from benchmarks.bench_clinic import Form
-from tests.robustness.web import Target, World, browser, build_world, filled, send, snapshot
+from tests.robustness.web import Target, World, browser, filled, send, snapshot
 
 FORM = "application/x-www-form-urlencoded"
 INVALID_UTF8 = b"\xff\xfe\xc3(\xed\xa0\x80"  # not UTF-8: a lone byte, a cut sequence, a surrogate
 
 
 @pytest.fixture
-def world(patient: Patient, alice: User) -> World:
-    return build_world(patient, alice)
+def world(shared_world: World, db: Any) -> World:
+    return shared_world
 
 
 Body = Callable[[list[tuple[str, str]]], tuple[bytes, str]]

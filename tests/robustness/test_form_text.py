@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils.html import escape
@@ -27,7 +26,7 @@ from acuknee.records.models import (
     PlanRecord,
     TreatmentSession,
 )
-from tests.robustness.web import Target, World, browser, build_world, filled, post_form, snapshot
+from tests.robustness.web import Target, World, browser, filled, post_form, snapshot
 
 INJECTIONS = [
     "<script>alert('x')</script>",
@@ -55,8 +54,8 @@ BOUNDED = settings(
 
 
 @pytest.fixture
-def world(patient: Patient, alice: User) -> World:
-    return build_world(patient, alice)
+def world(shared_world: World, db: Any) -> World:
+    return shared_world
 
 
 # --- where each accepted text is stored and shown ---------------------------------------------
