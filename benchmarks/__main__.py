@@ -1,8 +1,9 @@
 """``python -m benchmarks``: run every ``bench_*`` module and print one table.
 
 Options: ``--quick`` for a short run, ``--json FILE`` to write the results, ``--repeat``,
-``--number``, ``--synthetic``, ``--clients`` to size the run by hand (the tests use a tiny run),
-and ``--skip TOPIC`` to leave out ``bench_TOPIC`` (e.g. ``--skip clinic``, the served app).
+``--number``, ``--warmup``, ``--synthetic``, ``--clients`` to size the run by hand (the tests use
+a tiny run), and ``--skip TOPIC`` to leave out ``bench_TOPIC`` (e.g. ``--skip clinic``, the
+served app).
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def report(results: list[Result], settings: Settings, started: dt.datetime) -> d
 def _settings(args: argparse.Namespace) -> Settings:
     settings = QUICK if args.quick else Settings()
     changes = {
-        k: v for k in ("repeat", "number", "synthetic", "clients") if (v := getattr(args, k))
+        k: v
+        for k in ("repeat", "number", "warmup", "synthetic", "clients")
+        if (v := getattr(args, k)) is not None
     }
     return dataclasses.replace(settings, **changes)
 
@@ -67,6 +70,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _not_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -104,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results here")
     parser.add_argument("--repeat", type=_positive, help="samples of each job and floor")
     parser.add_argument("--number", type=_positive, help="calls per sample (default: calibrated)")
+    parser.add_argument(
+        "--warmup", type=_not_negative, help="untimed calls of each job and floor before sampling"
+    )
     parser.add_argument("--synthetic", type=_positive, help="intakes in the synthetic batch")
     parser.add_argument(
         "--clients", type=_clients, metavar="N,N,...", help="concurrent clients (e.g. 1,10,50)"

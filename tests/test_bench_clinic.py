@@ -5,6 +5,7 @@ Structure only, never timing: the figures come from ``make bench``.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -18,7 +19,7 @@ from benchmarks.bench_clinic import Client, Endpoint, Response, Tally, filled, f
 from benchmarks.harness import QUICK, Result, Settings, Timing
 from tests.shared_run import background, output
 
-REPEAT, NUMBER, CLIENTS = 2, 1, (1, 2)
+REPEAT, NUMBER, WARMUP, CLIENTS = 2, 1, 0, (1, 2)
 JOBS = (
     "patient list",
     "patient page",
@@ -38,6 +39,7 @@ SERVED_RUN = background(
     "--quick",
     f"--repeat={REPEAT}",
     f"--number={NUMBER}",
+    f"--warmup={WARMUP}",
     f"--clients={','.join(map(str, CLIENTS))}",
     "--json={out}",
     *(f"--skip={m.removeprefix('benchmarks.bench_')}" for m in modules(["clinic"])),
@@ -206,9 +208,19 @@ def test_skip_leaves_the_served_benchmark_out() -> None:
 
 def test_an_unknown_skip_or_client_count_is_refused() -> None:
     with contextlib.redirect_stderr(io.StringIO()):
-        for argv in (["--skip=nosuch"], ["--clients=1,0"], ["--clients=a"]):
+        for argv in (["--skip=nosuch"], ["--clients=1,0"], ["--clients=a"], ["--warmup=-1"]):
             with pytest.raises(SystemExit):
                 main(argv)
+
+
+def test_warmup_zero_is_kept_and_an_unset_option_keeps_the_quick_default() -> None:
+    from benchmarks.__main__ import _settings
+
+    parsed = argparse.Namespace(
+        quick=True, repeat=None, number=None, warmup=0, synthetic=None, clients=None
+    )
+    assert _settings(parsed).warmup == 0
+    assert _settings(argparse.Namespace(**{**vars(parsed), "warmup": None})).warmup == 1
 
 
 def test_measured_throughput_replaces_one_over_the_median() -> None:

@@ -15,7 +15,7 @@ from benchmarks.harness import percentile
 from tests.shared_run import background, output
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
-REPEAT, NUMBER, SYNTHETIC = 2, 1, 3
+REPEAT, NUMBER, WARMUP, SYNTHETIC = 2, 1, 0, 3
 FIELDS = {
     "name",
     "n",
@@ -39,6 +39,7 @@ TINY_RUN = background(
     "--quick",
     f"--repeat={REPEAT}",
     f"--number={NUMBER}",
+    f"--warmup={WARMUP}",
     f"--synthetic={SYNTHETIC}",
     "--json={out}",
     "--skip=clinic",
@@ -95,11 +96,12 @@ def test_p95_is_never_below_the_median(tiny_run: tuple[dict[str, Any], str]) -> 
 
 def test_report_records_the_run_settings(tiny_run: tuple[dict[str, Any], str]) -> None:
     settings = tiny_run[0]["settings"]
-    assert (settings["repeat"], settings["number"], settings["synthetic"]) == (
-        REPEAT,
-        NUMBER,
-        SYNTHETIC,
-    )
+    assert (
+        settings["repeat"],
+        settings["number"],
+        settings["warmup"],
+        settings["synthetic"],
+    ) == (REPEAT, NUMBER, WARMUP, SYNTHETIC)
     assert tiny_run[0]["date"]
 
 
