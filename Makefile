@@ -26,7 +26,10 @@ POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # stay); security/test_csp_browser, test_csrf_forms, test_headers, test_deploy (markup,
 # middleware and settings); robustness/test_core_inputs, test_pip_audit_script (no database),
 # test_loadtest_smoke (opt-in, starts its own server); api/test_knowledge, test_openapi (the
-# knowledge base and the schema document).
+# knowledge base and the schema document); security/test_authorization_matrix (who may open
+# what is each view's declared rule; which clinic's rows a query returns is the care layer's
+# scoping, run here by tests/care, and the REST and FHIR answers to another clinic's ids by
+# tests/api and tests/fhir).
 POSTGRES_TESTS := tests/care tests/api tests/fhir tests/reports/test_clinic_report.py \
 	tests/reports/test_clinic_report_figures.py \
 	tests/pages/test_database.py tests/pages/test_importing.py tests/pages/test_patients.py \
@@ -37,14 +40,17 @@ POSTGRES_TESTS := tests/care tests/api tests/fhir tests/reports/test_clinic_repo
 	tests/research/test_synth.py::test_database_writer_round_trips_and_creates_synthetic_clinics \
 	tests/research/test_synth.py::test_writing_the_same_seed_again_replaces_that_cohort
 POSTGRES_IGNORE := api/test_knowledge.py api/test_openapi.py fhir/test_mapping.py \
+	security/test_authorization_matrix.py \
 	fhir/test_validators.py security/test_csp_browser.py security/test_csrf_forms.py \
 	security/test_headers.py security/test_deploy.py robustness/test_core_inputs.py \
 	robustness/test_pip_audit_script.py robustness/test_loadtest_smoke.py
 
+# --no-compile: Python compiles a module when it is first imported; compiling every installed file
+# up front (thousands in fhir.resources' three FHIR versions alone) cost more than half the install.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
