@@ -44,8 +44,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, special, stats
-from statsmodels.stats.meta_analysis import combine_effects
 
 Method = Literal["DL", "REML", "PM"]
 METHODS: tuple[Method, ...] = ("DL", "REML", "PM")
@@ -165,6 +163,8 @@ def log_risk_ratio(events1: int, n1: int, events2: int, n2: int) -> EffectSize:
 
 def hedges_correction(df: float) -> float:
     """Exact small-sample factor J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)) (Hedges 1981)."""
+    from scipy import special
+
     if df <= 1:
         raise MetaAnalysisError(f"df: the correction needs more than 1 degree of freedom ({df})")
 
@@ -192,6 +192,8 @@ def smd(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int) ->
 
 def _tau2_dl(yi: FloatArray, vi: FloatArray) -> float:
     """DL tau^2 from statsmodels, clamped at 0 as metafor does."""
+    from statsmodels.stats.meta_analysis import combine_effects
+
     result = combine_effects(yi, vi, method_re="chi2")
     return max(0.0, float(result.tau2))
 
@@ -211,6 +213,8 @@ def _tau2_pm(yi: FloatArray, vi: FloatArray) -> float:
     upper end doubled from 100 until Q is below k - 1, and Brent's method finds the root. It
     converges however close to 0 the root lies (the case statsmodels' iteration missed).
     """
+    from scipy import optimize
+
     target = float(yi.size - 1)
 
     def gap(tau2: float) -> float:
@@ -375,6 +379,8 @@ def common_effect(
     beside the random-effects models so a reader sees how much the between-trial variance changes
     the answer. Needs at least two studies.
     """
+    from scipy import stats
+
     if not 0 < level < 1:
         raise MetaAnalysisError(f"level: must be between 0 and 1 (got {level})")
     y, v = _check(yi, vi)
