@@ -1,5 +1,10 @@
 # The two commands a person types are `make run` and `make test`; each sets up .venv when missing.
 PYTHON ?= python3
+# Compiled bytecode is written (into git-ignored __pycache__ folders) even where the environment
+# asks Python not to: otherwise every test worker, server, benchmark worker and command compiles
+# the app again when it starts, and pytest rewrites every test module at each collection (about
+# half of collecting the suite).
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -45,12 +50,10 @@ POSTGRES_IGNORE := api/test_knowledge.py api/test_openapi.py fhir/test_mapping.p
 	security/test_headers.py security/test_deploy.py robustness/test_core_inputs.py \
 	robustness/test_pip_audit_script.py robustness/test_loadtest_smoke.py
 
-# --no-compile: Python compiles a module when it is first imported; compiling every installed file
-# up front (thousands in fhir.resources' three FHIR versions alone) cost more than half the install.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
