@@ -151,6 +151,19 @@ def test_intake_without_red_flags_offers_a_plan(alice: User, patient: Patient) -
     assert "Propose plan" in page.content.decode()
 
 
+def test_intake_page_names_the_likely_cause_in_words_not_by_its_code(
+    alice: User, patient: Patient
+) -> None:
+    record = save_intake(alice, patient)
+    assert record.assessment["likely_cause"] == "unspecified_knee_pain"
+    page = login(alice).get(
+        reverse("intake-detail", kwargs={"patient_id": patient.pk, "intake_id": record.pk})
+    )
+    html = page.content.decode()
+    assert "Likely cause: <strong>Unspecified knee pain</strong>" in html
+    assert "unspecified_knee_pain" not in html
+
+
 # --- red flags -----------------------------------------------------------------------------------
 
 
