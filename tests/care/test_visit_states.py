@@ -60,3 +60,15 @@ def test_the_baseline_does_not_count_as_the_reassessment() -> None:
     # the measurement on the start day precedes the sessions: it is the baseline, not week 2's
     got = states(sessions_done=4, last_measured=START, today=dt.date(2026, 3, 20))
     assert got[("reassessment", 1)] == "due"
+
+
+def test_a_reassessment_opens_the_day_after_the_visit_before_it() -> None:
+    # a measurement from 13 March (the day after the last session) answers week 2's visit
+    got = visit_states(PLAN, START, sessions_done=0, last_measured=None, today=START)
+    assert [(v.kind, v.since) for v in got] == [
+        ("session", None),
+        ("session", None),
+        ("session", None),
+        ("session", None),
+        ("reassessment", dt.date(2026, 3, 13)),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from importlib import resources
 
 import pytest
@@ -189,13 +190,13 @@ def test_missing_domain_leaves_the_verdict_not_evaluable() -> None:
         {"pain": (50.0, 40.0), "function": None, "patient_global": (50.0, 50.0)}, KB
     )
     assert verdict.status == "not_evaluable"
-    assert verdict.missing == ["function: no value"]
+    assert verdict.missing == ["Function: no value"]
 
 
 def test_high_improvement_decides_even_when_another_domain_is_missing() -> None:
     verdict = omeract_oarsi({"pain": (40.0, 20.0), "function": UNCHANGED}, KB)
     assert verdict.status == "responder"
-    assert verdict.missing == ["patient_global: no value"]
+    assert verdict.missing == ["Patient global assessment: no value"]
 
 
 def test_verdict_cites_pham_2004_and_both_restatements() -> None:
@@ -269,7 +270,7 @@ def test_missing_koos_at_follow_up_makes_the_verdict_not_evaluable_naming_it() -
     )
     verdict = evaluation.follow_ups[0].oarsi
     assert verdict.status == "not_evaluable"
-    assert verdict.missing == ["function: koos.adl missing at follow-up"]
+    assert verdict.missing == ["Function: KOOS Function in daily living (ADL) missing at follow-up"]
 
 
 def test_chosen_function_measure_replaces_the_default() -> None:
@@ -469,7 +470,35 @@ def test_missing_patient_global_cannot_rescue_unimproved_pain_and_function() -> 
     # it could make at most 1 of the 2 domains the rule needs: a non-responder, whatever it is.
     verdict = omeract_oarsi({"pain": UNCHANGED, "function": UNCHANGED}, KB)
     assert verdict.status == "non_responder"
-    assert verdict.missing == ["patient_global: no value"]
+    assert verdict.missing == ["Patient global assessment: no value"]
+
+
+def test_missing_measures_are_explained_by_their_names_never_their_identifiers() -> None:
+    # The explanation is shown on the patient page and in the report: "pain_nrs.average_last_week"
+    # or "patient_global" there is an identifier a practitioner should not have to decode.
+    identifier = re.compile(r"\b[a-z]+_[a-z_]+\b|\b[a-z]+\.[a-z_]+\b")
+    not_evaluable = (
+        evaluate(
+            course(
+                {"pain_nrs": {"average_last_week": 6}, "koos": koos(2, 2)},
+                {"koos": {"P1": 2}},
+            ),
+            KB,
+        )
+        .follow_ups[0]
+        .oarsi
+    )
+    assert not_evaluable.status == "not_evaluable"
+    assert "Average pain, last week missing at follow-up" in not_evaluable.explanation
+    assert "Patient global assessment missing at baseline and follow-up" in (
+        not_evaluable.explanation
+    )
+    unimproved = omeract_oarsi({"pain": UNCHANGED, "function": UNCHANGED}, KB)
+    assert unimproved.explanation.endswith(
+        "(the missing patient global assessment cannot change this)"
+    )
+    for verdict in (not_evaluable, unimproved):
+        assert not identifier.findall(verdict.explanation), verdict.explanation
 
 
 def test_missing_patient_global_leaves_one_improved_domain_not_evaluable() -> None:

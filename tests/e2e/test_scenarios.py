@@ -294,5 +294,15 @@ def test_user_of_another_clinic_gets_404_for_a_patient_url(
         response = page.goto(f"{base}/patients/{patient.pk}/{path}")
         assert response is not None
         assert response.status == 404, path
+    # The 404 never says the patient exists, keeps the site's navigation and says what to do.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    expect(page.get_by_text(patient.family_name)).to_have_count(0)
+    nav = page.get_by_role("navigation", name="Main")
+    for name in ("Worklist", "Patients", "Reference"):
+        expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+    main = page.get_by_role("main")
+    expect(main.get_by_role("link", name="your worklist")).to_be_visible()
+    main.get_by_role("link", name="Search the patient list").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Patients")
     page.goto(f"{base}/?q={patient.record_number}")
     expect(page.get_by_role("link", name=patient.family_name)).to_have_count(0)

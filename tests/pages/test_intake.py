@@ -151,6 +151,19 @@ def test_intake_without_red_flags_offers_a_plan(alice: User, patient: Patient) -
     assert "Propose plan" in page.content.decode()
 
 
+def test_intake_page_names_the_likely_cause_in_words_not_by_its_code(
+    alice: User, patient: Patient
+) -> None:
+    record = save_intake(alice, patient)
+    assert record.assessment["likely_cause"] == "unspecified_knee_pain"
+    page = login(alice).get(
+        reverse("intake-detail", kwargs={"patient_id": patient.pk, "intake_id": record.pk})
+    )
+    html = page.content.decode()
+    assert "Likely cause: <strong>Unspecified knee pain</strong>" in html
+    assert "unspecified_knee_pain" not in html
+
+
 # --- red flags -----------------------------------------------------------------------------------
 
 
@@ -211,7 +224,8 @@ def test_out_of_range_koos_item_is_a_field_error_and_stores_nothing(
     )
     assert response.status_code == 200
     form = response.context["form"]
-    assert "koos.P1: must be a whole number from 0 to 4" in form.errors["m__koos__P1"][0]
+    assert form.errors["m__koos__P1"] == ["The answer: must be a whole number from 0 to 4"]
+    assert "koos.P1" not in response.content.decode()  # the item is named by its label
     assert not IntakeRecord.objects.exists()
     assert not Measurement.objects.exists()
 

@@ -85,14 +85,17 @@ def test_the_reassessment_form_offers_every_instrument_of_the_intake(
     assert f'name="measured_on" value="{today}"'.encode() in response.content
 
 
-def test_an_answer_out_of_range_names_the_item_and_stores_nothing(
+def test_an_answer_out_of_range_is_refused_under_its_item_and_stores_nothing(
     patient: Patient, alice: User, signed: PlanRecord
 ) -> None:
     data = reassessment(pain_nrs__average_last_week="2", pain_nrs__current="11")
     response = login(alice).post(new_url(patient), data)
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert "pain_nrs.current" in errors["pain_nrs__current"][0]
+    assert errors["pain_nrs__current"] == ["The answer: must be a whole number from 0 to 10"]
+    page = response.content.decode()
+    assert '<a href="#id_pain_nrs__current">Knee pain now</a>: The answer: must be' in page
+    assert "pain_nrs.current" not in page  # the core's path for the item, shown to no one
     assert not Measurement.objects.filter(measured_on=FOLLOW_UP).exists()
 
 
@@ -103,7 +106,8 @@ def test_a_measure_the_core_refuses_lands_on_its_field(
     response = login(alice).post(new_url(patient), data)
     assert response.status_code == 400
     message = response.context["form"].errors["timed_up_and_go__time_s"][0]
-    assert message == "timed_up_and_go.time_s: must be between 1 and 300"
+    assert message == "must be between 1 and 300"
+    assert "timed_up_and_go.time_s" not in response.content.decode()
     assert not Measurement.objects.filter(measured_on=FOLLOW_UP).exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from typing import Any
 
 import pytest
@@ -439,6 +440,17 @@ def test_front_desk_edits_a_patients_details_and_the_history_shows_it(
     assert "year mistyped" in page
     assert "1960-05-17" in page
     assert "by dana" in page
+
+
+def test_the_details_form_gives_the_birth_date_as_an_iso_date_a_date_box_shows(
+    dana: User, patient: Patient
+) -> None:
+    # <input type="date"> shows only a YYYY-MM-DD value: in the locale's 17/05/1960 the box is
+    # empty in a browser, and saving new contact details is refused for a missing birth date.
+    page = login(dana).get(_edit(patient)).content.decode()
+    box = re.search(r'<input type="date" name="date_of_birth" value="([^"]*)"', page)
+    assert box is not None, page
+    assert box.group(1) == "1960-05-17"
 
 
 def test_the_details_page_refuses_a_stale_version(alice: User, bob: User, patient: Patient) -> None:

@@ -104,6 +104,23 @@ def test_proposed_plan_stores_the_core_plan_as_a_draft(plan_record: PlanRecord) 
     assert plan_record.start_date == START
 
 
+def test_plan_page_gives_each_safety_change_its_reason_in_words_not_its_rule_code(
+    alice: User, pregnant_plan: PlanRecord
+) -> None:
+    content = Plan.model_validate(pregnant_plan.content)
+    rules = {c.rule for c in content.changes}
+    assert "pregnancy" in rules
+    page = login(alice).get(detail_url(pregnant_plan)).content.decode()
+    changes = page[
+        page.index('id="changes"') : page.index("</section>", page.index('id="changes"'))
+    ]
+    for change in content.changes:
+        assert change.reason in changes
+    for rule in rules:  # the knowledge base's ids (``pregnancy_forbidden_point``) stay inside
+        assert f"<code>{rule}</code>" not in changes
+        assert f" {rule}." not in changes
+
+
 def test_plan_page_shows_rationale_citations_and_schedule(
     alice: User, plan_record: PlanRecord
 ) -> None:

@@ -163,7 +163,7 @@ def test_the_next_session_gets_the_next_number(
     assert list(TreatmentSession.objects.values_list("number", flat=True)) == [1, 2]
 
 
-def test_pain_of_eleven_names_the_field_and_stores_nothing(
+def test_pain_of_eleven_is_refused_under_its_field_in_words_and_stores_nothing(
     patient: Patient, alice: User, signed: PlanRecord
 ) -> None:
     client = login(alice)
@@ -171,8 +171,24 @@ def test_pain_of_eleven_names_the_field_and_stores_nothing(
     response = client.post(new_url(patient), data)
     assert response.status_code == 400
     errors = response.context["entry"].session.errors
-    assert "pain_after" in errors
-    assert "pain_after" in errors["pain_after"][0]
+    assert errors["pain_after"] == ["must be 10 or less"]
+    assert TreatmentSession.objects.count() == 0
+
+
+def test_a_value_the_core_refuses_reads_in_words_without_its_path_or_pydantics_phrasing(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    client = login(alice)
+    data = page_data(client, new_url(patient)) | {
+        "needle_diameter_mm": "-0.2",
+        "needle_length_mm": "25",
+    }
+    response = client.post(new_url(patient), data)
+    assert response.status_code == 400
+    assert response.context["entry"].session.errors["needle_diameter_mm"] == ["must be more than 0"]
+    page = response.content.decode()
+    assert "needle.diameter_mm" not in page
+    assert "Input should" not in page
     assert TreatmentSession.objects.count() == 0
 
 

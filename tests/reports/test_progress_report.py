@@ -17,6 +17,8 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
+from acuknee.care import services
+from acuknee.clinical import Plan
 from acuknee.records.models import Patient
 from acuknee.reports.progress import (
     DISCLAIMER,
@@ -26,6 +28,7 @@ from acuknee.reports.progress import (
     patient_report_pdf,
     render_patient_report,
 )
+from tests.care import builders
 from tests.pages.conftest import login
 from tests.pages.test_sessions import sign_plan
 from tests.reports.conftest import DEMO_TODAY, PdfPages
@@ -142,6 +145,26 @@ def test_next_steps_never_call_a_measured_reassessment_planned(
     assert f"Reassessment done: {first.isoformat()}." in mid
     assert any(s.startswith("Reassessment planned: ") for s in mid)
     assert not any(first.isoformat() in s for s in mid if "planned" in s)
+
+
+def test_a_reassessment_measured_early_is_done_on_the_day_it_was_measured(
+    patient: Patient, alice: User
+) -> None:
+    # Measured two days before its planned day: the report dated that day says it was done that
+    # day (naming the planned day as such), never "done" on a day still to come.
+    record = builders.signed_plan(patient, alice, builders.days_ago(70))
+    schedule = Plan.model_validate(record.content).schedule
+    planned = next(v.date for v in schedule if v.kind == "reassessment")
+    for visit in schedule:
+        if visit.kind == "session" and visit.date < planned:
+            services.record_session(patient, alice, builders.session_on(record, visit.date))
+    early = planned - dt.timedelta(days=2)
+    assert early < builders.days_ago(0)
+    services.record_measurements(patient, alice, early, {"pain_nrs": builders.pain_answers(0.3)})
+    steps = build_patient_report(patient, today=early).next_steps
+    said = f"Reassessment done: {early.isoformat()} (planned for {planned.isoformat()})."
+    assert said in steps, steps
+    assert not any(s.startswith("Reassessment planned: " + planned.isoformat()) for s in steps)
 
 
 def test_a_patient_without_a_plan_gets_a_short_report(demo: dict[str, Patient]) -> None:

@@ -148,12 +148,20 @@ def _windows(
     """Each scheduled reassessment's date and whether it was measured: a measurement dated
     after the preceding scheduled visit (on or after the start for the first visit). Any
     measurement on or after that bound counts, so the latest measurement date decides."""
-    out: list[tuple[dt.date, bool]] = []
+    return [
+        (day, last_measured is not None and low <= last_measured)
+        for day, low in _reassessments(schedule, start)
+    ]
+
+
+def _reassessments(schedule: list[Any], start: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Each scheduled reassessment's date and the first day a measurement answers it: the day
+    after the preceding scheduled visit, or the start for a first visit."""
+    out: list[tuple[dt.date, dt.date]] = []
     previous: dt.date | None = None
     for visit in schedule:
         if visit.kind == "reassessment":
-            low = start if previous is None else previous + dt.timedelta(days=1)
-            out.append((visit.date, last_measured is not None and low <= last_measured))
+            out.append((visit.date, start if previous is None else previous + dt.timedelta(days=1)))
         previous = visit.date
     return out
 
@@ -198,6 +206,9 @@ class VisitState:
     number: int
     date: dt.date
     state: str
+    since: dt.date | None = None
+    """A reassessment's first day: a measurement on or after it answers the visit (the plan's
+    start, or the day after the visit before it). None for a session."""
 
 
 def visit_states(
@@ -213,12 +224,14 @@ def visit_states(
     session logged early still answers its planned visit); a reassessment is done when it was
     measured by the rule of ``status_from`` (``_windows``). Pass facts as of ``today``."""
     measured = iter(m for _, m in _windows(plan.schedule, last_measured, start))
+    opens = iter(low for _, low in _reassessments(plan.schedule, start))
     out = []
     for visit in plan.schedule:
+        since = None
         if visit.kind == "session":
             done, late = visit.number <= sessions_done, visit.date < today
         else:  # due on its own day, as ``status_from`` says "reassessment due"
-            done, late = next(measured), visit.date <= today
+            done, late, since = next(measured), visit.date <= today, next(opens)
         state = "done" if done else ("due" if late else "planned")
-        out.append(VisitState(visit.kind, visit.number, visit.date, state))
+        out.append(VisitState(visit.kind, visit.number, visit.date, state, since))
     return out

@@ -159,6 +159,9 @@ class OarsiDomain(CoreModel):
     improved: bool = False
     """Met both ordinary thresholds."""
     missing: str | None = None
+    """What is missing, as the verdict's explanation says it to a practitioner: the domain's and
+    the measure's names (``Function: KOOS Function in daily living (ADL) missing at
+    follow-up``), never their identifiers."""
 
 
 class OarsiVerdict(CoreModel):
@@ -528,7 +531,7 @@ def _verdict(
         f"{criteria.domains_required} domains improved{improved}"
     )
     if missing:
-        explanation += " (the missing " + ", ".join(gaps) + " cannot change this)"
+        explanation += " (the missing " + ", ".join(names[g] for g in gaps) + " cannot change this)"
     return OarsiVerdict(
         status="non_responder",
         explanation=explanation,
@@ -551,7 +554,7 @@ def omeract_oarsi(
         pair = values.get(domain.id)
         if pair is None:
             domains.append(
-                OarsiDomain(domain=domain.id, measure=None, missing=f"{domain.id}: no value")
+                OarsiDomain(domain=domain.id, measure=None, missing=f"{domain.name}: no value")
             )
         else:
             domains.append(_judge_domain(criteria, domain.id, domain.high_improvement, pair))
@@ -588,8 +591,10 @@ def _oarsi_at(
                     for label, scored in (("baseline", before), ("follow-up", after))
                     if _value(scored, ref) is None
                 ]
-                gaps.append(f"{ref.instrument}.{ref.subscale} missing at {' and '.join(where)}")
-            missing = f"{domain.id}: " + "; ".join(gaps)
+                named = _subscale(kb, ref)
+                assert named is not None  # load-time cross-references and _check_choices
+                gaps.append(f"{named.name} missing at {' and '.join(where)}")
+            missing = f"{domain.name}: " + "; ".join(gaps)
             domains.append(OarsiDomain(domain=domain.id, measure=None, missing=missing))
             continue
         ref, b, f = usable

@@ -77,6 +77,22 @@ class Cause(StrEnum):
     OSGOOD_SCHLATTER = "osgood_schlatter_disease"
     UNSPECIFIED = "unspecified_knee_pain"
 
+    @property
+    def label(self) -> str:
+        """What a person reads (the code is for machines): "Knee osteoarthritis"."""
+        return _CAUSE_LABELS[self]
+
+
+_CAUSE_LABELS: dict[Cause, str] = {
+    Cause.KNEE_OSTEOARTHRITIS: "Knee osteoarthritis",
+    Cause.PATELLOFEMORAL_PAIN: "Patellofemoral pain",
+    Cause.PES_ANSERINE: "Pes anserine tendinopathy or bursitis",
+    Cause.PATELLAR_TENDINOPATHY: "Patellar tendinopathy",
+    Cause.ILIOTIBIAL_BAND: "Iliotibial band syndrome",
+    Cause.OSGOOD_SCHLATTER: "Osgood-Schlatter disease",
+    Cause.UNSPECIFIED: "Unspecified knee pain",
+}
+
 
 class ConsentBy(StrEnum):
     """Who gave consent to treatment: the patient, or (for a child) a parent or guardian."""

@@ -41,6 +41,7 @@ from acuknee.clinical.base import CoreModel
 from acuknee.clinical.knowledge import Instrument
 from acuknee.clinical.vocabulary import PainLocation, Side
 from acuknee.forms.measurements import item_field
+from acuknee.forms.words import in_words
 
 # Intake fields the form does not ask for: they come from the patient record or the measurements.
 _FROM_ELSEWHERE = {"age", "sex", "baseline"}
@@ -628,7 +629,7 @@ class IntakeForm(forms.Form):
         when ``skip_baseline``, so they are not shown twice."""
         for err in exc.errors():
             loc = [str(part) for part in err["loc"]]
-            message = str(err["msg"]).removeprefix("Value error, ")
+            message = in_words(err)
             if loc and loc[0] == "baseline":
                 if not skip_baseline:
                     where, _, problem = message.partition(": ")

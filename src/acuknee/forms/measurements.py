@@ -2,8 +2,9 @@
 
 Every field is built from ``load_knowledge().instruments`` (item code, label, range, unit), so an
 instrument added to ``instruments.toml`` appears here without code. Answers are validated and
-scored by ``acuknee.clinical.score``; an error names the item (``koos.P3``) and lands on its
-field. The care layer stores them (``care.services.record_measurements``), all or none.
+scored by ``acuknee.clinical.score``; an error lands on its item's field, said in words under the
+item's label (the core's ``koos.P3`` is shown to no one). The care layer stores them
+(``care.services.record_measurements``), all or none.
 """
 
 from __future__ import annotations
@@ -87,8 +88,8 @@ def item_field(inst: Instrument, item: Item, audience: Audience = "practitioner"
     self-report alike: a radio group with the instrument's answer words where the answers are
     few whole numbers (KOOS, PSS-4, the 0-10 ratings with their ends), else a number box. The
     practitioner sees a questionnaire item's code before its label (``P3. <label>``). A radio
-    refuses an answer off its scale naming the item (``koos.P3``); a number box's range is
-    checked by the core's ``score``."""
+    refuses an answer off its scale under the item's label; a number box's range is checked by
+    the core's ``score``."""
     if audience == "patient":
         label = item.ask or item.label
     elif inst.kind == "questionnaire":
@@ -97,11 +98,10 @@ def item_field(inst: Instrument, item: Item, audience: Audience = "practitioner"
         label = item.label
     label += f" ({item.unit})" if item.unit else ""
     span = item.max - item.min
-    where = f"{inst.id}.{item.code}" if audience == "practitioner" else "The answer"
     errors = {
-        "invalid_choice": f"{where}: must be a whole number from {_fmt(item.min)} to "
+        "invalid_choice": f"The answer: must be a whole number from {_fmt(item.min)} to "
         f"{_fmt(item.max)}",
-        "invalid": f"{where}: must be a number",
+        "invalid": "The answer: must be a number",
     }
     if item.integer and span + 1 <= _RADIO_MAX_OPTIONS:
         values = [int(item.min) + k for k in range(int(span) + 1)]
@@ -227,14 +227,12 @@ class MeasurementsForm(forms.Form):
         for error in errors:
             instrument, _, code = error.field.partition(".")
             name = field_name(instrument, code)
-            # A patient is not shown item codes; a practitioner sees which item the core named.
-            text = f"{error.field}: {error.problem}"
-            if self.audience == "patient":
-                text = error.problem
+            # The error stands under its item's label, and the summary names the label: the
+            # core's path (walk_40m.time_s) is for machines, shown to no one (issue 14).
             if name in self.fields:
-                self.add_error(name, text)
+                self.add_error(name, error.problem)
             else:
-                self.add_error(None, text)
+                self.add_error(None, error.problem)
 
     @property
     def visit_date(self) -> dt.date:

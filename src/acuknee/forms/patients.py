@@ -11,7 +11,14 @@ from acuknee.records.models import Patient
 
 
 class DateInput(forms.DateInput):
+    """A browser's date box, given its value as an ISO date: the only value such a box shows
+    (the clinic's locale format, 14/06/1958, left the details form's birth date empty, so
+    every save of changed contact details was refused as missing it)."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 _DETAILS = ["given_name", "family_name", "date_of_birth", "sex", "record_number", "phone", "email"]

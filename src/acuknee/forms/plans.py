@@ -27,6 +27,7 @@ from acuknee.clinical.session_check import (
     override_refusals,
 )
 from acuknee.clinical.vocabulary import Method, Side
+from acuknee.forms.words import in_words
 
 ADD_ROWS = 3
 """How many "add a point" rows the edit form offers at once."""
@@ -318,9 +319,9 @@ class PlanEditForm(forms.Form):
         try:
             return Plan.model_validate(candidate.model_dump(mode="json"))
         except ValidationError as exc:
-            for err in exc.errors():
-                where = ".".join(str(p) for p in err["loc"])
-                self.add_error(None, f"{where}: {err['msg']}")
+            for err in exc.errors():  # on its field when the form has one, in words
+                named = str(err["loc"][0]) if err["loc"] else ""
+                self.add_error(named if named in self.fields else None, in_words(err))
             return None
 
     def overrides(self, *, by: str, at: dt.datetime) -> list[dict[str, Any]]:

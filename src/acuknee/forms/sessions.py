@@ -22,6 +22,7 @@ from acuknee.clinical.consent import EXPLAINABLE_RISKS, Consent
 from acuknee.clinical.session_check import SessionProblem, standard_code
 from acuknee.clinical.sessions import ASHI
 from acuknee.clinical.vocabulary import AdverseEventKind, ConsentBy, Method, Severity, Side
+from acuknee.forms.words import in_words
 
 _SIDES = [(s.value, s.value.title()) for s in Side]
 _METHODS = [(m.value, m.value.title()) for m in Method]
@@ -192,7 +193,7 @@ class ConsentForm(forms.Form):
             )
         except ValidationError as exc:
             for error in exc.errors():
-                message = error["msg"].removeprefix("Value error, ")
+                message = in_words(error)
                 field, sep, text = message.partition(": ")
                 if not sep or field not in self._FIELDS:
                     field, text = (str(error["loc"][0]) if error["loc"] else ""), message
@@ -466,7 +467,7 @@ class SessionEntry:
                 # A safety refusal is written for the practitioner (the point, the rule and its
                 # sources): it goes on its field without the internal path in front.
                 loc = [str(part) for part in problem.loc]
-                self._put(loc, problem.message, where, with_path=False)
+                self._put(loc, problem.message, where)
             if problems:
                 self.record = None
         return self.record is not None
@@ -581,10 +582,12 @@ class SessionEntry:
         return standard
 
     def _place(self, exc: ValidationError, where: dict[str, list[forms.Form]]) -> None:
-        """Put each core error on the field it names; what names no field goes on top."""
+        """Put each core error, in words, on the field it names; what names no field goes on
+        top. The page never shows the record's path (``needle.diameter_mm``) or pydantic's
+        phrasing ("Input should be greater than 0")."""
         for error in exc.errors():
             loc = [str(part) for part in error["loc"]]
-            self._put(loc, error["msg"].removeprefix("Value error, "), where)
+            self._put(loc, in_words(error), where)
 
     def _row_number(self, kind: str, index: int, where: dict[str, list[forms.Form]]) -> int:
         """The page's row number (1-based, counting unused rows) of the record's ``index``."""
@@ -594,19 +597,11 @@ class SessionEntry:
             return formset.forms.index(used[index]) + 1
         return index + 1
 
-    def _put(
-        self,
-        loc: list[str],
-        message: str,
-        where: dict[str, list[forms.Form]],
-        *,
-        with_path: bool = True,
-    ) -> None:
-        path = ".".join(loc)
+    def _put(self, loc: list[str], message: str, where: dict[str, list[forms.Form]]) -> None:
         target, field = _target(self.session, loc, where)
-        text = f"{path}: {message}" if path and with_path else message
+        text = message
         row = _ROW_NAMES.get(loc[0]) if len(loc) >= 2 and loc[1].isdigit() else None
-        if row is not None and not with_path:  # the row as the page shows it, not a path
+        if row is not None:  # the row as the page shows it, not a path
             text = f"{row} {self._row_number(loc[0], int(loc[1]), where)}: {message}"
         if target is not None and field is not None and field in target.fields:
             target.add_error(field, text)

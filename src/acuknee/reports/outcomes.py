@@ -187,6 +187,27 @@ def recorded_visits(patient: Patient, kb: KnowledgeBase) -> list[RecordedVisit]:
     return [RecordedVisit(day, items) for day, items in sorted(by_date.items())]
 
 
+@dataclass(frozen=True)
+class DoneReassessment:
+    """A scheduled reassessment that was measured: said by the day it was measured, with its
+    planned day when that differs, so a document never dates a visit that has happened later
+    than it happened (measured two days early: "2026-05-04 (planned for 2026-05-06)")."""
+
+    planned: dt.date
+    measured: dt.date
+
+    def __str__(self) -> str:
+        if self.measured == self.planned:
+            return self.measured.isoformat()
+        return f"{self.measured.isoformat()} (planned for {self.planned.isoformat()})"
+
+
+def _measured_on(since: dt.date | None, measured: list[dt.date], planned: dt.date) -> dt.date:
+    """The first measurement day (``measured``: sorted) that answers a reassessment whose
+    window opens on ``since``; ``visit_states`` found one, so the fallback is never used."""
+    return next((day for day in measured if since is None or day >= since), planned)
+
+
 @dataclass
 class Outcomes:
     patient: Patient
@@ -204,8 +225,9 @@ class Outcomes:
     planned_to_date: int | None = None
     reassessments_planned: list[dt.date] = field(default_factory=list)
     """Scheduled reassessments still ahead (not measured, date not yet come)."""
-    reassessments_done: list[dt.date] = field(default_factory=list)
-    """Scheduled reassessments measured in their window (``care.status.visit_states``)."""
+    reassessments_done: list[DoneReassessment] = field(default_factory=list)
+    """Scheduled reassessments measured in their window (``care.status.visit_states``), each
+    with the day it was measured."""
     reassessments_due: list[dt.date] = field(default_factory=list)
     """Scheduled reassessments whose date has come without a measurement."""
     next_session: dt.date | None = None
@@ -428,14 +450,12 @@ def outcomes_context(
     view.adverse_event_counts = _counts_by_kind(view.adverse_events)
     record = signed_plan(patient)
     view.records = recorded_visits(patient, kb)
-    view.last_measured = max(
-        (
-            v.date
-            for v in view.records
-            if v.date <= today and any(not m.is_voided for _, m in v.measurements)
-        ),
-        default=None,
-    )
+    measured = [
+        v.date
+        for v in view.records  # in date order
+        if v.date <= today and any(not m.is_voided for _, m in v.measurements)
+    ]
+    view.last_measured = max(measured, default=None)
     if record is not None:
         plan = Plan.model_validate(record.content)
         view.planned = plan.number_of_sessions
@@ -452,7 +472,11 @@ def outcomes_context(
         )
         reassessments = [v for v in states if v.kind == "reassessment"]
         view.reassessments_planned = [v.date for v in reassessments if v.state == "planned"]
-        view.reassessments_done = [v.date for v in reassessments if v.state == "done"]
+        view.reassessments_done = [
+            DoneReassessment(v.date, _measured_on(v.since, measured, v.date))
+            for v in reassessments
+            if v.state == "done"
+        ]
         view.reassessments_due = [v.date for v in reassessments if v.state == "due"]
         ahead = [v.date for v in states if v.kind == "session" and v.state == "planned"]
         view.next_session = ahead[0] if ahead else None

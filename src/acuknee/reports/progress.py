@@ -381,7 +381,7 @@ def _next_steps(report: PatientReport) -> list[str]:
         when = " (today)" if o.next_session == report.today else ""
         steps.append(f"Next session planned: {o.next_session.isoformat()}{when}.")
     if o.reassessments_done:
-        steps.append(f"Reassessment done: {_dates(o.reassessments_done)}.")
+        steps.append(f"Reassessment done: {', '.join(map(str, o.reassessments_done))}.")
     if o.reassessments_due:
         steps.append(
             f"Reassessment due since {_dates(o.reassessments_due)}: "

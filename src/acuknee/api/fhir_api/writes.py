@@ -135,9 +135,9 @@ def create_questionnaire_response(request: HttpRequest) -> HttpResponse:
             form_data[field_name(instrument, code)] = _form_value(value)
     form = MeasurementsForm(form_data, instruments=[instrument], kb=kb)
     if not form.is_valid():
-        issues: list[tuple[str, str, str | None]] = [
-            ("invalid", str(message), None)
-            for messages in form.errors.values()
+        issues: list[tuple[str, str, str | None]] = [  # the item's path, as the core names it
+            ("invalid", str(message), None if name == "__all__" else name.replace("__", ".", 1))
+            for name, messages in form.errors.items()
             for message in messages
         ]
         raise _unprocessable(issues)
