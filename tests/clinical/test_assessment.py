@@ -487,6 +487,16 @@ def test_koos_pain_is_reported_beside_the_band_without_setting_it(kb: KnowledgeB
     assert (result.severity, result.koos_pain) == (Severity.MILD, 0)
 
 
+def test_koos_pain_beside_the_band_is_said_to_its_decimals_not_as_a_float(
+    kb: KnowledgeBase,
+) -> None:
+    koos = {f"P{i}": 1 for i in range(1, 9)} | {"P9": 2}  # 100 - 25 * 10 / 9 = 72.222...
+    result = run(kb, nrs(6), baseline={"koos": koos})
+    assert result.koos_pain == pytest.approx(72.2222, abs=1e-4)
+    assert "KOOS Pain 72.2/100" in result.severity_basis
+    assert "72.22" not in result.severity_basis
+
+
 def test_koos_pain_alone_sets_no_severity_band(kb: KnowledgeBase) -> None:
     result = run(kb, baseline={"koos": {f"P{i}": 2 for i in range(1, 10)}})
     assert (result.severity, result.koos_pain) == (None, 50)

@@ -32,6 +32,7 @@ from acuknee.clinical.knowledge import (
     SeverityBand,
     load_knowledge,
 )
+from acuknee.clinical.numbers import format_number
 from acuknee.clinical.vocabulary import Cause, Severity
 
 ACR_CLINICAL = "acr1986_clinical"
@@ -340,8 +341,10 @@ def _severity(
     No published KOOS Pain severity bands were found, so KOOS Pain does not set the band.
     """
     koos_pain = _score(kb, intake, KOOS, KOOS_PAIN)
+    decimals = next(s.decimals for s in kb.instruments[KOOS].subscales if s.id == KOOS_PAIN)
     koos_text = (
-        f" KOOS Pain {koos_pain:g}/100 (higher is better) is reported alongside; no published "
+        f" KOOS Pain {format_number(koos_pain, decimals)}/100 (higher is better) is reported "
+        "alongside; no published "
         "KOOS Pain severity bands were found, so it does not set the band."
         if koos_pain is not None
         else ""
