@@ -348,10 +348,6 @@ def test_an_empty_letter_is_refused_naming_the_field(referred: IntakeRecord, ali
     assert not ReferralLetterText.objects.filter(intake=referred).exists()
 
 
-def test_front_desk_may_not_edit_the_letter(referred: IntakeRecord, dana: User) -> None:
-    assert login(dana).get(edit_url(referred)).status_code == 403
-
-
 def test_no_block_of_the_letter_is_split_or_orphaned_across_pages(
     referred: IntakeRecord, alice: User
 ) -> None:
