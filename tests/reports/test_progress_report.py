@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import io
 import re
 from collections.abc import Callable
@@ -217,6 +218,23 @@ def test_non_responder_verdict_and_adverse_events_reach_the_pdf(
 def test_pdf_never_fetches_from_the_network() -> None:
     with pytest.raises(ReportError, match=re.escape("not http://example.org/x.png")):
         html_to_pdf('<img src="http://example.org/x.png" alt="">')
+
+
+def test_printing_holds_the_garbage_collector_off_and_always_turns_it_back_on() -> None:
+    html_to_pdf("<p>warm</p>")  # WeasyPrint imported (importing may collect)
+    collections: list[str] = []
+    gc.callbacks.append(lambda phase, info: collections.append(phase) if phase == "start" else None)
+    try:
+        html_to_pdf("<p>" + "<span>a b</span> " * 3000 + "</p>")
+    finally:
+        gc.callbacks.pop()
+    # Tens of thousands of boxes allocated (dozens of collections with the collector on): at
+    # most the one collection that runs as it is turned back on.
+    assert len(collections) <= 1
+    assert gc.isenabled()
+    with pytest.raises(ReportError):
+        html_to_pdf('<img src="http://example.org/x.png" alt="">')
+    assert gc.isenabled()
 
 
 def test_pdf_is_a_pdf(demo: dict[str, Patient]) -> None:
