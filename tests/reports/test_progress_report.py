@@ -20,8 +20,10 @@ from PIL import Image
 
 from acuknee.records.models import Patient
 from acuknee.reports.progress import (
+    _BASE_URL,
     DISCLAIMER,
     ReportError,
+    _package_fetcher,
     build_patient_report,
     html_to_pdf,
     patient_report_pdf,
@@ -235,6 +237,28 @@ def test_printing_holds_the_garbage_collector_off_and_always_turns_it_back_on() 
     with pytest.raises(ReportError):
         html_to_pdf('<img src="http://example.org/x.png" alt="">')
     assert gc.isenabled()
+
+
+def test_pdf_with_kept_fonts_and_parsed_stylesheet_looks_as_weasyprint_prints_it_afresh(
+    demo: dict[str, Patient], pdf_pages: Callable[[bytes], PdfPages]
+) -> None:
+    from weasyprint import HTML
+
+    report = build_patient_report(demo[RESPONDER], today=DEMO_TODAY, for_print=True)
+    html = render_patient_report(report, for_print=True)
+
+    def seen(pdf: bytes) -> tuple[str, list[np.ndarray]]:
+        read = pdf_pages(pdf)
+        return read.text, [np.asarray(Image.open(page).convert("RGB")) for page in read.pages]
+
+    html_to_pdf(html)  # the thread's fonts and the parsed stylesheet, kept for the next
+    ours = seen(html_to_pdf(html))
+    fetcher = _package_fetcher()  # WeasyPrint fetches and parses the linked stylesheet itself
+    afresh = seen(HTML(string=html, base_url=_BASE_URL, url_fetcher=fetcher).write_pdf())
+    assert ours[0] == afresh[0]
+    assert len(ours[1]) == len(afresh[1]) >= 3
+    for mine, theirs in zip(ours[1], afresh[1], strict=True):
+        assert np.array_equal(mine, theirs)
 
 
 def test_pdf_is_a_pdf(demo: dict[str, Patient]) -> None:

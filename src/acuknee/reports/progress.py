@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 import io
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -537,6 +539,47 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+_STYLESHEET = "reports/report.css"
+"""The reports' one stylesheet (the page, the header and the page numbers of every PDF)."""
+
+_PRINTING = threading.local()
+"""Per thread: WeasyPrint's font configuration and the stylesheet, parsed (``_print_tools``)."""
+
+
+def _print_tools(html: str) -> tuple[str, Any, list[Any]]:
+    """The HTML without its link to the reports' stylesheet, the thread's font configuration
+    and that stylesheet parsed once (reused while its text is unchanged).
+
+    Unless told otherwise WeasyPrint starts every document afresh: a new Fontconfig
+    configuration and Pango font map (fonts loaded and shaping caches filled again) and the
+    linked stylesheet fetched, parsed and compiled again. Together about 25 ms of a progress
+    report's 300 (measured, CPU). The parsed stylesheet is applied as a user stylesheet: the
+    same rules, and the reports have no author styles for it to lose to (no ``<style>`` or
+    ``style=`` under the Content-Security-Policy). Kept per thread, as WeasyPrint does not
+    promise that Pango's font map may be shared between threads."""
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = getattr(_PRINTING, "font_config", None)
+    if font_config is None:
+        font_config = _PRINTING.font_config = FontConfiguration()
+        _PRINTING.sheets = {}
+    link = f'<link rel="stylesheet" href="{static(_STYLESHEET)}">'
+    found = finders.find(_STYLESHEET)
+    if link not in html or not isinstance(found, str):
+        return html, font_config, []
+    with open(found, "rb") as handle:
+        text = handle.read()
+    key = hashlib.sha256(text).hexdigest()
+    sheets: dict[str, Any] = _PRINTING.sheets
+    if key not in sheets:
+        sheets.clear()  # the file changed (development): the old rules are of no more use
+        sheets[key] = CSS(string=text.decode("utf-8"), font_config=font_config)
+    return html.replace(link, "", 1), font_config, [sheets[key]]
+
+
 def html_to_pdf(html: str) -> bytes:
     """Print an HTML report to PDF with WeasyPrint (A4, page numbers from the print CSS)."""
     from weasyprint import HTML
@@ -545,9 +588,10 @@ def html_to_pdf(html: str) -> bytes:
     from weasyprint.urls import FatalURLFetchingError
 
     with _collector_paused():
+        html, font_config, stylesheets = _print_tools(html)
         document = HTML(string=html, base_url=_BASE_URL, url_fetcher=_package_fetcher())
         try:
-            document.write_pdf(buffer)
+            document.write_pdf(buffer, font_config=font_config, stylesheets=stylesheets)
         except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: name the resource
             cause = exc.__cause__
             raise ReportError(str(cause) if isinstance(cause, ReportError) else str(exc)) from exc
