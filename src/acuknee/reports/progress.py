@@ -14,13 +14,15 @@ and the package's own static files, and refuses everything else (``ReportError``
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import gc
 import hashlib
 import io
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -488,20 +490,26 @@ def _mime(path: str) -> str:
     return "application/octet-stream"
 
 
-def _package_fetcher() -> Any:
+def _package_fetcher(pictures: Mapping[str, tuple[str, bytes]] | None = None) -> Any:
     """WeasyPrint's URL fetcher for reports: ``data:`` and the package's static files only,
     never the network (no CDN at run time, no request to an address a record might contain).
-    Anything else stops the rendering with ``ReportError``'s message."""
+    ``pictures``: the report's own ``data:`` pictures, taken out of its HTML by
+    ``_pictures_apart``, by the addresses put in their place. Anything else stops the
+    rendering with ``ReportError``'s message."""
     from django.contrib.staticfiles import finders
     from django.templatetags.static import static
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     prefix = static("")
+    held = pictures or {}
 
     class PackageFetcher(URLFetcher):  # weasyprint is untyped: Any
         def fetch(self, url: str, headers: Any = None) -> Any:
             if url.startswith("data:"):
                 return super().fetch(url, headers)
+            if url in held:
+                mime, body = held[url]
+                return URLFetcherResponse(url, body, {"Content-Type": mime})
             path = unquote(urlparse(url).path)
             if prefix and path.startswith(prefix):
                 found = finders.find(path[len(prefix) :])
@@ -580,6 +588,36 @@ def _print_tools(html: str) -> tuple[str, Any, list[Any]]:
     return html.replace(link, "", 1), font_config, [sheets[key]]
 
 
+_DATA_PICTURE = re.compile(r'src="data:(image/(?:png|jpeg|svg\+xml));base64,([A-Za-z0-9+/=]+)"')
+"""An ``<img>``'s ``data:`` picture as the report templates write it (``src`` in double quotes:
+a quote in the report's text is escaped, so text never matches)."""
+
+
+def _pictures_apart(html: str) -> tuple[str, dict[str, tuple[str, bytes]]]:
+    """The HTML with each ``data:`` picture replaced by a short address, and the pictures
+    (type and bytes) by those addresses, for the fetcher to serve.
+
+    WeasyPrint's HTML parser reads an attribute character by character: on the progress
+    report's 170 KB of base64 pictures it spends 4% of the report's instructions (valgrind;
+    8 to 11 ms of CPU), against well under a millisecond to find and decode them here. The HTML a report hands over stays
+    self-contained (a page, a file, a test can read it); only the printing takes them apart."""
+    pictures: dict[str, tuple[str, bytes]] = {}
+    addresses: dict[str, str] = {}
+
+    def swap(match: re.Match[str]) -> str:
+        address = addresses.get(match.group(0))
+        if address is None:
+            try:
+                body = base64.b64decode(match.group(2), validate=True)
+            except binascii.Error:
+                return match.group(0)  # left to WeasyPrint, which reports it as it would
+            address = addresses[match.group(0)] = f"{_BASE_URL}picture/{len(addresses)}"
+            pictures[address] = (match.group(1), body)
+        return f'src="{address}"'
+
+    return _DATA_PICTURE.sub(swap, html), pictures
+
+
 def html_to_pdf(html: str) -> bytes:
     """Print an HTML report to PDF with WeasyPrint (A4, page numbers from the print CSS)."""
     from weasyprint import HTML
@@ -589,7 +627,9 @@ def html_to_pdf(html: str) -> bytes:
 
     with _collector_paused():
         html, font_config, stylesheets = _print_tools(html)
-        document = HTML(string=html, base_url=_BASE_URL, url_fetcher=_package_fetcher())
+        html, pictures = _pictures_apart(html)
+        fetcher = _package_fetcher(pictures)
+        document = HTML(string=html, base_url=_BASE_URL, url_fetcher=fetcher)
         try:
             document.write_pdf(buffer, font_config=font_config, stylesheets=stylesheets)
         except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: name the resource
