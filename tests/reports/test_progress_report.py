@@ -24,6 +24,7 @@ from acuknee.reports.progress import (
     DISCLAIMER,
     ReportError,
     _package_fetcher,
+    _print_tools,
     build_patient_report,
     html_to_pdf,
     patient_report_pdf,
@@ -253,6 +254,9 @@ def test_pdf_looks_as_weasyprint_prints_the_same_html_afresh(
         read = pdf_pages(pdf)
         return read.text, [np.asarray(Image.open(page).convert("RGB")) for page in read.pages]
 
+    unlinked, _, sheets = _print_tools(html)
+    assert len(sheets) == 1  # the reports' link to their stylesheet is recognised ...
+    assert "report.css" not in unlinked  # ... and taken out for the parsed one
     html_to_pdf(html)  # the thread's fonts and the parsed stylesheet, kept for the next
     ours = seen(html_to_pdf(html))
     fetcher = _package_fetcher()  # WeasyPrint fetches and parses the linked stylesheet itself
