@@ -599,8 +599,9 @@ def _pictures_apart(html: str) -> tuple[str, dict[str, tuple[str, bytes]]]:
 
     WeasyPrint's HTML parser reads an attribute character by character: on the progress
     report's 170 KB of base64 pictures it spends 4% of the report's instructions (valgrind;
-    8 to 11 ms of CPU), against well under a millisecond to find and decode them here. The HTML a report hands over stays
-    self-contained (a page, a file, a test can read it); only the printing takes them apart."""
+    8 to 11 ms of CPU), against well under a millisecond to find and decode them here. The HTML
+    a report hands over stays self-contained (a page, a file, a test can read it); only the
+    printing takes the pictures apart."""
     pictures: dict[str, tuple[str, bytes]] = {}
     addresses: dict[str, str] = {}
 
