@@ -21,11 +21,15 @@ alike):
 - **referral letter PDF**: the demo's hot-knee referral printed by WeasyPrint.
   Floor of the three PDFs: WeasyPrint printing **the same page without its pictures** (every
   ``data:`` image taken out of the same HTML): a report should cost at most 3 times that.
+- **patient report PDF, charts cached, against one paragraph**: the same job beside a second
+  floor, a one-paragraph page in the reports' stylesheet (header, page number) printed by
+  ``html_to_pdf``: what any PDF costs, so the rest is the report's own layout.
 
 Whether WeasyPrint subsets fonts with HarfBuzz (libharfbuzz-subset0) or falls back to
 fontTools (about 0.9 s more a PDF) is said in the note.
 
-PDF samples last around a second, so at most 7 are taken (``Settings.repeat`` caps it lower).
+PDF samples last a third of a second to a second, so at most 7 are taken (``Settings.repeat``
+caps it lower).
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ def _worker(settings: Settings, out: Path) -> None:
         return html_to_pdf(letter_html())
 
     pictureless = without_pictures(print_html())
+    paragraph = one_paragraph_html()
     letter_pictureless = without_pictures(letter_html())
 
     def rows() -> int:
@@ -155,6 +160,14 @@ def _worker(settings: Settings, out: Path) -> None:
             note=f"{note}; {fonts}",
         ),
         compare(
+            "patient report PDF, charts cached, against one paragraph",
+            pdf,
+            "WeasyPrint of a one-paragraph page in the reports' stylesheet",
+            lambda: html_to_pdf(paragraph),
+            pdf_settings,
+            note=f"{note}; {fonts}",
+        ),
+        compare(
             "referral letter PDF (demo referral)",
             letter,
             floor_pdf,
@@ -176,6 +189,19 @@ def without_pictures(html: str) -> str:
     if not count:
         raise AssertionError("the report has no pictures to take out: the floor is wrong")
     return stripped
+
+
+def one_paragraph_html() -> str:
+    """A page of one paragraph in the reports' stylesheet (A4, running header, page number):
+    the least a report's PDF costs."""
+    from django.templatetags.static import static
+
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<link rel="stylesheet" href="{static("reports/report.css")}"></head>'
+        '<body class="report for-print"><p class="running-header">Decision support</p>'
+        "<main><p>One paragraph: the fixed cost of printing a report.</p></main></body></html>"
+    )
 
 
 def font_subsetter() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import io
 import re
 from collections.abc import Callable
@@ -21,8 +22,11 @@ from acuknee.care import services
 from acuknee.clinical import Plan
 from acuknee.records.models import Patient
 from acuknee.reports.progress import (
+    _BASE_URL,
     DISCLAIMER,
     ReportError,
+    _package_fetcher,
+    _print_tools,
     build_patient_report,
     html_to_pdf,
     patient_report_pdf,
@@ -240,6 +244,50 @@ def test_non_responder_verdict_and_adverse_events_reach_the_pdf(
 def test_pdf_never_fetches_from_the_network() -> None:
     with pytest.raises(ReportError, match=re.escape("not http://example.org/x.png")):
         html_to_pdf('<img src="http://example.org/x.png" alt="">')
+
+
+def test_printing_holds_the_garbage_collector_off_and_always_turns_it_back_on() -> None:
+    html_to_pdf("<p>warm</p>")  # WeasyPrint imported (importing may collect)
+    collections: list[str] = []
+    gc.callbacks.append(lambda phase, info: collections.append(phase) if phase == "start" else None)
+    try:
+        html_to_pdf("<p>" + "<span>a b</span> " * 3000 + "</p>")
+    finally:
+        gc.callbacks.pop()
+    # Tens of thousands of boxes allocated (dozens of collections with the collector on): at
+    # most the one collection that runs as it is turned back on.
+    assert len(collections) <= 1
+    assert gc.isenabled()
+    with pytest.raises(ReportError):
+        html_to_pdf('<img src="http://example.org/x.png" alt="">')
+    assert gc.isenabled()
+
+
+def test_pdf_looks_as_weasyprint_prints_the_same_html_afresh(
+    demo: dict[str, Patient], pdf_pages: Callable[[bytes], PdfPages]
+) -> None:
+    """html_to_pdf's shortcuts (fonts kept, the stylesheet parsed once, the pictures handed
+    over apart from the HTML) change nothing a reader sees: same text, same pixels."""
+    from weasyprint import HTML
+
+    report = build_patient_report(demo[RESPONDER], today=DEMO_TODAY, for_print=True)
+    html = render_patient_report(report, for_print=True)
+
+    def seen(pdf: bytes) -> tuple[str, list[np.ndarray]]:
+        read = pdf_pages(pdf)
+        return read.text, [np.asarray(Image.open(page).convert("RGB")) for page in read.pages]
+
+    unlinked, _, sheets = _print_tools(html)
+    assert len(sheets) == 1  # the reports' link to their stylesheet is recognised ...
+    assert "report.css" not in unlinked  # ... and taken out for the parsed one
+    html_to_pdf(html)  # the thread's fonts and the parsed stylesheet, kept for the next
+    ours = seen(html_to_pdf(html))
+    fetcher = _package_fetcher()  # WeasyPrint fetches and parses the linked stylesheet itself
+    afresh = seen(HTML(string=html, base_url=_BASE_URL, url_fetcher=fetcher).write_pdf())
+    assert ours[0] == afresh[0]
+    assert len(ours[1]) == len(afresh[1]) >= 3
+    for mine, theirs in zip(ours[1], afresh[1], strict=True):
+        assert np.array_equal(mine, theirs)
 
 
 def test_pdf_is_a_pdf(demo: dict[str, Patient]) -> None:
