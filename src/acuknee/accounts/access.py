@@ -96,12 +96,13 @@ def clinic_view(*, roles: Collection[Role] | None = None) -> Callable[[ViewFunc]
                 raise PermissionDenied("role not allowed")
             if "patient_id" in kwargs:
                 patient_id = kwargs.pop("patient_id")
+                clinic = staff_clinic(request)
                 try:
-                    kwargs["patient"] = Patient.objects.get(
-                        pk=patient_id, clinic=staff_clinic(request)
-                    )
+                    patient = Patient.objects.get(pk=patient_id, clinic=clinic)
                 except Patient.DoesNotExist as exc:
                     raise Http404("no such patient") from exc
+                patient.clinic = clinic  # the same row: not read again by patient.clinic
+                kwargs["patient"] = patient
             return view(request, *args, **kwargs)
 
         # Declared for the authorization matrix (tests/security): who this view admits.

@@ -248,12 +248,16 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
     its outcome is recorded) and each finding of the latest live intake's current screening
     (pregnancy, bleeding risk, implanted device, knee replacement, metal allergy, treating
     team's agreement...). Two queries, however many intakes or sessions the patient has."""
+    referrals = open_referrals(patient).only("id", "patient", "visit_date", "screening", "refers")
+    return banner_from(referrals, latest_intake(patient))
+
+
+def banner_from(referrals: Iterable[IntakeRecord], latest: IntakeRecord | None) -> list[BannerItem]:
+    """The banner from the standing referrals (``open_referrals``) and the latest live intake
+    (``latest_intake``), however they were read (a patient's chart reads them once)."""
     items: list[BannerItem] = []
-    for record in open_referrals(patient).only(
-        "id", "patient", "visit_date", "screening", "refers"
-    ):
-        referrals = screening_of(record).referrals or []
-        for referral in referrals:
+    for record in referrals:
+        for referral in screening_of(record).referrals or []:
             items.append(
                 BannerItem(
                     rule=referral.rule,
@@ -263,7 +267,6 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
                     intake_id=record.pk,
                 )
             )
-    latest = latest_intake(patient)
     if latest is not None:
         screening, intake = current_screening(latest)
         for finding in screening.findings:

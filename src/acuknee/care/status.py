@@ -125,13 +125,13 @@ def patient_status(patient: Patient, today: dt.date) -> Patient.Status:
     return status_from(overview_of(patient), today)
 
 
-def status_from(overview: Overview, today: dt.date) -> Patient.Status:
-    """The status rules on the loaded facts."""
+def status_from(overview: Overview, today: dt.date, content: Plan | None = None) -> Patient.Status:
+    """The status rules on the loaded facts (``content``: the signed plan already validated)."""
     if overview.referral_open:
         return REFERRED
     if overview.plan_content is None or overview.plan_start is None:
         return INTAKE
-    content = Plan.model_validate(overview.plan_content)
+    content = content or Plan.model_validate(overview.plan_content)
     schedule = content.schedule
     due = _windows(schedule, overview.last_measured, overview.plan_start)
     planned = sum(1 for v in schedule if v.kind == "session") or (content.number_of_sessions or 0)

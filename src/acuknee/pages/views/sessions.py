@@ -15,7 +15,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from acuknee.accounts.access import clinic_view
 from acuknee.care import errors, services
+from acuknee.care.chart import Chart, chart_of
 from acuknee.care.queries import (
     affected_side,
     current_consent,
@@ -315,23 +315,17 @@ def _risk_labels(consent: TreatmentConsent | None) -> list[str]:
     return [k.label for k in Consent.model_validate(consent.data).risks_explained]
 
 
-def sessions_context(patient: Patient) -> dict[str, Any]:
+def sessions_context(chart: Chart) -> dict[str, Any]:
     """Context for ``clinic/_sessions_section.html``, under the key ``sessions_section``."""
-    plan = signed_plan(patient)
-    content = Plan.model_validate(plan.content) if plan else None
-    rows = [
-        SessionRow(s, SessionRecord.model_validate(s.data))
-        for s in patient.sessions.annotate(amended=Count("amendments")).order_by(
-            "session_date", "number", "id"
-        )
-    ]
-    consent = current_consent(patient)
-    attended = sum(1 for r in rows if not r.session.is_voided)
-    planned = content.number_of_sessions if content else None
+    plan, content = chart.signed_plan, chart.signed_content
+    rows = [SessionRow(s, chart.session_record(s)) for s in chart.sessions]
+    consent = chart.consent
     kept = [r for r in rows if not r.session.is_voided]
+    attended = len(kept)
+    planned = content.number_of_sessions if content else None
     return {
         "sessions_section": {
-            "patient": patient,
+            "patient": chart.patient,
             "plan": plan,
             "plan_content": content,
             "rows": rows,
@@ -348,7 +342,7 @@ def sessions_context(patient: Patient) -> dict[str, Any]:
 @clinic_view()
 def sessions_section(request: HttpRequest, patient: Patient) -> HttpResponse:
     """The sessions section alone (for htmx, when the patient page did not render it)."""
-    context = {"patient": patient, **sessions_context(patient)}
+    context = {"patient": patient, **sessions_context(chart_of(patient))}
     return render(request, "pages/_sessions_section.html", context)
 
 
