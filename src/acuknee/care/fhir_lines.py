@@ -8,6 +8,7 @@ way); the failure is logged with the record, never swallowed silently.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from acuknee.records.models import RenderedFhir
 
@@ -37,3 +38,13 @@ def store(record: RenderedFhir) -> bool:
     stored = {name: getattr(record, name) for name in record.RENDERED}
     type(record)._base_manager.using(record._state.db).filter(pk=record.pk).update(**stored)
     return True
+
+
+def store_all(records: Sequence[RenderedFhir]) -> int:
+    """``store`` for records of one model, with one UPDATE for all of them; how many were
+    stored (a record the mapping cannot take keeps no lines, as in ``store``)."""
+    rendered = [r for r in records if r.pk is not None and render(r)]
+    if rendered:
+        model = type(rendered[0])
+        model._base_manager.using(rendered[0]._state.db).bulk_update(rendered, model.RENDERED)
+    return len(rendered)

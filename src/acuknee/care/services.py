@@ -28,6 +28,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from acuknee.care import errors, fhir_lines
 from acuknee.care.patients import check_intake_against_patient
@@ -734,20 +735,26 @@ def _store_measurements(
     scores: Mapping[str, Scores] | None,
     origin: str,
 ) -> list[Measurement]:
-    stored = []
-    for instrument, given in answers.items():
-        scored = (scores or {}).get(instrument) or score(instrument, dict(given))
-        m = Measurement.objects.create(
+    """Insert the visit's measurements, their history rows and their FHIR lines with one
+    statement each, however many instruments were answered (an intake answers about ten)."""
+    rows = [
+        Measurement(
             patient=patient,
             measured_on=day,
             instrument=instrument,
             answers=dict(given),
-            scores=scored.model_dump(mode="json"),
+            scores=((scores or {}).get(instrument) or score(instrument, dict(given))).model_dump(
+                mode="json"
+            ),
             origin=origin,
             created_by=user,
         )
-        fhir_lines.store(m)
-        stored.append(m)
+        for instrument, given in answers.items()
+    ]
+    if not rows:
+        return []
+    stored: list[Measurement] = bulk_create_with_history(rows, Measurement)
+    fhir_lines.store_all(stored)
     return stored
 
 
