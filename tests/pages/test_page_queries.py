@@ -172,3 +172,26 @@ def test_an_intake_save_costs_the_same_queries_with_a_longer_history(
     long, sql = count(lambda: client.post(url, intake_post()), 302)
     assert long == short, "\n".join(sql)
     assert long <= CEILINGS["intake save"], "\n".join(sql)
+
+
+ONE_INSTRUMENT = {"m__pain_nrs__current": "6"}
+SIX_INSTRUMENTS = {
+    **ONE_INSTRUMENT,
+    "m__koos__P1": "2",
+    "m__patient_global__global": "6",
+    "m__sleep_quality__rating": "5",
+    "m__chair_stand_30s__stands": "9",
+    "m__timed_up_and_go__time_s": "11.5",
+}
+
+
+def test_an_intake_save_costs_the_same_queries_however_many_questionnaires_are_answered(
+    alice: User, patient: Patient
+) -> None:
+    """One statement each for the visit's measurements, their history and their FHIR lines."""
+    client = login(alice)
+    url = reverse("intake-new", args=[patient.pk])
+    one, _ = count(lambda: client.post(url, intake_post(**ONE_INSTRUMENT)), 302)
+    six, sql = count(lambda: client.post(url, intake_post(**SIX_INSTRUMENTS)), 302)
+    assert patient.measurements.count() == 2 * 1 + 2 * 6  # each post warmed once, then counted
+    assert six == one, "\n".join(sql)
