@@ -13,6 +13,7 @@ by the same definitions as ``care.queries`` (one rule each, tested against each 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -163,11 +164,15 @@ class Chart:
         return max((d for d in days if d is not None), default=None)
 
 
+@functools.cache
+def _referral_cleared() -> Exists:
+    """Built once: a query resolves a copy of an expression and never changes the original."""
+    return Exists(clearing_outcomes())
+
+
 def chart_of(patient: Patient) -> Chart:
     """The patient's chart: five queries, however many records the patient has."""
-    intakes = patient.intakes.annotate(referral_cleared=Exists(clearing_outcomes())).defer(
-        "assessment"
-    )
+    intakes = patient.intakes.annotate(referral_cleared=_referral_cleared()).defer("assessment")
     sessions = patient.sessions.annotate(amended=Count("amendments"))
     measurements = patient.measurements.select_related("voided_by").defer(
         "scores", *Measurement.RENDERED
