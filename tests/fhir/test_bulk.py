@@ -719,6 +719,21 @@ def test_a_new_record_stores_lines_with_its_own_id(patient: Patient) -> None:
     assert json.loads(line)["id"] == str(patient.pk)
 
 
+def test_a_visit_of_several_instruments_stores_each_ones_own_lines(patient: Patient) -> None:
+    """A visit's measurements have their lines written together (one statement): each keeps the
+    lines a render of its own row makes, under the current version."""
+    pain = {"current": 6, "average_last_week": 5, "worst_last_week": 7}
+    made = services.record_measurements(patient, None, DAY, {"pss4": pss4(2), "pain_nrs": pain})
+    assert len(made) == 2
+    for m in made:
+        stored = Measurement.objects.get(pk=m.pk)
+        lines_kept = [getattr(stored, name) for name in Measurement.RENDERED]
+        stored.render_fhir()
+        assert [getattr(stored, name) for name in Measurement.RENDERED] == lines_kept
+        assert lines_kept[0] == bulk.render_version()
+        assert json.loads(bytes(lines_kept[1]))["id"] == f"meas-{m.pk}"
+
+
 def test_render_fhir_stores_current_lines_for_rows_that_lack_them(
     alice: User, patient: Patient, recorded: Measurement
 ) -> None:

@@ -74,6 +74,17 @@ def test_every_field_is_asked_on_exactly_one_step(alice: User, patient: Patient)
     assert sorted(asked) == sorted(form.fields)
 
 
+def test_each_form_has_its_own_fields_though_what_it_asks_is_built_once(patient: Patient) -> None:
+    """The fields are derived from the core and the knowledge base once per process; a page
+    that changes one form's field (the previous intake's answer as a hint) changes no other."""
+    first, second = IntakeForm(patient=patient), IntakeForm(patient=patient)
+    assert first.step_of is second.step_of
+    name = "m__koos__P1"
+    first.fields[name].help_text = "Previous intake: 3"
+    assert second.fields[name].help_text != "Previous intake: 3"
+    assert IntakeForm(patient=patient).fields[name].help_text != "Previous intake: 3"
+
+
 def test_required_fields_are_marked_in_their_label(alice: User, patient: Patient) -> None:
     page = login(alice).get(new_url(patient)).content.decode()
     for name in ("visit_date", "side", "duration_weeks"):

@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -57,12 +58,26 @@ def admits(user: Any, path: str) -> bool:
     return Role(profile.role) in roles
 
 
+def staff_of(user: Any) -> StaffProfile | None:
+    """The user's staff profile with its clinic, read together once and kept on the user
+    (``user.staff``): a page reads the role, then the clinic, and these were two queries."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    related = get_user_model().staff.related  # ``user`` may be the request's lazy proxy
+    if not related.is_cached(user):
+        profile = StaffProfile.objects.select_related("clinic").filter(user=user).first()
+        related.set_cached_value(user, profile)
+        if profile is not None:
+            StaffProfile.user.field.set_cached_value(profile, user)
+    return cast(StaffProfile | None, related.get_cached_value(user))
+
+
 def staff_profile(request: HttpRequest) -> StaffProfile:
     """The user's staff profile; a logged-in user without one is refused (403)."""
-    try:
-        return cast(StaffProfile, request.user.staff)
-    except (AttributeError, StaffProfile.DoesNotExist) as exc:
-        raise PermissionDenied("no staff profile") from exc
+    profile = staff_of(request.user)
+    if profile is None:
+        raise PermissionDenied("no staff profile")
+    return profile
 
 
 def staff_clinic(request: HttpRequest) -> Clinic:
@@ -96,12 +111,13 @@ def clinic_view(*, roles: Collection[Role] | None = None) -> Callable[[ViewFunc]
                 raise PermissionDenied("role not allowed")
             if "patient_id" in kwargs:
                 patient_id = kwargs.pop("patient_id")
+                clinic = staff_clinic(request)
                 try:
-                    kwargs["patient"] = Patient.objects.get(
-                        pk=patient_id, clinic=staff_clinic(request)
-                    )
+                    patient = Patient.objects.get(pk=patient_id, clinic=clinic)
                 except Patient.DoesNotExist as exc:
                     raise Http404("no such patient") from exc
+                patient.clinic = clinic  # the same row: not read again by patient.clinic
+                kwargs["patient"] = patient
             return view(request, *args, **kwargs)
 
         # Declared for the authorization matrix (tests/security): who this view admits.

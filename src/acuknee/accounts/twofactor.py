@@ -11,6 +11,7 @@ from typing import Any
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from acuknee.accounts.access import staff_of
 from acuknee.records.models import Role
 
 DEVICE_NAME = "authenticator app"
@@ -32,5 +33,5 @@ def pending_device(user: Any) -> TOTPDevice:
 
 def required_for(user: Any) -> bool:
     """True when the user's role requires a second factor."""
-    staff = getattr(user, "staff", None)
+    staff = staff_of(user)
     return staff is not None and staff.role in REQUIRED_ROLES

@@ -8,6 +8,9 @@ way); the failure is logged with the record, never swallowed silently.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+
+from django.db import connections
 
 from acuknee.records.models import RenderedFhir
 
@@ -37,3 +40,25 @@ def store(record: RenderedFhir) -> bool:
     stored = {name: getattr(record, name) for name in record.RENDERED}
     type(record)._base_manager.using(record._state.db).filter(pk=record.pk).update(**stored)
     return True
+
+
+def store_all(records: Sequence[RenderedFhir]) -> int:
+    """``store`` for records of one model, as one statement run once per record (``executemany``:
+    a ``bulk_update`` would compile a CASE per column and row, which cost more than the rows'
+    own inserts); how many were stored (a record the mapping cannot take keeps no lines)."""
+    rendered = [r for r in records if r.pk is not None and render(r)]
+    if not rendered:
+        return 0
+    meta = type(rendered[0])._meta
+    connection = connections[rendered[0]._state.db or "default"]
+    fields = [meta.get_field(name) for name in type(rendered[0]).RENDERED]
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.pk.column)} = %s"
+    rows = [
+        [f.get_db_prep_save(getattr(r, f.attname), connection) for f in fields] + [r.pk]
+        for r in rendered
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return len(rendered)

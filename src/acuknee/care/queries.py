@@ -12,8 +12,10 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar, cast
 
+from django.db import transaction
 from django.db.models import Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -248,12 +250,16 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
     its outcome is recorded) and each finding of the latest live intake's current screening
     (pregnancy, bleeding risk, implanted device, knee replacement, metal allergy, treating
     team's agreement...). Two queries, however many intakes or sessions the patient has."""
+    referrals = open_referrals(patient).only("id", "patient", "visit_date", "screening", "refers")
+    return banner_from(referrals, latest_intake(patient))
+
+
+def banner_from(referrals: Iterable[IntakeRecord], latest: IntakeRecord | None) -> list[BannerItem]:
+    """The banner from the standing referrals (``open_referrals``) and the latest live intake
+    (``latest_intake``), however they were read (a patient's chart reads them once)."""
     items: list[BannerItem] = []
-    for record in open_referrals(patient).only(
-        "id", "patient", "visit_date", "screening", "refers"
-    ):
-        referrals = screening_of(record).referrals or []
-        for referral in referrals:
+    for record in referrals:
+        for referral in screening_of(record).referrals or []:
             items.append(
                 BannerItem(
                     rule=referral.rule,
@@ -263,7 +269,6 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
                     intake_id=record.pk,
                 )
             )
-    latest = latest_intake(patient)
     if latest is not None:
         screening, intake = current_screening(latest)
         for finding in screening.findings:
@@ -290,6 +295,15 @@ def next_session_number(patient: Patient) -> int:
     return (top or 0) + 1
 
 
+def session_overrides(plan: PlanRecord) -> list[Override]:
+    """The signed plan's recorded point and method overrides, as the session check takes them."""
+    return [
+        Override(kind=o["kind"], target=o["target"], side=o.get("side"), rule=o["rule"])
+        for o in plan.overrides
+        if o.get("kind") in {"point", "method"} and o.get("target") and o.get("rule")
+    ]
+
+
 def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionProblem]:
     """The core's check of a session against its signed plan and the patient's current
     screening: unknown point codes, blocked points or methods the plan did not override, depth
@@ -297,17 +311,113 @@ def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionPro
     later intake (chemotherapy started since the plan was signed) or a rule tightened since
     applies to the next session, not only to the next plan."""
     current = latest_intake(plan.patient) or plan.intake
-    overrides = [
-        Override(kind=o["kind"], target=o["target"], side=o.get("side"), rule=o["rule"])
-        for o in plan.overrides
-        if o.get("kind") in {"point", "method"} and o.get("target") and o.get("rule")
-    ]
     return check_session(
         record,
         Plan.model_validate(plan.content),
         screen(Intake.model_validate(current.data)),
         load_knowledge(),
-        overrides,
+        session_overrides(plan),
+    )
+
+
+@dataclass
+class SessionSetting:
+    """What logging a session reads about its patient, read once (``session_setting``) and
+    shared by the session page and ``services.record_session``: the signed plan (with its
+    intake), every session, the live intakes (the latest, the standing referrals) and the
+    current consent. Each answer follows the definition of the query beside it."""
+
+    patient: Patient
+    plan: PlanRecord | None
+    """``signed_plan``, its intake loaded."""
+    sessions: list[TreatmentSession]
+    """Every session, voided ones included, in date order."""
+    intakes: list[IntakeRecord]
+    """The live intakes, latest first, each with ``referral_cleared``."""
+    consent: TreatmentConsent | None
+    """``current_consent``."""
+    transaction: object | None = None
+    """The outermost transaction it was read in, with the patient's row locked first (None:
+    read outside a transaction, for a page that only shows it)."""
+
+    def read_in_this_transaction(self) -> bool:
+        """Whether it was read, under the patient's lock, in the transaction now open: only then
+        may a write rely on it instead of reading again."""
+        connection = transaction.get_connection()
+        blocks = connection.atomic_blocks if connection.in_atomic_block else []
+        return self.transaction is not None and bool(blocks) and blocks[0] is self.transaction
+
+    @cached_property
+    def live_sessions(self) -> list[TreatmentSession]:
+        return [s for s in self.sessions if not s.is_voided]
+
+    @property
+    def last(self) -> TreatmentSession | None:
+        """``last_session``: the latest live session by date, then number."""
+        return max(self.live_sessions, key=lambda s: (s.session_date, s.number), default=None)
+
+    @property
+    def next_number(self) -> int:
+        """``next_session_number``: one more than the highest live number."""
+        return max((s.number for s in self.live_sessions), default=0) + 1
+
+    def submitted(self, key: str) -> TreatmentSession | None:
+        """The session stored with this submission key (voided or not), if any."""
+        return next((s for s in self.sessions if s.submission_key == key), None)
+
+    @property
+    def latest_intake(self) -> IntakeRecord | None:
+        return self.intakes[0] if self.intakes else None
+
+    @property
+    def standing(self) -> IntakeRecord | None:
+        """``open_referrals(patient).first()``: the latest intake whose referral stands."""
+        return next((i for i in self.intakes if i.refers and not i.referral_cleared), None)
+
+    @property
+    def needs_consent(self) -> bool:
+        """No consent on record and no live session yet: the first session asks for it."""
+        return self.consent is None and not self.live_sessions
+
+    @cached_property
+    def plan_content(self) -> Plan | None:
+        return Plan.model_validate(self.plan.content) if self.plan is not None else None
+
+    @cached_property
+    def _screening(self) -> Screening:
+        """The latest live intake (else the plan's) screened by today's rules, once."""
+        assert self.plan is not None
+        current = self.latest_intake or self.plan.intake
+        return screen(Intake.model_validate(current.data))
+
+    def problems(self, record: SessionRecord) -> list[SessionProblem]:
+        """``session_problems(plan, record)`` from what was read (a signed plan is needed)."""
+        assert self.plan is not None
+        assert self.plan_content is not None
+        overrides = session_overrides(self.plan)
+        kb = load_knowledge()
+        return check_session(record, self.plan_content, self._screening, kb, overrides)
+
+
+def session_setting(patient: Patient) -> SessionSetting:
+    """Read what logging a session needs, in four queries. Inside a transaction (a write) the
+    patient's row is locked first, as ``services.record_session`` does, so the setting read
+    stays true for the rest of that transaction: one numbering at a time per patient."""
+    connection = transaction.get_connection()
+    outer = connection.atomic_blocks[0] if connection.in_atomic_block else None
+    if outer is not None and connection.features.has_select_for_update:
+        # SQLite has no row locks: its write transactions begin IMMEDIATE (``config``), which
+        # already lets one writer in at a time.
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    signed = live(patient.plans.all()).filter(status=PlanRecord.Status.SIGNED)
+    intakes = live(patient.intakes.all()).annotate(referral_cleared=Exists(clearing_outcomes()))
+    return SessionSetting(
+        patient=patient,
+        plan=signed.select_related("intake").order_by(*SIGNED_ORDER).first(),
+        sessions=list(patient.sessions.order_by("session_date", "number", "id")),
+        intakes=list(intakes.defer("assessment").order_by(*INTAKE_ORDER)),
+        consent=current_consent(patient),
+        transaction=outer,
     )
 
 
@@ -340,10 +450,13 @@ class PainPoint:
     after: int | None
 
 
-def pain_trend(patient: Patient) -> list[PainPoint]:
-    """The live sessions' pain before and after, in date order (sessions with neither left out)."""
+def pain_trend(
+    patient: Patient, sessions: Iterable[TreatmentSession] | None = None
+) -> list[PainPoint]:
+    """The live sessions' pain before and after, in date order (sessions with neither left out);
+    ``sessions``: the live sessions in date order, when already read."""
     out = []
-    for row in live_sessions(patient):
+    for row in live_sessions(patient) if sessions is None else sessions:
         data = row.data
         before, after = data.get("pain_before"), data.get("pain_after")
         if before is not None or after is not None:

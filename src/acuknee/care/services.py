@@ -28,18 +28,18 @@ from typing import Any, ParamSpec, TypeVar, cast
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from acuknee.care import errors, fhir_lines
 from acuknee.care.patients import check_intake_against_patient
 from acuknee.care.queries import (
+    SessionSetting,
     baseline_measurements,
-    current_consent,
     latest_intake,
     live,
-    open_referrals,
     planning_refusals,
     session_problems,
-    signed_plan,
+    session_setting,
     today,
 )
 from acuknee.clinical import (
@@ -507,19 +507,18 @@ def record_consent(patient: Patient, user: Any, consent: Consent) -> TreatmentCo
     )
 
 
-def _consented(patient: Patient, day: dt.date) -> None:
+def _consented(setting: SessionSetting, consent: TreatmentConsent | None, day: dt.date) -> None:
     """The first session needs informed consent on record, and no session may come before the
     consent on record (patients treated before consent was recorded keep their sessions)."""
-    consent = current_consent(patient)
     if consent is None:
-        if not live(patient.sessions.all()).exists():
-            raise errors.ConsentMissing(
-                "No informed consent is on record: before the first session, record who gave "
-                "consent (the patient, or a parent or guardian), when, and which risks were "
-                "explained.",
-                "consent",
-            )
-        return
+        if setting.live_sessions:
+            return
+        raise errors.ConsentMissing(
+            "No informed consent is on record: before the first session, record who gave "
+            "consent (the patient, or a parent or guardian), when, and which risks were "
+            "explained.",
+            "consent",
+        )
     if day < consent.given_on:
         raise errors.InvalidDate(
             f"The session date {day.isoformat()} is before the informed consent on record "
@@ -537,8 +536,10 @@ def _session_dates(plan_record: PlanRecord, day: dt.date) -> None:
     )
 
 
-def _refused(plan_record: PlanRecord, record: SessionRecord) -> None:
-    problems = session_problems(plan_record, record)
+def _refused(
+    plan_record: PlanRecord, record: SessionRecord, setting: SessionSetting | None = None
+) -> None:
+    problems = setting.problems(record) if setting else session_problems(plan_record, record)
     if problems:
         raise errors.SessionRefused(
             problems[0].message,
@@ -547,7 +548,10 @@ def _refused(plan_record: PlanRecord, record: SessionRecord) -> None:
 
 
 def _date_order(
-    patient: Patient, moved: TreatmentSession | None, day: dt.date
+    patient: Patient,
+    moved: TreatmentSession | None,
+    day: dt.date,
+    live_sessions: list[TreatmentSession] | None = None,
 ) -> tuple[int, dict[int, int]]:
     """Live sessions numbered in date order with ``moved`` (None: a new session) on ``day``.
 
@@ -555,7 +559,9 @@ def _date_order(
     session on the same day as others after them (a moved one keeps its place among them), so
     only the sessions whose order changed get a new number. Returns the moved or new session's
     number and {pk: new number} for the other sessions that change."""
-    rows = [r for r in live(patient.sessions.all()) if moved is None or r.pk != moved.pk]
+    if live_sessions is None:
+        live_sessions = list(live(patient.sessions.all()))
+    rows = [r for r in live_sessions if moved is None or r.pk != moved.pk]
     numbers = [r.number for r in rows]
     keyed: list[tuple[dt.date, int, int, TreatmentSession | None]] = [
         (r.session_date, r.number, r.pk, r) for r in rows
@@ -603,6 +609,7 @@ def record_session(
     submission_key: str | None = None,
     number: int | None = None,
     consent: Consent | None = None,
+    setting: SessionSetting | None = None,
 ) -> TreatmentSession:
     """The one way a session is stored (page, REST, CSV import, demo loader): under the
     patient's signed plan, numbered in date order, dated neither in the future nor before the
@@ -611,39 +618,44 @@ def record_session(
     in the same transaction). A repeated ``submission_key`` is refused as
     ``DuplicateSubmission`` naming the stored session. ``number``: a number given by an import
     (refused when a live session has it); by default the session's place in date order, the
-    later sessions moving up one."""
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one numbering at a time
+    later sessions moving up one. ``setting``: what the caller read with
+    ``queries.session_setting`` in this same transaction (the session page checks its form with
+    it), so nothing is read twice; read here otherwise."""
+    if setting is None or not setting.read_in_this_transaction():
+        setting = session_setting(patient)  # locks the patient: one numbering at a time
     _live_patient(patient)
     if submission_key:
-        existing = patient.sessions.filter(submission_key=submission_key).first()
+        existing = setting.submitted(submission_key)
         if existing is not None:
             raise errors.DuplicateSubmission(
                 f"This form was already saved as session {existing.number}: the repeated "
                 "submit was not stored again.",
                 existing.pk,
             )
-    plan_record = signed_plan(patient)
+    plan_record = setting.plan
     if plan_record is None:
         raise errors.NoSignedPlan(
             "This patient has no signed plan: sign a plan before logging a session."
         )
-    standing = open_referrals(patient).first()
+    standing = setting.standing
     if standing is not None:
         raise errors.ReferralOpen(
             f"The referral of the intake of {standing.visit_date.isoformat()} stands until its "
             "outcome is recorded: no session can be logged."
         )
     _session_dates(plan_record, record.date)
-    if consent is not None:
-        record_consent(patient, user, consent)
-    _consented(patient, record.date)
+    on_record = setting.consent
+    if consent is not None:  # the current consent is the latest given (``current_consent``)
+        given = [c for c in (on_record, record_consent(patient, user, consent)) if c is not None]
+        on_record = max(given, key=lambda c: (c.given_on, c.pk))
+    _consented(setting, on_record, record.date)
     changed: dict[int, int] = {}
     if number is None:
-        number, changed = _date_order(patient, None, record.date)
-    elif live(patient.sessions.all()).filter(number=number).exists():
+        number, changed = _date_order(patient, None, record.date, setting.live_sessions)
+    elif any(s.number == number for s in setting.live_sessions):
         raise errors.InvalidRecord(f"Session {number} of this patient already exists.", "number")
     record = record.model_copy(update={"number": number})
-    _refused(plan_record, record)
+    _refused(plan_record, record, setting)
     try:
         with transaction.atomic():
             _renumber(patient, changed, None)
@@ -723,20 +735,26 @@ def _store_measurements(
     scores: Mapping[str, Scores] | None,
     origin: str,
 ) -> list[Measurement]:
-    stored = []
-    for instrument, given in answers.items():
-        scored = (scores or {}).get(instrument) or score(instrument, dict(given))
-        m = Measurement.objects.create(
+    """Insert the visit's measurements, their history rows and their FHIR lines with one
+    statement each, however many instruments were answered (an intake answers about ten)."""
+    rows = [
+        Measurement(
             patient=patient,
             measured_on=day,
             instrument=instrument,
             answers=dict(given),
-            scores=scored.model_dump(mode="json"),
+            scores=((scores or {}).get(instrument) or score(instrument, dict(given))).model_dump(
+                mode="json"
+            ),
             origin=origin,
             created_by=user,
         )
-        fhir_lines.store(m)
-        stored.append(m)
+        for instrument, given in answers.items()
+    ]
+    if not rows:
+        return []
+    stored: list[Measurement] = bulk_create_with_history(rows, Measurement)
+    fhir_lines.store_all(stored)
     return stored
 
 

@@ -10,6 +10,7 @@ back to the form field it names, so the practitioner sees it next to the input.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import types
 from dataclasses import dataclass, field
@@ -373,21 +374,29 @@ class IntakeResult:
     scores: dict[str, Scores]
 
 
-class IntakeForm(forms.Form):
-    """The first visit. ``patient`` gives age (at the visit date) and sex."""
+@dataclass(frozen=True)
+class _Layout:
+    """What the intake form asks, derived from the core's ``Intake`` and the knowledge base:
+    its fields (each form gets copies, as Django copies declared fields), where each intake
+    path is asked, the sections, the baseline instruments' groups and each field's step. It
+    depends on nothing but the knowledge base, so it is built once per process (issue 15:
+    building it took several milliseconds of every intake request)."""
 
-    visit_date = forms.DateField(
-        label="Visit date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    kb: KnowledgeBase
+    fields: dict[str, forms.Field]
+    paths: dict[str, str]
+    by_prefix: dict[str, Section]
+    measure_groups: list[MeasureGroup]
+    step_of: dict[str, str]
 
-    def __init__(self, *args: Any, patient: Any, kb: KnowledgeBase | None = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.patient = patient
-        self.kb = kb or load_knowledge()
+
+class _LayoutBuilder:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.fields: dict[str, forms.Field] = {}
         self.paths: dict[str, str] = {}  # intake path -> form field name
-        self.sections: list[Section] = []
-        self.measure_groups: list[MeasureGroup] = []
-        self.result: IntakeResult | None = None
+
+    def build(self) -> _Layout:
         by_prefix = {STORY: Section("The patient's story")}
         by_prefix.update({prefix: Section(title) for prefix, title in SECTIONS})
         by_prefix[""].fields.append("visit_date")
@@ -402,24 +411,21 @@ class IntakeForm(forms.Form):
         self._add_model_fields(Intake, "", by_prefix)
         for sites in SITE_LISTS:
             self._add_sites(sites, by_prefix["health"])
-        self.by_prefix = by_prefix
-        self.sections = list(by_prefix.values())
+        measure_groups = []
         for inst in baseline_instruments(self.kb):
             group = MeasureGroup(inst)
             for item in inst.items:
                 name = measure_field(inst.id, item.code)
                 self.fields[name] = item_field(inst, item, "practitioner")
                 group.fields.append(name)
-            self.measure_groups.append(group)
-        self.step_of: dict[str, str] = {}
+            measure_groups.append(group)
+        for made in self.fields.values():  # marked in words, not by colour or an asterisk
+            _mark_required(made)
+        step_of: dict[str, str] = {}
         for step in STEPS:
-            for name in self.fields_of(step):
-                self.step_of[name] = step.slug
-        for bound in self.fields.values():  # marked in words, not by colour or an asterisk
-            if bound.required and bound.label and not str(bound.label).endswith(REQUIRED_MARK):
-                bound.label = f"{bound.label}{REQUIRED_MARK}"
-
-    # -- construction ---------------------------------------------------------------------------
+            for name in _fields_of(step, by_prefix, measure_groups):
+                step_of[name] = step.slug
+        return _Layout(self.kb, self.fields, self.paths, by_prefix, measure_groups, step_of)
 
     def _add_model_fields(
         self, model: type[CoreModel], prefix: str, sections: dict[str, Section]
@@ -459,6 +465,57 @@ class IntakeForm(forms.Form):
             self.paths[f"{sites.path}.{i}"] = region
             section.fields += [region, side]
 
+
+def _mark_required(made: forms.Field) -> None:
+    if made.required and made.label and not str(made.label).endswith(REQUIRED_MARK):
+        made.label = f"{made.label}{REQUIRED_MARK}"
+
+
+def _fields_of(
+    step: Step, by_prefix: dict[str, Section], measure_groups: list[MeasureGroup]
+) -> list[str]:
+    out: list[str] = []
+    for section in step.sections:
+        if section == MEASURES:
+            out += [n for g in measure_groups for n in g.fields]
+        else:
+            out += by_prefix[section].fields
+    return out
+
+
+_last_layout: list[_Layout] = []
+"""The layout of the knowledge base last asked for (one: the app loads one knowledge base)."""
+
+
+def _layout(kb: KnowledgeBase) -> _Layout:
+    if not _last_layout or _last_layout[0].kb is not kb:
+        _last_layout[:] = [_LayoutBuilder(kb).build()]
+    return _last_layout[0]
+
+
+class IntakeForm(forms.Form):
+    """The first visit. ``patient`` gives age (at the visit date) and sex."""
+
+    visit_date = forms.DateField(
+        label="Visit date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args: Any, patient: Any, kb: KnowledgeBase | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.kb = kb or load_knowledge()
+        self.result: IntakeResult | None = None
+        layout = _layout(self.kb)
+        self.fields.update(copy.deepcopy(layout.fields))
+        for made in self.fields.values():
+            _mark_required(made)
+        # Read-only after construction: shared by every form of the same knowledge base.
+        self.paths = layout.paths
+        self.by_prefix = layout.by_prefix
+        self.sections = list(layout.by_prefix.values())
+        self.measure_groups = layout.measure_groups
+        self.step_of = layout.step_of
+
     # -- what templates render -----------------------------------------------------------------
 
     def section_fields(self) -> list[tuple[str, list[Any]]]:
@@ -473,13 +530,7 @@ class IntakeForm(forms.Form):
 
     def fields_of(self, step: Step) -> list[str]:
         """The names of the fields ``step`` asks, in page order."""
-        out: list[str] = []
-        for section in step.sections:
-            if section == MEASURES:
-                out += [n for g in self.measure_groups for n in g.fields]
-            else:
-                out += self.by_prefix[section].fields
-        return out
+        return _fields_of(step, self.by_prefix, self.measure_groups)
 
     def step_sections(self, step: Step) -> list[tuple[str, list[Any]]]:
         """(title, bound fields) per section of findings that ``step`` shows."""

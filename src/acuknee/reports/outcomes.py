@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from acuknee.care.queries import course_of, live_sessions, signed_plan
+from acuknee.care.chart import Chart, chart_of
 from acuknee.care.status import visit_states
 from acuknee.clinical import (
     Course,
@@ -28,8 +29,6 @@ from acuknee.clinical import (
     InvalidInput,
     InvalidInputs,
     KnowledgeBase,
-    Plan,
-    SessionRecord,
     evaluate,
     load_knowledge,
     score,
@@ -172,14 +171,9 @@ class RecordedVisit:
     measurements: list[tuple[str, Measurement]]
 
 
-def recorded_visits(patient: Patient, kb: KnowledgeBase) -> list[RecordedVisit]:
-    """Every stored measurement by date, with its instrument's name; the course and the
-    evaluation read only the live ones (``care.queries.course_of``)."""
-    rows = (
-        patient.measurements.select_related("voided_by")
-        .defer("answers", "scores")
-        .order_by("measured_on", "instrument", "id")
-    )
+def recorded_visits(rows: Iterable[Measurement], kb: KnowledgeBase) -> list[RecordedVisit]:
+    """Every stored measurement by date (``rows`` in date order: a chart's), with its
+    instrument's name; the course and the evaluation read only the live ones."""
     by_date: dict[dt.date, list[tuple[str, Measurement]]] = defaultdict(list)
     for m in rows:
         inst = kb.instruments.get(m.instrument)
@@ -412,10 +406,10 @@ def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
     return list(views.values())
 
 
-def _adverse_events(sessions: list[TreatmentSession]) -> list[AdverseEventRow]:
+def _adverse_events(sessions: list[TreatmentSession], chart: Chart) -> list[AdverseEventRow]:
     rows = []
     for s in sessions:
-        record = SessionRecord.model_validate(s.data)
+        record = chart.session_record(s)
         for a in record.adverse_events:
             rows.append(
                 AdverseEventRow(
@@ -438,26 +432,30 @@ def _counts_by_kind(rows: list[AdverseEventRow]) -> list[tuple[str, int]]:
 
 
 def outcomes_context(
-    patient: Patient, kb: KnowledgeBase | None = None, today: dt.date | None = None
+    patient: Patient,
+    kb: KnowledgeBase | None = None,
+    today: dt.date | None = None,
+    chart: Chart | None = None,
 ) -> dict[str, Any]:
-    """Context for ``clinic/_outcomes_section.html``, under the key ``outcomes``."""
+    """Context for ``clinic/_outcomes_section.html``, under the key ``outcomes``; ``chart``: the
+    patient's records when the page has read them already (``care.chart``)."""
     kb = kb or load_knowledge()
     today = today or timezone.localdate()
+    chart = chart or chart_of(patient)
     view = Outcomes(patient=patient)
-    sessions = list(live_sessions(patient, until=today))
+    sessions = chart.sessions_until(today)
     view.attended = len(sessions)
-    view.adverse_events = _adverse_events(sessions)
+    view.adverse_events = _adverse_events(sessions, chart)
     view.adverse_event_counts = _counts_by_kind(view.adverse_events)
-    record = signed_plan(patient)
-    view.records = recorded_visits(patient, kb)
+    record, plan = chart.signed_plan, chart.signed_content
+    view.records = recorded_visits(chart.measurements, kb)
     measured = [
         v.date
         for v in view.records  # in date order
         if v.date <= today and any(not m.is_voided for _, m in v.measurements)
     ]
     view.last_measured = max(measured, default=None)
-    if record is not None:
-        plan = Plan.model_validate(record.content)
+    if record is not None and plan is not None:
         view.planned = plan.number_of_sessions
         view.planned_to_date = sum(
             1 for v in plan.schedule if v.kind == "session" and v.date <= today
@@ -482,7 +480,7 @@ def outcomes_context(
         view.next_session = ahead[0] if ahead else None
         view.sessions_overdue = sum(1 for v in states if v.kind == "session" and v.state == "due")
     view.voided_count = sum(1 for v in view.records for _, m in v.measurements if m.is_voided)
-    found = course_of(patient, today)
+    found = chart.course(today)
     if found is not None:
         course = found.course
         view.baseline_date = course.baseline.date

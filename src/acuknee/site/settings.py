@@ -63,6 +63,11 @@ MIDDLEWARE = [
 ROOT_URLCONF = "acuknee.site.urls"
 WSGI_APPLICATION = "acuknee.site.wsgi.application"
 
+# Form widgets are rendered by Django's Jinja2 form templates (the same markup as the template
+# language's): the intake asks about 120 questions with some 650 options, and rendering them
+# through the template language took about two thirds of the intake page (issue 15).
+FORM_RENDERER = "django.forms.renderers.Jinja2"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

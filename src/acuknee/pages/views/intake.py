@@ -20,6 +20,7 @@ from the previous one's answers for review (red-flag questions asked again: HAZ-
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -170,15 +171,31 @@ def _render(
     return render(request, "pages/intake_form.html", context, status=status)
 
 
+class _Earlier:
+    """The patient's latest intake and the user's intake draft, each read when first needed:
+    a whole form that is saved needs neither (the care service reads what it needs)."""
+
+    def __init__(self, patient: Patient, user: Any) -> None:
+        self.patient, self.user = patient, user
+
+    @cached_property
+    def previous(self) -> IntakeRecord | None:
+        return latest_intake(self.patient)
+
+    @cached_property
+    def draft(self) -> IntakeDraft | None:
+        return intake_draft(self.patient, self.user)
+
+
 @clinic_view(roles=CLINICAL_ROLES)
 def intake_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     """The intake form, one step per page with a saved draft (or all at once: ``?step=all``)."""
     if patient.is_voided:
         raise Http404("this patient record is voided")
-    previous = latest_intake(patient)
-    draft = intake_draft(patient, request.user)
+    earlier = _Earlier(patient, request.user)
     if request.method == "POST":
-        return _intake_post(request, patient, previous, draft)
+        return _intake_post(request, patient, earlier)
+    previous, draft = earlier.previous, earlier.draft
     wanted = request.GET.get("step") or (draft.step if draft else STEPS[0].slug)
     step = None if wanted == ALL else (step_named(wanted) or STEPS[0])
     if draft is not None and request.GET.get("check"):
@@ -191,15 +208,13 @@ def intake_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     return _render(request, patient, form, step, previous=previous, draft=draft)
 
 
-def _intake_post(
-    request: HttpRequest, patient: Patient, previous: IntakeRecord | None, draft: IntakeDraft | None
-) -> HttpResponse:
+def _intake_post(request: HttpRequest, patient: Patient, earlier: _Earlier) -> HttpResponse:
     """One step's answers into the draft, then next, back, later, or save; or the whole form."""
     slug = request.POST.get("step")
     action = request.POST.get("action", "")
     if slug is None:  # the whole form at once
         form = IntakeForm(request.POST, patient=patient)
-        return _save(request, patient, form, None, previous=previous, draft=draft)
+        return _save(request, patient, form, None, earlier=earlier)
     step = step_named(slug)
     if step is None:
         return HttpResponse(f"Unknown intake step {slug!r}.", status=400)
@@ -207,8 +222,11 @@ def _intake_post(
         services.discard_intake_draft(patient, request.user)
         messages.success(request, "The intake draft was discarded.")
         return redirect("patient-detail", patient_id=patient.pk)
+    draft = earlier.draft
     data = (
-        dict(draft.data) if draft is not None else _fresh_form(patient, previous).data_of_initial()
+        dict(draft.data)
+        if draft is not None
+        else _fresh_form(patient, earlier.previous).data_of_initial()
     )
     shape = IntakeForm(patient=patient)
     for name in shape.fields_of(step):
@@ -227,13 +245,13 @@ def _intake_post(
         )
         return redirect("patient-detail", patient_id=patient.pk)
     if action == "save" or index == len(STEPS) - 1:
-        return _save(request, patient, form, step, previous=previous, draft=draft, data=data)
+        return _save(request, patient, form, step, earlier=earlier, data=data)
     form.is_valid()
     blocking = [s for s in form.error_steps() if STEPS.index(s) <= index]
     if blocking:
         services.save_intake_draft(patient, request.user, step.slug, data)
         shown = blocking[0]
-        return _render(request, patient, form, shown, previous=previous, draft=draft)
+        return _render(request, patient, form, shown, previous=earlier.previous, draft=draft)
     following = STEPS[index + 1]
     services.save_intake_draft(patient, request.user, following.slug, data)
     return redirect(_step_url(patient, following.slug))
@@ -245,8 +263,7 @@ def _save(
     form: IntakeForm,
     step: Step | None,
     *,
-    previous: IntakeRecord | None,
-    draft: IntakeDraft | None,
+    earlier: _Earlier,
     data: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
     """Record the intake if the whole form is valid; else show the first step in error (or
@@ -270,6 +287,7 @@ def _save(
             status = answers.on_form(form, exc)
         else:
             return redirect("intake-detail", patient_id=patient.pk, intake_id=record.pk)
+    previous, draft = earlier.previous, earlier.draft
     if step is None:
         return _render(request, patient, form, None, previous=previous, draft=draft, status=status)
     shown = next(iter(form.error_steps()), step)

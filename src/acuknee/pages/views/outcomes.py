@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 
 from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
 from acuknee.care import errors, services
-from acuknee.care.queries import latest_intake, live, today
+from acuknee.care.chart import Chart, chart_of
+from acuknee.care.queries import live, today
 from acuknee.forms.baseline import BaselineForm
 from acuknee.forms.measurements import MeasurementsForm, clinic_instruments
 from acuknee.pages import answers
@@ -30,26 +31,32 @@ from acuknee.reports.outcomes import outcomes_context
 ORIGIN_WORDS = {Measurement.Origin.CLINIC: "clinic", Measurement.Origin.SELF_REPORT: "self-report"}
 
 
-def measurement_dates(patient: Patient) -> list[tuple[dt.date, str]]:
+def measurement_dates(patient: Patient, chart: Chart | None = None) -> list[tuple[dt.date, str]]:
     """The dates a baseline may be chosen from: each date with a live measurement up to today,
     with who recorded it (clinic, self-report or both)."""
     origins: dict[dt.date, set[str]] = defaultdict(set)
-    rows = live(patient.measurements.all()).filter(measured_on__lte=today())
-    for day, origin in rows.values_list("measured_on", "origin").distinct():
-        origins[day].add(ORIGIN_WORDS.get(origin, origin))
+    until = today()
+    if chart is not None:
+        pairs = {(m.measured_on, m.origin) for m in chart.live_measurements}
+    else:
+        rows = live(patient.measurements.all()).filter(measured_on__lte=until)
+        pairs = set(rows.values_list("measured_on", "origin").distinct())
+    for day, origin in pairs:
+        if day <= until:
+            origins[day].add(ORIGIN_WORDS.get(origin, origin))
     return [(day, " and ".join(sorted(origins[day]))) for day in sorted(origins)]
 
 
-def _baseline_context(patient: Patient) -> dict[str, Any]:
+def _baseline_context(patient: Patient, chart: Chart) -> dict[str, Any]:
     """The baseline form for the latest live intake (none for a voided patient or before any
     intake): the dates to choose from, the current choice, and the version it is based on."""
-    record = latest_intake(patient)
+    record = chart.latest_intake
     if record is None or patient.is_voided:
         return {}
     chosen = record.baseline_on.isoformat() if record.baseline_on else ""
     form = BaselineForm(
         initial={"version": record.version, "baseline_on": chosen},
-        dates=measurement_dates(patient),
+        dates=measurement_dates(patient, chart),
     )
     return {"baseline_form": form, "baseline_intake": record}
 
@@ -57,8 +64,9 @@ def _baseline_context(patient: Patient) -> dict[str, Any]:
 def _outcomes(
     request: HttpRequest, patient: Patient, template: str, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    context = {"patient": patient, **outcomes_context(patient)}
-    context |= extra or _baseline_context(patient)
+    chart = chart_of(patient)  # the patient's records, read once for the page and its banner
+    context = {"patient": patient, "chart": chart, **outcomes_context(patient, chart=chart)}
+    context |= extra or _baseline_context(patient, chart)
     return render(request, template, context, status=status)
 
 

@@ -21,9 +21,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from acuknee.accounts.access import CLINICAL_ROLES, SCHEDULING_ROLES, clinic_view, staff_clinic
+from acuknee.care.chart import chart_of
 from acuknee.care.errors import InvalidRecord, LikelyDuplicate, PatientVoided, StaleEdit
 from acuknee.care.patients import edit_patient, patient_changes, register_patient, void_patient
-from acuknee.care.queries import live
+from acuknee.care.queries import intake_draft, live
 from acuknee.care.queries import search_patients as search
 from acuknee.care.status import attach_overviews, latest, patient_status, with_status_facts
 from acuknee.forms.patients import PatientEditForm, PatientRegisterForm, PatientSearchForm
@@ -156,21 +157,25 @@ def patient_edit(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, patient: Patient, **extra: Any) -> dict[str, Any]:
+    """Every section reads the patient's records from one ``Chart`` (``care.chart``): each
+    record set is read once per request, however many sections show it."""
     role = request.user.staff.role
-    overview = with_overview(Patient.objects.filter(pk=patient.pk)).get()
-    attach_overviews([overview])
+    clinical = role in CLINICAL_ROLES
+    chart = chart_of(patient)
     today = timezone.localdate()
     return {
         "patient": patient,
-        "status": patient_status(overview, today),
-        "last_visit": last_visit(overview),
+        "chart": chart,
+        "status": chart.status(today),
+        "last_visit": chart.last_visit,
         "today": today,
         "age": patient.age_on(today),
-        "clinical": role in CLINICAL_ROLES,
+        "clinical": clinical,
         "void_form": VoidRecordForm(initial={"version": patient.version}),
-        **appointments_context(patient),
-        **(sessions_context(patient) if role in CLINICAL_ROLES else {}),
-        **(outcomes_context(patient) if role in CLINICAL_ROLES else {}),
+        "intake_draft": intake_draft(patient, request.user) if clinical else None,
+        **appointments_context(chart),
+        **(sessions_context(chart) if clinical else {}),
+        **(outcomes_context(patient, chart=chart) if clinical else {}),
         **extra,
     }
 

@@ -36,8 +36,10 @@ from acuknee.records.models import Patient, PlanRecord
 from acuknee.reports.stricta_report import short_citation, split_sources
 
 
-def plan_for(patient: Patient, plan_id: int) -> PlanRecord:
-    return get_object_or_404(PlanRecord, pk=plan_id, patient=patient)
+def plan_for(patient: Patient, plan_id: int, *related: str) -> PlanRecord:
+    """The patient's plan (with the ``related`` rows it is shown with), or 404."""
+    rows = PlanRecord.objects.select_related(*related) if related else PlanRecord.objects
+    return get_object_or_404(rows, pk=plan_id, patient=patient)
 
 
 def _to_detail(record: PlanRecord) -> HttpResponse:
@@ -145,7 +147,7 @@ def plan_context(record: PlanRecord) -> dict[str, Any]:
 
 @clinic_view(roles=CLINICAL_ROLES)
 def plan_detail(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
-    record = plan_for(patient, plan_id)
+    record = plan_for(patient, plan_id, "intake", "signed_by", "voided_by")  # the page shows them
     context = {
         "patient": patient,
         **plan_context(record),

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST
 
 from acuknee.accounts.access import SCHEDULING_ROLES, clinic_view
 from acuknee.care import errors, services
-from acuknee.care.queries import live_sessions, signed_plan
+from acuknee.care.chart import Chart
+from acuknee.care.queries import signed_plan
 from acuknee.care.status import visit_states
 from acuknee.clinical import Plan
 from acuknee.pages import answers
@@ -55,21 +56,19 @@ class Appointment:
     state: str
 
 
-def appointments_context(patient: Patient) -> dict[str, Any]:
+def appointments_context(chart: Chart) -> dict[str, Any]:
     """Context for ``pages/_appointments_section.html`` under ``appointments`` (empty without
     a signed plan): the visits still ahead with their booked time, and the booking form."""
-    record = signed_plan(patient)
-    if record is None:
+    record, plan = chart.signed_plan, chart.signed_content
+    if record is None or plan is None:
         return {"appointments": None}
-    plan = Plan.model_validate(record.content)
     today = timezone.localdate()
-    sessions = live_sessions(patient, until=today).filter(plan=record).count()
-    last = patient.measurements.filter(voided_at__isnull=True, measured_on__lte=today)
-    last_measured = last.order_by("-measured_on").values_list("measured_on", flat=True).first()
+    sessions = sum(1 for s in chart.sessions_until(today) if s.plan_id == record.pk)
+    last_measured = chart.last_measured(until=today)
     states = visit_states(
         plan, record.start_date, sessions_done=sessions, last_measured=last_measured, today=today
     )
-    zone = patient.clinic.zone
+    zone = chart.patient.clinic.zone
     ahead = [
         Appointment(
             v.kind,

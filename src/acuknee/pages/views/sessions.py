@@ -15,7 +15,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
@@ -23,16 +22,16 @@ from django.views.decorators.http import require_POST
 
 from acuknee.accounts.access import clinic_view
 from acuknee.care import errors, services
+from acuknee.care.chart import Chart, chart_of
 from acuknee.care.queries import (
+    SessionSetting,
     affected_side,
     current_consent,
     last_session,
-    live_sessions,
     next_session_number,
-    open_referrals,
     pain_trend,
     session_problems,
-    signed_plan,
+    session_setting,
 )
 from acuknee.clinical import Plan, SessionRecord
 from acuknee.clinical.consent import Consent
@@ -67,9 +66,13 @@ class Previous:
     record: SessionRecord
 
 
-def _previous(patient: Patient, session: TreatmentSession | None) -> Previous | None:
+def _previous(
+    patient: Patient, session: TreatmentSession | None, setting: SessionSetting | None
+) -> Previous | None:
     """For a new session, the last one; a stored session's page shows the trend only."""
-    last = last_session(patient) if session is None else None
+    if session is not None:
+        return None
+    last = setting.last if setting is not None else last_session(patient)
     if last is None:
         return None
     return Previous(last, SessionRecord.model_validate(last.data))
@@ -87,23 +90,35 @@ def _page(
     form_token: str | None = None,
     consent_form: ConsentForm | None = None,
     amend_form: AmendmentForm | None = None,
+    setting: SessionSetting | None = None,
 ) -> HttpResponse:
+    """``setting``: the new session's page read it already (``session_setting``)."""
+    if setting is not None:
+        number = setting.next_number
+        consent = setting.consent
+        trend = pain_trend(patient, setting.live_sessions)
+        content = setting.plan_content if plan is not None else None
+    else:
+        number = session.number if session else next_session_number(patient)
+        consent = current_consent(patient)
+        trend = pain_trend(patient)
+        content = Plan.model_validate(plan.content) if plan else None
     context = {
         "patient": patient,
         "entry": entry,
         "plan": plan,
-        "plan_content": Plan.model_validate(plan.content) if plan else None,
+        "plan_content": content,
         "session": session,
-        "number": session.number if session else next_session_number(patient),
+        "number": session.number if session else number,
         "form_token": form_token or uuid.uuid4().hex,
         "void_form": void_form
         or (VoidSessionForm(initial={"version": session.version}) if session else None),
         "consent_form": consent_form,
-        "consent": current_consent(patient),
+        "consent": consent,
         "amend_form": amend_form or (AmendmentForm() if session else None),
         "amendments": list(session.amendments.select_related("amended_by")) if session else [],
-        "previous": _previous(patient, session),
-        "pain_trend": pain_trend(patient),
+        "previous": _previous(patient, session, setting),
+        "pain_trend": trend,
     }
     return render(request, "pages/session_form.html", context, status=status)
 
@@ -113,15 +128,11 @@ def _side(plan: PlanRecord | None) -> str | None:
     return side.value if side is not None else None
 
 
-def _needs_consent(patient: Patient) -> bool:
-    """The first session's page asks for informed consent when none is on record."""
-    return current_consent(patient) is None and not live_sessions(patient).exists()
-
-
-def _initial(patient: Patient, plan: PlanRecord) -> dict[str, Any]:
+def _initial(setting: SessionSetting) -> dict[str, Any]:
     """The new session's form: from the last live session when there is one, else the plan."""
-    content = Plan.model_validate(plan.content)
-    last = last_session(patient)
+    content = setting.plan_content
+    assert content is not None
+    last = setting.last
     if last is None:
         return initial_from_plan(content)
     return initial_from_last(SessionRecord.model_validate(last.data), content)
@@ -138,8 +149,12 @@ def _care_problems(entry: SessionEntry, consent: ConsentForm | None, exc: errors
 
 @clinic_view()
 def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
-    plan = signed_plan(patient)
-    standing = open_referrals(patient).first()
+    """The patient's records are read once (``session_setting``: on a POST under the patient's
+    lock, in the request's transaction) and the form is checked with what the care service
+    then stores the session by, so the save reads nothing twice."""
+    setting = session_setting(patient)
+    plan = setting.plan
+    standing = setting.standing
     refusal = None
     if patient.is_voided:
         refusal = "This patient record is voided: no session can be logged."
@@ -153,14 +168,14 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     if refusal is not None:
         entry = SessionEntry()
         entry.problems.append(refusal)
-        return _page(request, patient, entry, plan=None, status=409)
+        return _page(request, patient, entry, plan=None, status=409, setting=setting)
     assert plan is not None
-    initial = _initial(patient, plan)
-    asks_consent = _needs_consent(patient)
+    initial = _initial(setting)
+    asks_consent = setting.needs_consent
     if request.method != "POST":
         entry = SessionEntry(initial=initial, side=_side(plan))
         consent_form = ConsentForm() if asks_consent else None
-        return _page(request, patient, entry, plan=plan, consent_form=consent_form)
+        return _page(request, patient, entry, plan=plan, consent_form=consent_form, setting=setting)
     token = str(request.POST.get("form_token", ""))[:64] or None
     entry = SessionEntry(
         request.POST,
@@ -170,8 +185,7 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
     consent_form = ConsentForm(request.POST) if asks_consent else None
     consent = consent_form.consent() if consent_form is not None else None
-    number = next_session_number(patient)
-    valid = entry.is_valid(number, check=lambda record: session_problems(plan, record))
+    valid = entry.is_valid(setting.next_number, check=setting.problems)
     if not valid or (consent_form is not None and consent is None):
         return _page(
             request,
@@ -181,11 +195,17 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
             status=400,
             form_token=token,
             consent_form=consent_form,
+            setting=setting,
         )
     assert entry.record is not None
     try:
         stored = services.record_session(
-            patient, request.user, entry.record, submission_key=token, consent=consent
+            patient,
+            request.user,
+            entry.record,
+            submission_key=token,
+            consent=consent,
+            setting=setting,
         )
     except errors.DuplicateSubmission as exc:
         messages.info(request, exc.message)
@@ -201,6 +221,7 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
             status=status,
             form_token=token,
             consent_form=consent_form,
+            setting=setting,
         )
     for line in entry.corrections:
         messages.info(request, f"Point code {line}.")
@@ -315,23 +336,17 @@ def _risk_labels(consent: TreatmentConsent | None) -> list[str]:
     return [k.label for k in Consent.model_validate(consent.data).risks_explained]
 
 
-def sessions_context(patient: Patient) -> dict[str, Any]:
+def sessions_context(chart: Chart) -> dict[str, Any]:
     """Context for ``clinic/_sessions_section.html``, under the key ``sessions_section``."""
-    plan = signed_plan(patient)
-    content = Plan.model_validate(plan.content) if plan else None
-    rows = [
-        SessionRow(s, SessionRecord.model_validate(s.data))
-        for s in patient.sessions.annotate(amended=Count("amendments")).order_by(
-            "session_date", "number", "id"
-        )
-    ]
-    consent = current_consent(patient)
-    attended = sum(1 for r in rows if not r.session.is_voided)
-    planned = content.number_of_sessions if content else None
+    plan, content = chart.signed_plan, chart.signed_content
+    rows = [SessionRow(s, chart.session_record(s)) for s in chart.sessions]
+    consent = chart.consent
     kept = [r for r in rows if not r.session.is_voided]
+    attended = len(kept)
+    planned = content.number_of_sessions if content else None
     return {
         "sessions_section": {
-            "patient": patient,
+            "patient": chart.patient,
             "plan": plan,
             "plan_content": content,
             "rows": rows,
@@ -348,7 +363,7 @@ def sessions_context(patient: Patient) -> dict[str, Any]:
 @clinic_view()
 def sessions_section(request: HttpRequest, patient: Patient) -> HttpResponse:
     """The sessions section alone (for htmx, when the patient page did not render it)."""
-    context = {"patient": patient, **sessions_context(patient)}
+    context = {"patient": patient, **sessions_context(chart_of(patient))}
     return render(request, "pages/_sessions_section.html", context)
 
 

@@ -1,0 +1,187 @@
+"""A patient's chart: each of the patient's record sets read once, shared by every section of
+a page that shows them.
+
+The patient page shows the status, the appointments, the sessions, the outcomes, the plans,
+the intakes and the safety banner; each used to read the records it needed, so the signed plan
+was read three times and the sessions and intakes twice in one request (issue 15). A ``Chart``
+reads every intake, plan, session and measurement of the patient and the current consent, in
+five queries however long the history, and answers the questions those sections ask ("the
+signed plan", "the live sessions up to today", "the standing referrals") from what it loaded,
+by the same definitions as ``care.queries`` (one rule each, tested against each other).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.db.models import Count, Exists
+
+from acuknee.care.queries import (
+    INTAKE_ORDER,
+    BannerItem,
+    CourseOfCare,
+    banner_from,
+    clearing_outcomes,
+    course_from,
+    current_consent,
+    latest_signed,
+)
+from acuknee.care.status import Overview, status_from
+from acuknee.clinical import Plan, SessionRecord
+from acuknee.records.models import (
+    IntakeRecord,
+    Measurement,
+    Patient,
+    PlanRecord,
+    TreatmentConsent,
+    TreatmentSession,
+)
+
+MEASUREMENT_ORDER = ("measured_on", "instrument", "id")
+SESSION_ORDER = ("session_date", "number", "id")
+
+
+@dataclass
+class Chart:
+    """Every record of one patient, voided ones included (the page lists them, marked); the
+    properties read only the live ones where the rule says so."""
+
+    patient: Patient
+    intakes: list[IntakeRecord]
+    """Latest first (``INTAKE_ORDER``), each with ``referral_cleared``: a live referral
+    outcome cleared its referral."""
+    plans: list[PlanRecord]
+    """Newest first, as the plan section lists them."""
+    sessions: list[TreatmentSession]
+    """In date order, each with ``amended``: how many amendments it has."""
+    measurements: list[Measurement]
+    """By date and instrument, with ``voided_by``; their scores and FHIR lines not loaded."""
+    consent: TreatmentConsent | None
+    """The current informed consent (``care.queries.current_consent``)."""
+
+    # --- intakes ---------------------------------------------------------------------------
+
+    @cached_property
+    def live_intakes(self) -> list[IntakeRecord]:
+        return [i for i in self.intakes if not i.is_voided]
+
+    @property
+    def latest_intake(self) -> IntakeRecord | None:
+        """``care.queries.latest_intake``: the latest live intake."""
+        return self.live_intakes[0] if self.live_intakes else None
+
+    @cached_property
+    def open_referrals(self) -> list[IntakeRecord]:
+        """``care.queries.open_referrals``: live intakes that refer, not cleared since."""
+        return [i for i in self.live_intakes if i.refers and not i.referral_cleared]
+
+    def banner(self) -> list[BannerItem]:
+        """``care.queries.safety_banner`` from the loaded intakes."""
+        return banner_from(self.open_referrals, self.latest_intake)
+
+    # --- the signed plan -------------------------------------------------------------------
+
+    @cached_property
+    def signed_plan(self) -> PlanRecord | None:
+        """``care.queries.signed_plan``: the latest signed live plan."""
+        return latest_signed(self.plans)
+
+    @cached_property
+    def signed_content(self) -> Plan | None:
+        """The signed plan's content as the core's ``Plan`` (validated once per chart)."""
+        record = self.signed_plan
+        return Plan.model_validate(record.content) if record is not None else None
+
+    # --- sessions and measurements ---------------------------------------------------------
+
+    @cached_property
+    def live_sessions(self) -> list[TreatmentSession]:
+        return [s for s in self.sessions if not s.is_voided]
+
+    def sessions_until(self, day: dt.date) -> list[TreatmentSession]:
+        """``care.queries.live_sessions(patient, until=day)``."""
+        return [s for s in self.live_sessions if s.session_date <= day]
+
+    def session_record(self, session: TreatmentSession) -> SessionRecord:
+        """The session's ``SessionRecord``, validated once per chart."""
+        found = self._session_records.get(session.pk)
+        if found is None:
+            found = self._session_records[session.pk] = SessionRecord.model_validate(session.data)
+        return found
+
+    @cached_property
+    def _session_records(self) -> dict[int, SessionRecord]:
+        return {}
+
+    @cached_property
+    def live_measurements(self) -> list[Measurement]:
+        return [m for m in self.measurements if not m.is_voided]
+
+    def last_measured(self, until: dt.date | None = None) -> dt.date | None:
+        """The latest live measurement date (up to ``until`` when given)."""
+        return max(
+            (
+                m.measured_on
+                for m in self.live_measurements
+                if until is None or m.measured_on <= until
+            ),
+            default=None,
+        )
+
+    def course(self, until: dt.date) -> CourseOfCare | None:
+        """``care.queries.course_of(patient, until)`` from the loaded records."""
+        return course_from(self.live_intakes, self.live_measurements, until)
+
+    # --- where the patient stands -----------------------------------------------------------
+
+    @cached_property
+    def overview(self) -> Overview:
+        """The facts of ``care.status`` (as ``with_status_facts`` annotates them)."""
+        plan = self.signed_plan
+        return Overview(
+            referral_open=bool(self.open_referrals),
+            plan_content=plan.content if plan is not None else None,
+            plan_start=plan.start_date if plan is not None else None,
+            sessions_done=sum(1 for s in self.live_sessions if plan and s.plan_id == plan.pk),
+            last_measured=self.last_measured(),
+        )
+
+    def status(self, today: dt.date) -> Patient.Status:
+        """``care.status.patient_status`` on the loaded records."""
+        return status_from(self.overview, today, self.signed_content)
+
+    @property
+    def last_visit(self) -> dt.date | None:
+        """The latest live intake, session or measurement date."""
+        days = [
+            max((i.visit_date for i in self.live_intakes), default=None),
+            max((s.session_date for s in self.live_sessions), default=None),
+            self.last_measured(),
+        ]
+        return max((d for d in days if d is not None), default=None)
+
+
+@functools.cache
+def _referral_cleared() -> Exists:
+    """Built once: a query resolves a copy of an expression and never changes the original."""
+    return Exists(clearing_outcomes())
+
+
+def chart_of(patient: Patient) -> Chart:
+    """The patient's chart: five queries, however many records the patient has."""
+    intakes = patient.intakes.annotate(referral_cleared=_referral_cleared()).defer("assessment")
+    sessions = patient.sessions.annotate(amended=Count("amendments"))
+    measurements = patient.measurements.select_related("voided_by").defer(
+        "scores", *Measurement.RENDERED
+    )
+    return Chart(
+        patient=patient,
+        intakes=list(intakes.order_by(*INTAKE_ORDER)),
+        plans=list(patient.plans.order_by("-created_at")),
+        sessions=list(sessions.order_by(*SESSION_ORDER)),
+        measurements=list(measurements.order_by(*MEASUREMENT_ORDER)),
+        consent=current_consent(patient),
+    )

@@ -1,0 +1,105 @@
+"""A patient's chart (``care.chart``) answers every question the patient page asks by the same
+definitions as ``care.queries`` and ``care.status``, from records it reads once: each answer is
+checked against the query it replaces, on a history with voided records, a cleared and a
+standing referral, several plans and a self-report."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from acuknee.care import queries, services
+from acuknee.care.chart import chart_of
+from acuknee.care.status import overview_of, patient_status
+from acuknee.records.models import Patient
+
+from .builders import days_ago, intake, log, oa_intake, pain_answers, septic_intake, signed_plan
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_agrees(patient: Patient) -> None:
+    chart = chart_of(patient)
+    today = queries.today()
+    assert chart.signed_plan == queries.signed_plan(patient)
+    assert chart.latest_intake == queries.latest_intake(patient)
+    assert chart.open_referrals == list(queries.open_referrals(patient))
+    assert chart.banner() == queries.safety_banner(patient)
+    assert chart.consent == queries.current_consent(patient)
+    assert chart.overview == overview_of(patient)
+    assert chart.status(today) == patient_status(patient, today)
+    for until in (today, days_ago(5), days_ago(40)):
+        assert chart.sessions_until(until) == list(queries.live_sessions(patient, until))
+        assert chart.course(until) == queries.course_of(patient, until)
+
+
+def test_the_chart_agrees_with_the_queries_on_a_course_with_voided_records(
+    alice: User, patient: Patient
+) -> None:
+    first = signed_plan(patient, alice, days_ago(30))
+    for day in (days_ago(28), days_ago(21), days_ago(14)):
+        log(first, alice, day)
+    voided = patient.sessions.get(number=2)
+    services.void(voided, alice, "entered on the wrong day", voided.version)
+    services.record_measurements(patient, alice, days_ago(10), {"pain_nrs": pain_answers(0.4)})
+    (wrong,) = services.record_measurements(
+        patient, alice, days_ago(9), {"pain_nrs": pain_answers(0.2)}
+    )
+    services.void(wrong, alice, "another patient's answers", wrong.version)
+    services.record_measurements(
+        patient, None, days_ago(8), {"pain_nrs": pain_answers(0.3)}, origin=services.SELF_REPORT
+    )
+    pregnant = intake(patient, alice, oa_intake(health={"pregnant": True}), days_ago(3))
+    services.void_intake(
+        pregnant, alice, "entered on the wrong patient", pregnant.version, baseline=True
+    )
+    latest = intake(patient, alice, oa_intake(health={"metal_allergy": True}), days_ago(2))
+    draft = services.propose_plan(latest, alice, queries.today())  # newer, never signed
+    assert_agrees(patient)
+    chart = chart_of(patient)
+    assert [s.number for s in chart.sessions] == [1, 2, 3]
+    assert [s.is_voided for s in chart.sessions] == [False, True, False]
+    assert chart.last_visit == days_ago(2)
+    assert chart.plans[0] == draft
+    assert chart.signed_plan == first
+
+
+def test_the_chart_agrees_with_the_queries_on_a_cleared_and_a_standing_referral(
+    alice: User, patient: Patient
+) -> None:
+    cleared = intake(patient, alice, septic_intake(), days_ago(20))
+    services.resolve_referral(
+        cleared, alice, seen_by="Dr Synthetic", seen_on=days_ago(18), cleared=True
+    )
+    intake(patient, alice, septic_intake(), days_ago(10))
+    intake(patient, alice, oa_intake(), days_ago(5))
+    assert_agrees(patient)
+    assert [i.visit_date for i in chart_of(patient).open_referrals] == [days_ago(10)]
+
+
+def test_a_patient_without_records_has_an_empty_chart(patient: Patient) -> None:
+    assert_agrees(patient)
+    assert chart_of(patient).last_visit is None
+
+
+def test_the_chart_costs_five_queries_however_long_the_history(
+    alice: User, patient: Patient
+) -> None:
+    plan_record = signed_plan(patient, alice, days_ago(30))
+    log(plan_record, alice, days_ago(28))
+
+    def counted() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            chart = chart_of(patient)
+            chart.banner(), chart.status(queries.today()), chart.course(queries.today())
+            [chart.session_record(s) for s in chart.sessions]
+        return len(ctx.captured_queries)
+
+    short = counted()
+    for day in (days_ago(21), days_ago(14), days_ago(7)):
+        log(plan_record, alice, day)
+        services.record_measurements(patient, alice, day, {"pain_nrs": pain_answers(0.4)})
+    intake(patient, alice, oa_intake(), days_ago(40))
+    assert counted() == short == 5
