@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo-cli test e2e-setup fhir-validators-setup reports-setup lint typecheck imports audit pytest pytest-postgres bench clean
+.PHONY: run demo-cli test test-setup e2e-setup fhir-validators-setup reports-setup lint typecheck imports audit pytest pytest-postgres bench clean
 
 # The PostgreSQL pass: the tests whose outcome can depend on the database engine (queries,
 # constraints, transactions, stored text, triggers, backups) again on a real server. CI sets
@@ -99,7 +99,18 @@ pytest-postgres: $(STAMP)
 		echo "SKIPPED: PostgreSQL pass (no server at $(POSTGRES_URL)); set ACUKNEE_REQUIRE_POSTGRES=1 to fail instead"; \
 	fi
 
-test: lint typecheck imports audit e2e-setup fhir-validators-setup reports-setup pytest pytest-postgres
+# The checks and the test tools' set-up run side by side (mypy keeps one core busy while the
+# advisory index and the package registries answer; each one's output is printed whole when it
+# ends), then the two passes. The set-up scripts run one after another: two apt-get at once would
+# fight over dpkg's lock.
+test: $(STAMP)
+	@$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck imports audit test-setup
+	@$(MAKE) --no-print-directory pytest pytest-postgres
+
+test-setup:
+	@sh tests/e2e/setup.sh
+	@sh tests/fhir/validators/setup.sh
+	@sh tests/reports/setup.sh
 
 # The browser tests' needs: Debian's chromium (apt-get, when root) and axe-core (npm ci, pinned in
 # tests/e2e/package-lock.json). It never fails: what is missing is said here and the tests skip.
