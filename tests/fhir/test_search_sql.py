@@ -33,7 +33,7 @@ from acuknee.records.models import Patient, Role
 from tests.api.conftest import another_patient
 from tests.fhir.reference_search import search_resources
 from tests.fhir.server_course import START, Course, build_course, fhir_for
-from tests.module_records import module_records
+from tests.module_records import from_records, module_records
 from tests.pages import conftest as personas
 
 FIRST_DAY = dt.date(2023, 11, 1)  # three years that end before today: no record in the future
@@ -69,6 +69,11 @@ class World:
     carol: User
     """The Southside practitioner: her clinic's records must never show in Northside's searches."""
 
+    @property
+    def ada(self) -> Patient:
+        """The Northside patient whose course the world is built around."""
+        return self.patients[0]
+
 
 def _day(rng: random.Random) -> dt.date:
     return FIRST_DAY + dt.timedelta(days=rng.randrange(DAYS))
@@ -99,20 +104,9 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
         yield _build_world(patient, alice, carol)
 
 
-@pytest.fixture
-def alice(world: World, db: Any) -> User:
-    return world.alice
-
-
-@pytest.fixture
-def carol(world: World, db: Any) -> User:
-    return world.carol
-
-
-@pytest.fixture
-def patient(world: World, db: Any) -> Patient:
-    """Ada, the Northside patient whose course the world is built around."""
-    return world.patients[0]
+alice = from_records("world", "alice")
+carol = from_records("world", "carol")
+patient = from_records("world", "ada", name="patient")
 
 
 def _build_world(patient: Patient, alice: User, carol: User) -> World:

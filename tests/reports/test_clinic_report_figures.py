@@ -24,7 +24,7 @@ from acuknee.clinical import Plan
 from acuknee.records.models import Clinic, PlanRecord, Role
 from acuknee.reports.clinic_report import clinic_report
 from acuknee.reports.outcomes_stats import wilson
-from tests.module_records import module_records
+from tests.module_records import from_records, module_records
 from tests.pages import conftest as personas
 from tests.pages.conftest import login
 from tests.reports.clinic_courses import BRUISE, FAINT, TODAY, course
@@ -60,29 +60,11 @@ def clinics(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Clinics]:
         )
 
 
-@pytest.fixture
-def three_of_five(clinics: Clinics, db: Any) -> Clinic:
-    return clinics.northside
-
-
-@pytest.fixture
-def southside(clinics: Clinics, db: Any) -> Clinic:
-    return clinics.southside
-
-
-@pytest.fixture
-def alice(clinics: Clinics, db: Any) -> User:
-    return clinics.alice
-
-
-@pytest.fixture
-def carol(clinics: Clinics, db: Any) -> User:
-    return clinics.carol
-
-
-@pytest.fixture
-def erin(clinics: Clinics, db: Any) -> User:
-    return clinics.erin
+three_of_five = from_records("clinics", "northside", name="three_of_five")
+southside = from_records("clinics", "southside")
+alice = from_records("clinics", "alice")
+carol = from_records("clinics", "carol")
+erin = from_records("clinics", "erin")
 
 
 def test_three_responders_of_five_give_the_wilson_interval(three_of_five: Clinic) -> None:
