@@ -34,31 +34,3 @@ def _background_commands(
     from tests.shared_run import start_wanted
 
     start_wanted(tmp_path_factory, request.session.items)
-
-
-LONGEST_FIRST = (
-    "tests/research/test_differencing.py",
-    "tests/fhir/test_server.py",
-    "tests/e2e/test_practitioner_day_more.py",
-    "tests/e2e/test_scenarios.py",
-    "tests/pages/test_sessions.py",
-    "tests/security/test_authorization_matrix.py",
-    "tests/research/test_sqlite_stages.py",
-    "tests/robustness/test_form_text.py",
-    "tests/reports/test_progress_report.py",
-    "tests/api/test_contract.py",
-    "tests/reports/test_stricta_report.py",
-    "tests/pages/test_intake.py",
-)
-"""The files that take longest (measured per test with the whole suite, 2026-12-06), handed to
-the workers first: each worker takes whole files (``--dist loadfile``), and a long file taken
-last keeps one worker busy while the other has finished. Any other order is kept."""
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Before pytest-django's own (stable) sort, so Django's order still holds: tests in a
-    transaction first, then those that flush the database, then those without one."""
-    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
-    root = config.rootpath
-    items.sort(key=lambda item: rank.get(str(item.path.relative_to(root)), len(rank)))
