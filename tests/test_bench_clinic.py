@@ -19,7 +19,7 @@ from benchmarks.bench_clinic import Client, Endpoint, Response, Tally, filled, f
 from benchmarks.harness import QUICK, Result, Settings, Timing
 from tests.shared_run import background, output
 
-REPEAT, NUMBER, WARMUP, CLIENTS = 2, 1, 0, (1, 2)
+REPEAT, NUMBER, WARMUP, CLIENTS = 1, 1, 0, (1, 2)
 JOBS = (
     "patient list",
     "patient page",

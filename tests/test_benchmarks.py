@@ -15,7 +15,7 @@ from benchmarks.harness import percentile
 from tests.shared_run import background, output
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
-REPEAT, NUMBER, WARMUP, SYNTHETIC = 2, 1, 0, 3
+REPEAT, NUMBER, WARMUP, SYNTHETIC = 1, 1, 0, 3
 FIELDS = {
     "name",
     "n",
