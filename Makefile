@@ -99,13 +99,14 @@ pytest-postgres: $(STAMP)
 		echo "SKIPPED: PostgreSQL pass (no server at $(POSTGRES_URL)); set ACUKNEE_REQUIRE_POSTGRES=1 to fail instead"; \
 	fi
 
-# The checks and the test tools' set-up run side by side (mypy keeps one core busy while the
-# advisory index and the package registries answer; each one's output is printed whole when it
-# ends), then the two passes. The set-up scripts run one after another: two apt-get at once would
-# fight over dpkg's lock.
+# The quick checks and the test tools' set-up run side by side (each one's output printed whole
+# when it ends), then mypy beside the SQLite pass (the suite leaves about a quarter of the cores
+# idle while it waits on browsers and servers; output line by line), then the PostgreSQL pass.
+# The set-up scripts run one after another: two apt-get at once would fight over dpkg's lock.
 test: $(STAMP)
-	@$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck imports audit test-setup
-	@$(MAKE) --no-print-directory pytest pytest-postgres
+	@$(MAKE) --no-print-directory -j4 --output-sync=target lint imports audit test-setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=line typecheck pytest
+	@$(MAKE) --no-print-directory pytest-postgres
 
 test-setup:
 	@sh tests/e2e/setup.sh
