@@ -42,6 +42,7 @@ from acuknee.clinical.base import CoreModel
 from acuknee.clinical.knowledge import Instrument
 from acuknee.clinical.vocabulary import PainLocation, Side
 from acuknee.forms.measurements import item_field
+from acuknee.forms.widgets import IsoDateInput
 from acuknee.forms.words import in_words
 
 # Intake fields the form does not ask for: they come from the patient record or the measurements.
@@ -496,9 +497,7 @@ def _layout(kb: KnowledgeBase) -> _Layout:
 class IntakeForm(forms.Form):
     """The first visit. ``patient`` gives age (at the visit date) and sex."""
 
-    visit_date = forms.DateField(
-        label="Visit date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    visit_date = forms.DateField(label="Visit date", widget=IsoDateInput())
 
     def __init__(self, *args: Any, patient: Any, kb: KnowledgeBase | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from acuknee.clinical import InvalidInput, InvalidInputs, Scores, load_knowledge, score
 from acuknee.clinical.knowledge import Instrument, Item, KnowledgeBase
 from acuknee.clinical.numbers import format_number
+from acuknee.forms.widgets import IsoDateInput
 
 SELF_REPORT_INSTRUMENTS: tuple[str, ...] = (
     "koos",
@@ -170,7 +171,7 @@ class MeasurementsForm(forms.Form):
             self.fields["measured_on"] = forms.DateField(
                 label="Date of the visit",
                 initial=timezone.localdate,
-                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                widget=IsoDateInput(),
             )
         for instrument in self.instrument_ids:
             inst = self.kb.instruments[instrument]

@@ -7,19 +7,8 @@ from typing import Any
 from django import forms
 
 from acuknee.care.patients import REASON_MAX_LENGTH, PatientDetails
+from acuknee.forms.widgets import IsoDateInput
 from acuknee.records.models import Patient
-
-
-class DateInput(forms.DateInput):
-    """A browser's date box, given its value as an ISO date: the only value such a box shows
-    (the clinic's locale format, 14/06/1958, left the details form's birth date empty, so
-    every save of changed contact details was refused as missing it)."""
-
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs, format="%Y-%m-%d")
-
 
 _DETAILS = ["given_name", "family_name", "date_of_birth", "sex", "record_number", "phone", "email"]
 
@@ -33,7 +22,7 @@ class PatientForm(forms.Form):
         made = forms.fields_for_model(
             Patient,
             fields=_DETAILS,
-            widgets={"date_of_birth": DateInput()},
+            widgets={"date_of_birth": IsoDateInput()},
             labels={"date_of_birth": "Date of birth", "record_number": "Record number"},
         )
         self.fields = {**made, **self.fields}  # type: ignore[has-type]

@@ -27,6 +27,7 @@ from acuknee.clinical.session_check import (
     override_refusals,
 )
 from acuknee.clinical.vocabulary import Method, Side
+from acuknee.forms.widgets import IsoDateInput
 from acuknee.forms.words import in_words
 
 ADD_ROWS = 3
@@ -44,7 +45,7 @@ def next_weekday(today: dt.date) -> dt.date:
 class PlanStartForm(forms.Form):
     start = forms.DateField(
         label="Date of the first session",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=IsoDateInput(),
     )
 
 
@@ -104,7 +105,7 @@ class PlanEditForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     start = forms.DateField(
         label="Date of the first session",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=IsoDateInput(),
     )
     keep = forms.MultipleChoiceField(
         label="Points to keep (untick to remove)",

@@ -22,6 +22,7 @@ from acuknee.clinical.consent import EXPLAINABLE_RISKS, Consent
 from acuknee.clinical.session_check import SessionProblem, standard_code
 from acuknee.clinical.sessions import ASHI
 from acuknee.clinical.vocabulary import AdverseEventKind, ConsentBy, Method, Severity, Side
+from acuknee.forms.widgets import IsoDateInput
 from acuknee.forms.words import in_words
 
 _SIDES = [(s.value, s.value.title()) for s in Side]
@@ -45,7 +46,7 @@ class SessionForm(forms.Form):
         label="Date",
         initial=timezone.localdate,
         # The HTML date input reads and writes ISO dates only, whatever the locale.
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=IsoDateInput(),
     )
     pain_before = forms.IntegerField(
         label="Pain before the session (0-10)",
@@ -155,7 +156,7 @@ class ConsentForm(forms.Form):
     consent_given_on = forms.DateField(
         label="Consent given on",
         initial=timezone.localdate,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=IsoDateInput(),
     )
     consent_risks = forms.MultipleChoiceField(
         label="Risks explained",

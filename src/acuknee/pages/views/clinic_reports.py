@@ -27,6 +27,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from acuknee.accounts.access import CLINICAL_ROLES, clinic_view, staff_clinic
+from acuknee.forms.widgets import IsoDateInput
 from acuknee.records.models import Patient
 
 REPORT_ROLES = CLINICAL_ROLES
@@ -39,13 +40,13 @@ class ReportRangeForm(forms.Form):
     start = forms.DateField(
         required=False,
         label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
         help_text="first session date counted (empty: from the first record)",
     )
     end = forms.DateField(
         required=False,
         label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
         help_text="last session date counted (empty: today)",
     )
 

@@ -57,6 +57,7 @@ from acuknee.forms.intake import (
 )
 from acuknee.forms.plans import PlanStartForm, next_weekday
 from acuknee.forms.voiding import VoidIntakeForm
+from acuknee.forms.widgets import IsoDateInput
 from acuknee.pages import answers
 from acuknee.records.models import IntakeDraft, IntakeRecord, Patient
 
@@ -87,9 +88,7 @@ class ReferralOutcomeForm(forms.Form):
     """What came of a referral: who saw the patient, when, and whether acupuncture may go on."""
 
     seen_by = forms.CharField(label="Seen by (name and service)", max_length=200)
-    seen_on = forms.DateField(
-        label="Seen on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    seen_on = forms.DateField(label="Seen on", widget=IsoDateInput())
     cleared = forms.TypedChoiceField(
         label="Outcome",
         choices=[
