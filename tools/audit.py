@@ -2,9 +2,9 @@
 
 Why the installed environment (``pip-audit --local --skip-editable``) and not ``-r`` a list made
 from pyproject.toml: pyproject pins only the direct dependencies, while the venv holds exactly
-what runs, transitive dependencies included, as pip resolved them under those pins. Auditing it
-needs no resolution (no index download, no throwaway venv), so it is quick and repeatable;
-acuknee itself is installed editable and is not on PyPI, hence ``--skip-editable``.
+what runs, transitive dependencies included, as the installer resolved them under those pins.
+Auditing it needs no resolution (no index download, no throwaway venv), so it is quick and
+repeatable; acuknee itself is installed editable and is not on PyPI, hence ``--skip-editable``.
 
 Outcomes, by exit status:
 
