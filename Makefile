@@ -94,6 +94,9 @@ audit: $(STAMP)
 # and no worker waits on another's lock. (--dist loadgroup no longer groups anything with pytest
 # 9.2: pytest-xdist issue 1386.)
 PYTEST_XDIST := -n auto --dist loadfile
+# The PostgreSQL pass's workers: every core when run alone; one when `make test` runs it beside
+# the SQLite pass.
+POSTGRES_WORKERS ?= auto
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_XDIST) -q
@@ -101,21 +104,23 @@ pytest: $(STAMP)
 pytest-postgres: $(STAMP)
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL pass on $(POSTGRES_URL)"; \
-		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest $(PYTEST_XDIST) -q -p no:cacheprovider $(POSTGRES_TESTS) $(POSTGRES_IGNORE:%=--ignore=tests/%); \
+		ACUKNEE_DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest $(PYTEST_XDIST) -n $(POSTGRES_WORKERS) -q -p no:cacheprovider $(POSTGRES_TESTS) $(POSTGRES_IGNORE:%=--ignore=tests/%); \
 	elif [ "$${ACUKNEE_REQUIRE_POSTGRES:-0}" = 1 ]; then \
 		echo "PostgreSQL pass REQUIRED but no server answers at $(POSTGRES_URL)"; exit 1; \
 	else \
 		echo "SKIPPED: PostgreSQL pass (no server at $(POSTGRES_URL)); set ACUKNEE_REQUIRE_POSTGRES=1 to fail instead"; \
 	fi
 
-# The quick checks and the test tools' set-up run side by side (each one's output printed whole
-# when it ends), then mypy beside the SQLite pass (the suite leaves about a quarter of the cores
-# idle while it waits on browsers and servers; output line by line), then the PostgreSQL pass.
-# The set-up scripts run one after another: two apt-get at once would fight over dpkg's lock.
+# The quick checks and the test tools' set-up run side by side, then mypy, the SQLite pass and
+# the PostgreSQL pass (one worker) side by side: alone, the SQLite pass leaves about a quarter of
+# the cores idle while it waits on browsers and servers. Each job's output is printed whole when
+# it ends. The two passes share nothing: each has its own test databases (SQLite files and
+# in-memory databases; PostgreSQL's test_* databases) and pytest temporary folders. The set-up
+# scripts run one after another: two apt-get at once would fight over dpkg's lock.
 test: $(STAMP)
 	@$(MAKE) --no-print-directory -j4 --output-sync=target lint imports audit test-setup
-	@$(MAKE) --no-print-directory -j2 --output-sync=line typecheck pytest
-	@$(MAKE) --no-print-directory pytest-postgres
+	@$(MAKE) --no-print-directory -j3 --output-sync=target typecheck pytest pytest-postgres \
+		POSTGRES_WORKERS=1
 
 test-setup:
 	@sh tests/e2e/setup.sh
