@@ -1,18 +1,22 @@
-"""FHIR search on a big clinic: an Observation date-range search, one page of ``_count=50``.
+"""FHIR search on a big clinic: Observation and Condition date-range searches, one page of
+``_count=50`` each.
 
 A worker process (``python -m benchmarks.bench_fhir_search --worker``) gets a fresh SQLite data
-directory, runs ``migrate`` and ``bulk_create``s one clinic of synthetic patients, each with two
-visits on random days of 2025-2026 and, at each, a pain NRS (3 scored subscales) and a KOOS JR
-(1): 8 Observations per patient. ``Settings.synthetic * 10`` patients (10,000 by default, 1,000
-with ``--quick``).
+directory, runs ``migrate`` and ``bulk_create``s one clinic of synthetic patients, each with an
+intake on a random day of 2025-2026 (one of ``INTAKES`` synthetic intakes, screened and assessed
+by the core once: a Condition each) and two visits on random days of the same two years with, at
+each, a pain NRS (3 scored subscales) and a KOOS JR (1): 8 Observations per patient.
+``Settings.synthetic * 10`` patients (10,000 by default, 1,000 with ``--quick``).
 
-Job: ``GET /fhir/Observation?date=ge2026-03-01&date=lt2026-04-01&_count=50&_offset=100`` through
-Django's test client with a Bearer token (middleware, auth, ``search_page``, the Bundle's JSON):
-about a 24th of the clinic's Observations match; the Bundle carries their exact total.
+Jobs, through Django's test client with a Bearer token (middleware, auth, ``search_page``, the
+Bundle's JSON): ``GET /fhir/Observation?date=ge2026-03-01&date=lt2026-04-01&_count=50&_offset=100``
+(about a 24th of the clinic's Observations match) and the same page of
+``/fhir/Condition?recorded-date=ge2026-01-01&recorded-date=lt2026-07-01`` (a quarter of the
+intakes: a full page from 1,000 patients on); each Bundle carries its exact total.
 
-Floor: the least an exact, paged search must ask the database, with plain ORM queries: the
-matching Measurements' ``count()`` and the page's 50 rows read with ``.values()`` (no mapping,
-no JSON, no HTTP). Job and floor alternate (``harness.compare``).
+Floors: the least an exact, paged search must ask the database, with plain ORM queries: the
+matching rows' ``count()`` and the page's 50 rows read with ``.values()`` (no mapping, no JSON,
+no HTTP). Job and floor alternate (``harness.compare``).
 
 Before: the search as it was (every Observation of the clinic built, then filtered and paged in
 Python: ``search_resources``, kept as the test oracle tests/fhir/reference_search.py) is timed
@@ -40,6 +44,14 @@ PER_PATIENT = 10
 BATCH = 5_000
 BEFORE_UP_TO = 2_000
 QUERY = {"date": ["ge2026-03-01", "lt2026-04-01"], "_count": "50", "_offset": "100"}
+CONDITION_QUERY = {
+    "recorded-date": ["ge2026-01-01", "lt2026-07-01"],
+    "_count": "50",
+    "_offset": "100",
+}
+INTAKES = 32
+"""Distinct synthetic intakes the patients' intakes are drawn from (each screened and assessed
+once: the search reads what is stored, whatever its content)."""
 
 
 def run(settings: Settings) -> list[Result]:
@@ -64,6 +76,9 @@ def run(settings: Settings) -> list[Result]:
         f"{patients:,} patients, {data['observations']:,} Observations, {data['total']:,} "
         f"matching (Bundle.total); {before}; database built in {data['build_seconds']:.1f} s"
     )
+    condition_job, condition_floor = (
+        Timing(**data[side]) for side in ("condition_job", "condition_floor")
+    )
     return [
         Result(
             name=f"FHIR Observation search, date range, _count=50 ({patients:,} patients)",
@@ -71,7 +86,15 @@ def run(settings: Settings) -> list[Result]:
             floor_name="ORM count() + .values() of the page's 50 Measurement rows",
             floor=floor,
             note=note,
-        )
+        ),
+        Result(
+            name=f"FHIR Condition search, date range, _count=50 ({patients:,} patients)",
+            job=condition_job,
+            floor_name="ORM count() + .values() of the page's 50 IntakeRecord rows",
+            floor=condition_floor,
+            note=f"{patients:,} Conditions (one intake each), {data['condition_total']:,} "
+            "matching (Bundle.total)",
+        ),
     ]
 
 
@@ -83,17 +106,40 @@ def _grow(clinic: Any, user: Any, patients: int, seed: int) -> None:
     import datetime as dt
     import random
 
-    from acuknee.records.models import Measurement, Patient
+    from acuknee.clinical import Intake, assess, screen
+    from acuknee.records.models import IntakeRecord, Measurement, Patient
     from benchmarks.bench_export import _answers, synthetic_patient
+    from benchmarks.synthetic import intake_texts
 
     rng = random.Random(seed)
     sets = _answers(seed)
+    intakes = []
+    for text in intake_texts(INTAKES, seed):
+        intake = Intake.model_validate_json(text)
+        screening = screen(intake)
+        intakes.append(
+            {
+                "data": intake.model_dump(mode="json"),
+                "screening": screening.model_dump(mode="json"),
+                "assessment": assess(intake).model_dump(mode="json"),
+                "refers": any(r.urgency.blocks_plan for r in screening.referrals),
+            }
+        )
     first_day = dt.date(2025, 1, 1)
     pk_offset = 0
     for first in range(1, patients + 1, BATCH):
         numbers = range(first, min(first + BATCH, patients + 1))
         created = Patient.objects.bulk_create(
             synthetic_patient(clinic, user, n, "S") for n in numbers
+        )
+        IntakeRecord.objects.bulk_create(
+            IntakeRecord(
+                patient=patient,
+                visit_date=first_day + dt.timedelta(days=rng.randrange(730)),
+                created_by=user,
+                **rng.choice(intakes),
+            )
+            for patient in created
         )
         rows = []
         for patient in created:
@@ -130,7 +176,14 @@ def worker(patients: int, settings: Settings, out: Path) -> None:
     from tests.fhir.reference_search import search_resources
 
     from acuknee.api.fhir_api.resources import RESOURCE_TYPES
-    from acuknee.records.models import ApiToken, Clinic, Measurement, Role, StaffProfile
+    from acuknee.records.models import (
+        ApiToken,
+        Clinic,
+        IntakeRecord,
+        Measurement,
+        Role,
+        StaffProfile,
+    )
 
     django_settings.DEBUG = False  # no query log: neither side pays for it
     django_settings.ALLOWED_HOSTS = ["testserver"]
@@ -151,6 +204,11 @@ def worker(patients: int, settings: Settings, out: Path) -> None:
         assert response.status_code == 200, response.content
         return dict(response.json())
 
+    def condition_job() -> dict[str, Any]:
+        response = client.get("/fhir/Condition", CONDITION_QUERY, headers=headers)
+        assert response.status_code == 200, response.content
+        return dict(response.json())
+
     rows = Measurement.objects.filter(
         patient__clinic=clinic,
         patient__voided_at__isnull=True,
@@ -164,7 +222,21 @@ def worker(patients: int, settings: Settings, out: Path) -> None:
         rows.count()
         return list(rows.values(*columns)[50:100])
 
+    intakes = IntakeRecord.objects.filter(
+        patient__clinic=clinic,
+        patient__voided_at__isnull=True,
+        voided_at__isnull=True,
+        visit_date__gte="2026-01-01",
+        visit_date__lt="2026-07-01",
+    ).order_by("pk")
+    intake_columns = ("pk", "patient_id", "visit_date", "data", "assessment")
+
+    def condition_floor() -> list[dict[str, Any]]:
+        intakes.count()
+        return list(intakes.values(*intake_columns)[100:150])
+
     bundle = job()
+    conditions = condition_job()
     before_seconds = None
     if patients <= BEFORE_UP_TO:
         request = RequestFactory().get("/fhir/Observation", QUERY)
@@ -175,11 +247,21 @@ def worker(patients: int, settings: Settings, out: Path) -> None:
         ids = [e["resource"]["id"] for e in bundle.get("entry", [])]
         if bundle["total"] != len(before) or ids != [r["id"] for r in before[100:150]]:
             raise AssertionError("the SQL search and the Python filter disagree")
+        request = RequestFactory().get("/fhir/Condition", CONDITION_QUERY)
+        request.user = user
+        expected = search_resources(request, RESOURCE_TYPES["Condition"])
+        ids = [e["resource"]["id"] for e in conditions.get("entry", [])]
+        if conditions["total"] != len(expected) or ids != [r["id"] for r in expected[100:150]]:
+            raise AssertionError("the Condition search and the Python filter disagree")
     result = compare("search", job, "floor", floor, settings)
+    condition_result = compare("search", condition_job, "floor", condition_floor, settings)
     report = {
         "job": dataclasses.asdict(result.job),
         "floor": dataclasses.asdict(result.floor),
         "total": bundle["total"],
+        "condition_job": dataclasses.asdict(condition_result.job),
+        "condition_floor": dataclasses.asdict(condition_result.floor),
+        "condition_total": conditions["total"],
         "observations": Measurement.objects.filter(patient__clinic=clinic).count() * 2,
         "before_seconds": before_seconds,
         "build_seconds": build_seconds,

@@ -9,10 +9,10 @@ from fhir.resources.R4B.condition import Condition
 from acuknee.clinical.assessment import Assessment
 from acuknee.clinical.intake import Intake
 from acuknee.fhir import codes
-from acuknee.fhir._build import Json, coding, concept, date_text, reference, validated, with_id
+from acuknee.fhir._build import Json, coding, concept, date_text, reference, validating, with_id
 
 
-def condition_resource(
+def condition_data(
     assessment: Assessment,
     intake: Intake,
     patient_ref: str,
@@ -20,7 +20,7 @@ def condition_resource(
     recorded: dt.date,
     asserter_ref: str | None = None,
     resource_id: str | None = None,
-) -> Condition:
+) -> Json:
     """The assessment's likely cause as a provisional encounter diagnosis.
 
     Codes come from ``codes.cause_codings`` (fact sheet section 10: SNOMED CT 239873007 and
@@ -32,6 +32,7 @@ def condition_resource(
     """
     cause = assessment.likely_cause
     site_code, site_display, site_text = codes.KNEE_BODY_SITE[intake.side]
+    notes: list[Json] = [{"text": assessment.summary}, {"text": assessment.disclaimer}]
     data: Json = {
         "resourceType": "Condition",
         "clinicalStatus": {"coding": [coding(codes.CONDITION_CLINICAL, "active", "Active")]},
@@ -45,20 +46,23 @@ def condition_resource(
                 ]
             }
         ],
-        "code": concept(
-            f"{codes.CAUSE_TEXT[cause]}, {site_text.lower()}",
-            codes.cause_codings(cause, intake.side),
-        ),
-        "bodySite": [concept(site_text, [(codes.SNOMED, site_code, site_display)])],
-        "subject": reference(patient_ref),
-        "recordedDate": date_text(recorded),
-        "note": [{"text": assessment.summary}, {"text": assessment.disclaimer}],
     }
     if assessment.severity is not None:
         data["severity"] = {"text": assessment.severity.value}
-        data["note"].append({"text": assessment.severity_basis})
-    if assessment.reasons:
-        data["evidence"] = [{"code": [{"text": reason}]} for reason in assessment.reasons]
+        notes.append({"text": assessment.severity_basis})
+    data["code"] = concept(
+        f"{codes.CAUSE_TEXT[cause]}, {site_text.lower()}",
+        codes.cause_codings(cause, intake.side),
+    )
+    data["bodySite"] = [concept(site_text, [(codes.SNOMED, site_code, site_display)])]
+    data["subject"] = reference(patient_ref)
+    data["recordedDate"] = date_text(recorded)
     if asserter_ref is not None:
         data["asserter"] = reference(asserter_ref)
-    return validated(Condition, with_id(data, resource_id))
+    if assessment.reasons:
+        data["evidence"] = [{"code": [{"text": reason}]} for reason in assessment.reasons]
+    data["note"] = notes
+    return with_id(data, resource_id)
+
+
+condition_resource = validating(Condition, condition_data)

@@ -10,7 +10,7 @@ from acuknee.clinical.errors import InvalidInput
 from acuknee.clinical.instruments import Scores
 from acuknee.clinical.knowledge import Instrument, KnowledgeBase, Subscale
 from acuknee.fhir import codes
-from acuknee.fhir._build import Json, coding, date_text, knowledge, reference, validated
+from acuknee.fhir._build import Json, coding, date_text, knowledge, reference, validating_each
 
 # observation-category: self-reports are surveys; performance tests and examination measures are
 # examination findings.
@@ -41,7 +41,7 @@ def _quantity(sub: Subscale, value: float) -> Json:
     return out
 
 
-def observation_resources(
+def observation_data(
     scores: Scores,
     instrument: str,
     date: dt.date,
@@ -49,7 +49,7 @@ def observation_resources(
     questionnaire_response_ref: str | None = None,
     *,
     kb: KnowledgeBase | None = None,
-) -> list[Observation]:
+) -> list[Json]:
     """One final Observation per subscale that could be scored, in the instrument's order.
 
     A subscale with too few answers (``value`` None) is left out: the QuestionnaireResponse keeps
@@ -65,7 +65,7 @@ def observation_resources(
     if inst is None:
         raise InvalidInput("instrument", f"unknown instrument {instrument!r}")
     category_code, category_display = CATEGORY[inst.kind]
-    out: list[Observation] = []
+    out: list[Json] = []
     for sub in inst.subscales:
         score = scores.subscales.get(sub.id)
         if score is None or score.value is None:
@@ -87,5 +87,8 @@ def observation_resources(
         data["note"] = [{"text": n} for n in notes]
         if questionnaire_response_ref is not None:
             data["derivedFrom"] = [reference(questionnaire_response_ref)]
-        out.append(validated(Observation, data))
+        out.append(data)
     return out
+
+
+observation_resources = validating_each(Observation, observation_data)

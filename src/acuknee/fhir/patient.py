@@ -6,7 +6,7 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.practitioner import Practitioner
 
 from acuknee.clinical.vocabulary import Sex
-from acuknee.fhir._build import Json, date_text, validated, with_id
+from acuknee.fhir._build import Json, date_text, validated, validating, with_id
 from acuknee.fhir.inputs import PatientInfo, PractitionerInfo, RecordIdentifier
 
 # FHIR administrative-gender has exactly acuknee's four values (male | female | other | unknown);
@@ -23,7 +23,7 @@ def _identifier(identifier: RecordIdentifier) -> Json:
     return {"system": identifier.system, "value": identifier.value}
 
 
-def patient_resource(info: PatientInfo) -> Patient:
+def patient_data(info: PatientInfo) -> Json:
     """A Patient with the clinic's record number (its own identifier system), name, birth date
     and administrative gender."""
     data: Json = {
@@ -34,7 +34,10 @@ def patient_resource(info: PatientInfo) -> Patient:
         "gender": GENDER[info.sex],
         "birthDate": date_text(info.birth_date),
     }
-    return validated(Patient, with_id(data, info.id))
+    return with_id(data, info.id)
+
+
+patient_resource = validating(Patient, patient_data)
 
 
 def practitioner_resource(info: PractitionerInfo) -> Practitioner:

@@ -18,7 +18,7 @@ from acuknee.clinical.errors import InvalidInput, InvalidInputs
 from acuknee.clinical.instruments import validate_answers
 from acuknee.clinical.knowledge import Instrument, Item, KnowledgeBase
 from acuknee.fhir import codes
-from acuknee.fhir._build import Json, coding, date_text, knowledge, reference, validated, with_id
+from acuknee.fhir._build import Json, coding, date_text, knowledge, reference, validating, with_id
 
 ACCEPTED_STATUSES = ("completed", "amended")
 """A response is scored only when the patient finished it (FHIR QuestionnaireResponse.status)."""
@@ -33,23 +33,19 @@ def _instrument(kb: KnowledgeBase, instrument: str, field: str = "instrument") -
 
 
 def _item(item: Item, text: str) -> Json:
-    out: Json = {
-        "linkId": item.code,
-        "text": text,
-        "type": "integer" if item.integer else "decimal",
-        "required": False,
-    }
+    out: Json = {"linkId": item.code}
     if item.loinc:
         out["code"] = [coding(codes.LOINC, item.loinc)]
+    out |= {"text": text, "type": "integer" if item.integer else "decimal", "required": False}
     return out
 
 
-def questionnaire_resource(
+def questionnaire_data(
     instrument: str,
     *,
     item_text: Mapping[str, str] | None = None,
     kb: KnowledgeBase | None = None,
-) -> Questionnaire:
+) -> Json:
     """The instrument as a Questionnaire: item codes and paraphrased labels only.
 
     ``item_text`` (item code -> wording) is the clinic's licensed wording, e.g. one instrument's
@@ -71,15 +67,20 @@ def questionnaire_resource(
         "title": inst.name,
         "status": "active",
         "subjectType": ["Patient"],
-        "copyright": inst.licence,
-        "item": [_item(i, texts.get(i.code, i.label)) for i in inst.items],
     }
     if inst.recall:
         data["description"] = f"Recall period: {inst.recall}."
-    return validated(Questionnaire, data)
+    data["copyright"] = inst.licence
+    items = [_item(i, texts.get(i.code, i.label)) for i in inst.items]
+    if items:
+        data["item"] = items
+    return data
 
 
-def questionnaire_response_resource(
+questionnaire_resource = validating(Questionnaire, questionnaire_data)
+
+
+def questionnaire_response_data(
     instrument: str,
     answers: Mapping[str, float | None],
     date: dt.date,
@@ -87,7 +88,7 @@ def questionnaire_response_resource(
     *,
     resource_id: str | None = None,
     kb: KnowledgeBase | None = None,
-) -> QuestionnaireResponse:
+) -> Json:
     """One measurement's answers as a completed QuestionnaireResponse.
 
     Answers are validated first (``InvalidInput`` naming ``<instrument>.<item>``); skipped items
@@ -110,9 +111,13 @@ def questionnaire_response_resource(
         "status": "completed",
         "subject": reference(patient_ref),
         "authored": date_text(date),
-        "item": items,
     }
-    return validated(QuestionnaireResponse, with_id(data, resource_id))
+    if items:
+        data["item"] = items
+    return with_id(data, resource_id)
+
+
+questionnaire_response_resource = validating(QuestionnaireResponse, questionnaire_response_data)
 
 
 def _answer_value(field: str, answers: list[Any]) -> tuple[float | None, InvalidInput | None]:

@@ -19,17 +19,17 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from acuknee.clinical.screening import Referral, SafetyFinding
 from acuknee.fhir import codes
-from acuknee.fhir._build import Json, coding, concept, date_text, reference, validated, with_id
+from acuknee.fhir._build import Json, coding, concept, date_text, reference, validating, with_id
 
 
-def flag_resource(
+def flag_data(
     finding: SafetyFinding,
     patient_ref: str,
     *,
     recorded: dt.date,
     author_ref: str | None = None,
     resource_id: str | None = None,
-) -> Flag:
+) -> Json:
     """The finding as an active clinical Flag from the intake's date (``period.start``)."""
     data: Json = {
         "resourceType": "Flag",
@@ -43,17 +43,20 @@ def flag_resource(
     }
     if author_ref is not None:
         data["author"] = reference(author_ref)
-    return validated(Flag, with_id(data, resource_id))
+    return with_id(data, resource_id)
 
 
-def service_request_resource(
+flag_resource = validating(Flag, flag_data)
+
+
+def service_request_data(
     referral: Referral,
     patient_ref: str,
     *,
     authored: dt.date,
     requester_ref: str | None = None,
     resource_id: str | None = None,
-) -> ServiceRequest:
+) -> Json:
     """The referral as a proposed ServiceRequest; priority from its urgency
     (``codes.REQUEST_PRIORITY``)."""
     data: Json = {
@@ -64,10 +67,13 @@ def service_request_resource(
         "code": concept(referral.action),
         "subject": reference(patient_ref),
         "authoredOn": date_text(authored),
-        "reasonCode": [concept(referral.reason)],
     }
-    if referral.next_step:
-        data["note"] = [{"text": referral.next_step}]
     if requester_ref is not None:
         data["requester"] = reference(requester_ref)
-    return validated(ServiceRequest, with_id(data, resource_id))
+    data["reasonCode"] = [concept(referral.reason)]
+    if referral.next_step:
+        data["note"] = [{"text": referral.next_step}]
+    return with_id(data, resource_id)
+
+
+service_request_resource = validating(ServiceRequest, service_request_data)

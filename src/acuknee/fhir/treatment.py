@@ -30,7 +30,8 @@ from acuknee.fhir._build import (
     date_text,
     knowledge,
     reference,
-    validated,
+    validating,
+    validating_each,
     with_id,
 )
 
@@ -47,10 +48,10 @@ def _point_name(code: str, kb: KnowledgeBase) -> str:
 def _point_site(code: str, side: Side, kb: KnowledgeBase) -> Json:
     """A needled point as a body site: the WHO point code in acuknee's point namespace (no SNOMED
     CT point codes were verified), and its name and side as text."""
-    site: Json = {"text": f"{_point_name(code, kb)}, {SIDE_TEXT[side]}"}
-    if code.lower() != "ashi":
-        site["coding"] = [coding(codes.POINT_SYSTEM, code)]
-    return site
+    text = f"{_point_name(code, kb)}, {SIDE_TEXT[side]}"
+    if code.lower() == "ashi":
+        return {"text": text}
+    return {"coding": [coding(codes.POINT_SYSTEM, code)], "text": text}
 
 
 def _point_detail(point: NeedledPoint, session: SessionRecord) -> str:
@@ -74,7 +75,7 @@ def _methods(session: SessionRecord, plan: Plan) -> list[Method]:
     return found
 
 
-def procedure_resource(
+def procedure_data(
     session: SessionRecord,
     plan: Plan,
     patient_ref: str,
@@ -84,7 +85,7 @@ def procedure_resource(
     care_plan_ref: str | None = None,
     resource_id: str | None = None,
     kb: KnowledgeBase | None = None,
-) -> Procedure:
+) -> Json:
     """One session as a completed Procedure.
 
     ``code`` is text only ("Acupuncture" and the stimulation methods): SNOMED CT 44868003 could
@@ -125,26 +126,29 @@ def procedure_resource(
     if session.note:
         notes.append(session.note)
     text = codes.PROCEDURE_TEXT + (f" ({method_text})" if method_text else "")
-    data: Json = {
-        "resourceType": "Procedure",
+    data: Json = {"resourceType": "Procedure"}
+    if care_plan_ref is not None:
+        data["basedOn"] = [reference(care_plan_ref)]
+    data |= {
         "status": "completed",
         "code": concept(text),
         "subject": reference(patient_ref),
         "performedDateTime": date_text(session.date),
         "performer": [{"actor": reference(performer_ref)}],
-        "note": [{"text": n} for n in notes],
     }
-    if session.points:
-        data["bodySite"] = [_point_site(p.code, p.side, kb) for p in session.points]
-    if session.needle is not None:
-        data["usedCode"] = [concept(f"Acupuncture needle {session.needle.text()}")]
-    if session.adverse_events:
-        data["complication"] = [_event_kind(e) for e in session.adverse_events]
     if condition_ref is not None:
         data["reasonReference"] = [reference(condition_ref)]
-    if care_plan_ref is not None:
-        data["basedOn"] = [reference(care_plan_ref)]
-    return validated(Procedure, with_id(data, resource_id))
+    if session.points:
+        data["bodySite"] = [_point_site(p.code, p.side, kb) for p in session.points]
+    if session.adverse_events:
+        data["complication"] = [_event_kind(e) for e in session.adverse_events]
+    data["note"] = [{"text": n} for n in notes]
+    if session.needle is not None:
+        data["usedCode"] = [concept(f"Acupuncture needle {session.needle.text()}")]
+    return with_id(data, resource_id)
+
+
+procedure_resource = validating(Procedure, procedure_data)
 
 
 def _activity(visit: ScheduledVisit, plan: Plan, done: Collection[int]) -> Json:
@@ -175,7 +179,7 @@ def care_plan_period(plan: Plan) -> tuple[dt.date, dt.date] | None:
     return plan.start or plan.schedule[0].date, plan.schedule[-1].date
 
 
-def care_plan_resource(
+def care_plan_data(
     plan: Plan,
     patient_ref: str,
     *,
@@ -185,7 +189,7 @@ def care_plan_resource(
     completed_sessions: Collection[int] = (),
     resource_id: str | None = None,
     kb: KnowledgeBase | None = None,
-) -> CarePlan:
+) -> Json:
     """A proposed (and, in the clinic, signed) plan as a CarePlan with one activity per visit.
 
     ``status`` is the clinic's: ``draft`` before signing, ``active`` once signed. Sessions whose
@@ -218,12 +222,10 @@ def care_plan_resource(
         "status": status,
         "intent": "plan",
         "title": plan.protocol_name or "Acupuncture plan",
-        "subject": reference(patient_ref),
-        "activity": [_activity(v, plan, completed_sessions) for v in plan.schedule],
-        "note": [{"text": n} for n in notes],
     }
     if plan.rationale:
         data["description"] = plan.rationale
+    data["subject"] = reference(patient_ref)
     period = care_plan_period(plan)
     if period is not None:
         data["period"] = {"start": date_text(period[0]), "end": date_text(period[1])}
@@ -231,7 +233,14 @@ def care_plan_resource(
         data["author"] = reference(author_ref)
     if condition_ref is not None:
         data["addresses"] = [reference(condition_ref)]
-    return validated(CarePlan, with_id(data, resource_id))
+    if plan.schedule:
+        data["activity"] = [_activity(v, plan, completed_sessions) for v in plan.schedule]
+    if notes:
+        data["note"] = [{"text": n} for n in notes]
+    return with_id(data, resource_id)
+
+
+care_plan_resource = validating(CarePlan, care_plan_data)
 
 
 def _event_kind(event: SessionAdverseEvent, text: str | None = None) -> Json:
@@ -240,13 +249,13 @@ def _event_kind(event: SessionAdverseEvent, text: str | None = None) -> Json:
     return concept(text or event.label, [(codes.ADVERSE_EVENT_KIND_SYSTEM, kind.value, kind.label)])
 
 
-def adverse_event_resources(
+def adverse_event_data(
     session: SessionRecord,
     patient_ref: str,
     *,
     procedure_ref: str | None = None,
     recorder_ref: str | None = None,
-) -> list[AdverseEvent]:
+) -> list[Json]:
     """One actual AdverseEvent per event recorded in the session.
 
     Severity uses FHIR's adverse-event-severity codes, which are acuknee's three bands. The kind
@@ -254,7 +263,7 @@ def adverse_event_resources(
     AdverseEvent has no note or body site, so the point, the note and the action taken are written
     in the event's text; ``suspectEntity`` is the session's Procedure when given.
     """
-    out: list[AdverseEvent] = []
+    out: list[Json] = []
     for event in session.adverse_events:
         where = f" at {event.point}" if event.point else ""
         said = f": {event.note}" if event.note else ""
@@ -275,9 +284,12 @@ def adverse_event_resources(
                 ]
             },
         }
-        if procedure_ref is not None:
-            data["suspectEntity"] = [{"instance": reference(procedure_ref)}]
         if recorder_ref is not None:
             data["recorder"] = reference(recorder_ref)
-        out.append(validated(AdverseEvent, data))
+        if procedure_ref is not None:
+            data["suspectEntity"] = [{"instance": reference(procedure_ref)}]
+        out.append(data)
     return out
+
+
+adverse_event_resources = validating_each(AdverseEvent, adverse_event_data)

@@ -6,10 +6,11 @@ the Bearer token, roles and clinic scoping are ``api.auth``'s (the REST API's ru
 are built by the pure mapping ``acuknee.fhir`` from the stored core models, and a posted response
 is stored by ``care.services`` after the clinic's own ``MeasurementsForm`` scores it.
 
-FHIR version: the resources are built and validated with fhir.resources' R4B models, and the
-CapabilityStatement declares ``fhirVersion`` 4.0.1 (R4), because R4 endpoints are what clients and
-EHRs expect. For the resource types served here R4B changed no element that acuknee emits, so the
-JSON is wire-compatible with R4 (the offline validators in tests/fhir check it against R4).
+FHIR version: the resources are those fhir.resources' R4B models validate (served as the plain
+JSON the mapping builds; tests validate it with those models), and the CapabilityStatement
+declares ``fhirVersion`` 4.0.1 (R4), because R4 endpoints are what clients and EHRs expect. For
+the resource types served here R4B changed no element that acuknee emits, so the JSON is
+wire-compatible with R4 (the offline validators in tests/fhir check it against R4).
 
 One module, one job:
 

@@ -9,6 +9,11 @@ stored screening ``Flag/intake-<pk>-<rule>`` (a contraindication or precaution) 
 ``ServiceRequest/intake-<pk>-<rule>`` (a referral), the rule id with ``-`` for ``_``. Voided
 records (and every record of a voided patient) are not served. The ``*_json`` mappers are shared
 with bulk ``$export`` so both serve the same resources.
+
+The mappers build plain JSON with the mapping's ``*_data`` functions, never a fhir.resources model
+(validating every resource served cost most of a search page): tests/fhir/test_search_mapping.py
+checks, for every served type, that what they build is byte for byte what the validated
+``*_resource`` mappings make of the same records.
 """
 
 from __future__ import annotations
@@ -37,16 +42,16 @@ from acuknee.clinical.vocabulary import Sex
 from acuknee.fhir import (
     PatientInfo,
     RecordIdentifier,
-    adverse_event_resources,
-    care_plan_resource,
-    condition_resource,
-    flag_resource,
-    observation_resources,
-    patient_resource,
-    procedure_resource,
-    questionnaire_resource,
-    questionnaire_response_resource,
-    service_request_resource,
+    adverse_event_data,
+    care_plan_data,
+    condition_data,
+    flag_data,
+    observation_data,
+    patient_data,
+    procedure_data,
+    questionnaire_data,
+    questionnaire_response_data,
+    service_request_data,
 )
 from acuknee.records.models import IntakeRecord, Measurement, Patient, PlanRecord, TreatmentSession
 
@@ -58,11 +63,6 @@ def _clinic_system(patient: Patient) -> str:
     return f"urn:acuknee:clinic:{patient.clinic.slug}:record-number"
 
 
-def _dump(resource: Any) -> Json:
-    data: Json = resource.model_dump(mode="json", exclude_none=True)
-    return data
-
-
 def patient_json(patient: Patient) -> Json:
     info = PatientInfo(
         record_number=RecordIdentifier(system=_clinic_system(patient), value=patient.record_number),
@@ -72,18 +72,16 @@ def patient_json(patient: Patient) -> Json:
         sex=Sex(patient.sex),
         id=str(patient.pk),
     )
-    return _dump(patient_resource(info))
+    return patient_data(info)
 
 
 def condition_json(record: IntakeRecord) -> Json:
-    return _dump(
-        condition_resource(
-            Assessment.model_validate(record.assessment),
-            Intake.model_validate(record.data),
-            f"Patient/{record.patient_id}",
-            recorded=record.visit_date,
-            resource_id=f"intake-{record.pk}",
-        )
+    return condition_data(
+        Assessment.model_validate(record.assessment),
+        Intake.model_validate(record.data),
+        f"Patient/{record.patient_id}",
+        recorded=record.visit_date,
+        resource_id=f"intake-{record.pk}",
     )
 
 
@@ -91,13 +89,11 @@ def flag_jsons(record: IntakeRecord) -> list[Json]:
     """One Flag per contraindication or precaution of the intake's stored screening."""
     screening = Screening.model_validate(record.screening)
     return [
-        _dump(
-            flag_resource(
-                finding,
-                f"Patient/{record.patient_id}",
-                recorded=record.visit_date,
-                resource_id=f"intake-{record.pk}-{fhir_id(finding.rule)}",
-            )
+        flag_data(
+            finding,
+            f"Patient/{record.patient_id}",
+            recorded=record.visit_date,
+            resource_id=f"intake-{record.pk}-{fhir_id(finding.rule)}",
         )
         for finding in screening.findings
     ]
@@ -107,13 +103,11 @@ def service_request_jsons(record: IntakeRecord) -> list[Json]:
     """One proposed ServiceRequest per referral of the intake's stored screening."""
     screening = Screening.model_validate(record.screening)
     return [
-        _dump(
-            service_request_resource(
-                referral,
-                f"Patient/{record.patient_id}",
-                authored=record.visit_date,
-                resource_id=f"intake-{record.pk}-{fhir_id(referral.rule)}",
-            )
+        service_request_data(
+            referral,
+            f"Patient/{record.patient_id}",
+            authored=record.visit_date,
+            resource_id=f"intake-{record.pk}-{fhir_id(referral.rule)}",
         )
         for referral in screening.referrals
     ]
@@ -124,15 +118,13 @@ def _done_sessions(plan: PlanRecord) -> set[int]:
 
 
 def care_plan_json(plan: PlanRecord) -> Json:
-    return _dump(
-        care_plan_resource(
-            Plan.model_validate(plan.content),
-            f"Patient/{plan.patient_id}",
-            condition_ref=f"Condition/intake-{plan.intake_id}",
-            status="active",
-            completed_sessions=_done_sessions(plan),
-            resource_id=f"plan-{plan.pk}",
-        )
+    return care_plan_data(
+        Plan.model_validate(plan.content),
+        f"Patient/{plan.patient_id}",
+        condition_ref=f"Condition/intake-{plan.intake_id}",
+        status="active",
+        completed_sessions=_done_sessions(plan),
+        resource_id=f"plan-{plan.pk}",
     )
 
 
@@ -146,16 +138,14 @@ def _performer(session: TreatmentSession) -> Json:
 def procedure_json(session: TreatmentSession) -> Json:
     plan = session.plan
     signed = plan.status == "signed" and not plan.is_voided
-    data = _dump(
-        procedure_resource(
-            SessionRecord.model_validate(session.data),
-            Plan.model_validate(plan.content),
-            f"Patient/{session.patient_id}",
-            "Practitioner/unknown",
-            condition_ref=f"Condition/intake-{plan.intake_id}",
-            care_plan_ref=f"CarePlan/plan-{plan.pk}" if signed else None,
-            resource_id=f"session-{session.pk}",
-        )
+    data = procedure_data(
+        SessionRecord.model_validate(session.data),
+        Plan.model_validate(plan.content),
+        f"Patient/{session.patient_id}",
+        "Practitioner/unknown",
+        condition_ref=f"Condition/intake-{plan.intake_id}",
+        care_plan_ref=f"CarePlan/plan-{plan.pk}" if signed else None,
+        resource_id=f"session-{session.pk}",
     )
     # Practitioners are not served: the performer is named (display), not referenced.
     data["performer"] = [{"actor": _performer(session)}]
@@ -163,17 +153,16 @@ def procedure_json(session: TreatmentSession) -> Json:
 
 
 def adverse_event_jsons(session: TreatmentSession) -> list[Json]:
-    out = []
-    events = adverse_event_resources(
+    events = adverse_event_data(
         SessionRecord.model_validate(session.data),
         f"Patient/{session.patient_id}",
         procedure_ref=f"Procedure/session-{session.pk}",
     )
-    for number, event in enumerate(events, start=1):
-        data = _dump(event)
-        data["id"] = f"session-{session.pk}-{number}"
-        out.append(data)
-    return out
+    # The id after resourceType, where FHIR JSON (and fhir.resources) has it.
+    return [
+        {"resourceType": "AdverseEvent", "id": f"session-{session.pk}-{number}", **data}
+        for number, data in enumerate(events, start=1)
+    ]
 
 
 def _answers(measurement: Measurement) -> dict[str, float | None]:
@@ -181,14 +170,12 @@ def _answers(measurement: Measurement) -> dict[str, float | None]:
 
 
 def questionnaire_response_json(measurement: Measurement) -> Json:
-    return _dump(
-        questionnaire_response_resource(
-            measurement.instrument,
-            _answers(measurement),
-            measurement.measured_on,
-            f"Patient/{measurement.patient_id}",
-            resource_id=f"meas-{measurement.pk}",
-        )
+    return questionnaire_response_data(
+        measurement.instrument,
+        _answers(measurement),
+        measurement.measured_on,
+        f"Patient/{measurement.patient_id}",
+        resource_id=f"meas-{measurement.pk}",
     )
 
 
@@ -203,7 +190,7 @@ def observation_jsons(measurement: Measurement) -> list[Json]:
     scored = [
         s for s in subscales if s in scores.subscales and scores.subscales[s].value is not None
     ]
-    resources = observation_resources(
+    resources = observation_data(
         scores,
         measurement.instrument,
         measurement.measured_on,
@@ -211,16 +198,15 @@ def observation_jsons(measurement: Measurement) -> list[Json]:
         f"QuestionnaireResponse/meas-{measurement.pk}",
         kb=kb,
     )
-    out = []
-    for subscale, resource in zip(scored, resources, strict=True):
-        data = _dump(resource)
-        data["id"] = f"meas-{measurement.pk}-{fhir_id(subscale)}"
-        out.append(data)
-    return out
+    # The id after resourceType, where a search page (``bulk.observation_dicts``) has it.
+    return [
+        {"resourceType": "Observation", "id": f"meas-{measurement.pk}-{fhir_id(subscale)}", **data}
+        for subscale, data in zip(scored, resources, strict=True)
+    ]
 
 
 def questionnaire_jsons() -> list[Json]:
-    return [_dump(questionnaire_resource(i)) for i in sorted(load_knowledge().instruments)]
+    return [questionnaire_data(i) for i in sorted(load_knowledge().instruments)]
 
 
 @dataclass(frozen=True)
