@@ -605,6 +605,20 @@ def test_spliced_lines_are_the_resources_the_dict_builders_make(note: str) -> No
     assert all(line.endswith(b"}\n") for lines in got.values() for line in lines)
 
 
+def test_a_response_with_every_answer_skipped_has_no_item_array() -> None:
+    """FHIR JSON allows no empty array; the validated mapping leaves ``item`` out, and the
+    spliced line, the dict builder and the validated resource must agree."""
+    row = _measurement_row("koos_jr", {})
+    raw = [(7, 3, DAY, "koos_jr", json.dumps({}), json.dumps(row["scores"]))]
+    got: list[bytes] = []
+    bulk.write_table("Measurement", raw, {"QuestionnaireResponse": got.append}, "northside")
+    templates = bulk._templates(bulk.knowledge(None))
+    built = bulk.questionnaire_response_dict(row, templates)
+    assert [json.loads(line) for line in got] == [built]
+    assert "item" not in built
+    QuestionnaireResponse.model_validate(built)
+
+
 def test_raw_patient_rows_make_the_patient_of_a_values_row() -> None:
     row = next(_patient_rows())
     raw = [tuple(row[c] for c in bulk.TABLE_COLUMNS["Patient"])]

@@ -219,6 +219,14 @@ def test_cause_without_a_verified_code_is_text_only(cause: Cause) -> None:
     assert condition.code.text.startswith(codes.CAUSE_TEXT[cause])
 
 
+@pytest.mark.parametrize("cause", list(Cause))
+def test_every_likely_cause_the_core_can_assess_maps_to_a_named_condition(cause: Cause) -> None:
+    intake = alice_intake()
+    condition = condition_resource(assessed(intake, cause), intake, PATIENT, recorded=MONDAY)
+    assert condition.code.text.startswith(codes.CAUSE_TEXT[cause])
+    assert cause is Cause.UNSPECIFIED or condition.code.text.startswith(cause.label)
+
+
 def test_condition_is_a_provisional_active_encounter_diagnosis() -> None:
     intake = alice_intake()
     condition = condition_resource(assessed(intake), intake, PATIENT, recorded=MONDAY)

@@ -18,7 +18,6 @@ import pytest
 from acuknee import fhir
 from acuknee.clinical import Intake, Plan, load_knowledge, score, screen
 from acuknee.clinical.vocabulary import Cause, Method, Side
-from acuknee.fhir import codes
 from tests.fhir.test_mapping import (
     MONDAY,
     PATIENT,
@@ -64,7 +63,7 @@ def _cases() -> dict[str, Case]:
     identified = alice_info().model_copy(update={"id": "7"})
     add("patient-with-id", fhir.patient_data, fhir.patient_resource, identified)
     for side in Side:
-        for cause in codes.CAUSE_TEXT:  # the causes the mapping names
+        for cause in Cause:
             intake = alice_intake(side)
             add(
                 f"condition-{side.value}-{cause.value}",

@@ -241,16 +241,18 @@ def _items(tpl: _InstrumentTemplate, answers: Mapping[str, Any]) -> list[Json]:
 def _response(
     pk: int, patient: int, day: str, tpl: _InstrumentTemplate, answers: Mapping[str, Any]
 ) -> Json:
-    items = _items(tpl, answers)
-    return {
+    response: Json = {
         "resourceType": "QuestionnaireResponse",
         "id": f"meas-{pk}",
         "questionnaire": tpl.questionnaire,
         "status": "completed",
         "subject": {"reference": f"Patient/{patient}"},
         "authored": day,
-        "item": items,
     }
+    items = _items(tpl, answers)
+    if items:  # FHIR JSON has no empty arrays: a response with every answer skipped has no item
+        response["item"] = items
+    return response
 
 
 def _observations(
@@ -447,6 +449,7 @@ def _measurement_lines(
     dumps: Callable[..., bytes] = orjson.dumps
     qr_line = None
     if response:
+        items = _items(tpl, _json(answers))
         qr_line = b"".join(
             (
                 b'{"resourceType":"QuestionnaireResponse","id":"meas-',
@@ -455,9 +458,7 @@ def _measurement_lines(
                 patient_text,
                 b'"},"authored":"',
                 day_text,
-                b'","item":',
-                dumps(_items(tpl, _json(answers))),
-                b"}\n",
+                b'","item":' + dumps(items) + b"}\n" if items else b'"}\n',
             )
         )
     if not observation:
@@ -500,9 +501,10 @@ SYSTEM = b"\x01"
 """Stands for the clinic part of a stored Patient line's identifier system (a clinic may rename
 its slug; the export puts the current one in, once per block of lines). A raw control byte never
 occurs in JSON text (encoders escape it), so it cannot collide with data."""
-MAPPING_REVISION = "2"
+MAPPING_REVISION = "3"
 """Raise when a change to this module alters the lines: stored lines of an older revision are
-then rendered afresh at export, never served stale. (2: lines carry the record's primary key.)"""
+then rendered afresh at export, never served stale. (2: lines carry the record's primary key;
+3: a QuestionnaireResponse with every answer skipped has no ``item``, not an empty array.)"""
 
 _versions: dict[int, str] = {}
 

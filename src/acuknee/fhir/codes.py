@@ -85,14 +85,12 @@ ICD10CM_PATELLOFEMORAL: dict[Side, tuple[str, str]] = {
     Side.LEFT: ("M22.2X2", "Patellofemoral disorders, left knee"),
 }
 
-CAUSE_TEXT: dict[Cause, str] = {
-    Cause.KNEE_OSTEOARTHRITIS: "Knee osteoarthritis",
-    Cause.PATELLOFEMORAL_PAIN: "Patellofemoral pain",
-    Cause.PES_ANSERINE: "Pes anserine tendinopathy or bursitis",
-    Cause.PATELLAR_TENDINOPATHY: "Patellar tendinopathy",
-    Cause.ILIOTIBIAL_BAND: "Iliotibial band syndrome",
-    Cause.UNSPECIFIED: "Knee pain",
+CAUSE_TEXT: dict[Cause, str] = {cause: cause.label for cause in Cause} | {
+    Cause.UNSPECIFIED: "Knee pain",  # the display of its SNOMED CT code, 30989003
 }
+"""The Condition's text for each likely cause: the core's label, so a cause added there (as
+Osgood-Schlatter disease was, which this table once lacked: its Condition failed to build) is
+named here too."""
 
 
 def cause_codings(cause: Cause, side: Side) -> list[tuple[str, str, str]]:
