@@ -4,13 +4,15 @@ way the report used to read SQLite: every row through Python into Arrow)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
+import pandas as pd
 import pytest
 from django.db import connection
 
-from acuknee.research import analytics
+from acuknee.research import analytics, differencing
 from acuknee.research.analytics import DuckDBEngine, Filters, SQLiteEngine
 from benchmarks.bench_research import synthetic_tables
 from tests.research.test_analytics import _store, course, frames, row
@@ -105,3 +107,83 @@ def test_an_empty_sqlite_database_gives_an_empty_report_as_duckdb_does() -> None
     staged = analytics.django_engine()
     _same(analytics.outcomes(staged), analytics.outcomes(empty))
     _same(analytics.adverse_events(staged), analytics.adverse_events(empty))
+
+
+def _plan(sql: str, params: list[Any]) -> list[tuple[int, str]]:
+    """SQLite's EXPLAIN QUERY PLAN as (parent, detail): parent 0 is the outer query."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return [(int(r[1]), str(r[3])) for r in cursor.fetchall()]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "filters",
+    [
+        *FILTERS,
+        Filters(region="Region 1", severity_band="mild"),
+        Filters(age_band="60-69", protocol="protocol_3"),
+        Filters(clinic=2, cause="knee_osteoarthritis", sex="male"),
+        Filters(start_from=dt.date(2025, 4, 1), start_to=dt.date(2025, 6, 30)),
+    ],
+    ids=lambda f: ",".join(f.as_dict()) or "none",
+)
+def test_sqlite_sums_the_cells_in_index_order_without_sorting_the_courses(
+    filters: Filters,
+) -> None:
+    """The report's first stage reads the covering index of migration 0002 in its order: no
+    temporary b-tree for the courses' GROUP BY (the sort that cost most of the report), for
+    every filter the report accepts. The events' own small GROUP BY (under the CTE) may sort."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the index and the plan are SQLite's")
+    where, params = filters.where("%s", sqlite=True)
+    plan = _plan(analytics.sql_text("outcomes_cells").replace("{where}", where), params)
+    assert any("COVERING INDEX research_course_cells" in detail for _, detail in plan), plan
+    assert not [d for parent, d in plan if parent == 0 and "TEMP B-TREE" in d], plan
+    if filters.clinic is not None:
+        assert any("research_course_cells (clinic_id=?)" in detail for _, detail in plan), plan
+
+
+@pytest.mark.django_db
+def test_the_clinic_regions_are_read_in_index_order_too() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the index and the plan are SQLite's")
+    seen: list[str] = []
+
+    def rows(sql: str, params: Any) -> list[dict[str, Any]]:
+        seen.append(sql)
+        return []
+
+    differencing.clinic_regions(rows)
+    plan = _plan(seen[0], [])
+    assert plan == [(0, "SCAN rc USING COVERING INDEX research_course_cells")]
+
+
+@pytest.mark.django_db
+def test_the_cells_index_is_on_sqlite_only() -> None:
+    """PostgreSQL aggregates by hashing: there the index would only slow the refresh."""
+    with connection.cursor() as cursor:
+        names = set(connection.introspection.get_constraints(cursor, "research_course"))
+    assert ("research_course_cells" in names) == (connection.vendor == "sqlite")
+
+
+@pytest.mark.django_db
+def test_courses_written_after_a_report_are_in_the_next_one() -> None:
+    """Nothing is kept between reports: the index is SQLite's, updated with every insert."""
+    first, first_events = synthetic_tables(300, seed=5, clinics=4)
+    _store(first, first_events)
+    staged = analytics.django_engine()
+    assert row(analytics.outcomes(staged), "all", "all")["n"] == 300
+    more, more_events = synthetic_tables(200, seed=6, clinics=4)
+    more["course_id"] += 1000
+    more_events["course_id"] += 1000
+    _store(more, more_events)
+    every_row = DuckDBEngine.from_tables(
+        pd.concat([first, more], ignore_index=True),
+        pd.concat([first_events, more_events], ignore_index=True),
+    )
+    for filters in FILTERS:
+        _same(
+            analytics.outcomes(analytics.django_engine(), filters),
+            analytics.outcomes(every_row, filters),
+        )

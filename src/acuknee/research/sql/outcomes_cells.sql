@@ -13,9 +13,9 @@ WITH ae AS (
 c AS (
     SELECT
         rc.clinic_id AS clinic_id,
-        COALESCE(NULLIF(rc.clinic_region, ''), 'unknown') AS region,
+        rc.clinic_region AS clinic_region,
         rc.cause AS cause,
-        COALESCE(rc.severity_band, 'unknown') AS severity_band,
+        rc.severity_band AS severity_stored,
         rc.age_band AS age_band,
         rc.sex AS sex,
         rc.diabetes AS diabetes,
@@ -53,8 +53,11 @@ c AS (
     {where}
 )
     SELECT
-        clinic_id, region, cause, severity_band, age_band, sex,
-        diabetes, anticoagulated, cardiac_device, knee_prosthesis, protocol, method, sessions_band,
+        clinic_id,
+        COALESCE(NULLIF(clinic_region, ''), 'unknown') AS region,
+        cause,
+        COALESCE(severity_stored, 'unknown') AS severity_band,
+        age_band, sex, diabetes, anticoagulated, cardiac_device, knee_prosthesis, protocol, method, sessions_band,
         COUNT(*) AS n,
         SUM(evaluable) AS evaluable,
         SUM(responder) AS responders,
@@ -85,5 +88,5 @@ c AS (
         SUM(circulation_mic) AS circulation_mic
     FROM c
     GROUP BY
-        clinic_id, region, cause, severity_band, age_band, sex,
+        clinic_id, clinic_region, cause, severity_stored, age_band, sex,
         diabetes, anticoagulated, cardiac_device, knee_prosthesis, protocol, method, sessions_band
