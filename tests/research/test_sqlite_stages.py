@@ -300,3 +300,42 @@ def test_the_app_engine_leaves_adbc_aside_where_it_cannot_see_the_data() -> None
     assert isinstance(engine, SQLiteEngine)
     assert connection.is_in_memory_db()
     assert engine.arrow is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "filters", [Filters(), Filters(cause="knee_osteoarthritis"), Filters(clinic=999)]
+)
+def test_crossed_counts_from_cells_are_the_counts_of_the_courses(filters: Filters) -> None:
+    """The differencing guard's cross counts, summed from cells of every label, equal the
+    courses counted straight by pairs, on the app's database (SQLite or PostgreSQL); a
+    selection with no course gives a total of 0, not NULL."""
+    courses, events = synthetic_tables(500, seed=7, clinics=5)
+    _store(courses, events)
+    engine = analytics.django_engine()
+    where = analytics._where(engine, filters)
+    first = "cause"
+    others = [d for d in analytics.DIMENSIONS if d != first]
+    table = differencing.crossed_counts(
+        engine.rows,
+        where,
+        (first, differencing.level_sql(first)),
+        {d: differencing.level_sql(d) for d in others},
+    )
+    total = engine.rows(f"SELECT COUNT(*) AS n FROM research_course rc {where[0]}", where[1])
+    assert table.total == int(total[0]["n"])
+    for other in others:
+        pairs = engine.rows(
+            f"SELECT {differencing.level_sql(first)} AS a, {differencing.level_sql(other)} AS b,"
+            f" COUNT(*) AS n FROM research_course rc {where[0]}"
+            f" GROUP BY {differencing.level_sql(first)}, {differencing.level_sql(other)}",
+            where[1],
+        )
+        assert table.crossed[other] == {(str(r["a"]), str(r["b"])): int(r["n"]) for r in pairs}
+        alone: dict[str, int] = {}
+        for (_, b), n in table.crossed[other].items():
+            alone[b] = alone.get(b, 0) + n
+        assert table.alone[other] == alone
+    if filters.clinic == 999:
+        assert table.total == 0
+        assert table.alone[first] == {}
