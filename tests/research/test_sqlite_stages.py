@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -187,3 +189,153 @@ def test_courses_written_after_a_report_are_in_the_next_one() -> None:
             analytics.outcomes(analytics.django_engine(), filters),
             analytics.outcomes(every_row, filters),
         )
+
+
+def _copy_of_the_test_database(folder: Path) -> Path:
+    """The test database (in memory, inside the test's transaction) copied to a file, as the
+    app keeps it: ADBC's own connection cannot see the in-memory one."""
+    connection.ensure_connection()
+    path = folder / "acuknee.sqlite3"
+    target = sqlite3.connect(path)
+    try:
+        # Not the backup API: it waits for the test's own open transaction to end.
+        target.executescript("\n".join(connection.connection.iterdump()))
+    finally:
+        target.close()
+    return path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", [3, 29])
+def test_cells_read_by_adbc_give_the_numbers_of_duckdb_over_every_row(
+    seed: int, tmp_path: Path
+) -> None:
+    """The app's SQLite file read by ADBC's driver straight into Arrow (no cell through Python):
+    the same numbers and the very same printed report as DuckDB over every course row."""
+    pytest.importorskip("adbc_driver_sqlite")
+    if connection.vendor != "sqlite":
+        pytest.skip("the staged engine is the SQLite one")
+    courses, events = synthetic_tables(600, seed=seed, clinics=6)
+    _store(courses, events)
+    every_row = DuckDBEngine.from_tables(courses, events)
+    staged = analytics.sqlite_file_engine(_copy_of_the_test_database(tmp_path))
+    assert staged.arrow is not None
+    for filters in FILTERS:
+        _same(analytics.outcomes(staged, filters), analytics.outcomes(every_row, filters))
+        _same(
+            analytics.adverse_events(staged, filters),
+            analytics.adverse_events(every_row, filters),
+        )
+        ours, reference = analytics.report(staged, filters), analytics.report(every_row, filters)
+        assert analytics.render(ours, "table") == analytics.render(reference, "table")
+
+
+@pytest.mark.django_db
+def test_with_adbc_no_cell_is_read_through_python(tmp_path: Path) -> None:
+    """The DB-API cursor answers only the small queries (a clinic's region, the cross counts);
+    the outcomes' and the adverse events' cells go from SQLite to Arrow in ADBC's C code."""
+    pytest.importorskip("adbc_driver_sqlite")
+    if connection.vendor != "sqlite":
+        pytest.skip("the staged engine is the SQLite one")
+    courses, events = synthetic_tables(400, seed=11, clinics=5)
+    _store(courses, events)
+    path = _copy_of_the_test_database(tmp_path)
+    through_python: list[str] = []
+
+    class Watched:
+        def __init__(self) -> None:
+            self.inner = sqlite3.connect(path)
+            self.cursor = self.inner.cursor()
+
+        def execute(self, sql: str, params: Any) -> None:
+            through_python.append(sql)
+            self.cursor.execute(sql, params)
+
+        @property
+        def description(self) -> Any:
+            return self.cursor.description
+
+        def fetchall(self) -> list[Any]:
+            return self.cursor.fetchall()
+
+        def close(self) -> None:
+            self.inner.close()
+
+    engine = SQLiteEngine(Watched, arrow=analytics.adbc_reader(path))
+    report = analytics.report(engine)
+    assert row(report.outcomes, "all", "all")["n"] == 400
+    cells = [
+        analytics.sql_text(f"{name}_cells").split("{where}")[0]
+        for name in ("outcomes", "adverse_events")
+    ]
+    assert through_python  # the clinics' regions still come this way
+    assert not [sql for sql in through_python if any(sql.startswith(c) for c in cells)]
+
+
+def test_cells_read_by_adbc_keep_the_types_of_the_python_path() -> None:
+    """ADBC answers booleans as 0/1 and a column NULL in every cell as int64: cast to what the
+    cursor path gives, so DuckDB's GROUPING SETS and CASE see the same columns."""
+    import pyarrow as pa
+
+    read = pa.table(
+        {
+            "diabetes": pa.array([0, 1], pa.int64()),
+            "cause": pa.array(["a", None]),
+            "pain_sum": pa.array([None, None], pa.int64()),
+            "n": pa.array([3, 4], pa.int64()),
+        }
+    )
+    typed = analytics._typed_cells(read)
+    assert typed.schema.types == [pa.bool_(), pa.string(), pa.float64(), pa.int64()]
+    assert typed.column("diabetes").to_pylist() == [False, True]
+
+
+@pytest.mark.django_db
+def test_the_app_engine_leaves_adbc_aside_where_it_cannot_see_the_data() -> None:
+    """The tests' in-memory database (and any transaction's own writes) are invisible to a
+    second connection: there the cells come through Django's cursor."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the staged engine is the SQLite one")
+    engine = analytics.django_engine()
+    assert isinstance(engine, SQLiteEngine)
+    assert connection.is_in_memory_db()
+    assert engine.arrow is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "filters", [Filters(), Filters(cause="knee_osteoarthritis"), Filters(clinic=999)]
+)
+def test_crossed_counts_from_cells_are_the_counts_of_the_courses(filters: Filters) -> None:
+    """The differencing guard's cross counts, summed from cells of every label, equal the
+    courses counted straight by pairs, on the app's database (SQLite or PostgreSQL); a
+    selection with no course gives a total of 0, not NULL."""
+    courses, events = synthetic_tables(500, seed=7, clinics=5)
+    _store(courses, events)
+    engine = analytics.django_engine()
+    where = analytics._where(engine, filters)
+    first = "cause"
+    others = [d for d in analytics.DIMENSIONS if d != first]
+    table = differencing.crossed_counts(
+        engine.rows,
+        where,
+        (first, differencing.level_sql(first)),
+        {d: differencing.level_sql(d) for d in others},
+    )
+    total = engine.rows(f"SELECT COUNT(*) AS n FROM research_course rc {where[0]}", where[1])
+    assert table.total == int(total[0]["n"])
+    for other in others:
+        pairs = engine.rows(
+            f"SELECT {differencing.level_sql(first)} AS a, {differencing.level_sql(other)} AS b,"
+            f" COUNT(*) AS n FROM research_course rc {where[0]}"
+            f" GROUP BY {differencing.level_sql(first)}, {differencing.level_sql(other)}",
+            where[1],
+        )
+        assert table.crossed[other] == {(str(r["a"]), str(r["b"])): int(r["n"]) for r in pairs}
+        alone: dict[str, int] = {}
+        for (_, b), n in table.crossed[other].items():
+            alone[b] = alone.get(b, 0) + n
+        assert table.alone[other] == alone
+    if filters.clinic == 999:
+        assert table.total == 0
+        assert table.alone[first] == {}

@@ -5,8 +5,9 @@ unchanged on DuckDB (over Parquet files) and on PostgreSQL (the app's database w
 ``ACUKNEE_DATABASE_URL`` points there; Citus too). Each runs in two stages, the first (a plain
 ``GROUP BY`` into cells, ``sql/*_cells.sql``) put in its ``{cells}`` slot. On the app's SQLite
 database, which has no ``GROUPING SETS``, SQLite runs the first stage itself and DuckDB the rest
-over the cells (``SQLiteEngine``): no course row is read through Python (DuckDB's sqlite
-extension is a download, so it is not used). Every breakdown comes from one scan. Python only
+over the cells (``SQLiteEngine``): no course row is read through Python, and where ADBC's
+SQLite driver can see the file, no cell either (DuckDB's sqlite extension is a download, so it
+is not used). Every breakdown comes from one scan. Python only
 fills the WHERE slot from a fixed list of columns, finishes the t interval of each mean from the
 n and standard error SQL returns (exact t with df = n - 1, on the few hundred aggregate rows),
 and suppresses small cells.
@@ -222,12 +223,20 @@ class SQLiteEngine:
     has not) over the cells it returns: tens of thousands of rows at 100,000 courses, not
     every course through Python. Other queries (a clinic's region) run in SQLite as they are.
 
-    ``cursor`` opens a DB-API cursor (``sqlite3``'s, or Django's whose placeholder is ``%s``);
-    each query opens and closes its own."""
+    ``cursor`` opens a DB-API cursor (``sqlite3``'s, or Django's, which takes ``?`` too);
+    each query opens and closes its own. ``arrow`` (``adbc_reader``), where given, runs a first
+    stage straight into an Arrow table, or answers None when it cannot see the data (an
+    in-memory database, an open transaction): then the cells come through ``cursor``."""
 
-    def __init__(self, cursor: Callable[[], Any], placeholder: str = "?") -> None:
+    def __init__(
+        self,
+        cursor: Callable[[], Any],
+        placeholder: str = "?",
+        arrow: Callable[[str, Sequence[Any]], Any | None] | None = None,
+    ) -> None:
         self.cursor = cursor
         self.placeholder = placeholder
+        self.arrow = arrow
         self._duckdb: DuckDBEngine | None = None
         """One DuckDB connection for every second stage of a report (each costs ~20 ms)."""
 
@@ -244,12 +253,24 @@ class SQLiteEngine:
         return [dict(zip(names, row, strict=True)) for row in found]
 
     def staged(self, cells: str, params: Sequence[Any], rest: str) -> list[dict[str, Any]]:
-        """``cells`` run here, then ``rest`` (its ``{cells}`` slot naming them) on DuckDB.
+        """``cells`` run in SQLite, then ``rest`` (its ``{cells}`` slot naming them) on DuckDB.
+        The cells reach DuckDB as Arrow: read by ADBC where it can (handing them through Python
+        cost more than DuckDB's whole second stage), else through the cursor."""
+        read = self.arrow(cells, params) if self.arrow is not None else None
+        table = self._cells_through_python(cells, params) if read is None else _typed_cells(read)
+        if self._duckdb is None:
+            self._duckdb = DuckDBEngine(_connect())
+        self._duckdb.connection.register("sqlite_cells", table)
+        try:
+            return self._duckdb.rows(rest.replace("{cells}", "SELECT * FROM sqlite_cells"), [])
+        finally:
+            self._duckdb.connection.unregister("sqlite_cells")
 
-        The rows become Arrow columns in one pass (a struct array): transposing them in Python
-        took longer than DuckDB's whole second stage. A boolean comes as 0/1 from ``sqlite3``
-        and as ``bool`` through Django (its converter for the declared type): 0/1 is read as
-        an integer, then cast."""
+    def _cells_through_python(self, cells: str, params: Sequence[Any]) -> Any:
+        """The cells through the DB-API cursor: every value a Python object first (0.16 s for
+        28,898 cells of 41 values), then Arrow columns in one pass (a struct array). A boolean
+        comes as 0/1 from ``sqlite3`` and as ``bool`` through Django (its converter for the
+        declared type): 0/1 is read as an integer, then cast."""
         import pyarrow as pa
 
         names, found = self._fetch(cells, params)
@@ -266,13 +287,45 @@ class SQLiteEngine:
         for name in as_int:
             i = table.schema.get_field_index(name)
             table = table.set_column(i, name, table.column(i).cast(pa.bool_()))
-        if self._duckdb is None:
-            self._duckdb = DuckDBEngine(_connect())
-        self._duckdb.connection.register("sqlite_cells", table)
-        try:
-            return self._duckdb.rows(rest.replace("{cells}", "SELECT * FROM sqlite_cells"), [])
-        finally:
-            self._duckdb.connection.unregister("sqlite_cells")
+        return table
+
+
+def _typed_cells(table: Any) -> Any:
+    """The cells as ADBC reads them (booleans as 0/1, a column NULL throughout as int64) cast
+    to the types the Python path gives, so DuckDB's second stage sees the same columns."""
+    import pyarrow as pa
+
+    schema = pa.schema([pa.field(n, _cell_type(n)) for n in table.column_names])
+    return table.cast(schema)
+
+
+ADBC_BATCH_ROWS = 1 << 20
+"""Rows per Arrow batch from ADBC's SQLite driver, which infers a column's type from its
+first batch (a column NULL throughout a batch becomes int64, and a later batch with floats
+fails): one batch holds every cell of a report (28,898 at 100,000 courses)."""
+
+
+def adbc_reader(path: Path) -> Callable[[str, Sequence[Any]], Any] | None:
+    """A first stage run by ADBC's SQLite driver over the file at ``path`` (a connection of its
+    own, read-only), answered as an Arrow table in C: no cell becomes a Python object. None
+    where the driver is not installed."""
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+    except ImportError:
+        return None
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+
+    def read(sql: str, params: Sequence[Any]) -> Any:
+        with adbc.connect(uri) as connection, connection.cursor() as cursor:
+            cursor.adbc_statement.set_options(
+                **{"adbc.sqlite.query.batch_rows": str(ADBC_BATCH_ROWS)}
+            )
+            # A date as SQLite stores it (Django and ``sqlite3`` write ISO text).
+            bound = [v.isoformat() if isinstance(v, dt.date) else v for v in params]
+            cursor.execute(sql, bound or None)
+            return cursor.fetch_arrow_table()
+
+    return read
 
 
 def sqlite_file_engine(path: Path) -> SQLiteEngine:
@@ -282,7 +335,7 @@ def sqlite_file_engine(path: Path) -> SQLiteEngine:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         return _ClosingCursor(connection)
 
-    return SQLiteEngine(cursor)
+    return SQLiteEngine(cursor, arrow=adbc_reader(path))
 
 
 class _ClosingCursor:
@@ -311,10 +364,26 @@ def django_engine() -> Engine:
     if connection.vendor == "postgresql":
         return DjangoEngine(connection)
     if connection.vendor == "sqlite":
-        return SQLiteEngine(connection.cursor, placeholder="%s")
+        return SQLiteEngine(connection.cursor, arrow=_django_adbc(connection))
     raise ReportError(
         f"database {connection.vendor!r}: the research report needs SQLite or PostgreSQL"
     )
+
+
+def _django_adbc(connection: Any) -> Callable[[str, Sequence[Any]], Any | None] | None:
+    """ADBC over the app's SQLite file, when the driver is installed and the database is a
+    file. Its own connection sees what is committed only: inside a transaction (which may hold
+    this connection's own writes) the cells come through Django's cursor instead."""
+    if connection.is_in_memory_db():
+        return None
+    read = adbc_reader(Path(connection.settings_dict["NAME"]))
+    if read is None:
+        return None
+
+    def cells(sql: str, params: Sequence[Any]) -> Any | None:
+        return None if connection.in_atomic_block else read(sql, params)
+
+    return cells
 
 
 # --- filters -------------------------------------------------------------------------------------
