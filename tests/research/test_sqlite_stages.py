@@ -212,7 +212,6 @@ def test_cells_read_by_adbc_give_the_numbers_of_duckdb_over_every_row(
 ) -> None:
     """The app's SQLite file read by ADBC's driver straight into Arrow (no cell through Python):
     the same numbers and the very same printed report as DuckDB over every course row."""
-    pytest.importorskip("adbc_driver_sqlite")
     if connection.vendor != "sqlite":
         pytest.skip("the staged engine is the SQLite one")
     courses, events = synthetic_tables(600, seed=seed, clinics=6)
@@ -234,7 +233,6 @@ def test_cells_read_by_adbc_give_the_numbers_of_duckdb_over_every_row(
 def test_with_adbc_no_cell_is_read_through_python(tmp_path: Path) -> None:
     """The DB-API cursor answers only the small queries (a clinic's region, the cross counts);
     the outcomes' and the adverse events' cells go from SQLite to Arrow in ADBC's C code."""
-    pytest.importorskip("adbc_driver_sqlite")
     if connection.vendor != "sqlite":
         pytest.skip("the staged engine is the SQLite one")
     courses, events = synthetic_tables(400, seed=11, clinics=5)
@@ -300,6 +298,33 @@ def test_the_app_engine_leaves_adbc_aside_where_it_cannot_see_the_data() -> None
     assert isinstance(engine, SQLiteEngine)
     assert connection.is_in_memory_db()
     assert engine.arrow is None
+
+
+def test_inside_a_transaction_the_cells_come_through_the_apps_own_connection(
+    tmp_path: Path,
+) -> None:
+    """A transaction's own writes are invisible to ADBC's second connection, so within one the
+    report reads its cells through Django's cursor (``None`` from the ADBC reader); outside,
+    ADBC reads the committed rows of the database file."""
+    path = tmp_path / "app.sqlite3"
+    with sqlite3.connect(path) as made:
+        made.execute("CREATE TABLE t (n INTEGER)")
+        made.execute("INSERT INTO t VALUES (7)")
+    made.close()
+
+    class App:
+        settings_dict = {"NAME": str(path)}
+        in_atomic_block = False
+
+        def is_in_memory_db(self) -> bool:
+            return False
+
+    app = App()
+    cells = analytics._django_adbc(app)
+    assert cells is not None
+    assert cells("SELECT n FROM t", []).column("n").to_pylist() == [7]
+    app.in_atomic_block = True
+    assert cells("SELECT n FROM t", []) is None
 
 
 @pytest.mark.django_db

@@ -305,14 +305,12 @@ first batch (a column NULL throughout a batch becomes int64, and a later batch w
 fails): one batch holds every cell of a report (28,898 at 100,000 courses)."""
 
 
-def adbc_reader(path: Path) -> Callable[[str, Sequence[Any]], Any] | None:
+def adbc_reader(path: Path) -> Callable[[str, Sequence[Any]], Any]:
     """A first stage run by ADBC's SQLite driver over the file at ``path`` (a connection of its
-    own, read-only), answered as an Arrow table in C: no cell becomes a Python object. None
-    where the driver is not installed."""
-    try:
-        import adbc_driver_sqlite.dbapi as adbc
-    except ImportError:
-        return None
+    own, read-only), answered as an Arrow table in C: no cell becomes a Python object. The
+    driver is a pinned dependency: a broken install fails here, it is never quietly skipped."""
+    import adbc_driver_sqlite.dbapi as adbc
+
     uri = Path(path).resolve().as_uri() + "?mode=ro"
 
     def read(sql: str, params: Sequence[Any]) -> Any:
@@ -371,14 +369,12 @@ def django_engine() -> Engine:
 
 
 def _django_adbc(connection: Any) -> Callable[[str, Sequence[Any]], Any | None] | None:
-    """ADBC over the app's SQLite file, when the driver is installed and the database is a
-    file. Its own connection sees what is committed only: inside a transaction (which may hold
-    this connection's own writes) the cells come through Django's cursor instead."""
+    """ADBC over the app's SQLite file, when the database is a file. Its own connection sees
+    what is committed only: inside a transaction (which may hold this connection's own writes)
+    the cells come through Django's cursor instead."""
     if connection.is_in_memory_db():
         return None
     read = adbc_reader(Path(connection.settings_dict["NAME"]))
-    if read is None:
-        return None
 
     def cells(sql: str, params: Sequence[Any]) -> Any | None:
         return None if connection.in_atomic_block else read(sql, params)
