@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo-cli test test-setup compile e2e-setup fhir-validators-setup reports-setup lint typecheck imports audit pytest pytest-postgres bench clean
+.PHONY: run demo-cli test test-setup e2e-setup fhir-validators-setup reports-setup lint typecheck imports audit pytest pytest-postgres bench clean
 
 # The PostgreSQL pass: the tests whose outcome can depend on the database engine (queries,
 # constraints, transactions, stored text, triggers, backups) again on a real server. CI sets
@@ -118,15 +118,9 @@ pytest-postgres: $(STAMP)
 # in-memory databases; PostgreSQL's test_* databases) and pytest temporary folders. The set-up
 # scripts run one after another: two apt-get at once would fight over dpkg's lock.
 test: $(STAMP)
-	@$(MAKE) --no-print-directory -j4 --output-sync=target lint imports audit test-setup compile
+	@$(MAKE) --no-print-directory -j4 --output-sync=target lint imports audit test-setup
 	@$(MAKE) --no-print-directory -j3 --output-sync=target typecheck pytest pytest-postgres \
 		POSTGRES_WORKERS=1
-
-# Collecting the suite once imports every test module and what it uses, so their bytecode (and
-# pytest's rewritten test modules) is written once, beside the quick checks, instead of by every
-# test worker at once when the passes start (about 6.5 s of CPU each on a fresh venv).
-compile: $(STAMP)
-	@$(BIN)/pytest --collect-only -q -p no:cacheprovider > /dev/null
 
 test-setup:
 	@sh tests/e2e/setup.sh
