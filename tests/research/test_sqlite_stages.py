@@ -48,6 +48,12 @@ def test_sqlite_stages_give_the_numbers_of_duckdb_over_every_row(seed: int) -> N
     every_row = DuckDBEngine.from_tables(courses, events)
     staged = analytics.django_engine()
     assert isinstance(staged, SQLiteEngine) or connection.vendor != "sqlite"
+    _same_reports(staged, every_row)
+
+
+def _same_reports(staged: Any, every_row: DuckDBEngine) -> None:
+    """For every filter: the same outcomes and adverse events, and what a reader sees (rounded)
+    the very same text; the JSON and CSV carry full precision floats, the same to 1e-12."""
     for filters in FILTERS:
         _same(analytics.outcomes(staged, filters), analytics.outcomes(every_row, filters))
         _same(
@@ -55,8 +61,6 @@ def test_sqlite_stages_give_the_numbers_of_duckdb_over_every_row(seed: int) -> N
             analytics.adverse_events(every_row, filters),
         )
         ours, reference = analytics.report(staged, filters), analytics.report(every_row, filters)
-        # What a reader sees (rounded) is the very same text; the JSON and CSV carry full
-        # precision floats, the same to 1e-12.
         assert analytics.render(ours, "table") == analytics.render(reference, "table")
         _same(ours.outcomes, reference.outcomes)
         _same(ours.adverse_events, reference.adverse_events)
@@ -219,14 +223,7 @@ def test_cells_read_by_adbc_give_the_numbers_of_duckdb_over_every_row(
     every_row = DuckDBEngine.from_tables(courses, events)
     staged = analytics.sqlite_file_engine(_copy_of_the_test_database(tmp_path))
     assert staged.arrow is not None
-    for filters in FILTERS:
-        _same(analytics.outcomes(staged, filters), analytics.outcomes(every_row, filters))
-        _same(
-            analytics.adverse_events(staged, filters),
-            analytics.adverse_events(every_row, filters),
-        )
-        ours, reference = analytics.report(staged, filters), analytics.report(every_row, filters)
-        assert analytics.render(ours, "table") == analytics.render(reference, "table")
+    _same_reports(staged, every_row)
 
 
 @pytest.mark.django_db
