@@ -68,7 +68,22 @@ WSGI_APPLICATION = "acuknee.site.wsgi.application"
 # through the template language took about two thirds of the intake page (issue 15).
 FORM_RENDERER = "django.forms.renderers.Jinja2"
 
+# The pages are Jinja2 templates (``acuknee.pages.templating``: resolving variables through the
+# template language took about two fifths of a signed-in page); a name not found there falls
+# through to the Django templates (the reports' PDF templates).
 TEMPLATES = [
+    {
+        "BACKEND": "acuknee.pages.templating.PageTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "environment": "acuknee.pages.templating.environment",
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],

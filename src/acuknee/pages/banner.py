@@ -1,0 +1,24 @@
+"""Which safety banner a page shows: the items of the page's ``patient``, for the roles that
+read clinical notes. Computed in one place (``care.queries.safety_banner``), from the page's
+``chart`` when it has read the patient's records (``care.chart``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from acuknee.accounts.access import CLINICAL_ROLES
+from acuknee.care.chart import Chart
+from acuknee.care.queries import safety_banner as banner_items
+from acuknee.records.models import Patient
+
+
+def banner_context(patient: Any, request: Any, chart: Any) -> dict[str, Any]:
+    """The banner's items and patient: none on pages without a patient, for a patient's own
+    phone (no signed-in staff) and for roles without clinical access."""
+    staff = getattr(getattr(request, "user", None), "staff", None) if request else None
+    role = getattr(staff, "role", None)
+    if not isinstance(patient, Patient) or patient.pk is None or role not in CLINICAL_ROLES:
+        return {"items": [], "patient": None}
+    if isinstance(chart, Chart) and chart.patient.pk == patient.pk:
+        return {"items": chart.banner(), "patient": patient}  # read once with the page
+    return {"items": banner_items(patient), "patient": patient}

@@ -1,0 +1,124 @@
+"""The Jinja2 environment the pages are rendered with.
+
+The pages were Django templates; resolving variables through the template language took about
+two fifths of a signed-in page (issue 15: the patient page, profiled), where Jinja2 compiles a
+template to Python once per process. What the Django templates had built in is given here once:
+``url`` (``{% url %}``), ``static``, the safety banner, the ``number`` and ``join_dates``
+filters and Django's own filters that Jinja2 lacks, and values are printed as Django prints
+them (``finalize``), so a page template reads and renders like the Django one it replaced.
+
+``PageTemplates`` is Django's Jinja2 backend that also sends ``template_rendered``, the signal
+Django's test client listens to, so a test can read ``response.context`` of a page as it could
+for a Django template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import jinja2
+from django.template import defaultfilters
+from django.template.backends.jinja2 import Jinja2
+from django.template.backends.jinja2 import Template as JinjaTemplate
+from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
+from django.utils.formats import localize
+from django.utils.timezone import template_localtime
+from markupsafe import Markup
+
+from acuknee.clinical.numbers import format_number
+
+
+def url(name: str, *args: Any, **kwargs: Any) -> str:
+    """``{% url name arg %}``: the path of a named view."""
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def url_or_empty(name: str, *args: Any) -> str:
+    """``{% url name as x %}``: the path, or "" where the URLconf lacks the view (a site
+    without the accounts pages still renders the navigation)."""
+    try:
+        return reverse(name, args=args or None)
+    except NoReverseMatch:
+        return ""
+
+
+def number(value: float | int | None, decimals: int = 1) -> str:
+    """The value as people read it on every page: rounded, no trailing zeros, never "-0"."""
+    return format_number(value, int(decimals))
+
+
+def join_dates(days: Iterable[dt.date]) -> str:
+    """Dates as the pages print them (ISO, "2026-05-01, 2026-06-12"), one format everywhere."""
+    return ", ".join(day.isoformat() for day in days)
+
+
+@jinja2.pass_context
+def safety_banner(context: jinja2.runtime.Context) -> Markup:
+    """The safety banner of the page's ``patient`` (``pages/_safety_banner.html``), rendered with
+    the items ``acuknee.pages.banner`` chooses for the signed-in role."""
+    from acuknee.pages.banner import banner_context
+
+    items = banner_context(context.get("patient"), context.get("request"), context.get("chart"))
+    template = context.environment.get_template("pages/_safety_banner.html")
+    return Markup(template.render(items))
+
+
+DJANGO_FILTERS = (
+    "date",
+    "time",
+    "urlencode",
+    "capfirst",
+    "linebreaksbr",
+    "pluralize",
+    "yesno",
+    "truncatechars",
+    "default_if_none",
+    "timesince",
+)
+"""Django's own filters, under their names (Jinja2's ``urlencode`` differs; the rest it lacks).
+Jinja2's ``default`` applies to an undefined value only: write ``x or "—"`` for Django's."""
+
+
+def _as_django_prints(value: Any) -> Any:
+    """Every ``{{ value }}`` printed as a Django template prints it: aware times in the
+    clinic's zone, dates and numbers in the site's format ("7 Dec 2026")."""
+    return localize(template_localtime(value))
+
+
+def environment(**options: Any) -> jinja2.Environment:
+    """The pages' environment (``TEMPLATES`` names it)."""
+    options.setdefault("finalize", _as_django_prints)
+    env = jinja2.Environment(**options)
+    env.globals.update(
+        url=url, url_or_empty=url_or_empty, static=static, safety_banner=safety_banner
+    )
+    env.filters.update(number=number, join_dates=join_dates)
+    env.filters.update({name: getattr(defaultfilters, name) for name in DJANGO_FILTERS})
+    return env
+
+
+class _Template:
+    """A page template that announces its rendering as Django templates do in tests."""
+
+    def __init__(self, template: JinjaTemplate, name: str) -> None:
+        self.template = template
+        self.name = name
+        self.origin = template.origin
+
+    def render(self, context: dict[str, Any] | None = None, request: Any = None) -> str:
+        context = {} if context is None else context
+        signals = sys.modules.get("django.test.signals")  # imported by Django's test tools only
+        if signals is not None and signals.template_rendered.receivers:
+            signals.template_rendered.send(sender=self, template=self, context=context)
+        return self.template.render(context, request)
+
+
+class PageTemplates(Jinja2):  # type: ignore[misc]
+    """Django's Jinja2 backend whose templates send ``template_rendered`` (see above)."""
+
+    def get_template(self, template_name: str) -> _Template:
+        return _Template(super().get_template(template_name), template_name)
