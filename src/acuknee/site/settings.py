@@ -73,6 +73,7 @@ FORM_RENDERER = "django.forms.renderers.Jinja2"
 # through to the Django templates (the reports' PDF templates).
 TEMPLATES = [
     {
+        "NAME": "pages",
         "BACKEND": "acuknee.pages.templating.PageTemplates",
         "DIRS": [],
         "APP_DIRS": True,

@@ -1,0 +1,126 @@
+"""The pages' Jinja2 templates: each compiles, none keeps Django template syntax, and no page the
+demo's staff can reach prints a Python object where a value belongs.
+
+Jinja2 does not call a method it is handed, as the Django template language did: a template that
+says ``{{ patient.get_sex_display }}`` prints "<bound method ...>" and no error. The crawl below
+opens every page linked from the demo clinic's pages, as each staff role, and looks for that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.template import engines
+from django.test import Client
+
+import acuknee
+from tests.demo_snapshot import restore_demo
+
+SOURCE = Path(acuknee.__file__).parent
+DJANGO_SYNTAX = re.compile(
+    r"{%\s*(load|url|static|csrf_token|empty|endwith\b|comment|ifchanged|firstof|cycle)\b"
+    r"|forloop\.|\|(date|default|number|join|truncatechars|yesno|pluralize):"
+    r"|{{\s*block\.super"
+)
+PYTHON_REPR = re.compile(r"bound method|<function |object at 0x|Undefined|jinja2\.")
+# Downloads, the APIs, and the evidence and report pages (seconds each: meta-analyses, forest
+# plots, the clinic's aggregates, the research report; their own tests render them) are left out.
+SKIPPED = re.compile(
+    r"/logout|/static/|\.(pdf|ics|csv|png|svg|json|ndjson)(\?|$)|/api/|/fhir/"
+    r"|/reports/|/evidence/|/research/"
+)
+STARTS = ["/", "/worklist/", "/reference/", "/account/tokens/"]
+TODAY = dt.date(2026, 11, 1)
+
+
+def _page_templates() -> list[str]:
+    engine = engines["pages"]
+    return sorted(engine.env.list_templates(extensions=["html"]))  # type: ignore[attr-defined]
+
+
+def test_every_page_template_compiles() -> None:
+    names = _page_templates()
+    assert "pages/base.html" in names
+    assert "pages/patient_list.html" in names
+    for name in names:
+        engines["pages"].get_template(name)
+
+
+def test_no_page_template_keeps_django_template_syntax() -> None:
+    found = [
+        f"{path.relative_to(SOURCE)}: {match.group(0)}"
+        for path in sorted(SOURCE.glob("*/jinja2/**/*.html"))
+        for match in DJANGO_SYNTAX.finditer(path.read_text())
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_the_syntax_check_catches_a_django_tag() -> None:
+    assert DJANGO_SYNTAX.search("{% url 'home' %}")
+    assert DJANGO_SYNTAX.search('{{ d|date:"Y" }}')
+    assert not DJANGO_SYNTAX.search("{{ url('home') }} {{ d|date('Y') }} {{ loop.index }}")
+
+
+def test_an_uncalled_method_is_what_the_crawl_looks_for() -> None:
+    html = engines["pages"].from_string("{{ user.get_username }}").render({"user": _User()})
+    assert PYTHON_REPR.search(html)
+
+
+class _User:
+    def get_username(self) -> str:
+        return "x"
+
+
+@pytest.fixture(scope="module")
+def _demo(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    with django_db_blocker.unblock(), transaction.atomic():
+        restore_demo(tmp_path_factory, TODAY)
+        yield
+        transaction.set_rollback(True)
+
+
+def _crawl(client: Client, per_pattern: int = 2, limit: int = 300) -> dict[str, str]:
+    """Every HTML page reachable by links from ``STARTS`` (at most ``per_pattern`` pages of one
+    URL shape, ids replaced), by path: what a problem was, or "" for a good page."""
+    seen: dict[str, str] = {}
+    shapes: dict[str, int] = {}
+    queue = list(STARTS)
+    while queue and len(seen) < limit:
+        path = queue.pop(0)
+        shape = re.sub(r"\d+", "N", path)
+        if path in seen or SKIPPED.search(path) or shapes.get(shape, 0) >= per_pattern:
+            continue
+        shapes[shape] = shapes.get(shape, 0) + 1
+        response = client.get(path, secure=True)
+        seen[path] = ""
+        if response.status_code >= 500:
+            seen[path] = f"HTTP {response.status_code}"
+        if "text/html" not in response.get("Content-Type", ""):
+            continue
+        html = response.content.decode()
+        leak = PYTHON_REPR.search(html)
+        if leak:
+            start = max(leak.start() - 80, 0)
+            seen[path] = f"prints {html[start : leak.end() + 40]!r}"
+        queue += [h.replace("&amp;", "&") for h in re.findall(r'href="(/[^"#]*)', html)]
+    return seen
+
+
+@pytest.mark.usefixtures("_demo", "db")
+@pytest.mark.parametrize("username", ["practitioner", "frontdesk"])
+def test_no_page_reached_from_the_demo_prints_a_python_object(username: str) -> None:
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    pages = _crawl(client)
+    assert len(pages) > 10, pages
+    problems = {path: problem for path, problem in pages.items() if problem}
+    assert not problems, problems
