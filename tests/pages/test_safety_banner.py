@@ -45,6 +45,8 @@ def pages(patient: Patient, record: IntakeRecord) -> list[str]:
 def banner_of(html: str) -> str:
     start = html.find(REGION)
     assert start != -1, "no safety banner on the page"
+    # A Jinja2 page escapes ' and " as &#39; and &#34;, a Django template as &#x27; and &quot;.
+    html = html.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
     return html[start : html.find("</section>", start)]
 
 

@@ -18,7 +18,7 @@ def issue(user: User, patient: Patient) -> str:
     """Issue a link through the page, as staff do, and return the URL it shows once."""
     response = login(user).post(reverse("selfreport-issue", args=[patient.pk]))
     assert response.status_code == 201
-    url: str = response.context["url"]
+    url: str = response.context["link_url"]
     assert url.encode() in response.content
     return url.removeprefix("http://testserver")
 
@@ -213,7 +213,7 @@ def test_the_issued_link_comes_with_a_ready_message_and_copy_buttons(
     patient: Patient, dana: User
 ) -> None:
     response = login(dana).post(reverse("selfreport-issue", args=[patient.pk]))
-    url = response.context["url"]
+    url = response.context["link_url"]
     body = response.context["message"]["body"]
     assert body.startswith("Hello Ada, Northside Clinic asks you to answer")
     assert url in body

@@ -10,14 +10,16 @@ import pytest
 from django.contrib.staticfiles import finders
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "acuknee"
-STATIC = re.compile(r"""\{%\s*static\s+['"]([^'"]+)['"]""")
+STATIC = re.compile(r"""\{%\s*static\s+['"]([^'"]+)['"]|\bstatic\(\s*['"]([^'"]+)['"]\s*\)""")
+"""``{% static 'p' %}`` in a Django template, ``{{ static('p') }}`` in a Jinja2 one."""
 
 
 def named_assets() -> list[tuple[str, str]]:
     return [
         (path.relative_to(SRC).as_posix(), name)
-        for path in sorted(SRC.rglob("templates/**/*.html"))
-        for name in STATIC.findall(path.read_text(encoding="utf-8"))
+        for path in sorted([*SRC.rglob("templates/**/*.html"), *SRC.rglob("jinja2/**/*.html")])
+        for match in STATIC.finditer(path.read_text(encoding="utf-8"))
+        for name in [match.group(1) or match.group(2)]
     ]
 
 

@@ -69,7 +69,7 @@ def test_the_api_docs_page_runs_no_inline_script() -> None:
 
 def test_no_template_has_inline_script_style_or_handlers() -> None:
     found = []
-    for template in sorted(SRC.rglob("templates/**/*.html")):
+    for template in sorted([*SRC.rglob("templates/**/*.html"), *SRC.rglob("jinja2/**/*.html")]):
         text = template.read_text(encoding="utf-8")
         for pattern, what in INLINE:
             for match in pattern.finditer(text):

@@ -96,7 +96,7 @@ def selfreport_issue(request: HttpRequest, patient: Patient) -> HttpResponse:
     kb = load_knowledge()
     context = {
         "patient": patient,
-        "url": url,
+        "link_url": url,
         **sharing,
         "links": _links(patient),
         "instruments": [kb.instruments[i].name for i in SELF_REPORT_INSTRUMENTS],
