@@ -25,7 +25,7 @@ from tests.demo_snapshot import restore_demo
 
 SOURCE = Path(acuknee.__file__).parent
 DJANGO_SYNTAX = re.compile(
-    r"{%\s*(load|url|static|csrf_token|empty|endwith\b|comment|ifchanged|firstof|cycle)\b"
+    r"{%\s*(load|url|static|csrf_token|empty|comment|ifchanged|firstof|cycle|spaceless)\b"
     r"|forloop\.|\|(date|default|number|join|truncatechars|yesno|pluralize):"
     r"|{{\s*block\.super"
 )
