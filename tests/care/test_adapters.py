@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from typing import Any
 
@@ -117,7 +118,7 @@ def test_the_reassessment_page_refuses_a_future_date(alice: User, patient: Patie
 def test_the_outcomes_page_says_which_baseline_is_used(alice: User, patient: Patient) -> None:
     intake(patient, alice, oa_intake(baseline={"pain_nrs": pain_answers(0.7)}), days_ago(1))
     page = login(alice).get(reverse("patient-outcomes", args=[patient.pk]))
-    assert b"Baseline used: the intake&#x27;s measurements" in page.content
+    assert "Baseline used: the intake's measurements" in html.unescape(page.content.decode())
 
 
 # --- side -----------------------------------------------------------------------------------------

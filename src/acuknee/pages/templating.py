@@ -15,8 +15,9 @@ for a Django template.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jinja2
@@ -83,6 +84,22 @@ DJANGO_FILTERS = (
 Jinja2's ``default`` applies to an undefined value only: write ``x or "—"`` for Django's."""
 
 
+def _django_filter(name: str) -> Callable[..., Any]:
+    """Django's filter ``name``. One that expects local time (``date``, ``time``, ``timesince``)
+    is given the value in the current time zone first, as Django's templates give it: an aware
+    time carrying another zone (a booked visit, in the clinic's zone) would otherwise be printed
+    in that zone, not as the Django templates printed it."""
+    django_filter: Callable[..., Any] = getattr(defaultfilters, name)
+    if not getattr(django_filter, "expects_localtime", False):
+        return django_filter
+
+    @functools.wraps(django_filter)
+    def in_local_time(value: Any, *args: Any) -> Any:
+        return django_filter(template_localtime(value), *args)
+
+    return in_local_time
+
+
 def _as_django_prints(value: Any) -> Any:
     """Every ``{{ value }}`` printed as a Django template prints it: aware times in the
     clinic's zone, dates and numbers in the site's format ("7 Dec 2026")."""
@@ -97,7 +114,7 @@ def environment(**options: Any) -> jinja2.Environment:
         url=url, url_or_empty=url_or_empty, static=static, safety_banner=safety_banner
     )
     env.filters.update(number=number, join_dates=join_dates)
-    env.filters.update({name: getattr(defaultfilters, name) for name in DJANGO_FILTERS})
+    env.filters.update({name: _django_filter(name) for name in DJANGO_FILTERS})
     return env
 
 
@@ -111,10 +128,13 @@ class _Template:
 
     def render(self, context: dict[str, Any] | None = None, request: Any = None) -> str:
         context = {} if context is None else context
+        html: str = self.template.render(context, request)  # adds the context processors' values
         signals = sys.modules.get("django.test.signals")  # imported by Django's test tools only
         if signals is not None and signals.template_rendered.receivers:
+            # After rendering, so a test reads what the page had, as from a Django template:
+            # ``messages``, ``user`` and ``request`` with the view's own values.
             signals.template_rendered.send(sender=self, template=self, context=context)
-        return self.template.render(context, request)
+        return html
 
 
 class PageTemplates(Jinja2):  # type: ignore[misc]

@@ -3,7 +3,7 @@
 ``outcomes_context(patient)`` takes the core ``Course`` from the care layer
 (``care.queries.course_of``: baseline = the intake's measurements unless the practitioner chose
 another, follow-ups = later dates up to today), calls ``acuknee.clinical.evaluate`` and shapes
-its answer for ``clinic/_outcomes_section.html`` and the progress report: the five domains with
+its answer for ``pages/_outcomes_section.html`` and the progress report: the five domains with
 a trend chart per measure, change from baseline, MIC reached or "no established MIC", the
 OMERACT-OARSI verdict at each follow-up, adverse events and sessions attended against planned.
 Every judgement comes from the core; this module only arranges and draws.
@@ -437,7 +437,7 @@ def outcomes_context(
     today: dt.date | None = None,
     chart: Chart | None = None,
 ) -> dict[str, Any]:
-    """Context for ``clinic/_outcomes_section.html``, under the key ``outcomes``; ``chart``: the
+    """Context for ``pages/_outcomes_section.html``, under the key ``outcomes``; ``chart``: the
     patient's records when the page has read them already (``care.chart``)."""
     kb = kb or load_knowledge()
     today = today or timezone.localdate()

@@ -46,7 +46,7 @@ VIEW_NAMES = {
 
 
 def diagram_context(plan_content: dict[str, Any]) -> dict[str, Any]:
-    """Context for ``clinic/_knee_diagram.html``: four views of each knee the plan treats.
+    """Context for ``pages/_knee_diagram.html``: four views of each knee the plan treats.
 
     Returns ``{"knee_diagram": None}`` for a refused plan or one without points, and an
     ``error`` entry (shown on the page) when a point cannot be drawn.

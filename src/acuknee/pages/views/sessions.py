@@ -337,7 +337,7 @@ def _risk_labels(consent: TreatmentConsent | None) -> list[str]:
 
 
 def sessions_context(chart: Chart) -> dict[str, Any]:
-    """Context for ``clinic/_sessions_section.html``, under the key ``sessions_section``."""
+    """Context for ``pages/_sessions_section.html``, under the key ``sessions_section``."""
     plan, content = chart.signed_plan, chart.signed_content
     rows = [SessionRow(s, chart.session_record(s)) for s in chart.sessions]
     consent = chart.consent
