@@ -62,6 +62,15 @@ def test_no_page_template_keeps_django_template_syntax() -> None:
     assert not found, "\n".join(found)
 
 
+def test_only_the_reports_keep_django_templates() -> None:
+    """One template engine per room: the pages in Jinja2, the PDF reports in Django's."""
+    django_templates = sorted(
+        str(path.relative_to(SOURCE)) for path in SOURCE.glob("*/templates/**/*.html")
+    )
+    assert django_templates
+    assert all(name.startswith("reports/templates/") for name in django_templates), django_templates
+
+
 def test_the_syntax_check_catches_a_django_tag() -> None:
     assert DJANGO_SYNTAX.search("{% url 'home' %}")
     assert DJANGO_SYNTAX.search('{{ d|date:"Y" }}')

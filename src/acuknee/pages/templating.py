@@ -137,7 +137,7 @@ class _Template:
         return html
 
 
-class PageTemplates(Jinja2):  # type: ignore[misc]
+class PageTemplates(Jinja2):
     """Django's Jinja2 backend whose templates send ``template_rendered`` (see above)."""
 
     def get_template(self, template_name: str) -> _Template:
