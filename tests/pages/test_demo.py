@@ -46,7 +46,9 @@ from tests.demo_snapshot import restore_demo
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date(2026, 11, 24)
+TODAY = dt.date(2026, 11, 1)
+"""The day the research and FHIR tests load the demo for too: one snapshot (one ``load_demo``
+per run, tests/demo_snapshot.py) serves them all."""
 
 
 @pytest.fixture
