@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterator
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
@@ -43,19 +45,32 @@ from acuknee.records.models import (
     TreatmentSession,
 )
 from tests.demo_snapshot import restore_demo
+from tests.module_records import module_records
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date(2026, 11, 24)
+TODAY = dt.date(2026, 11, 1)
+"""The day the research and FHIR tests load the demo for too: one snapshot (one ``load_demo``
+per run, tests/demo_snapshot.py) serves them all."""
+
+
+@pytest.fixture(scope="module")
+def _demo_records(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoResult]:
+    """What ``load_demo(TODAY)`` wrote into an empty database and answered: built by
+    ``load_demo`` once per run and copied in (tests/demo_snapshot.py), so the run pays for one
+    load; copied in once for the module's tests (tests/module_records.py)."""
+    with module_records(django_db_blocker):
+        yield restore_demo(tmp_path_factory, TODAY)
 
 
 @pytest.fixture
-def demo(db: None, tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    """What ``load_demo(TODAY)`` wrote into an empty database and answered: built by
-    ``load_demo`` once per run and copied in (tests/demo_snapshot.py), so the run pays for one
-    load. The tests that reload and reset the demo start from it (the snapshot is exactly what
-    ``load_demo`` adds)."""
-    return restore_demo(tmp_path_factory, TODAY)
+def demo(_demo_records: DemoResult, db: None) -> DemoResult:
+    """The demo as ``load_demo`` leaves it, for one test: what a test writes (a reload, a reset,
+    a real patient) is undone before the next. The tests that reload and reset the demo start
+    from it (the snapshot is exactly what ``load_demo`` adds)."""
+    return _demo_records
 
 
 def _demo_patients() -> list[Patient]:

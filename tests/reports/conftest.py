@@ -65,20 +65,21 @@ def _need(tool: str) -> str:
     return path
 
 
+def read_pdf(pdf: bytes, folder: Path) -> PdfPages:
+    """PDF bytes as text (pdftotext -layout) and PNG pages (pdftoppm, 50 dpi) in ``folder``."""
+    pdftotext, pdftoppm = _need("pdftotext"), _need("pdftoppm")
+    source = folder / "report.pdf"
+    source.write_bytes(pdf)
+    text = subprocess.run(
+        [pdftotext, "-layout", str(source), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    subprocess.run([pdftoppm, "-r", "50", "-png", str(source), str(folder / "page")], check=True)
+    return PdfPages(text=text, pages=sorted(folder.glob("page*.png")))
+
+
 @pytest.fixture
 def pdf_pages(tmp_path: Path) -> Callable[[bytes], PdfPages]:
     """Convert PDF bytes to text (pdftotext -layout) and PNG pages (pdftoppm, 50 dpi)."""
-    pdftotext, pdftoppm = _need("pdftotext"), _need("pdftoppm")
-
-    def convert(pdf: bytes) -> PdfPages:
-        source = tmp_path / "report.pdf"
-        source.write_bytes(pdf)
-        text = subprocess.run(
-            [pdftotext, "-layout", str(source), "-"], check=True, capture_output=True, text=True
-        ).stdout
-        subprocess.run(
-            [pdftoppm, "-r", "50", "-png", str(source), str(tmp_path / "page")], check=True
-        )
-        return PdfPages(text=text, pages=sorted(tmp_path.glob("page*.png")))
-
-    return convert
+    _need("pdftotext")
+    _need("pdftoppm")
+    return lambda pdf: read_pdf(pdf, tmp_path)

@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Callable
 from html import unescape
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from PIL import Image
 
 from acuknee.care import services
 from acuknee.clinical import Plan
+from acuknee.demo import DEMO_CLINIC_SLUG
 from acuknee.records.models import Patient
 from acuknee.reports.progress import (
     _BASE_URL,
@@ -35,7 +37,7 @@ from acuknee.reports.progress import (
 from tests.care import builders
 from tests.pages.conftest import login
 from tests.pages.test_sessions import sign_plan
-from tests.reports.conftest import DEMO_TODAY, PdfPages
+from tests.reports.conftest import DEMO_TODAY, PdfPages, read_pdf
 
 RESPONDER = "DEMO-0020"  # completed course, responder at both follow-ups
 NON_RESPONDER = "DEMO-0024"  # completed course, non-responder
@@ -186,12 +188,24 @@ def test_a_referred_patient_is_pointed_to_the_referral_letter(demo: dict[str, Pa
 # --- the PDF, read back --------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def responder_pdf(
+    demo_clinic: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> PdfPages:
+    """The responder's printed report, read back: rendered once for the tests that each check
+    one thing a reader sees in it (they only read it)."""
+    with django_db_blocker.unblock():
+        patient = Patient.objects.get(clinic__slug=DEMO_CLINIC_SLUG, record_number=RESPONDER)
+        pdf = patient_report_pdf(patient, today=DEMO_TODAY)
+    return read_pdf(pdf, tmp_path_factory.mktemp("responder-pdf"))
+
+
 def test_pdf_text_names_the_patient_sessions_numbers_and_verdicts(
-    demo: dict[str, Patient], pdf_pages: Callable[[bytes], PdfPages]
+    demo: dict[str, Patient], responder_pdf: PdfPages
 ) -> None:
     patient = demo[RESPONDER]
     report = build_patient_report(patient, today=DEMO_TODAY)
-    text = flat(pdf_pages(patient_report_pdf(patient, today=DEMO_TODAY)).text)
+    text = flat(responder_pdf.text)
     assert f"{patient.given_name} {patient.family_name}" in text
     assert patient.record_number in text
     assert "Sessions attended: 10 of 10 planned" in text
@@ -206,9 +220,9 @@ def test_pdf_text_names_the_patient_sessions_numbers_and_verdicts(
 
 
 def test_pdf_pages_carry_the_disclaimer_synthetic_marker_and_page_numbers(
-    demo: dict[str, Patient], pdf_pages: Callable[[bytes], PdfPages]
+    responder_pdf: PdfPages,
 ) -> None:
-    pdf = pdf_pages(patient_report_pdf(demo[RESPONDER], today=DEMO_TODAY))
+    pdf = responder_pdf
     pages = len(pdf.pages)
     assert pages >= 2
     text = flat(pdf.text)
@@ -217,10 +231,8 @@ def test_pdf_pages_carry_the_disclaimer_synthetic_marker_and_page_numbers(
     assert f"Page {pages} of {pages}" in text
 
 
-def test_pdf_pages_are_a4_and_carry_pictures(
-    demo: dict[str, Patient], pdf_pages: Callable[[bytes], PdfPages]
-) -> None:
-    pdf = pdf_pages(patient_report_pdf(demo[RESPONDER], today=DEMO_TODAY))
+def test_pdf_pages_are_a4_and_carry_pictures(responder_pdf: PdfPages) -> None:
+    pdf = responder_pdf
     for page in pdf.pages:
         with Image.open(page) as image:
             width, height = image.size

@@ -4,6 +4,7 @@ clinic) and within a row (n - completed). Each test tries the attack and finds i
 from __future__ import annotations
 
 import itertools
+from functools import cache
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from tests.research.test_analytics import course, frames, row
 # The issue's case: a big clinic and a small one whose 2 courses are a suppressed cell; one of
 # the two has a pain change worth hiding.
 BIG, SMALL = 1, 2
+UNFILTERED = Filters()
 
 
 def network(small_courses: int = 2, big_courses: int = 20) -> DuckDBEngine:
@@ -29,25 +31,28 @@ def network(small_courses: int = 2, big_courses: int = 20) -> DuckDBEngine:
     return DuckDBEngine.from_tables(*frames(rows, []))
 
 
+@cache
+def _network_report(filters: Filters = UNFILTERED) -> analytics.Report:
+    """``network()``'s report for ``filters``: computed once for the tests that read the same one
+    (each report is a few dozen DuckDB queries)."""
+    return analytics.report(network(), filters)
+
+
 def _exact(value: Any) -> bool:
     return isinstance(value, int)
 
 
 def test_the_network_minus_one_clinic_does_not_reveal_the_other() -> None:
-    engine = network()
-    whole = row(analytics.report(engine).outcomes, "all", "all")
-    only_big = row(analytics.report(engine, Filters(clinic=BIG)).outcomes, "all", "all")
+    whole = row(_network_report().outcomes, "all", "all")
+    only_big = row(_network_report(Filters(clinic=BIG)).outcomes, "all", "all")
     assert _exact(whole["n"])
     assert not (_exact(only_big["n"]) and _exact(whole["n"])), (whole["n"], only_big["n"])
     assert only_big["pain_mean"] is None  # no sum of pain changes to subtract either
 
 
 def test_a_region_filter_cannot_stand_in_for_the_network() -> None:
-    engine = network()
-    region = row(analytics.report(engine, Filters(region="North")).outcomes, "all", "all")
-    only_big = row(
-        analytics.report(engine, Filters(clinic=BIG, region="North")).outcomes, "all", "all"
-    )
+    region = row(_network_report(Filters(region="North")).outcomes, "all", "all")
+    only_big = row(_network_report(Filters(clinic=BIG, region="North")).outcomes, "all", "all")
     assert not (_exact(region["n"]) and _exact(only_big["n"]))
 
 
@@ -123,13 +128,12 @@ def test_more_filters_than_the_check_compares_are_refused_by_name() -> None:
 def test_every_published_count_survives_every_single_filter_subtraction() -> None:
     """The attack run systematically: each one-filter report against the unfiltered one, every
     row and count; no difference of 1 to 4 is left between two exact numbers."""
-    engine = network()
-    whole = analytics.report(engine)
+    whole = _network_report()
     columns = ("n", "evaluable", "responders", "completed", "dropped_out", "pain_n")
     published = {(c, r[c]) for r in whole.outcomes for c in columns if _exact(r.get(c))}
     tried = 0
     for chosen in (Filters(clinic=BIG), Filters(clinic=SMALL), Filters(region="North")):
-        for r in analytics.report(engine, chosen).outcomes:
+        for r in _network_report(chosen).outcomes:
             for c in columns:
                 if not _exact(r.get(c)):
                     continue
@@ -234,19 +238,24 @@ def six_clinics(mixed: bool = True) -> DuckDBEngine:
     return DuckDBEngine.from_tables(*frames(rows, []))
 
 
+@cache
+def _women_report(filters: Filters = UNFILTERED) -> analytics.Report:
+    """``six_clinics(mixed=False)``'s report for ``filters``, computed once for the tests that
+    read the same one."""
+    return analytics.report(six_clinics(mixed=False), filters)
+
+
 def test_the_network_minus_each_other_clinic_one_by_one_does_not_reveal_the_hidden_one() -> None:
-    engine = six_clinics(mixed=False)
-    whole = _n(analytics.report(engine))
-    others = [_n(analytics.report(engine, Filters(clinic=c))) for c in (1, 3, 4, 5, 6)]
+    whole = _n(_women_report())
+    others = [_n(_women_report(Filters(clinic=c))) for c in (1, 3, 4, 5, 6)]
     assert _exact(whole)
     # every other clinic's total published exactly would give clinic 2's 2 courses back
     assert not all(_exact(n) for n in others), (whole, others)
 
 
 def test_the_pain_sums_of_the_other_clinics_do_not_reveal_the_suppressed_one() -> None:
-    engine = six_clinics(mixed=False)
     means = [
-        row(analytics.report(engine, Filters(clinic=c)).outcomes, "all", "all")["pain_mean"]
+        row(_women_report(Filters(clinic=c)).outcomes, "all", "all")["pain_mean"]
         for c in (1, 3, 4, 5, 6)
     ]
     assert any(m is None for m in means)
@@ -265,12 +274,11 @@ def test_a_region_minus_its_other_clinics_does_not_reveal_a_suppressed_clinic() 
 
 
 def test_a_region_filter_minus_each_of_its_clinic_filters_does_not_reveal_one() -> None:
-    engine = six_clinics(mixed=False)
-    north = _n(analytics.report(engine, Filters(region="North")))
+    north = _n(_women_report(Filters(region="North")))
     assert _exact(north)
     for with_region in (False, True):
         region = "North" if with_region else None
-        others = [_n(analytics.report(engine, Filters(clinic=c, region=region))) for c in (1, 6)]
+        others = [_n(_women_report(Filters(clinic=c, region=region))) for c in (1, 6)]
         assert not all(_exact(n) for n in others), (north, others)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -43,25 +45,51 @@ def _same(ours: list[dict[str, Any]], reference: list[dict[str, Any]]) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("seed", [3, 17, 29])
 def test_sqlite_stages_give_the_numbers_of_duckdb_over_every_row(seed: int) -> None:
-    courses, events = synthetic_tables(600, seed=seed, clinics=6)
-    _store(courses, events)
-    every_row = DuckDBEngine.from_tables(courses, events)
+    every_row = _every_row(seed)
+    _store(every_row.courses, every_row.events)
     staged = analytics.django_engine()
     assert isinstance(staged, SQLiteEngine) or connection.vendor != "sqlite"
     _same_reports(staged, every_row)
 
 
-def _same_reports(staged: Any, every_row: DuckDBEngine) -> None:
+@dataclass(frozen=True)
+class EveryRow:
+    """A seed's synthetic tables and what DuckDB answers over every one of their rows, for each
+    of ``FILTERS``: the numbers the staged engines must give."""
+
+    courses: pd.DataFrame
+    events: pd.DataFrame
+    outcomes: list[list[dict[str, Any]]]
+    adverse_events: list[list[dict[str, Any]]]
+    reports: list[analytics.Report]
+    tables: list[str]
+
+
+@cache
+def _every_row(seed: int) -> EveryRow:
+    """Computed once per seed for the module's tests, which only read it: the SQLite stages
+    through Django's cursor and through ADBC are checked against the same reference."""
+    courses, events = synthetic_tables(600, seed=seed, clinics=6)
+    engine = DuckDBEngine.from_tables(courses, events)
+    reports = [analytics.report(engine, filters) for filters in FILTERS]
+    return EveryRow(
+        courses,
+        events,
+        [analytics.outcomes(engine, filters) for filters in FILTERS],
+        [analytics.adverse_events(engine, filters) for filters in FILTERS],
+        reports,
+        [analytics.render(report, "table") for report in reports],
+    )
+
+
+def _same_reports(staged: Any, every_row: EveryRow) -> None:
     """For every filter: the same outcomes and adverse events, and what a reader sees (rounded)
     the very same text; the JSON and CSV carry full precision floats, the same to 1e-12."""
-    for filters in FILTERS:
-        _same(analytics.outcomes(staged, filters), analytics.outcomes(every_row, filters))
-        _same(
-            analytics.adverse_events(staged, filters),
-            analytics.adverse_events(every_row, filters),
-        )
-        ours, reference = analytics.report(staged, filters), analytics.report(every_row, filters)
-        assert analytics.render(ours, "table") == analytics.render(reference, "table")
+    for i, filters in enumerate(FILTERS):
+        _same(analytics.outcomes(staged, filters), every_row.outcomes[i])
+        _same(analytics.adverse_events(staged, filters), every_row.adverse_events[i])
+        ours, reference = analytics.report(staged, filters), every_row.reports[i]
+        assert analytics.render(ours, "table") == every_row.tables[i]
         _same(ours.outcomes, reference.outcomes)
         _same(ours.adverse_events, reference.adverse_events)
 
@@ -218,9 +246,8 @@ def test_cells_read_by_adbc_give_the_numbers_of_duckdb_over_every_row(
     the same numbers and the very same printed report as DuckDB over every course row."""
     if connection.vendor != "sqlite":
         pytest.skip("the staged engine is the SQLite one")
-    courses, events = synthetic_tables(600, seed=seed, clinics=6)
-    _store(courses, events)
-    every_row = DuckDBEngine.from_tables(courses, events)
+    every_row = _every_row(seed)
+    _store(every_row.courses, every_row.events)
     staged = analytics.sqlite_file_engine(_copy_of_the_test_database(tmp_path))
     assert staged.arrow is not None
     _same_reports(staged, every_row)
