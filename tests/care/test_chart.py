@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from acuknee.care import queries, services
 from acuknee.care.chart import chart_of
 from acuknee.care.status import overview_of, patient_status
+from acuknee.clinical import Plan
 from acuknee.records.models import Patient
 
 from .builders import days_ago, intake, log, oa_intake, pain_answers, septic_intake, signed_plan
@@ -103,3 +104,15 @@ def test_the_chart_costs_five_queries_however_long_the_history(
         services.record_measurements(patient, alice, day, {"pain_nrs": pain_answers(0.4)})
     intake(patient, alice, oa_intake(), days_ago(40))
     assert counted() == short == 5
+
+
+def test_a_listed_patients_signed_plan_is_validated_once_from_its_stored_text(
+    alice: User, patient: Patient
+) -> None:
+    record = signed_plan(patient, alice, days_ago(30))
+    first, second = overview_of(patient), overview_of(patient)  # as two requests read it
+    assert first.plan_content is None
+    assert first.plan_json is not None
+    assert first.plan is second.plan
+    assert first.plan == Plan.model_validate(record.content)
+    assert first == chart_of(patient).overview  # the same facts as the decoded content

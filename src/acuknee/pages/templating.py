@@ -25,7 +25,7 @@ from django.template import defaultfilters
 from django.template.backends.jinja2 import Jinja2
 from django.template.backends.jinja2 import Template as JinjaTemplate
 from django.templatetags.static import static
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import localize
 from django.utils.timezone import template_localtime
 from markupsafe import Markup
@@ -34,8 +34,20 @@ from acuknee.clinical.numbers import format_number
 
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
-    """``{% url name arg %}``: the path of a named view."""
-    return reverse(name, args=args or None, kwargs=kwargs or None)
+    """``{% url name arg %}``: the path of a named view. A page links thirty or more; each is
+    worked out once per process for the URLconf and prefix in force (Django's ``reverse``
+    resolves the pattern again on every call)."""
+    if kwargs:
+        return reverse(name, kwargs=kwargs)
+    try:
+        return _reversed(name, args, get_script_prefix(), get_urlconf())
+    except TypeError:  # an argument that cannot be a cache key
+        return reverse(name, args=args or None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reversed(name: str, args: tuple[Any, ...], prefix: str, urlconf: Any) -> str:
+    return reverse(name, args=args or None, urlconf=urlconf)
 
 
 def url_or_empty(name: str, *args: Any) -> str:
@@ -95,6 +107,10 @@ def _django_filter(name: str) -> Callable[..., Any]:
 
     @functools.wraps(django_filter)
     def in_local_time(value: Any, *args: Any) -> Any:
+        if args == ("Y-m-d",) and isinstance(value, dt.date):  # the pages' usual format, fast
+            if isinstance(value, dt.datetime):
+                value = template_localtime(value).date()
+            return value.isoformat()
         return django_filter(template_localtime(value), *args)
 
     return in_local_time
@@ -103,6 +119,8 @@ def _django_filter(name: str) -> Callable[..., Any]:
 def _as_django_prints(value: Any) -> Any:
     """Every ``{{ value }}`` printed as a Django template prints it: aware times in the
     clinic's zone, dates and numbers in the site's format ("7 Dec 2026")."""
+    if isinstance(value, str):  # most of what a page prints, and Markup: unchanged
+        return value
     return localize(template_localtime(value))
 
 

@@ -18,6 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
+from django.core.cache import cache as django_cache
+
 T = TypeVar("T")
 
 TIMEOUT_S = 7 * 24 * 3600
@@ -48,8 +50,6 @@ def key(kind: str, *parts: object) -> str:
 
 def cached(kind: str, parts: tuple[object, ...], draw: Callable[[], T]) -> T:
     """The image of ``kind`` drawn from ``parts``: from the cache, else drawn and stored."""
-    from django.core.cache import cache as django_cache
-
     name = key(kind, *parts)
     found: T | None = django_cache.get(name)
     if found is None:
@@ -61,6 +61,4 @@ def cached(kind: str, parts: tuple[object, ...], draw: Callable[[], T]) -> T:
 def clear() -> None:
     """Forget every cached image (benchmarks time a report never seen before with it): clears
     Django's default cache, so it is not for a running server."""
-    from django.core.cache import cache as django_cache
-
     django_cache.clear()
