@@ -5,8 +5,10 @@ way the report used to read SQLite: every row through Python into Arrow)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -388,3 +390,70 @@ def test_crossed_counts_from_cells_are_the_counts_of_the_courses(filters: Filter
     if filters.clinic == 999:
         assert table.total == 0
         assert table.alone[first] == {}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_the_first_stage_read_in_ranges_of_clinics_gives_the_whole_reports_numbers(
+    parts: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read side by side in disjoint ranges of clinic ids (one per core), the cells add up to
+    the same reports, for every filter, as DuckDB over every course row."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the staged engine is the SQLite one")
+    every_row = _every_row(3)
+    _store(every_row.courses, every_row.events)
+    staged = analytics.sqlite_file_engine(_copy_of_the_test_database(tmp_path))
+    assert staged.arrow is not None
+    reads: list[str] = []
+    read = staged.arrow
+
+    def counted(sql: str, params: Any) -> Any:
+        reads.append(sql)
+        return read(sql, params)
+
+    staged.arrow = counted
+    monkeypatch.setattr(analytics, "FIRST_STAGE_PARTS", parts)
+    _same_reports(staged, every_row)
+    in_ranges = [sql for sql in reads if "rc.clinic_id >= ? AND rc.clinic_id <= ?" in sql]
+    assert len(in_ranges) >= min(parts, 6)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("parts", [2, 3, 4, 7])
+def test_the_ranges_of_clinics_cover_every_clinic_once(parts: int) -> None:
+    courses, events = synthetic_tables(200, seed=5, clinics=6)
+    _store(courses, events)
+    engine = analytics.django_engine()
+    if not isinstance(engine, SQLiteEngine):
+        pytest.skip("the staged engine is the SQLite one")
+    ranges = engine.clinic_ranges(parts)
+    clinics = sorted(set(courses["clinic_id"]))
+    covered = [c for c in clinics for low, high in ranges if low <= c <= high]
+    assert covered == clinics
+    assert ranges[0][0] == clinics[0]
+    assert ranges[-1][1] == clinics[-1]
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(ranges))
+    assert engine.clinic_ranges(1) == []
+
+
+def test_adbc_reads_opened_side_by_side_wait_for_each_other_rather_than_fail(
+    tmp_path: Path,
+) -> None:
+    """Reads opening the same WAL file at once (the first stage's parts, two researchers'
+    reports): without a busy timeout SQLite answered "database is locked" to some of them."""
+    path = tmp_path / "wal.sqlite3"
+    writer = sqlite3.connect(path)
+    try:
+        writer.execute("PRAGMA journal_mode=WAL")
+        writer.execute("CREATE TABLE t (a INTEGER, b INTEGER)")
+        writer.executemany("INSERT INTO t VALUES (?, ?)", [(i % 50, i) for i in range(1_000)])
+        writer.commit()
+        read = analytics.adbc_reader(path)
+        sql = "SELECT a, COUNT(*) AS n, SUM(b) AS s FROM t GROUP BY a"
+        for _ in range(30):  # without the timeout, about two rounds in three failed
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                tables = list(pool.map(lambda _: read(sql, []), range(8)))
+            assert [t.num_rows for t in tables] == [50] * 8
+    finally:
+        writer.close()

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from functools import cache, partial
@@ -258,6 +261,9 @@ class SQLiteEngine:
         cost more than DuckDB's whole second stage), else through the cursor."""
         read = self.arrow(cells, params) if self.arrow is not None else None
         table = self._cells_through_python(cells, params) if read is None else _typed_cells(read)
+        return self._second_stage(table, rest)
+
+    def _second_stage(self, table: Any, rest: str) -> list[dict[str, Any]]:
         if self._duckdb is None:
             self._duckdb = DuckDBEngine(_connect())
         self._duckdb.connection.register("sqlite_cells", table)
@@ -265,6 +271,41 @@ class SQLiteEngine:
             return self._duckdb.rows(rest.replace("{cells}", "SELECT * FROM sqlite_cells"), [])
         finally:
             self._duckdb.connection.unregister("sqlite_cells")
+
+    def staged_in_parts(
+        self,
+        whole: tuple[str, Sequence[Any]],
+        parts: Sequence[tuple[str, Sequence[Any]]],
+        rest: str,
+    ) -> list[dict[str, Any]]:
+        """``staged`` with the first stage read as ``parts`` (disjoint ranges of clinics, whose
+        cells together are the ``whole``'s), each by ADBC on its own connection and thread: the
+        driver runs SQLite without holding Python's lock, so the parts' single-threaded GROUP BYs
+        run on separate cores (140 ms to 85 ms for 100,000 courses on two). Where ADBC cannot
+        read (an open transaction, an in-memory database) the ``whole`` goes through the
+        cursor as ``staged`` does."""
+        if self.arrow is None or len(parts) < 2:
+            return self.staged(*whole, rest)
+        arrow = self.arrow
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            read = list(pool.map(lambda part: arrow(*part), parts))
+        if any(table is None for table in read):
+            return self.staged(*whole, rest)
+        import pyarrow as pa
+
+        table = pa.concat_tables([_typed_cells(t) for t in read])
+        return self._second_stage(table, rest)
+
+    def clinic_ranges(self, parts: int) -> list[tuple[int, int]]:
+        """``parts`` ranges of clinic ids covering every course (``clinic_id`` leads the cells'
+        index, so each range is a range of the index): [] for one clinic or none."""
+        _, found = self._fetch("SELECT MIN(clinic_id), MAX(clinic_id) FROM research_course", [])
+        low, high = found[0] if found else (None, None)
+        if low is None or high is None or high <= low or parts < 2:
+            return []
+        step = (high - low + 1) / parts
+        bounds = [low + round(step * i) for i in range(parts)] + [high + 1]
+        return [(a, b - 1) for a, b in itertools.pairwise(bounds) if b > a]
 
     def _cells_through_python(self, cells: str, params: Sequence[Any]) -> Any:
         """The cells through the DB-API cursor: every value a Python object first (0.16 s for
@@ -305,6 +346,11 @@ first batch (a column NULL throughout a batch becomes int64, and a later batch w
 fails): one batch holds every cell of a report (28,898 at 100,000 courses)."""
 
 
+ADBC_BUSY_TIMEOUT_MS = 5_000
+"""How long an ADBC read waits on a locked database: 5 s, as Python's ``sqlite3`` (and so
+Django's SQLite connections) wait by default."""
+
+
 def adbc_reader(path: Path) -> Callable[[str, Sequence[Any]], Any]:
     """A first stage run by ADBC's SQLite driver over the file at ``path`` (a connection of its
     own, read-only), answered as an Arrow table in C: no cell becomes a Python object. The
@@ -318,6 +364,10 @@ def adbc_reader(path: Path) -> Callable[[str, Sequence[Any]], Any]:
             cursor.adbc_statement.set_options(
                 **{"adbc.sqlite.query.batch_rows": str(ADBC_BATCH_ROWS)}
             )
+            # Wait for a writer or another reader opening the file, as Django's connections do,
+            # rather than failing at once: the first stage's parts open side by side.
+            cursor.execute(f"PRAGMA busy_timeout = {ADBC_BUSY_TIMEOUT_MS}")
+            cursor.fetchall()
             # A date as SQLite stores it (Django and ``sqlite3`` write ISO text).
             bound = [v.isoformat() if isinstance(v, dt.date) else v for v in params]
             cursor.execute(sql, bound or None)
@@ -458,8 +508,21 @@ def _run(engine: Engine, name: str, filters: Filters) -> list[dict[str, Any]]:
     cells = template.replace("{where}", where)
     params *= template.count("{where}")
     if isinstance(engine, SQLiteEngine):
-        return engine.staged(cells, params, sql_text(name))
+        if name != "outcomes" or filters.clinic is not None:
+            return engine.staged(cells, params, sql_text(name))
+        parts = []
+        for low, high in engine.clinic_ranges(FIRST_STAGE_PARTS):
+            span = f"rc.clinic_id >= {engine.placeholder} AND rc.clinic_id <= {engine.placeholder}"
+            part_where = f"{where} AND {span}" if where else f"WHERE {span}"
+            part_params = (_where(engine, filters)[1] + [low, high]) * template.count("{where}")
+            parts.append((template.replace("{where}", part_where), part_params))
+        return engine.staged_in_parts((cells, params), parts, sql_text(name))
     return engine.rows(sql_text(name).replace("{cells}", cells), params)
+
+
+FIRST_STAGE_PARTS = max(1, min(4, os.cpu_count() or 1))
+"""How many ranges of clinics the SQLite first stage of the outcomes is read in, side by side
+(``SQLiteEngine.staged_in_parts``): one per core, at most four."""
 
 
 # --- raw results (unsuppressed) ------------------------------------------------------------------
