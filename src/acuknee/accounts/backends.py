@@ -1,10 +1,13 @@
-"""django-axes' lockout check, for sign-ins that come with a request."""
+"""django-axes' lockout check, for sign-ins that come with a request, and the user model backend
+that reads the staff profile with the user."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 
 
 class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]
@@ -22,3 +25,17 @@ class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)
+
+
+class StaffBackend(ModelBackend):  # type: ignore[misc]
+    """Django's user model backend that reads a signed-in user's staff profile and clinic with
+    the user, in the one query every request makes for the user: every page then asks for the
+    role and the clinic (``accounts.access.staff_of``), and that was a second query."""
+
+    def get_user(self, user_id: Any) -> Any:
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.select_related("staff__clinic").get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

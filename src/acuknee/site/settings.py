@@ -127,7 +127,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses a locked-out username+address before the password is checked.
 AUTHENTICATION_BACKENDS = [
     "acuknee.accounts.backends.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the staff profile and clinic with the user (one query).
+    "acuknee.accounts.backends.StaffBackend",
 ]
 AXES_FAILURE_LIMIT = CONFIG.lockout_failures
 AXES_COOLOFF_TIME = dt.timedelta(minutes=CONFIG.lockout_minutes)
