@@ -126,6 +126,21 @@ def test_an_enrolled_user_gives_a_code_after_the_password(alice: User) -> None:
     assert client.get(reverse("patient-list")).status_code == 200
 
 
+def test_a_device_enrolled_from_another_session_is_asked_for_at_the_next_page(
+    alice: User,
+) -> None:
+    """Whether the user has enrolled is read with the user on every request (one query with the
+    staff profile), never remembered by the session: a session signed in without a second
+    factor is held at the code as soon as a device is confirmed elsewhere."""
+    client = Client()
+    _sign_in(client, "alice")
+    assert client.get(reverse("patient-list")).status_code == 200
+    TOTPDevice.objects.create(user=alice, name="phone", confirmed=True)
+    held = client.get(reverse("patient-list"))
+    assert held.status_code == 302
+    assert held["Location"].startswith(reverse("two-factor-verify"))
+
+
 def test_second_factor_is_optional_for_a_practitioner(alice: User) -> None:
     client = Client()
     _sign_in(client, "alice")

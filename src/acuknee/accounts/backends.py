@@ -8,6 +8,10 @@ from typing import Any
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import Exists, OuterRef
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from acuknee.accounts.twofactor import ENROLLED_ATTR
 
 
 class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]
@@ -27,15 +31,24 @@ class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]
         return super().authenticate(request, username, password, **kwargs)
 
 
+_ENROLLED = Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+
+
 class StaffBackend(ModelBackend):  # type: ignore[misc]
-    """Django's user model backend that reads a signed-in user's staff profile and clinic with
-    the user, in the one query every request makes for the user: every page then asks for the
-    role and the clinic (``accounts.access.staff_of``), and that was a second query."""
+    """Django's user model backend that reads a signed-in user's staff profile and clinic, and
+    whether they have enrolled a second factor, with the user, in the one query every request
+    makes for the user: every page then asks for the role and the clinic
+    (``accounts.access.staff_of``), and an unverified user's every page for the device
+    (``accounts.middleware.TwoFactorMiddleware``); those were two more queries."""
 
     def get_user(self, user_id: Any) -> Any:
         user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related("staff__clinic").get(pk=user_id)
+            user = (
+                user_model._default_manager.select_related("staff__clinic")
+                .annotate(**{ENROLLED_ATTR: _ENROLLED})
+                .get(pk=user_id)
+            )
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 
-from acuknee.accounts.twofactor import confirmed_device, required_for
+from acuknee.accounts.twofactor import is_enrolled, required_for
 
 TOKEN_PREFIXES = ("/api/", "/fhir/")
 
@@ -53,7 +53,7 @@ class TwoFactorMiddleware:
             return None
         if _passes(view) or request.path.startswith(TOKEN_PREFIXES):
             return None
-        if confirmed_device(user) is not None:
+        if is_enrolled(user):
             target = "two-factor-verify"
         elif required_for(user):
             target = "two-factor-setup"

@@ -23,6 +23,20 @@ def confirmed_device(user: Any) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
+ENROLLED_ATTR = "acuknee_enrolled"
+"""Set by ``accounts.backends.StaffBackend`` on the request's user: whether a confirmed device
+existed when the user was read, in the same query."""
+
+
+def is_enrolled(user: Any) -> bool:
+    """Whether the user has a confirmed TOTP device: read with the user where the backend did,
+    so the check before every page of an unverified user costs no query of its own."""
+    known = getattr(user, ENROLLED_ATTR, None)
+    if known is not None:
+        return bool(known)
+    return confirmed_device(user) is not None
+
+
 def pending_device(user: Any) -> TOTPDevice:
     """The device being enrolled: reused on reload, so a scanned code stays valid."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
