@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -133,3 +134,11 @@ def test_no_page_reached_from_the_demo_prints_a_python_object(username: str) -> 
     assert len(pages) > 10, pages
     problems = {path: problem for path, problem in pages.items() if problem}
     assert not problems, problems
+
+
+def test_an_undefined_name_prints_nothing_with_debug_on_as_with_it_off() -> None:
+    from acuknee.pages.templating import environment
+
+    for debug_choice in (jinja2.DebugUndefined, jinja2.Undefined):
+        env = environment(undefined=debug_choice)
+        assert env.from_string("[{{ not_passed }}]").render() == "[]"

@@ -127,6 +127,10 @@ def _as_django_prints(value: Any) -> Any:
 def environment(**options: Any) -> jinja2.Environment:
     """The pages' environment (``TEMPLATES`` names it)."""
     options.setdefault("finalize", _as_django_prints)
+    # Django's backend picks DebugUndefined when DEBUG is on, which prints "{{ name }}" for a
+    # name a page does not pass: the demo (``make run``) would then show what production and
+    # the tests never do. An undefined name prints "" everywhere, as in Django's templates.
+    options["undefined"] = jinja2.Undefined
     env = jinja2.Environment(**options)
     env.globals.update(
         url=url, url_or_empty=url_or_empty, static=static, safety_banner=safety_banner
