@@ -505,23 +505,31 @@ def _where(engine: Engine, filters: Filters) -> tuple[str, list[Any]]:
 def _run(engine: Engine, name: str, filters: Filters) -> list[dict[str, Any]]:
     where, params = _where(engine, filters)
     template = sql_text(f"{name}_cells")
-    cells = template.replace("{where}", where)
-    params *= template.count("{where}")
-    if isinstance(engine, SQLiteEngine):
-        if name != "outcomes" or filters.clinic is not None:
-            return engine.staged(cells, params, sql_text(name))
-        parts = []
-        for low, high in engine.clinic_ranges(FIRST_STAGE_PARTS):
-            span = f"rc.clinic_id >= {engine.placeholder} AND rc.clinic_id <= {engine.placeholder}"
-            part_where = f"{where} AND {span}" if where else f"WHERE {span}"
-            part_params = (_where(engine, filters)[1] + [low, high]) * template.count("{where}")
-            parts.append((template.replace("{where}", part_where), part_params))
-        return engine.staged_in_parts((cells, params), parts, sql_text(name))
-    return engine.rows(sql_text(name).replace("{cells}", cells), params)
 
+    def cells(clause: str, values: list[Any]) -> tuple[str, list[Any]]:
+        """The first stage with its WHERE clause, the values once per place it is written."""
+        return template.replace("{where}", clause), values * template.count("{where}")
+
+    whole = cells(where, params)
+    if not isinstance(engine, SQLiteEngine):
+        return engine.rows(sql_text(name).replace("{cells}", whole[0]), whole[1])
+    if name not in BY_CLINIC or filters.clinic is not None:
+        return engine.staged(*whole, sql_text(name))
+    span = f"rc.clinic_id >= {engine.placeholder} AND rc.clinic_id <= {engine.placeholder}"
+    parts = [
+        cells(f"{where} AND {span}" if where else f"WHERE {span}", [*params, low, high])
+        for low, high in engine.clinic_ranges(FIRST_STAGE_PARTS)
+    ]
+    return engine.staged_in_parts(whole, parts, sql_text(name))
+
+
+BY_CLINIC = frozenset({"outcomes"})
+"""First stages whose cells are grouped by ``clinic_id``, so ranges of clinics give disjoint
+cells that add up to the whole. The adverse events' cells are not (one row per type and
+severity, with the selection's total sessions): they are read whole."""
 
 FIRST_STAGE_PARTS = max(1, min(4, os.cpu_count() or 1))
-"""How many ranges of clinics the SQLite first stage of the outcomes is read in, side by side
+"""How many ranges of clinics such a first stage is read in on SQLite, side by side
 (``SQLiteEngine.staged_in_parts``): one per core, at most four."""
 
 
