@@ -31,6 +31,7 @@ from django.utils.timezone import template_localtime
 from markupsafe import Markup
 
 from acuknee.clinical.numbers import format_number
+from acuknee.pages.banner import banner_context
 
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
@@ -54,7 +55,7 @@ def url_or_empty(name: str, *args: Any) -> str:
     """``{% url name as x %}``: the path, or "" where the URLconf lacks the view (a site
     without the accounts pages still renders the navigation)."""
     try:
-        return reverse(name, args=args or None)
+        return url(name, *args)
     except NoReverseMatch:
         return ""
 
@@ -73,8 +74,6 @@ def join_dates(days: Iterable[dt.date]) -> str:
 def safety_banner(context: jinja2.runtime.Context) -> Markup:
     """The safety banner of the page's ``patient`` (``pages/_safety_banner.html``), rendered with
     the items ``acuknee.pages.banner`` chooses for the signed-in role."""
-    from acuknee.pages.banner import banner_context
-
     items = banner_context(context.get("patient"), context.get("request"), context.get("chart"))
     template = context.environment.get_template("pages/_safety_banner.html")
     return Markup(template.render(items))
