@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -209,31 +210,40 @@ def worker(patients: int, settings: Settings, out: Path) -> None:
         assert response.status_code == 200, response.content
         return dict(response.json())
 
-    rows = Measurement.objects.filter(
-        patient__clinic=clinic,
-        patient__voided_at__isnull=True,
-        voided_at__isnull=True,
-        measured_on__gte="2026-03-01",
-        measured_on__lt="2026-04-01",
-    ).order_by("pk")
-    columns = ("pk", "patient_id", "measured_on", "instrument", "scores")
+    def page_floor(
+        model: Any, day: str, start: str, end: str, columns: tuple[str, ...], page: slice
+    ) -> Callable[[], list[dict[str, Any]]]:
+        """The ORM floor of a search page: the clinic's live rows dated in [start, end),
+        counted, and the page's rows read with ``.values()`` (no mapping, no JSON)."""
+        rows = model.objects.filter(
+            patient__clinic=clinic,
+            patient__voided_at__isnull=True,
+            voided_at__isnull=True,
+            **{f"{day}__gte": start, f"{day}__lt": end},
+        ).order_by("pk")
 
-    def floor() -> list[dict[str, Any]]:
-        rows.count()
-        return list(rows.values(*columns)[50:100])
+        def floor() -> list[dict[str, Any]]:
+            rows.count()
+            return list(rows.values(*columns)[page])
 
-    intakes = IntakeRecord.objects.filter(
-        patient__clinic=clinic,
-        patient__voided_at__isnull=True,
-        voided_at__isnull=True,
-        visit_date__gte="2026-01-01",
-        visit_date__lt="2026-07-01",
-    ).order_by("pk")
-    intake_columns = ("pk", "patient_id", "visit_date", "data", "assessment")
+        return floor
 
-    def condition_floor() -> list[dict[str, Any]]:
-        intakes.count()
-        return list(intakes.values(*intake_columns)[100:150])
+    floor = page_floor(
+        Measurement,
+        "measured_on",
+        "2026-03-01",
+        "2026-04-01",
+        ("pk", "patient_id", "measured_on", "instrument", "scores"),
+        slice(50, 100),
+    )
+    condition_floor = page_floor(
+        IntakeRecord,
+        "visit_date",
+        "2026-01-01",
+        "2026-07-01",
+        ("pk", "patient_id", "visit_date", "data", "assessment"),
+        slice(100, 150),
+    )
 
     bundle = job()
     conditions = condition_job()
