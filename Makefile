@@ -35,7 +35,7 @@ POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # what is each view's declared rule; which clinic's rows a query returns is the care layer's
 # scoping, run here by tests/care, and the REST and FHIR answers to another clinic's ids by
 # tests/api and tests/fhir).
-POSTGRES_TESTS := tests/care tests/api tests/fhir tests/reports/test_clinic_report.py \
+POSTGRES_TESTS := tests/records tests/care tests/api tests/fhir tests/reports/test_clinic_report.py \
 	tests/reports/test_clinic_report_figures.py \
 	tests/pages/test_database.py tests/pages/test_importing.py tests/pages/test_patients.py \
 	tests/pages/test_patient_list_queries.py tests/pages/test_voiding.py \

@@ -15,10 +15,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
 from acuknee.records.models import Clinic, Patient, Role, StaffProfile
+from acuknee.records.prepared import Prepared
 
 # Role("...") rather than Role.X: Django is untyped here, so mypy sees Role.X as a tuple.
 CLINICAL_ROLES: frozenset[Role] = frozenset({Role("practitioner"), Role("clinic_admin")})
@@ -88,6 +90,14 @@ def staff_clinic(request: HttpRequest) -> Clinic:
     return clinic
 
 
+def _clinic_patient(patient_id: int, clinic_id: int) -> QuerySet[Patient]:
+    return Patient.objects.filter(pk=patient_id, clinic_id=clinic_id)
+
+
+CLINIC_PATIENT = Prepared(_clinic_patient, patient_id=int, clinic_id=int)
+"""Every patient's page reads the patient in the user's clinic: compiled once."""
+
+
 def clinic_view(*, roles: Collection[Role] | None = None) -> Callable[[ViewFunc], ViewFunc]:
     """Decorate a clinic view: login, staff profile, role, and patient scoped to the clinic.
 
@@ -112,10 +122,9 @@ def clinic_view(*, roles: Collection[Role] | None = None) -> Callable[[ViewFunc]
             if "patient_id" in kwargs:
                 patient_id = kwargs.pop("patient_id")
                 clinic = staff_clinic(request)
-                try:
-                    patient = Patient.objects.get(pk=patient_id, clinic=clinic)
-                except Patient.DoesNotExist as exc:
-                    raise Http404("no such patient") from exc
+                patient = CLINIC_PATIENT.first(patient_id=patient_id, clinic_id=clinic.pk)
+                if patient is None:
+                    raise Http404("no such patient")
                 patient.clinic = clinic  # the same row: not read again by patient.clinic
                 kwargs["patient"] = patient
             return view(request, *args, **kwargs)

@@ -8,10 +8,12 @@ from typing import Any
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from acuknee.accounts.twofactor import ENROLLED_ATTR
+from acuknee.records.prepared import Prepared
 
 
 class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]
@@ -34,6 +36,19 @@ class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]
 _ENROLLED = Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
 
 
+def _signed_in_user(user_id: int) -> Any:
+    return (
+        get_user_model()
+        ._default_manager.select_related("staff__clinic")
+        .annotate(**{ENROLLED_ATTR: _ENROLLED})
+        .filter(pk=user_id)
+    )
+
+
+SIGNED_IN_USER = Prepared(_signed_in_user, user_id=int)
+"""Every signed-in request reads its user: compiled once (``records.prepared``)."""
+
+
 class StaffBackend(ModelBackend):  # type: ignore[misc]
     """Django's user model backend that reads a signed-in user's staff profile and clinic, and
     whether they have enrolled a second factor, with the user, in the one query every request
@@ -42,13 +57,9 @@ class StaffBackend(ModelBackend):  # type: ignore[misc]
     (``accounts.middleware.TwoFactorMiddleware``); those were two more queries."""
 
     def get_user(self, user_id: Any) -> Any:
-        user_model = get_user_model()
         try:
-            user = (
-                user_model._default_manager.select_related("staff__clinic")
-                .annotate(**{ENROLLED_ATTR: _ENROLLED})
-                .get(pk=user_id)
-            )
-        except user_model.DoesNotExist:
+            pk = get_user_model()._meta.pk.to_python(user_id)
+        except (TypeError, ValueError, ValidationError):
             return None
-        return user if self.user_can_authenticate(user) else None
+        user = SIGNED_IN_USER.first(user_id=pk)
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -20,17 +20,34 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from acuknee.records.prepared import Prepared
+
 RENEW_AFTER_S = 60
 """How far a stored expiry may lag behind a fresh window before a request rewrites it."""
 
 
+def _live_session(session_key: str, now: dt.datetime) -> Any:
+    """Django's own read of a session row (``db.SessionStore._get_session_from_db``)."""
+    return SessionStore.get_model_class().objects.filter(
+        session_key=session_key, expire_date__gt=now
+    )
+
+
+LIVE_SESSION = Prepared(_live_session, session_key=str, now=dt.datetime)
+"""Every signed-in request reads its session: compiled once (``records.prepared``)."""
+
+
 class SessionStore(DatabaseSessionStore):  # type: ignore[misc]
-    """The database store, remembering the expiry stored with the row it loaded."""
+    """The database store, remembering the expiry stored with the row it loaded, and reading
+    the row as a prepared read."""
 
     stored_expiry: dt.datetime | None = None
 
     def _get_session_from_db(self) -> Any:
-        row = super()._get_session_from_db()
+        key = self.session_key  # None when the cookie's key was not a valid one
+        row = LIVE_SESSION.first(session_key=key, now=timezone.now()) if key else None
+        if row is None:
+            self._session_key = None
         self.stored_expiry = row.expire_date if row is not None else None
         return row
 

@@ -44,6 +44,7 @@ from acuknee.records.models import (
     TreatmentConsent,
     TreatmentSession,
 )
+from acuknee.records.prepared import Prepared
 
 M = TypeVar("M", bound=Model)
 
@@ -71,12 +72,21 @@ def latest_intake(patient: Patient) -> IntakeRecord | None:
     return cast(IntakeRecord | None, live(patient.intakes.all()).order_by(*INTAKE_ORDER).first())
 
 
+def _intake_draft(patient_id: int, user_id: int) -> QuerySet[IntakeDraft]:
+    return IntakeDraft.objects.filter(patient_id=patient_id, user_id=user_id).order_by("pk")[:1]
+
+
+INTAKE_DRAFT = Prepared(_intake_draft, patient_id=int, user_id=int)
+"""Read on every patient page: compiled once (``records.prepared``)."""
+
+
 def intake_draft(patient: Patient, user: Any) -> IntakeDraft | None:
     """``user``'s intake draft for ``patient``, if one is being filled in. A draft is never a
     clinical record: only the intake form reads it."""
     if patient.is_voided:
         return None
-    return cast(IntakeDraft | None, IntakeDraft.objects.filter(patient=patient, user=user).first())
+    draft = INTAKE_DRAFT.first(known={"patient": patient}, patient_id=patient.pk, user_id=user.pk)
+    return cast(IntakeDraft | None, draft)
 
 
 def signed_plan(patient: Patient) -> PlanRecord | None:
@@ -421,14 +431,20 @@ def session_setting(patient: Patient) -> SessionSetting:
     )
 
 
+def _current_consent(patient_id: int) -> QuerySet[TreatmentConsent]:
+    rows = live(TreatmentConsent).filter(patient_id=patient_id).select_related("created_by")
+    return rows.order_by("-given_on", "-pk")[:1]
+
+
+CURRENT_CONSENT = Prepared(_current_consent, patient_id=int)
+"""Read on every patient page and session form: compiled once (``records.prepared``)."""
+
+
 def current_consent(patient: Patient) -> TreatmentConsent | None:
     """The patient's informed consent: the latest live one recorded (a later one supersedes)."""
     return cast(
         TreatmentConsent | None,
-        live(patient.consents.all())
-        .order_by("-given_on", "-pk")
-        .select_related("created_by")
-        .first(),
+        CURRENT_CONSENT.first(known={"patient": patient}, patient_id=patient.pk),
     )
 
 
