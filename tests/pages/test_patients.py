@@ -507,3 +507,35 @@ def test_the_intake_page_refuses_pregnancy_for_a_patient_recorded_as_male(
     assert response.status_code == 400
     assert "recorded as male" in response.context["form"].errors["health__pregnant"][0]
     assert not IntakeRecord.objects.exists()
+
+
+def test_the_list_pages_through_the_clinic_fifty_at_a_time_as_the_orm_orders_them(
+    alice: User, northside: Clinic, southside: Clinic
+) -> None:
+    rng = random.Random(7)
+    for n in range(57):
+        family = rng.choice(["Ames", "Byrd", "Cole", "Diaz"])
+        _patient(northside, f"N-{n:04d}", f"Given{n:02d}", family, dt.date(1960, 1, 1))
+    _patient(southside, "S-0001", "Other", "Ames", dt.date(1960, 1, 1))
+    Patient.objects.get(record_number="N-0003").void(alice, "registered twice")
+    expected = list(
+        Patient.objects.filter(clinic=northside, voided_at__isnull=True).values_list(
+            "record_number", flat=True
+        )
+    )
+    client = login(alice)
+    pages = [client.get(LIST, {"page": n}) for n in ("1", "2", "9", "x")]
+    shown = [[p.record_number for p in page.context["patients"]] for page in pages]
+    assert shown[0] + shown[1] == expected
+    assert len(shown[0]) == 50
+    assert shown[2] == shown[1]  # past the last page: the last page
+    assert shown[3] == shown[0]  # not a number: the first page
+    assert b"All patients (56)" in pages[0].content
+    assert b"Page 2 of 2" in pages[1].content
+    with_voided = client.get(LIST, {"voided": "1", "page": "2"})
+    assert len(with_voided.context["patients"]) == 7
+    assert b"All patients (57)" in with_voided.content
+    searched = client.get(LIST, {"q": "Ames"})
+    names = {p.family_name for p in searched.context["patients"]}
+    assert names == {"Ames"}
+    assert {p.clinic_id for p in searched.context["patients"]} == {northside.pk}

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 import acuknee
 from acuknee.care import queries, services
-from acuknee.records.models import IntakeDraft, Patient
+from acuknee.records.models import IntakeDraft, Patient, SelfReportLink
 from acuknee.records.prepared import REGISTRY, PreparationError, Prepared
 from tests.care.builders import days_ago, intake, log, oa_intake, pain_answers, septic_intake
 from tests.care.builders import signed_plan as make_signed_plan
@@ -67,8 +67,11 @@ def history(alice: User, patient: Patient, client: Client) -> dict[str, Any]:
         patient, alice, days_ago(9), {"pain_nrs": pain_answers(0.2)}
     )
     services.void(wrong, alice, "another patient's answers", wrong.version)
+    intake(patient, alice, septic_intake(), days_ago(5))  # a referral that stands
     intake(patient, alice, oa_intake(), days_ago(2))
     IntakeDraft.objects.create(patient=patient, user=alice, step=1, data={})
+    link, _ = SelfReportLink.issue(patient, alice, ["pain_nrs"], dt.timedelta(days=7))
+    SelfReportLink.objects.filter(pk=link.pk).update(used_at=timezone.now())
     client.force_login(alice)
     return {
         "patient_id": patient.pk,
@@ -76,6 +79,7 @@ def history(alice: User, patient: Patient, client: Client) -> dict[str, Any]:
         "user_id": alice.pk,
         "session_key": client.session.session_key,
         "now": timezone.now(),
+        "since": timezone.now() - dt.timedelta(days=7),
     }
 
 
@@ -97,12 +101,14 @@ def test_every_prepared_read_answers_as_its_orm_queryset(
     read: Prepared, history: dict[str, Any]
 ) -> None:
     values = {name: history[name] for name in read.arguments}
-    expected = [snapshot(row) for row in read.orm(**values)]
+    shape = read.example_shape
+    expected = [snapshot(row) for row in read.orm(shape, **values)]
     assert expected, f"{read!r} found nothing in the history: the comparison would prove nothing"
-    assert [snapshot(row) for row in read.rows(**values)] == expected
+    assert [snapshot(row) for row in read.rows(shape=shape, **values)] == expected
     # Compiled once: the second run (other values) must not reuse the first run's values.
     other = {name: _other(value) for name, value in values.items()}
-    assert [snapshot(row) for row in read.rows(**other)] == [snapshot(r) for r in read.orm(**other)]
+    again = [snapshot(row) for row in read.rows(shape=shape, **other)]
+    assert again == [snapshot(r) for r in read.orm(shape, **other)]
 
 
 def _other(value: Any) -> Any:

@@ -16,8 +16,8 @@ reassessment's own measurement does not). Voided records count for nothing.
 
 The rules read only a few facts (``Overview``): whether a referral stands, the signed plan's
 schedule, the number of sessions logged against it and the latest measurement date. Those are
-loaded with subquery annotations and by primary key (``with_status_facts``, ``attach_overviews``),
-so a list of patients costs the same few queries however many records each patient has.
+loaded with subquery annotations in the patients' own query (``with_status_facts``,
+``attach_overviews``), so a list of patients costs one query however many records each has.
 """
 
 from __future__ import annotations
@@ -130,10 +130,10 @@ def _sessions_on_signed_plan() -> Subquery:
 
 
 def with_status_facts(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """Annotate what ``patient_status`` needs that SQL can answer: whether a referral stands,
-    the signed plan's id, the sessions logged on that plan, the latest measurement date."""
+    """Annotate what ``patient_status`` needs: whether a referral stands, the signed plan's id,
+    content and start, the sessions logged on that plan, the latest measurement date."""
     return patients.annotate(**_status_facts()).annotate(
-        status_sessions_done=_sessions_on_signed_plan()
+        status_sessions_done=_sessions_on_signed_plan(), **_signed_plan_facts()
     )
 
 
@@ -150,23 +150,26 @@ _CONTENT_TEXT = Cast("content", TextField())
 """A plan's content as the JSON text stored (SQLite) or as PostgreSQL prints it: not decoded."""
 
 
-def attach_overviews(patients: Iterable[Patient]) -> None:
-    """Give each patient annotated by ``with_status_facts`` its ``Overview``: one query by
-    primary key (the signed plans' content), for any number of patients and records."""
-    patients = list(patients)
-    plan_ids = {p.status_signed_plan_id for p in patients} - {None}
-    rows = PlanRecord.objects.filter(pk__in=plan_ids).annotate(text=_CONTENT_TEXT)
-    plans = {
-        pk: (text, start)
-        for pk, text, start in (rows.values_list("pk", "text", "start_date") if plan_ids else [])
+@functools.cache
+def _signed_plan_facts() -> dict[str, Any]:
+    """The signed plan's content (as stored text) and start, by the id ``_status_facts`` found:
+    read with the patients rather than by a second query (issue 15)."""
+    plan = PlanRecord.objects.filter(pk=OuterRef("status_signed_plan_id"))
+    return {
+        "status_plan_text": Subquery(plan.annotate(text=_CONTENT_TEXT).values("text")[:1]),
+        "status_plan_start": Subquery(plan.values("start_date")[:1]),
     }
+
+
+def attach_overviews(patients: Iterable[Patient]) -> None:
+    """Give each patient annotated by ``with_status_facts`` its ``Overview`` (no query: the
+    facts, the signed plan's content and start included, came with the patient)."""
     for p in patients:
-        text, start = plans.get(p.status_signed_plan_id, (None, None))
         overview = Overview(
             referral_open=bool(p.status_referral_open),
             plan_content=None,
-            plan_json=text,
-            plan_start=start,
+            plan_json=p.status_plan_text if p.status_signed_plan_id is not None else None,
+            plan_start=p.status_plan_start if p.status_signed_plan_id is not None else None,
             sessions_done=p.status_sessions_done or 0,
             last_measured=p.status_last_measured,
         )

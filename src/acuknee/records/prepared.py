@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,9 @@ _CACHE_ATTR = "acuknee_prepared"
 """Where a connection keeps its compiled reads (a connection belongs to one thread)."""
 
 _serial = itertools.count(1)
+
+MAX_COMPILED = 256
+"""Compiled reads a connection keeps; past this it starts again (a few hundred bytes each)."""
 
 REGISTRY: list[Prepared] = []
 """Every prepared read of the app, made at import (the tests compare each with the ORM)."""
@@ -100,9 +103,15 @@ class Prepared:
     """
 
     def __init__(
-        self, build: Callable[..., QuerySet[Any]], *, register: bool = True, **arguments: Kind
+        self,
+        build: Callable[..., QuerySet[Any]],
+        *,
+        register: bool = True,
+        example_shape: tuple[Hashable, ...] = (),
+        **arguments: Kind,
     ) -> None:
         self.build = build
+        self.example_shape = example_shape  # the shape the tests compare with the ORM
         self.arguments = dict(arguments)
         self.key = next(_serial)
         if register:
@@ -111,19 +120,25 @@ class Prepared:
     def __repr__(self) -> str:
         return f"Prepared({getattr(self.build, '__qualname__', self.build)!r})"
 
-    def orm(self, **values: Any) -> QuerySet[Any]:
+    def orm(self, shape: tuple[Hashable, ...] = (), **values: Any) -> QuerySet[Any]:
         """The same read through the ORM (the reference the tests compare with)."""
-        return self.build(**values)
+        return self.build(*shape, **values)
 
     def rows(
-        self, using: str = "default", known: Mapping[str, Model] | None = None, **values: Any
+        self,
+        using: str = "default",
+        known: Mapping[str, Model] | None = None,
+        shape: tuple[Hashable, ...] = (),
+        **values: Any,
     ) -> list[Any]:
         """The rows for ``values``. ``known`` gives related objects the caller already holds
-        (``{"patient": patient}``), set on each row as a related manager's query sets them."""
+        (``{"patient": patient}``), set on each row as a related manager's query sets them.
+        ``shape`` is passed to the build before the arguments, for what changes the SQL text
+        (a page's offset, a filter left out): each shape is compiled on its own."""
         if values.keys() != self.arguments.keys():
             raise TypeError(f"{self!r} takes {sorted(self.arguments)}, given {sorted(values)}")
         connection = connections[using]
-        compiled = self._compiled(connection)
+        compiled = self._compiled(connection, shape)
         params = list(compiled.params)
         for name, positions in compiled.slots:
             value = _adapt(self.arguments[name], _checked(self, name, values[name]), connection)
@@ -142,22 +157,25 @@ class Prepared:
         self, using: str = "default", known: Mapping[str, Model] | None = None, **values: Any
     ) -> Any | None:
         """The first row, or None (the build orders and slices as it needs)."""
-        found = self.rows(using, known, **values)
+        found = self.rows(using, known, **values)  # no shape: a read of one row has one
         return found[0] if found else None
 
-    def _compiled(self, connection: BaseDatabaseWrapper) -> _Compiled:
-        cache: dict[int, _Compiled] = connection.__dict__.setdefault(_CACHE_ATTR, {})
-        compiled = cache.get(self.key)
+    def _compiled(self, connection: BaseDatabaseWrapper, shape: tuple[Hashable, ...]) -> _Compiled:
+        cache: dict[Any, _Compiled] = connection.__dict__.setdefault(_CACHE_ATTR, {})
+        key = (self.key, shape)
+        compiled = cache.get(key)
         if compiled is None:
-            compiled = cache[self.key] = self._compile(connection)
+            if len(cache) >= MAX_COMPILED:  # shapes come from requests (page numbers)
+                cache.clear()
+            compiled = cache[key] = self._compile(connection, shape)
         return compiled
 
-    def _compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
+    def _compile(self, connection: BaseDatabaseWrapper, shape: tuple[Hashable, ...]) -> _Compiled:
         markers = {
             name: _marker(kind, self.key * 64 + number)
             for number, (name, kind) in enumerate(self.arguments.items(), start=1)
         }
-        queryset = self.build(**markers)
+        queryset = self.build(*shape, **markers)
         iterable = queryset._iterable_class
         if iterable not in (ModelIterable, ValuesListIterable):
             raise PreparationError(f"{self!r}: only model rows and values_list() tuples")
