@@ -58,6 +58,7 @@ def history(alice: User, patient: Patient, client: Client) -> dict[str, Any]:
         cleared, alice, seen_by="Dr Synthetic", seen_on=days_ago(38), cleared=True
     )
     plan_record = make_signed_plan(patient, alice, days_ago(30))
+    assert plan_record.signed_by == alice  # the plan page shows who signed it
     for day in (days_ago(28), days_ago(21), days_ago(14)):
         log(plan_record, alice, day)
     voided = patient.sessions.get(number=2)
@@ -77,6 +78,7 @@ def history(alice: User, patient: Patient, client: Client) -> dict[str, Any]:
         "patient_id": patient.pk,
         "clinic_id": patient.clinic_id,
         "user_id": alice.pk,
+        "plan_id": plan_record.pk,
         "session_key": client.session.session_key,
         "now": timezone.now(),
         "since": timezone.now() - dt.timedelta(days=7),

@@ -67,9 +67,19 @@ def live(rows: QuerySet[M] | type[M]) -> QuerySet[M]:
     return queryset.filter(voided_at__isnull=True)
 
 
+def _latest_intake(patient_id: int) -> QuerySet[IntakeRecord]:
+    return live(IntakeRecord).filter(patient_id=patient_id).order_by(*INTAKE_ORDER)[:1]
+
+
+LATEST_INTAKE = Prepared(_latest_intake, patient_id=int)
+"""Read by the safety banner of every patient's page and by every clinical write: compiled
+once (``records.prepared``)."""
+
+
 def latest_intake(patient: Patient) -> IntakeRecord | None:
     """The patient's latest live intake."""
-    return cast(IntakeRecord | None, live(patient.intakes.all()).order_by(*INTAKE_ORDER).first())
+    found = LATEST_INTAKE.first(known={"patient": patient}, patient_id=patient.pk)
+    return cast(IntakeRecord | None, found)
 
 
 def _intake_draft(patient_id: int, user_id: int) -> QuerySet[IntakeDraft]:
@@ -260,8 +270,17 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
     its outcome is recorded) and each finding of the latest live intake's current screening
     (pregnancy, bleeding risk, implanted device, knee replacement, metal allergy, treating
     team's agreement...). Two queries, however many intakes or sessions the patient has."""
-    referrals = open_referrals(patient).only("id", "patient", "visit_date", "screening", "refers")
+    referrals = BANNER_REFERRALS.rows(known={"patient": patient}, patient_id=patient.pk)
     return banner_from(referrals, latest_intake(patient))
+
+
+def _banner_referrals(patient_id: int) -> QuerySet[IntakeRecord]:
+    rows = standing(IntakeRecord.objects.filter(patient_id=patient_id)).order_by(*INTAKE_ORDER)
+    return rows.only("id", "patient", "visit_date", "screening", "refers")
+
+
+BANNER_REFERRALS = Prepared(_banner_referrals, patient_id=int)
+"""``open_referrals`` as the banner reads them on every patient's page: compiled once."""
 
 
 def banner_from(referrals: Iterable[IntakeRecord], latest: IntakeRecord | None) -> list[BannerItem]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -33,13 +34,22 @@ from acuknee.pages import answers
 from acuknee.pages.views.intake import Citation, citations, intake_for, intake_page
 from acuknee.pages.views.reference import diagram_context
 from acuknee.records.models import Patient, PlanRecord
+from acuknee.records.prepared import Prepared
 from acuknee.reports.stricta_report import short_citation, split_sources
 
 
-def plan_for(patient: Patient, plan_id: int, *related: str) -> PlanRecord:
-    """The patient's plan (with the ``related`` rows it is shown with), or 404."""
-    rows = PlanRecord.objects.select_related(*related) if related else PlanRecord.objects
-    return get_object_or_404(rows, pk=plan_id, patient=patient)
+def plan_for(patient: Patient, plan_id: int) -> PlanRecord:
+    """The patient's plan, or 404."""
+    return get_object_or_404(PlanRecord, pk=plan_id, patient=patient)
+
+
+def _plan_shown(patient_id: int, plan_id: int) -> QuerySet[PlanRecord]:
+    rows = PlanRecord.objects.select_related("intake", "signed_by", "voided_by")  # shown
+    return rows.filter(pk=plan_id, patient_id=patient_id)
+
+
+PLAN_SHOWN = Prepared(_plan_shown, patient_id=int, plan_id=int)
+"""``plan_for`` as the plan page reads it, with the rows it shows: compiled once."""
 
 
 def _to_detail(record: PlanRecord) -> HttpResponse:
@@ -147,7 +157,9 @@ def plan_context(record: PlanRecord) -> dict[str, Any]:
 
 @clinic_view(roles=CLINICAL_ROLES)
 def plan_detail(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
-    record = plan_for(patient, plan_id, "intake", "signed_by", "voided_by")  # the page shows them
+    record = PLAN_SHOWN.first(known={"patient": patient}, patient_id=patient.pk, plan_id=plan_id)
+    if record is None:
+        raise Http404("no such plan")
     context = {
         "patient": patient,
         **plan_context(record),
