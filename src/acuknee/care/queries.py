@@ -438,16 +438,40 @@ def session_setting(patient: Patient) -> SessionSetting:
         # SQLite has no row locks: its write transactions begin IMMEDIATE (``config``), which
         # already lets one writer in at a time.
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    signed = live(patient.plans.all()).filter(status=PlanRecord.Status.SIGNED)
-    intakes = live(patient.intakes.all()).annotate(referral_cleared=Exists(clearing_outcomes()))
+    known = {"patient": patient}
     return SessionSetting(
         patient=patient,
-        plan=signed.select_related("intake").order_by(*SIGNED_ORDER).first(),
-        sessions=list(patient.sessions.order_by("session_date", "number", "id")),
-        intakes=list(intakes.defer("assessment").order_by(*INTAKE_ORDER)),
+        plan=SETTING_PLAN.first(known=known, patient_id=patient.pk),
+        sessions=SETTING_SESSIONS.rows(known=known, patient_id=patient.pk),
+        intakes=SETTING_INTAKES.rows(known=known, patient_id=patient.pk),
         consent=current_consent(patient),
         transaction=outer,
     )
+
+
+# ``session_setting``'s reads, for the session form and every session saved: compiled once
+# (``records.prepared``).
+
+
+def _setting_plan(patient_id: int) -> QuerySet[PlanRecord]:
+    signed = live(PlanRecord).filter(patient_id=patient_id, status=PlanRecord.Status.SIGNED)
+    return signed.select_related("intake").order_by(*SIGNED_ORDER)[:1]
+
+
+def _setting_sessions(patient_id: int) -> QuerySet[TreatmentSession]:
+    rows = TreatmentSession.objects.filter(patient_id=patient_id)
+    return rows.order_by("session_date", "number", "id")
+
+
+def _setting_intakes(patient_id: int) -> QuerySet[IntakeRecord]:
+    intakes = live(IntakeRecord).filter(patient_id=patient_id)
+    intakes = intakes.annotate(referral_cleared=Exists(clearing_outcomes()))
+    return intakes.defer("assessment").order_by(*INTAKE_ORDER)
+
+
+SETTING_PLAN = Prepared(_setting_plan, patient_id=int)
+SETTING_SESSIONS = Prepared(_setting_sessions, patient_id=int)
+SETTING_INTAKES = Prepared(_setting_intakes, patient_id=int)
 
 
 def _current_consent(patient_id: int) -> QuerySet[TreatmentConsent]:
