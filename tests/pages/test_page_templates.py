@@ -142,3 +142,34 @@ def test_an_undefined_name_prints_nothing_with_debug_on_as_with_it_off() -> None
     for debug_choice in (jinja2.DebugUndefined, jinja2.Undefined):
         env = environment(undefined=debug_choice)
         assert env.from_string("[{{ not_passed }}]").render() == "[]"
+
+
+def test_the_date_filter_writes_the_usual_formats_as_django_s_own_filter() -> None:
+    import datetime as dt
+    import zoneinfo
+
+    from django.template import defaultfilters
+    from django.test import override_settings
+    from django.utils.timezone import template_localtime
+
+    from acuknee.pages.templating import environment
+
+    date_filter = environment().filters["date"]
+    utc, paris = dt.UTC, zoneinfo.ZoneInfo("Europe/Paris")
+    values = [
+        dt.date(2026, 3, 29),
+        dt.date(999, 1, 2),
+        dt.datetime(2026, 3, 29, 0, 30, tzinfo=utc),  # the night the clocks go forward
+        dt.datetime(2026, 10, 25, 0, 30, tzinfo=utc),  # and back
+        dt.datetime(2026, 12, 31, 23, 59, tzinfo=utc),  # a new year in Europe, not in UTC
+        dt.datetime(2026, 7, 1, 9, 5, tzinfo=paris),
+        dt.datetime(2026, 7, 1, 9, 5),  # naive: printed as it is
+    ]
+    for zone in ("Europe/London", "Europe/Paris", "America/New_York"):
+        with override_settings(TIME_ZONE=zone):
+            for value in values:
+                for fmt in ("Y-m-d", "Y-m-d H:i"):
+                    if fmt == "Y-m-d H:i" and not isinstance(value, dt.datetime):
+                        continue
+                    expected = defaultfilters.date(template_localtime(value), fmt)
+                    assert date_filter(value, fmt) == expected, (zone, value, fmt)

@@ -106,13 +106,22 @@ def _django_filter(name: str) -> Callable[..., Any]:
 
     @functools.wraps(django_filter)
     def in_local_time(value: Any, *args: Any) -> Any:
-        if args == ("Y-m-d",) and isinstance(value, dt.date):  # the pages' usual format, fast
+        if args in _FAST and isinstance(value, dt.date):  # the pages' usual formats, fast
             if isinstance(value, dt.datetime):
-                value = template_localtime(value).date()
-            return value.isoformat()
+                value = template_localtime(value)
+                day = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+                return day if args == _DAY else f"{day} {value.hour:02d}:{value.minute:02d}"
+            if args == _DAY:
+                return value.isoformat()
         return django_filter(template_localtime(value), *args)
 
     return in_local_time
+
+
+_DAY = ("Y-m-d",)
+_FAST = {_DAY, ("Y-m-d H:i",)}
+"""The formats the pages use most, written directly (Django's ``dateformat`` builds a
+formatter object per value); ``tests/pages/test_page_templates.py`` holds them to Django's."""
 
 
 def _as_django_prints(value: Any) -> Any:

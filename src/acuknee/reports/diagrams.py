@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from importlib import resources
 from typing import Literal
@@ -289,10 +289,38 @@ def knee_diagram(
     technology); a static drawing (for print) is a single ``img``. Raises ``DiagramError`` for an
     unknown point code, view or side.
     """
-    kb = kb or load_knowledge()
     knee = _side(side)
     spec = _view(view)
-    chosen = _resolve(_codes_for_side(points, knee), kb)
+    codes = tuple(_codes_for_side(points, knee))
+    if kb is None or kb is load_knowledge():
+        return _drawn(codes, spec.id, knee, interactive, list_distal, id_prefix)
+    return _draw(codes, spec, knee, kb, interactive, list_distal, id_prefix)
+
+
+@lru_cache(maxsize=1024)
+def _drawn(
+    codes: tuple[str, ...],
+    view: str,
+    knee: Side,
+    interactive: bool,
+    list_distal: bool,
+    id_prefix: str | None,
+) -> str:
+    """``_draw`` with the app's knowledge base, kept: a plan page draws eight views of the same
+    points on every request, and the drawing depends on nothing else (issue 15)."""
+    return _draw(codes, _view(view), knee, load_knowledge(), interactive, list_distal, id_prefix)
+
+
+def _draw(
+    codes: Sequence[str],
+    spec: KneeView,
+    knee: Side,
+    kb: KnowledgeBase,
+    interactive: bool,
+    list_distal: bool,
+    id_prefix: str | None,
+) -> str:
+    chosen = _resolve(codes, kb)
     local = [p for p in chosen if is_local(p, kb)]
     distal = [p for p in chosen if not is_local(p, kb)]
     marks = spec.marks()
