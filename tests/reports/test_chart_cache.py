@@ -93,3 +93,15 @@ def test_a_print_chart_is_an_opaque_rgb_png() -> None:
     from PIL import Image
 
     assert Image.open(io.BytesIO(trend_png(spec()))).mode == "RGB"
+
+
+def test_a_page_s_chart_element_is_kept_by_its_data_and_forgotten_with_the_cache() -> None:
+    from acuknee.reports.outcomes import chart_img
+
+    first = chart_img(spec(), scale=2.0)
+    assert chart_img(spec(), scale=2.0) is first  # kept in the worker's memory
+    assert chart_img(spec(mic=12.0), scale=2.0) != first  # new data, a new picture
+    assert chart_img(spec(), scale=1.0) != first  # another size, another element
+    chart_cache.clear()
+    assert chart_img.cache_info().currsize == 0
+    assert chart_img(spec(), scale=2.0) == first  # the same picture, drawn again

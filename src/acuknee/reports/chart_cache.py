@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from django.core.cache import cache as django_cache
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 TIMEOUT_S = 7 * 24 * 3600
 """A week: the same course's report is downloaded again within days; the key changes anyway
@@ -58,7 +59,25 @@ def cached(kind: str, parts: tuple[object, ...], draw: Callable[[], T]) -> T:
     return found
 
 
+_IN_MEMORY: list[Any] = []
+
+
+def in_memory(maxsize: int) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Keep a chart's finished form (its ``<img>`` element, say) in the worker's memory as well,
+    by the arguments it is made from (a frozen spec): equal data, the same image. ``clear``
+    forgets these too."""
+
+    def decorator(make: Callable[P, T]) -> Callable[P, T]:
+        kept = lru_cache(maxsize=maxsize)(make)
+        _IN_MEMORY.append(kept)
+        return cast(Callable[P, T], kept)
+
+    return decorator
+
+
 def clear() -> None:
     """Forget every cached image (benchmarks time a report never seen before with it): clears
-    Django's default cache, so it is not for a running server."""
+    Django's default cache and the worker's own, so it is not for a running server."""
     django_cache.clear()
+    for kept in _IN_MEMORY:
+        kept.cache_clear()

@@ -38,6 +38,7 @@ from acuknee.clinical.numbers import format_number
 from acuknee.clinical.response import MicCheck
 from acuknee.clinical.vocabulary import AdverseEventKind, Direction, Domain
 from acuknee.records.models import Measurement, Patient, TreatmentSession
+from acuknee.reports import chart_cache
 from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, trend_data_uri
 
 # --- the trend chart -----------------------------------------------------------------------------
@@ -46,9 +47,12 @@ from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, t
 # with style attributes but allows data: images.
 
 
+@chart_cache.in_memory(maxsize=256)
 def chart_img(spec: TrendSpec, *, scale: float = 1.0, css: str = "trend") -> SafeString:
     """The trend chart as an ``<img>`` whose alt text lists every value (screen readers);
-    ``scale`` enlarges the same drawing (SVG: no loss, nothing drawn again)."""
+    ``scale`` enlarges the same drawing (SVG: no loss, nothing drawn again). Kept in the
+    worker's memory by its spec as well: the outcomes page shows 16 charts, and reading each
+    from the shared cache, encoding and escaping it took about a sixth of the page (issue 15)."""
     if not spec.points:
         return SafeString("")
     return format_html(
