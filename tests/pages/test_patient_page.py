@@ -9,6 +9,7 @@ from html import unescape
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 from django.urls import reverse
 
 from acuknee.records.models import Patient
@@ -122,3 +123,26 @@ def test_nothing_internal_shows_on_any_stage_of_the_patient_page(
         assert not IDENTIFIER.findall(text), (number, IDENTIFIER.findall(text))
         assert not LONG_DECIMAL.findall(text), (number, LONG_DECIMAL.findall(text))
         assert not NEGATIVE_ZERO.findall(text), number
+
+
+def test_a_page_masks_its_csrf_token_once_and_each_page_anew(alice: User, patient: Patient) -> None:
+    """As the template language's ``{% csrf_token %}``: one masked token for every form of a
+    page (sign-out and voiding on this patient's page), a new mask on the next page; each is
+    accepted."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    url = reverse("patient-detail", args=[patient.pk])
+    tokens = [
+        re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', client.get(url).content.decode())
+        for _ in range(2)
+    ]
+    assert len(tokens[0]) >= 2
+    assert len(set(tokens[0])) == 1
+    assert len(set(tokens[1])) == 1
+    assert tokens[0][0] != tokens[1][0]
+    for token in (tokens[0][0], tokens[1][0]):
+        answer = client.post(reverse("logout"), {"csrfmiddlewaretoken": token})
+        assert answer.status_code == 302
+        client.force_login(alice)
+    refused = client.post(reverse("logout"), {"csrfmiddlewaretoken": "x" * 64})
+    assert refused.status_code == 403

@@ -21,12 +21,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jinja2
-from django.template import defaultfilters
-from django.template.backends.jinja2 import Jinja2
+from django.middleware.csrf import get_token
+from django.template import TemplateSyntaxError, defaultfilters
+from django.template.backends.jinja2 import Jinja2, get_exception_info
 from django.template.backends.jinja2 import Template as JinjaTemplate
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import localize
+from django.utils.functional import lazy
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
 from markupsafe import Markup
 
@@ -158,13 +162,39 @@ class _Template:
 
     def render(self, context: dict[str, Any] | None = None, request: Any = None) -> str:
         context = {} if context is None else context
-        html: str = self.template.render(context, request)  # adds the context processors' values
+        html = self._render(context, request)
         signals = sys.modules.get("django.test.signals")  # imported by Django's test tools only
         if signals is not None and signals.template_rendered.receivers:
             # After rendering, so a test reads what the page had, as from a Django template:
             # ``messages``, ``user`` and ``request`` with the view's own values.
             signals.template_rendered.send(sender=self, template=self, context=context)
         return html
+
+    def _render(self, context: dict[str, Any], request: Any) -> str:
+        """Django's ``jinja2.Template.render``, with the CSRF token masked once per page: its
+        ``csrf_input`` masks a new token wherever a page prints it (three forms on a patient's
+        page), where the template language's ``{% csrf_token %}`` masks one per page, as here."""
+        if request is not None:
+            token = functools.cache(lambda: get_token(request))
+            context["request"] = request
+            context["csrf_input"] = _csrf_input(token)
+            context["csrf_token"] = _csrf_token(token)
+            for context_processor in self.template.backend.template_context_processors:
+                context.update(context_processor(request))
+        try:
+            return str(self.template.template.render(context))
+        except jinja2.TemplateSyntaxError as exc:
+            new = TemplateSyntaxError(exc.args)
+            new.template_debug = get_exception_info(exc)
+            raise new from exc
+
+
+def _input(token: Callable[[], str]) -> SafeString:
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token())
+
+
+_csrf_input = lazy(_input, SafeString, str)
+_csrf_token = lazy(lambda token: token(), str)
 
 
 class PageTemplates(Jinja2):
