@@ -173,3 +173,21 @@ def test_the_date_filter_writes_the_usual_formats_as_django_s_own_filter() -> No
                         continue
                     expected = defaultfilters.date(template_localtime(value), fmt)
                     assert date_filter(value, fmt) == expected, (zone, value, fmt)
+
+
+def test_a_page_prints_values_as_django_s_localize_prints_them() -> None:
+    import decimal
+
+    from django.test import override_settings
+    from django.utils.formats import localize
+    from django.utils.timezone import template_localtime
+
+    from acuknee.pages.templating import environment
+
+    finalize = environment().finalize
+    assert finalize is not None
+    values = [0, 7, -3, 1234567, 2.5, decimal.Decimal("1234.50"), True, None, dt.date(2026, 1, 2)]
+    for grouped in (False, True):
+        with override_settings(USE_THOUSAND_SEPARATOR=grouped):
+            for value in values:
+                assert finalize(value) == localize(template_localtime(value)), (grouped, value)

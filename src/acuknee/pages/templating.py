@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jinja2
+from django.conf import settings
 from django.middleware.csrf import get_token
 from django.template import TemplateSyntaxError, defaultfilters
 from django.template.backends.jinja2 import Jinja2, get_exception_info
@@ -133,6 +134,8 @@ def _as_django_prints(value: Any) -> Any:
     clinic's zone, dates and numbers in the site's format ("7 Dec 2026")."""
     if isinstance(value, str):  # most of what a page prints, and Markup: unchanged
         return value
+    if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:  # a count: as ``str``
+        return str(value)
     return localize(template_localtime(value))
 
 
