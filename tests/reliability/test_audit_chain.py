@@ -168,3 +168,58 @@ def test_concurrent_writers_do_not_fork_the_chain() -> None:
     verdict = verify_log()
     assert verdict.ok, verdict.problem
     assert verdict.rows == writers * each
+
+
+def test_an_event_is_stored_as_the_orm_stores_it(db: Any) -> None:
+    """The event's INSERT is written once per connection (issue 15): each column must hold what
+    Django's own insert stores for the same event, and the save signals still fire."""
+    import datetime as dt
+
+    from django.db.models import Model, signals
+
+    values = {
+        "at": dt.datetime(2026, 3, 29, 0, 30, 15, 123456, tzinfo=dt.UTC),
+        "user_id": 7,
+        "username": "ada",
+        "clinic_id": 3,
+        "role": "practitioner",
+        "action": "read",
+        "object_type": "patient",
+        "object_id": "12",
+        "patient_id": 12,
+        "ip": "2001:0db8:0000:0000:0000:0000:0000:0001",  # stored normalised
+        "user_agent": "Mozilla/5.0 (synthetic) «ünïcode»",
+        "method": "GET",
+        "path": "/patients/12/?q=a'b\"c",
+        "status": 200,
+    }
+    before: list[Any] = []
+    after: list[Any] = []
+
+    def pre(sender: Any, instance: AuditEvent, **kwargs: Any) -> None:
+        before.append(instance.pk)
+
+    def post(sender: Any, instance: AuditEvent, created: bool, **kwargs: Any) -> None:
+        after.append((instance.pk, created))
+
+    signals.pre_save.connect(pre, sender=AuditEvent)
+    signals.post_save.connect(post, sender=AuditEvent)
+    try:
+        ours = AuditEvent(**values)
+        ours.save()
+    finally:
+        signals.pre_save.disconnect(pre, sender=AuditEvent)
+        signals.post_save.disconnect(post, sender=AuditEvent)
+    assert before == [None]
+    assert after == [(ours.pk, True)]
+    assert not ours._state.adding
+    theirs = AuditEvent(**values, seq=ours.seq + 10**9, chain_hash=ours.chain_hash)
+    with transaction.atomic():  # Django's own insert, beside the chain (a test only)
+        Model.save(theirs, force_insert=True)
+    columns = [f.attname for f in AuditEvent._meta.concrete_fields if f.name not in ("id", "seq")]
+
+    def stored(pk: int) -> tuple[Any, ...]:
+        return tuple(AuditEvent.objects.filter(pk=pk).values_list(*columns).get())
+
+    assert stored(ours.pk) == stored(theirs.pk)
+    assert AuditEvent.objects.get(pk=ours.pk).ip == "2001:db8::1"
