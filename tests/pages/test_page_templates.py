@@ -191,3 +191,59 @@ def test_a_page_prints_values_as_django_s_localize_prints_them() -> None:
         with override_settings(USE_THOUSAND_SEPARATOR=grouped):
             for value in values:
                 assert finalize(value) == localize(template_localtime(value)), (grouped, value)
+
+
+def test_the_plain_widgets_are_written_as_django_s_own_templates_write_them() -> None:
+    import datetime as dt
+
+    from django import forms
+    from django.forms.renderers import Jinja2 as DjangoRenderer
+
+    from acuknee.pages.templating import FormRenderer
+
+    ours, django = FormRenderer(), DjangoRenderer()
+    tricky = 'a <b> & "c" \'d\'\nline two'
+    widgets: list[tuple[forms.Widget, Any]] = [
+        (forms.TextInput(), None),
+        (forms.TextInput(attrs={"maxlength": 30, "autofocus": True, "disabled": False}), tricky),
+        (forms.NumberInput(attrs={"min": "0", "step": "any"}), 4.5),
+        (forms.NumberInput(), 0),
+        (forms.HiddenInput(), "7"),
+        (forms.HiddenInput(), ""),
+        (forms.DateInput(attrs={"type": "date"}), dt.date(2026, 1, 2)),
+        (forms.TimeInput(format="%H:%M"), dt.time(9, 5)),
+        (forms.EmailInput(), "ada@example.org"),
+        (forms.PasswordInput(), "secret"),
+        (forms.URLInput(), "https://example.org/?a=1&b=2"),
+        (forms.Textarea(attrs={"rows": 3, "aria-describedby": "x-hint"}), tricky),
+        (forms.Textarea(), ""),
+        (forms.Textarea(), None),
+    ]
+    for widget, value in widgets:
+        attrs = {"id": "id_f", "required": True, "class": "a&b"}
+        mine = widget.render("f", value, attrs=attrs, renderer=ours)
+        assert mine == widget.render("f", value, attrs=attrs, renderer=django), (widget, value)
+    select = forms.Select(choices=[("a", "A")])  # not a plain widget: Django's template
+    assert select.render("s", "a", renderer=ours) == select.render("s", "a", renderer=django)
+
+
+def test_the_app_s_forms_render_as_with_django_s_renderer(db: Any) -> None:
+    from django.forms.renderers import Jinja2 as DjangoRenderer
+
+    from acuknee.clinical import load_knowledge
+    from acuknee.forms.intake import IntakeForm
+    from acuknee.forms.voiding import VoidRecordForm
+    from acuknee.pages.templating import FormRenderer
+
+    forms_shown = [
+        IntakeForm(patient=None, kb=load_knowledge()),
+        IntakeForm({"visit_date": "not a date"}, patient=None, kb=load_knowledge()),
+        VoidRecordForm(initial={"version": 3}),
+        VoidRecordForm({"reason": "<script>", "version": "x"}),
+    ]
+    for form in forms_shown:
+        form.renderer = FormRenderer()
+        mine = [str(bound) for bound in form]
+        form.renderer = DjangoRenderer()
+        theirs = [str(bound) for bound in form]
+        assert mine == theirs

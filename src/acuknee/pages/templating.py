@@ -22,6 +22,7 @@ from typing import Any
 
 import jinja2
 from django.conf import settings
+from django.forms.renderers import Jinja2 as JinjaFormRenderer
 from django.middleware.csrf import get_token
 from django.template import TemplateSyntaxError, defaultfilters
 from django.template.backends.jinja2 import Jinja2, get_exception_info
@@ -33,7 +34,7 @@ from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from acuknee.clinical.numbers import format_number
 from acuknee.pages.banner import banner_context
@@ -198,6 +199,69 @@ def _input(token: Callable[[], str]) -> SafeString:
 
 _csrf_input = lazy(_input, SafeString, str)
 _csrf_token = lazy(lambda token: token(), str)
+
+
+class FormRenderer(JinjaFormRenderer):
+    """Django's Jinja2 form renderer (``FORM_RENDERER``) that writes the plain widgets (the
+    ``<input>`` family and ``<textarea>``) itself, as Django's own templates for them write
+    them (``django/forms/jinja2/django/forms/widgets``): each render through a template cost
+    about 50 µs, five on a patient's page and some 130 on the intake page (issue 15).
+    ``tests/pages/test_page_templates.py`` holds each to Django's template's output."""
+
+    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+        write = _WIDGET_WRITERS.get(template_name)
+        if write is None or context.keys() != {"widget"}:
+            return str(super().render(template_name, context, request=request))
+        return write(context["widget"])
+
+
+def _widget_attrs(attrs: dict[str, Any]) -> str:
+    """``django/forms/widgets/attrs.html``."""
+    return "".join(
+        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+def _input_widget(widget: dict[str, Any]) -> str:
+    """``django/forms/widgets/input.html``."""
+    value = widget["value"]
+    shown = f' value="{escape(value)}"' if value is not None else ""
+    return (
+        f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"{shown}'
+        f"{_widget_attrs(widget['attrs'])}>"
+    )
+
+
+def _textarea_widget(widget: dict[str, Any]) -> str:
+    """``django/forms/widgets/textarea.html`` (its text on a line of its own)."""
+    text = escape(widget["value"]) if widget["value"] else ""
+    name, attrs = escape(widget["name"]), _widget_attrs(widget["attrs"])
+    return f'<textarea name="{name}"{attrs}>\n{text}</textarea>'
+
+
+_WIDGET_WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    **{
+        f"django/forms/widgets/{kind}.html": _input_widget
+        for kind in (
+            "input",
+            "text",
+            "number",
+            "email",
+            "url",
+            "password",
+            "hidden",
+            "date",
+            "datetime",
+            "time",
+            "search",
+            "tel",
+            "color",
+        )
+    },
+    "django/forms/widgets/textarea.html": _textarea_widget,
+}
 
 
 class PageTemplates(Jinja2):

@@ -65,8 +65,9 @@ WSGI_APPLICATION = "acuknee.site.wsgi.application"
 
 # Form widgets are rendered by Django's Jinja2 form templates (the same markup as the template
 # language's): the intake asks about 120 questions with some 650 options, and rendering them
-# through the template language took about two thirds of the intake page (issue 15).
-FORM_RENDERER = "django.forms.renderers.Jinja2"
+# through the template language took about two thirds of the intake page (issue 15); the plain
+# widgets (inputs, text areas) are written without a template, as those templates write them.
+FORM_RENDERER = "acuknee.pages.templating.FormRenderer"
 
 # The pages are Jinja2 templates (``acuknee.pages.templating``: resolving variables through the
 # template language took about two fifths of a signed-in page); a name not found there falls
