@@ -202,7 +202,7 @@ def test_the_plain_widgets_are_written_as_django_s_own_templates_write_them() ->
     from acuknee.pages.templating import FormRenderer
 
     ours, django = FormRenderer(), DjangoRenderer()
-    tricky = 'a <b> & "c" \'d\'\nline two'
+    tricky = "a <b> & \"c\" 'd'\nline two"
     widgets: list[tuple[forms.Widget, Any]] = [
         (forms.TextInput(), None),
         (forms.TextInput(attrs={"maxlength": 30, "autofocus": True, "disabled": False}), tricky),
