@@ -88,3 +88,19 @@ def log(plan_record: PlanRecord, user: User, day: dt.date, **kwargs: Any) -> Tre
     return services.record_session(
         plan_record.patient, user, session_on(plan_record, day), **kwargs
     )
+
+
+def course_with_voided_records(patient: Patient, user: User) -> PlanRecord:
+    """A plan signed 30 days ago with three sessions, the second voided, and two pain ratings
+    (10 and 9 days ago), the second voided: what a page must list, marked, and never count."""
+    plan_record = signed_plan(patient, user, days_ago(30))
+    for day in (days_ago(28), days_ago(21), days_ago(14)):
+        log(plan_record, user, day)
+    voided = patient.sessions.get(number=2)
+    services.void(voided, user, "entered on the wrong day", voided.version)
+    services.record_measurements(patient, user, days_ago(10), {"pain_nrs": pain_answers(0.4)})
+    (wrong,) = services.record_measurements(
+        patient, user, days_ago(9), {"pain_nrs": pain_answers(0.2)}
+    )
+    services.void(wrong, user, "another patient's answers", wrong.version)
+    return plan_record

@@ -16,7 +16,16 @@ from acuknee.care.status import overview_of, patient_status
 from acuknee.clinical import Plan
 from acuknee.records.models import Patient
 
-from .builders import days_ago, intake, log, oa_intake, pain_answers, septic_intake, signed_plan
+from .builders import (
+    course_with_voided_records,
+    days_ago,
+    intake,
+    log,
+    oa_intake,
+    pain_answers,
+    septic_intake,
+    signed_plan,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,16 +48,7 @@ def assert_agrees(patient: Patient) -> None:
 def test_the_chart_agrees_with_the_queries_on_a_course_with_voided_records(
     alice: User, patient: Patient
 ) -> None:
-    first = signed_plan(patient, alice, days_ago(30))
-    for day in (days_ago(28), days_ago(21), days_ago(14)):
-        log(first, alice, day)
-    voided = patient.sessions.get(number=2)
-    services.void(voided, alice, "entered on the wrong day", voided.version)
-    services.record_measurements(patient, alice, days_ago(10), {"pain_nrs": pain_answers(0.4)})
-    (wrong,) = services.record_measurements(
-        patient, alice, days_ago(9), {"pain_nrs": pain_answers(0.2)}
-    )
-    services.void(wrong, alice, "another patient's answers", wrong.version)
+    first = course_with_voided_records(patient, alice)
     services.record_measurements(
         patient, None, days_ago(8), {"pain_nrs": pain_answers(0.3)}, origin=services.SELF_REPORT
     )

@@ -22,7 +22,13 @@ import acuknee
 from acuknee.care import queries, services
 from acuknee.records.models import IntakeDraft, Patient, SelfReportLink
 from acuknee.records.prepared import REGISTRY, PreparationError, Prepared
-from tests.care.builders import days_ago, intake, log, oa_intake, pain_answers, septic_intake
+from tests.care.builders import (
+    course_with_voided_records,
+    days_ago,
+    intake,
+    oa_intake,
+    septic_intake,
+)
 from tests.care.builders import signed_plan as make_signed_plan
 
 pytestmark = pytest.mark.django_db
@@ -57,17 +63,8 @@ def history(alice: User, patient: Patient, client: Client) -> dict[str, Any]:
     services.resolve_referral(
         cleared, alice, seen_by="Dr Synthetic", seen_on=days_ago(38), cleared=True
     )
-    plan_record = make_signed_plan(patient, alice, days_ago(30))
+    plan_record = course_with_voided_records(patient, alice)
     assert plan_record.signed_by == alice  # the plan page shows who signed it
-    for day in (days_ago(28), days_ago(21), days_ago(14)):
-        log(plan_record, alice, day)
-    voided = patient.sessions.get(number=2)
-    services.void(voided, alice, "entered on the wrong day", voided.version)
-    services.record_measurements(patient, alice, days_ago(10), {"pain_nrs": pain_answers(0.4)})
-    (wrong,) = services.record_measurements(
-        patient, alice, days_ago(9), {"pain_nrs": pain_answers(0.2)}
-    )
-    services.void(wrong, alice, "another patient's answers", wrong.version)
     intake(patient, alice, septic_intake(), days_ago(5))  # a referral that stands
     intake(patient, alice, oa_intake(), days_ago(2))
     IntakeDraft.objects.create(patient=patient, user=alice, step=1, data={})
