@@ -179,3 +179,13 @@ def test_a_known_related_object_is_set_only_where_it_is_related(
     other = Patient.objects.exclude(pk=patient.pk).first() or Patient(pk=patient.pk + 1)
     with pytest.raises(PreparationError, match="is not related"):
         PLANS.rows(known={"patient": other}, patient_id=patient.pk)
+
+
+def test_a_build_that_compiles_to_no_query_is_refused(patient: Patient) -> None:
+    read = Prepared(
+        lambda patient_id: Patient.objects.filter(pk=patient_id, pk__in=[]),
+        register=False,
+        patient_id=int,
+    )
+    with pytest.raises(PreparationError, match="compiles to no query"):
+        read.rows(patient_id=patient.pk)

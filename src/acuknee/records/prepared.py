@@ -10,10 +10,10 @@ Django's own iterables do (converters, ``Model.from_db``, ``select_related`` pop
 annotations).
 
 What may vary between runs is only the value of a scalar argument (an id, a text, a date, a
-moment): the shape of the query (which filters, which slice) is fixed by the build function, and
-a build that needs another shape is another ``Prepared``. Compiling checks that each argument's
-marker reached the SQL parameters, so an argument that changes the SQL text itself (a ``None``,
-a list, a slice bound) is refused when the read is first run, not answered wrongly.
+moment). What changes the SQL text (a page's offset, a filter left out) is the read's *shape*,
+passed to the build before the arguments and compiled once per shape. Compiling checks that each
+argument's marker reached the SQL parameters, so an argument that would change the SQL text (a
+``None``, a list, a slice bound) is refused when the read is first run, not answered wrongly.
 ``tests/records/test_prepared.py`` holds every prepared read of the app to the ORM's own answer.
 """
 
@@ -25,6 +25,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
@@ -182,7 +183,10 @@ class Prepared:
         if queryset._known_related_objects or queryset._prefetch_related_lookups:
             raise PreparationError(f"{self!r}: related managers and prefetches are not kept")
         compiler = queryset.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # e.g. an id's marker beyond a small integer column's range
+            raise PreparationError(f"{self!r}: its SQL compiles to no query at all") from None
         slots = _slots(self, markers, params, sql, connection)
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
         converters = tuple(
