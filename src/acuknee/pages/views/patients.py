@@ -94,8 +94,9 @@ class _PreparedPages:
         return int(found[0][0]) if found else 0
 
     def __getitem__(self, window: slice) -> list[Patient]:
-        shape = (self.show_voided, window.start or 0)
-        return LISTED_PAGE.rows(shape=shape, clinic_id=self.clinic_id)
+        start = window.start or 0
+        rows = LISTED_PAGE.rows(shape=(self.show_voided, start), clinic_id=self.clinic_id)
+        return rows[: window.stop - start] if window.stop is not None else rows
 
 
 @clinic_view(roles=SCHEDULING_ROLES)
