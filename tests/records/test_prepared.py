@@ -95,7 +95,7 @@ def test_the_history_holds_what_the_reads_must_cope_with(
     assert queries.current_consent(patient) is not None
 
 
-@pytest.mark.parametrize("read", REGISTRY, ids=repr)
+@pytest.mark.parametrize("read", sorted(REGISTRY, key=repr), ids=repr)
 def test_every_prepared_read_answers_as_its_orm_queryset(
     read: Prepared, history: dict[str, Any]
 ) -> None:

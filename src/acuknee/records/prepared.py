@@ -119,7 +119,8 @@ class Prepared:
             REGISTRY.append(self)
 
     def __repr__(self) -> str:
-        return f"Prepared({getattr(self.build, '__qualname__', self.build)!r})"
+        name = getattr(self.build, "__qualname__", repr(self.build))
+        return f"Prepared({getattr(self.build, '__module__', '')}.{name})"
 
     def orm(self, shape: tuple[Hashable, ...] = (), **values: Any) -> QuerySet[Any]:
         """The same read through the ORM (the reference the tests compare with)."""
