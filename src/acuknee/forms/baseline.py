@@ -10,6 +10,8 @@ from typing import Any
 
 from django import forms
 
+from acuknee.forms.base import Form
+
 DEFAULT_LABEL = "The intake's measurements (default)"
 
 
@@ -20,7 +22,7 @@ def date_choices(dates: Iterable[tuple[dt.date, str]]) -> list[tuple[str, str]]:
     ]
 
 
-class BaselineForm(forms.Form):
+class BaselineForm(Form):
     """The intake's ``version`` (read when the page was opened) and the chosen date, blank for
     the default. A date that is not offered is passed on, so the care layer says why it is
     refused (no live measurement that day, or a date in the future)."""

@@ -10,7 +10,6 @@ back to the form field it names, so the practitioner sees it next to the input.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import types
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from acuknee.clinical import (
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.knowledge import Instrument
 from acuknee.clinical.vocabulary import PainLocation, Side
+from acuknee.forms.base import Form, copy_fields
 from acuknee.forms.measurements import item_field
 from acuknee.forms.widgets import IsoDateInput
 from acuknee.forms.words import in_words
@@ -494,7 +494,7 @@ def _layout(kb: KnowledgeBase) -> _Layout:
     return _last_layout[0]
 
 
-class IntakeForm(forms.Form):
+class IntakeForm(Form):
     """The first visit. ``patient`` gives age (at the visit date) and sex."""
 
     visit_date = forms.DateField(label="Visit date", widget=IsoDateInput())
@@ -505,7 +505,7 @@ class IntakeForm(forms.Form):
         self.kb = kb or load_knowledge()
         self.result: IntakeResult | None = None
         layout = _layout(self.kb)
-        self.fields.update(copy.deepcopy(layout.fields))
+        self.fields.update(copy_fields(layout.fields))
         for made in self.fields.values():
             _mark_required(made)
         # Read-only after construction: shared by every form of the same knowledge base.

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from django import forms
 
+from acuknee.forms.base import Form
 
-class ReferralLetterForm(forms.Form):
+
+class ReferralLetterForm(Form):
     """``version``: the saved edit's version when the form was opened (blank for the first)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from acuknee.clinical import InvalidInput, InvalidInputs, Scores, load_knowledge, score
 from acuknee.clinical.knowledge import Instrument, Item, KnowledgeBase
 from acuknee.clinical.numbers import format_number
+from acuknee.forms.base import Form
 from acuknee.forms.widgets import IsoDateInput
 
 SELF_REPORT_INSTRUMENTS: tuple[str, ...] = (
@@ -144,7 +145,7 @@ class InstrumentGroup:
     intro: str | None = None
 
 
-class MeasurementsForm(forms.Form):
+class MeasurementsForm(Form):
     """Answers to several instruments at one visit; an unanswered instrument is not stored.
 
     ``with_date`` adds the visit date (a reassessment); a self-report is dated the day it is

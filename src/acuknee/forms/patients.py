@@ -7,13 +7,14 @@ from typing import Any
 from django import forms
 
 from acuknee.care.patients import REASON_MAX_LENGTH, PatientDetails
+from acuknee.forms.base import Form
 from acuknee.forms.widgets import IsoDateInput
 from acuknee.records.models import Patient
 
 _DETAILS = ["given_name", "family_name", "date_of_birth", "sex", "record_number", "phone", "email"]
 
 
-class PatientForm(forms.Form):
+class PatientForm(Form):
     """A patient's details, parsed only: the rules (plausible birth date, a record number unique
     in the clinic, likely duplicates) are the care layer's (``acuknee.care.patients``)."""
 
@@ -61,7 +62,7 @@ class PatientEditForm(PatientForm):
         return cls(initial={**initial, "version": patient.version})
 
 
-class PatientSearchForm(forms.Form):
+class PatientSearchForm(Form):
     """One box: a name, a date of birth (YYYY-MM-DD) or a record number."""
 
     q = forms.CharField(

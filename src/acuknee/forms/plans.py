@@ -27,6 +27,7 @@ from acuknee.clinical.session_check import (
     override_refusals,
 )
 from acuknee.clinical.vocabulary import Method, Side
+from acuknee.forms.base import Form
 from acuknee.forms.widgets import IsoDateInput
 from acuknee.forms.words import in_words
 
@@ -42,20 +43,20 @@ def next_weekday(today: dt.date) -> dt.date:
     return day
 
 
-class PlanStartForm(forms.Form):
+class PlanStartForm(Form):
     start = forms.DateField(
         label="Date of the first session",
         widget=IsoDateInput(),
     )
 
 
-class VersionForm(forms.Form):
+class VersionForm(Form):
     """A POST that acts on a record the user saw at ``version`` (sign)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-class VoidForm(forms.Form):
+class VoidForm(Form):
     """Void the plan the user saw at ``version`` (a later change refuses it: stale edit)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -101,7 +102,7 @@ class Blocked:
         return f"{self.kind} {self.target}" + (f" ({self.side})" if self.side else "")
 
 
-class PlanEditForm(forms.Form):
+class PlanEditForm(Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     start = forms.DateField(
         label="Date of the first session",

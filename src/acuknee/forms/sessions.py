@@ -22,6 +22,7 @@ from acuknee.clinical.consent import EXPLAINABLE_RISKS, Consent
 from acuknee.clinical.session_check import SessionProblem, standard_code
 from acuknee.clinical.sessions import ASHI
 from acuknee.clinical.vocabulary import AdverseEventKind, ConsentBy, Method, Severity, Side
+from acuknee.forms.base import Form
 from acuknee.forms.widgets import IsoDateInput
 from acuknee.forms.words import in_words
 
@@ -38,7 +39,7 @@ def _number(attrs: dict[str, str] | None = None) -> forms.NumberInput:
     return forms.NumberInput(attrs={"inputmode": "decimal", "step": "any", **(attrs or {})})
 
 
-class SessionForm(forms.Form):
+class SessionForm(Form):
     """What applies to the whole session."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -75,7 +76,7 @@ class SessionForm(forms.Form):
             self.fields[name].widget = _number({"min": "0"})
 
 
-class PointForm(forms.Form):
+class PointForm(Form):
     """One point on one side. Untick "needled" to leave a planned point out of this session."""
 
     needled = forms.BooleanField(label="Needled", required=False, initial=True)
@@ -102,7 +103,7 @@ class PointForm(forms.Form):
         return bool(data.get("needled")) and bool((data.get("code") or "").strip())
 
 
-class ElectroForm(forms.Form):
+class ElectroForm(Form):
     """Two points wired together on one side, with the frequency (one value or two, e.g. 2, 100)."""
 
     point_a = forms.CharField(label="Point A", max_length=30, required=False)
@@ -121,7 +122,7 @@ class ElectroForm(forms.Form):
         return bool((data.get("point_a") or "").strip() or (data.get("point_b") or "").strip())
 
 
-class AdverseEventForm(forms.Form):
+class AdverseEventForm(Form):
     """One adverse event: its coded kind (so events can be counted), severity, action taken, and
     free words in the note (what an ``other`` event was, or anything worth adding)."""
 
@@ -138,7 +139,7 @@ class AdverseEventForm(forms.Form):
         )
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(Form):
     """Informed consent, asked on the first session's page only (``acuknee.clinical.consent``):
     nothing is ticked in advance, as consent is the practitioner's deliberate record."""
 
@@ -211,7 +212,7 @@ class ConsentForm(forms.Form):
         return True
 
 
-class AmendmentForm(forms.Form):
+class AmendmentForm(Form):
     """Why a signed session is changed: kept with the amendment."""
 
     amend_reason = forms.CharField(

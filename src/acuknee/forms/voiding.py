@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
+from acuknee.forms.base import Form
 
-class VoidRecordForm(forms.Form):
+
+class VoidRecordForm(Form):
     """A void is refused without a reason, and refused when the record changed since the page
     was opened (``version``)."""
 

@@ -27,6 +27,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from acuknee.accounts.access import CLINICAL_ROLES, clinic_view, staff_clinic
+from acuknee.forms.base import Form
 from acuknee.forms.widgets import IsoDateInput
 from acuknee.records.models import Patient
 
@@ -34,7 +35,7 @@ REPORT_ROLES = CLINICAL_ROLES
 """Practitioners and clinic admins (see the module docstring for why no one else)."""
 
 
-class ReportRangeForm(forms.Form):
+class ReportRangeForm(Form):
     """The period of the clinic report: both dates optional, the end not before the start."""
 
     start = forms.DateField(

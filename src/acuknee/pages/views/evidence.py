@@ -29,6 +29,7 @@ from acuknee.evidence.synthesis import (
     pooled_analyses,
     responder_figures,
 )
+from acuknee.forms.base import Form
 from acuknee.records.models import Role
 
 EVIDENCE_ROLES = frozenset({Role("practitioner"), Role("clinic_admin"), Role("researcher")})
@@ -42,7 +43,7 @@ METHOD_NAMES = {
 DEFAULT_METHOD: Method = "REML"
 
 
-class MethodForm(forms.Form):
+class MethodForm(Form):
     """The estimator selector: tau^2 method and Knapp-Hartung on or off."""
 
     method = forms.ChoiceField(

@@ -45,6 +45,7 @@ from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
 from acuknee.clinical.intake import UnansweredQuestion, unanswered_red_flags
 from acuknee.clinical.knowledge import Source
 from acuknee.clinical.numbers import format_number
+from acuknee.forms.base import Form
 from acuknee.forms.intake import (
     STEPS,
     IntakeForm,
@@ -84,7 +85,7 @@ def intake_for(patient: Patient, intake_id: int) -> IntakeRecord:
     return get_object_or_404(IntakeRecord, pk=intake_id, patient=patient)
 
 
-class ReferralOutcomeForm(forms.Form):
+class ReferralOutcomeForm(Form):
     """What came of a referral: who saw the patient, when, and whether acupuncture may go on."""
 
     seen_by = forms.CharField(label="Seen by (name and service)", max_length=200)

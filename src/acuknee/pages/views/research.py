@@ -18,6 +18,7 @@ from django.urls import URLPattern, path
 
 from acuknee.accounts.access import clinic_view, landing_page, staff_profile
 from acuknee.clinical.vocabulary import Cause, Method, Severity
+from acuknee.forms.base import Form
 from acuknee.records.models import Clinic, Role
 from acuknee.research import analytics
 from acuknee.research.schema import AGE_BANDS, SEXES
@@ -84,7 +85,7 @@ def _choices(values: Any, blank: str = "Any") -> list[tuple[str, str]]:
     return [("", blank), *((str(v), str(v).replace("_", " ")) for v in values)]
 
 
-class OutcomesFilterForm(forms.Form):
+class OutcomesFilterForm(Form):
     """The breakdown and the filters; every value is checked against a fixed list."""
 
     by = forms.ChoiceField(

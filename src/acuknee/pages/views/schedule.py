@@ -26,6 +26,7 @@ from acuknee.care.chart import Chart
 from acuknee.care.queries import signed_plan
 from acuknee.care.status import visit_states
 from acuknee.clinical import Plan
+from acuknee.forms.base import Form
 from acuknee.pages import answers
 from acuknee.pages.ics import CalendarEvent, ics_calendar
 from acuknee.records.models import Patient, PlanRecord
@@ -33,7 +34,7 @@ from acuknee.records.models import Patient, PlanRecord
 # --- booking the visits' time --------------------------------------------------------------------
 
 
-class VisitTimeForm(forms.Form):
+class VisitTimeForm(Form):
     """The time of day every visit is booked at (blank: unbook) and how long each lasts."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

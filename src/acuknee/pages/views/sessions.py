@@ -35,6 +35,7 @@ from acuknee.care.queries import (
 )
 from acuknee.clinical import Plan, SessionRecord
 from acuknee.clinical.consent import Consent
+from acuknee.forms.base import Form
 from acuknee.forms.sessions import (
     AmendmentForm,
     ConsentForm,
@@ -47,7 +48,7 @@ from acuknee.pages import answers
 from acuknee.records.models import Patient, PlanRecord, TreatmentConsent, TreatmentSession
 
 
-class VoidSessionForm(forms.Form):
+class VoidSessionForm(Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(
         label="Reason for voiding", max_length=500, widget=forms.Textarea(attrs={"rows": 2})

@@ -1,0 +1,175 @@
+"""``acuknee.forms.base``: every form's fields are copied per form as Django's deep copy would
+copy them: equal, sharing exactly the mutable parts Django shares, and never shared between two
+forms."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django import forms
+from django.utils.functional import Promise
+
+import acuknee.forms
+import acuknee.pages.views
+from acuknee.clinical import load_knowledge
+from acuknee.forms.base import Form, copy_fields
+from acuknee.forms.intake import IntakeForm, _layout
+from acuknee.forms.sessions import PointForm, SessionForm
+
+_IMMUTABLE = (str, bytes, int, float, bool, type(None), dt.date, Promise, type)
+
+
+def _all_form_classes() -> list[type[forms.Form]]:
+    for package in (acuknee.forms, acuknee.pages.views):
+        for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+    found: list[type[forms.Form]] = []
+    stack: list[type[forms.Form]] = [Form]
+    while stack:
+        kind = stack.pop()
+        found.append(kind)
+        stack += kind.__subclasses__()
+    return [k for k in found if k is not Form]
+
+
+def _walk(obj: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """Every object reachable from a field through attributes, lists, tuples and dicts."""
+    yield path, obj
+    if depth > 8 or isinstance(obj, _IMMUTABLE) or (callable(obj) and not hasattr(obj, "__dict__")):
+        return
+    if isinstance(obj, dict):
+        items: Any = ((f"[{k!r}]", v) for k, v in obj.items())
+    elif isinstance(obj, list | tuple):
+        items = ((f"[{i}]", v) for i, v in enumerate(obj))
+    elif isinstance(obj, forms.Field | forms.Widget):
+        items = ((f".{k}", v) for k, v in vars(obj).items())
+    else:
+        return
+    for step, value in items:
+        yield from _walk(value, path + step, depth + 1)
+
+
+def _mutable(obj: Any) -> bool:
+    return isinstance(obj, list | dict | set | forms.Field | forms.Widget)
+
+
+def _shape(original: Any, made: Any) -> tuple[dict[str, Any], set[str]]:
+    """(every path's value, when immutable, else its type), and the paths of the mutable
+    objects the copy shares with the original."""
+    before = dict(_walk(original))
+    values: dict[str, Any] = {}
+    shared: set[str] = set()
+    for path, obj in _walk(made):
+        values[path] = type(obj) if _mutable(obj) or callable(obj) else obj
+        if _mutable(obj) and before.get(path) is obj:
+            shared.add(path)
+    return values, shared
+
+
+def _fields_to_check() -> list[tuple[str, dict[str, forms.Field]]]:
+    out = [("intake layout", dict(_layout(load_knowledge()).fields))]
+    out += [(k.__qualname__, dict(k.base_fields)) for k in _all_form_classes()]
+    return out
+
+
+@pytest.mark.parametrize(("name", "fields"), _fields_to_check(), ids=lambda v: str(v)[:40])
+def test_fields_are_copied_as_djangos_deep_copy_copies_them(
+    name: str, fields: dict[str, forms.Field]
+) -> None:
+    ours = copy_fields(fields)
+    theirs = copy.deepcopy(fields)
+    assert list(ours) == list(theirs)
+    for field_name, field in fields.items():
+        values, shared = _shape(field, ours[field_name])
+        django_values, django_shared = _shape(field, theirs[field_name])
+        assert values == django_values, (name, field_name)
+        assert shared == django_shared, (name, field_name)
+        assert ours[field_name] is not field
+        assert ours[field_name].widget is not field.widget
+
+
+def test_every_app_form_copies_its_fields_this_way() -> None:
+    classes = _all_form_classes()
+    assert {"IntakeForm", "SessionForm", "PointForm", "VoidRecordForm"} <= {
+        k.__name__ for k in classes
+    }
+    for kind in classes:
+        assert copy.deepcopy(kind.base_fields) is not None  # as BaseForm.__init__ copies them
+        assert getattr(type(kind.base_fields), "__deepcopy__", None) is not None, kind
+
+
+def test_one_forms_changes_never_reach_another_form() -> None:
+    first = PointForm()
+    first.fields["code"].label = "changed"
+    first.fields["code"].widget.attrs["data-x"] = "1"
+    first.fields["code"].error_messages["required"] = "changed"
+    first.fields["code"].validators.append(lambda value: None)
+    second = PointForm()
+    assert second.fields["code"].label != "changed"
+    assert "data-x" not in second.fields["code"].widget.attrs
+    assert second.fields["code"].error_messages["required"] != "changed"
+    assert len(second.fields["code"].validators) == len(PointForm.base_fields["code"].validators)
+
+
+def test_a_choice_list_changed_in_place_stays_with_its_form() -> None:
+    kb = load_knowledge()
+    first = IntakeForm(patient=None, kb=kb)
+    name, field = next((n, f) for n, f in first.fields.items() if isinstance(f, forms.ChoiceField))
+    untouched = list(field.choices)
+    field.choices.append(("x", "changed"))
+    field.widget.choices.append(("x", "changed"))
+    second = IntakeForm(patient=None, kb=kb)
+    assert list(second.fields[name].choices) == untouched
+    assert list(second.fields[name].widget.choices) == untouched
+
+
+def test_a_grouped_choice_list_is_copied_to_its_groups() -> None:
+    class Grouped(Form):
+        pick = forms.ChoiceField(choices=[("Knee", [("a", "A"), ("b", "B")]), ("c", "C")])
+
+    first = Grouped()
+    first.fields["pick"].choices[0][1].append(("z", "Z"))
+    first.fields["pick"].widget.choices[0][1].append(("z", "Z"))
+    second = Grouped()
+    assert second.fields["pick"].choices == [("Knee", [("a", "A"), ("b", "B")]), ("c", "C")]
+    assert second.fields["pick"].widget.choices[0][1] == [("a", "A"), ("b", "B")]
+
+
+def test_fields_with_their_own_copying_are_deep_copied_by_django() -> None:
+    class Timed(Form):
+        when = forms.SplitDateTimeField()
+        pick = forms.ChoiceField(choices=lambda: [("a", "A")])
+
+    first, second = Timed(), Timed()
+    assert first.fields["when"].widget.widgets[0] is not second.fields["when"].widget.widgets[0]
+    assert first.fields["when"].fields[0] is not second.fields["when"].fields[0]
+    assert list(first.fields["pick"].choices) == [("a", "A")]
+    assert list(first.fields["pick"].widget.choices) == [("a", "A")]
+
+
+def test_the_intake_form_renders_the_same_with_either_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    kb = load_knowledge()
+    ours = IntakeForm({"visit_date": "2026-01-05"}, patient=None, kb=kb)
+    monkeypatch.setattr("acuknee.forms.intake.copy_fields", copy.deepcopy)
+    theirs = IntakeForm({"visit_date": "2026-01-05"}, patient=None, kb=kb)
+    assert str(ours) == str(theirs)
+
+
+def test_building_a_form_copies_its_fields_with_copy_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    copied: list[str] = []
+
+    def counting(fields: Any, memo: Any = None) -> dict[str, forms.Field]:
+        copied.extend(fields)
+        return copy_fields(fields, memo)
+
+    monkeypatch.setattr("acuknee.forms.base.copy_fields", counting)
+    SessionForm()
+    assert copied == list(SessionForm.base_fields)
