@@ -94,11 +94,16 @@ _PLAIN: dict[type, bool] = {}
 
 def _copy_choices(choices: Any) -> Any:
     """A normalised choice list with every list in it new and every tuple and text shared;
-    anything else (a lazy iterator) deep-copied as Django does."""
-    if not isinstance(choices, list) or not all(
-        isinstance(item, tuple) and len(item) == 2 for item in choices
-    ):
+    anything else (a lazy iterator, a malformed list) deep-copied as Django does."""
+    if type(choices) is not list:
         return copy.deepcopy(choices)
+    for item in choices:
+        if type(item) is not tuple or len(item) != 2:
+            return copy.deepcopy(choices)
+        if isinstance(item[1], list):
+            break
+    else:
+        return choices.copy()  # no groups: the pairs themselves cannot change
     return [
         (item[0], _copy_choices(item[1])) if isinstance(item[1], list) else item for item in choices
     ]
