@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from acuknee.care.worklist import worklist_of
 from acuknee.clinical import Plan
 from acuknee.demo import record_intake, record_measurement, record_plan, visit_answers
-from acuknee.pages.views.worklist import worklist_context
 from acuknee.records.models import Clinic, Patient, PlanRecord, SelfReportLink
 
 from .conftest import login
@@ -55,7 +55,7 @@ def another(clinic: Clinic, user: User, n: int) -> Patient:
 def test_a_session_planned_today_is_listed(alice: User, patient: Patient) -> None:
     plan = in_course(patient, alice)
     first = visits(plan, "session")[0]
-    rows = worklist_context(patient.clinic, first, NOW)["today_sessions"]
+    rows = worklist_of(patient.clinic_id, first, NOW)["today_sessions"]
     assert [(r["patient"], r["numbers"]) for r in rows] == [(patient, [1])]
 
 
@@ -64,14 +64,14 @@ def test_a_reassessment_due_in_three_days_is_listed_as_due_this_week(
 ) -> None:
     plan = in_course(patient, alice)
     due = visits(plan, "reassessment")[0]
-    rows = worklist_context(patient.clinic, due - dt.timedelta(days=3), NOW)["due"]
+    rows = worklist_of(patient.clinic_id, due - dt.timedelta(days=3), NOW)["due"]
     assert [(r["patient"], r["date"], r["overdue"]) for r in rows] == [(patient, due, False)]
 
 
 def test_a_reassessment_ten_days_ahead_is_not_due_this_week(alice: User, patient: Patient) -> None:
     plan = in_course(patient, alice)
     due = visits(plan, "reassessment")[0]
-    assert worklist_context(patient.clinic, due - dt.timedelta(days=10), NOW)["due"] == []
+    assert worklist_of(patient.clinic_id, due - dt.timedelta(days=10), NOW)["due"] == []
 
 
 def test_a_measured_reassessment_leaves_the_worklist(alice: User, patient: Patient) -> None:
@@ -79,16 +79,29 @@ def test_a_measured_reassessment_leaves_the_worklist(alice: User, patient: Patie
     due = visits(plan, "reassessment")[0]
     answers = visit_answers(random.Random(1), 0.5)["pain_nrs"]
     record_measurement(patient, "pain_nrs", answers, due, alice)
-    assert worklist_context(patient.clinic, due + dt.timedelta(days=1), NOW)["due"] == []
+    assert worklist_of(patient.clinic_id, due + dt.timedelta(days=1), NOW)["due"] == []
 
 
 def test_a_patient_whose_screening_refers_them_on_is_listed_with_the_red_flag(
     alice: User, patient: Patient
 ) -> None:
     record_intake(patient, septic_intake(), START, alice)
-    rows = worklist_context(patient.clinic, START, NOW)["referred"]
+    rows = worklist_of(patient.clinic_id, START, NOW)["referred"]
     assert [r["patient"] for r in rows] == [patient]
     assert rows[0]["referrals"][0].urgency == "emergency"
+
+
+def test_a_patient_whose_referral_blocks_the_plan_is_not_listed_as_due_a_session(
+    alice: User, patient: Patient
+) -> None:
+    plan = in_course(patient, alice)
+    first = visits(plan, "session")[0]
+    assert worklist_of(patient.clinic_id, first, NOW)["today_sessions"]
+    record_intake(patient, septic_intake(), first - dt.timedelta(days=1), alice)
+    lists = worklist_of(patient.clinic_id, first, NOW)
+    assert [r["patient"] for r in lists["referred"]] == [patient]
+    assert lists["today_sessions"] == []
+    assert lists["due"] == []
 
 
 def test_a_returned_self_report_is_listed_and_an_old_one_is_not(
@@ -98,7 +111,7 @@ def test_a_returned_self_report_is_listed_and_an_old_one_is_not(
     old, _ = SelfReportLink.issue(patient, alice, ["pain_nrs"], dt.timedelta(days=7))
     SelfReportLink.objects.filter(pk=recent.pk).update(used_at=NOW - dt.timedelta(days=1))
     SelfReportLink.objects.filter(pk=old.pk).update(used_at=NOW - dt.timedelta(days=9))
-    rows = worklist_context(patient.clinic, START, NOW)["returned"]
+    rows = worklist_of(patient.clinic_id, START, NOW)["returned"]
     assert [link.pk for link in rows] == [recent.pk]
 
 

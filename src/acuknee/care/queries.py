@@ -491,6 +491,24 @@ def current_consent(patient: Patient) -> TreatmentConsent | None:
     )
 
 
+def _plan_shown(patient_id: int, plan_id: int) -> QuerySet[PlanRecord]:
+    rows = PlanRecord.objects.select_related("intake", "signed_by", "voided_by")  # shown
+    return rows.filter(pk=plan_id, patient_id=patient_id)
+
+
+PLAN_SHOWN = Prepared(_plan_shown, patient_id=int, plan_id=int)
+"""Read on every plan page: compiled once (``records.prepared``)."""
+
+
+def plan_shown(patient: Patient, plan_id: int) -> PlanRecord | None:
+    """The patient's plan ``plan_id`` (voided or not) with the intake it was proposed from and
+    who signed or voided it, or None when the patient has no such plan."""
+    return cast(
+        PlanRecord | None,
+        PLAN_SHOWN.first(known={"patient": patient}, patient_id=patient.pk, plan_id=plan_id),
+    )
+
+
 def last_session(patient: Patient) -> TreatmentSession | None:
     """The latest live session by date (then number): what the next one starts from."""
     return cast(

@@ -8,12 +8,9 @@ clinical roles (and their own views refuse front desk anyway).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
@@ -23,80 +20,15 @@ from django.views.decorators.http import require_POST
 from acuknee.accounts.access import CLINICAL_ROLES, SCHEDULING_ROLES, clinic_view, staff_clinic
 from acuknee.care.chart import chart_of
 from acuknee.care.errors import InvalidRecord, LikelyDuplicate, PatientVoided, StaleEdit
+from acuknee.care.patient_list import patient_page
 from acuknee.care.patients import edit_patient, patient_changes, register_patient, void_patient
-from acuknee.care.queries import intake_draft, live
-from acuknee.care.queries import search_patients as search
-from acuknee.care.status import attach_overviews, latest, patient_status, with_status_facts
+from acuknee.care.queries import intake_draft
 from acuknee.forms.patients import PatientEditForm, PatientRegisterForm, PatientSearchForm
 from acuknee.forms.voiding import VoidRecordForm
 from acuknee.pages.views.schedule import appointments_context
 from acuknee.pages.views.sessions import sessions_context
-from acuknee.records.models import IntakeRecord, Patient, TreatmentSession
-from acuknee.records.prepared import Prepared
+from acuknee.records.models import Patient
 from acuknee.reports.outcomes import outcomes_context
-
-PAGE_SIZE = 50
-
-
-def with_overview(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """Annotate the last visit dates and the facts ``patient_status`` reads, as subqueries:
-    a page of patients costs the same queries however many records each one has (the latest
-    intake and the signed plan are then fetched by id, see ``attach_overviews``)."""
-    return with_status_facts(patients).annotate(
-        last_intake=latest(IntakeRecord, "visit_date"),
-        last_session=latest(TreatmentSession, "session_date"),
-        last_measurement=F("status_last_measured"),
-    )
-
-
-def last_visit(patient: Patient) -> dt.date | None:
-    """The latest of intake, session and measurement dates (annotated by ``with_overview``)."""
-    days = [
-        getattr(patient, name, None) for name in ("last_intake", "last_session", "last_measurement")
-    ]
-    known = [d for d in days if d is not None]
-    return max(known) if known else None
-
-
-def _clinic_patients(show_voided: bool, clinic_id: int) -> QuerySet[Patient]:
-    patients = Patient.objects.filter(clinic_id=clinic_id)
-    return patients if show_voided else live(patients)
-
-
-def _listed(show_voided: bool, clinic_id: int) -> QuerySet[Patient]:
-    return with_overview(_clinic_patients(show_voided, clinic_id))
-
-
-def _listed_count(show_voided: bool, clinic_id: int) -> QuerySet[Patient]:
-    rows = _clinic_patients(show_voided, clinic_id).values("clinic_id")  # one group: the clinic
-    return rows.annotate(n=Count("pk")).values_list("n")
-
-
-def _listed_page(show_voided: bool, offset: int, clinic_id: int) -> QuerySet[Patient]:
-    return _listed(show_voided, clinic_id)[offset : offset + PAGE_SIZE]
-
-
-# The list without a search, the one the front desk opens all day, as prepared reads
-# (``records.prepared``): building and compiling its status annotations cost more than running
-# them (issue 15). A search is a query of its own shape and goes through the ORM.
-LISTED_COUNT = Prepared(_listed_count, example_shape=(False,), clinic_id=int)
-LISTED_PAGE = Prepared(_listed_page, example_shape=(False, 0), clinic_id=int)
-
-
-class _PreparedPages:
-    """The clinic's patients as Django's ``Paginator`` reads them: a count, then one slice."""
-
-    def __init__(self, clinic_id: int, show_voided: bool) -> None:
-        self.clinic_id, self.show_voided = clinic_id, show_voided
-
-    def count(self) -> int:
-        found = LISTED_COUNT.rows(shape=(self.show_voided,), clinic_id=self.clinic_id)
-        return int(found[0][0]) if found else 0
-
-    def __getitem__(self, window: slice) -> list[Patient]:
-        start = window.start or 0
-        rows = LISTED_PAGE.rows(shape=(self.show_voided, start), clinic_id=self.clinic_id)
-        return rows[: window.stop - start] if window.stop is not None else rows
 
 
 @clinic_view(roles=SCHEDULING_ROLES)
@@ -104,17 +36,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     show_voided = request.GET.get("voided") == "1"
-    clinic = staff_clinic(request)
-    patients: Any = _PreparedPages(clinic.pk, show_voided)
-    if query.strip():
-        patients = with_overview(search(_clinic_patients(show_voided, clinic.pk), query))
-    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
-    attach_overviews(page.object_list)
-    today = timezone.localdate()
-    rows = [
-        {"patient": p, "last_visit": last_visit(p), "status": patient_status(p, today)}
-        for p in page.object_list
-    ]
+    page, rows = patient_page(
+        staff_clinic(request).pk,
+        query=query,
+        show_voided=show_voided,
+        page=request.GET.get("page"),
+        today=timezone.localdate(),
+    )
     return render(
         request,
         "pages/patient_list.html",

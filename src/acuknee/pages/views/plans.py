@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
 from acuknee.care import errors, services
-from acuknee.care.queries import affected_side, planning_refusals, screening_of
+from acuknee.care.queries import affected_side, plan_shown, planning_refusals, screening_of
 from acuknee.clinical import Plan, load_knowledge
 from acuknee.forms.plans import (
     PlanEditForm,
@@ -34,22 +33,12 @@ from acuknee.pages import answers
 from acuknee.pages.views.intake import Citation, citations, intake_for, intake_page
 from acuknee.pages.views.reference import diagram_context
 from acuknee.records.models import Patient, PlanRecord
-from acuknee.records.prepared import Prepared
 from acuknee.reports.stricta_report import short_citation, split_sources
 
 
 def plan_for(patient: Patient, plan_id: int) -> PlanRecord:
     """The patient's plan, or 404."""
     return get_object_or_404(PlanRecord, pk=plan_id, patient=patient)
-
-
-def _plan_shown(patient_id: int, plan_id: int) -> QuerySet[PlanRecord]:
-    rows = PlanRecord.objects.select_related("intake", "signed_by", "voided_by")  # shown
-    return rows.filter(pk=plan_id, patient_id=patient_id)
-
-
-PLAN_SHOWN = Prepared(_plan_shown, patient_id=int, plan_id=int)
-"""``plan_for`` as the plan page reads it, with the rows it shows: compiled once."""
 
 
 def _to_detail(record: PlanRecord) -> HttpResponse:
@@ -157,7 +146,7 @@ def plan_context(record: PlanRecord) -> dict[str, Any]:
 
 @clinic_view(roles=CLINICAL_ROLES)
 def plan_detail(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
-    record = PLAN_SHOWN.first(known={"patient": patient}, patient_id=patient.pk, plan_id=plan_id)
+    record = plan_shown(patient, plan_id)
     if record is None:
         raise Http404("no such plan")
     context = {
