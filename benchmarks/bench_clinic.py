@@ -15,7 +15,11 @@ Jobs, each at every concurrency of ``Settings.clients`` (1, 10 and 50 clients):
 - intake save: ``POST`` of the intake form with a full baseline (42 KOOS items, pain, PSS-4,
   sleep, performance tests), screened and assessed by the core; answered by a redirect;
 - session save: ``POST`` of the session form as pre-filled from a signed plan, with pain before
-  and after; answered by a redirect.
+  and after, and a new form token each time as a form opened anew (a token posted again is a
+  repeated submit, answered by the same redirect without a save); answered by a redirect.
+
+Each save must store its row: a run whose timed saves stored fewer intakes or sessions than
+there were requests fails (``unstored_saves``), so a figure never times another path.
 
 Floor: ``GET /healthz/`` (no database, no login, no session cookie) on the same server, at the
 same concurrency, in the same run. In each round the floor and every job get one burst in turn
@@ -49,6 +53,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -197,6 +202,13 @@ def filled(form: Form, values: dict[str, str], token: str) -> list[tuple[str, st
     return pairs
 
 
+def as_opened_anew(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The pairs as a browser sends them from a session form opened anew: the page gives each
+    form its own ``form_token``, and a token posted again is answered as a repeated submit
+    (the session stored once, the same redirect), not as a save."""
+    return [(n, uuid.uuid4().hex if n == "form_token" else v) for n, v in pairs]
+
+
 # --- HTTP clients --------------------------------------------------------------------------------
 
 
@@ -340,6 +352,35 @@ def restore(env: dict[str, str], copy: Path) -> None:
     shutil.copyfile(copy, database)
 
 
+SAVED_IN = {"intake save": "clinic_intakerecord", "session save": "clinic_treatmentsession"}
+"""The table each save adds a row to: a save answered without storing one is not a save."""
+
+
+def stored_rows(env: dict[str, str]) -> dict[str, int]:
+    """Rows in each save's table now (read beside the server, as SQLite allows)."""
+    with contextlib.closing(sqlite3.connect(_database(env))) as db:
+        return {
+            name: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for name, table in SAVED_IN.items()
+        }
+
+
+def unstored_saves(
+    before: dict[str, int], after: dict[str, int], tallies: dict[str, Tally]
+) -> list[str]:
+    """An error for each save endpoint whose timed requests stored fewer rows than they were
+    (the warm-up stores some more): the figure would time another path, such as a repeated
+    submit answered by a redirect."""
+    out = []
+    for name, tally in tallies.items():
+        if name in SAVED_IN and after[name] - before[name] < len(tally.latencies):
+            out.append(
+                f"{name}: {len(tally.latencies)} timed requests stored only "
+                f"{after[name] - before[name]} rows"
+            )
+    return out
+
+
 def _listening_port(process: subprocess.Popen[bytes], log: Path) -> int:
     """The port gunicorn bound (it was asked for port 0: any free one), from its log."""
     deadline = time.monotonic() + 60
@@ -470,7 +511,7 @@ def endpoints(setup: Client) -> Endpoints:
 
     def save_session(client: Client, i: int) -> Response:
         pid = session_ids[i % len(session_ids)]
-        form = filled(sessions[pid], SESSION_PAIN, client.token)
+        form = as_opened_anew(filled(sessions[pid], SESSION_PAIN, client.token))
         return client.post(f"/patients/{pid}/sessions/new/", form)
 
     points = sum(1 for n, v in sessions[session_ids[0]].fields if n.endswith("-code") and v)
@@ -639,8 +680,10 @@ def run(settings: Settings) -> list[Result]:
                     found = endpoints(clients[0])
                     copy = snapshot(env)
                 for jobs in (found.reads, found.writes):
+                    before = stored_rows(env)
                     floor, tallies = phase(clients[:n], found.floor, jobs, settings)
                     errors += floor.errors + [e for t in tallies.values() for e in t.errors]
+                    errors += unstored_saves(before, stored_rows(env), tallies)
                     if not errors:
                         results += _results(n, floor, jobs, tallies)
             if errors:

@@ -227,3 +227,25 @@ def test_measured_throughput_replaces_one_over_the_median() -> None:
     timing = Timing(n=1, median_ns=1e7, p95_ns=1e7)
     assert Result("r", timing, "f", timing).per_second == pytest.approx(100.0)
     assert Result("r", timing, "f", timing, throughput=250.0).per_second == 250.0
+
+
+def test_a_session_form_is_sent_as_opened_anew_with_a_new_token_each_time() -> None:
+    pairs = [("csrfmiddlewaretoken", "t"), ("form_token", "old"), ("session_date", "2026-11-24")]
+    first, second = bench_clinic.as_opened_anew(pairs), bench_clinic.as_opened_anew(pairs)
+    assert dict(first)["form_token"] not in {"old", dict(second)["form_token"]}
+    assert [n for n, _ in first] == [n for n, _ in pairs]
+    assert dict(first)["session_date"] == "2026-11-24"
+
+
+def test_timed_saves_that_stored_fewer_rows_than_requests_void_the_run() -> None:
+    tallies = {
+        "intake save": bench_clinic.Tally(latencies=[1.0] * 3),
+        "session save": bench_clinic.Tally(latencies=[1.0] * 3),
+        "patient page": bench_clinic.Tally(latencies=[1.0] * 3),
+    }
+    before = {"intake save": 10, "session save": 5}
+    assert (
+        bench_clinic.unstored_saves(before, {"intake save": 14, "session save": 8}, tallies) == []
+    )
+    problems = bench_clinic.unstored_saves(before, {"intake save": 14, "session save": 6}, tallies)
+    assert problems == ["session save: 3 timed requests stored only 1 rows"]

@@ -29,7 +29,7 @@ from typing import Any
 from locust import HttpUser, between, events, task
 from locust.clients import HttpSession
 
-from benchmarks.bench_clinic import Form, filled, form_with
+from benchmarks.bench_clinic import Form, as_opened_anew, filled, form_with
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["ACUKNEE_LOADTEST_PLAN"]).read_text())
 SAMPLES_FILE = Path(os.environ["ACUKNEE_LOADTEST_SAMPLES"])
@@ -155,7 +155,9 @@ class Practitioner(HttpUser):
     @task(1)
     def session_save(self) -> None:
         pid = self._write_patient()
-        form = filled(_form(PLAN["session_forms"][str(pid)]), PLAN["session_values"], self.token)
+        form = as_opened_anew(
+            filled(_form(PLAN["session_forms"][str(pid)]), PLAN["session_values"], self.token)
+        )
         with self.client.post(
             f"/patients/{pid}/sessions/new/",
             data=form,
