@@ -18,9 +18,14 @@ from django.utils.functional import Promise
 import acuknee.forms
 import acuknee.pages.views
 from acuknee.clinical import load_knowledge
+from acuknee.demo import record_intake
 from acuknee.forms.base import Form, copy_fields
 from acuknee.forms.intake import IntakeForm, _layout
 from acuknee.forms.sessions import PointForm, SessionForm
+from acuknee.records.models import Patient
+
+from .conftest import login
+from .test_voiding import oa_intake
 
 _IMMUTABLE = (str, bytes, int, float, bool, type(None), dt.date, Promise, type)
 
@@ -173,3 +178,27 @@ def test_building_a_form_copies_its_fields_with_copy_fields(
     monkeypatch.setattr("acuknee.forms.base.copy_fields", counting)
     SessionForm()
     assert copied == list(SessionForm.base_fields)
+
+
+@pytest.mark.django_db
+def test_one_patients_previous_answers_never_show_on_another_patients_intake(
+    alice: Any, patient: Patient
+) -> None:
+    """The intake page writes a repeat intake's previous answers into its form's fields (their
+    help texts): they stay on that page, whichever patient's intake is opened next."""
+    other = Patient.objects.create(
+        clinic=patient.clinic,
+        record_number="N-0002",
+        given_name="Bea",
+        family_name="Synthetic",
+        date_of_birth=dt.date(1958, 3, 2),
+        sex="female",
+        synthetic=True,
+        created_by=alice,
+    )
+    record_intake(patient, oa_intake(), dt.date(2026, 1, 5), alice)
+    client = login(alice)
+    first = client.get(f"/patients/{patient.pk}/intake/new/?step=all").content.decode()
+    assert "Previous intake (2026-01-05)" in first
+    second = client.get(f"/patients/{other.pk}/intake/new/?step=all").content.decode()
+    assert "Previous intake" not in second
