@@ -42,6 +42,7 @@ from benchmarks.bench_clinic import (
     demo_data,
     form_with,
     served,
+    stored_rows,
 )
 from benchmarks.harness import percentile
 
@@ -292,6 +293,15 @@ def summarise(
     return stats, total, errors
 
 
+def unstored_sessions(raw: list[list[Any]], stored: int) -> list[str]:
+    """An error when fewer sessions were stored than session saves answered as saved: those
+    would be repeated submits (answered by the same redirect without a save), not saves."""
+    saved = sum(1 for name, _, _, ok, _ in raw if ok and name == "session save")
+    if stored >= saved:
+        return []
+    return [f"session save: {saved} answered as saved, only {stored} sessions stored"]
+
+
 def _server_errors(data_dir: Path) -> list[str]:
     log = data_dir / "gunicorn.log"
     if not log.exists():
@@ -310,6 +320,7 @@ def run(options: Options) -> Report:
         work = Path(tmp)
         plan = work / "plan.json"
         plan.write_text(json.dumps(discover(port, options.think_s)))
+        before = stored_rows(env)
         sampler = Sampler()
         sampler.start()
         try:
@@ -319,7 +330,9 @@ def run(options: Options) -> Report:
             sampler.join()
         raw = json.loads((work / "samples.json").read_text())
         server_log = _server_errors(Path(env["ACUKNEE_DATA_DIR"]))
+        after = stored_rows(env)
     stats, total, errors = summarise(raw, seconds, options.warmup_s)
+    errors += unstored_sessions(raw, after["session save"] - before["session save"])
     return Report(
         options=options,
         seconds=seconds,

@@ -25,6 +25,7 @@ from benchmarks.loadtest.runner import (
     memory_summary,
     slope,
     summarise,
+    unstored_sessions,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +52,15 @@ def test_requests_started_in_the_warmup_leave_latencies_and_rates_but_errors_sta
     assert (row.requests, row.errors, row.p95_ms) == (11, 1, 10.0)
     assert total == pytest.approx(11 / 10)
     assert errors == ["patient list: HTTP 500: boom"]
+
+
+def test_session_saves_answered_without_a_stored_session_void_the_run() -> None:
+    raw = [["session save", 0.0, 10.0, True, ""] for _ in range(4)]
+    raw += [["session save", 0.0, 10.0, False, "HTTP 400"], ["patient page", 0.0, 5.0, True, ""]]
+    assert unstored_sessions(raw, stored=4) == []
+    assert unstored_sessions(raw, stored=1) == [
+        "session save: 4 answered as saved, only 1 sessions stored"
+    ]
 
 
 def test_memory_is_flat_when_only_the_first_window_grows() -> None:
