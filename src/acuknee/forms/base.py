@@ -4,8 +4,8 @@ every choice list.
 Django gives every form instance a deep copy of the class's fields, so that one form's changes
 (a label, a help text, a narrowed choice list) never reach another request. For a choice field
 that deep copy also deep-copies its choice list and normalises the widget's copy of it again:
-the intake's 178 fields, about 650 options, spent 2.7 ms a form there, and a session's dozen
-point and event forms about 1 ms (issue 15). ``copy_fields`` copies each field and widget
+the intake's 179 fields, with about 560 options, took 4.1 ms a form, 0.9 ms this way (issue 15;
+docs/performance.md, goal 1's fifth round). ``copy_fields`` copies each field and widget
 exactly as Django's own ``__deepcopy__`` methods do, but copies a normalised choice list one
 list at a time: its ``(value, label)`` tuples, texts and lazy texts cannot be changed in place,
 so sharing them is the same as copying them. A field or widget with its own copying (a model
