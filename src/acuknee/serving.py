@@ -42,9 +42,9 @@ def settle_worker() -> int:
     A worker holds about 190,000 long-lived objects by then (Django, the models, the knowledge
     base, the forms' fields). Every full collection walked all of them: 96 ms on the benchmark
     machine, about once every hundred intake saves (measured), on whichever request happened to
-    trigger it. Frozen objects are never walked again; they
-    are never freed either, which they would not be anyway while the worker lives. The worker
-    calls this once, at start (``acuknee.site.wsgi``), after gunicorn forked it."""
+    trigger it. Frozen objects are never walked again; they are never freed either, which they
+    would not be anyway while the worker lives. The worker calls this once, at start
+    (``acuknee.site.wsgi``), after gunicorn forked it."""
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 - imports every view module now
