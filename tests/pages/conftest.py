@@ -36,15 +36,22 @@ def southside_clinic() -> Clinic:
 
 def ada(northside: Clinic, alice: User) -> Patient:
     """A synthetic Northside patient."""
+    return synthetic_patient(northside, alice, "N-0001", "Ada", dt.date(1960, 5, 17))
+
+
+def synthetic_patient(
+    clinic: Clinic, user: User, record_number: str, given_name: str, born: dt.date
+) -> Patient:
+    """A synthetic woman of ``clinic``, registered by ``user``."""
     return Patient.objects.create(
-        clinic=northside,
-        record_number="N-0001",
-        given_name="Ada",
+        clinic=clinic,
+        record_number=record_number,
+        given_name=given_name,
         family_name="Synthetic",
-        date_of_birth=dt.date(1960, 5, 17),
+        date_of_birth=born,
         sex="female",
         synthetic=True,
-        created_by=alice,
+        created_by=user,
     )
 
 
@@ -81,6 +88,12 @@ def dana(northside: Clinic) -> User:
 @pytest.fixture
 def erin(northside: Clinic) -> User:
     return staff("erin", northside, Role.CLINIC_ADMIN)
+
+
+@pytest.fixture
+def other_patient(northside: Clinic, alice: User) -> Patient:
+    """A second synthetic Northside patient."""
+    return synthetic_patient(northside, alice, "N-0002", "Bea", dt.date(1955, 1, 2))
 
 
 @pytest.fixture

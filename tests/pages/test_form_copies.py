@@ -182,23 +182,13 @@ def test_building_a_form_copies_its_fields_with_copy_fields(
 
 @pytest.mark.django_db
 def test_one_patients_previous_answers_never_show_on_another_patients_intake(
-    alice: Any, patient: Patient
+    alice: Any, patient: Patient, other_patient: Patient
 ) -> None:
     """The intake page writes a repeat intake's previous answers into its form's fields (their
     help texts): they stay on that page, whichever patient's intake is opened next."""
-    other = Patient.objects.create(
-        clinic=patient.clinic,
-        record_number="N-0002",
-        given_name="Bea",
-        family_name="Synthetic",
-        date_of_birth=dt.date(1958, 3, 2),
-        sex="female",
-        synthetic=True,
-        created_by=alice,
-    )
     record_intake(patient, oa_intake(), dt.date(2026, 1, 5), alice)
     client = login(alice)
     first = client.get(f"/patients/{patient.pk}/intake/new/?step=all").content.decode()
     assert "Previous intake (2026-01-05)" in first
-    second = client.get(f"/patients/{other.pk}/intake/new/?step=all").content.decode()
+    second = client.get(f"/patients/{other_patient.pk}/intake/new/?step=all").content.decode()
     assert "Previous intake" not in second

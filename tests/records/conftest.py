@@ -5,5 +5,6 @@ from __future__ import annotations
 from tests.pages.conftest import (  # noqa: F401  (fixtures re-exported for tests/records)
     alice,
     northside,
+    other_patient,
     patient,
 )

@@ -3,11 +3,8 @@ built once: still scoped to the record it is read from."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.apps import apps
-from django.contrib.auth.models import User
 
 from acuknee.records.models import Patient, _HistoryManager
 
@@ -30,20 +27,10 @@ def test_every_record_with_history_reads_it_through_the_kept_manager_class() -> 
 
 
 @pytest.mark.django_db
-def test_a_records_history_holds_that_record_only(alice: User, patient: Patient) -> None:
-    other = Patient.objects.create(
-        clinic=patient.clinic,
-        record_number="N-0002",
-        given_name="Bea",
-        family_name="Synthetic",
-        date_of_birth=dt.date(1958, 3, 2),
-        sex="female",
-        synthetic=True,
-        created_by=alice,
-    )
-    other.phone = "01234 567890"
-    other.save()
+def test_a_records_history_holds_that_record_only(patient: Patient, other_patient: Patient) -> None:
+    other_patient.phone = "01234 567890"
+    other_patient.save()
     assert patient.history.count() == 1
-    assert other.history.count() == 2
+    assert other_patient.history.count() == 2
     assert Patient.history.count() == 3
-    assert {h.id for h in other.history.all()} == {other.pk}
+    assert {h.id for h in other_patient.history.all()} == {other_patient.pk}

@@ -31,20 +31,6 @@ def sam(southside: Clinic) -> User:
     return user
 
 
-@pytest.fixture
-def other_patient(northside: Clinic, alice: User) -> Patient:
-    return Patient.objects.create(
-        clinic=northside,
-        record_number="N-0002",
-        given_name="Bea",
-        family_name="Synthetic",
-        date_of_birth=dt.date(1955, 1, 2),
-        sex="female",
-        synthetic=True,
-        created_by=alice,
-    )
-
-
 def events(**filters: Any) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(**filters).order_by("id"))
 

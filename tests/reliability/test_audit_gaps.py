@@ -3,7 +3,6 @@ too large for the database all leave a row."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -15,20 +14,6 @@ from acuknee.records.models import ApiToken, Clinic, Patient
 from tests.pages.conftest import login
 
 TOO_BIG = "99999999999999999999"  # beyond BIGINT (2**63 - 1)
-
-
-@pytest.fixture
-def other_patient(northside: Clinic, alice: User) -> Patient:
-    return Patient.objects.create(
-        clinic=northside,
-        record_number="N-0002",
-        given_name="Bea",
-        family_name="Synthetic",
-        date_of_birth=dt.date(1955, 1, 2),
-        sex="female",
-        synthetic=True,
-        created_by=alice,
-    )
 
 
 @pytest.fixture
