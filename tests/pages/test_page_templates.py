@@ -223,8 +223,52 @@ def test_the_plain_widgets_are_written_as_django_s_own_templates_write_them() ->
         attrs = {"id": "id_f", "required": True, "class": "a&b"}
         mine = widget.render("f", value, attrs=attrs, renderer=ours)
         assert mine == widget.render("f", value, attrs=attrs, renderer=django), (widget, value)
-    select = forms.Select(choices=[("a", "A")])  # not a plain widget: Django's template
-    assert select.render("s", "a", renderer=ours) == select.render("s", "a", renderer=django)
+
+
+def test_the_choice_widgets_are_written_as_django_s_own_templates_write_them() -> None:
+    from django import forms
+    from django.forms.renderers import Jinja2 as DjangoRenderer
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    from acuknee.pages.templating import FormRenderer
+
+    ours, django = FormRenderer(), DjangoRenderer()
+    flat = [("a", "A <b>"), ("b&c", 'B "quoted"'), (3, "three"), ("", "---")]
+    grouped = [("Knee & <thigh>", [("st35", "ST35"), ("sp9", gettext_lazy("SP9"))]), ("x", "X")]
+    grouped += [("", [])]
+    odd = [(None, "none"), (True, mark_safe("<em>safe</em>")), ("g", "")]
+
+    class OwnOption(forms.RadioSelect):
+        option_template_name = "django/forms/widgets/input_option.html"
+
+    class OtherOption(forms.Select):
+        option_template_name = "django/forms/widgets/attrs.html"  # not an option writer
+
+    widgets: list[tuple[forms.Widget, Any]] = []
+    for choices in (flat, grouped, odd):
+        widgets += [
+            (forms.Select(choices=choices), "a"),
+            (forms.Select(choices=choices, attrs={"class": "c", "disabled": True}), None),
+            (forms.SelectMultiple(choices=choices), ["b&c", "st35"]),
+            (forms.RadioSelect(choices=choices), "3"),
+            (forms.RadioSelect(choices=choices, attrs={"class": "inline"}), None),
+            (forms.CheckboxSelectMultiple(choices=choices), ["a", "x"]),
+            (OwnOption(choices=choices), "x"),
+            (OtherOption(choices=choices), "x"),
+        ]
+    widgets += [
+        (forms.NullBooleanSelect(), True),
+        (forms.NullBooleanSelect(), None),
+        (forms.CheckboxInput(), True),
+        (forms.CheckboxInput(attrs={"class": "c"}), False),
+        (forms.CheckboxInput(), "on"),
+    ]
+    for widget, value in widgets:
+        for attrs in ({"id": "id_f", "required": True}, {"aria-describedby": "h"}, None):
+            mine = widget.render("f", value, attrs=attrs, renderer=ours)
+            theirs = widget.render("f", value, attrs=attrs, renderer=django)
+            assert mine == theirs, (type(widget).__name__, value, attrs)
 
 
 def test_the_app_s_forms_render_as_with_django_s_renderer(db: Any) -> None:
@@ -232,6 +276,8 @@ def test_the_app_s_forms_render_as_with_django_s_renderer(db: Any) -> None:
 
     from acuknee.clinical import load_knowledge
     from acuknee.forms.intake import IntakeForm
+    from acuknee.forms.measurements import MeasurementsForm
+    from acuknee.forms.sessions import AdverseEventForm, ConsentForm, PointForm, SessionForm
     from acuknee.forms.voiding import VoidRecordForm
     from acuknee.pages.templating import FormRenderer
 
@@ -240,6 +286,19 @@ def test_the_app_s_forms_render_as_with_django_s_renderer(db: Any) -> None:
         IntakeForm({"visit_date": "not a date"}, patient=None, kb=load_knowledge()),
         VoidRecordForm(initial={"version": 3}),
         VoidRecordForm({"reason": "<script>", "version": "x"}),
+        SessionForm(),
+        SessionForm({"session_date": "x", "pain_before": "11"}),
+        PointForm(),
+        PointForm({"code": "<b>", "side": "nowhere"}),
+        AdverseEventForm(),
+        ConsentForm(),
+        MeasurementsForm(instruments=["koos", "pain_nrs", "pss4", "timed_up_and_go"]),
+        MeasurementsForm(
+            {"m__pain_nrs__current": "12"},
+            instruments=["pain_nrs", "koos"],
+            with_date=False,
+            audience="patient",
+        ),
     ]
     for form in forms_shown:
         form.renderer = FormRenderer()

@@ -202,17 +202,26 @@ _csrf_token = lazy(lambda token: token(), str)
 
 
 class FormRenderer(JinjaFormRenderer):
-    """Django's Jinja2 form renderer (``FORM_RENDERER``) that writes the plain widgets (the
-    ``<input>`` family and ``<textarea>``) itself, as Django's own templates for them write
-    them (``django/forms/jinja2/django/forms/widgets``): each render through a template cost
-    about 50 µs, five on a patient's page and some 130 on the intake page (issue 15).
+    """Django's Jinja2 form renderer (``FORM_RENDERER``) that writes Django's own widgets
+    itself, as Django's templates for them write them (``django/forms/jinja2/django/forms/
+    widgets``): the ``<input>`` family, ``<textarea>``, ``<select>`` with its options, and the
+    radio and checkbox lists. Each render through a template cost about 50 µs, and a choice
+    widget one more per option: five on a patient's page, some 600 on the intake page and 570 on
+    the session form (issue 15). A widget or option with another template is rendered by it.
     ``tests/pages/test_page_templates.py`` holds each to Django's template's output."""
 
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
         write = _WIDGET_WRITERS.get(template_name)
-        if write is None or context.keys() != {"widget"}:
-            return str(super().render(template_name, context, request=request))
-        return write(context["widget"])
+        if write is not None and context.keys() == {"widget"}:
+            try:
+                return write(context["widget"])
+            except _OwnTemplate:
+                pass
+        return str(super().render(template_name, context, request=request))
+
+
+class _OwnTemplate(Exception):
+    """An option of a choice widget names a template of its own: render the widget by it."""
 
 
 def _widget_attrs(attrs: dict[str, Any]) -> str:
@@ -241,6 +250,62 @@ def _textarea_widget(widget: dict[str, Any]) -> str:
     return f'<textarea name="{name}"{attrs}>\n{text}</textarea>'
 
 
+def _select_widget(widget: dict[str, Any]) -> str:
+    """``django/forms/widgets/select.html``, its options by ``select_option.html``."""
+    parts = [f'<select name="{escape(widget["name"])}"{_widget_attrs(widget["attrs"])}>']
+    for group, options, _index in widget["optgroups"]:
+        if group:
+            parts.append(f'\n  <optgroup label="{escape(group)}">')
+        for option in options:
+            if option["template_name"] != _SELECT_OPTION:
+                raise _OwnTemplate
+            value, label = escape(option["value"]), escape(option["label"])
+            parts.append(
+                f'\n  <option value="{value}"{_widget_attrs(option["attrs"])}>{label}</option>'
+            )
+        if group:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return "".join(parts)
+
+
+def _multiple_input_widget(widget: dict[str, Any]) -> str:
+    """``django/forms/widgets/multiple_input.html`` (radio and checkbox lists), its options by
+    ``input_option.html``."""
+    attrs = widget["attrs"]
+    shown_id = f' id="{escape(attrs["id"])}"' if attrs.get("id") else ""
+    shown_class = f' class="{escape(attrs["class"])}"' if attrs.get("class") else ""
+    parts = [f"<div{shown_id}{shown_class}>"]
+    for group, options, _index in widget["optgroups"]:
+        if group:
+            parts.append(f"\n  <div><label>{escape(group)}</label>")
+        for option in options:
+            parts.append(f"<div>\n    {_input_option(option)}</div>")
+        if group:
+            parts.append("\n  </div>")
+    parts.append("\n</div>")
+    return "".join(parts)
+
+
+def _input_option(option: dict[str, Any]) -> str:
+    """``django/forms/widgets/input_option.html`` (``radio_option``, ``checkbox_option``)."""
+    if option["template_name"] not in _INPUT_OPTIONS:
+        raise _OwnTemplate
+    control = _input_widget(option)
+    if not option["wrap_label"]:
+        return control
+    option_id = option["attrs"].get("id")
+    opening = f'<label for="{escape(option_id)}">' if option_id else "<label>"
+    return f"{opening}{control} {escape(option['label'])}</label>"
+
+
+_SELECT_OPTION = "django/forms/widgets/select_option.html"
+_INPUT_OPTIONS = frozenset(
+    f"django/forms/widgets/{kind}.html"
+    for kind in ("input_option", "radio_option", "checkbox_option")
+)
+
+
 _WIDGET_WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
     **{
         f"django/forms/widgets/{kind}.html": _input_widget
@@ -261,6 +326,10 @@ _WIDGET_WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
         )
     },
     "django/forms/widgets/textarea.html": _textarea_widget,
+    "django/forms/widgets/checkbox.html": _input_widget,
+    "django/forms/widgets/select.html": _select_widget,
+    "django/forms/widgets/radio.html": _multiple_input_widget,
+    "django/forms/widgets/checkbox_select.html": _multiple_input_widget,
 }
 
 
