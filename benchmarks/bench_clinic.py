@@ -12,6 +12,10 @@ Jobs, each at every concurrency of ``Settings.clients`` (1, 10 and 50 clients):
 
 - patient list: ``GET /``;
 - patient page: ``GET /patients/<id>/`` of a demo patient in course (sessions, measurements);
+- plan page, outcomes page (with its charts) and worklist: ``GET`` of the same patient's signed
+  plan and outcomes, and ``/worklist/``;
+- intake form and session form: ``GET`` of the same patient's intake (its first step) and
+  session form, the pages a practitioner opens at every visit;
 - intake save: ``POST`` of the intake form with a full baseline (42 KOOS items, pain, PSS-4,
   sleep, performance tests), screened and assessed by the core; answered by a redirect;
 - session save: ``POST`` of the session form as pre-filled from a signed plan, with pain before
@@ -552,6 +556,18 @@ def endpoints(setup: Client) -> Endpoints:
                 lambda c, _: c.get("/worklist/"),
                 lambda r: r.status == 200,
                 "GET /worklist/, the clinic's open tasks",
+            ),
+            Endpoint(
+                "intake form",
+                lambda c, _: c.get(f"/patients/{shown}/intake/new/"),
+                lambda r: r.status == 200 and 'name="visit_date"' in r.body,
+                f"GET /patients/{shown}/intake/new/, the intake's first step",
+            ),
+            Endpoint(
+                "session form",
+                lambda c, _: c.get(f"/patients/{shown}/sessions/new/"),
+                lambda r: r.status == 200 and 'name="session_date"' in r.body,
+                f"GET /patients/{shown}/sessions/new/, pre-filled from the signed plan",
             ),
         ],
         writes=[

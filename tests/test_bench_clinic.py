@@ -26,6 +26,8 @@ JOBS = (
     "plan page",
     "outcomes page",
     "worklist",
+    "intake form",
+    "session form",
     "intake save",
     "session save",
 )
