@@ -330,6 +330,8 @@ _WIDGET_WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "django/forms/widgets/select.html": _select_widget,
     "django/forms/widgets/radio.html": _multiple_input_widget,
     "django/forms/widgets/checkbox_select.html": _multiple_input_widget,
+    # One answer of a radio or checkbox list on its own (``BoundWidget.tag()``).
+    **dict.fromkeys(_INPUT_OPTIONS, _input_option),
 }
 
 
