@@ -306,3 +306,28 @@ def test_the_app_s_forms_render_as_with_django_s_renderer(db: Any) -> None:
         form.renderer = DjangoRenderer()
         theirs = [str(bound) for bound in form]
         assert mine == theirs
+
+
+def test_one_answer_of_a_list_is_written_as_django_s_option_template_writes_it() -> None:
+    """``BoundWidget.tag()`` (a radio or checkbox answer on its own, as the radio groups and
+    the session form print them) goes through the option writer."""
+    from django import forms
+    from django.forms.renderers import Jinja2 as DjangoRenderer
+
+    from acuknee.pages.templating import FormRenderer
+
+    class Answers(forms.Form):
+        one = forms.ChoiceField(
+            choices=[("0", "None <b>"), ("1", "Mild")], widget=forms.RadioSelect
+        )
+        many = forms.MultipleChoiceField(
+            choices=[("a", "A & a"), ("b", "B")], widget=forms.CheckboxSelectMultiple
+        )
+
+    for data in (None, {"one": "1", "many": ["a", "b"]}):
+        mine = Answers(data, renderer=FormRenderer())
+        theirs = Answers(data, renderer=DjangoRenderer())
+        for name in ("one", "many"):
+            for ours, django in zip(mine[name], theirs[name], strict=True):
+                assert ours.tag() == django.tag()
+                assert ours.tag(wrap_label=True) == django.tag(wrap_label=True)
