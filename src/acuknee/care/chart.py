@@ -13,7 +13,6 @@ by the same definitions as ``care.queries`` (one rule each, tested against each 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -165,19 +164,13 @@ class Chart:
         return max((d for d in days if d is not None), default=None)
 
 
-@functools.cache
-def _referral_cleared() -> Exists:
-    """Built once: a query resolves a copy of an expression and never changes the original."""
-    return Exists(clearing_outcomes())
-
-
 # The chart's reads, compiled once per connection (``records.prepared``): building and
 # compiling these five querysets took longer than running them (issue 15).
 
 
 def _intakes(patient_id: int) -> QuerySet[IntakeRecord]:
     rows = IntakeRecord.objects.filter(patient_id=patient_id)
-    rows = rows.annotate(referral_cleared=_referral_cleared()).defer("assessment")
+    rows = rows.annotate(referral_cleared=Exists(clearing_outcomes())).defer("assessment")
     return rows.order_by(*INTAKE_ORDER)
 
 
