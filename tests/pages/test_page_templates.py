@@ -331,3 +331,100 @@ def test_one_answer_of_a_list_is_written_as_django_s_option_template_writes_it()
             for ours, django in zip(mine[name], theirs[name], strict=True):
                 assert ours.tag() == django.tag()
                 assert ours.tag(wrap_label=True) == django.tag(wrap_label=True)
+
+
+def test_a_field_s_group_label_and_errors_are_written_as_django_s_templates_write_them(
+    db: Any,
+) -> None:
+    """``as_field_group()``, ``label_tag()``, ``legend_tag()`` and the error lists, written by
+    the form renderer (``field.html``, ``label.html``, ``errors/list``), against Django's own
+    renderer: every edge Django's templates and code handle (a radio group's fieldset, help
+    text, no label, a suffix, a required class, no ids, an id of the widget's own, errors of
+    the field and of the form)."""
+    from django import forms
+    from django.forms.renderers import Jinja2 as DjangoRenderer
+    from django.utils.safestring import mark_safe
+
+    from acuknee.clinical import load_knowledge
+    from acuknee.forms.intake import IntakeForm
+    from acuknee.forms.measurements import MeasurementsForm
+    from acuknee.forms.sessions import ConsentForm, PointForm, SessionForm
+    from acuknee.pages.templating import FormRenderer
+
+    class Edges(forms.Form):
+        required_css_class = "needed"
+        plain = forms.CharField(label="Plain <b>", help_text="Help & <i>more</i>")
+        asked = forms.CharField(label="Asked?", required=False)
+        unlabelled = forms.CharField(label="", required=False)
+        own_id = forms.CharField(widget=forms.TextInput(attrs={"id": "mine"}), required=False)
+        described = forms.CharField(
+            widget=forms.TextInput(attrs={"aria-describedby": "elsewhere"}), required=False
+        )
+        pick = forms.ChoiceField(
+            choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect, help_text="One"
+        )
+        many = forms.MultipleChoiceField(
+            choices=[("a", "A")], widget=forms.CheckboxSelectMultiple, required=False
+        )
+        safe = forms.CharField(label=mark_safe("<em>Safe</em>"), required=False)
+        tick = forms.BooleanField(label="Tick ", label_suffix=" =", required=False)
+
+        def clean(self) -> dict[str, Any]:
+            raise forms.ValidationError(["Whole form <wrong>", "Twice"])
+
+    def make(renderer: Any) -> list[forms.Form]:
+        kb = load_knowledge()
+        made: list[forms.Form] = [
+            Edges(renderer=renderer),
+            Edges({"plain": "", "pick": "z"}, renderer=renderer),
+            Edges({"plain": "x"}, auto_id=False, renderer=renderer),
+            Edges({"plain": "x"}, auto_id="f_%s", label_suffix="", renderer=renderer),
+            IntakeForm(patient=None, kb=kb, renderer=renderer),
+            IntakeForm({"visit_date": "not a date"}, patient=None, kb=kb, renderer=renderer),
+            SessionForm({"session_date": "x", "pain_before": "11"}, renderer=renderer),
+            PointForm({"code": "<b>", "side": "nowhere"}, renderer=renderer),
+            ConsentForm({}, renderer=renderer),
+            MeasurementsForm(
+                {"m__pain_nrs__current": "12"},
+                instruments=["pain_nrs", "koos"],
+                with_date=False,
+                audience="patient",
+                renderer=renderer,
+            ),
+        ]
+        for form in made:
+            form.is_bound and form.is_valid()
+        return made
+
+    def written(form: forms.Form) -> list[Any]:
+        parts: list[Any] = [str(form.non_field_errors())]
+        for bound in form:
+            parts += [
+                bound.as_field_group(),
+                bound.label_tag(),
+                bound.label_tag(attrs={"class": "c&d", "hidden": True}, label_suffix="!"),
+                bound.legend_tag(contents="Other <x>"),
+                str(bound.errors),
+            ]
+        return parts
+
+    ours, theirs = make(FormRenderer()), make(DjangoRenderer())
+    for mine, django in zip(ours, theirs, strict=True):
+        assert written(mine) == written(django), type(mine).__name__
+    edges = ours[1]
+    assert "<fieldset" in edges["pick"].as_field_group()  # the fieldset branch was taken
+    assert 'class="errorlist nonfield"' in str(edges.non_field_errors())
+
+
+def test_a_field_with_a_template_of_its_own_is_rendered_by_that_template() -> None:
+    from django import forms
+
+    from acuknee.pages.templating import FormRenderer
+
+    class Own(forms.Form):
+        name = forms.CharField(template_name="django/forms/div.html")
+
+    form = Own(renderer=FormRenderer())
+    # ``div.html`` is a form's template, not a field's: given a field's context it renders
+    # nothing of the field's group, which shows the writer for ``field.html`` was not used.
+    assert "<label" not in form["name"].as_field_group()

@@ -208,6 +208,11 @@ class FormRenderer(JinjaFormRenderer):
     radio and checkbox lists. Each render through a template cost about 50 µs, and a choice
     widget one more per option: five on a patient's page, some 600 on the intake page and 570 on
     the session form (issue 15). A widget or option with another template is rendered by it.
+    Around the widget it also writes a field's group (``field.html``: its label, help text and
+    errors, as ``as_field_group()`` prints them), its label (``label.html``) and an error list
+    (``errors/list``), which Django renders through three or four more templates per field
+    (about 100 µs a field on the intake page); what goes in them (the label's suffix, its
+    ``for``, the ids) is still Django's own code.
     ``tests/pages/test_page_templates.py`` holds each to Django's template's output."""
 
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
@@ -217,6 +222,9 @@ class FormRenderer(JinjaFormRenderer):
                 return write(context["widget"])
             except _OwnTemplate:
                 pass
+        part = _PART_WRITERS.get(template_name)
+        if part is not None and context.keys() == part[0]:
+            return part[1](context).strip()  # as Django's renderer strips a template's output
         return str(super().render(template_name, context, request=request))
 
 
@@ -333,6 +341,57 @@ _WIDGET_WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
     # One answer of a radio or checkbox list on its own (``BoundWidget.tag()``).
     **dict.fromkeys(_INPUT_OPTIONS, _input_option),
 }
+
+
+def _field_group(context: dict[str, Any]) -> str:
+    """``django/forms/field.html``, whitespace and all."""
+    field = context["field"]
+    fieldset = field.use_fieldset
+    if fieldset:
+        described = field.aria_describedby
+        opening = f' aria-describedby="{escape(described)}"' if described else ""
+        label = field.legend_tag() if field.label else ""
+        head = f"\n  <fieldset{opening}>\n  {label}\n"
+    else:
+        head = f"\n  {field.label_tag() if field.label else ''}\n"
+    help_html = ""
+    if field.help_text:
+        auto_id = field.auto_id
+        shown_id = f' id="{escape(auto_id)}_helptext"' if auto_id else ""
+        help_html = f'<div class="helptext"{shown_id}>{field.help_text}</div>'
+    closing = "</fieldset>" if fieldset else ""
+    return f"{head}\n{help_html}\n{escape(field.errors)}\n{escape(field)}\n{closing}"
+
+
+def _label(context: dict[str, Any]) -> str:
+    """``django/forms/label.html`` (a label or a legend), its attributes by ``attrs.html``."""
+    label = escape(context["label"])
+    if not context["use_tag"]:
+        return label
+    tag = escape(context["tag"])
+    attrs = context["attrs"]
+    return f"<{tag}{_widget_attrs(attrs) if attrs else ''}>{label}</{tag}>"
+
+
+def _error_list(context: dict[str, Any]) -> str:
+    """``django/forms/errors/list/ul.html`` (``default.html`` includes it)."""
+    errors = context["errors"]
+    if not errors:
+        return ""
+    field_id = getattr(errors, "field_id", None)
+    shown_id = f' id="{escape(field_id)}_error"' if field_id else ""
+    items = "".join(f"<li>{escape(error)}</li>" for error in errors)
+    return f'<ul class="{escape(context["error_class"])}"{shown_id}>{items}</ul>'
+
+
+_PART_WRITERS: dict[str, tuple[frozenset[str], Callable[[dict[str, Any]], str]]] = {
+    "django/forms/field.html": (frozenset({"field"}), _field_group),
+    "django/forms/label.html": (frozenset({"field", "label", "attrs", "use_tag", "tag"}), _label),
+    "django/forms/errors/list/default.html": (frozenset({"errors", "error_class"}), _error_list),
+    "django/forms/errors/list/ul.html": (frozenset({"errors", "error_class"}), _error_list),
+}
+"""Django's templates around a widget, each with the context Django gives it; a template given
+another context (a view's own) is rendered by the template."""
 
 
 class PageTemplates(Jinja2):
