@@ -428,3 +428,27 @@ def test_a_field_with_a_template_of_its_own_is_rendered_by_that_template() -> No
     # ``div.html`` is a form's template, not a field's: given a field's context it renders
     # nothing of the field's group, which shows the writer for ``field.html`` was not used.
     assert "<label" not in form["name"].as_field_group()
+
+
+def test_a_page_links_under_the_script_prefix_of_its_own_request(patient: Any, alice: Any) -> None:
+    """``url`` on a page reads the script prefix once per page (``templating._page_url``): a
+    site mounted under a path links under it, and the next request's prefix is its own."""
+    from django.templatetags.static import static
+    from django.urls import set_script_prefix
+
+    from tests.pages.conftest import login
+
+    client = login(alice)
+    path = f"/patients/{patient.pk}/"
+    static("acuknee/acuknee.css")  # the static storage keeps the prefix it was first read under
+    # What Django's WSGI handler does with a request's SCRIPT_NAME (the test client does not).
+    set_script_prefix("/clinic/")
+    try:
+        mounted = client.get(path).content.decode()
+    finally:
+        set_script_prefix("/")
+    assert f'href="/clinic/patients/{patient.pk}/outcomes/"' in mounted
+    assert f'href="/patients/{patient.pk}/outcomes/"' not in mounted
+    plain = client.get(path).content.decode()
+    assert f'href="/patients/{patient.pk}/outcomes/"' in plain
+    assert "/clinic/" not in plain
