@@ -451,4 +451,4 @@ def test_a_page_links_under_the_script_prefix_of_its_own_request(patient: Any, a
     assert f'href="/patients/{patient.pk}/outcomes/"' not in mounted
     plain = client.get(path).content.decode()
     assert f'href="/patients/{patient.pk}/outcomes/"' in plain
-    assert "/clinic/" not in plain
+    assert '"/clinic/' not in plain
