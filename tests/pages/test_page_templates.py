@@ -452,3 +452,27 @@ def test_a_page_links_under_the_script_prefix_of_its_own_request(patient: Any, a
     plain = client.get(path).content.decode()
     assert f'href="/patients/{patient.pk}/outcomes/"' in plain
     assert '"/clinic/' not in plain
+
+
+def test_the_writers_escape_every_value_as_markupsafe_escapes_it() -> None:
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+    from markupsafe import Markup, escape
+
+    from acuknee.pages.templating import _escape
+
+    values: list[Any] = [
+        "plain",
+        "a <b> & \"c\" 'd' >",
+        "",
+        "&amp; already",
+        Markup("<em>safe</em>"),
+        mark_safe("<i>django safe</i>"),
+        gettext_lazy("Lazy <text>"),
+        3,
+        4.5,
+        None,
+        True,
+    ]
+    for value in values:
+        assert _escape(value) == str(escape(value)), repr(value)

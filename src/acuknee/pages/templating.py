@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jinja2
+import markupsafe
 from django.conf import settings
 from django.forms.renderers import Jinja2 as JinjaFormRenderer
 from django.middleware.csrf import get_token
@@ -100,6 +101,28 @@ def safety_banner(context: jinja2.runtime.Context) -> Markup:
     return Markup(template.render(items))
 
 
+def field_row(field: Any, suffix: Any = None) -> Markup:
+    """One form field of a page: its label (after the box for a checkbox), the input and its
+    errors. Written here, not by a macro: the session form prints about 120, and the macro's
+    calls and attribute look-ups cost about 20 µs a field, two fifths of the page's rendering
+    (issue 15). Values are printed as a page template prints them (``_print``)."""
+    label = f"{_print(field.label)}{f' {_print(suffix)}' if suffix else ''}"
+    opening = f'<label for="{_print(field.id_for_label)}">{label}</label>'
+    widget = _print(field)
+    if getattr(field.field.widget, "input_type", None) == "checkbox":
+        kind, shown = "field check", f"{widget} {opening}\n  "
+    else:
+        kind, shown = "field", f"{opening} {widget}"
+    errors = field.errors
+    shown_errors = f'<div class="errors" role="alert">{_print(errors)}</div>' if errors else ""
+    return Markup(f'\n<div class="{kind}">\n  {shown}\n  {shown_errors}\n</div>')
+
+
+def _print(value: Any) -> str:
+    """``{{ value }}`` on a page: printed as Django prints it (``finalize``), then escaped."""
+    return _escape(_as_django_prints(value))
+
+
 DJANGO_FILTERS = (
     "date",
     "time",
@@ -164,7 +187,11 @@ def environment(**options: Any) -> jinja2.Environment:
     options["undefined"] = jinja2.Undefined
     env = jinja2.Environment(**options)
     env.globals.update(
-        url=url, url_or_empty=url_or_empty, static=static, safety_banner=safety_banner
+        url=url,
+        url_or_empty=url_or_empty,
+        static=static,
+        safety_banner=safety_banner,
+        field_row=field_row,
     )
     env.filters.update(number=number, join_dates=join_dates)
     env.filters.update({name: _django_filter(name) for name in DJANGO_FILTERS})
@@ -248,10 +275,25 @@ class _OwnTemplate(Exception):
     """An option of a choice widget names a template of its own: render the widget by it."""
 
 
+def _escape(value: Any) -> str:
+    """``markupsafe.escape(value)``, as text: the same characters, without making a ``Markup``
+    of every name and value written (about 0.5 µs each; the session form writes some 1,500).
+    ``tests/pages/test_page_templates.py`` holds it to ``escape``."""
+    if type(value) is str:
+        return _escape_text(value)
+    return escape(value)  # safe text (``__html__``), lazy text, numbers: as ``escape`` does
+
+
+_escape_text: Callable[[str], str] = getattr(markupsafe, "_escape_inner", None) or (
+    lambda text: str(escape(text))
+)
+"""MarkupSafe's own escaping of plain text (its C speed-up where built), which ``escape`` calls."""
+
+
 def _widget_attrs(attrs: dict[str, Any]) -> str:
     """``django/forms/widgets/attrs.html``."""
     return "".join(
-        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"'
+        f" {_escape(name)}" if value is True else f' {_escape(name)}="{_escape(value)}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -260,30 +302,30 @@ def _widget_attrs(attrs: dict[str, Any]) -> str:
 def _input_widget(widget: dict[str, Any]) -> str:
     """``django/forms/widgets/input.html``."""
     value = widget["value"]
-    shown = f' value="{escape(value)}"' if value is not None else ""
+    shown = f' value="{_escape(value)}"' if value is not None else ""
     return (
-        f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"{shown}'
+        f'<input type="{_escape(widget["type"])}" name="{_escape(widget["name"])}"{shown}'
         f"{_widget_attrs(widget['attrs'])}>"
     )
 
 
 def _textarea_widget(widget: dict[str, Any]) -> str:
     """``django/forms/widgets/textarea.html`` (its text on a line of its own)."""
-    text = escape(widget["value"]) if widget["value"] else ""
-    name, attrs = escape(widget["name"]), _widget_attrs(widget["attrs"])
+    text = _escape(widget["value"]) if widget["value"] else ""
+    name, attrs = _escape(widget["name"]), _widget_attrs(widget["attrs"])
     return f'<textarea name="{name}"{attrs}>\n{text}</textarea>'
 
 
 def _select_widget(widget: dict[str, Any]) -> str:
     """``django/forms/widgets/select.html``, its options by ``select_option.html``."""
-    parts = [f'<select name="{escape(widget["name"])}"{_widget_attrs(widget["attrs"])}>']
+    parts = [f'<select name="{_escape(widget["name"])}"{_widget_attrs(widget["attrs"])}>']
     for group, options, _index in widget["optgroups"]:
         if group:
-            parts.append(f'\n  <optgroup label="{escape(group)}">')
+            parts.append(f'\n  <optgroup label="{_escape(group)}">')
         for option in options:
             if option["template_name"] != _SELECT_OPTION:
                 raise _OwnTemplate
-            value, label = escape(option["value"]), escape(option["label"])
+            value, label = _escape(option["value"]), _escape(option["label"])
             parts.append(
                 f'\n  <option value="{value}"{_widget_attrs(option["attrs"])}>{label}</option>'
             )
@@ -297,12 +339,12 @@ def _multiple_input_widget(widget: dict[str, Any]) -> str:
     """``django/forms/widgets/multiple_input.html`` (radio and checkbox lists), its options by
     ``input_option.html``."""
     attrs = widget["attrs"]
-    shown_id = f' id="{escape(attrs["id"])}"' if attrs.get("id") else ""
-    shown_class = f' class="{escape(attrs["class"])}"' if attrs.get("class") else ""
+    shown_id = f' id="{_escape(attrs["id"])}"' if attrs.get("id") else ""
+    shown_class = f' class="{_escape(attrs["class"])}"' if attrs.get("class") else ""
     parts = [f"<div{shown_id}{shown_class}>"]
     for group, options, _index in widget["optgroups"]:
         if group:
-            parts.append(f"\n  <div><label>{escape(group)}</label>")
+            parts.append(f"\n  <div><label>{_escape(group)}</label>")
         for option in options:
             parts.append(f"<div>\n    {_input_option(option)}</div>")
         if group:
@@ -319,8 +361,8 @@ def _input_option(option: dict[str, Any]) -> str:
     if not option["wrap_label"]:
         return control
     option_id = option["attrs"].get("id")
-    opening = f'<label for="{escape(option_id)}">' if option_id else "<label>"
-    return f"{opening}{control} {escape(option['label'])}</label>"
+    opening = f'<label for="{_escape(option_id)}">' if option_id else "<label>"
+    return f"{opening}{control} {_escape(option['label'])}</label>"
 
 
 _SELECT_OPTION = "django/forms/widgets/select_option.html"
@@ -365,7 +407,7 @@ def _field_group(context: dict[str, Any]) -> str:
     fieldset = field.use_fieldset
     if fieldset:
         described = field.aria_describedby
-        opening = f' aria-describedby="{escape(described)}"' if described else ""
+        opening = f' aria-describedby="{_escape(described)}"' if described else ""
         label = field.legend_tag() if field.label else ""
         head = f"\n  <fieldset{opening}>\n  {label}\n"
     else:
@@ -373,18 +415,18 @@ def _field_group(context: dict[str, Any]) -> str:
     help_html = ""
     if field.help_text:
         auto_id = field.auto_id
-        shown_id = f' id="{escape(auto_id)}_helptext"' if auto_id else ""
+        shown_id = f' id="{_escape(auto_id)}_helptext"' if auto_id else ""
         help_html = f'<div class="helptext"{shown_id}>{field.help_text}</div>'
     closing = "</fieldset>" if fieldset else ""
-    return f"{head}\n{help_html}\n{escape(field.errors)}\n{escape(field)}\n{closing}"
+    return f"{head}\n{help_html}\n{_escape(field.errors)}\n{_escape(field)}\n{closing}"
 
 
 def _label(context: dict[str, Any]) -> str:
     """``django/forms/label.html`` (a label or a legend), its attributes by ``attrs.html``."""
-    label = escape(context["label"])
+    label = _escape(context["label"])
     if not context["use_tag"]:
         return label
-    tag = escape(context["tag"])
+    tag = _escape(context["tag"])
     attrs = context["attrs"]
     return f"<{tag}{_widget_attrs(attrs) if attrs else ''}>{label}</{tag}>"
 
@@ -395,9 +437,9 @@ def _error_list(context: dict[str, Any]) -> str:
     if not errors:
         return ""
     field_id = getattr(errors, "field_id", None)
-    shown_id = f' id="{escape(field_id)}_error"' if field_id else ""
-    items = "".join(f"<li>{escape(error)}</li>" for error in errors)
-    return f'<ul class="{escape(context["error_class"])}"{shown_id}>{items}</ul>'
+    shown_id = f' id="{_escape(field_id)}_error"' if field_id else ""
+    items = "".join(f"<li>{_escape(error)}</li>" for error in errors)
+    return f'<ul class="{_escape(context["error_class"])}"{shown_id}>{items}</ul>'
 
 
 _PART_WRITERS: dict[str, tuple[frozenset[str], Callable[[dict[str, Any]], str]]] = {
