@@ -476,3 +476,48 @@ def test_the_writers_escape_every_value_as_markupsafe_escapes_it() -> None:
     ]
     for value in values:
         assert _escape(value) == str(escape(value)), repr(value)
+
+
+ROW_TEMPLATE = """{% macro row(field, suffix=none) %}
+<div class="field{% if field.field.widget.input_type == 'checkbox' %} check{% endif %}">
+  {% if field.field.widget.input_type == 'checkbox' %}{{ field }} <label for="{{ field.id_for_label }}">{{ field.label }}{% if suffix %} {{ suffix }}{% endif %}</label>
+  {% else %}<label for="{{ field.id_for_label }}">{{ field.label }}{% if suffix %} {{ suffix }}{% endif %}</label> {{ field }}{% endif %}
+  {% if field.errors %}<div class="errors" role="alert">{{ field.errors }}</div>{% endif %}
+</div>{% endmacro %}{{ row(field, suffix) }}"""  # noqa: E501  the row as a page template wrote it
+
+
+def test_a_field_row_is_written_as_the_page_template_wrote_it(db: Any) -> None:
+    """``field_row`` (the session form's, the token and account pages' fields) against the
+    row's template as it was, printed by the pages' own environment."""
+    from django import forms
+    from django.template import engines
+    from django.utils.translation import gettext_lazy
+
+    from acuknee.forms.sessions import AdverseEventForm, ConsentForm, PointForm, SessionForm
+    from acuknee.pages.templating import field_row
+
+    class Edges(forms.Form):
+        tick = forms.BooleanField(label="Tick <b>", required=False)
+        lazy = forms.CharField(label=gettext_lazy("Lazy & label"))
+        area = forms.CharField(widget=forms.Textarea, required=False)
+        when = forms.DateField(required=False)
+
+    template = engines["pages"].env.from_string(ROW_TEMPLATE)  # type: ignore[attr-defined]
+    shown = [
+        Edges(),
+        Edges({"lazy": "", "when": "x<"}),
+        Edges({"lazy": "y"}, auto_id=False),
+        SessionForm(),
+        SessionForm({"session_date": "x", "pain_before": "11"}),
+        PointForm({"code": "<b>", "side": "nowhere"}),
+        AdverseEventForm(),
+        ConsentForm({}),
+    ]
+    rows = 0
+    for form in shown:
+        form.is_bound and form.is_valid()
+        for bound in form:
+            for suffix in (None, 0, 2, "<i>"):
+                assert field_row(bound, suffix) == template.render(field=bound, suffix=suffix)
+                rows += 1
+    assert rows > 100
