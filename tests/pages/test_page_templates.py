@@ -521,3 +521,60 @@ def test_a_field_row_is_written_as_the_page_template_wrote_it(db: Any) -> None:
                 assert field_row(bound, suffix) == template.render(field=bound, suffix=suffix)
                 rows += 1
     assert rows > 100
+
+
+ITEM_TEMPLATE = """{% macro radio_group(field) %}
+<fieldset class="item{% if field.errors %} invalid{% endif %}" id="{{ field.auto_id }}"{% if field.help_text or field.errors %} aria-describedby="{% if field.help_text %}{{ field.auto_id }}-hint{% endif %}{% if field.errors %} {{ field.auto_id }}-errors{% endif %}"{% endif %}>
+  <legend>{{ field.label }}</legend>
+  {% if field.help_text %}<p class="hint" id="{{ field.auto_id }}-hint">{{ field.help_text }}</p>{% endif %}
+  <div class="scale">{% for radio in field %}<label for="{{ radio.id_for_label }}">{{ radio.tag() }} <span>{{ radio.choice_label }}</span></label>{% endfor %}</div>
+  {% if field.errors %}<div class="errors" role="alert" id="{{ field.auto_id }}-errors">{{ field.errors }}</div>{% endif %}
+</fieldset>{% endmacro %}{% macro measure_item(field) %}
+{% if field.field.widget.input_type == "radio" %}
+{{ radio_group(field) }}
+{% else %}
+<div class="item{% if field.errors %} invalid{% endif %}">
+  <label for="{{ field.id_for_label }}">{{ field.label }}</label>
+  {{ field }}
+  {% if field.errors %}<div class="errors" role="alert" id="{{ field.auto_id }}-errors">{{ field.errors }}</div>{% endif %}
+</div>
+{% endif %}{% endmacro %}{{ measure_item(field) }}"""  # noqa: E501  as the page templates wrote them
+
+
+def test_an_instrument_item_is_written_as_the_page_templates_wrote_it(db: Any) -> None:
+    """``measure_item`` and ``radio_group`` (the intake's measures, the reassessment, the
+    self-report) against the two templates they replaced, in the pages' own environment:
+    radio groups and number boxes, with and without hints and errors, for staff and patient."""
+    from django.template import engines
+
+    from acuknee.clinical import load_knowledge
+    from acuknee.forms.intake import IntakeForm
+    from acuknee.forms.measurements import MeasurementsForm
+    from acuknee.pages.templating import measure_item
+
+    instruments = ["koos", "pain_nrs", "pss4", "timed_up_and_go", "chair_stand_30s", "knee_rom"]
+    wrong = {
+        "koos__A1": "9",
+        "koos__A2": "<b>",
+        "pain_nrs__current": "12",
+        "chair_stand_30s__stands": "-4",
+        "knee_rom__flexion_deg": "abc",
+        "measured_on": "x",
+    }
+    template = engines["pages"].env.from_string(ITEM_TEMPLATE)  # type: ignore[attr-defined]
+    shown = [
+        MeasurementsForm(instruments=instruments),
+        MeasurementsForm(wrong, instruments=instruments),
+        MeasurementsForm(wrong, instruments=instruments, with_date=False, audience="patient"),
+    ]
+    for form in shown:
+        form.is_bound and form.is_valid()
+    fields = [bound for form in shown for bound in form]
+    intake = IntakeForm(patient=None, kb=load_knowledge())
+    fields += [bound for _, group in intake.measure_fields() for bound in group]
+    radios = 0
+    for bound in fields:
+        assert measure_item(bound) == template.render(field=bound), bound.name
+        radios += "<fieldset" in measure_item(bound)
+    assert radios > 50
+    assert any("invalid" in measure_item(bound) for bound in fields)

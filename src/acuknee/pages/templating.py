@@ -118,6 +118,60 @@ def field_row(field: Any, suffix: Any = None) -> Markup:
     return Markup(f'\n<div class="{kind}">\n  {shown}\n  {shown_errors}\n</div>')
 
 
+def measure_item(field: Any) -> Markup:
+    """One instrument item, the same on the intake, the reassessment and the self-report: a
+    radio group (``radio_group``) when its answers are few whole numbers, else a labelled
+    number box. ``field``: a bound field made by ``measurements.item_field``. Written here, not
+    by a macro, as ``field_row`` is: the reassessment form prints 61 items and 290 answers."""
+    if getattr(field.field.widget, "input_type", None) == "radio":
+        return Markup(f"\n\n{radio_group(field)}\n")
+    errors = field.errors
+    auto_id = _print(field.auto_id)
+    shown_errors = (
+        f'<div class="errors" role="alert" id="{auto_id}-errors">{_print(errors)}</div>'
+        if errors
+        else ""
+    )
+    return Markup(
+        f'\n\n<div class="item{" invalid" if errors else ""}">\n'
+        f'  <label for="{_print(field.id_for_label)}">{_print(field.label)}</label>\n'
+        f"  {_print(field)}\n  {shown_errors}\n</div>\n"
+    )
+
+
+def radio_group(field: Any) -> Markup:
+    """One question answered by picking one answer: an accessible radio group. The fieldset's
+    legend is the question, the hint (a rating's ends) is tied to it by aria-describedby, and
+    each answer is a native radio inside its own label, so a tap anywhere on the answer picks
+    it, Tab enters and leaves the group and the arrow keys move between answers. ``field``: a
+    bound choice field with a RadioSelect widget."""
+    errors, help_text = field.errors, field.help_text
+    auto_id = _print(field.auto_id)
+    described = ""
+    if help_text or errors:
+        hint = f"{auto_id}-hint" if help_text else ""
+        error = f" {auto_id}-errors" if errors else ""
+        described = f' aria-describedby="{hint}{error}"'
+    shown_hint = f'<p class="hint" id="{auto_id}-hint">{_print(help_text)}</p>' if help_text else ""
+    answers = "".join(
+        f'<label for="{_print(radio.id_for_label)}">{radio.tag()} '
+        f"<span>{_print(radio.choice_label)}</span></label>"
+        for radio in field
+    )
+    shown_errors = (
+        f'<div class="errors" role="alert" id="{auto_id}-errors">{_print(errors)}</div>'
+        if errors
+        else ""
+    )
+    return Markup(
+        f'\n<fieldset class="item{" invalid" if errors else ""}" id="{auto_id}"{described}>\n'
+        f"  <legend>{_print(field.label)}</legend>\n"
+        f"  {shown_hint}\n"
+        f'  <div class="scale">{answers}</div>\n'
+        f"  {shown_errors}\n</fieldset>"
+    )
+
+
 def _print(value: Any) -> str:
     """``{{ value }}`` on a page: printed as Django prints it (``finalize``), then escaped."""
     return _escape(_as_django_prints(value))
@@ -192,6 +246,7 @@ def environment(**options: Any) -> jinja2.Environment:
         static=static,
         safety_banner=safety_banner,
         field_row=field_row,
+        measure_item=measure_item,
     )
     env.filters.update(number=number, join_dates=join_dates)
     env.filters.update({name: _django_filter(name) for name in DJANGO_FILTERS})
