@@ -79,6 +79,8 @@ def history(alice: User, patient: Patient, client: Client) -> dict[str, Any]:
         "session_key": client.session.session_key,
         "now": timezone.now(),
         "since": timezone.now() - dt.timedelta(days=7),
+        "intake_id": cleared.pk,  # an intake with a recorded referral outcome
+        "measured_on": days_ago(9),  # a voided clinic measurement, and who voided it
     }
 
 
@@ -115,7 +117,7 @@ def _other(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return value + 1000
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.date):  # a date or a moment
         return value - dt.timedelta(days=3650)
     return value + "x"
 

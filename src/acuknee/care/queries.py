@@ -197,21 +197,31 @@ def unanswered_red_flags(record: IntakeRecord) -> list[str]:
     return [q.question for q in core_unanswered_red_flags(intake)]
 
 
-def planning_refusals(patient: Patient, record: IntakeRecord) -> list[str]:
+def planning_refusals(
+    patient: Patient,
+    record: IntakeRecord,
+    *,
+    intake: Intake | None = None,
+    screening: Screening | None = None,
+) -> list[str]:
     """Why no plan may be proposed from ``record`` now (empty: planning is allowed). The
-    intake's own screening, an open referral from any intake, and unanswered red flags."""
+    intake's own screening, an open referral from any intake, and unanswered red flags.
+    ``intake`` and ``screening``: the record's, when the caller has read them already."""
     reasons: list[str] = []
     if patient.is_voided:
         reasons.append("This patient record is voided.")
     if record.is_voided:
         reasons.append("This intake is voided.")
-    reasons += screening_of(record).refusal_reasons
-    for other in open_referrals(patient).exclude(pk=record.pk):
+    reasons += (screening or screening_of(record)).refusal_reasons
+    for other in standing_referrals(patient):
+        if other.pk == record.pk:
+            continue
         reasons.append(
             f"The referral of the intake of {other.visit_date.isoformat()} stands until its "
             "outcome is recorded (who saw the patient, when, and whether acupuncture may go ahead)."
         )
-    unanswered = unanswered_red_flags(record)
+    intake = intake or Intake.model_validate(record.data)
+    unanswered = [q.question for q in core_unanswered_red_flags(intake)]
     if unanswered:
         reasons.append(
             "Red-flag questions were not answered: " + "; ".join(unanswered) + ". Record a new "
@@ -270,8 +280,7 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
     its outcome is recorded) and each finding of the latest live intake's current screening
     (pregnancy, bleeding risk, implanted device, knee replacement, metal allergy, treating
     team's agreement...). Two queries, however many intakes or sessions the patient has."""
-    referrals = BANNER_REFERRALS.rows(known={"patient": patient}, patient_id=patient.pk)
-    return banner_from(referrals, latest_intake(patient))
+    return banner_from(standing_referrals(patient), latest_intake(patient))
 
 
 def _banner_referrals(patient_id: int) -> QuerySet[IntakeRecord]:
@@ -281,6 +290,15 @@ def _banner_referrals(patient_id: int) -> QuerySet[IntakeRecord]:
 
 BANNER_REFERRALS = Prepared(_banner_referrals, patient_id=int)
 """``open_referrals`` as the banner reads them on every patient's page: compiled once."""
+
+
+def standing_referrals(patient: Patient) -> list[IntakeRecord]:
+    """``open_referrals`` (the intakes whose referral stands, oldest first), read as the banner
+    reads them: their visit dates and screenings only."""
+    return cast(
+        list[IntakeRecord],
+        BANNER_REFERRALS.rows(known={"patient": patient}, patient_id=patient.pk),
+    )
 
 
 def banner_from(referrals: Iterable[IntakeRecord], latest: IntakeRecord | None) -> list[BannerItem]:
@@ -631,6 +649,70 @@ def build_course(patient: Patient, until: dt.date | None = None) -> Course | Non
     """The core ``Course`` of ``course_of``."""
     found = course_of(patient, until)
     return found.course if found is not None else None
+
+
+def _intake_shown(patient_id: int, intake_id: int) -> QuerySet[IntakeRecord]:
+    rows = IntakeRecord.objects.select_related("voided_by")  # the page says who voided it
+    return rows.filter(pk=intake_id, patient_id=patient_id)
+
+
+def _intake_outcomes(intake_id: int) -> QuerySet[ReferralOutcome]:
+    return ReferralOutcome.objects.filter(intake_id=intake_id).select_related("created_by")
+
+
+def _baseline_rows(patient_id: int, measured_on: dt.date) -> QuerySet[Measurement]:
+    rows = Measurement.objects.filter(
+        patient_id=patient_id, measured_on=measured_on, origin=Measurement.Origin.CLINIC
+    )
+    return rows.select_related("voided_by").order_by("instrument", "id")
+
+
+INTAKE_SHOWN = Prepared(_intake_shown, patient_id=int, intake_id=int)
+INTAKE_OUTCOMES = Prepared(_intake_outcomes, intake_id=int)
+BASELINE_ROWS = Prepared(_baseline_rows, patient_id=int, measured_on=dt.date)
+"""The intake page's reads (the page a saved intake opens on): compiled once."""
+
+
+def intake_shown(patient: Patient, intake_id: int) -> IntakeRecord | None:
+    """The patient's intake ``intake_id`` (voided or not) and who voided it, or None when the
+    patient has no such intake."""
+    return cast(
+        IntakeRecord | None,
+        INTAKE_SHOWN.first(known={"patient": patient}, patient_id=patient.pk, intake_id=intake_id),
+    )
+
+
+def referral_outcomes(record: IntakeRecord) -> list[ReferralOutcome]:
+    """The intake's recorded referral outcomes, voided ones included, latest first, with who
+    recorded each."""
+    return cast(
+        list[ReferralOutcome], INTAKE_OUTCOMES.rows(known={"intake": record}, intake_id=record.pk)
+    )
+
+
+def referral_cleared(outcomes: Iterable[ReferralOutcome]) -> bool:
+    """A live outcome among ``outcomes`` cleared the referral (``clearing_outcomes``)."""
+    return any(o.cleared and o.voided_at is None for o in outcomes)
+
+
+def intake_plans(record: IntakeRecord) -> list[PlanRecord]:
+    """The plans proposed from the intake, voided ones included, latest first (as
+    ``record.plans``), from the patient's plans as the chart reads them."""
+    from acuknee.care.chart import PLANS  # the chart reads the care layer's queries
+
+    plans = PLANS.rows(known={"patient": record.patient}, patient_id=record.patient_id)
+    return [plan for plan in plans if plan.intake_id == record.pk]
+
+
+def baseline_rows(record: IntakeRecord) -> list[Measurement]:
+    """``baseline_measurements``, read as the intake page reads it: compiled once."""
+    known = {"patient": record.patient}
+    return cast(
+        list[Measurement],
+        BASELINE_ROWS.rows(
+            known=known, patient_id=record.patient_id, measured_on=record.visit_date
+        ),
+    )
 
 
 def baseline_measurements(record: IntakeRecord) -> QuerySet[Measurement]:

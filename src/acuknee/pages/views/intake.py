@@ -26,7 +26,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -34,11 +34,14 @@ from django.views.decorators.http import require_POST
 from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
 from acuknee.care import errors, services
 from acuknee.care.queries import (
-    baseline_measurements,
+    baseline_rows,
     intake_draft,
+    intake_plans,
+    intake_shown,
     latest_intake,
-    live,
     planning_refusals,
+    referral_cleared,
+    referral_outcomes,
     screening_of,
 )
 from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
@@ -82,7 +85,10 @@ def citations(ids: list[str]) -> list[Citation]:
 
 def intake_for(patient: Patient, intake_id: int) -> IntakeRecord:
     """The patient's intake record, or 404 (the patient is already scoped to the clinic)."""
-    return get_object_or_404(IntakeRecord, pk=intake_id, patient=patient)
+    record = intake_shown(patient, intake_id)
+    if record is None:
+        raise Http404("no such intake for this patient")
+    return record
 
 
 class ReferralOutcomeForm(Form):
@@ -315,21 +321,25 @@ def _recorded(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
-def unanswered_questions(record: IntakeRecord, screening: Screening) -> list[UnansweredQuestion]:
+def unanswered_questions(
+    record: IntakeRecord, screening: Screening, intake: Intake | None = None
+) -> list[UnansweredQuestion]:
     """The red-flag questions not asked at this intake. A screening stored before the list was
     kept has no ``unanswered_red_flags`` key: the list is then read from the intake itself (the
     core's ``unanswered_red_flags``), so questions added since show as not recorded, never as
     answered."""
     if "unanswered_red_flags" in record.screening:
         return list(screening.unanswered_red_flags)
-    return unanswered_red_flags(Intake.model_validate(record.data))
+    return unanswered_red_flags(intake or Intake.model_validate(record.data))
 
 
-def verdict_context(record: IntakeRecord) -> dict[str, Any]:
+def verdict_context(record: IntakeRecord, intake: Intake | None = None) -> dict[str, Any]:
     """What the intake page shows of the screening, the assessment, whether planning is
-    allowed (``planning_refusals``) and the referral's recorded outcomes."""
+    allowed (``planning_refusals``) and the referral's recorded outcomes. ``intake``: the
+    record's, when the caller has read it already."""
     kb = load_knowledge()
     screening = screening_of(record)
+    intake = intake or Intake.model_validate(record.data)
     assessment = Assessment.model_validate(record.assessment)
     referrals = [
         {
@@ -352,17 +362,18 @@ def verdict_context(record: IntakeRecord) -> dict[str, Any]:
         }
         for f in screening.findings
     ]
-    unanswered = [q.question for q in unanswered_questions(record, screening)]
+    unanswered = [q.question for q in unanswered_questions(record, screening, intake)]
+    outcomes = referral_outcomes(record)
+    refusals = planning_refusals(record.patient, record, intake=intake, screening=screening)
     return {
         "screening": screening,
         "assessment": assessment,
         "referrals": referrals,
         "safety_findings": findings,
-        "plan_allowed": not (refusals := planning_refusals(record.patient, record)),
+        "plan_allowed": not refusals,
         "refusal_reasons": refusals,
-        "referral_outcomes": list(record.referral_outcomes.select_related("created_by")),
-        "referral_open": record.refers
-        and not live(record.referral_outcomes.all()).filter(cleared=True).exists(),
+        "referral_outcomes": outcomes,
+        "referral_open": record.refers and not referral_cleared(outcomes),
         "unanswered_red_flags": unanswered,
         "planning_waits": bool(unanswered),
         "assessment_citations": citations(assessment.sources),
@@ -415,8 +426,8 @@ def intake_page(
     measurements and this intake's plans, with the form to propose a plan when allowed and the
     form to void the intake."""
     intake = Intake.model_validate(record.data)
-    measurements = baseline_measurements(record)
-    plans = list(record.plans.all())
+    measurements = baseline_rows(record)
+    plans = intake_plans(record)
     if plan_form is None:
         plan_form = PlanStartForm(initial={"start": next_weekday(timezone.localdate())})
     context = {
@@ -434,7 +445,7 @@ def intake_page(
         "void_form": void_form or VoidIntakeForm(initial={"version": record.version}),
         "outcome_form": outcome_form
         or ReferralOutcomeForm(initial={"seen_on": timezone.localdate()}),
-        **verdict_context(record),
+        **verdict_context(record, intake),
     }
     return render(request, "pages/intake_detail.html", context, status=status)
 
