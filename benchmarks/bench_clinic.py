@@ -16,6 +16,9 @@ Jobs, each at every concurrency of ``Settings.clients`` (1, 10 and 50 clients):
   plan and outcomes, and ``/worklist/``;
 - intake form and session form: ``GET`` of the same patient's intake (its first step) and
   session form, the pages a practitioner opens at every visit;
+- intake page and reassessment form: ``GET`` of the same patient's intake (the page a saved
+  intake opens on) and of the reassessment form (every instrument's questions, KOOS's 42 as
+  radio groups);
 - intake save: ``POST`` of the intake form with a full baseline (42 KOOS items, pain, PSS-4,
   sleep, performance tests), screened and assessed by the core; answered by a redirect;
 - session save: ``POST`` of the session form as pre-filled from a signed plan, with pain before
@@ -502,6 +505,12 @@ def endpoints(setup: Client) -> Endpoints:
     if not plans:
         raise BenchmarkError(f"the patient page of {shown} links no plan")
     plan_page = plans[0]
+    intakes = re.findall(
+        rf'href="(/patients/{shown}/intakes/\d+/)"', setup.get(f"/patients/{shown}/").body
+    )
+    if not intakes:
+        raise BenchmarkError(f"the patient page of {shown} links no intake")
+    intake_page = intakes[0]
     intake = form_with(setup.get(f"/patients/{shown}/intake/new/?step=all").body, "visit_date")
     koos = {n: KOOS_ANSWER for n in intake.controls if n.startswith("m__koos__")}
     if len(koos) != 42 or not BASELINE.keys() <= intake.controls:
@@ -568,6 +577,18 @@ def endpoints(setup: Client) -> Endpoints:
                 lambda c, _: c.get(f"/patients/{shown}/sessions/new/"),
                 lambda r: r.status == 200 and 'name="session_date"' in r.body,
                 f"GET /patients/{shown}/sessions/new/, pre-filled from the signed plan",
+            ),
+            Endpoint(
+                "intake page",
+                lambda c, _: c.get(intake_page),
+                lambda r: r.status == 200 and "Screening verdict" in r.body,
+                f"GET {intake_page}, the page a saved intake opens on (screening, assessment)",
+            ),
+            Endpoint(
+                "reassessment form",
+                lambda c, _: c.get(f"/patients/{shown}/measurements/new/"),
+                lambda r: r.status == 200 and 'name="measured_on"' in r.body,
+                f"GET /patients/{shown}/measurements/new/, every instrument's questions",
             ),
         ],
         writes=[

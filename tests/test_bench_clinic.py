@@ -28,6 +28,8 @@ JOBS = (
     "worklist",
     "intake form",
     "session form",
+    "intake page",
+    "reassessment form",
     "intake save",
     "session save",
 )
