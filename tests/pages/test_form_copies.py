@@ -21,6 +21,7 @@ from acuknee.clinical import load_knowledge
 from acuknee.demo import record_intake
 from acuknee.forms.base import Form, copy_fields
 from acuknee.forms.intake import IntakeForm, _layout
+from acuknee.forms.measurements import MeasurementsForm, _item_fields, item_field
 from acuknee.forms.sessions import PointForm, SessionForm
 from acuknee.records.models import Patient
 
@@ -80,6 +81,12 @@ def _shape(original: Any, made: Any) -> tuple[dict[str, Any], set[str]]:
 def _fields_to_check() -> list[tuple[str, dict[str, forms.Field]]]:
     out = [("intake layout", dict(_layout(load_knowledge()).fields))]
     out += [(k.__qualname__, dict(k.base_fields)) for k in _all_form_classes()]
+    kb = load_knowledge()
+    out += [
+        (f"{instrument} items, {audience}", dict(_item_fields(kb, inst, audience)))
+        for instrument, inst in sorted(kb.instruments.items())
+        for audience in ("practitioner", "patient")
+    ]
     return out
 
 
@@ -192,3 +199,47 @@ def test_one_patients_previous_answers_never_show_on_another_patients_intake(
     assert "Previous intake (2026-01-05)" in first
     second = client.get(f"/patients/{other_patient.pk}/intake/new/?step=all").content.decode()
     assert "Previous intake" not in second
+
+
+def test_a_reassessment_form_renders_as_with_its_item_fields_built_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``MeasurementsForm`` copies each instrument's item fields, built once, where it built
+    them for every form: the same form, bound or not, for staff or patient."""
+    kb = load_knowledge()
+    instruments = sorted(kb.instruments)
+    wrong = {"koos__A1": "9", "pain_nrs__current": "12", "measured_on": "x"}
+
+    def forms_shown() -> list[str]:
+        shown = [
+            MeasurementsForm(instruments=instruments, kb=kb),
+            MeasurementsForm(wrong, instruments=instruments, kb=kb),
+            MeasurementsForm(wrong, instruments=instruments, kb=kb, audience="patient"),
+        ]
+        for form in shown:
+            form.is_bound and form.is_valid()
+        return [str(form) + repr(form.errors) for form in shown]
+
+    ours = forms_shown()
+    monkeypatch.setattr(
+        "acuknee.forms.measurements._item_fields",
+        lambda kb, inst, audience: {
+            f"{inst.id}__{item.code}": item_field(inst, item, audience) for item in inst.items
+        },
+    )
+    assert forms_shown() == ours
+
+
+def test_one_reassessment_form_s_changes_never_reach_another() -> None:
+    first = MeasurementsForm(instruments=["koos", "pain_nrs"])
+    field = first.fields["koos__A1"]
+    field.label = "changed"
+    field.widget.attrs["data-x"] = "1"
+    field.choices = [("0", "only")]
+    field.error_messages["invalid_choice"] = "changed"
+    second = MeasurementsForm(instruments=["koos", "pain_nrs"])
+    other = second.fields["koos__A1"]
+    assert other.label != "changed"
+    assert "data-x" not in other.widget.attrs
+    assert len(list(other.choices)) == 5
+    assert other.error_messages["invalid_choice"] != "changed"
