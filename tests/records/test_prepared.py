@@ -171,7 +171,7 @@ def test_an_argument_of_another_kind_is_refused(patient: Patient) -> None:
 def test_a_known_related_object_is_set_only_where_it_is_related(
     alice: User, patient: Patient
 ) -> None:
-    from acuknee.care.chart import PLANS
+    from acuknee.care.queries import PATIENT_PLANS as PLANS
 
     make_signed_plan(patient, alice, days_ago(3))
     (plan,) = PLANS.rows(known={"patient": patient}, patient_id=patient.pk)

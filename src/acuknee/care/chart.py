@@ -20,6 +20,7 @@ from django.db.models import Count, Exists, QuerySet
 
 from acuknee.care.queries import (
     INTAKE_ORDER,
+    PATIENT_PLANS,
     BannerItem,
     CourseOfCare,
     banner_from,
@@ -174,10 +175,6 @@ def _intakes(patient_id: int) -> QuerySet[IntakeRecord]:
     return rows.order_by(*INTAKE_ORDER)
 
 
-def _plans(patient_id: int) -> QuerySet[PlanRecord]:
-    return PlanRecord.objects.filter(patient_id=patient_id).order_by("-created_at")
-
-
 def _sessions(patient_id: int) -> QuerySet[TreatmentSession]:
     rows = TreatmentSession.objects.filter(patient_id=patient_id)
     return rows.annotate(amended=Count("amendments")).order_by(*SESSION_ORDER)
@@ -189,7 +186,6 @@ def _measurements(patient_id: int) -> QuerySet[Measurement]:
 
 
 INTAKES = Prepared(_intakes, patient_id=int)
-PLANS = Prepared(_plans, patient_id=int)
 SESSIONS = Prepared(_sessions, patient_id=int)
 MEASUREMENTS = Prepared(_measurements, patient_id=int)
 
@@ -200,7 +196,7 @@ def chart_of(patient: Patient) -> Chart:
     return Chart(
         patient=patient,
         intakes=INTAKES.rows(known=known, patient_id=patient.pk),
-        plans=PLANS.rows(known=known, patient_id=patient.pk),
+        plans=PATIENT_PLANS.rows(known=known, patient_id=patient.pk),
         sessions=SESSIONS.rows(known=known, patient_id=patient.pk),
         measurements=MEASUREMENTS.rows(known=known, patient_id=patient.pk),
         consent=current_consent(patient),

@@ -695,12 +695,18 @@ def referral_cleared(outcomes: Iterable[ReferralOutcome]) -> bool:
     return any(o.cleared and o.voided_at is None for o in outcomes)
 
 
+def _patient_plans(patient_id: int) -> QuerySet[PlanRecord]:
+    return PlanRecord.objects.filter(patient_id=patient_id).order_by("-created_at")
+
+
+PATIENT_PLANS = Prepared(_patient_plans, patient_id=int)
+"""Every plan of the patient, voided ones included, latest first: the chart's read."""
+
+
 def intake_plans(record: IntakeRecord) -> list[PlanRecord]:
     """The plans proposed from the intake, voided ones included, latest first (as
     ``record.plans``), from the patient's plans as the chart reads them."""
-    from acuknee.care.chart import PLANS  # the chart reads the care layer's queries
-
-    plans = PLANS.rows(known={"patient": record.patient}, patient_id=record.patient_id)
+    plans = PATIENT_PLANS.rows(known={"patient": record.patient}, patient_id=record.patient_id)
     return [plan for plan in plans if plan.intake_id == record.pk]
 
 
