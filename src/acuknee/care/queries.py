@@ -166,7 +166,7 @@ def standing(intakes: QuerySet[IntakeRecord]) -> QuerySet[IntakeRecord]:
 
 
 def open_referrals(patient: Patient) -> QuerySet[IntakeRecord]:
-    """The patient's intakes whose referral stands (``standing``), oldest first."""
+    """The patient's intakes whose referral stands (``standing``), latest first."""
     return standing(patient.intakes.all()).order_by(*INTAKE_ORDER)
 
 
@@ -293,7 +293,7 @@ BANNER_REFERRALS = Prepared(_banner_referrals, patient_id=int)
 
 
 def standing_referrals(patient: Patient) -> list[IntakeRecord]:
-    """``open_referrals`` (the intakes whose referral stands, oldest first), read as the banner
+    """``open_referrals`` (the intakes whose referral stands, latest first), read as the banner
     reads them: their visit dates and screenings only."""
     return cast(
         list[IntakeRecord],
