@@ -233,3 +233,25 @@ def test_printed_logins_say_the_clinic_admin_enrols_a_second_factor(demo: DemoRe
     [line] = [line for line in out.getvalue().splitlines() if "second factor" in line]
     assert admin in line
     assert "TOTP" in line
+
+
+def test_the_list_and_each_patient_s_page_agree_on_last_visit_and_status(demo: DemoResult) -> None:
+    """Two reads of the same facts (the list's subquery annotations, the page's chart) give
+    every demo patient the same last visit and status: responders, referrals, voided records,
+    self-reports, plans not yet signed."""
+    from django.contrib.auth import get_user_model
+
+    from tests.pages.conftest import login
+
+    client = login(get_user_model().objects.get(username="practitioner"))
+    listed = client.get("/").context["rows"]
+    assert len(listed) == len(_demo_patients()) >= 25
+    statuses = set()
+    for row in listed:
+        patient = row["patient"]
+        page = client.get(f"/patients/{patient.pk}/").context
+        assert (page["last_visit"], page["status"]) == (row["last_visit"], row["status"]), (
+            patient.record_number
+        )
+        statuses.add(row["status"])
+    assert len(statuses) >= 4  # the comparison spans the demo's stages
