@@ -368,6 +368,9 @@ def test_a_field_s_group_label_and_errors_are_written_as_django_s_templates_writ
         )
         safe = forms.CharField(label=mark_safe("<em>Safe</em>"), required=False)
         tick = forms.BooleanField(label="Tick ", label_suffix=" =", required=False)
+        quoted = forms.CharField(label='Knee\'s "pain" & more', required=False)
+        asked_quoted = forms.CharField(label="Isn't it?", required=False)
+        spaced = forms.CharField(label=" Spaced ", label_suffix="", required=False)
 
         def clean(self) -> dict[str, Any]:
             raise forms.ValidationError(["Whole form <wrong>", "Twice"])
@@ -408,7 +411,17 @@ def test_a_field_s_group_label_and_errors_are_written_as_django_s_templates_writ
             ]
         return parts
 
+    class OwnLabel(Edges):
+        template_name_label = "django/forms/errors/list/text.txt"  # prints no label
+
+    class OwnRender(Edges):
+        def render(self, *args: Any, **kwargs: Any) -> Any:
+            return super().render(*args, **kwargs).replace("<", "[")
+
     ours, theirs = make(FormRenderer()), make(DjangoRenderer())
+    for kind in (OwnLabel, OwnRender):
+        ours.append(kind({"plain": ""}, renderer=FormRenderer()))
+        theirs.append(kind({"plain": ""}, renderer=DjangoRenderer()))
     for mine, django in zip(ours, theirs, strict=True):
         assert written(mine) == written(django), type(mine).__name__
     edges = ours[1]
