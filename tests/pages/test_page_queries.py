@@ -17,6 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from acuknee.care import services
 from acuknee.clinical import Plan
@@ -47,6 +48,7 @@ CEILINGS = {
     "intake form": 12,
     "session form": 15,
     "reassessment form": 10,
+    "reassessment save": 15,
     "session save": 21,
     "intake save": 15,
 }
@@ -68,8 +70,8 @@ content and start with the patients' status facts (worklist 6 -> 5, patient list
 intake page, counted since, finds whether a referral was cleared among the outcomes it shows
 (16 -> 15); the forms a practitioner opens at every visit are counted as they were first
 measured (intake form 12, session form 14 on SQLite and 15 on PostgreSQL, where the setting
-read locks the patient's row inside the test's transaction, reassessment form 10). A page
-going over has gained a query."""
+read locks the patient's row inside the test's transaction, reassessment form 10, its save
+15). A page going over has gained a query."""
 
 
 def test_a_signed_in_request_reads_the_user_staff_profile_clinic_and_device_in_one_query(
@@ -242,3 +244,25 @@ def test_an_intake_save_costs_the_same_queries_however_many_questionnaires_are_a
     six, sql = count(lambda: client.post(url, intake_post(**SIX_INSTRUMENTS)), 302)
     assert patient.measurements.count() == 2 * 1 + 2 * 6  # each post warmed once, then counted
     assert six == one, "\n".join(sql)
+
+
+def test_a_reassessment_save_costs_the_same_queries_with_a_longer_history_and_more_answers(
+    alice: User, patient: Patient
+) -> None:
+    """The reassessment form's save: the same statements however long the history and however
+    many instruments are answered (one statement each for the measurements, their history rows
+    and their FHIR lines)."""
+    plan_record = in_course(patient, alice)
+    grow(patient, alice, plan_record, 2, first=1)
+    client = login(alice)
+    url = reverse("measurement-new", args=[patient.pk])
+    day = timezone.localdate().isoformat()
+    one = {"measured_on": day, "pain_nrs__current": "5"}
+    several = {**one, "koos__P1": "2", "pss4__1": "1", "chair_stand_30s__stands": "9"}
+    short, _ = count(lambda: client.post(url, one), 302)
+    grow_history(patient, alice, plan_record)
+    grow_clinic(patient, alice)
+    long, sql = count(lambda: client.post(url, one), 302)
+    more, _ = count(lambda: client.post(url, several), 302)
+    assert long == short == more, "\n".join(sql)
+    assert long <= CEILINGS["reassessment save"], "\n".join(sql)
