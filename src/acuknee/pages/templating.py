@@ -6,6 +6,9 @@ template to Python once per process. What the Django templates had built in is g
 ``url`` (``{% url %}``), ``static``, the safety banner, the ``number`` and ``join_dates``
 filters and Django's own filters that Jinja2 lacks, and values are printed as Django prints
 them (``finalize``), so a page template reads and renders like the Django one it replaced.
+The markup a page repeats for every field (``field_row``, ``measure_item``) and Django's own
+form templates (``FormRenderer``) are written in Python, each held by the tests to the
+template it stands for: a page prints a hundred fields or more.
 
 ``PageTemplates`` is Django's Jinja2 backend that also sends ``template_rendered``, the signal
 Django's test client listens to, so a test can read ``response.context`` of a page as it could
@@ -105,9 +108,10 @@ def safety_banner(context: jinja2.runtime.Context) -> Markup:
 
 def field_row(field: Any, suffix: Any = None) -> Markup:
     """One form field of a page: its label (after the box for a checkbox), the input and its
-    errors. Written here, not by a macro: the session form prints about 120, and the macro's
-    calls and attribute look-ups cost about 20 µs a field, two fifths of the page's rendering
-    (issue 15). Values are printed as a page template prints them (``_print``)."""
+    errors. Written here, not by a template: the session form prints 111, which an include per
+    field, then a macro, made about a tenth slower (issue 15). Values are printed as a page
+    template prints them (``_print``); ``tests/pages/test_page_templates.py`` holds the row to
+    the template it replaced."""
     label = f"{_print(field.label)}{f' {_print(suffix)}' if suffix else ''}"
     opening = f'<label for="{_print(field.id_for_label)}">{label}</label>'
     widget = _print(field)
