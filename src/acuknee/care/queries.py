@@ -189,14 +189,6 @@ def screening_of(record: IntakeRecord) -> Screening:
     return Screening.model_validate(record.screening)
 
 
-def unanswered_red_flags(record: IntakeRecord) -> list[str]:
-    """The red-flag questions the intake left unanswered (yes / no / not asked), in words. Read
-    from the stored intake by the core's current questions, so a question added since the intake
-    was recorded counts as not asked: planning waits for an intake that asks it."""
-    intake = Intake.model_validate(record.data)
-    return [q.question for q in core_unanswered_red_flags(intake)]
-
-
 def planning_refusals(
     patient: Patient,
     record: IntakeRecord,
@@ -220,6 +212,9 @@ def planning_refusals(
             f"The referral of the intake of {other.visit_date.isoformat()} stands until its "
             "outcome is recorded (who saw the patient, when, and whether acupuncture may go ahead)."
         )
+    # The red-flag questions left unanswered, by the core's current questions: a question added
+    # since the intake was recorded counts as not asked, so planning waits for an intake that
+    # asks it.
     intake = intake or Intake.model_validate(record.data)
     unanswered = [q.question for q in core_unanswered_red_flags(intake)]
     if unanswered:
