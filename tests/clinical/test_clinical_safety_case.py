@@ -236,3 +236,20 @@ def test_the_parser_reads_a_rule_only_from_its_rule_line() -> None:
     text = "### HAZ-01 septic_arthritis — x\n- Rule: `septic_arthritis` (red_flag)\n"
     assert [e.rule for e in parse(text)] == ["septic_arthritis"]
     assert [e.rule for e in parse("### HAZ-01 septic_arthritis — x\n")] == [""]
+
+
+SOURCE_PATH = re.compile(r"`([\w.-]+(?:/[\w.-]+)+\.(?:py|html|toml|json|md|csv))`")
+"""A file named in the log by its path (``care/queries.py``, ``tests/pages/test_worklist.py``)."""
+
+
+def test_every_file_the_log_names_by_its_path_exists() -> None:
+    """A control points at the code that holds it: a file moved or renamed since leaves the
+    entry pointing nowhere (paths under the package, ``src/acuknee/``, or the repository)."""
+    named = set(SOURCE_PATH.findall(LOG.read_text(encoding="utf-8")))
+    assert len(named) >= 20
+    missing = [
+        path
+        for path in sorted(named)
+        if not ((ROOT / path).exists() or (ROOT / "src" / "acuknee" / path).exists())
+    ]
+    assert not missing, f"files named in the hazard log that do not exist: {missing}"
