@@ -719,12 +719,4 @@ def baseline_rows(record: IntakeRecord) -> list[Measurement]:
 def baseline_measurements(record: IntakeRecord) -> QuerySet[Measurement]:
     """The measurements recorded in clinic on the intake's visit date (its baseline), voided
     ones included: the intake page shows them marked as voided."""
-    return (
-        Measurement.objects.filter(
-            patient_id=record.patient_id,
-            measured_on=record.visit_date,
-            origin=Measurement.Origin.CLINIC,
-        )
-        .select_related("voided_by")
-        .order_by("instrument", "id")
-    )
+    return _baseline_rows(record.patient_id, record.visit_date)

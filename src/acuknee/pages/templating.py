@@ -133,11 +133,7 @@ def measure_item(field: Any) -> Markup:
         return Markup(f"\n\n{radio_group(field)}\n")
     errors = field.errors
     auto_id = _print(field.auto_id)
-    shown_errors = (
-        f'<div class="errors" role="alert" id="{auto_id}-errors">{_print(errors)}</div>'
-        if errors
-        else ""
-    )
+    shown_errors = _item_errors(auto_id, errors)
     return Markup(
         f'\n\n<div class="item{" invalid" if errors else ""}">\n'
         f'  <label for="{_print(field.id_for_label)}">{_print(field.label)}</label>\n'
@@ -164,11 +160,7 @@ def radio_group(field: Any) -> Markup:
         f"<span>{_print(radio.choice_label)}</span></label>"
         for radio in field
     )
-    shown_errors = (
-        f'<div class="errors" role="alert" id="{auto_id}-errors">{_print(errors)}</div>'
-        if errors
-        else ""
-    )
+    shown_errors = _item_errors(auto_id, errors)
     return Markup(
         f'\n<fieldset class="item{" invalid" if errors else ""}" id="{auto_id}"{described}>\n'
         f"  <legend>{_print(field.label)}</legend>\n"
@@ -176,6 +168,13 @@ def radio_group(field: Any) -> Markup:
         f'  <div class="scale">{answers}</div>\n'
         f"  {shown_errors}\n</fieldset>"
     )
+
+
+def _item_errors(auto_id: str, errors: Any) -> str:
+    """An instrument item's errors, named by its id for ``aria-describedby`` ("" for none)."""
+    if not errors:
+        return ""
+    return f'<div class="errors" role="alert" id="{auto_id}-errors">{_print(errors)}</div>'
 
 
 def _print(value: Any) -> str:
