@@ -23,7 +23,10 @@ Jobs, each at every concurrency of ``Settings.clients`` (1, 10 and 50 clients):
   sleep, performance tests), screened and assessed by the core; answered by a redirect;
 - session save: ``POST`` of the session form as pre-filled from a signed plan, with pain before
   and after, and a new form token each time as a form opened anew (a token posted again is a
-  repeated submit, answered by the same redirect without a save); answered by a redirect.
+  repeated submit, answered by the same redirect without a save); answered by a redirect;
+- outcomes after a reassessment: the outcomes page a reassessment save opens on, the first view
+  after new measurements (``POST`` of the reassessment form with new pain scores, untimed, then
+  the timed ``GET`` of the page it redirects to): its new charts are not drawn yet.
 
 Each save must store its row: a run whose timed saves stored fewer intakes or sessions than
 there were requests fails (``unstored_saves``), so a figure never times another path.
@@ -101,6 +104,7 @@ BASELINE = {
 }
 KOOS_ANSWER = "2"
 SESSION_PAIN = {"pain_before": "6", "pain_after": "4"}
+PAIN_SCORES = ("pain_nrs__current", "pain_nrs__average_last_week")  # a reassessment's new values
 
 
 class BenchmarkError(RuntimeError):
@@ -359,7 +363,11 @@ def restore(env: dict[str, str], copy: Path) -> None:
     shutil.copyfile(copy, database)
 
 
-SAVED_IN = {"intake save": "clinic_intakerecord", "session save": "clinic_treatmentsession"}
+SAVED_IN = {
+    "intake save": "clinic_intakerecord",
+    "session save": "clinic_treatmentsession",
+    "outcomes after a reassessment": "clinic_measurement",
+}
 """The table each save adds a row to: a save answered without storing one is not a save."""
 
 
@@ -522,6 +530,20 @@ def endpoints(setup: Client) -> Endpoints:
         form = filled(intake, intake_values, client.token)
         return client.post(f"/patients/{pid}/intake/new/", form)
 
+    reassessment = form_with(setup.get(f"/patients/{shown}/measurements/new/").body, "measured_on")
+    if not set(PAIN_SCORES) <= reassessment.controls:
+        raise BenchmarkError("the reassessment form lacks the pain scores this benchmark fills")
+
+    def outcomes_after_reassessment(client: Client, i: int) -> Response:
+        """New pain scores for a patient in course (untimed), then the page the save opens on:
+        consecutive saves of one patient differ, so its pain charts are new each time."""
+        pid = session_ids[i % len(session_ids)]
+        scores = dict(zip(PAIN_SCORES, (str(i % 11), str(i // 11 % 11)), strict=True))
+        saved = client.post(
+            f"/patients/{pid}/measurements/new/", filled(reassessment, scores, client.token)
+        )
+        return client.get(saved.location) if saved.status == 302 else saved
+
     def save_session(client: Client, i: int) -> Response:
         pid = session_ids[i % len(session_ids)]
         form = as_opened_anew(filled(sessions[pid], SESSION_PAIN, client.token))
@@ -605,6 +627,13 @@ def endpoints(setup: Client) -> Endpoints:
                 _redirect_to(r"/patients/\d+/(#sessions)?"),
                 f"POST, pre-filled from a signed plan ({points} points on the first), "
                 f"over {len(session_ids)} patients",
+            ),
+            Endpoint(
+                "outcomes after a reassessment",
+                outcomes_after_reassessment,
+                lambda r: r.status == 200 and 'id="outcomes-heading"' in r.body,
+                "GET of the outcomes page a reassessment save opened on (the POST untimed), "
+                f"its pain charts new, over {len(session_ids)} patients",
             ),
         ],
     )

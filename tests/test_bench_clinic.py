@@ -32,6 +32,7 @@ JOBS = (
     "reassessment form",
     "intake save",
     "session save",
+    "outcomes after a reassessment",
 )
 
 

@@ -148,6 +148,12 @@ def test_practitioner_runs_a_course_from_intake_to_responder_verdict(
 
     expect(page).to_have_url(re.compile(r"/patients/\d+/"))
     expect(page.locator("#outcomes img.trend-large").first).to_be_visible()  # a chart per domain
+    # New data: the page linked its charts rather than draw them; each loads by its own request
+    # (signed in, audited, allowed by the Content-Security-Policy).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#outcomes img.trend-large')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
     page.locator("#outcomes details.verdict-details > summary").click()  # the verdicts: one click
     verdict = page.locator("#outcomes table.verdicts tbody tr").last
     expect(verdict).to_contain_text(TODAY.isoformat())

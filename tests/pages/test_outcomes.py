@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
+from matplotlib.figure import Figure
 
+from acuknee.audit.models import AuditEvent
 from acuknee.clinical import score
 from acuknee.records.models import Measurement, Patient, PlanRecord
+from acuknee.reports import chart_cache, charts
 from tests.pages.conftest import login
 from tests.pages.test_sessions import START, page_data, sign_plan
 
@@ -147,18 +151,144 @@ def test_each_domain_shows_change_mic_and_a_server_drawn_trend(
     patient: Patient, alice: User, signed: PlanRecord
 ) -> None:
     measure(patient, FOLLOW_UP, "pain_nrs", {"current": 3, "average_last_week": 2})
-    response = login(alice).get(outcomes_url(patient))
+    client = login(alice)
+    response = client.get(outcomes_url(patient))
     domains = {d.domain: d for d in response.context["outcomes"].domains}
     assert {"pain", "inflammation", "circulation", "relaxation", "function"} <= set(domains)
     average = next(r for r in domains["pain"].rows if r.name == "Average pain, last week")
     assert (average.baseline, average.latest, average.change) == ("6", "2", "-4")
     assert average.mic_status == "reached"
+    linked = chart_addresses(response.content.decode())
+    assert linked  # new data: the page links the charts and draws none
+    for address in linked:
+        assert client.get(address).status_code == 200  # each drawn by its own request
     prefix = '<img class="trend" src="data:image/svg+xml;base64,'
-    assert average.chart.startswith(prefix)
+    assert average.chart.startswith(prefix)  # drawn now: inline
     svg = base64.b64decode(average.chart[len(prefix) :].split('"', 1)[0]).decode()
     assert "<svg" in svg
     assert "Average pain, last week" in svg
     assert b"<script" not in response.content.split(b"<main", 1)[1]
+
+
+def chart_addresses(html: str) -> list[str]:
+    """The addresses of the trend charts a page links rather than shows inline."""
+    return re.findall(r'<img class="trend[^"]*" src="(/[^"]+\.svg)"', html)
+
+
+@pytest.fixture
+def undrawn(patient: Patient, signed: PlanRecord) -> Patient:
+    """A follow-up no chart has been drawn for: every drawn chart forgotten."""
+    measure(patient, FOLLOW_UP, "pain_nrs", {"current": 3, "average_last_week": 2})
+    measure(patient, FOLLOW_UP, "koos", koos(3))
+    chart_cache.clear()
+    return patient
+
+
+def test_new_measurements_open_on_a_page_that_draws_no_chart(
+    undrawn: Patient, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a reassessment the outcomes page used to draw its 16 charts before answering (0.2
+    to 0.3 s, issue 15); now it links each one and its own request draws it."""
+    drawn: list[str] = []
+    real = charts.trend_figure
+
+    def counted(spec: charts.TrendSpec) -> Figure:
+        drawn.append(spec.title)
+        return real(spec)
+
+    monkeypatch.setattr(charts, "trend_figure", counted)
+    client = login(alice)
+    html = client.get(outcomes_url(undrawn)).content.decode()
+    linked = chart_addresses(html)
+    assert drawn == []
+    assert len(linked) == html.count('<img class="trend') >= 10  # every chart linked
+    alts = re.findall(r'<img class="trend[^"]*" src="[^"]+" alt="([^"]+)"', html)
+    assert any(
+        a.startswith("Average pain, last week (points (0-10), lower is better): ") for a in alts
+    )
+    for address in linked:
+        image = client.get(address)
+        assert image.status_code == 200
+        assert image["Content-Type"] == "image/svg+xml"
+        assert "no-store" in image["Cache-Control"]  # a patient's data, as the page
+        assert b"<svg" in image.content
+    assert len(drawn) == len(set(linked))  # each drawn once, by its own request
+    again = client.get(outcomes_url(undrawn)).content.decode()
+    assert chart_addresses(again) == []  # drawn: the next view shows them inline
+    assert again.count('src="data:image/svg+xml;base64,') == len(linked)
+    assert len(drawn) == len(set(linked))  # and draws nothing again
+
+
+def test_a_linked_chart_shows_what_the_inline_chart_shows(undrawn: Patient, alice: User) -> None:
+    client = login(alice)
+    linked = client.get(outcomes_url(undrawn)).content.decode()
+    for address in chart_addresses(linked):
+        client.get(address)
+    inline = client.get(outcomes_url(undrawn)).content.decode()
+    pattern = r'<img class="(trend[^"]*)" src="[^"]+" (alt="[^"]+" width="\d+" height="\d+")>'
+    assert re.findall(pattern, linked) == re.findall(pattern, inline)  # same alt, size, order
+    assert len(re.findall(pattern, inline)) >= 10
+
+
+def test_a_chart_s_request_is_audited_as_a_read_of_the_patient(
+    undrawn: Patient, alice: User
+) -> None:
+    client = login(alice)
+    address = chart_addresses(client.get(outcomes_url(undrawn)).content.decode())[0]
+    client.get(address)
+    event = AuditEvent.objects.filter(path=address).get()
+    assert (event.action, event.patient_id, event.status) == ("read", undrawn.pk, 200)
+    assert event.username == "alice"
+
+
+def test_a_chart_address_serves_only_that_patient_s_chart(
+    undrawn: Patient,
+    other_patient: Patient,
+    alice: User,
+    carol: User,
+    dana: User,
+) -> None:
+    client = login(alice)
+    address = chart_addresses(client.get(outcomes_url(undrawn)).content.decode())[0]
+    digest = address.rsplit("/", 1)[1]
+    elsewhere = reverse("patient-chart", args=[other_patient.pk, digest.removesuffix(".svg")])
+    assert client.get(elsewhere).status_code == 404  # another patient's address: no such chart
+    assert login(carol).get(address).status_code == 404  # another clinic: no such patient
+    assert login(dana).get(address).status_code == 403  # the front desk sees no outcomes
+    for name in ("0" * 64, "not-a-digest", digest.upper().removesuffix(".SVG")):
+        missing = client.get(reverse("patient-chart", args=[undrawn.pk, name]))
+        assert missing.status_code == 404
+    assert client.get(address).status_code == 200
+
+
+def test_a_worker_that_did_not_link_a_chart_works_it_out_from_the_records(
+    undrawn: Patient, alice: User
+) -> None:
+    """Two workers each keep their own memory: the one asked for the image may not have served
+    the page, and finds the chart among the patient's own charts."""
+    client = login(alice)
+    linked = chart_addresses(client.get(outcomes_url(undrawn)).content.decode())
+    chart_cache.clear()  # this worker forgets what the page kept
+    for address in linked:
+        image = client.get(address)
+        assert image.status_code == 200
+        assert b"<svg" in image.content
+
+
+def test_a_chart_of_data_since_changed_is_not_found_by_another_worker(
+    undrawn: Patient, alice: User
+) -> None:
+    client = login(alice)
+    linked = chart_addresses(client.get(outcomes_url(undrawn)).content.decode())
+    Measurement.objects.filter(
+        patient=undrawn, measured_on=FOLLOW_UP, instrument="pain_nrs"
+    ).update(
+        answers={"current": 9, "average_last_week": 9},
+        scores=score("pain_nrs", {"current": 9, "average_last_week": 9}).model_dump(mode="json"),
+    )
+    chart_cache.clear()
+    statuses = {client.get(address).status_code for address in linked}
+    assert statuses == {200, 404}  # the pain charts changed; the KOOS ones did not
 
 
 def test_before_any_follow_up_the_baseline_values_show_without_a_verdict(

@@ -29,9 +29,11 @@ from acuknee.demo import (
     visit_answers,
 )
 from acuknee.records.models import Patient, PlanRecord
+from acuknee.reports import chart_cache
 
 from .conftest import login
 from .test_intake import intake_post
+from .test_outcomes import chart_addresses
 from .test_patient_list_queries import START, grow
 from .test_sessions import page_data
 from .test_voiding import oa_intake
@@ -49,6 +51,7 @@ CEILINGS = {
     "session form": 15,
     "reassessment form": 10,
     "reassessment save": 15,
+    "linked chart": 8,
     "session save": 21,
     "intake save": 15,
 }
@@ -266,3 +269,27 @@ def test_a_reassessment_save_costs_the_same_queries_with_a_longer_history_and_mo
     more, _ = count(lambda: client.post(url, several), 302)
     assert long == short == more, "\n".join(sql)
     assert long <= CEILINGS["reassessment save"], "\n".join(sql)
+
+
+def test_a_linked_chart_costs_the_same_queries_with_a_longer_history_and_a_larger_clinic(
+    alice: User, patient: Patient
+) -> None:
+    """A chart the outcomes page linked (not drawn yet) is drawn by its own request: the
+    signed-in user, the patient and the audit row, whatever the patient's history."""
+    plan_record = in_course(patient, alice)
+    grow(patient, alice, plan_record, 2, first=1)
+    client = login(alice)
+
+    def linked_chart() -> str:
+        chart_cache.clear()  # nothing drawn: the page links its charts
+        html = client.get(reverse("patient-outcomes", args=[patient.pk])).content.decode()
+        return chart_addresses(html)[0]
+
+    address = linked_chart()
+    short, _ = count(lambda: client.get(address), 200)
+    grow_history(patient, alice, plan_record)
+    grow_clinic(patient, alice)
+    address = linked_chart()
+    long, sql = count(lambda: client.get(address), 200)
+    assert long == short, "\n".join(sql)
+    assert long <= CEILINGS["linked chart"], "\n".join(sql)

@@ -55,9 +55,7 @@ def test_one_large_chart_per_measured_domain_and_no_thumbnails(
     practitioner: User,
 ) -> None:
     html = page(practitioner, demo[RESPONDER])
-    large = re.findall(
-        r'<img class="trend trend-large" src="data:image/svg\+xml;[^"]+" alt="([^"]+)"', html
-    )
+    large = re.findall(r'<img class="trend trend-large" src="[^"]+" alt="([^"]+)"', html)
     assert [alt.split(" (")[0] for alt in large] == [
         "KOOS Pain",
         "PSS-4 total",

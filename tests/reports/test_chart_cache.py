@@ -96,6 +96,7 @@ def test_a_print_chart_is_an_opaque_rgb_png() -> None:
 
 
 def test_a_page_s_chart_element_is_kept_by_its_data_and_forgotten_with_the_cache() -> None:
+    from acuknee.reports import outcomes
     from acuknee.reports.outcomes import chart_img
 
     first = chart_img(spec(), scale=2.0)
@@ -103,5 +104,54 @@ def test_a_page_s_chart_element_is_kept_by_its_data_and_forgotten_with_the_cache
     assert chart_img(spec(mic=12.0), scale=2.0) != first  # new data, a new picture
     assert chart_img(spec(), scale=1.0) != first  # another size, another element
     chart_cache.clear()
-    assert chart_img.cache_info().currsize == 0
+    assert len(outcomes._INLINE) == 0
     assert chart_img(spec(), scale=2.0) == first  # the same picture, drawn again
+
+
+def test_a_patient_s_chart_not_yet_drawn_is_linked_by_its_digest_not_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from acuknee.reports import charts
+    from acuknee.reports.outcomes import chart_img
+
+    def refuse(_: TrendSpec) -> None:
+        raise AssertionError("drawn while the page waited")
+
+    monkeypatch.setattr(charts, "trend_figure", refuse)
+    linked = chart_img(spec(), patient_pk=7, scale=2.0)
+    digest = chart_cache.digest("trend.svg", spec())
+    assert f'src="/patients/7/charts/{digest}.svg"' in linked
+    assert chart_cache.remembered("trend.svg", digest, 7) == (spec(),)
+    assert chart_cache.remembered("trend.svg", digest, 8) is None  # kept for patient 7 only
+    assert chart_img(spec(), patient_pk=7, scale=2.0) == linked  # still not drawn: linked again
+    monkeypatch.undo()
+    trend_svg(spec())  # the image's own request draws it
+    inline = chart_img(spec(), patient_pk=7, scale=2.0)
+    assert 'src="data:image/svg+xml;base64,' in inline
+    assert inline.split(" src=")[0] == linked.split(" src=")[0]
+    assert inline.split('" alt=')[1] == linked.split('" alt=')[1]  # same words and size
+
+
+def test_a_chart_s_digest_changes_with_its_data_and_its_drawing_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = chart_cache.digest("trend.svg", spec())
+    assert len(first) == 64
+    assert int(first, 16) >= 0  # hexadecimal
+    assert chart_cache.digest("trend.svg", spec()) == first
+    assert chart_cache.digest("trend.svg", spec(mic=12.0)) != first
+    assert chart_cache.digest("trend.png", spec()) != first
+    assert chart_cache.key("trend.svg", spec()).endswith(first)
+    monkeypatch.setattr(chart_cache, "layout_version", lambda: "another drawing")
+    assert chart_cache.digest("trend.svg", spec()) != first
+
+
+def test_the_worker_s_store_forgets_the_least_recently_used_first() -> None:
+    kept: chart_cache.Kept[str, int] = chart_cache.Kept(maxsize=2)
+    kept.put("a", 1)
+    kept.put("b", 2)
+    assert kept.get("a") == 1  # "a" used: "b" is now the oldest
+    kept.put("c", 3)
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (1, None, 3)
+    chart_cache.clear()
+    assert len(kept) == 0

@@ -43,6 +43,7 @@ RECORD_KEYS = {
     "job_id",
     "token_id",
     "resource_id",
+    "digest",
 }
 """Keywords naming a record that belongs to a clinic (or a user): own/other variants."""
 
@@ -86,8 +87,19 @@ def _side(slug: str, user: User) -> Side:
         "session_id": str(session.pk),
         "measurement_id": str(measurement.pk),
         "group_id": str(clinic.pk),
+        "digest": _chart_digest(patient),
     }
     return side
+
+
+def _chart_digest(patient: Patient) -> str:
+    """The name of one of the patient's trend charts (the address a page links it at)."""
+    from acuknee.reports.chart_cache import digest
+    from acuknee.reports.outcomes import outcomes_context
+
+    outcomes = outcomes_context(patient)["outcomes"]
+    spec = next(r.chart_spec for d in outcomes.domains for r in d.rows if r.chart_spec)
+    return digest("trend.svg", spec)
 
 
 class World:

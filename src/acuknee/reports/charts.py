@@ -48,7 +48,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from acuknee.clinical.numbers import format_number
-from acuknee.reports.chart_cache import cached
+from acuknee.reports.chart_cache import cached, drawn
 from acuknee.reports.style import (
     BAND,
     FONT_SIZES,
@@ -69,6 +69,7 @@ __all__ = [
     "TrendSpec",
     "UrgencySpec",
     "draw_trend",
+    "drawn_trend_svg",
     "glance_data_uri",
     "glance_figure",
     "trend_data_uri",
@@ -300,6 +301,12 @@ def _png(fig: Figure, dpi: int) -> bytes:
 def trend_svg(spec: TrendSpec) -> str:
     """The chart as SVG text (cached by content, ``chart_cache``: about 30 ms to draw)."""
     return cached("trend.svg", (spec,), lambda: figure_to_svg(trend_figure(spec)))
+
+
+def drawn_trend_svg(spec: TrendSpec) -> str | None:
+    """The chart as SVG text if it has been drawn (it is in the cache), else None."""
+    found = drawn("trend.svg", (spec,))
+    return found if isinstance(found, str) else None
 
 
 def trend_png(spec: TrendSpec, dpi: int = PRINT_DPI) -> bytes:

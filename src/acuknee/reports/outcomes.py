@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -39,30 +40,76 @@ from acuknee.clinical.response import MicCheck
 from acuknee.clinical.vocabulary import AdverseEventKind, Direction, Domain
 from acuknee.records.models import Measurement, Patient, TreatmentSession
 from acuknee.reports import chart_cache
-from acuknee.reports.charts import CHART_HEIGHT_IN, CHART_WIDTH_IN, TrendSpec, trend_data_uri
+from acuknee.reports.charts import (
+    CHART_HEIGHT_IN,
+    CHART_WIDTH_IN,
+    TrendSpec,
+    drawn_trend_svg,
+    trend_svg,
+)
+from acuknee.reports.style import svg_data_uri
 
 # --- the trend chart -----------------------------------------------------------------------------
 # Drawn by acuknee.reports.charts (matplotlib), the same code as the progress report's charts,
 # and embedded as an <img> with a data: address: the Content-Security-Policy forbids inline SVG
-# with style attributes but allows data: images.
+# with style attributes but allows data: images. A chart not drawn yet (new measurements) is
+# linked instead, by its digest, and drawn by the request for that image (``trend_chart_svg``):
+# a page never waits for matplotlib (issue 15: the outcomes page drew 16 charts, 0.2-0.3 s).
+
+_INLINE: chart_cache.Kept[tuple[TrendSpec, float, str], SafeString] = chart_cache.Kept(256)
+"""The finished ``<img>`` of each chart drawn, by spec, size and class: the outcomes page shows
+16, and reading each from the shared cache, encoding and escaping it took about a sixth of the
+page (issue 15)."""
 
 
-@chart_cache.in_memory(maxsize=256)
-def chart_img(spec: TrendSpec, *, scale: float = 1.0, css: str = "trend") -> SafeString:
+def chart_img(
+    spec: TrendSpec, *, patient_pk: int | None = None, scale: float = 1.0, css: str = "trend"
+) -> SafeString:
     """The trend chart as an ``<img>`` whose alt text lists every value (screen readers);
-    ``scale`` enlarges the same drawing (SVG: no loss, nothing drawn again). Kept in the
-    worker's memory by its spec as well: the outcomes page shows 16 charts, and reading each
-    from the shared cache, encoding and escaping it took about a sixth of the page (issue 15)."""
+    ``scale`` enlarges the same drawing (SVG: no loss, nothing drawn again). With ``patient_pk``
+    a chart not drawn yet is linked at the patient's chart address instead of drawn here."""
     if not spec.points:
         return SafeString("")
+    name = (spec, scale, css)
+    found = _INLINE.get(name)
+    if found is not None:
+        return found
+    if patient_pk is not None:
+        svg = drawn_trend_svg(spec)
+        if svg is None:
+            digest = chart_cache.remember("trend.svg", (spec,), patient_pk)
+            return _img(spec, reverse("patient-chart", args=[patient_pk, digest]), scale, css)
+    else:
+        svg = trend_svg(spec)
+    found = _img(spec, svg_data_uri(svg), scale, css)
+    _INLINE.put(name, found)
+    return found
+
+
+def _img(spec: TrendSpec, src: str, scale: float, css: str) -> SafeString:
     return format_html(
         '<img class="{}" src="{}" alt="{}" width="{}" height="{}">',
         css,
-        trend_data_uri(spec),
+        src,
         spec.alt_text(),
         round(CHART_WIDTH_IN * 96 * scale),
         round(CHART_HEIGHT_IN * 96 * scale),
     )
+
+
+def trend_chart_svg(patient: Patient, digest: str) -> str | None:
+    """The SVG of the patient's trend chart named ``digest`` (``chart_img`` links it), drawn now
+    if it is not yet; None when none of the patient's charts has that name. The spec comes
+    from the page that linked it, else (another worker) from the patient's records again."""
+    kept = chart_cache.remembered("trend.svg", digest, patient.pk)
+    spec = kept[0] if kept is not None else None
+    if not isinstance(spec, TrendSpec):
+        outcomes: Outcomes = outcomes_context(patient)["outcomes"]
+        specs = (r.chart_spec for d in outcomes.domains for r in d.rows if r.chart_spec)
+        spec = next((s for s in specs if chart_cache.digest("trend.svg", s) == digest), None)
+        if spec is None:
+            return None
+    return trend_svg(spec)
 
 
 # --- shaping the evaluation for the template -----------------------------------------------------
@@ -84,6 +131,8 @@ class MeasureRow:
     note: str | None
     chart_spec: TrendSpec | None = None
     """The chart's data; the progress report draws the same chart from it."""
+    patient_pk: int | None = None
+    """Whose chart it is: a page links a chart not drawn yet at the patient's address."""
 
     @property
     def mic_short(self) -> str:
@@ -101,7 +150,9 @@ class MeasureRow:
     def chart(self) -> SafeString:
         """The trend chart, drawn when a template first shows it (and cached by its data), so
         a caller that never shows it, like the progress report's table, pays nothing."""
-        return chart_img(self.chart_spec) if self.chart_spec is not None else SafeString("")
+        if self.chart_spec is None:
+            return SafeString("")
+        return chart_img(self.chart_spec, patient_pk=self.patient_pk)
 
 
 def lead_measure(rows: list[MeasureRow]) -> MeasureRow | None:
@@ -142,7 +193,12 @@ class DomainView:
         lead = self.lead
         if lead is None or lead.chart_spec is None:
             return SafeString("")
-        return chart_img(lead.chart_spec, scale=LARGE_CHART_SCALE, css="trend trend-large")
+        return chart_img(
+            lead.chart_spec,
+            patient_pk=lead.patient_pk,
+            scale=LARGE_CHART_SCALE,
+            css="trend trend-large",
+        )
 
 
 @dataclass
@@ -323,7 +379,9 @@ def _spec(
     )
 
 
-def _domains_from_evaluation(kb: KnowledgeBase, evaluation: Evaluation) -> list[DomainView]:
+def _domains_from_evaluation(
+    kb: KnowledgeBase, evaluation: Evaluation, patient_pk: int | None = None
+) -> list[DomainView]:
     latest = evaluation.follow_ups[-1]
     series = _series(evaluation)
     views = []
@@ -357,13 +415,16 @@ def _domains_from_evaluation(kb: KnowledgeBase, evaluation: Evaluation) -> list[
                     mic_text=m.mic.text,
                     note=m.note,
                     chart_spec=spec,
+                    patient_pk=patient_pk,
                 )
             )
         views.append(view)
     return views
 
 
-def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
+def _domains_at_baseline(
+    kb: KnowledgeBase, course: Course, patient_pk: int | None = None
+) -> list[DomainView]:
     """Before any follow-up: the baseline values only, grouped as ``evaluate`` groups them."""
     views: dict[Domain | None, DomainView] = {
         d: DomainView(
@@ -398,6 +459,7 @@ def _domains_at_baseline(kb: KnowledgeBase, course: Course) -> list[DomainView]:
                     mic_text="no follow-up yet",
                     note=scores.subscales[sub.id].note,
                     chart_spec=spec,
+                    patient_pk=patient_pk,
                 )
             )
     if not views[None].rows:
@@ -493,7 +555,7 @@ def outcomes_context(
         try:
             if course.follow_ups:
                 evaluation = evaluate(course, kb)
-                view.domains = _domains_from_evaluation(kb, evaluation)
+                view.domains = _domains_from_evaluation(kb, evaluation, patient.pk)
                 view.sources = list(evaluation.sources)
                 view.verdicts = [
                     VerdictView(
@@ -507,7 +569,7 @@ def outcomes_context(
                     for fu in evaluation.follow_ups
                 ]
             else:
-                view.domains = _domains_at_baseline(kb, course)
+                view.domains = _domains_at_baseline(kb, course, patient.pk)
         except (InvalidInput, InvalidInputs) as exc:
             view.error = f"The stored measurements could not be evaluated: {exc}"
     return {"outcomes": view}

@@ -6,14 +6,15 @@ default, the intake's own measurements."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
 from acuknee.care import errors, services
@@ -24,9 +25,12 @@ from acuknee.forms.measurements import MeasurementsForm, clinic_instruments
 from acuknee.pages import answers
 from acuknee.pages.views.intake import intake_for
 from acuknee.records.models import Measurement, Patient
-from acuknee.reports.outcomes import outcomes_context
+from acuknee.reports.outcomes import outcomes_context, trend_chart_svg
 
 # --- pages ---------------------------------------------------------------------------------------
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+"""A chart's name: the SHA-256 of what it is drawn from (``reports.chart_cache.digest``)."""
 
 ORIGIN_WORDS = {Measurement.Origin.CLINIC: "clinic", Measurement.Origin.SELF_REPORT: "self-report"}
 
@@ -79,6 +83,19 @@ def outcomes_page(request: HttpRequest, patient: Patient) -> HttpResponse:
 def outcomes_section(request: HttpRequest, patient: Patient) -> HttpResponse:
     """The outcomes section alone (for htmx, when the patient page did not render it)."""
     return _outcomes(request, patient, "pages/_outcomes_section.html")
+
+
+@require_GET
+@clinic_view()
+def trend_chart(request: HttpRequest, patient: Patient, digest: str) -> HttpResponse:
+    """One trend chart the outcomes section linked because it was not drawn yet: drawn here, by
+    its own request (audited as a read of the patient, like the page), so the page is not kept
+    waiting for it; the next page shows it inline. 404 for a name none of the patient's charts
+    has."""
+    svg = trend_chart_svg(patient, digest) if _DIGEST.fullmatch(digest) else None
+    if svg is None:
+        raise Http404("no such chart for this patient")
+    return HttpResponse(svg, content_type="image/svg+xml")
 
 
 @require_POST
@@ -139,6 +156,7 @@ def measurement_new(request: HttpRequest, patient: Patient) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     path("patients/<int:patient_id>/outcomes/", outcomes_page, name="patient-outcomes"),
     path("patients/<int:patient_id>/outcomes/section/", outcomes_section, name="outcomes-section"),
+    path("patients/<int:patient_id>/charts/<str:digest>.svg", trend_chart, name="patient-chart"),
     path("patients/<int:patient_id>/measurements/new/", measurement_new, name="measurement-new"),
     path(
         "patients/<int:patient_id>/intakes/<int:intake_id>/baseline/",
