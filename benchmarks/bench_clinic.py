@@ -13,7 +13,9 @@ Jobs, each at every concurrency of ``Settings.clients`` (1, 10 and 50 clients):
 - patient list: ``GET /``;
 - patient page: ``GET /patients/<id>/`` of a demo patient in course (sessions, measurements);
 - plan page, outcomes page (with its charts) and worklist: ``GET`` of the same patient's signed
-  plan and outcomes, and ``/worklist/``;
+  plan and outcomes, and ``/worklist/``. The patient and outcomes pages are opened as a browser
+  opens them (``Client.browse``): the page is timed, then the charts it links because they were
+  not drawn yet are fetched, untimed; the next view shows them inline;
 - intake form and session form: ``GET`` of the same patient's intake (its first step) and
   session form, the pages a practitioner opens at every visit;
 - intake page and reassessment form: ``GET`` of the same patient's intake (the page a saved
@@ -26,7 +28,8 @@ Jobs, each at every concurrency of ``Settings.clients`` (1, 10 and 50 clients):
   repeated submit, answered by the same redirect without a save); answered by a redirect;
 - outcomes after a reassessment: the outcomes page a reassessment save opens on, the first view
   after new measurements (``POST`` of the reassessment form with new pain scores, untimed, then
-  the timed ``GET`` of the page it redirects to): its new charts are not drawn yet.
+  the timed ``GET`` of the page it redirects to): its new charts are not drawn yet. Measured
+  between the reads and the other saves, whose intakes dated today would start a new course.
 
 Each save must store its row: a run whose timed saves stored fewer intakes or sessions than
 there were requests fails (``unstored_saves``), so a figure never times another path.
@@ -37,7 +40,8 @@ same concurrency, in the same run. In each round the floor and every job get one
 
 Every concurrency starts a fresh server on the same database (a snapshot taken after the
 logins), and measures the reads before the writes: the saves add hundreds of intakes and
-sessions, and the pages would otherwise show those rather than the demo's records.
+sessions, and the pages would otherwise show those rather than the demo's records. The
+reassessments come between the two.
 
 Times are per request as a client sees them (connect, send, whole response read); p50 and p95
 are nearest-rank over every request of an endpoint at one concurrency. ops/s is the measured
@@ -67,6 +71,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -103,6 +108,8 @@ BASELINE = {
     "m__knee_rom__extension_deg": "0",
 }
 KOOS_ANSWER = "2"
+LINKED_IMAGE = re.compile(r'<img\b[^>]*\bsrc="(/(?!static/)[^"]+)"')
+"""A picture a page links on its own server (not a static file, which a browser keeps)."""
 SESSION_PAIN = {"pain_before": "6", "pain_after": "4"}
 PAIN_SCORES = ("pain_nrs__current", "pain_nrs__average_last_week")  # a reassessment's new values
 
@@ -284,6 +291,16 @@ class Client:
 
     def post(self, path: str, form: Sequence[tuple[str, str]]) -> Response:
         return self.request("POST", path, form)
+
+    def browse(self, path: str) -> Response:
+        """A page as a browser opens it: the page (its time is the figure), then, untimed, each
+        picture it links on this server (a chart not drawn yet is one), which must answer 200."""
+        page = self.get(path)
+        for src in LINKED_IMAGE.findall(page.body):
+            image = self.get(unescape(src))
+            if image.status != 200:
+                return Response(image.status, "", f"{src}: HTTP {image.status}", page.elapsed_ns)
+        return page
 
     def log_in(self) -> None:
         """As a browser: the login page (CSRF cookie and token), the post, then the home page,
@@ -467,6 +484,9 @@ class Endpoints:
     floor: Endpoint
     reads: list[Endpoint]
     writes: list[Endpoint]
+    follow_ups: list[Endpoint]
+    """Saves whose page is timed: measured after the reads and before the writes, whose new
+    intakes (dated today) would make today's measurements part of a new baseline."""
 
 
 @dataclass
@@ -542,7 +562,7 @@ def endpoints(setup: Client) -> Endpoints:
         saved = client.post(
             f"/patients/{pid}/measurements/new/", filled(reassessment, scores, client.token)
         )
-        return client.get(saved.location) if saved.status == 302 else saved
+        return client.browse(saved.location) if saved.status == 302 else saved
 
     def save_session(client: Client, i: int) -> Response:
         pid = session_ids[i % len(session_ids)]
@@ -566,7 +586,7 @@ def endpoints(setup: Client) -> Endpoints:
             ),
             Endpoint(
                 "patient page",
-                lambda c, _: c.get(f"/patients/{shown}/"),
+                lambda c, _: c.browse(f"/patients/{shown}/"),
                 lambda r: r.status == 200,
                 f"GET /patients/{shown}/, a demo patient in course",
             ),
@@ -578,7 +598,7 @@ def endpoints(setup: Client) -> Endpoints:
             ),
             Endpoint(
                 "outcomes page",
-                lambda c, _: c.get(f"/patients/{shown}/outcomes/"),
+                lambda c, _: c.browse(f"/patients/{shown}/outcomes/"),
                 lambda r: r.status == 200,
                 f"GET /patients/{shown}/outcomes/, with its charts",
             ),
@@ -628,6 +648,8 @@ def endpoints(setup: Client) -> Endpoints:
                 f"POST, pre-filled from a signed plan ({points} points on the first), "
                 f"over {len(session_ids)} patients",
             ),
+        ],
+        follow_ups=[
             Endpoint(
                 "outcomes after a reassessment",
                 outcomes_after_reassessment,
@@ -745,7 +767,7 @@ def run(settings: Settings) -> list[Result]:
                         list(pool.map(Client.log_in, clients))
                     found = endpoints(clients[0])
                     copy = snapshot(env)
-                for jobs in (found.reads, found.writes):
+                for jobs in (found.reads, found.follow_ups, found.writes):
                     before = stored_rows(env)
                     floor, tallies = phase(clients[:n], found.floor, jobs, settings)
                     errors += floor.errors + [e for t in tallies.values() for e in t.errors]

@@ -2,7 +2,8 @@
 starts it headless; it is not meant to be run by hand).
 
 Each user signs in as the demo practitioner like a browser (CSRF token from the page), then, with
-a think time between requests, mixes reads (patient list, patient page, outcomes) and writes
+a think time between requests, mixes reads (patient list, patient page, outcomes, and the charts
+those pages link when they are not drawn yet, as a browser fetches them) and writes
 (a measurement save, a session save) with the floor, ``GET /healthz/`` sent without cookies (no
 database, no session: the cost of a request through the same server and the same client).
 
@@ -22,6 +23,7 @@ import json
 import os
 import re
 import urllib.request
+from html import unescape
 from http.cookiejar import Cookie, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from typing import Any
 from locust import HttpUser, between, events, task
 from locust.clients import HttpSession
 
-from benchmarks.bench_clinic import Form, as_opened_anew, filled, form_with
+from benchmarks.bench_clinic import LINKED_IMAGE, Form, as_opened_anew, filled, form_with
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["ACUKNEE_LOADTEST_PLAN"]).read_text())
 SAMPLES_FILE = Path(os.environ["ACUKNEE_LOADTEST_SAMPLES"])
@@ -131,12 +133,21 @@ class Practitioner(HttpUser):
         path = f"/patients/{self._read_patient()}/"
         with self.client.get(path, name="patient page", catch_response=True) as r:
             _expect(r, 200)
+        self._pictures(r.text)
 
     @task(2)
     def outcomes(self) -> None:
         path = f"/patients/{self._read_patient()}/outcomes/"
         with self.client.get(path, name="outcomes", catch_response=True) as r:
             _expect(r, 200)
+        self._pictures(r.text)
+
+    def _pictures(self, page: str) -> None:
+        """As a browser: the charts a page linked because they were not drawn yet, each drawn
+        by its own request (a patient read, audited); the next view shows them inline."""
+        for src in LINKED_IMAGE.findall(page):
+            with self.client.get(unescape(src), name="chart", catch_response=True) as r:
+                _expect(r, 200)
 
     @task(1)
     def measurement_save(self) -> None:

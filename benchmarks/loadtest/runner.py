@@ -49,7 +49,15 @@ from benchmarks.harness import percentile
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 ROOT = Path(__file__).resolve().parents[2]
 FLOOR = "healthz"
-ENDPOINTS = (FLOOR, "patient list", "patient page", "outcomes", "measurement save", "session save")
+ENDPOINTS = (
+    FLOOR,
+    "patient list",
+    "patient page",
+    "outcomes",
+    "chart",
+    "measurement save",
+    "session save",
+)
 SAMPLE_EVERY_S = 2.0
 MEASUREMENT_VALUES = {  # synthetic pain ratings, inside the instrument's 0-10 range
     "pain_nrs__current": "5",
