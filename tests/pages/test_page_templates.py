@@ -591,3 +591,82 @@ def test_an_instrument_item_is_written_as_the_page_templates_wrote_it(db: Any) -
         radios += "<fieldset" in measure_item(bound)
     assert radios > 50
     assert any("invalid" in measure_item(bound) for bound in fields)
+
+
+def test_an_unbound_form_s_items_print_the_same_kept_as_printed_afresh(db: Any) -> None:
+    """``measure_items`` keeps a blank form's items by everything they print: staff and patient
+    forms, a prefix, initial answers and the intake's measures each print exactly what
+    ``measure_item`` prints field by field, and the second form of a kind reuses the first's."""
+    from acuknee.clinical import load_knowledge
+    from acuknee.forms.intake import IntakeForm
+    from acuknee.forms.measurements import MeasurementsForm
+    from acuknee.pages import templating
+    from acuknee.pages.templating import measure_item, measure_items
+
+    instruments = ["koos", "pain_nrs", "pss4", "timed_up_and_go", "knee_rom"]
+    templating._ITEMS.clear()
+
+    def made() -> list[Any]:
+        return [
+            MeasurementsForm(instruments=instruments),
+            MeasurementsForm(instruments=instruments, with_date=False, audience="patient"),
+            MeasurementsForm(instruments=instruments, prefix="second"),
+            MeasurementsForm(instruments=instruments, initial={"koos__P1": 0, "pss4__1": 3}),
+        ]
+
+    first = [[measure_items(g.fields) for g in form.groups()] for form in made()]
+    for form, printed in zip(made(), first, strict=True):
+        for group, kept in zip(form.groups(), printed, strict=True):
+            afresh = "".join(measure_item(field) for field in group.fields)
+            again = measure_items(group.fields)
+            assert again == afresh == kept, group.id
+            assert again is kept  # the same content: printed once
+    initial = first[3][0]
+    assert 'value="0" id="id_koos__P1_0" checked' in initial  # an answer of 0 is an answer
+    assert initial != first[0][0]
+    assert 'name="second-koos__P1"' in first[2][0]
+    intake = IntakeForm(patient=None, kb=load_knowledge())
+    for _, group in intake.measure_fields():
+        fields = list(group)
+        assert measure_items(fields) == "".join(measure_item(f) for f in fields)
+
+
+def test_a_field_changed_after_its_form_was_made_prints_its_change(db: Any) -> None:
+    """What a view changes on a form's item (its label, choices, attributes, required) is part
+    of the key: the change is printed, and no other form gets it."""
+    from acuknee.forms.measurements import MeasurementsForm
+    from acuknee.pages.templating import measure_item, measure_items
+
+    def items(form: Any) -> Any:
+        return next(g for g in form.groups() if g.id == "koos").fields
+
+    plain = measure_items(items(MeasurementsForm(instruments=["koos"])))
+    changes = [
+        lambda f: setattr(f, "label", "Changed <label>"),
+        lambda f: setattr(f, "choices", [(0, "only")]),
+        lambda f: f.widget.attrs.update({"data-x": "1"}),
+        lambda f: setattr(f, "required", True),
+        lambda f: setattr(f, "disabled", True),
+        lambda f: setattr(f, "help_text", "A new hint"),
+    ]
+    for change in changes:
+        form = MeasurementsForm(instruments=["koos"])
+        change(form.fields["koos__P1"])
+        fields = items(form)
+        printed = measure_items(fields)
+        assert printed == "".join(measure_item(f) for f in fields)
+        assert printed != plain
+        assert measure_items(items(MeasurementsForm(instruments=["koos"]))) == plain
+
+
+def test_a_bound_form_s_items_are_printed_afresh_with_their_answers_and_errors(db: Any) -> None:
+    from acuknee.forms.measurements import MeasurementsForm
+    from acuknee.pages import templating
+    from acuknee.pages.templating import measure_items
+
+    templating._ITEMS.clear()
+    form = MeasurementsForm({"koos__P1": "9", "pain_nrs__current": "3"}, instruments=["koos"])
+    form.is_valid()
+    printed = measure_items(next(iter(form.groups())).fields)
+    assert 'class="item invalid"' in printed
+    assert templating._ITEMS == {}  # nothing kept of a bound form (the only kind with errors)

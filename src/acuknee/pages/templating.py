@@ -141,6 +141,59 @@ def measure_item(field: Any) -> Markup:
     )
 
 
+def measure_items(fields: Iterable[Any]) -> Markup:
+    """Instrument items, each by ``measure_item``. The items of a form not bound to data print
+    the same markup whenever what they print is the same, so they are printed once per content
+    (``_printed_as``) and kept: the reassessment form's 61 items and 290 answers took about a
+    third of the page (issue 15). A bound form's items (answers, errors) are printed afresh."""
+    fields = list(fields)
+    if not fields or fields[0].form.is_bound:  # only a bound form has answers and errors
+        return Markup("".join(measure_item(field) for field in fields))
+    key = tuple(_printed_as(field) for field in fields)
+    try:
+        kept = _ITEMS.get(key)
+    except TypeError:  # a value, attribute or choice that cannot be a key: print afresh
+        return Markup("".join(measure_item(field) for field in fields))
+    if kept is None:
+        if len(_ITEMS) >= 512:  # forms made by tests, patients' initial answers: start again
+            _ITEMS.clear()
+        kept = _ITEMS[key] = Markup("".join(measure_item(field) for field in fields))
+    return kept
+
+
+def _printed_as(field: Any) -> tuple[object, ...]:
+    """Everything ``measure_item`` prints of a field of an unbound form (it has no errors),
+    Django's widget included (``BoundField.as_widget`` and ``build_widget_attrs``): its names
+    and ids, words, value, the widget's kind, templates and attributes, the choices, what makes
+    ``required``, ``disabled`` and ``aria-describedby`` attributes, and the renderer."""
+    inner, widget, form = field.field, field.field.widget, field.form
+    choices = getattr(inner, "choices", None)
+    return (
+        field.html_name,
+        field.auto_id,
+        field.label,
+        field.help_text,
+        repr(field.value()),
+        inner.required,
+        inner.disabled,
+        inner.show_hidden_initial,
+        inner.localize,
+        form.use_required_attribute,
+        type(form.renderer),
+        type(widget),
+        widget.template_name,
+        getattr(widget, "option_template_name", None),
+        widget.is_localized,
+        widget.use_fieldset,
+        tuple(widget.attrs.items()),
+        tuple(choices) if choices is not None else None,
+    )
+
+
+_ITEMS: dict[tuple[object, ...], Markup] = {}
+"""Items of unbound forms as printed, by everything that prints them (``_printed_as``)."""
+
+
 def radio_group(field: Any) -> Markup:
     """One question answered by picking one answer: an accessible radio group. The fieldset's
     legend is the question, the hint (a rating's ends) is tied to it by aria-describedby, and
@@ -252,6 +305,7 @@ def environment(**options: Any) -> jinja2.Environment:
         safety_banner=safety_banner,
         field_row=field_row,
         measure_item=measure_item,
+        measure_items=measure_items,
     )
     env.filters.update(number=number, join_dates=join_dates)
     env.filters.update({name: _django_filter(name) for name in DJANGO_FILTERS})
