@@ -5,9 +5,17 @@ test suites ("Speeding up the tests"): the app's Argon2 costs about a quarter of
 hash, and every persona, demo user and sign-in pays it. The app's own list stays in
 ``acuknee.site.settings.PASSWORD_HASHERS``; ``test_passwords_are_stored_with_argon2`` checks
 that list and hashes a password with it. Servers the tests start as subprocesses keep Argon2.
+
+The live server (pytest-django's ``live_server``: browser, CSP and FHIR client tests) answers
+one request at a time. On SQLite its threads share the test database's one in-memory
+connection, and a page whose charts the browser fetches while the next page is asked for (the
+outcomes section links a chart not drawn yet) had two requests interleave their savepoints on
+it ("no such savepoint"). Production serves with gunicorn, each worker its own connection.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -24,6 +32,22 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
     get_hashers.cache_clear()
     get_hashers_by_algorithm.cache_clear()
+
+    from django.test.testcases import LiveServerThread
+
+    LiveServerThread.server_class = _one_request_at_a_time()
+
+
+def _one_request_at_a_time() -> type:
+    """Django's development server without its threads (see the module's docstring); it closes
+    each connection after its answer, so a browser's parallel requests wait their turn."""
+    from django.core.servers.basehttp import WSGIServer
+
+    class OneRequestAtATime(WSGIServer):
+        def __init__(self, *args: Any, connections_override: Any = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)  # the server's own thread has the connections
+
+    return OneRequestAtATime
 
 
 @pytest.fixture(scope="session", autouse=True)
