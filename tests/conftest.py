@@ -15,6 +15,9 @@ it ("no such savepoint"). Production serves with gunicorn, each worker its own c
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -38,16 +41,57 @@ def pytest_configure(config: pytest.Config) -> None:
     LiveServerThread.server_class = _one_request_at_a_time()
 
 
+class _Quiet:
+    """When the live server last finished a request, and a lock it holds while handling one."""
+
+    handling = threading.Lock()
+    finished = 0.0
+
+
 def _one_request_at_a_time() -> type:
     """Django's development server without its threads (see the module's docstring); it closes
     each connection after its answer, so a browser's parallel requests wait their turn."""
     from django.core.servers.basehttp import WSGIServer
 
-    class OneRequestAtATime(WSGIServer):
+    class OneRequestAtATime(WSGIServer):  # type: ignore[misc]  (django-stubs not installed)
         def __init__(self, *args: Any, connections_override: Any = None, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)  # the server's own thread has the connections
 
+        def process_request(self, request: Any, client_address: Any) -> None:
+            with _Quiet.handling:
+                try:
+                    super().process_request(request, client_address)
+                finally:
+                    _Quiet.finished = time.monotonic()
+
     return OneRequestAtATime
+
+
+def wait_until_the_live_server_is_quiet(quiet_s: float = 0.25, timeout_s: float = 30.0) -> None:
+    """Return once the live server has handled no request for ``quiet_s``: the requests a
+    browser sent before its context closed (charts a page linked) are answered on the test's
+    database, not on the next test's or after it was emptied."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        start = time.monotonic()
+        time.sleep(quiet_s)
+        with _Quiet.handling:
+            if _Quiet.finished < start:
+                return
+
+
+@pytest.fixture(autouse=True)
+def _live_server_quiet_before_the_database_is_emptied(
+    request: pytest.FixtureRequest,
+) -> Iterator[None]:
+    """For a test with the live server: its database (set up before this fixture, so torn down
+    after it) is emptied only once the server has answered every request it received."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    wait_until_the_live_server_is_quiet()
 
 
 @pytest.fixture(scope="session", autouse=True)
