@@ -670,3 +670,58 @@ def test_a_bound_form_s_items_are_printed_afresh_with_their_answers_and_errors(d
     printed = measure_items(next(iter(form.groups())).fields)
     assert 'class="item invalid"' in printed
     assert templating._ITEMS == {}  # nothing kept of a bound form (the only kind with errors)
+
+
+def test_an_unbound_form_s_rows_print_the_same_kept_as_printed_afresh(db: Any) -> None:
+    """``field_row`` keeps an unbound form's rows by everything they print: a second form of
+    each kind is printed from what the first kept, and equals the row's template; a field
+    changed after its form was made (its label, choices, attributes, value, a checkbox's
+    test), another prefix or ids, and a bound form print their own rows."""
+    from django import forms
+    from django.template import engines
+
+    from acuknee.forms.sessions import AdverseEventForm, ConsentForm, PointForm, SessionForm
+    from acuknee.pages import templating
+    from acuknee.pages.templating import field_row
+
+    template = engines["pages"].env.from_string(ROW_TEMPLATE)  # type: ignore[attr-defined]
+    kinds = [SessionForm, PointForm, AdverseEventForm, ConsentForm]
+    templating._ROWS.clear()
+    first = {kind: [field_row(b, 2) for b in kind()] for kind in kinds}
+    assert templating._ROWS
+    for kind in kinds:
+        again = [field_row(b, 2) for b in kind()]
+        assert again == first[kind] == [template.render(field=b, suffix=2) for b in kind()]
+        assert all(a is f for a, f in zip(again, first[kind], strict=True))  # kept
+    changes = [
+        lambda f: setattr(f.fields["code"], "label", "Changed <label>"),
+        lambda f: setattr(f.fields["side"], "choices", [("left", "Left only")]),
+        lambda f: f.fields["code"].widget.attrs.update({"data-x": "1"}),
+        lambda f: f.initial.update({"code": "ST36"}),
+        lambda f: setattr(f.fields["code"], "required", not f.fields["code"].required),
+    ]
+    plain = {b.name: field_row(b) for b in PointForm()}
+    for change in changes:
+        form = PointForm()
+        change(form)
+        for bound in form:
+            printed = field_row(bound)
+            assert printed == template.render(field=bound, suffix=None), bound.name
+        assert any(field_row(b) != plain[b.name] for b in form)
+    for other in (PointForm(prefix="points-3"), PointForm(auto_id="x_%s")):
+        for bound in other:
+            assert field_row(bound) == template.render(field=bound, suffix=None)
+            assert field_row(bound) != plain[bound.name]
+
+    class Ticks(forms.Form):
+        tick = forms.BooleanField(required=False, initial="yes")
+
+    form = Ticks()
+    form.fields["tick"].widget.check_test = lambda value: False
+    assert "checked" in field_row(Ticks()["tick"])
+    assert "checked" not in field_row(form["tick"])  # its own test: not the kept row
+    bound = PointForm({"code": "<b>"})
+    bound.is_valid()
+    kept = len(templating._ROWS)
+    assert all(field_row(b) == template.render(field=b, suffix=None) for b in bound)
+    assert len(templating._ROWS) == kept  # nothing kept of a bound form

@@ -27,6 +27,7 @@ import jinja2
 import markupsafe
 from django.conf import settings
 from django.forms import BaseForm, BoundField
+from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import Jinja2 as JinjaFormRenderer
 from django.middleware.csrf import get_token
 from django.template import TemplateSyntaxError, defaultfilters
@@ -111,7 +112,19 @@ def field_row(field: Any, suffix: Any = None) -> Markup:
     errors. Written here, not by a template: the session form prints 111, which an include per
     field, then a macro, made about a tenth slower (issue 15). Values are printed as a page
     template prints them (``_print``); ``tests/pages/test_page_templates.py`` holds the row to
-    the template it replaced."""
+    the template it replaced. A row of a form not bound to data is kept by its content, as
+    ``measure_items`` keeps items: most of a new session's rows are the same for every patient
+    on the same protocol (262 different rows among the 21 demo session forms' 2,629)."""
+    if field.form.is_bound:  # only a bound form has answers and errors
+        return _field_row(field, suffix)
+    try:
+        key = (_printed_as(field), suffix)
+    except TypeError:
+        return _field_row(field, suffix)
+    return _kept(_ROWS, key, lambda: _field_row(field, suffix))
+
+
+def _field_row(field: Any, suffix: Any) -> Markup:
     label = f"{_print(field.label)}{f' {_print(suffix)}' if suffix else ''}"
     opening = f'<label for="{_print(field.id_for_label)}">{label}</label>'
     widget = _print(field)
@@ -122,6 +135,24 @@ def field_row(field: Any, suffix: Any = None) -> Markup:
     errors = field.errors
     shown_errors = f'<div class="errors" role="alert">{_print(errors)}</div>' if errors else ""
     return Markup(f'\n<div class="{kind}">\n  {shown}\n  {shown_errors}\n</div>')
+
+
+def _kept(store: dict[Any, Markup], key: Any, make: Callable[[], Markup]) -> Markup:
+    """``make()``, kept in ``store`` by ``key`` (what it prints); made afresh when the key
+    holds a value that cannot be one (an unhashable attribute or choice)."""
+    try:
+        kept = store.get(key)
+    except TypeError:
+        return make()
+    if kept is None:
+        if len(store) >= 4096:  # forms made by tests, patients' initial answers: start again
+            store.clear()
+        kept = store[key] = make()
+    return kept
+
+
+_ROWS: dict[Any, Markup] = {}
+"""Rows of unbound forms as printed, by everything that prints them."""
 
 
 def measure_item(field: Any) -> Markup:
@@ -147,27 +178,29 @@ def measure_items(fields: Iterable[Any]) -> Markup:
     (``_printed_as``) and kept: the reassessment form's 61 items and 290 answers took about a
     third of the page (issue 15). A bound form's items (answers, errors) are printed afresh."""
     fields = list(fields)
+
+    def printed() -> Markup:
+        return Markup("".join(measure_item(field) for field in fields))
+
     if not fields or fields[0].form.is_bound:  # only a bound form has answers and errors
-        return Markup("".join(measure_item(field) for field in fields))
-    key = tuple(_printed_as(field) for field in fields)
+        return printed()
     try:
-        kept = _ITEMS.get(key)
-    except TypeError:  # a value, attribute or choice that cannot be a key: print afresh
-        return Markup("".join(measure_item(field) for field in fields))
-    if kept is None:
-        if len(_ITEMS) >= 512:  # forms made by tests, patients' initial answers: start again
-            _ITEMS.clear()
-        kept = _ITEMS[key] = Markup("".join(measure_item(field) for field in fields))
-    return kept
+        key = tuple(_printed_as(field) for field in fields)
+    except TypeError:
+        return printed()
+    return _kept(_ITEMS, key, printed)
 
 
 def _printed_as(field: Any) -> tuple[object, ...]:
-    """Everything ``measure_item`` prints of a field of an unbound form (it has no errors),
-    Django's widget included (``BoundField.as_widget`` and ``build_widget_attrs``): its names
-    and ids, words, value, the widget's kind, templates and attributes, the choices, what makes
-    ``required``, ``disabled`` and ``aria-describedby`` attributes, and the renderer."""
+    """Everything ``measure_item`` and ``field_row`` print of a field of an unbound form (it
+    has no errors), Django's widget included (``BoundField.as_widget`` and
+    ``build_widget_attrs``): its names and ids, words, value, the widget's kind, templates and
+    attributes, the choices, what makes ``required``, ``disabled`` and ``aria-describedby``
+    attributes, and the renderer. Choices read from the database are not a key (TypeError)."""
     inner, widget, form = field.field, field.field.widget, field.form
     choices = getattr(inner, "choices", None)
+    if isinstance(choices, ModelChoiceIterator):
+        raise TypeError("choices from a query")
     return (
         field.html_name,
         field.auto_id,
@@ -185,12 +218,15 @@ def _printed_as(field: Any) -> tuple[object, ...]:
         getattr(widget, "option_template_name", None),
         widget.is_localized,
         widget.use_fieldset,
+        getattr(widget, "input_type", None),
+        getattr(widget, "format", None),
+        getattr(widget, "check_test", None),
         tuple(widget.attrs.items()),
         tuple(choices) if choices is not None else None,
     )
 
 
-_ITEMS: dict[tuple[object, ...], Markup] = {}
+_ITEMS: dict[Any, Markup] = {}
 """Items of unbound forms as printed, by everything that prints them (``_printed_as``)."""
 
 
