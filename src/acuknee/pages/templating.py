@@ -137,15 +137,18 @@ def _field_row(field: Any, suffix: Any) -> Markup:
     return Markup(f'\n<div class="{kind}">\n  {shown}\n  {shown_errors}\n</div>')
 
 
-def _kept(store: dict[Any, Markup], key: Any, make: Callable[[], Markup]) -> Markup:
+def _kept(
+    store: dict[Any, Markup], key: Any, make: Callable[[], Markup], most: int = 4096
+) -> Markup:
     """``make()``, kept in ``store`` by ``key`` (what it prints); made afresh when the key
-    holds a value that cannot be one (an unhashable attribute or choice)."""
+    holds a value that cannot be one (an unhashable attribute or choice). ``store`` starts
+    again past ``most`` entries (forms made by tests, patients' own initial answers)."""
     try:
         kept = store.get(key)
     except TypeError:
         return make()
     if kept is None:
-        if len(store) >= 4096:  # forms made by tests, patients' initial answers: start again
+        if len(store) >= most:
             store.clear()
         kept = store[key] = make()
     return kept
@@ -188,7 +191,7 @@ def measure_items(fields: Iterable[Any]) -> Markup:
         key = tuple(_printed_as(field) for field in fields)
     except TypeError:
         return printed()
-    return _kept(_ITEMS, key, printed)
+    return _kept(_ITEMS, key, printed, most=256)  # a KOOS group is about 40 kB
 
 
 def _printed_as(field: Any) -> tuple[object, ...]:
