@@ -148,8 +148,9 @@ class MeasureRow:
 
     @property
     def chart(self) -> SafeString:
-        """The trend chart, drawn when a template first shows it (and cached by its data), so
-        a caller that never shows it, like the progress report's table, pays nothing."""
+        """The trend chart when a template first shows it: inline once drawn (cached by its
+        data), else linked at the patient's chart address; a caller that never shows it, like
+        the progress report's table, pays nothing."""
         if self.chart_spec is None:
             return SafeString("")
         return chart_img(self.chart_spec, patient_pk=self.patient_pk)
