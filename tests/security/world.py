@@ -94,12 +94,12 @@ def _side(slug: str, user: User) -> Side:
 
 def _chart_digest(patient: Patient) -> str:
     """The name of one of the patient's trend charts (the address a page links it at)."""
-    from acuknee.reports.chart_cache import digest
+    from acuknee.reports.charts import trend_digest
     from acuknee.reports.outcomes import outcomes_context
 
     outcomes = outcomes_context(patient)["outcomes"]
     spec = next(r.chart_spec for d in outcomes.domains for r in d.rows if r.chart_spec)
-    return digest("trend.svg", spec)
+    return trend_digest(spec)
 
 
 class World:

@@ -117,11 +117,7 @@ def field_row(field: Any, suffix: Any = None) -> Markup:
     on the same protocol (262 different rows among the 21 demo session forms' 2,629)."""
     if field.form.is_bound:  # only a bound form has answers and errors
         return _field_row(field, suffix)
-    try:
-        key = (_printed_as(field), suffix)
-    except TypeError:
-        return _field_row(field, suffix)
-    return _kept(_ROWS, key, lambda: _field_row(field, suffix))
+    return _kept(_ROWS, lambda: (_printed_as(field), suffix), lambda: _field_row(field, suffix))
 
 
 def _field_row(field: Any, suffix: Any) -> Markup:
@@ -138,12 +134,17 @@ def _field_row(field: Any, suffix: Any) -> Markup:
 
 
 def _kept(
-    store: dict[Any, Markup], key: Any, make: Callable[[], Markup], most: int = 4096
+    store: dict[Any, Markup],
+    key_of: Callable[[], Any],
+    make: Callable[[], Markup],
+    most: int = 4096,
 ) -> Markup:
-    """``make()``, kept in ``store`` by ``key`` (what it prints); made afresh when the key
-    holds a value that cannot be one (an unhashable attribute or choice). ``store`` starts
-    again past ``most`` entries (forms made by tests, patients' own initial answers)."""
+    """``make()``, kept in ``store`` by ``key_of()`` (what it prints); made afresh when there
+    is no key (``_printed_as`` refuses choices read from the database) or it holds a value that
+    cannot be one (an unhashable attribute or choice). ``store`` starts again past ``most``
+    entries (forms made by tests, patients' own initial answers)."""
     try:
+        key = key_of()
         kept = store.get(key)
     except TypeError:
         return make()
@@ -187,11 +188,11 @@ def measure_items(fields: Iterable[Any]) -> Markup:
 
     if not fields or fields[0].form.is_bound:  # only a bound form has answers and errors
         return printed()
-    try:
-        key = tuple(_printed_as(field) for field in fields)
-    except TypeError:
-        return printed()
-    return _kept(_ITEMS, key, printed, most=256)  # a KOOS group is about 40 kB
+
+    def key_of() -> tuple[object, ...]:
+        return tuple(_printed_as(field) for field in fields)
+
+    return _kept(_ITEMS, key_of, printed, most=256)  # a KOOS group is about 40 kB
 
 
 def _printed_as(field: Any) -> tuple[object, ...]:

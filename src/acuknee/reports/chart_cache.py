@@ -57,7 +57,11 @@ def digest(kind: str, *parts: object) -> str:
 
 def key(kind: str, *parts: object) -> str:
     """The cache key of a chart: ``kind`` (e.g. ``trend.png``) and what it is drawn from."""
-    return f"acuknee:chart:{kind}:{digest(kind, *parts)}"
+    return _named(kind, digest(kind, *parts))
+
+
+def _named(kind: str, name: str) -> str:
+    return f"acuknee:chart:{kind}:{name}"
 
 
 def cached(kind: str, parts: tuple[object, ...], draw: Callable[[], T]) -> T:
@@ -70,19 +74,18 @@ def cached(kind: str, parts: tuple[object, ...], draw: Callable[[], T]) -> T:
     return found
 
 
-def drawn(kind: str, parts: tuple[object, ...]) -> Any | None:
-    """The image of ``kind`` drawn from ``parts`` if it is in the cache, else None (never draws:
-    a page links a chart not yet drawn instead of drawing it while the clinician waits)."""
-    return django_cache.get(key(kind, *parts))
+def drawn(kind: str, name: str) -> Any | None:
+    """The image of ``kind`` named ``name`` (its ``digest``) if it is in the cache, else None
+    (never draws: a page links a chart not drawn yet instead of drawing it while the clinician
+    waits)."""
+    return django_cache.get(_named(kind, name))
 
 
-def remember(kind: str, parts: tuple[object, ...], owner: int) -> str:
-    """Keep what a linked chart is drawn from, under its digest, for the request that fetches
-    it; ``owner`` (a patient's key) is kept with it, so only that patient's address serves it.
-    Returns the digest. Another worker without it works it out again from the records."""
-    name = digest(kind, *parts)
+def remember(kind: str, name: str, parts: tuple[object, ...], owner: int) -> None:
+    """Keep what the linked chart ``name`` (its ``digest``) is drawn from, for the request that
+    fetches it; ``owner`` (a patient's key) is kept with it, so only that patient's address
+    serves it. Another worker without it works it out again from the records."""
     django_cache.set(f"acuknee:chart-parts:{kind}:{name}", (owner, parts), TIMEOUT_S)
-    return name
 
 
 def remembered(kind: str, name: str, owner: int) -> tuple[object, ...] | None:

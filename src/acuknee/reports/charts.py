@@ -48,7 +48,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from acuknee.clinical.numbers import format_number
-from acuknee.reports.chart_cache import cached, drawn
+from acuknee.reports.chart_cache import cached, digest, drawn
 from acuknee.reports.style import (
     BAND,
     FONT_SIZES,
@@ -64,6 +64,7 @@ from acuknee.reports.style import (
 __all__ = [
     "CHART_HEIGHT_IN",
     "CHART_WIDTH_IN",
+    "TREND_SVG",
     "GlanceRow",
     "GlanceSpec",
     "TrendSpec",
@@ -73,6 +74,7 @@ __all__ = [
     "glance_data_uri",
     "glance_figure",
     "trend_data_uri",
+    "trend_digest",
     "trend_figure",
     "trend_png",
     "trend_svg",
@@ -298,14 +300,23 @@ def _png(fig: Figure, dpi: int) -> bytes:
     return rgb.getvalue()
 
 
+TREND_SVG = "trend.svg"
+"""The kind of a page's trend chart in the cache (``chart_cache``)."""
+
+
 def trend_svg(spec: TrendSpec) -> str:
     """The chart as SVG text (cached by content, ``chart_cache``: about 30 ms to draw)."""
-    return cached("trend.svg", (spec,), lambda: figure_to_svg(trend_figure(spec)))
+    return cached(TREND_SVG, (spec,), lambda: figure_to_svg(trend_figure(spec)))
 
 
-def drawn_trend_svg(spec: TrendSpec) -> str | None:
-    """The chart as SVG text if it has been drawn (it is in the cache), else None."""
-    found = drawn("trend.svg", (spec,))
+def trend_digest(spec: TrendSpec) -> str:
+    """The chart's name by content: what its SVG is cached under and a page links it by."""
+    return digest(TREND_SVG, spec)
+
+
+def drawn_trend_svg(name: str) -> str | None:
+    """The SVG of the chart named ``name`` (``trend_digest``) if it has been drawn, else None."""
+    found = drawn(TREND_SVG, name)
     return found if isinstance(found, str) else None
 
 

@@ -43,8 +43,10 @@ from acuknee.reports import chart_cache
 from acuknee.reports.charts import (
     CHART_HEIGHT_IN,
     CHART_WIDTH_IN,
+    TREND_SVG,
     TrendSpec,
     drawn_trend_svg,
+    trend_digest,
     trend_svg,
 )
 from acuknee.reports.style import svg_data_uri
@@ -75,9 +77,10 @@ def chart_img(
     if found is not None:
         return found
     if patient_pk is not None:
-        svg = drawn_trend_svg(spec)
+        digest = trend_digest(spec)
+        svg = drawn_trend_svg(digest)
         if svg is None:
-            digest = chart_cache.remember("trend.svg", (spec,), patient_pk)
+            chart_cache.remember(TREND_SVG, digest, (spec,), patient_pk)
             return _img(spec, reverse("patient-chart", args=[patient_pk, digest]), scale, css)
     else:
         svg = trend_svg(spec)
@@ -101,12 +104,12 @@ def trend_chart_svg(patient: Patient, digest: str) -> str | None:
     """The SVG of the patient's trend chart named ``digest`` (``chart_img`` links it), drawn now
     if it is not yet; None when none of the patient's charts has that name. The spec comes
     from the page that linked it, else (another worker) from the patient's records again."""
-    kept = chart_cache.remembered("trend.svg", digest, patient.pk)
+    kept = chart_cache.remembered(TREND_SVG, digest, patient.pk)
     spec = kept[0] if kept is not None else None
     if not isinstance(spec, TrendSpec):
         outcomes: Outcomes = outcomes_context(patient)["outcomes"]
         specs = (r.chart_spec for d in outcomes.domains for r in d.rows if r.chart_spec)
-        spec = next((s for s in specs if chart_cache.digest("trend.svg", s) == digest), None)
+        spec = next((s for s in specs if trend_digest(s) == digest), None)
         if spec is None:
             return None
     return trend_svg(spec)
