@@ -725,3 +725,106 @@ def test_an_unbound_form_s_rows_print_the_same_kept_as_printed_afresh(db: Any) -
     kept = len(templating._ROWS)
     assert all(field_row(b) == template.render(field=b, suffix=None) for b in bound)
     assert len(templating._ROWS) == kept  # nothing kept of a bound form
+
+
+def _field_group_forms() -> list[Any]:
+    """Unbound forms whose fields the pages print as groups (``field_group``): a new patient's
+    intake, a repeat intake's carried answers and hints, the plan editor's and the referral
+    outcome's fields, another prefix and other ids."""
+    from acuknee.clinical import load_knowledge
+    from acuknee.forms.intake import IntakeForm
+    from acuknee.forms.plans import PlanStartForm
+    from acuknee.pages.views.intake import ReferralOutcomeForm  # a form of the intake's page
+
+    kb = load_knowledge()
+    repeat = IntakeForm(patient=None, kb=kb, initial={"visit_date": dt.date(2026, 5, 1)})
+    names = [n for n, f in repeat.fields.items() if not n.startswith("m__")][:12]
+    for name in names[::2]:
+        repeat.fields[name].help_text = f"Last time: <{name}>"
+    repeat.initial.update({names[1]: "carried"})
+    return [
+        IntakeForm(patient=None, kb=kb),
+        repeat,
+        IntakeForm(patient=None, kb=kb, prefix="second"),
+        IntakeForm(patient=None, kb=kb, auto_id="x_%s"),
+        PlanStartForm(),
+        ReferralOutcomeForm(initial={"seen_on": dt.date(2026, 5, 1)}),
+    ]
+
+
+def test_an_unbound_form_s_field_groups_print_the_same_kept_as_printed_afresh(db: Any) -> None:
+    """``field_group`` keeps an unbound form's groups by everything they print: a second form
+    of each kind is printed from what the first kept and equals ``as_field_group()``; hints,
+    carried answers, another prefix and other ids print their own groups."""
+    from acuknee.pages import templating
+    from acuknee.pages.templating import field_group
+
+    templating._GROUPS.clear()
+    first = [[field_group(b) for b in form] for form in _field_group_forms()]
+    assert templating._GROUPS
+    for form, printed in zip(_field_group_forms(), first, strict=True):
+        again = [field_group(b) for b in form]
+        assert again == printed == [b.as_field_group() for b in form]
+        assert all(a is p for a, p in zip(again, printed, strict=True))  # kept
+    new, repeat, prefixed, other_ids = first[:4]
+    assert new != repeat
+    assert new != prefixed
+    assert new != other_ids
+    assert sum(a != b for a, b in zip(new, repeat, strict=True)) == 7  # six hints, one answer
+    assert any("Last time: <" in g for g in repeat)  # a hint is the form's own markup
+    assert all('name="second-' in g for g in prefixed if "name=" in g)
+
+
+def test_a_field_group_changed_after_its_form_was_made_prints_its_change(db: Any) -> None:
+    """What a view changes on a field after its form was made (label, choices, attributes,
+    value, required, disabled, hint, the label's suffix, the form's required class) is part of
+    the key: the change is printed, and no other form gets it."""
+    from django import forms
+
+    from acuknee.pages.templating import field_group
+
+    class Methods(forms.Form):
+        method = forms.ChoiceField(choices=[("manual", "Manual"), ("electro", "Electro")])
+        name = forms.CharField()
+        answer = forms.ChoiceField(choices=[("no", "No"), ("yes", "Yes")], widget=forms.RadioSelect)
+
+    def made() -> Methods:
+        return Methods(initial={"method": "manual"})
+
+    plain = {b.name: field_group(b) for b in made()}
+    changes = [
+        ("method", lambda f: setattr(f.fields["method"], "label", "Changed <label>")),
+        ("method", lambda f: setattr(f.fields["method"], "choices", [("manual", "Manual only")])),
+        ("method", lambda f: f.fields["method"].widget.attrs.update({"data-x": "1"})),
+        ("method", lambda f: f.initial.update({"method": "electro"})),
+        ("name", lambda f: setattr(f.fields["name"], "required", False)),
+        ("method", lambda f: setattr(f.fields["method"], "disabled", True)),
+        ("method", lambda f: setattr(f.fields["method"], "help_text", "A new hint")),
+        ("method", lambda f: setattr(f.fields["method"], "label_suffix", " →")),
+        ("method", lambda f: setattr(f, "label_suffix", "!")),
+        ("name", lambda f: setattr(f, "required_css_class", "needed")),
+        ("answer", lambda f: setattr(f.fields["answer"], "label", "Changed legend")),
+    ]
+    for name, change in changes:
+        form = made()
+        change(form)
+        printed = field_group(form[name])
+        assert printed == form[name].as_field_group()
+        assert printed != plain[name], name
+        assert {b.name: field_group(b) for b in made()} == plain
+
+
+def test_a_bound_form_s_field_groups_are_printed_afresh_with_their_answers_and_errors(
+    db: Any,
+) -> None:
+    from acuknee.pages import templating
+    from acuknee.pages.templating import field_group
+    from acuknee.pages.views.intake import ReferralOutcomeForm
+
+    templating._GROUPS.clear()
+    form = ReferralOutcomeForm({"seen_on": "not a date"})
+    form.is_valid()
+    printed = [field_group(b) for b in form]
+    assert printed == [b.as_field_group() for b in form]
+    assert any('class="errorlist"' in g for g in printed)
+    assert templating._GROUPS == {}  # nothing kept of a bound form (the only kind with errors)
