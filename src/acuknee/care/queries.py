@@ -8,6 +8,7 @@ Everything here reads; nothing writes. Rows become core models (``Intake``, ``Sc
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from django.utils import timezone
 from acuknee.clinical import (
     Course,
     Intake,
+    KnowledgeBase,
     Plan,
     Screening,
     SessionRecord,
@@ -264,10 +266,38 @@ def current_screening(record: IntakeRecord) -> tuple[Screening, Intake | None]:
     """The intake screened by today's rules, as the session check reads it (``session_problems``);
     the stored screening when the stored intake no longer validates (never a broken page)."""
     try:
-        intake = Intake.model_validate(record.data)
-        return screen(intake), intake
+        return screened_by_today_s_rules(record.data)
     except (ValueError, InvalidInput):  # pydantic's ValidationError is a ValueError
         return screening_of(record), None
+
+
+def screened_by_today_s_rules(data: dict[str, Any]) -> tuple[Screening, Intake]:
+    """A stored intake's ``data`` validated and screened by the rules this process loaded,
+    kept by that data: every page of a patient shows its banner from it, and a session is
+    checked against it again (about 0.5 ms a page, issue 15). The screening depends on the
+    intake and the rules only, both in the key; the core's models are frozen, so the kept
+    answer is shared. Raises as ``Intake.model_validate`` and ``screen`` do."""
+    kb = load_knowledge()
+    try:
+        key: str | None = json.dumps(data, separators=(",", ":"))
+    except (TypeError, ValueError):  # not stored data: screened afresh, not kept
+        key = None
+    found = _SCREENED.get(key) if key is not None else None
+    if found is not None and found[0] is kb:
+        return found[1], found[2]
+    intake = Intake.model_validate(data)
+    screening = screen(intake, kb)
+    if key is not None:
+        if len(_SCREENED) >= _SCREENED_MOST:
+            _SCREENED.clear()
+        _SCREENED[key] = (kb, screening, intake)
+    return screening, intake
+
+
+_SCREENED: dict[str, tuple[KnowledgeBase, Screening, Intake]] = {}
+"""Stored intakes as screened by this process's rules, by their data (JSON)."""
+
+_SCREENED_MOST = 256
 
 
 def safety_banner(patient: Patient) -> list[BannerItem]:
@@ -356,7 +386,7 @@ def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionPro
     return check_session(
         record,
         Plan.model_validate(plan.content),
-        screen(Intake.model_validate(current.data)),
+        screened_by_today_s_rules(current.data)[0],
         load_knowledge(),
         session_overrides(plan),
     )
@@ -430,7 +460,7 @@ class SessionSetting:
         """The latest live intake (else the plan's) screened by today's rules, once."""
         assert self.plan is not None
         current = self.latest_intake or self.plan.intake
-        return screen(Intake.model_validate(current.data))
+        return screened_by_today_s_rules(current.data)[0]
 
     def problems(self, record: SessionRecord) -> list[SessionProblem]:
         """``session_problems(plan, record)`` from what was read (a signed plan is needed)."""
