@@ -51,3 +51,25 @@ def test_a_missing_or_impossible_value_reads_as_a_dash(value: float | None) -> N
 def test_negative_decimals_are_refused_with_the_field_named() -> None:
     with pytest.raises(ValueError, match="decimals"):
         format_number(1.0, -1)
+
+
+def test_a_number_formatted_again_reads_as_it_did_the_first_time() -> None:
+    """The text is kept by value (``_rounded``): asked again, in any order, with the same value
+    as an int or a float, signed or not, each answer is the one worked out afresh."""
+    import random
+
+    from acuknee.clinical.numbers import _rounded
+
+    rng = random.Random(7)
+    values = [rng.uniform(-200, 200) for _ in range(300)] + [2, 2.0, -0.0, 0.05, -0.05, 2.25]
+    cases = [(v, d, s) for v in values for d in (0, 1, 2) for s in (False, True)]
+    afresh = [_rounded.__wrapped__(v, d, s) for v, d, s in cases]  # nothing kept
+    _rounded.cache_clear()
+    assert [format_number(v, d, signed=s) for v, d, s in cases] == afresh
+    rng.shuffle(order := list(range(len(cases))))
+    for i in order:
+        v, d, s = cases[i]
+        assert format_number(v, d, signed=s) == afresh[i]
+    assert format_number(2, 1) == format_number(2.0, 1) == "2"
+    assert format_number(2.25, 1) == "2.3"
+    assert format_number(2.25, 2, signed=True) == "+2.25"

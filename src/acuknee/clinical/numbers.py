@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 MISSING = "—"
 """What stands for a value that is not there (not recorded, not computable)."""
@@ -29,6 +30,13 @@ def format_number(
         return missing
     if decimals < 0:
         raise ValueError("decimals: must be 0 or more")
+    return _rounded(value, decimals, signed)
+
+
+@lru_cache(maxsize=16384, typed=True)
+def _rounded(value: float | int, decimals: int, signed: bool) -> str:
+    """The text of a finite number, kept by value: a page prints the same values again and
+    again (a chart's alt text lists each of its points; issue 15)."""
     step = Decimal(1).scaleb(-decimals)
     rounded = Decimal(repr(value) if isinstance(value, float) else value).quantize(
         step, rounding=ROUND_HALF_UP
