@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache as django_cache
 
@@ -84,26 +84,29 @@ def drawn(kind: str, name: str) -> Any | None:
 def remember(kind: str, name: str, parts: tuple[object, ...], owner: int) -> None:
     """Keep what the linked chart ``name`` (its ``digest``) is drawn from, for the request that
     fetches it; ``owner`` (a patient's key) is kept with it, so only that patient's address
-    serves it. Another worker without it works it out again from the records."""
-    django_cache.set(f"acuknee:chart-parts:{kind}:{name}", (owner, parts), TIMEOUT_S)
+    serves it. Kept by this worker, as it is (a page links up to 16 charts: pickling each spec
+    into the cache cost about a quarter of linking it, issue 15); another worker without it
+    works it out again from the records."""
+    _PARTS.put((kind, name), (owner, parts))
 
 
 def remembered(kind: str, name: str, owner: int) -> tuple[object, ...] | None:
     """What the chart ``name`` of ``kind`` is drawn from, kept by ``remember`` for ``owner``;
     None when this worker has not kept it or kept it for another owner."""
-    found = django_cache.get(f"acuknee:chart-parts:{kind}:{name}")
+    found = _PARTS.get((kind, name))
     if found is None or found[0] != owner:
         return None
-    return cast(tuple[object, ...], found[1])
+    return found[1]
 
 
 _IN_MEMORY: list[Any] = []
 
 
 class Kept(Generic[K, V]):
-    """A worker's own least-recently-used store of finished chart forms (an ``<img>`` element,
-    say), by what they are made from; ``clear`` forgets these too. It keeps only what it
-    is given, so a caller keeps a chart's inline form and not its link."""
+    """A worker's own least-recently-used store, by what its entries are made from: finished
+    chart forms (an ``<img>`` element) and what a linked chart is drawn from; ``clear`` forgets
+    these too. It keeps only what it is given, so a caller keeps a chart's inline form and not
+    its link."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
@@ -131,6 +134,10 @@ class Kept(Generic[K, V]):
     def cache_clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+_PARTS: Kept[tuple[str, str], tuple[int, tuple[object, ...]]] = Kept(4096)
+"""What each chart a page linked is drawn from, with its owner (``remember``)."""
 
 
 def clear() -> None:
