@@ -511,3 +511,28 @@ def test_a_needle_of_0_20_mm_within_the_depth_cap_is_accepted(
     response = client.post(new_url(patient), data)
     assert response.status_code == 302, response.context["entry"].points.forms[0].errors
     assert TreatmentSession.objects.count() == 1
+
+
+def test_the_plan_s_depth_and_angle_show_beside_each_point_whenever_the_page_is_shown(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    """The hints are worked out only for a page shown (a session saved at once never needs
+    them): the new session's page, the page refused by a form check and the page refused by
+    the care service each show them beside the same rows."""
+    client = login(alice)
+    shown = client.get(new_url(patient))
+    hints = [f.plan_hint for f in shown.context["entry"].points.forms]
+    assert hints[0].startswith("plan: ")
+    assert f'<p class="hint">{hints[0]}</p>' in shown.content.decode()
+    data = page_data(client, new_url(patient))
+    by_form = client.post(new_url(patient), data | {"pain_after": "11"})
+    assert by_form.status_code == 400
+    by_care = client.post(new_url(patient), data | {"session_date": "2001-01-02"})
+    assert by_care.status_code == 400
+    [refusal] = by_care.context["entry"].non_field_errors  # the care service's, not a field's
+    assert "2001-01-02 is before the intake the plan rests on" in refusal
+    for refused in (by_form, by_care):
+        entry = refused.context["entry"]
+        assert [f.plan_hint for f in entry.points.forms][: len(hints)] == hints
+        assert f'<p class="hint">{hints[0]}</p>' in refused.content.decode()
+    assert TreatmentSession.objects.count() == 0

@@ -9,7 +9,7 @@ the field it names (``points.0.depth.value`` -> the first point's depth).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from django import forms
@@ -435,12 +435,17 @@ class SessionEntry:
             data, initial=initial.get("electro"), prefix="electro", form_kwargs=sided
         )
         self.events = AdverseEventFormSet(data, initial=initial.get("events"), prefix="events")
-        for form, hint in zip(self.points.forms, initial.get("hints", []), strict=False):
-            form.plan_hint = hint
+        self.show_hints(initial.get("hints", []))
         self.record: SessionRecord | None = None
         self.problems: list[str] = []
         self.corrections: list[str] = []
         """Point codes written loosely and stored as the standard code (``st 36`` -> ST36)."""
+
+    def show_hints(self, hints: Iterable[str]) -> None:
+        """Beside each point row, the plan's depth and angle for it (``initial_from_plan``):
+        only a page shown needs them, so a session saved at once never works them out."""
+        for form, hint in zip(self.points.forms, hints, strict=False):
+            form.plan_hint = hint
 
     @property
     def non_field_errors(self) -> list[str]:

@@ -171,23 +171,18 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
         entry.problems.append(refusal)
         return _page(request, patient, entry, plan=None, status=409, setting=setting)
     assert plan is not None
-    initial = _initial(setting)
     asks_consent = setting.needs_consent
     if request.method != "POST":
-        entry = SessionEntry(initial=initial, side=_side(plan))
+        entry = SessionEntry(initial=_initial(setting), side=_side(plan))
         consent_form = ConsentForm() if asks_consent else None
         return _page(request, patient, entry, plan=plan, consent_form=consent_form, setting=setting)
     token = str(request.POST.get("form_token", ""))[:64] or None
-    entry = SessionEntry(
-        request.POST,
-        initial={"hints": initial["hints"]},  # the plan's depth and angle, beside each point
-        practitioner_id=_practitioner(request),
-        side=_side(plan),
-    )
+    entry = SessionEntry(request.POST, practitioner_id=_practitioner(request), side=_side(plan))
     consent_form = ConsentForm(request.POST) if asks_consent else None
     consent = consent_form.consent() if consent_form is not None else None
     valid = entry.is_valid(setting.next_number, check=setting.problems)
     if not valid or (consent_form is not None and consent is None):
+        entry.show_hints(_initial(setting)["hints"])  # the page is shown again
         return _page(
             request,
             patient,
@@ -213,6 +208,7 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
         return redirect(reverse("patient-detail", args=[patient.pk]) + "#sessions")
     except errors.CareError as exc:
         _care_problems(entry, consent_form, exc)
+        entry.show_hints(_initial(setting)["hints"])
         status = answers.status_of(exc)
         return _page(
             request,
