@@ -197,3 +197,44 @@ def test_a_session_logged_twice_in_one_day_gets_the_next_number(
     log(plan_record, alice, days_ago(2))
     response = api_post(alice, f"/patients/{patient.pk}/sessions", session_body(days_ago(2)))
     assert response.json()["number"] == 2
+
+
+# --- the current screening, kept per worker, on every path ----------------------------------------
+
+
+def test_a_later_intake_that_blocks_treatment_refuses_the_session_on_every_path(
+    alice: User, patient: Patient
+) -> None:
+    """The latest intake's screening is kept per worker (``screened_by_today_s_rules``). The
+    patient's pages are shown first, so the earlier intake's screening is kept; a session form
+    is opened (a second tab) before a later intake records chemotherapy without the treating
+    team's agreement. Then the banner shows the new finding, and the next session is refused
+    through the page (the form opened before), the API and the CSV import: nothing is stored."""
+    from acuknee.care import queries
+    from acuknee.importing import import_csv
+
+    queries._SCREENED.clear()
+    plan_record = signed_plan(patient, alice, days_ago(20))
+    log(plan_record, alice, days_ago(10))
+    client = login(alice)
+    before = client.get(reverse("patient-detail", args=[patient.pk]))
+    assert before.status_code == 200
+    assert queries._SCREENED  # the first intake's screening is kept
+    form_url = reverse("session-new", args=[patient.pk])
+    opened = page_data(client, form_url)
+    intake(patient, alice, oa_intake(health={"immunosuppression": "chemotherapy"}), days_ago(5))
+    after = html.unescape(client.get(reverse("patient-detail", args=[patient.pk])).content.decode())
+    findings = [item.name for item in queries.safety_banner(patient)]
+    assert findings
+    assert all(name in after for name in findings)
+    assert all(name not in html.unescape(before.content.decode()) for name in findings)
+    by_page = client.post(form_url, opened | {"session_date": days_ago(2).isoformat()})
+    assert by_page.status_code == 400
+    assert "treating team" in html.unescape(by_page.content.decode())
+    by_api = api_post(alice, f"/patients/{patient.pk}/sessions", session_body(days_ago(2)))
+    assert by_api.status_code in (409, 422)
+    assert "treating team" in json.dumps(by_api.json())
+    row = f"{patient.record_number},{days_ago(2).isoformat()},ST35:left,6\n"
+    report = import_csv(f"record_number,date,points,pain_before\n{row}".encode(), patient.clinic)
+    assert any("treating team" in p.message for p in report.problems)
+    assert patient.sessions.count() == 1
