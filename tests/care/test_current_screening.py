@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 
 from acuknee.care import queries
 from acuknee.clinical import load_knowledge, screen
+from acuknee.kept import Kept
 from acuknee.records.models import Patient
 
 from .builders import days_ago, intake, oa_intake, septic_intake
@@ -74,11 +75,11 @@ def test_data_that_no_longer_validates_shows_the_stored_screening(
     screening, validated = queries.current_screening(record)
     assert validated is None
     assert screening == queries.screening_of(record)
-    assert queries._SCREENED == {}
+    assert len(queries._SCREENED) == 0
 
 
 def test_the_store_is_bounded(alice: User, patient: Patient, monkeypatch: Any) -> None:
-    monkeypatch.setattr(queries, "_SCREENED_MOST", 3)
+    monkeypatch.setattr(queries, "_SCREENED", Kept(3))
     data = intake(patient, alice, oa_intake(), days_ago(3)).data
     for weeks in range(1, 8):
         queries.screened_by_today_s_rules({**data, "duration_weeks": weeks})

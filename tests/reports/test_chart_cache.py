@@ -146,12 +146,10 @@ def test_a_chart_s_digest_changes_with_its_data_and_its_drawing_code(
     assert chart_cache.digest("trend.svg", spec()) != first
 
 
-def test_the_worker_s_store_forgets_the_least_recently_used_first() -> None:
-    kept: chart_cache.Kept[str, int] = chart_cache.Kept(maxsize=2)
+def test_clearing_the_cache_forgets_what_the_worker_s_own_stores_keep() -> None:
+    kept = chart_cache.kept(2)
     kept.put("a", 1)
-    kept.put("b", 2)
-    assert kept.get("a") == 1  # "a" used: "b" is now the oldest
-    kept.put("c", 3)
-    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (1, None, 3)
+    chart_cache.remember("trend.svg", "0" * 64, ("spec",), owner=7)
     chart_cache.clear()
     assert len(kept) == 0
+    assert chart_cache.remembered("trend.svg", "0" * 64, owner=7) is None

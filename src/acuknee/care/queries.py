@@ -36,6 +36,7 @@ from acuknee.clinical.intake import unanswered_red_flags as core_unanswered_red_
 from acuknee.clinical.response import Visit
 from acuknee.clinical.session_check import Override, SessionProblem, check_session
 from acuknee.clinical.vocabulary import Side
+from acuknee.kept import Kept
 from acuknee.records.models import (
     IntakeDraft,
     IntakeRecord,
@@ -288,16 +289,12 @@ def screened_by_today_s_rules(data: dict[str, Any]) -> tuple[Screening, Intake]:
     intake = Intake.model_validate(data)
     screening = screen(intake, kb)
     if key is not None:
-        if len(_SCREENED) >= _SCREENED_MOST:
-            _SCREENED.clear()
-        _SCREENED[key] = (kb, screening, intake)
+        _SCREENED.put(key, (kb, screening, intake))
     return screening, intake
 
 
-_SCREENED: dict[str, tuple[KnowledgeBase, Screening, Intake]] = {}
+_SCREENED: Kept[str, tuple[KnowledgeBase, Screening, Intake]] = Kept(256)
 """Stored intakes as screened by this process's rules, by their data (JSON)."""
-
-_SCREENED_MOST = 256
 
 
 def safety_banner(patient: Patient) -> list[BannerItem]:

@@ -22,6 +22,7 @@ from acuknee.clinical.knowledge import Instrument, Item, KnowledgeBase
 from acuknee.clinical.numbers import format_number
 from acuknee.forms.base import Form, copy_field
 from acuknee.forms.widgets import IsoDateInput
+from acuknee.kept import Kept
 
 SELF_REPORT_INSTRUMENTS: tuple[str, ...] = (
     "koos",
@@ -141,17 +142,16 @@ def _item_fields(kb: KnowledgeBase, inst: Instrument, audience: Audience) -> dic
     key = (id(kb), inst.id, audience)
     built = _ITEM_FIELDS.get(key)
     if built is None or built[0] is not kb:
-        if len(_ITEM_FIELDS) >= 256:  # knowledge bases made by tests: start again
-            _ITEM_FIELDS.clear()
         fields = {
             field_name(inst.id, item.code): item_field(inst, item, audience) for item in inst.items
         }
-        built = _ITEM_FIELDS[key] = (kb, fields)
+        built = _ITEM_FIELDS.put(key, (kb, fields))
     return built[1]
 
 
-_ITEM_FIELDS: dict[tuple[int, str, str], tuple[KnowledgeBase, dict[str, forms.Field]]] = {}
-"""Per knowledge base (held, so its id is not reused), instrument and audience: the fields."""
+_ITEM_FIELDS: Kept[tuple[int, str, str], tuple[KnowledgeBase, dict[str, forms.Field]]] = Kept(256)
+"""Per knowledge base (held, so its id is not reused), instrument and audience: the fields
+(knowledge bases made by tests make the bound worth having)."""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from django.utils.translation import gettext
 from markupsafe import Markup, escape
 
 from acuknee.clinical.numbers import format_number
+from acuknee.kept import Kept
 from acuknee.pages.banner import banner_context
 
 
@@ -134,28 +135,20 @@ def _field_row(field: Any, suffix: Any) -> Markup:
 
 
 def _kept(
-    store: dict[Any, Markup],
-    key_of: Callable[[], Any],
-    make: Callable[[], Markup],
-    most: int = 4096,
+    store: Kept[Any, Markup], key_of: Callable[[], Any], make: Callable[[], Markup]
 ) -> Markup:
     """``make()``, kept in ``store`` by ``key_of()`` (what it prints); made afresh when there
     is no key (``_printed_as`` refuses choices read from the database) or it holds a value that
-    cannot be one (an unhashable attribute or choice). ``store`` starts again past ``most``
-    entries (forms made by tests, patients' own initial answers)."""
+    cannot be one (an unhashable attribute or choice)."""
     try:
         key = key_of()
         kept = store.get(key)
     except TypeError:
         return make()
-    if kept is None:
-        if len(store) >= most:
-            store.clear()
-        kept = store[key] = make()
-    return kept
+    return kept if kept is not None else store.put(key, make())
 
 
-_ROWS: dict[Any, Markup] = {}
+_ROWS: Kept[Any, Markup] = Kept(4096)
 """Rows of unbound forms as printed, by everything that prints them."""
 
 
@@ -189,7 +182,7 @@ def _grouped_as(field: Any) -> tuple[object, ...]:
     )
 
 
-_GROUPS: dict[Any, Markup] = {}
+_GROUPS: Kept[Any, Markup] = Kept(4096)
 """Field groups of unbound forms as printed, by everything that prints them."""
 
 
@@ -226,7 +219,7 @@ def measure_items(fields: Iterable[Any]) -> Markup:
     def key_of() -> tuple[object, ...]:
         return tuple(_printed_as(field) for field in fields)
 
-    return _kept(_ITEMS, key_of, printed, most=256)  # a KOOS group is about 40 kB
+    return _kept(_ITEMS, key_of, printed)
 
 
 def _printed_as(field: Any) -> tuple[object, ...]:
@@ -264,8 +257,9 @@ def _printed_as(field: Any) -> tuple[object, ...]:
     )
 
 
-_ITEMS: dict[Any, Markup] = {}
-"""Items of unbound forms as printed, by everything that prints them (``_printed_as``)."""
+_ITEMS: Kept[Any, Markup] = Kept(256)
+"""Items of unbound forms as printed, by everything that prints them (``_printed_as``): a
+KOOS group is about 40 kB."""
 
 
 def radio_group(field: Any) -> Markup:

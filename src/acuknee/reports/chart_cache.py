@@ -15,18 +15,16 @@ request for that image draws it (issue 15: a page drew its 16 charts first, 0.2-
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache as django_cache
 
+from acuknee.kept import Kept
+
 T = TypeVar("T")
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 
 TIMEOUT_S = 7 * 24 * 3600
 """A week: the same course's report is downloaded again within days; the key changes anyway
@@ -99,44 +97,19 @@ def remembered(kind: str, name: str, owner: int) -> tuple[object, ...] | None:
     return found[1]
 
 
-_IN_MEMORY: list[Any] = []
+def kept(most: int) -> Kept[Any, Any]:
+    """A worker's own store of chart forms or of what a linked chart is drawn from (``Kept``:
+    the least recently used forgotten first); ``clear`` forgets it too. It keeps only what it
+    is given, so a caller keeps a chart's inline form and not its link."""
+    store: Kept[Any, Any] = Kept(most)
+    _IN_MEMORY.append(store)
+    return store
 
 
-class Kept(Generic[K, V]):
-    """A worker's own least-recently-used store, by what its entries are made from: finished
-    chart forms (an ``<img>`` element) and what a linked chart is drawn from; ``clear`` forgets
-    these too. It keeps only what it is given, so a caller keeps a chart's inline form and not
-    its link."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()  # a threaded worker (gthread) shares it
-        _IN_MEMORY.append(self)
-
-    def get(self, name: K) -> V | None:
-        with self._lock:
-            found = self._items.get(name)
-            if found is not None:
-                self._items.move_to_end(name)
-            return found
-
-    def put(self, name: K, value: V) -> None:
-        with self._lock:
-            self._items[name] = value
-            self._items.move_to_end(name)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def cache_clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+_IN_MEMORY: list[Kept[Any, Any]] = []
 
 
-_PARTS: Kept[tuple[str, str], tuple[int, tuple[object, ...]]] = Kept(4096)
+_PARTS: Kept[tuple[str, str], tuple[int, tuple[object, ...]]] = kept(4096)
 """What each chart a page linked is drawn from, with its owner (``remember``)."""
 
 
@@ -144,5 +117,5 @@ def clear() -> None:
     """Forget every cached image (benchmarks time a report never seen before with it): clears
     Django's default cache and the worker's own, so it is not for a running server."""
     django_cache.clear()
-    for kept in _IN_MEMORY:
-        kept.cache_clear()
+    for store in _IN_MEMORY:
+        store.clear()

@@ -38,6 +38,7 @@ from acuknee.clinical.knowledge import Source
 from acuknee.clinical.numbers import format_number
 from acuknee.clinical.response import MicCheck
 from acuknee.clinical.vocabulary import AdverseEventKind, Direction, Domain
+from acuknee.kept import Kept
 from acuknee.records.models import Measurement, Patient, TreatmentSession
 from acuknee.reports import chart_cache
 from acuknee.reports.charts import (
@@ -58,7 +59,7 @@ from acuknee.reports.style import svg_data_uri
 # linked instead, by its digest, and drawn by the request for that image (``trend_chart_svg``):
 # a page never waits for matplotlib (issue 15: the outcomes page drew 16 charts, 0.2-0.3 s).
 
-_INLINE: chart_cache.Kept[tuple[TrendSpec, float, str], SafeString] = chart_cache.Kept(256)
+_INLINE: Kept[tuple[TrendSpec, float, str], SafeString] = chart_cache.kept(256)
 """The finished ``<img>`` of each chart drawn, by spec, size and class: the outcomes page shows
 16, and reading each from the shared cache, encoding and escaping it took about a sixth of the
 page (issue 15)."""

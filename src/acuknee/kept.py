@@ -1,0 +1,70 @@
+"""A worker's bounded store of values worked out from their key: one kind of store for every
+in-process memo (rows and groups printed, measurement fields built, intakes screened, charts
+linked and shown), so each is bounded and forgets in the same way.
+
+Each key says everything its value is made from (what a row prints, an intake's stored data,
+a chart's spec), so a kept value is never stale: a change makes another key. The bound only
+limits memory (forms made by tests, patients' own answers, a long-running worker's charts):
+past ``most`` entries the least recently used goes first.
+
+It imports nothing of acuknee, so every layer may keep its own (issue 15).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from contextlib import suppress
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Kept(Generic[K, V]):
+    """At most ``most`` values by key, the least recently used forgotten first.
+
+    A look-up takes no lock: ``OrderedDict``'s own methods each hold the interpreter lock, and
+    a key forgotten by another thread between the look-up and the move to the end is only a
+    value made again. Adding takes a lock (a threaded worker, gunicorn's ``gthread``, shares
+    the store), so the bound holds."""
+
+    def __init__(self, most: int) -> None:
+        if most < 1:
+            raise ValueError(f"a store keeps at least one value, not {most}")
+        self.most = most
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._adding = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The value kept for ``key`` (now the most recently used), or None."""
+        found = self._items.get(key)
+        if found is not None:
+            with suppress(KeyError):  # forgotten meanwhile by another thread
+                self._items.move_to_end(key)
+        return found
+
+    def put(self, key: K, value: V) -> V:
+        """Keep ``value`` for ``key``, forgetting the least recently used past the bound."""
+        with self._adding:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.most:
+                self._items.popitem(last=False)
+        return value
+
+    def made(self, key: K, make: Callable[[], V]) -> V:
+        """The value kept for ``key``, else ``make()``, kept."""
+        found = self.get(key)
+        return found if found is not None else self.put(key, make())
+
+    def clear(self) -> None:
+        with self._adding:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items

@@ -1,0 +1,79 @@
+"""The worker's bounded store (``acuknee.kept``) that every in-process memo uses."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from acuknee.kept import Kept
+
+
+def test_the_store_forgets_the_least_recently_used_first() -> None:
+    kept: Kept[str, int] = Kept(2)
+    kept.put("a", 1)
+    kept.put("b", 2)
+    assert kept.get("a") == 1  # "a" used: "b" is now the oldest
+    kept.put("c", 3)
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (1, None, 3)
+    assert len(kept) == 2
+
+
+def test_putting_a_key_again_replaces_its_value_and_makes_it_the_newest() -> None:
+    kept: Kept[str, int] = Kept(2)
+    kept.put("a", 1)
+    kept.put("b", 2)
+    assert kept.put("a", 10) == 10
+    kept.put("c", 3)
+    assert (kept.get("a"), "b" in kept, kept.get("c")) == (10, False, 3)
+
+
+def test_made_works_a_value_out_once_per_key() -> None:
+    kept: Kept[str, list[str]] = Kept(4)
+    calls: list[str] = []
+
+    def make(key: str) -> list[str]:
+        calls.append(key)
+        return [key]
+
+    first = kept.made("x", lambda: make("x"))
+    assert kept.made("x", lambda: make("x")) is first
+    kept.made("y", lambda: make("y"))
+    assert calls == ["x", "y"]
+
+
+def test_a_store_keeps_at_least_one_value() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        Kept(0)
+
+
+def test_clear_forgets_everything() -> None:
+    kept: Kept[int, int] = Kept(8)
+    for i in range(5):
+        kept.put(i, i)
+    kept.clear()
+    assert len(kept) == 0
+    assert kept.get(1) is None
+
+
+def test_threads_sharing_a_store_never_break_its_bound_or_its_answers() -> None:
+    """A threaded worker (gunicorn's gthread) shares a store: each answer is the value put for
+    that key or None, and the bound holds when every thread is done."""
+    kept: Kept[int, int] = Kept(16)
+    wrong: list[tuple[int, int]] = []
+
+    def work(offset: int) -> None:
+        for i in range(5000):
+            key = (i * 7 + offset) % 64
+            found = kept.get(key)
+            if found is not None and found != key * 3:
+                wrong.append((key, found))
+            kept.put(key, key * 3)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+    assert len(kept) <= 16
