@@ -1,5 +1,6 @@
 """URLs for tests/fhir/test_bulk.py: the ``$export`` views with a runner that only queues, so a
-test sees a job before it runs and then runs it itself (``bulk_export.run_job``)."""
+test sees a job before it runs and then runs it itself (``bulk_export.run_job``); the REST API
+beside them, so a test can write through it and then export."""
 
 from __future__ import annotations
 
@@ -17,5 +18,6 @@ def queue(job_id: uuid.UUID) -> None:
 
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/v1/", include("acuknee.api.urls")),
     path("fhir/", include(bulk_export.urlpatterns_for(queue))),
 ]

@@ -33,7 +33,14 @@ from acuknee.api.fhir_api import resources as fhir_resources
 from acuknee.care import fhir_lines, services
 from acuknee.clinical import score
 from acuknee.fhir import bulk
-from acuknee.records.models import ApiToken, Clinic, ExportJob, Measurement, Patient
+from acuknee.records.models import (
+    ApiToken,
+    Clinic,
+    ExportJob,
+    Measurement,
+    Patient,
+    TreatmentSession,
+)
 from tests.fhir import bulk_urls
 from tests.fhir.server_course import build_course
 from tests.pages import conftest as personas
@@ -791,3 +798,76 @@ def test_an_intakes_safety_findings_and_referrals_export_as_the_fhir_server_read
     assert requests
     assert lines(client, manifest, "Flag") == json.loads(json.dumps(flags))
     assert lines(client, manifest, "ServiceRequest") == json.loads(json.dumps(requests))
+
+
+def test_records_written_through_the_rest_api_reach_the_next_export_as_the_fhir_server_reads_them(
+    alice: User, patient: Patient
+) -> None:
+    """An API write followed by an export, across adapters and over time: a patient registered,
+    a visit measured and a session amended through ``/api/v1`` after a first export are each in
+    the next one, every line as the FHIR server reads the record now (the amended session's
+    procedure changed, not the one exported before), and nothing exported before is lost."""
+    course = build_course(patient, alice)
+    client = Fhir(alice)
+    types = ",".join(["Patient", "QuestionnaireResponse", "Observation", "Procedure"])
+    before_manifest = finish(client, client.kickoff(_type=types))
+    before = {t: lines(client, before_manifest, t) for t in types.split(",")}
+
+    def post(path: str, body: dict[str, Any]) -> Any:
+        return client.client.post(
+            f"/api/v1{path}", json.dumps(body), "application/json", headers=client.headers()
+        )
+
+    registered = post(
+        "/patients",
+        {
+            "given_name": "Rowan",
+            "family_name": "Ashby",
+            "date_of_birth": "1961-04-02",
+            "sex": "female",
+            "record_number": "API-7",
+        },
+    )
+    assert registered.status_code == 201, registered.content
+    measured_on = course.reassessed_on + dt.timedelta(days=14)
+    assert measured_on <= timezone.localdate()
+    pain = {"current": 3, "average_last_week": 3, "worst_last_week": 5}
+    measured = post(
+        f"/patients/{patient.pk}/measurements",
+        {"measured_on": measured_on.isoformat(), "answers": {"pain_nrs": pain}},
+    )
+    assert measured.status_code == 201, measured.content
+    session = course.sessions[0]
+    corrected = {**session.data, "pain_after": 2}
+    amended = post(
+        f"/sessions/{session.pk}/amendments",
+        {"version": session.version, "reason": "pain after misheard", "record": corrected},
+    )
+    assert amended.status_code == 200, amended.content
+
+    after_manifest = finish(client, client.kickoff(_type=types))
+    after = {t: lines(client, after_manifest, t) for t in types.split(",")}
+    for resource_type, exported in before.items():  # nothing exported before is lost
+        assert {r["id"] for r in exported} <= {r["id"] for r in after[resource_type]}
+
+    def exported(resource_type: str, resource_id: str) -> dict[str, Any]:
+        [line] = [r for r in after[resource_type] if r["id"] == resource_id]
+        return line
+
+    def as_served(resource: dict[str, Any]) -> dict[str, Any]:
+        return dict(json.loads(json.dumps(resource, default=str)))
+
+    new_patient = Patient.objects.get(pk=registered.json()["id"])
+    served_patient = as_served(fhir_resources.patient_json(new_patient))
+    assert exported("Patient", served_patient["id"]) == served_patient
+    (stored,) = Measurement.objects.filter(pk__in=[m["id"] for m in measured.json()])
+    served_qr = as_served(fhir_resources.questionnaire_response_json(stored))
+    assert exported("QuestionnaireResponse", served_qr["id"]) == served_qr
+    for observation in fhir_resources.observation_jsons(stored):
+        assert exported("Observation", observation["id"]) == as_served(observation)
+    served_procedure = as_served(
+        fhir_resources.procedure_json(TreatmentSession.objects.get(pk=session.pk))
+    )
+    [old_procedure] = [r for r in before["Procedure"] if r["id"] == served_procedure["id"]]
+    assert exported("Procedure", served_procedure["id"]) == served_procedure
+    assert served_procedure != old_procedure  # the amendment reached the export
