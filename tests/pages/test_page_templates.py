@@ -828,3 +828,41 @@ def test_a_bound_form_s_field_groups_are_printed_afresh_with_their_answers_and_e
     assert printed == [b.as_field_group() for b in form]
     assert any('class="errorlist"' in g for g in printed)
     assert len(templating._GROUPS) == 0  # nothing kept of a bound form (the only kind with errors)
+
+
+def test_a_formset_s_counts_are_written_as_django_s_management_form_prints_them() -> None:
+    """``management_form``: an unbound formset's four hidden counts as Django prints them, for
+    the session form's formsets at any number of rows, another prefix or auto id, and a
+    formset with its own minimum and maximum; a bound formset (the counts posted, perhaps in
+    error) and an auto id without ``%s`` are Django's own."""
+    from django import forms as django_forms
+    from django.forms import formset_factory
+
+    from acuknee.forms.sessions import AdverseEventFormSet, ElectroFormSet, PointFormSet
+    from acuknee.pages import templating
+
+    row = {"code": "ST35", "side": "left"}
+    cases: list[Any] = [
+        PointFormSet(initial=[row] * rows, prefix="points") for rows in (0, 1, 9, 40)
+    ]
+    cases += [
+        ElectroFormSet(prefix="electro"),
+        AdverseEventFormSet(initial=[{"kind": "bruising"}], prefix="events"),
+        PointFormSet(initial=[row], prefix='a"b<c>', auto_id="f-%s-x"),
+        PointFormSet(initial=[row]),  # Django's own prefix ("form")
+    ]
+
+    class One(django_forms.Form):
+        note = django_forms.CharField(required=False)
+
+    bounded = formset_factory(One, extra=1, min_num=2, max_num=5, validate_max=True)
+    cases.append(bounded(prefix="notes"))
+    written = [str(templating.management_form(formset)) for formset in cases]
+    assert written == [str(formset.management_form) for formset in cases]
+    assert 'name="points-TOTAL_FORMS" value="11"' in written[2]  # 9 rows and 2 to add
+    assert 'value="5" id="id_notes-MAX_NUM_FORMS"' in written[-1]
+
+    posted = {"points-TOTAL_FORMS": "x", "points-INITIAL_FORMS": "0"}
+    for formset in (PointFormSet(posted, prefix="points"), PointFormSet(prefix="p", auto_id=True)):
+        assert str(templating.management_form(formset)) == str(formset.management_form)
+    assert 'value="x"' in str(templating.management_form(PointFormSet(posted, prefix="points")))

@@ -26,7 +26,13 @@ from typing import Any
 import jinja2
 import markupsafe
 from django.conf import settings
-from django.forms import BaseForm, BoundField
+from django.forms import BaseForm, BaseFormSet, BoundField
+from django.forms.formsets import (
+    INITIAL_FORM_COUNT,
+    MAX_NUM_FORM_COUNT,
+    MIN_NUM_FORM_COUNT,
+    TOTAL_FORM_COUNT,
+)
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import Jinja2 as JinjaFormRenderer
 from django.middleware.csrf import get_token
@@ -291,6 +297,39 @@ def radio_group(field: Any) -> Markup:
     )
 
 
+def management_form(formset: BaseFormSet) -> Markup:
+    """``{{ formset.management_form }}``: the four hidden counts a formset posts back. For a
+    formset not bound to data they are written here, as Django's ``ManagementForm`` prints them
+    (its hidden inputs, by ``div.html`` and ``hidden.html``): making that form and printing it
+    through its templates was about a fifth of printing the session form, which has three
+    (issue 15). A bound formset's (the counts posted, perhaps in error), or one whose
+    management form, auto id or renderer is its own, is Django's;
+    ``tests/pages/test_page_templates.py`` holds the written one to Django's."""
+    auto_id = formset.auto_id
+    if (
+        formset.is_bound
+        or type(formset).management_form is not BaseFormSet.management_form
+        or type(formset.renderer) is not FormRenderer
+        or not isinstance(auto_id, str)
+        or "%s" not in auto_id
+    ):
+        return Markup(str(formset.management_form))
+    counts = (
+        (TOTAL_FORM_COUNT, formset.total_form_count()),
+        (INITIAL_FORM_COUNT, formset.initial_form_count()),
+        (MIN_NUM_FORM_COUNT, formset.min_num),
+        (MAX_NUM_FORM_COUNT, formset.max_num),
+    )
+    inputs = []
+    for name, count in counts:
+        html_name = f"{formset.prefix}-{name}"
+        inputs.append(
+            f'<input type="hidden" name="{_escape(html_name)}" value="{_escape(count)}" '
+            f'id="{_escape(auto_id % html_name)}">'
+        )
+    return Markup("".join(inputs))
+
+
 def _item_errors(auto_id: str, errors: Any) -> str:
     """An instrument item's errors, named by its id for ``aria-describedby`` ("" for none)."""
     if not errors:
@@ -375,6 +414,7 @@ def environment(**options: Any) -> jinja2.Environment:
         field_group=field_group,
         measure_item=measure_item,
         measure_items=measure_items,
+        management_form=management_form,
     )
     env.filters.update(number=number, join_dates=join_dates)
     env.filters.update({name: _django_filter(name) for name in DJANGO_FILTERS})
