@@ -425,6 +425,13 @@ class SessionSetting:
         """``last_session``: the latest live session by date, then number."""
         return max(self.live_sessions, key=lambda s: (s.session_date, s.number), default=None)
 
+    @cached_property
+    def last_record(self) -> SessionRecord | None:
+        """``last``'s record as the core's ``SessionRecord``, validated once: the session page
+        shows it beside the form and fills the form from it."""
+        last = self.last
+        return SessionRecord.model_validate(last.data) if last is not None else None
+
     @property
     def next_number(self) -> int:
         """``next_session_number``: one more than the highest live number."""

@@ -73,10 +73,14 @@ def _previous(
     """For a new session, the last one; a stored session's page shows the trend only."""
     if session is not None:
         return None
-    last = setting.last if setting is not None else last_session(patient)
-    if last is None:
+    if setting is not None:
+        last, record = setting.last, setting.last_record
+    else:
+        last = last_session(patient)
+        record = SessionRecord.model_validate(last.data) if last is not None else None
+    if last is None or record is None:
         return None
-    return Previous(last, SessionRecord.model_validate(last.data))
+    return Previous(last, record)
 
 
 def _page(
@@ -133,10 +137,10 @@ def _initial(setting: SessionSetting) -> dict[str, Any]:
     """The new session's form: from the last live session when there is one, else the plan."""
     content = setting.plan_content
     assert content is not None
-    last = setting.last
+    last = setting.last_record
     if last is None:
         return initial_from_plan(content)
-    return initial_from_last(SessionRecord.model_validate(last.data), content)
+    return initial_from_last(last, content)
 
 
 def _care_problems(entry: SessionEntry, consent: ConsentForm | None, exc: errors.CareError) -> None:
