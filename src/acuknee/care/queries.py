@@ -501,8 +501,11 @@ def session_setting(patient: Patient) -> SessionSetting:
 
 
 def _setting_plan(patient_id: int) -> QuerySet[PlanRecord]:
+    """The signed plan with its intake, whose date, side and answers a session is checked
+    against; not its assessment, which logging a session never reads (a few kB decoded)."""
     signed = live(PlanRecord).filter(patient_id=patient_id, status=PlanRecord.Status.SIGNED)
-    return signed.select_related("intake").order_by(*SIGNED_ORDER)[:1]
+    signed = signed.select_related("intake").defer("intake__assessment")
+    return signed.order_by(*SIGNED_ORDER)[:1]
 
 
 def _setting_sessions(patient_id: int) -> QuerySet[TreatmentSession]:
