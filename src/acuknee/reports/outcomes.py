@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +122,7 @@ def trend_chart_svg(patient: Patient, digest: str) -> str | None:
 _MIC_SHORT = {"reached": "reached", "not_reached": "not reached"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class MeasureRow:
     name: str
     unit: str
@@ -160,7 +160,7 @@ class MeasureRow:
         return chart_img(self.chart_spec, patient_pk=self.patient_pk)
 
 
-def lead_measure(rows: list[MeasureRow]) -> MeasureRow | None:
+def lead_measure(rows: Sequence[MeasureRow]) -> MeasureRow | None:
     """The measure a domain's one chart shows: the first (in the knowledge base's order) with an
     MIC band and a follow-up, else the first with a follow-up, else the first with a value.
     One chart per domain keeps the patient page and the report readable; every measure stays
@@ -179,13 +179,17 @@ LARGE_CHART_SCALE = 1.6
 scales without loss): about 500 px wide, its labels as large as the page's small text."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class DomainView:
+    """One domain's measures as the pages and the report show them. Frozen, rows and all: a
+    patient's views are kept by what they are worked out from (``_outcome_domains``) and shared
+    by every page that shows them."""
+
     domain: str
     label: str
     exploratory: bool
     note: str | None
-    rows: list[MeasureRow] = field(default_factory=list)
+    rows: tuple[MeasureRow, ...] = ()
     about: str | None = None
 
     @property
@@ -392,23 +396,16 @@ def _domains_from_evaluation(
     views = []
     for group in latest.domains:
         domain = group.domain
-        label = domain.value.title() if domain else "Other measures"
         exploratory = group.exploratory or (domain is not None and domain_exploratory(kb, domain))
         note = group.note
         if exploratory and note is None:
             note = "exploratory: no validated measure of this domain; interpret with caution"
-        view = DomainView(
-            domain=domain.value if domain else "other",
-            label=label,
-            exploratory=exploratory,
-            note=note,
-            about=_about(kb, domain),
-        )
+        rows = []
         for m in group.measures:
             spec = _spec(
                 kb, m.instrument, m.subscale, series.get((m.instrument, m.subscale), []), m.mic
             )
-            view.rows.append(
+            rows.append(
                 MeasureRow(
                     name=m.name,
                     unit=m.unit,
@@ -423,7 +420,16 @@ def _domains_from_evaluation(
                     patient_pk=patient_pk,
                 )
             )
-        views.append(view)
+        views.append(
+            DomainView(
+                domain=domain.value if domain else "other",
+                label=domain.value.title() if domain else "Other measures",
+                exploratory=exploratory,
+                note=note,
+                rows=tuple(rows),
+                about=_about(kb, domain),
+            )
+        )
     return views
 
 
@@ -431,17 +437,7 @@ def _domains_at_baseline(
     kb: KnowledgeBase, course: Course, patient_pk: int | None = None
 ) -> list[DomainView]:
     """Before any follow-up: the baseline values only, grouped as ``evaluate`` groups them."""
-    views: dict[Domain | None, DomainView] = {
-        d: DomainView(
-            domain=d.value,
-            label=d.value.title(),
-            exploratory=domain_exploratory(kb, d),
-            note=None,
-            about=_about(kb, d),
-        )
-        for d in Domain
-    }
-    views[None] = DomainView(domain="other", label="Other measures", exploratory=False, note=None)
+    rows: dict[Domain | None, list[MeasureRow]] = {d: [] for d in [*Domain, None]}
     day = course.baseline.date
     for instrument, answers in course.baseline.measurements.items():
         scores = score(instrument, answers, kb)
@@ -452,7 +448,7 @@ def _domains_at_baseline(
                 continue
             points = [(day, value)] if value is not None else []
             spec = _spec(kb, instrument, sub.id, points, no_band_text="no follow-up yet")
-            views[sub.domain].rows.append(
+            rows[sub.domain].append(
                 MeasureRow(
                     name=sub.name,
                     unit=sub.unit,
@@ -467,14 +463,28 @@ def _domains_at_baseline(
                     patient_pk=patient_pk,
                 )
             )
-    if not views[None].rows:
-        del views[None]
-    for view in views.values():
-        if not view.rows:
-            view.note = "not measured"
-        elif view.exploratory:
-            view.note = "exploratory: no validated measure of this domain; interpret with caution"
-    return list(views.values())
+    views = []
+    for domain, found in rows.items():
+        if domain is None and not found:
+            continue
+        exploratory = domain_exploratory(kb, domain) if domain is not None else False
+        if not found:
+            note: str | None = "not measured"
+        elif exploratory:
+            note = "exploratory: no validated measure of this domain; interpret with caution"
+        else:
+            note = None
+        views.append(
+            DomainView(
+                domain=domain.value if domain is not None else "other",
+                label=domain.value.title() if domain is not None else "Other measures",
+                exploratory=exploratory,
+                note=note,
+                rows=tuple(found),
+                about=_about(kb, domain) if domain is not None else None,
+            )
+        )
+    return views
 
 
 def _adverse_events(sessions: list[TreatmentSession], chart: Chart) -> list[AdverseEventRow]:
@@ -500,6 +510,38 @@ def _counts_by_kind(rows: list[AdverseEventRow]) -> list[tuple[str, int]]:
     """How many events of each coded kind, so a course's adverse events can be counted."""
     counts = Counter(r.kind for r in rows)
     return [(k.label, counts[k.label]) for k in AdverseEventKind if counts[k.label]]
+
+
+def _course_views(
+    kb: KnowledgeBase, course: Course, patient_pk: int
+) -> tuple[Evaluation | None, tuple[DomainView, ...]]:
+    """The course evaluated by the core (None before a follow-up) and its domains as the pages
+    show them, kept by the course's content, the patient and the rules: the patient page and
+    the outcomes page show them on every view, and working them out again was 0.4-1.2 ms a page
+    (issue 15). ``evaluate`` and the views read nothing but these (the core never reads the
+    clock), so a new measurement, a voided one or another baseline is another key. Raises as
+    ``evaluate`` and ``score`` do, and keeps nothing then."""
+    key = (patient_pk, course.model_dump_json())
+    found = _COURSE_VIEWS.get(key)
+    if found is not None and found[0] is kb:
+        return found[1], found[2]
+    if course.follow_ups:
+        evaluation: Evaluation | None = evaluate(course, kb)
+        assert evaluation is not None
+        domains = tuple(_domains_from_evaluation(kb, evaluation, patient_pk))
+    else:
+        evaluation, domains = None, tuple(_domains_at_baseline(kb, course, patient_pk))
+    _COURSE_VIEWS.put(key, (kb, evaluation, domains))
+    return evaluation, domains
+
+
+_COURSE_VIEWS: Kept[
+    tuple[int, str], tuple[KnowledgeBase, Evaluation | None, tuple[DomainView, ...]]
+]
+_COURSE_VIEWS = Kept(256)
+"""Per patient and course content: the rules it was worked out by (held, so their id is not
+reused), the evaluation and the domains' views (4-5 kB pickled for a demo patient before a
+follow-up; more with each follow-up's series)."""
 
 
 def outcomes_context(
@@ -558,9 +600,9 @@ def outcomes_context(
         view.baseline_words = found.baseline.words
         view.follow_up_dates = [v.date for v in course.follow_ups]
         try:
-            if course.follow_ups:
-                evaluation = evaluate(course, kb)
-                view.domains = _domains_from_evaluation(kb, evaluation, patient.pk)
+            evaluation, domains = _course_views(kb, course, patient.pk)
+            view.domains = list(domains)
+            if evaluation is not None:
                 view.sources = list(evaluation.sources)
                 view.verdicts = [
                     VerdictView(
@@ -573,8 +615,6 @@ def outcomes_context(
                     )
                     for fu in evaluation.follow_ups
                 ]
-            else:
-                view.domains = _domains_at_baseline(kb, course, patient.pk)
         except (InvalidInput, InvalidInputs) as exc:
             view.error = f"The stored measurements could not be evaluated: {exc}"
     return {"outcomes": view}
