@@ -11,13 +11,18 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.urls import reverse
 
+from acuknee.care import services
+from acuknee.care.chart import chart_of
+from acuknee.care.queries import today
 from acuknee.clinical import Intake, evaluate, load_knowledge
 from acuknee.clinical.knowledge import KnowledgeBase
 from acuknee.demo import record_intake, record_measurement, visit_answers
 from acuknee.records.models import Measurement, Patient
 from acuknee.reports import outcomes
 from acuknee.reports.outcomes import outcomes_context
+from tests.pages.conftest import login
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +40,8 @@ def pain(patient: Patient, user: User, day: dt.date, burden: float) -> Measureme
     return record_measurement(patient, "pain_nrs", answers, day, user)
 
 
-def started(patient: Patient, user: User) -> None:
-    """An intake with its baseline pain, six weeks before ``TODAY``."""
+def started(patient: Patient, user: User, on: dt.date = BASELINE) -> None:
+    """An intake with its baseline pain on ``on`` (six weeks before ``TODAY`` by default)."""
     intake = Intake.model_validate(
         {
             "age": 66,
@@ -47,8 +52,8 @@ def started(patient: Patient, user: User) -> None:
             "examination": {"crepitus": True, "bony_tenderness": True, "bony_enlargement": True},
         }
     )
-    record_intake(patient, intake, BASELINE, user)
-    pain(patient, user, BASELINE, burden=0.7)
+    record_intake(patient, intake, on, user)
+    pain(patient, user, on, burden=0.7)
 
 
 def shown(patient: Patient) -> Any:
@@ -57,8 +62,6 @@ def shown(patient: Patient) -> Any:
 
 def afresh(patient: Patient, kb: KnowledgeBase | None = None) -> tuple[Any, list[Any]]:
     """The evaluation and views worked out with nothing kept."""
-    from acuknee.care.chart import chart_of
-
     kb = kb or load_knowledge()
     course = chart_of(patient).course(TODAY)
     assert course is not None
@@ -148,3 +151,28 @@ def test_a_kept_view_cannot_be_changed_by_a_page(alice: User, patient: Patient) 
     with pytest.raises(dataclasses.FrozenInstanceError):
         view.rows[0].baseline = "0"  # type: ignore[misc]
     assert isinstance(view.rows, tuple)
+
+
+def test_a_self_report_sent_after_the_page_was_shown_appears_on_its_next_view(
+    alice: User, patient: Patient
+) -> None:
+    """Across adapters and over time: the outcomes page is shown (its views kept), the patient
+    then answers through a self-report link on their phone, and the next view of the page shows
+    that follow-up and its verdict, as worked out afresh."""
+    day = today()
+    started(patient, alice, on=day - dt.timedelta(days=42))
+    client = login(alice)
+    page = reverse("patient-outcomes", args=[patient.pk])
+    first = client.get(page).context["outcomes"]
+    assert first.follow_up_dates == []
+    link, _ = services.issue_self_report_link(patient, alice, ["pain_nrs"], dt.timedelta(days=1))
+    answers = visit_answers(random.Random(3), 0.2)["pain_nrs"]
+    services.record_self_report(link, {"pain_nrs": answers})
+    again = client.get(page).context["outcomes"]
+    assert again.follow_up_dates == [day]
+    assert again.verdicts
+    assert again.domains != first.domains
+    course = chart_of(patient).course(day)
+    assert course is not None
+    evaluation = evaluate(course.course)
+    assert [v.status for v in again.verdicts] == [f.oarsi.status for f in evaluation.follow_ups]
