@@ -329,6 +329,29 @@ def test_circulation_domain_says_no_validated_measure_of_knee_circulation_exists
     assert not domains["pain"].exploratory
 
 
+def test_adverse_events_are_listed_from_the_sessions_that_recorded_them_among_those_without(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    """Sessions without an adverse event are not read for one (``_adverse_events``); the one
+    that recorded an event is listed under its own number, its details intact."""
+    client = login(alice)
+    url = reverse("session-new", args=[patient.pk])
+    event = {
+        "events-0-kind": "fainting",
+        "events-0-severity": "moderate",
+        "events-0-action_taken": "lay flat, needles out",
+        "events-0-point": "ST36",
+    }
+    for extra in ({}, event, {}):
+        assert client.post(url, page_data(client, url) | extra).status_code == 302
+    outcomes = client.get(reverse("outcomes-section", args=[patient.pk])).context["outcomes"]
+    assert outcomes.attended == 3
+    assert [
+        (a.number, a.kind, a.severity, a.action_taken, a.point) for a in outcomes.adverse_events
+    ] == [(2, "Fainting", "moderate", "lay flat, needles out", "ST36")]
+    assert outcomes.adverse_event_counts == [("Fainting", 1)]
+
+
 def test_outcomes_list_adverse_events_and_sessions_attended_against_planned(
     patient: Patient, alice: User, signed: PlanRecord
 ) -> None:
