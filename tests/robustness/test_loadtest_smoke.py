@@ -15,17 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bench_clinic import unstored_saves
 from benchmarks.loadtest.runner import (
     ENDPOINTS,
     FLOOR,
     Memory,
     Options,
     Report,
+    answered_as_saved,
     markdown,
     memory_summary,
     slope,
     summarise,
-    unstored_sessions,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,9 +58,12 @@ def test_requests_started_in_the_warmup_leave_latencies_and_rates_but_errors_sta
 def test_session_saves_answered_without_a_stored_session_void_the_run() -> None:
     raw = [["session save", 0.0, 10.0, True, ""] for _ in range(4)]
     raw += [["session save", 0.0, 10.0, False, "HTTP 400"], ["patient page", 0.0, 5.0, True, ""]]
-    assert unstored_sessions(raw, stored=4) == []
-    assert unstored_sessions(raw, stored=1) == [
-        "session save: 4 answered as saved, only 1 sessions stored"
+    answered = answered_as_saved(raw)
+    assert answered == {"session save": 4, "patient page": 1}
+    before = {"session save": 10, "intake save": 0, "outcomes after a reassessment": 0}
+    assert unstored_saves(before, {**before, "session save": 14}, answered) == []
+    assert unstored_saves(before, {**before, "session save": 11}, answered) == [
+        "session save: 4 requests answered as saved stored only 1 rows"
     ]
 
 
