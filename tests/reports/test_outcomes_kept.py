@@ -16,12 +16,13 @@ from django.urls import reverse
 from acuknee.care import services
 from acuknee.care.chart import chart_of
 from acuknee.care.queries import today
-from acuknee.clinical import Intake, evaluate, load_knowledge
+from acuknee.clinical import evaluate, load_knowledge
 from acuknee.clinical.knowledge import KnowledgeBase
 from acuknee.demo import record_intake, record_measurement, visit_answers
 from acuknee.records.models import Measurement, Patient
 from acuknee.reports import outcomes
 from acuknee.reports.outcomes import outcomes_context
+from tests.care.builders import oa_intake
 from tests.pages.conftest import login
 
 pytestmark = pytest.mark.django_db
@@ -42,17 +43,7 @@ def pain(patient: Patient, user: User, day: dt.date, burden: float) -> Measureme
 
 def started(patient: Patient, user: User, on: dt.date = BASELINE) -> None:
     """An intake with its baseline pain on ``on`` (six weeks before ``TODAY`` by default)."""
-    intake = Intake.model_validate(
-        {
-            "age": 66,
-            "sex": "female",
-            "side": "left",
-            "duration_weeks": 60,
-            "activity_related_pain": True,
-            "examination": {"crepitus": True, "bony_tenderness": True, "bony_enlargement": True},
-        }
-    )
-    record_intake(patient, intake, on, user)
+    record_intake(patient, oa_intake(), on, user)
     pain(patient, user, on, burden=0.7)
 
 
