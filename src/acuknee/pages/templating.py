@@ -148,10 +148,10 @@ def _kept(
     cannot be one (an unhashable attribute or choice)."""
     try:
         key = key_of()
-        kept = store.get(key)
+        hash(key)
     except TypeError:
         return make()
-    return kept if kept is not None else store.put(key, make())
+    return store.made(key, make)
 
 
 _ROWS: Kept[Any, Markup] = Kept(4096)

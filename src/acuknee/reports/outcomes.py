@@ -530,12 +530,12 @@ def _course_views(
     found = _COURSE_VIEWS.get(key)
     if found is not None and found[0] is kb:
         return found[1], found[2]
+    evaluation: Evaluation | None = None
     if course.follow_ups:
-        evaluation: Evaluation | None = evaluate(course, kb)
-        assert evaluation is not None
+        evaluation = evaluate(course, kb)
         domains = tuple(_domains_from_evaluation(kb, evaluation, patient_pk))
     else:
-        evaluation, domains = None, tuple(_domains_at_baseline(kb, course, patient_pk))
+        domains = tuple(_domains_at_baseline(kb, course, patient_pk))
     _COURSE_VIEWS.put(key, (kb, evaluation, domains))
     return evaluation, domains
 

@@ -27,7 +27,6 @@ from acuknee.care.queries import (
     SessionSetting,
     affected_side,
     current_consent,
-    last_session,
     next_session_number,
     pain_trend,
     session_problems,
@@ -67,20 +66,13 @@ class Previous:
     record: SessionRecord
 
 
-def _previous(
-    patient: Patient, session: TreatmentSession | None, setting: SessionSetting | None
-) -> Previous | None:
-    """For a new session, the last one; a stored session's page shows the trend only."""
-    if session is not None:
+def _previous(session: TreatmentSession | None, setting: SessionSetting | None) -> Previous | None:
+    """For a new session (whose page reads ``session_setting``), the last one; a stored
+    session's page shows the trend only."""
+    if session is not None or setting is None or setting.last is None:
         return None
-    if setting is not None:
-        last, record = setting.last, setting.last_record
-    else:
-        last = last_session(patient)
-        record = SessionRecord.model_validate(last.data) if last is not None else None
-    if last is None or record is None:
-        return None
-    return Previous(last, record)
+    assert setting.last_record is not None
+    return Previous(setting.last, setting.last_record)
 
 
 def _page(
@@ -122,7 +114,7 @@ def _page(
         "consent": consent,
         "amend_form": amend_form or (AmendmentForm() if session else None),
         "amendments": list(session.amendments.select_related("amended_by")) if session else [],
-        "previous": _previous(patient, session, setting),
+        "previous": _previous(session, setting),
         "pain_trend": trend,
     }
     return render(request, "pages/session_form.html", context, status=status)
