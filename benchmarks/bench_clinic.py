@@ -282,7 +282,11 @@ class Client:
             for raw in response.headers.get_all("Set-Cookie") or []:
                 cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
                 cookie.load(raw)
-                self.cookies.update({k: m.value for k, m in cookie.items()})
+                for name, morsel in cookie.items():
+                    if morsel["max-age"] == "0":  # deleted, as a browser drops it
+                        self.cookies.pop(name, None)
+                    else:
+                        self.cookies[name] = morsel.value
         location = response.headers.get("Location", "")
         return Response(response.status, location, data.decode("utf-8", "replace"), elapsed)
 
@@ -291,6 +295,23 @@ class Client:
 
     def post(self, path: str, form: Sequence[tuple[str, str]]) -> Response:
         return self.request("POST", path, form)
+
+    def submit(self, path: str, form: Sequence[tuple[str, str]]) -> Response:
+        """A form as a browser submits it: the POST (its time is the figure), then, untimed, the
+        page its redirect opens on, as a browser follows it. That page shows the save's message
+        and drops it from the ``messages`` cookie; without it every save of a run would carry
+        all the earlier saves' messages (up to Django's 2 kB cookie) and re-sign them."""
+        answer = self.post(path, form)
+        if answer.status == 302 and answer.location.startswith("/"):
+            shown = self.get(urllib.parse.urldefrag(answer.location).url)
+            if shown.status != 200:
+                return Response(
+                    shown.status,
+                    answer.location,
+                    f"{answer.location}: HTTP {shown.status}",
+                    answer.elapsed_ns,
+                )
+        return answer
 
     def browse(self, path: str) -> Response:
         """A page as a browser opens it: the page (its time is the figure), then, untimed, each
@@ -547,7 +568,7 @@ def endpoints(setup: Client) -> Endpoints:
     def save_intake(client: Client, i: int) -> Response:
         pid = intake_ids[i % len(intake_ids)]
         form = filled(intake, intake_values, client.token)
-        return client.post(f"/patients/{pid}/intake/new/", form)
+        return client.submit(f"/patients/{pid}/intake/new/", form)
 
     reassessment = form_with(setup.get(f"/patients/{shown}/measurements/new/").body, "measured_on")
     if not set(PAIN_SCORES) <= reassessment.controls:
@@ -566,7 +587,7 @@ def endpoints(setup: Client) -> Endpoints:
     def save_session(client: Client, i: int) -> Response:
         pid = session_ids[i % len(session_ids)]
         form = as_opened_anew(filled(sessions[pid], SESSION_PAIN, client.token))
-        return client.post(f"/patients/{pid}/sessions/new/", form)
+        return client.submit(f"/patients/{pid}/sessions/new/", form)
 
     points = sum(1 for n, v in sessions[session_ids[0]].fields if n.endswith("-code") and v)
     return Endpoints(

@@ -255,3 +255,54 @@ def test_timed_saves_that_stored_fewer_rows_than_requests_void_the_run() -> None
     after = {"intake save": 14, "session save": 6}
     problems = bench_clinic.unstored_saves(before, after, answered)
     assert problems == ["session save: 3 requests answered as saved stored only 1 rows"]
+
+
+class _Recorded(Client):
+    """A client whose requests are answered from a table and recorded, with no server."""
+
+    def __init__(self, answers: dict[tuple[str, str], Response]) -> None:
+        super().__init__(0)
+        self.answers = answers
+        self.sent: list[tuple[str, str]] = []
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: Any = None,
+        *,
+        anonymous: bool = False,
+    ) -> Response:
+        self.sent.append((method, path))
+        return self.answers[(method, path)]
+
+
+def test_a_submitted_form_is_timed_alone_and_its_redirect_followed_as_a_browser_does() -> None:
+    saved = Response(302, "/patients/3/#sessions", "", 4321)
+    client = _Recorded(
+        {
+            ("POST", "/patients/3/sessions/new/"): saved,
+            ("GET", "/patients/3/"): Response(200, "", "ok", 99),
+        }
+    )
+    answer = client.submit("/patients/3/sessions/new/", [("a", "1")])
+    assert answer is saved  # the figure is the POST's time and answer
+    assert client.sent == [("POST", "/patients/3/sessions/new/"), ("GET", "/patients/3/")]
+
+
+def test_a_redirect_that_does_not_open_is_an_error_of_the_save() -> None:
+    client = _Recorded(
+        {
+            ("POST", "/patients/3/intake/new/"): Response(302, "/patients/3/intakes/9/", "", 5),
+            ("GET", "/patients/3/intakes/9/"): Response(500, "", "boom", 7),
+        }
+    )
+    answer = client.submit("/patients/3/intake/new/", [])
+    assert (answer.status, answer.elapsed_ns) == (500, 5)
+    assert "/patients/3/intakes/9/: HTTP 500" in answer.body
+
+
+def test_a_refused_form_is_not_followed_anywhere() -> None:
+    client = _Recorded({("POST", "/patients/3/sessions/new/"): Response(400, "", "errors", 5)})
+    assert client.submit("/patients/3/sessions/new/", []).status == 400
+    assert client.sent == [("POST", "/patients/3/sessions/new/")]
