@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -77,25 +77,43 @@ def chart_img(
     found = _INLINE.get(name)
     if found is not None:
         return found
+    alt, digest = _NAMED.made(spec, lambda: (spec.alt_text(), trend_digest(spec)))
     if patient_pk is not None:
-        digest = trend_digest(spec)
         svg = drawn_trend_svg(digest)
         if svg is None:
             chart_cache.remember(TREND_SVG, digest, (spec,), patient_pk)
-            return _img(spec, reverse("patient-chart", args=[patient_pk, digest]), scale, css)
+            return _img(alt, _chart_address(patient_pk, digest), scale, css)
     else:
         svg = trend_svg(spec)
-    found = _img(spec, svg_data_uri(svg), scale, css)
+    found = _img(alt, svg_data_uri(svg), scale, css)
     _INLINE.put(name, found)
     return found
 
 
-def _img(spec: TrendSpec, src: str, scale: float, css: str) -> SafeString:
+_NAMED: Kept[TrendSpec, tuple[str, str]] = chart_cache.kept(512)
+"""Each chart's alt text and name (``trend_digest``), by spec: a page shows a domain's lead
+chart twice (in its table and large), and a chart not drawn yet is linked on each view until
+it is (issue 15: the first view after a reassessment links all 16 of its charts)."""
+
+
+def _chart_address(patient_pk: int, digest: str) -> str:
+    """The patient's address for the chart ``digest`` (``reverse``, about 18 µs), kept for the
+    same link on the same page and the next view."""
+    return _ADDRESSES.made(
+        (patient_pk, digest, get_script_prefix(), get_urlconf()),
+        lambda: reverse("patient-chart", args=[patient_pk, digest]),
+    )
+
+
+_ADDRESSES: Kept[tuple[int, str, str, Any], str] = chart_cache.kept(1024)
+
+
+def _img(alt: str, src: str, scale: float, css: str) -> SafeString:
     return format_html(
         '<img class="{}" src="{}" alt="{}" width="{}" height="{}">',
         css,
         src,
-        spec.alt_text(),
+        alt,
         round(CHART_WIDTH_IN * 96 * scale),
         round(CHART_HEIGHT_IN * 96 * scale),
     )
