@@ -132,6 +132,29 @@ def test_a_patient_s_chart_not_yet_drawn_is_linked_by_its_digest_not_drawn(
     assert inline.split('" alt=')[1] == linked.split('" alt=')[1]  # same words and size
 
 
+def test_the_same_chart_not_yet_drawn_links_each_patient_at_their_own_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.urls import reverse
+
+    from acuknee.reports import charts
+    from acuknee.reports.outcomes import chart_img
+
+    def refuse(_: TrendSpec) -> None:
+        raise AssertionError("drawn while the page waited")
+
+    monkeypatch.setattr(charts, "trend_figure", refuse)
+    digest = chart_cache.digest("trend.svg", spec())
+    for patient_pk in (7, 8, 7):
+        address = reverse("patient-chart", args=[patient_pk, digest])
+        assert f'src="{address}"' in chart_img(spec(), patient_pk=patient_pk)
+        assert f'src="{address}"' in chart_img(spec(), patient_pk=patient_pk, scale=1.6)
+    changed = chart_img(spec(points=((dt.date(2026, 1, 5), 41.0),)), patient_pk=7)
+    assert chart_cache.digest("trend.svg", spec()) not in changed  # new data, a new name
+    assert "2026-01-05: 41" in changed  # and its own words
+    assert "62.5" not in changed
+
+
 def test_a_chart_s_digest_changes_with_its_data_and_its_drawing_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
