@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from acuknee.care import queries, services
 from acuknee.records.models import Patient
 
-from .builders import days_ago, log, session_on, signed_plan
+from .builders import days_ago, intake, log, oa_intake, septic_intake, session_on, signed_plan
 
 
 @pytest.mark.django_db
@@ -31,6 +31,37 @@ def test_the_setting_answers_as_the_queries_do(alice: User, patient: Patient) ->
     assert setting.standing == queries.open_referrals(patient).first()
     record = session_on(plan_record, days_ago(1), setting.next_number)
     assert setting.problems(record) == queries.session_problems(plan_record, record)
+
+
+@pytest.mark.django_db
+def test_the_setting_s_banner_is_the_patient_s_safety_banner_without_reading_again(
+    alice: User, patient: Patient
+) -> None:
+    """A cleared and a standing referral, a voided intake with a finding and a latest intake
+    with two: the session page's banner, worked out from its setting, is the banner every
+    other page of the patient shows."""
+    cleared = intake(patient, alice, septic_intake(), days_ago(20))
+    services.resolve_referral(
+        cleared, alice, seen_by="Dr Synthetic", seen_on=days_ago(18), cleared=True
+    )
+    standing = intake(patient, alice, septic_intake(), days_ago(10))
+    pregnant = intake(patient, alice, oa_intake(health={"pregnant": True}), days_ago(4))
+    services.void_intake(
+        pregnant, alice, "entered on the wrong patient", pregnant.version, baseline=True
+    )
+    findings = {"metal_allergy": True, "anticoagulant": "apixaban"}
+    intake(patient, alice, oa_intake(health=findings), days_ago(2))
+    setting = queries.session_setting(patient)
+    assert setting.open_referrals == list(queries.open_referrals(patient))
+    with CaptureQueriesContext(connection) as ctx:
+        banner = setting.banner()
+    assert ctx.captured_queries == []
+    assert banner == queries.safety_banner(patient)
+    referrals = [i for i in banner if i.kind == "referral"]
+    assert referrals
+    assert {i.intake_id for i in referrals} == {standing.pk}  # not the cleared one
+    assert len(banner) - len(referrals) >= 2  # the latest intake's findings
+    assert all(i.intake_id != pregnant.pk for i in banner)
 
 
 @pytest.mark.django_db

@@ -446,9 +446,20 @@ class SessionSetting:
         return self.intakes[0] if self.intakes else None
 
     @property
+    def open_referrals(self) -> list[IntakeRecord]:
+        """``open_referrals(patient)``: the live intakes whose referral stands, latest first."""
+        return [i for i in self.intakes if i.refers and not i.referral_cleared]
+
+    @property
     def standing(self) -> IntakeRecord | None:
         """``open_referrals(patient).first()``: the latest intake whose referral stands."""
-        return next((i for i in self.intakes if i.refers and not i.referral_cleared), None)
+        referrals = self.open_referrals
+        return referrals[0] if referrals else None
+
+    def banner(self) -> list[BannerItem]:
+        """``safety_banner(patient)`` from the intakes read: the session page shows it without
+        reading the patient's intakes twice."""
+        return banner_from(self.open_referrals, self.latest_intake)
 
     @property
     def needs_consent(self) -> bool:

@@ -116,6 +116,7 @@ def _page(
         "amendments": list(session.amendments.select_related("amended_by")) if session else [],
         "previous": _previous(session, setting),
         "pain_trend": trend,
+        "chart": setting,  # the patient's intakes, read once for the form and its banner
     }
     return render(request, "pages/session_form.html", context, status=status)
 
