@@ -80,6 +80,26 @@ def test_the_chart_agrees_with_the_queries_on_a_cleared_and_a_standing_referral(
     assert [i.visit_date for i in chart_of(patient).open_referrals] == [days_ago(10)]
 
 
+def test_a_page_s_latest_intake_gives_the_banner_every_page_shows(
+    alice: User, patient: Patient
+) -> None:
+    """``LatestIntakeRead``: a page that read the latest live intake (the intake form) shows
+    the same banner, reading only the standing referrals; before any intake, none."""
+    assert queries.LatestIntakeRead(patient, queries.latest_intake(patient)).banner() == []
+    cleared = intake(patient, alice, septic_intake(), days_ago(20))
+    services.resolve_referral(
+        cleared, alice, seen_by="Dr Synthetic", seen_on=days_ago(18), cleared=True
+    )
+    intake(patient, alice, septic_intake(), days_ago(10))
+    intake(patient, alice, oa_intake(health={"metal_allergy": True}), days_ago(5))
+    read = queries.LatestIntakeRead(patient, queries.latest_intake(patient))
+    with CaptureQueriesContext(connection) as ctx:
+        banner = read.banner()
+    assert len(ctx.captured_queries) == 1  # the standing referrals
+    assert banner == queries.safety_banner(patient)
+    assert {i.kind for i in banner} >= {"referral", "precaution"}
+
+
 def test_a_patient_without_records_has_an_empty_chart(patient: Patient) -> None:
     assert_agrees(patient)
     assert chart_of(patient).last_visit is None

@@ -314,6 +314,19 @@ BANNER_REFERRALS = Prepared(_banner_referrals, patient_id=int)
 """``open_referrals`` as the banner reads them on every patient's page: compiled once."""
 
 
+@dataclass(frozen=True)
+class LatestIntakeRead:
+    """The patient's latest live intake as a page already read it (``latest_intake``): its
+    safety banner then reads only the standing referrals."""
+
+    patient: Patient
+    latest: IntakeRecord | None
+
+    def banner(self) -> list[BannerItem]:
+        """``safety_banner(patient)`` with the latest intake already read."""
+        return banner_from(standing_referrals(self.patient), self.latest)
+
+
 def standing_referrals(patient: Patient) -> list[IntakeRecord]:
     """``open_referrals`` (the intakes whose referral stands, latest first), read as the banner
     reads them: their visit dates and screenings only."""

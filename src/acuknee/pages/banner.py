@@ -1,7 +1,8 @@
 """Which safety banner a page shows: the items of the page's ``patient``, for the roles that
-read clinical notes. Computed in one place (``care.queries.banner_from``), from the page's
-``chart`` when it has read the patient's records (``care.chart.Chart``, or the session page's
-``care.queries.SessionSetting``), else by ``care.queries.safety_banner``."""
+read clinical notes. Computed in one place (``care.queries.banner_from``), from what the page
+has read of the patient's records, its ``chart``: the records (``care.chart.Chart``), the
+session page's ``care.queries.SessionSetting``, or the latest intake
+(``care.queries.LatestIntakeRead``); else by ``care.queries.safety_banner``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from acuknee.accounts.access import CLINICAL_ROLES
 from acuknee.care.chart import Chart
-from acuknee.care.queries import SessionSetting
+from acuknee.care.queries import LatestIntakeRead, SessionSetting
 from acuknee.care.queries import safety_banner as banner_items
 from acuknee.records.models import Patient
 
@@ -21,6 +22,9 @@ def banner_context(patient: Any, request: Any, chart: Any) -> dict[str, Any]:
     role = getattr(staff, "role", None)
     if not isinstance(patient, Patient) or patient.pk is None or role not in CLINICAL_ROLES:
         return {"items": [], "patient": None}
-    if isinstance(chart, Chart | SessionSetting) and chart.patient.pk == patient.pk:
+    if (
+        isinstance(chart, Chart | SessionSetting | LatestIntakeRead)
+        and chart.patient.pk == patient.pk
+    ):
         return {"items": chart.banner(), "patient": patient}  # read once with the page
     return {"items": banner_items(patient), "patient": patient}

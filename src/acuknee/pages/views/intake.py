@@ -34,6 +34,7 @@ from django.views.decorators.http import require_POST
 from acuknee.accounts.access import CLINICAL_ROLES, clinic_view
 from acuknee.care import errors, services
 from acuknee.care.queries import (
+    LatestIntakeRead,
     baseline_rows,
     intake_draft,
     intake_plans,
@@ -173,6 +174,7 @@ def _render(
         ],
         "summary": form.error_summary(step) if form.is_bound else [],
         "all_url": _step_url(patient, ALL),
+        "chart": LatestIntakeRead(patient, previous),  # the banner's latest intake, read here
     }
     return render(request, "pages/intake_form.html", context, status=status)
 
