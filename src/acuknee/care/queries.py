@@ -302,7 +302,17 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
     its outcome is recorded) and each finding of the latest live intake's current screening
     (pregnancy, bleeding risk, implanted device, knee replacement, metal allergy, treating
     team's agreement...). Two queries, however many intakes or sessions the patient has."""
-    return banner_from(standing_referrals(patient), latest_intake(patient))
+    latest = BANNER_LATEST.first(known={"patient": patient}, patient_id=patient.pk)
+    return banner_from(standing_referrals(patient), cast(IntakeRecord | None, latest))
+
+
+def _banner_latest(patient_id: int) -> QuerySet[IntakeRecord]:
+    """``latest_intake`` without its assessment, which the banner never shows (3-4 kB of JSON
+    decoded on every page of a patient that reads nothing else of the intake)."""
+    return _latest_intake(patient_id).defer("assessment")
+
+
+BANNER_LATEST = Prepared(_banner_latest, patient_id=int)
 
 
 def _banner_referrals(patient_id: int) -> QuerySet[IntakeRecord]:
