@@ -294,6 +294,19 @@ def test_an_out_of_range_answer_is_rejected_with_the_range() -> None:
     assert (caught.value.field, caught.value.problem) == ("koos.P1", "must be between 0 and 4")
 
 
+def test_an_instrument_copied_with_other_items_scores_by_its_own_items() -> None:
+    """Each instrument's items by code are made once and kept beside it; a copy with fewer
+    items (as a variant knowledge base would make) must not answer from the original's."""
+    koos = KB.instruments["koos"]
+    answers = dict.fromkeys(KOOS_CODES, 2)
+    assert score("koos", answers, KB).subscales["pain"].value == 50.0  # the map made and kept
+    fewer = koos.model_copy(update={"items": [i for i in koos.items if i.code != "P9"]})
+    variant = KB.model_copy(update={"instruments": {**KB.instruments, "koos": fewer}})
+    with pytest.raises(InvalidInput, match=r"koos\.P9"):
+        score("koos", answers, variant)
+    assert score("koos", answers, KB).subscales["pain"].value == 50.0
+
+
 def test_a_fractional_answer_to_a_whole_number_item_is_rejected() -> None:
     with pytest.raises(InvalidInput) as caught:
         score("pain_nrs", {"current": 2.5}, KB)

@@ -76,13 +76,13 @@ def _instrument(kb: KnowledgeBase, instrument: str) -> Instrument:
         ) from None
 
 
-def _accepted_items(kb: KnowledgeBase, instrument: Instrument) -> dict[str, Item]:
+def _accepted_items(kb: KnowledgeBase, instrument: Instrument) -> Mapping[str, Item]:
     """Codes an answer set may carry: the instrument's own, plus its parent's for a short form,
     so a full KOOS answer set can be scored as KOOS-PS or KOOS JR."""
-    accepted = {i.code: i for i in instrument.items}
+    accepted = instrument.items_by_code
     parent = kb.instruments.get(instrument.derived_from or "")
     if parent is not None:
-        accepted = {**{i.code: i for i in parent.items}, **accepted}
+        accepted = {**parent.items_by_code, **accepted}
     return accepted
 
 
@@ -121,7 +121,7 @@ def validate_answers(
     if not isinstance(answers, Mapping):
         raise InvalidInput(inst.id, "answers must be an object keyed by item code")
     accepted = _accepted_items(kb, inst)
-    own = {i.code for i in inst.items}
+    own = inst.items_by_code
     errors: list[InvalidInput] = []
     values: dict[str, float] = {}
     for code, value in answers.items():
@@ -171,7 +171,7 @@ def _formula(
     - value: the one item; difference: first minus second item; reciprocal: factor / the item
       (40 m walk speed = 40 / seconds, Dobson 2013).
     """
-    items = {i.code: i for i in inst.items}
+    items = inst.items_by_code
     answered = [c for c in sub.items if c in values]
     oriented = [_oriented(inst, items[c], values[c]) for c in answered]
     match sub.scoring:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -419,6 +419,18 @@ class Instrument(Sourced):
     scales: list[AnswerScale] = []
     ask: str | None = None  # what the questions are about, said to a patient ("your knee")
     patient_title: str | None = None  # the heading a patient sees instead of the full name
+
+    @property
+    def items_by_code(self) -> Mapping[str, Item]:
+        """Each item by its code (read it, never change it), made once per list of items:
+        scoring looks up every answer's item, and made this map anew for each measurement and
+        subscale scored (issue 15). Kept beside the fields with the list it was made from, so a
+        copy with other items (``model_copy(update=...)``) makes its own."""
+        kept = self.__dict__.get("_items_by_code")
+        if kept is None or kept[0] is not self.items:
+            kept = (self.items, {i.code: i for i in self.items})
+            self.__dict__["_items_by_code"] = kept  # frozen: beside the fields, not one of them
+        return kept[1]
 
     @field_validator("items")
     @classmethod
