@@ -153,6 +153,10 @@ def test_the_same_chart_not_yet_drawn_links_each_patient_at_their_own_address(
     assert chart_cache.digest("trend.svg", spec()) not in changed  # new data, a new name
     assert "2026-01-05: 41" in changed  # and its own words
     assert "62.5" not in changed
+    monkeypatch.setattr(chart_cache, "layout_version", lambda: "another drawing")
+    redrawn = chart_img(spec(), patient_pk=7)  # new drawing code: the same data, a new name
+    assert digest not in redrawn
+    assert chart_cache.digest("trend.svg", spec()) in redrawn
 
 
 def test_a_chart_s_digest_changes_with_its_data_and_its_drawing_code(

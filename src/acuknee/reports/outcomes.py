@@ -77,7 +77,9 @@ def chart_img(
     found = _INLINE.get(name)
     if found is not None:
         return found
-    alt, digest = _NAMED.made(spec, lambda: (spec.alt_text(), trend_digest(spec)))
+    alt, digest = _NAMED.made(
+        (spec, chart_cache.layout_version()), lambda: (spec.alt_text(), trend_digest(spec))
+    )
     if patient_pk is not None:
         svg = drawn_trend_svg(digest)
         if svg is None:
@@ -90,10 +92,11 @@ def chart_img(
     return found
 
 
-_NAMED: Kept[TrendSpec, tuple[str, str]] = chart_cache.kept(512)
-"""Each chart's alt text and name (``trend_digest``), by spec: a page shows a domain's lead
-chart twice (in its table and large), and a chart not drawn yet is linked on each view until
-it is (issue 15: the first view after a reassessment links all 16 of its charts)."""
+_NAMED: Kept[tuple[TrendSpec, str], tuple[str, str]] = chart_cache.kept(512)
+"""Each chart's alt text and name (``trend_digest``), by spec and drawing code (the name's
+``layout_version``): a page shows a domain's lead chart twice (in its table and large), and a
+chart not drawn yet is linked on each view until it is (issue 15: the first view after a
+reassessment links all 16 of its charts)."""
 
 
 def _chart_address(patient_pk: int, digest: str) -> str:
