@@ -77,3 +77,23 @@ def test_threads_sharing_a_store_never_break_its_bound_or_its_answers() -> None:
         thread.join()
     assert wrong == []
     assert len(kept) <= 16
+
+
+def test_a_value_made_with_other_rules_is_made_again_and_replaces_the_old() -> None:
+    """``made_with``: a value worked out with one set of rules (compared by identity, not
+    equality) is never answered for another, and the store keeps the latest."""
+    kept: Kept[str, tuple[object, list[str]]] = Kept(4)
+    first_rules, other_rules = ["rule"], ["rule"]  # equal, not the same
+    made: list[str] = []
+
+    def make(label: str) -> list[str]:
+        made.append(label)
+        return [label]
+
+    first = kept.made_with(first_rules, "k", lambda: make("first"))
+    assert kept.made_with(first_rules, "k", lambda: make("again")) is first
+    other = kept.made_with(other_rules, "k", lambda: make("other"))
+    assert other == ["other"]
+    assert kept.made_with(other_rules, "k", lambda: make("again")) is other
+    assert made == ["first", "other"]
+    assert len(kept) == 1

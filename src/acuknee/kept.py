@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+W = TypeVar("W")
 
 
 class Kept(Generic[K, V]):
@@ -57,6 +58,17 @@ class Kept(Generic[K, V]):
         """The value kept for ``key``, else ``make()``, kept."""
         found = self.get(key)
         return found if found is not None else self.put(key, make())
+
+    def made_with(
+        self: Kept[K, tuple[object, W]], held: object, key: K, make: Callable[[], W]
+    ) -> W:
+        """``made`` for a value worked out with ``held`` (the rules a process loaded), kept
+        with it and compared by identity: a value kept with other rules is made again and
+        replaces it. Holding ``held`` keeps its id from being reused while the value is kept."""
+        found = self.get(key)
+        if found is not None and found[0] is held:
+            return found[1]
+        return self.put(key, (held, make()))[1]
 
     def clear(self) -> None:
         with self._lock:

@@ -108,16 +108,23 @@ def test_a_page_s_chart_element_is_kept_by_its_data_and_forgotten_with_the_cache
     assert chart_img(spec(), scale=2.0) == first  # the same picture, drawn again
 
 
-def test_a_patient_s_chart_not_yet_drawn_is_linked_by_its_digest_not_drawn(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def refuse_drawing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any chart drawn from now on (until ``monkeypatch.undo()``) fails the test: a page that
+    links a chart not drawn yet must not draw it while the clinician waits."""
     from acuknee.reports import charts
-    from acuknee.reports.outcomes import chart_img
 
     def refuse(_: TrendSpec) -> None:
         raise AssertionError("drawn while the page waited")
 
     monkeypatch.setattr(charts, "trend_figure", refuse)
+
+
+def test_a_patient_s_chart_not_yet_drawn_is_linked_by_its_digest_not_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from acuknee.reports.outcomes import chart_img
+
+    refuse_drawing(monkeypatch)
     linked = chart_img(spec(), patient_pk=7, scale=2.0)
     digest = chart_cache.digest("trend.svg", spec())
     assert f'src="/patients/7/charts/{digest}.svg"' in linked
@@ -137,13 +144,9 @@ def test_the_same_chart_not_yet_drawn_links_each_patient_at_their_own_address(
 ) -> None:
     from django.urls import reverse
 
-    from acuknee.reports import charts
     from acuknee.reports.outcomes import chart_img
 
-    def refuse(_: TrendSpec) -> None:
-        raise AssertionError("drawn while the page waited")
-
-    monkeypatch.setattr(charts, "trend_figure", refuse)
+    refuse_drawing(monkeypatch)
     digest = chart_cache.digest("trend.svg", spec())
     for patient_pk in (7, 8, 7):
         address = reverse("patient-chart", args=[patient_pk, digest])

@@ -24,7 +24,6 @@ from django.utils import timezone
 from acuknee.clinical import (
     Course,
     Intake,
-    KnowledgeBase,
     Plan,
     Screening,
     SessionRecord,
@@ -283,18 +282,16 @@ def screened_by_today_s_rules(data: dict[str, Any]) -> tuple[Screening, Intake]:
         key: str | None = json.dumps(data, separators=(",", ":"))
     except (TypeError, ValueError):  # not stored data: screened afresh, not kept
         key = None
-    found = _SCREENED.get(key) if key is not None else None
-    if found is not None and found[0] is kb:
-        return found[1], found[2]
-    intake = Intake.model_validate(data)
-    screening = screen(intake, kb)
-    if key is not None:
-        _SCREENED.put(key, (kb, screening, intake))
-    return screening, intake
+
+    def screened() -> tuple[Screening, Intake]:
+        intake = Intake.model_validate(data)
+        return screen(intake, kb), intake
+
+    return screened() if key is None else _SCREENED.made_with(kb, key, screened)
 
 
-_SCREENED: Kept[str, tuple[KnowledgeBase, Screening, Intake]] = Kept(256)
-"""Stored intakes as screened by this process's rules, by their data (JSON)."""
+_SCREENED: Kept[str, tuple[object, tuple[Screening, Intake]]] = Kept(256)
+"""Stored intakes as screened by this process's rules (held with them), by their data (JSON)."""
 
 
 def safety_banner(patient: Patient) -> list[BannerItem]:

@@ -48,6 +48,10 @@ _EPSILON = 1e-9
 """Scores are floats (KOOS 61.3 - 50 = 11.299999...); a threshold met to 1e-9 is met."""
 
 
+EXPLORATORY_NOTE = "exploratory: no validated measure of this domain; interpret with caution"
+"""What a domain measured only by exploratory measures says (the report and pages say it too)."""
+
+
 def _at_least(value: float, threshold: float) -> bool:
     return value >= threshold - _EPSILON
 
@@ -388,7 +392,7 @@ def _domains(
         if not found:
             note = "not measured"
         elif exploratory:
-            note = "exploratory: no validated measure of this domain; interpret with caution"
+            note = EXPLORATORY_NOTE
         info = kb.domains.get(domain) if domain is not None else None
         groups.append(
             DomainChange(

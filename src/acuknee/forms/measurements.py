@@ -139,19 +139,16 @@ def _item_fields(kb: KnowledgeBase, inst: Instrument, audience: Audience) -> dic
     and instrument; each form takes its own copy of them (``copy_field``, as Django copies a
     form class's fields). Building them afresh normalised every radio group's choices again:
     2.3 ms for the reassessment form's twelve instruments (issue 15)."""
-    key = (id(kb), inst.id, audience)
-    built = _ITEM_FIELDS.get(key)
-    if built is None or built[0] is not kb:
-        fields = {
-            field_name(inst.id, item.code): item_field(inst, item, audience) for item in inst.items
-        }
-        built = _ITEM_FIELDS.put(key, (kb, fields))
-    return built[1]
+    return _ITEM_FIELDS.made_with(
+        kb,
+        (id(kb), inst.id, audience),
+        lambda: {field_name(inst.id, i.code): item_field(inst, i, audience) for i in inst.items},
+    )
 
 
-_ITEM_FIELDS: Kept[tuple[int, str, str], tuple[KnowledgeBase, dict[str, forms.Field]]] = Kept(256)
-"""Per knowledge base (held, so its id is not reused), instrument and audience: the fields
-(knowledge bases made by tests make the bound worth having)."""
+_ITEM_FIELDS: Kept[tuple[int, str, str], tuple[object, dict[str, forms.Field]]] = Kept(256)
+"""Per knowledge base (held with the fields, so its id is not reused), instrument and audience:
+the fields (knowledge bases made by tests make the bound worth having)."""
 
 
 @dataclass(frozen=True)

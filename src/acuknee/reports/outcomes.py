@@ -36,7 +36,7 @@ from acuknee.clinical import (
 )
 from acuknee.clinical.knowledge import Source
 from acuknee.clinical.numbers import format_number
-from acuknee.clinical.response import MicCheck
+from acuknee.clinical.response import EXPLORATORY_NOTE, MicCheck
 from acuknee.clinical.vocabulary import AdverseEventKind, Direction, Domain
 from acuknee.kept import Kept
 from acuknee.records.models import Measurement, Patient, TreatmentSession
@@ -420,7 +420,7 @@ def _domains_from_evaluation(
         exploratory = group.exploratory or (domain is not None and domain_exploratory(kb, domain))
         note = group.note
         if exploratory and note is None:
-            note = "exploratory: no validated measure of this domain; interpret with caution"
+            note = EXPLORATORY_NOTE
         rows = []
         for m in group.measures:
             spec = _spec(
@@ -492,7 +492,7 @@ def _domains_at_baseline(
         if not found:
             note: str | None = "not measured"
         elif exploratory:
-            note = "exploratory: no validated measure of this domain; interpret with caution"
+            note = EXPLORATORY_NOTE
         else:
             note = None
         views.append(
@@ -538,33 +538,28 @@ def _counts_by_kind(rows: list[AdverseEventRow]) -> list[tuple[str, int]]:
     return [(k.label, counts[k.label]) for k in AdverseEventKind if counts[k.label]]
 
 
-def _course_views(
-    kb: KnowledgeBase, course: Course, patient_pk: int
-) -> tuple[Evaluation | None, tuple[DomainView, ...]]:
+_CourseViews = tuple[Evaluation | None, tuple[DomainView, ...]]
+"""A course's evaluation (None before a follow-up) and its domains as the pages show them."""
+
+
+def _course_views(kb: KnowledgeBase, course: Course, patient_pk: int) -> _CourseViews:
     """The course evaluated by the core (None before a follow-up) and its domains as the pages
     show them, kept by the course's content, the patient and the rules: the patient page and
     the outcomes page show them on every view, and working them out again was 0.4-1.2 ms a page
     (issue 15). ``evaluate`` and the views read nothing but these (the core never reads the
     clock), so a new measurement, a voided one or another baseline is another key. Raises as
     ``evaluate`` and ``score`` do, and keeps nothing then."""
-    key = (patient_pk, course.model_dump_json())
-    found = _COURSE_VIEWS.get(key)
-    if found is not None and found[0] is kb:
-        return found[1], found[2]
-    evaluation: Evaluation | None = None
-    if course.follow_ups:
+
+    def views() -> _CourseViews:
+        if not course.follow_ups:
+            return None, tuple(_domains_at_baseline(kb, course, patient_pk))
         evaluation = evaluate(course, kb)
-        domains = tuple(_domains_from_evaluation(kb, evaluation, patient_pk))
-    else:
-        domains = tuple(_domains_at_baseline(kb, course, patient_pk))
-    _COURSE_VIEWS.put(key, (kb, evaluation, domains))
-    return evaluation, domains
+        return evaluation, tuple(_domains_from_evaluation(kb, evaluation, patient_pk))
+
+    return _COURSE_VIEWS.made_with(kb, (patient_pk, course.model_dump_json()), views)
 
 
-_COURSE_VIEWS: Kept[
-    tuple[int, str], tuple[KnowledgeBase, Evaluation | None, tuple[DomainView, ...]]
-]
-_COURSE_VIEWS = Kept(256)
+_COURSE_VIEWS: Kept[tuple[int, str], tuple[object, _CourseViews]] = Kept(256)
 """Per patient and course content: the rules it was worked out by (held, so their id is not
 reused), the evaluation and the domains' views (4-5 kB pickled for a demo patient before a
 follow-up; more with each follow-up's series)."""
