@@ -97,3 +97,50 @@ def test_a_value_made_with_other_rules_is_made_again_and_replaces_the_old() -> N
     assert kept.made_with(other_rules, "k", lambda: make("again")) is other
     assert made == ["first", "other"]
     assert len(kept) == 1
+
+
+def test_content_keys_are_equal_only_for_data_that_prints_the_same() -> None:
+    """Python's equality joins values a page prints apart (``True == 1``, ``1 == 1.0``,
+    ``0.0 == -0.0``, ``Decimal("1.0") == Decimal("1")``, a date and midnight, a word and the
+    enum member of that value): each stands in the key with its type and its printed digits."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from acuknee.clinical.vocabulary import Side
+    from acuknee.kept import content_key
+
+    apart = [
+        (True, 1),
+        (1, 1.0),
+        (0.0, -0.0),
+        (Decimal("1.0"), Decimal("1")),
+        (dt.date(2026, 5, 1), dt.datetime(2026, 5, 1)),
+        ("left", Side.LEFT),
+        ([1, 2], (1, 2)),
+        ({"a": 1}, [("a", 1)]),
+        ({"depth": 0.5, "side": "left"}, {"depth": 0.5, "side": "right"}),
+    ]
+    for one, other in apart:
+        assert content_key(one) != content_key(other), (one, other)
+    data = {"session": {"day": dt.date(2026, 5, 1)}, "points": [{"code": "ST36", "de_qi": False}]}
+    same = {"session": {"day": dt.date(2026, 5, 1)}, "points": [{"code": "ST36", "de_qi": False}]}
+    assert content_key(data) == content_key(same)
+    assert hash(content_key(data)) == hash(content_key(same))
+    assert content_key(Side.LEFT) == content_key(Side("left"))
+
+
+def test_a_value_that_is_not_plain_data_has_no_content_key() -> None:
+    """An object's equality (or its lack: identity) need not say what it prints, nor does a
+    text marked safe (printed unescaped), so it makes no key and its caller prints afresh."""
+    from django.utils.translation import gettext_lazy
+    from markupsafe import Markup
+
+    from acuknee.kept import content_key
+
+    class Shown:
+        def __str__(self) -> str:
+            return "printed"
+
+    for value in (Shown(), {"label": gettext_lazy("Side")}, [{1, 2}], b"bytes", Markup("<b>")):
+        with pytest.raises(TypeError):
+            content_key(value)

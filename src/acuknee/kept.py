@@ -12,10 +12,13 @@ It imports nothing of acuknee, so every layer may keep its own (issue 15).
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -79,3 +82,28 @@ class Kept(Generic[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
+
+
+_EXACT = (type(None), bool, int, str, dt.date, dt.datetime, dt.time)
+"""Values whose equality is what they print: of one exact type, equal values print the same
+(``True == 1`` and ``date == datetime`` are kept apart by the type beside each)."""
+
+
+def content_key(value: Any) -> Hashable:
+    """A key for plain data (dicts, lists and tuples of numbers, words, dates and enums), equal
+    only for data that prints the same: each value stands with its exact type, a float by its
+    ``repr`` (``0.0 == -0.0``, printed apart) and a Decimal by its digits (``1.0`` and ``1``).
+    Anything else (an object, a lazy text) raises TypeError: the caller makes its value afresh
+    rather than trust an equality that may not say what prints."""
+    kind = type(value)
+    if kind in _EXACT:
+        return (kind, value)
+    if kind is float or kind is Decimal:
+        return (kind, repr(value))
+    if kind is dict:
+        return (dict, tuple((content_key(k), content_key(v)) for k, v in value.items()))
+    if kind is list or kind is tuple:
+        return (kind, tuple(content_key(v) for v in value))
+    if isinstance(value, enum.Enum) and type(value.value) in _EXACT:
+        return (kind, value.value)
+    raise TypeError(f"not plain data: {kind.__name__}")

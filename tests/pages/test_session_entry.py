@@ -198,3 +198,56 @@ def test_the_change_count_sees_a_changed_control() -> None:
     before = [("a", "1"), ("b", "x"), ("c", "")]
     after = [("a", "2"), ("b", ""), ("c", ""), ("d", "on")]
     assert changes(before, after) == 3
+
+
+def _initial(depth: float = 0.5, hint: str = "plan: local, 0.5–1 cun") -> dict[str, Any]:
+    import datetime as dt
+
+    return {
+        "session": {"session_date": dt.date(2026, 5, 1), "retention_minutes": 20},
+        "points": [
+            {"needled": True, "code": "ST36", "side": "left", "depth_value": depth},
+            {"needled": True, "code": "SP9", "side": "left", "angle": "perpendicular"},
+        ],
+        "electro": [{"point_a": "ST36", "point_b": "SP9", "side": "left"}],
+        "hints": [hint, ""],
+    }
+
+
+def test_a_new_session_s_fields_are_kept_by_their_content_and_print_as_made_afresh() -> None:
+    """``entry_fields`` keeps the print of an entry not bound to data by everything it prints:
+    an entry made again from equal data prints from the kept copy without making its rows;
+    another depth, hint or side of an added row prints its own, each the same as its template
+    prints it afresh; a posted entry (answers, errors) is printed afresh and not kept."""
+    from django.template.loader import get_template
+
+    from acuknee.forms.sessions import SessionEntry
+    from acuknee.pages.views import sessions as view
+
+    def afresh(entry: SessionEntry) -> str:
+        return get_template(view.ENTRY_FIELDS).render({"entry": entry})
+
+    view._NEW_ENTRIES.clear()
+    first = view.entry_fields(SessionEntry(initial=_initial(), side="left"))
+    assert first == afresh(SessionEntry(initial=_initial(), side="left"))
+    assert "plan: local, 0.5–1 cun" in first
+    assert 'value="ST36"' in first
+    again = SessionEntry(initial=_initial(), side="left")
+    assert view.entry_fields(again) is first
+    assert "forms" not in again.points.__dict__  # printed without making its rows
+    others = [
+        SessionEntry(initial=_initial(depth=1.0), side="left"),
+        SessionEntry(initial=_initial(hint="plan: distal"), side="left"),
+        SessionEntry(initial=_initial(), side="right"),  # the rows a practitioner adds
+    ]
+    for entry in others:
+        printed = view.entry_fields(entry)
+        assert printed != first
+        assert printed == afresh(SessionEntry(initial=entry.initial, side=entry.side))
+    assert len(view._NEW_ENTRIES) == 4
+    posted = SessionEntry({"points-TOTAL_FORMS": "x"}, initial=_initial(), side="left")
+    assert not posted.points.is_valid()
+    shown = view.entry_fields(posted)
+    assert shown == afresh(posted)
+    assert shown != first
+    assert len(view._NEW_ENTRIES) == 4  # nothing kept of a posted entry

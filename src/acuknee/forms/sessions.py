@@ -9,7 +9,7 @@ the field it names (``points.0.depth.value`` -> the first point's depth).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, ClassVar
 
 from django import forms
@@ -25,6 +25,7 @@ from acuknee.clinical.vocabulary import AdverseEventKind, ConsentBy, Method, Sev
 from acuknee.forms.base import Form
 from acuknee.forms.widgets import IsoDateInput
 from acuknee.forms.words import in_words
+from acuknee.kept import content_key
 
 _SIDES = [(s.value, s.value.title()) for s in Side]
 _METHODS = [(m.value, m.value.title()) for m in Method]
@@ -91,10 +92,12 @@ class PointForm(Form):
         label="Retention if different (min)", required=False, widget=_number({"min": "1"})
     )
 
-    plan_hint: str = ""
-
-    def __init__(self, *args: Any, default_side: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, default_side: str | None = None, plan_hint: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.plan_hint = plan_hint
+        """The plan's depth and angle for this point (``initial_from_plan``), shown beside it."""
         if default_side:  # a row the plan did not fill: the affected knee, not the first choice
             self.fields["side"].initial = default_side
 
@@ -227,7 +230,22 @@ def _formset(form: type[forms.Form], extra: int) -> type[BaseFormSet]:
     return formset_factory(form, extra=extra, max_num=200, validate_max=True)
 
 
-PointFormSet = _formset(PointForm, extra=2)
+class _PointRows(BaseFormSet):
+    """Point rows, each given the plan's hint for it (``hints``, by row) when it is made: a
+    page whose rows are printed from a kept copy (``pages.views.sessions``) never makes them."""
+
+    hints: list[str] = []
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_form_kwargs(index)
+        if index is not None and index < len(self.hints):
+            kwargs["plan_hint"] = self.hints[index]
+        return kwargs
+
+
+PointFormSet = formset_factory(
+    PointForm, formset=_PointRows, extra=2, max_num=200, validate_max=True
+)
 ElectroFormSet = _formset(ElectroForm, extra=1)
 AdverseEventFormSet = _formset(AdverseEventForm, extra=3)
 
@@ -423,8 +441,11 @@ class SessionEntry:
         practitioner_id: str | None = None,
         side: str | None = None,
     ) -> None:
-        """``side``: the affected knee (the intake's), where an added point row starts."""
+        """``side``: the affected knee (the intake's), where an added point row starts. The
+        forms' rows are made when first read, not here."""
         initial = initial or {}
+        self.initial = initial
+        self.side = side
         self.practitioner_id = practitioner_id
         self.session = SessionForm(data, initial=initial.get("session"))
         sided = {"default_side": side}
@@ -444,8 +465,20 @@ class SessionEntry:
     def show_hints(self, hints: Iterable[str]) -> None:
         """Beside each point row, the plan's depth and angle for it (``initial_from_plan``):
         only a page shown needs them, so a session saved at once never works them out."""
-        for form, hint in zip(self.points.forms, hints, strict=False):
-            form.plan_hint = hint
+        self.points.hints = list(hints)
+        if "forms" in self.points.__dict__:  # the rows are made already (a posted entry)
+            for form, hint in zip(self.points.forms, self.points.hints, strict=False):
+                form.plan_hint = hint
+
+    @property
+    def is_bound(self) -> bool:
+        return self.session.is_bound
+
+    def printed_as(self) -> Hashable:
+        """Everything an entry not bound to data prints (its initial data, the side its added
+        rows start on and the hints), as ``kept.content_key``: TypeError for a value that is
+        not plain data. The forms themselves are code, the same for every entry."""
+        return content_key((self.initial, self.side, self.points.hints))
 
     @property
     def non_field_errors(self) -> list[str]:

@@ -35,10 +35,12 @@ from django.forms.formsets import (
 )
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import Jinja2 as JinjaFormRenderer
+from django.forms.renderers import get_default_renderer
 from django.middleware.csrf import get_token
 from django.template import TemplateSyntaxError, defaultfilters
 from django.template.backends.jinja2 import Jinja2, get_exception_info
 from django.template.backends.jinja2 import Template as JinjaTemplate
+from django.template.loader import get_template
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import localize
@@ -46,7 +48,7 @@ from django.utils.functional import lazy
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from markupsafe import Markup, escape
 
 from acuknee.clinical.numbers import format_number
@@ -156,6 +158,23 @@ def _kept(
 
 _ROWS: Kept[Any, Markup] = Kept(4096)
 """Rows of unbound forms as printed, by everything that prints them."""
+
+
+def kept_render(
+    store: Kept[Any, Markup], name: str, context: dict[str, Any], key_of: Callable[[], Any]
+) -> Markup:
+    """The page part ``name`` printed with ``context`` (no request: no CSRF token, no user),
+    kept in ``store`` by ``key_of()`` (everything the context prints), the template itself (in
+    development an edited template is another one) and what every print depends on: the
+    language and the forms' renderer. ``key_of`` raising TypeError prints it afresh."""
+    template = get_template(name)
+    compiled = template.template.template  # Jinja2's, the same until the file changes
+    renderer = type(get_default_renderer())
+
+    def printed() -> Markup:
+        return Markup(template.render(context))
+
+    return _kept(store, lambda: (key_of(), compiled, get_language(), renderer), printed)
 
 
 def field_group(field: Any) -> Markup:

@@ -17,8 +17,10 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
+from markupsafe import Markup
 
 from acuknee.accounts.access import clinic_view
 from acuknee.care import errors, services
@@ -43,7 +45,9 @@ from acuknee.forms.sessions import (
     initial_from_plan,
     initial_from_record,
 )
+from acuknee.kept import Kept
 from acuknee.pages import answers
+from acuknee.pages.templating import kept_render
 from acuknee.records.models import Patient, PlanRecord, TreatmentConsent, TreatmentSession
 
 
@@ -117,8 +121,28 @@ def _page(
         "previous": _previous(session, setting),
         "pain_trend": trend,
         "chart": setting,  # the patient's intakes, read once for the form and its banner
+        "entry_fields": entry_fields(entry),
     }
     return render(request, "pages/session_form.html", context, status=status)
+
+
+_NEW_ENTRIES: Kept[Any, Markup] = Kept(512)
+"""Entries not bound to data as printed, by their content (``SessionEntry.printed_as``)."""
+
+
+def entry_fields(entry: SessionEntry) -> Markup:
+    """The entry's fields, points, pairs, events and note (``pages/_session_entry.html``). An
+    entry not bound to data prints the same whenever its initial data are the same (the next
+    session of the patients on one protocol, or of one patient opened again), so that print is
+    kept by its content: a new session's page neither makes its 111 rows nor prints them again
+    (issue 15). A posted entry (its answers, its errors) is printed afresh."""
+    context = {"entry": entry}
+    if entry.is_bound:
+        return Markup(get_template(ENTRY_FIELDS, using="pages").render(context))
+    return kept_render(_NEW_ENTRIES, ENTRY_FIELDS, context, entry.printed_as)
+
+
+ENTRY_FIELDS = "pages/_session_entry.html"
 
 
 def _side(plan: PlanRecord | None) -> str | None:
