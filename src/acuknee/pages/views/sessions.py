@@ -126,8 +126,10 @@ def _page(
     return render(request, "pages/session_form.html", context, status=status)
 
 
-_NEW_ENTRIES: Kept[Any, Markup] = Kept(512)
-"""Entries not bound to data as printed, by their content (``SessionEntry.printed_as``)."""
+_NEW_ENTRIES: Kept[Any, Markup] = Kept(128)
+"""Entries not bound to data as printed, by their content (``SessionEntry.printed_as``): 24-49 kB
+each for the demo's sessions (35 kB on average), so at most about 6 MB a worker; a day's next
+sessions are new keys (the date is in them), and yesterday's are forgotten first."""
 
 
 def entry_fields(entry: SessionEntry) -> Markup:
