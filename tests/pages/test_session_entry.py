@@ -251,3 +251,27 @@ def test_a_new_session_s_fields_are_kept_by_their_content_and_print_as_made_afre
     assert shown == afresh(posted)
     assert shown != first
     assert len(view._NEW_ENTRIES) == 4  # nothing kept of a posted entry
+
+
+def test_an_entry_without_a_date_prints_the_day_it_is_opened_not_the_day_it_was_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A session form whose initial data give no date starts on today (``SessionForm``'s
+    initial): its kept print is the day's, and the next day prints the next day's date."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from acuknee.forms.sessions import SessionEntry
+    from acuknee.pages.views import sessions as view
+
+    view._NEW_ENTRIES.clear()
+    initial = {k: v for k, v in _initial().items() if k != "session"}
+    moment = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    first = view.entry_fields(SessionEntry(initial=initial, side="left"))
+    assert 'value="2026-05-01"' in first
+    monkeypatch.setattr(timezone, "now", lambda: moment + dt.timedelta(days=1))
+    later = view.entry_fields(SessionEntry(initial=initial, side="left"))
+    assert 'value="2026-05-02"' in later
+    assert 'value="2026-05-01"' not in later

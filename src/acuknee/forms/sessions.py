@@ -477,8 +477,9 @@ class SessionEntry:
     def printed_as(self) -> Hashable:
         """Everything an entry not bound to data prints (its initial data, the side its added
         rows start on and the hints), as ``kept.content_key``: TypeError for a value that is
-        not plain data. The forms themselves are code, the same for every entry."""
-        return content_key((self.initial, self.side, self.points.hints))
+        not plain data. The forms themselves are code, the same for every entry, but for the
+        date a form without an initial one starts on (``SessionForm.session_date``): today."""
+        return content_key((self.initial, self.side, self.points.hints, timezone.localdate()))
 
     @property
     def non_field_errors(self) -> list[str]:

@@ -121,7 +121,7 @@ def _page(
         "previous": _previous(session, setting),
         "pain_trend": trend,
         "chart": setting,  # the patient's intakes, read once for the form and its banner
-        "entry_fields": entry_fields(entry),
+        "entry_fields": entry_fields(entry) if plan is not None else "",  # the form needs one
     }
     return render(request, "pages/session_form.html", context, status=status)
 
