@@ -226,8 +226,10 @@ class AmendmentForm(Form):
     )
 
 
-def _formset(form: type[forms.Form], extra: int) -> type[BaseFormSet]:
-    return formset_factory(form, extra=extra, max_num=200, validate_max=True)
+def _formset(
+    form: type[forms.Form], extra: int, rows: type[BaseFormSet] = BaseFormSet
+) -> type[BaseFormSet]:
+    return formset_factory(form, formset=rows, extra=extra, max_num=200, validate_max=True)
 
 
 class _PointRows(BaseFormSet):
@@ -243,9 +245,7 @@ class _PointRows(BaseFormSet):
         return kwargs
 
 
-PointFormSet = formset_factory(
-    PointForm, formset=_PointRows, extra=2, max_num=200, validate_max=True
-)
+PointFormSet = _formset(PointForm, extra=2, rows=_PointRows)
 ElectroFormSet = _formset(ElectroForm, extra=1)
 AdverseEventFormSet = _formset(AdverseEventForm, extra=3)
 
