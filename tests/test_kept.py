@@ -101,8 +101,9 @@ def test_a_value_made_with_other_rules_is_made_again_and_replaces_the_old() -> N
 
 def test_content_keys_are_equal_only_for_data_that_prints_the_same() -> None:
     """Python's equality joins values a page prints apart (``True == 1``, ``1 == 1.0``,
-    ``0.0 == -0.0``, ``Decimal("1.0") == Decimal("1")``, a date and midnight, a word and the
-    enum member of that value): each stands in the key with its type and its printed digits."""
+    ``0.0 == -0.0``, ``Decimal("1.0") == Decimal("1")``, a date and midnight, one instant in two
+    zones, a word and the enum member of that value): each stands in the key with its type and
+    what it prints."""
     import datetime as dt
     from decimal import Decimal
 
@@ -115,6 +116,10 @@ def test_content_keys_are_equal_only_for_data_that_prints_the_same() -> None:
         (0.0, -0.0),
         (Decimal("1.0"), Decimal("1")),
         (dt.date(2026, 5, 1), dt.datetime(2026, 5, 1)),
+        (
+            dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC),
+            dt.datetime(2026, 5, 1, 13, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        ),
         ("left", Side.LEFT),
         ([1, 2], (1, 2)),
         ({"a": 1}, [("a", 1)]),

@@ -84,15 +84,16 @@ class Kept(Generic[K, V]):
         return key in self._items
 
 
-_EXACT = (type(None), bool, int, str, dt.date, dt.datetime, dt.time)
+_EXACT = (type(None), bool, int, str, dt.date)
 """Values whose equality is what they print: of one exact type, equal values print the same
-(``True == 1`` and ``date == datetime`` are kept apart by the type beside each)."""
+(``True == 1`` and a date and a time are kept apart by the type beside each)."""
 
 
 def content_key(value: Any) -> Hashable:
     """A key for plain data (dicts, lists and tuples of numbers, words, dates and enums), equal
     only for data that prints the same: each value stands with its exact type, a float by its
-    ``repr`` (``0.0 == -0.0``, printed apart) and a Decimal by its digits (``1.0`` and ``1``).
+    ``repr`` (``0.0 == -0.0``, printed apart), a Decimal by its digits (``1.0`` and ``1``) and
+    a time by its zone as well as its instant.
     Anything else (an object, a lazy text) raises TypeError: the caller makes its value afresh
     rather than trust an equality that may not say what prints."""
     kind = type(value)
@@ -100,6 +101,8 @@ def content_key(value: Any) -> Hashable:
         return (kind, value)
     if kind is float or kind is Decimal:
         return (kind, repr(value))
+    if kind is dt.datetime or kind is dt.time:  # equal instants in two zones print apart
+        return (kind, value.isoformat(), value.tzinfo, value.fold)
     if kind is dict:
         return (dict, tuple((content_key(k), content_key(v)) for k, v in value.items()))
     if kind is list or kind is tuple:

@@ -126,6 +126,7 @@ def _page(
     return render(request, "pages/session_form.html", context, status=status)
 
 
+ENTRY_FIELDS = "pages/_session_entry.html"
 _NEW_ENTRIES: Kept[Any, Markup] = Kept(128)
 """Entries not bound to data as printed, by their content (``SessionEntry.printed_as``): 24-49 kB
 each for the demo's sessions (35 kB on average), so at most about 6 MB a worker; a day's next
@@ -140,11 +141,8 @@ def entry_fields(entry: SessionEntry) -> Markup:
     (issue 15). A posted entry (its answers, its errors) is printed afresh."""
     context = {"entry": entry}
     if entry.is_bound:
-        return Markup(get_template(ENTRY_FIELDS, using="pages").render(context))
+        return Markup(get_template(ENTRY_FIELDS).render(context))
     return kept_render(_NEW_ENTRIES, ENTRY_FIELDS, context, entry.printed_as)
-
-
-ENTRY_FIELDS = "pages/_session_entry.html"
 
 
 def _side(plan: PlanRecord | None) -> str | None:
