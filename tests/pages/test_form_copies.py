@@ -168,9 +168,83 @@ def test_fields_with_their_own_copying_are_deep_copied_by_django() -> None:
 def test_the_intake_form_renders_the_same_with_either_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     kb = load_knowledge()
     ours = IntakeForm({"visit_date": "2026-01-05"}, patient=None, kb=kb)
-    monkeypatch.setattr("acuknee.forms.intake.copy_fields", copy.deepcopy)
+    monkeypatch.setattr("acuknee.forms.base.copy_field", copy.deepcopy)
     theirs = IntakeForm({"visit_date": "2026-01-05"}, patient=None, kb=kb)
     assert str(ours) == str(theirs)
+
+
+def test_the_intake_form_copies_the_fields_its_page_reads_each_once_and_as_its_own() -> None:
+    """The intake's fields are copied as the form reads them: a step's page reads a third of
+    them. Each read gives the form's own copy, the same one every time, never the layout's."""
+    kb = load_knowledge()
+    layout = _layout(kb).fields
+    form = IntakeForm(patient=None, kb=kb, initial={"visit_date": dt.date(2026, 1, 5)})
+    lazily: Any = form.fields
+    assert list(form.fields) == ["visit_date", *layout]
+    assert lazily.copied() == ["visit_date"]
+    from acuknee.forms.intake import STEPS
+
+    shown = form.step_sections(STEPS[0])
+    read = [b.name for _, fields in shown for b in fields]
+    assert 0 < len(read) < len(layout) / 2
+    assert set(lazily.copied()) == {"visit_date", *read}
+    for name in (n for n in read if n in layout):
+        assert form.fields[name] is form.fields[name]
+        assert form.fields[name] is not layout[name]
+        assert form.fields[name].widget is not layout[name].widget
+    first = next(n for n in read if n in layout)
+    form.fields[first].help_text = "Previous intake: yes. Ask again today."
+    assert layout[first].help_text != form.fields[first].help_text
+    again = IntakeForm(patient=None, kb=kb)
+    assert again.fields[first].help_text == layout[first].help_text
+
+
+def test_fields_copied_on_use_read_set_delete_and_copy_as_a_dict_of_copies() -> None:
+    """``FieldsCopiedOnUse`` answers as the dict of copies it stands for: its names in order
+    (the form's own first, a name set again keeping its place, one deleted and set again
+    going last), lookups, a missing name's KeyError, and copies that are plain dicts; two
+    fields sharing a widget share one copy of it, as one deep copy of them all would."""
+    from acuknee.forms.base import FieldsCopiedOnUse
+
+    widget = forms.TextInput(attrs={"class": "shared"})
+    shared = {"a": forms.CharField(), "b": forms.CharField(), "c": forms.IntegerField()}
+    shared["a"].widget = shared["b"].widget = widget  # a field's own widget, then shared
+    own = {"first": forms.DateField()}
+    made: list[forms.Field] = []
+    lazily = FieldsCopiedOnUse(shared, own=own, made=made.append)
+    eager = {**own, **copy_fields(shared)}
+    assert list(lazily) == list(eager) == ["first", "a", "b", "c"]
+    assert len(lazily) == 4
+    assert "a" in lazily
+    assert "z" not in lazily
+    with pytest.raises(KeyError):
+        lazily["z"]
+    assert lazily["first"] is own["first"]
+    assert made == []
+    a, b = lazily["a"], lazily["b"]
+    assert made == [a, b]
+    assert a.widget is b.widget
+    assert a.widget is not widget
+    assert a.widget.attrs == widget.attrs
+    assert a.widget.attrs is not widget.attrs
+    replacement = forms.BooleanField()
+    lazily["b"] = replacement
+    assert list(lazily) == ["first", "a", "b", "c"]
+    del lazily["a"]
+    lazily["a"] = forms.CharField()
+    assert list(lazily) == ["first", "b", "c", "a"]
+    assert lazily["b"] is replacement
+    assert lazily.pop("c").__class__ is forms.IntegerField
+    assert "c" not in lazily
+    assert "c" in shared
+    assert shared["a"].widget is widget  # the shared fields are never changed
+    shallow = copy.copy(lazily)
+    assert type(shallow) is dict
+    assert list(shallow) == list(lazily)
+    assert shallow["b"] is replacement
+    deep = copy.deepcopy(lazily)
+    assert type(deep) is dict
+    assert deep["b"] is not replacement
 
 
 def test_building_a_form_copies_its_fields_with_copy_fields(

@@ -15,7 +15,7 @@ choice field, a multi-widget) is deep-copied by Django as before.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from django import forms
@@ -107,6 +107,70 @@ def _copy_choices(choices: Any) -> Any:
     return [
         (item[0], _copy_choices(item[1])) if isinstance(item[1], list) else item for item in choices
     ]
+
+
+class FieldsCopiedOnUse(MutableMapping[str, forms.Field]):
+    """A form's own fields, each copied (``copy_field``, with one memo for the form, as one
+    ``copy.deepcopy`` of them all would share it) from ``shared`` the first time it is read,
+    then ``made`` once: a form of many fields whose page shows a few (the intake's 179, one
+    step about 60) copies those few (issue 15). Read, set, deleted, iterated (in ``own``'s
+    order, then ``shared``'s) and copied as a dict of copies would be; ``shared`` is never
+    changed. A shallow or deep copy of it is a plain dict of every field."""
+
+    def __init__(
+        self,
+        shared: Mapping[str, forms.Field],
+        *,
+        own: Mapping[str, forms.Field] | None = None,
+        made: Callable[[forms.Field], None] | None = None,
+    ) -> None:
+        self._shared = shared
+        self._made = made
+        self._memo: dict[int, Any] = {}
+        self._own: dict[str, forms.Field] = {
+            k: v for k, v in (own or {}).items() if k not in shared
+        }
+        self._names: dict[str, None] = dict.fromkeys(own or {}) | dict.fromkeys(shared)
+
+    def __getitem__(self, name: str) -> forms.Field:
+        found = self._own.get(name)
+        if found is None:
+            if name not in self._names:
+                raise KeyError(name)
+            found = self._own[name] = copy_field(self._shared[name], self._memo)
+            if self._made is not None:
+                self._made(found)
+        return found
+
+    def __setitem__(self, name: str, field: forms.Field) -> None:
+        self._own[name] = field
+        self._names[name] = None
+
+    def __delitem__(self, name: str) -> None:
+        del self._names[name]
+        self._own.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def copied(self) -> Iterable[str]:
+        """The names of the fields copied so far (the tests' view of what a page read)."""
+        return list(self._own)
+
+    def __copy__(self) -> dict[str, forms.Field]:
+        return dict(self.items())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return copy_fields(dict(self.items()), memo)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} fields, {len(self._own)} copied)"
 
 
 class _LightlyCopied(dict):  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ import datetime as dt
 import types
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Union, cast, get_args, get_origin
 
 from annotated_types import Ge, Le
 from django import forms
@@ -40,7 +40,7 @@ from acuknee.clinical import (
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.knowledge import Instrument
 from acuknee.clinical.vocabulary import PainLocation, Side
-from acuknee.forms.base import Form, copy_fields
+from acuknee.forms.base import FieldsCopiedOnUse, Form
 from acuknee.forms.measurements import item_field
 from acuknee.forms.widgets import IsoDateInput
 from acuknee.forms.words import in_words
@@ -498,6 +498,7 @@ class IntakeForm(Form):
     """The first visit. ``patient`` gives age (at the visit date) and sex."""
 
     visit_date = forms.DateField(label="Visit date", widget=IsoDateInput())
+    fields: dict[str, forms.Field]
 
     def __init__(self, *args: Any, patient: Any, kb: KnowledgeBase | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -505,9 +506,11 @@ class IntakeForm(Form):
         self.kb = kb or load_knowledge()
         self.result: IntakeResult | None = None
         layout = _layout(self.kb)
-        self.fields.update(copy_fields(layout.fields))
         for made in self.fields.values():
             _mark_required(made)
+        # The layout's fields are copied as the form reads them: a step's page reads a third.
+        lazily = FieldsCopiedOnUse(layout.fields, own=self.fields, made=_mark_required)
+        self.fields = cast("dict[str, forms.Field]", lazily)  # a dict's interface, not its type
         # Read-only after construction: shared by every form of the same knowledge base.
         self.paths = layout.paths
         self.by_prefix = layout.by_prefix
