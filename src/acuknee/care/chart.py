@@ -28,6 +28,7 @@ from acuknee.care.queries import (
     course_from,
     current_consent,
     latest_signed,
+    standing_among,
 )
 from acuknee.care.status import Overview, status_from
 from acuknee.clinical import Plan, SessionRecord
@@ -77,7 +78,7 @@ class Chart:
     @cached_property
     def open_referrals(self) -> list[IntakeRecord]:
         """``care.queries.open_referrals``: live intakes that refer, not cleared since."""
-        return [i for i in self.live_intakes if i.refers and not i.referral_cleared]
+        return standing_among(self.live_intakes)
 
     def banner(self) -> list[BannerItem]:
         """``care.queries.safety_banner`` from the loaded intakes."""

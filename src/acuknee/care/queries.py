@@ -172,6 +172,12 @@ def open_referrals(patient: Patient) -> QuerySet[IntakeRecord]:
     return standing(patient.intakes.all()).order_by(*INTAKE_ORDER)
 
 
+def standing_among(live_intakes: Iterable[IntakeRecord]) -> list[IntakeRecord]:
+    """``open_referrals`` among live intakes already read with ``referral_cleared`` (latest
+    first, as read): the pages that hold the patient's intakes ask it here, not again."""
+    return [i for i in live_intakes if i.refers and not i.referral_cleared]
+
+
 def has_open_referral() -> Exists:
     """``open_referrals`` is not empty, as an annotation on a patient queryset."""
     rows = live(IntakeRecord).filter(patient=OuterRef("pk"), refers=True)
@@ -468,7 +474,7 @@ class SessionSetting:
     @property
     def open_referrals(self) -> list[IntakeRecord]:
         """``open_referrals(patient)``: the live intakes whose referral stands, latest first."""
-        return [i for i in self.intakes if i.refers and not i.referral_cleared]
+        return standing_among(self.intakes)
 
     @property
     def standing(self) -> IntakeRecord | None:
