@@ -19,7 +19,7 @@ import acuknee.forms
 import acuknee.pages.views
 from acuknee.clinical import load_knowledge
 from acuknee.demo import record_intake
-from acuknee.forms.base import Form, copy_fields
+from acuknee.forms.base import Form, copy_field, copy_fields
 from acuknee.forms.intake import IntakeForm, _layout
 from acuknee.forms.measurements import MeasurementsForm, _item_fields, item_field
 from acuknee.forms.sessions import PointForm, SessionForm
@@ -247,18 +247,114 @@ def test_fields_copied_on_use_read_set_delete_and_copy_as_a_dict_of_copies() -> 
     assert deep["b"] is not replacement
 
 
-def test_building_a_form_copies_its_fields_with_copy_fields(
+def test_a_field_is_cleaned_uncopied_only_where_a_copy_would_clean_the_same() -> None:
+    """``for_cleaning``: the form's own copy once made; the shared field before that, unless
+    the form's ``made`` step may change how it cleans or the field copies itself its own way
+    (a multi-value field)."""
+    from acuknee.forms.base import FieldsCopiedOnUse
+
+    shared = {"a": forms.CharField(), "when": forms.SplitDateTimeField()}
+    shown_only = FieldsCopiedOnUse(shared, made=lambda f: None, made_shows_only=True)
+    assert shown_only.for_cleaning("a") is shared["a"]
+    assert shown_only.copied() == []
+    assert shown_only.for_cleaning("when") is not shared["when"]  # its own deep copy
+    own = shown_only["a"]
+    assert shown_only.for_cleaning("a") is own
+    changing: list[forms.Field] = []
+    may_change = FieldsCopiedOnUse(shared, made=changing.append)
+    assert may_change.for_cleaning("a") is not shared["a"]
+    assert changing == [may_change["a"]]
+    with pytest.raises(KeyError):
+        may_change.for_cleaning("z")
+
+
+def test_a_form_copies_a_field_when_it_first_reads_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Every app form holds its fields lazily: built, it has copied none but those its own
+    ``__init__`` changed; read, a field is copied once (``copy_field``) and is the form's own."""
     copied: list[str] = []
+    real = copy_field
 
-    def counting(fields: Any, memo: Any = None) -> dict[str, forms.Field]:
-        copied.extend(fields)
-        return copy_fields(fields, memo)
+    def counting(field: forms.Field, memo: Any) -> forms.Field:
+        copied.append(next(n for n, f in SessionForm.base_fields.items() if f is field))
+        return real(field, memo)
 
-    monkeypatch.setattr("acuknee.forms.base.copy_fields", counting)
-    SessionForm()
-    assert copied == list(SessionForm.base_fields)
+    monkeypatch.setattr("acuknee.forms.base.copy_field", counting)
+    form = SessionForm()
+    changed_in_init = list(copied)
+    assert set(changed_in_init) < set(SessionForm.base_fields)  # the numbers' widgets
+    first = next(n for n in SessionForm.base_fields if n not in changed_in_init)
+    assert form.fields[first] is form.fields[first] is not SessionForm.base_fields[first]
+    assert copied == [*changed_in_init, first]
+    str(form)
+    assert sorted(copied) == sorted(SessionForm.base_fields)
+
+
+def _posted_rows() -> list[dict[str, str]]:
+    """A point row as posted: whole, blank, wrong in three fields, and in millimetres."""
+    whole = {"needled": "on", "code": "ST35", "side": "left", "depth_value": "1"}
+    whole |= {"depth_unit": "cun", "angle": "oblique", "stimulation": "manual"}
+    return [
+        whole,
+        {},
+        whole | {"side": "sideways", "depth_value": "-x", "retention_minutes": "0.5"},
+        whole | {"code": "GB34", "depth_unit": "mm", "depth_value": "25.5", "de_qi": "on"},
+    ]
+
+
+def test_a_bound_form_cleans_and_answers_as_with_every_field_copied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bound form cleans from the fields it has not copied (``for_cleaning``): the same
+    cleaned data, errors, changed fields and page as a form that copied every field first,
+    and the shared fields are left as they were."""
+    kb = load_knowledge()
+    layout = _layout(kb).fields
+    before = {name: _shape(field, field)[0] for name, field in layout.items()}
+    intake_data = {"visit_date": "2026-01-05", "m__koos__P1": "9", "m__pain_nrs__current": "4"}
+
+    def answers(eager: bool) -> list[str]:
+        out = []
+        for row in _posted_rows():
+            point = PointForm(row, empty_permitted=True, use_required_attribute=False)
+            if eager:
+                dict(point.fields)
+            out.append(f"{point.has_changed()} {point.changed_data} {point.is_valid()}")
+            out.append(f"{point.errors!r} {point.cleaned_data if point.is_bound else ''}")
+            point.fields["code"].help_text = "Plan: 1 cun, oblique."  # as a page shown again
+            out.append(str(point))
+        intake = IntakeForm(intake_data, patient=None, kb=kb)
+        if eager:
+            dict(intake.fields)
+        out.append(f"{intake.is_valid()} {intake.errors!r} {sorted(intake.cleaned_data)}")
+        intake.fields["m__pain_nrs__current"].help_text = "Previous intake: 6."  # as its page
+        out.append(str(intake))
+        return out
+
+    lazily = answers(eager=False)
+    assert lazily == answers(eager=True)
+    assert any("(required)" in line for line in lazily)  # the page shows the marked labels
+    assert sum("Plan: 1 cun, oblique." in line for line in lazily) == 4
+    assert any("Previous intake: 6." in line for line in lazily)
+    after = {name: _shape(field, field)[0] for name, field in layout.items()}
+    assert after == before
+
+
+def test_cleaning_copies_no_field_that_the_form_never_shows() -> None:
+    """A valid posted row or intake is cleaned without copying its fields: the copies were
+    most of the saves' cleaning (issue 15)."""
+    kb = load_knowledge()
+    point = PointForm(_posted_rows()[0])
+    assert point.is_valid(), point.errors
+    lazily: Any = point.fields
+    assert lazily.copied() == []
+    intake = IntakeForm({"visit_date": "2026-01-05"}, patient=None, kb=kb)
+    intake.is_valid()
+    assert "visit_date" not in intake.errors
+    copied = set(intake.fields.copied())  # type: ignore[attr-defined]
+    assert copied == {"visit_date", *intake.errors}  # a field in error is shown: its own copy
+    assert len(copied) < len(intake.fields) / 2
 
 
 @pytest.mark.django_db

@@ -302,6 +302,25 @@ def test_a_repeat_intake_carries_the_answers_but_asks_the_red_flags_again(
     assert "no. Ask again today." in form.fields["red_flags__fever"].help_text
 
 
+def test_a_repeat_intake_shown_again_with_an_error_still_shows_the_previous_answers(
+    alice: User, patient: Patient
+) -> None:
+    """Beside each question asked again, the previous intake's answer, on the page shown
+    again with an error as on the page first opened: that is where the practitioner
+    re-asks them (a bound field made while cleaning once kept the page from showing them)."""
+    save_intake(alice, patient, red_flags__night_or_unremitting_pain="true")
+    client = login(alice)
+    opened = client.get(f"{new_url(patient)}?step=all").content.decode()
+    page = client.post(new_url(patient), intake_post(goals="x" * 4001))
+    assert page.status_code == 200
+    assert "goals" in page.context["form"].errors
+    html = page.content.decode()
+    assert f"Previous intake ({VISIT.isoformat()}): yes. Ask again today." in html
+    hints = re.findall(r"Previous intake \([^<]*", opened)
+    assert len(hints) >= len(RedFlagFindings.model_fields)
+    assert re.findall(r"Previous intake \([^<]*", html) == hints
+
+
 def test_a_repeat_intake_moves_counts_of_days_on_to_today(alice: User, patient: Patient) -> None:
     """A surgery 40 days before the previous visit is 40 + the days since, before today: a
     stale 40 would date it wrongly, a blank would lose it (HAZ-84)."""

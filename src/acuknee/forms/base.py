@@ -10,17 +10,25 @@ exactly as Django's own ``__deepcopy__`` methods do, but copies a normalised cho
 list at a time: its ``(value, label)`` tuples, texts and lazy texts cannot be changed in place,
 so sharing them is the same as copying them. A field or widget with its own copying (a model
 choice field, a multi-widget) is deep-copied by Django as before.
+
+Each field is copied when the form first reads it (``FieldsCopiedOnUse``), and a bound form is
+cleaned from the fields it has not copied where a copy would clean the same (``for_cleaning``):
+a posted form reads every field once to clean it, and shows none again unless it has errors
+(issue 15, goal 1's twelfth round).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.boundfield import BoundField
 from django.forms.forms import DeclarativeFieldsMetaclass
 from django.forms.widgets import ChoiceWidget
+from django.utils.functional import cached_property
 
 _FIELD_COPIES = (forms.Field.__deepcopy__, forms.ChoiceField.__deepcopy__)
 _WIDGET_COPIES = (forms.Widget.__deepcopy__, ChoiceWidget.__deepcopy__)
@@ -123,9 +131,11 @@ class FieldsCopiedOnUse(MutableMapping[str, forms.Field]):
         *,
         own: Mapping[str, forms.Field] | None = None,
         made: Callable[[forms.Field], None] | None = None,
+        made_shows_only: bool = False,
     ) -> None:
         self._shared = shared
         self._made = made
+        self._made_shows_only = made_shows_only
         self._memo: dict[int, Any] = {}
         self._own: dict[str, forms.Field] = {
             k: v for k, v in (own or {}).items() if k not in shared
@@ -141,6 +151,27 @@ class FieldsCopiedOnUse(MutableMapping[str, forms.Field]):
             if self._made is not None:
                 self._made(found)
         return found
+
+    def for_cleaning(self, name: str) -> forms.Field:
+        """The field as cleaning reads it: the form's own copy once made; before that, the
+        shared field itself where a copy would clean the same, because it is copied as Django
+        copies a plain field (its widget, attributes, messages, validators and choices, which
+        cleaning only reads) and ``made`` changes only how it is shown (``made_shows_only``).
+        A bound form's cleaning reads every field, and the copies were most of the intake
+        save's cleaning (issue 15); a page shown again with errors still shows its own
+        copies."""
+        found = self._own.get(name)
+        if found is not None:
+            return found
+        shared = self._shared.get(name) if name in self._names else None
+        if (
+            shared is not None
+            and (self._made is None or self._made_shows_only)
+            and type(shared).__deepcopy__ in _FIELD_COPIES
+            and type(shared.widget).__deepcopy__ in _WIDGET_COPIES
+        ):
+            return shared
+        return self[name]
 
     def __setitem__(self, name: str, field: forms.Field) -> None:
         self._own[name] = field
@@ -178,7 +209,7 @@ class _LightlyCopied(dict):  # type: ignore[type-arg]
     ``copy_fields``."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
-        return copy_fields(self, memo)
+        return cast("dict[str, forms.Field]", FieldsCopiedOnUse(self))
 
 
 class _FieldsMetaclass(DeclarativeFieldsMetaclass):
@@ -189,4 +220,41 @@ class _FieldsMetaclass(DeclarativeFieldsMetaclass):
 
 
 class Form(forms.Form, metaclass=_FieldsMetaclass):
-    """``django.forms.Form`` whose instances copy their fields with ``copy_fields``."""
+    """``django.forms.Form`` whose instances copy each field with ``copy_field`` when they first
+    read it (``FieldsCopiedOnUse``), and clean a bound form from fields not copied yet
+    (``FieldsCopiedOnUse.for_cleaning``): a formset's rows and a posted form read every field
+    once to clean it and most never again."""
+
+    def _cleaning_items(self) -> Iterator[tuple[str, BoundField]]:
+        """Django's ``_bound_items`` for cleaning: a bound field already made is used as it
+        is; another is made over ``for_cleaning``'s field and kept for cleaning only (a
+        formset's row is asked whether it changed, then cleaned), never shown: a page shown
+        again makes its own from the form's own copy."""
+        fields: Any = self.fields
+        if not isinstance(fields, FieldsCopiedOnUse):
+            yield from self._bound_items()
+            return
+        made = self._bound_fields_cache
+        kept: dict[str, BoundField] = self.__dict__.setdefault("_bound_for_cleaning", {})
+        for name in fields:
+            bound = made.get(name)  # (a bound field's truth is its count of subwidgets)
+            if bound is None:
+                bound = kept.get(name)
+            if bound is None:
+                bound = kept[name] = fields.for_cleaning(name).get_bound_field(self, name)
+            yield name, bound
+
+    def _clean_fields(self) -> None:
+        """As Django's, over ``_cleaning_items``."""
+        for name, bound in self._cleaning_items():
+            try:
+                self.cleaned_data[name] = bound.field._clean_bound_field(bound)
+                if hasattr(self, f"clean_{name}"):
+                    self.cleaned_data[name] = getattr(self, f"clean_{name}")()
+            except ValidationError as exc:
+                self.add_error(name, exc)
+
+    @cached_property
+    def changed_data(self) -> list[str]:
+        """As Django's, over ``_cleaning_items`` (a formset asks each row whether it changed)."""
+        return [name for name, bound in self._cleaning_items() if bound._has_changed()]

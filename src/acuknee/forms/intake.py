@@ -509,8 +509,11 @@ class IntakeForm(Form):
         for made in self.fields.values():
             _mark_required(made)
         # The layout's fields are copied as the form reads them: a step's page reads a third.
-        lazily = FieldsCopiedOnUse(layout.fields, own=self.fields, made=_mark_required)
+        lazily = FieldsCopiedOnUse(
+            layout.fields, own=self.fields, made=_mark_required, made_shows_only=True
+        )
         self.fields = cast("dict[str, forms.Field]", lazily)  # a dict's interface, not its type
+        self._lazily = lazily
         # Read-only after construction: shared by every form of the same knowledge base.
         self.paths = layout.paths
         self.by_prefix = layout.by_prefix
@@ -634,7 +637,7 @@ class IntakeForm(Form):
             value = data.get(fname)
             if value is None or value == "" or value == []:
                 continue
-            if isinstance(self.fields[fname].widget, forms.Textarea):
+            if isinstance(self._lazily.for_cleaning(fname).widget, forms.Textarea):
                 value = [line.strip() for line in str(value).splitlines() if line.strip()]
                 if not value:
                     continue
