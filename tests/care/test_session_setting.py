@@ -80,6 +80,38 @@ def test_a_session_stored_with_the_setting_of_its_transaction_reads_nothing_agai
     assert stored.number == 2
 
 
+@pytest.mark.django_db
+def test_a_save_s_setting_reads_no_session_record_until_a_page_shows_them(
+    alice: User, patient: Patient
+) -> None:
+    """A save stores by the sessions' dates, numbers and keys (``records=False``): their
+    records, decoded per session and more with every session, are read in one query only when
+    the page is shown again (the last record, the pain trend), and then as the page reads them."""
+    plan_record = signed_plan(patient, alice, days_ago(30))
+    for day in (days_ago(20), days_ago(15), days_ago(10)):
+        log(plan_record, alice, day)
+    second = patient.sessions.get(number=2)
+    services.void(second, alice, "entered twice", second.version)
+    with transaction.atomic():
+        brief = queries.session_setting(patient, records=False)
+        assert all("data" in s.get_deferred_fields() for s in brief.sessions)
+        record = session_on(plan_record, days_ago(5), brief.next_number)
+        with CaptureQueriesContext(connection) as ctx:
+            stored = services.record_session(patient, alice, record, setting=brief)
+        assert [q for q in ctx.captured_queries if q["sql"].lstrip().startswith("SELECT")] == []
+    assert stored.number == 4  # after the highest live number, 3
+    shown = queries.session_setting(patient, records=False)
+    full = queries.session_setting(patient)
+    with CaptureQueriesContext(connection) as ctx:
+        live = shown.read_records()
+        last = shown.last_record
+        shown.read_records()
+    assert len(ctx.captured_queries) == 1
+    assert [(s.pk, s.data) for s in live] == [(s.pk, s.data) for s in full.live_sessions]
+    assert last == full.last_record
+    assert queries.pain_trend(patient, live) == queries.pain_trend(patient)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_setting_read_in_another_transaction_is_read_again(alice: User, patient: Patient) -> None:
     plan_record = signed_plan(patient, alice, days_ago(30))

@@ -176,6 +176,34 @@ def test_pain_of_eleven_is_refused_under_its_field_in_words_and_stores_nothing(
     assert TreatmentSession.objects.count() == 0
 
 
+def test_the_page_shown_again_with_an_error_shows_the_last_session_and_pain_as_first_opened(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    """A save reads the sessions without their records; the page shown again with an error
+    reads them then, and shows the last session and the pain trend as the page first did."""
+    client = login(alice)
+    for pain in ("6", "4"):
+        data = page_data(client, new_url(patient)) | {"pain_before": pain, "pain_after": "3"}
+        assert client.post(new_url(patient), data).status_code == 302
+    opened = client.get(new_url(patient))
+    response = client.post(
+        new_url(patient), page_data(client, new_url(patient)) | {"pain_after": "11"}
+    )
+    assert response.status_code == 400
+
+    def before_this_session(page: str) -> str:
+        return page[
+            page.index('id="previous-heading"') : page.index(
+                "</section>", page.index('id="previous-heading"')
+            )
+        ]
+
+    shown = before_this_session(response.content.decode())
+    assert shown == before_this_session(opened.content.decode())
+    assert "Session 2," in shown
+    assert shown.count("<tr>") >= 2
+
+
 def test_a_value_the_core_refuses_reads_in_words_without_its_path_or_pydantics_phrasing(
     patient: Patient, alice: User, signed: PlanRecord
 ) -> None:

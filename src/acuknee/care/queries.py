@@ -426,7 +426,8 @@ class SessionSetting:
     plan: PlanRecord | None
     """``signed_plan``, its intake loaded."""
     sessions: list[TreatmentSession]
-    """Every session, voided ones included, in date order."""
+    """Every session, voided ones included, in date order; read without their records where
+    the setting was read for a save (``session_setting(records=False)``): ``read_records``."""
     intakes: list[IntakeRecord]
     """The live intakes, latest first, each with ``referral_cleared``."""
     consent: TreatmentConsent | None
@@ -451,10 +452,24 @@ class SessionSetting:
         """``last_session``: the latest live session by date, then number."""
         return max(self.live_sessions, key=lambda s: (s.session_date, s.number), default=None)
 
+    def read_records(self) -> list[TreatmentSession]:
+        """The live sessions, each with its record: read in one query where the setting was
+        read without them (a save's; a page shown again with errors shows the last record and
+        the pain trend)."""
+        missing = [s.pk for s in self.sessions if "data" in s.get_deferred_fields()]
+        if missing:
+            rows = TreatmentSession.objects.filter(pk__in=missing).values_list("pk", "data")
+            records = dict(rows)
+            for session in self.sessions:
+                if session.pk in records:
+                    session.data = records[session.pk]
+        return self.live_sessions
+
     @cached_property
     def last_record(self) -> SessionRecord | None:
         """``last``'s record as the core's ``SessionRecord``, validated once: the session page
         shows it beside the form and fills the form from it."""
+        self.read_records()
         last = self.last
         return SessionRecord.model_validate(last.data) if last is not None else None
 
@@ -512,10 +527,13 @@ class SessionSetting:
         return check_session(record, self.plan_content, self._screening, kb, overrides)
 
 
-def session_setting(patient: Patient) -> SessionSetting:
+def session_setting(patient: Patient, *, records: bool = True) -> SessionSetting:
     """Read what logging a session needs, in four queries. Inside a transaction (a write) the
     patient's row is locked first, as ``services.record_session`` does, so the setting read
-    stays true for the rest of that transaction: one numbering at a time per patient."""
+    stays true for the rest of that transaction: one numbering at a time per patient.
+    ``records=False`` (a save): the sessions without their records, which storing a session
+    never reads (their dates, numbers and submission keys suffice), and which were decoded per
+    session on every save, more with each session of the course (issue 15)."""
     connection = transaction.get_connection()
     outer = connection.atomic_blocks[0] if connection.in_atomic_block else None
     if outer is not None and connection.features.has_select_for_update:
@@ -526,7 +544,9 @@ def session_setting(patient: Patient) -> SessionSetting:
     return SessionSetting(
         patient=patient,
         plan=SETTING_PLAN.first(known=known, patient_id=patient.pk),
-        sessions=SETTING_SESSIONS.rows(known=known, patient_id=patient.pk),
+        sessions=(SETTING_SESSIONS if records else SETTING_SESSIONS_BRIEF).rows(
+            known=known, patient_id=patient.pk
+        ),
         intakes=SETTING_INTAKES.rows(known=known, patient_id=patient.pk),
         consent=current_consent(patient),
         transaction=outer,
@@ -557,7 +577,13 @@ def _setting_intakes(patient_id: int) -> QuerySet[IntakeRecord]:
 
 
 SETTING_PLAN = Prepared(_setting_plan, patient_id=int)
+def _setting_sessions_brief(patient_id: int) -> QuerySet[TreatmentSession]:
+    """The sessions as a save reads them: without their records (``read_records``)."""
+    return _setting_sessions(patient_id).defer("data")
+
+
 SETTING_SESSIONS = Prepared(_setting_sessions, patient_id=int)
+SETTING_SESSIONS_BRIEF = Prepared(_setting_sessions_brief, patient_id=int)
 SETTING_INTAKES = Prepared(_setting_intakes, patient_id=int)
 
 

@@ -622,7 +622,7 @@ def record_session(
     ``queries.session_setting`` in this same transaction (the session page checks its form with
     it), so nothing is read twice; read here otherwise."""
     if setting is None or not setting.read_in_this_transaction():
-        setting = session_setting(patient)  # locks the patient: one numbering at a time
+        setting = session_setting(patient, records=False)  # locks the patient: one at a time
     _live_patient(patient)
     if submission_key:
         existing = setting.submitted(submission_key)

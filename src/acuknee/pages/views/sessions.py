@@ -97,7 +97,7 @@ def _page(
     if setting is not None:
         number = setting.next_number
         consent = setting.consent
-        trend = pain_trend(patient, setting.live_sessions)
+        trend = pain_trend(patient, setting.read_records())
         content = setting.plan_content if plan is not None else None
     else:
         number = session.number if session else next_session_number(patient)
@@ -174,7 +174,7 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     """The patient's records are read once (``session_setting``: on a POST under the patient's
     lock, in the request's transaction) and the form is checked with what the care service
     then stores the session by, so the save reads nothing twice."""
-    setting = session_setting(patient)
+    setting = session_setting(patient, records=request.method != "POST")
     plan = setting.plan
     standing = setting.standing
     refusal = None
