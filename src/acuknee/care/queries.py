@@ -577,6 +577,8 @@ def _setting_intakes(patient_id: int) -> QuerySet[IntakeRecord]:
 
 
 SETTING_PLAN = Prepared(_setting_plan, patient_id=int)
+
+
 def _setting_sessions_brief(patient_id: int) -> QuerySet[TreatmentSession]:
     """The sessions as a save reads them: without their records (``read_records``)."""
     return _setting_sessions(patient_id).defer("data")

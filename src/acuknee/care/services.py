@@ -28,7 +28,6 @@ from typing import Any, ParamSpec, TypeVar, cast
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from acuknee.care import errors, fhir_lines
 from acuknee.care.patients import check_intake_against_patient
@@ -58,6 +57,7 @@ from acuknee.clinical import (
 from acuknee.clinical.consent import Consent, consent_problems
 from acuknee.clinical.sessions import session_changes
 from acuknee.records import models as rows
+from acuknee.records.inserts import insert_with_history
 from acuknee.records.models import (
     IntakeDraft,
     IntakeRecord,
@@ -182,7 +182,7 @@ def record_intake(
     text = _history_text(history or {})
     screening = screening or screen(intake)
     assessment = assessment or assess(intake)
-    record: IntakeRecord = IntakeRecord.objects.create(
+    record = IntakeRecord(
         patient=patient,
         visit_date=visit,
         data=intake.model_dump(mode="json"),
@@ -192,6 +192,7 @@ def record_intake(
         created_by=user,
         **text,
     )
+    insert_with_history([record])
     given = answers if answers is not None else intake.baseline
     _store_measurements(patient, user, visit, given, scores, CLINIC)
     if user is not None and getattr(user, "pk", None) is not None:
@@ -659,20 +660,19 @@ def record_session(
     try:
         with transaction.atomic():
             _renumber(patient, changed, None)
-            return cast(
-                TreatmentSession,
-                TreatmentSession.objects.create(
-                    patient=patient,
-                    plan=plan_record,
-                    number=number,
-                    session_date=record.date,
-                    data=record.model_dump(mode="json"),
-                    submission_key=submission_key or None,
-                    created_by=user,
-                    signed_at=timezone.now(),
-                    signed_by=user,
-                ),
+            stored = TreatmentSession(
+                patient=patient,
+                plan=plan_record,
+                number=number,
+                session_date=record.date,
+                data=record.model_dump(mode="json"),
+                submission_key=submission_key or None,
+                created_by=user,
+                signed_at=timezone.now(),
+                signed_by=user,
             )
+            insert_with_history([stored])
+            return stored
     except IntegrityError as exc:
         raise errors.DuplicateSubmission(
             f"Session {number} was saved by another request at the same moment; reload the "
@@ -753,9 +753,9 @@ def _store_measurements(
     ]
     if not rows:
         return []
-    stored: list[Measurement] = bulk_create_with_history(rows, Measurement)
-    fhir_lines.store_all(stored)
-    return stored
+    insert_with_history(rows)
+    fhir_lines.store_all(rows)
+    return rows
 
 
 @atomic
