@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Model, signals
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -153,6 +153,33 @@ def test_rows_past_the_database_s_limit_on_parameters_go_in_more_statements(
         "patient_global",
         "sleep_quality",
     ]
+
+
+def test_a_database_that_cannot_return_the_ids_of_a_many_row_insert_gets_a_row_a_statement(
+    patient: Patient, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite before 3.35 returns no ids from an insert: each row is inserted alone and its id
+    read after it, as Django does there."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL returns the ids of every insert; this is SQLite's fallback")
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    written = connections["default"].__dict__  # (``connection`` is a proxy of it)
+    written.pop("acuknee_inserts", None)  # the statements written with RETURNING
+    rows = _measurements(patient, alice, dt.date(2026, 3, 2))
+    try:
+        with CaptureQueriesContext(connection) as ctx:
+            insert_with_history(rows)
+    finally:
+        written.pop("acuknee_inserts", None)
+    inserts = [q["sql"] for q in ctx.captured_queries if "INSERT" in q["sql"]]
+    assert len(inserts) == 3 + 1  # a row a statement, then the history rows
+    assert not any("RETURNING" in sql for sql in inserts)
+    assert [Measurement.objects.get(pk=r.pk).instrument for r in rows] == [
+        "pain_nrs",
+        "patient_global",
+        "sleep_quality",
+    ]
+    assert [h["instrument"] for r in rows for h in _history_of(r)] == [r.instrument for r in rows]
 
 
 def test_only_new_rows_of_one_model_are_inserted(patient: Patient, alice: User) -> None:

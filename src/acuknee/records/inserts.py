@@ -43,8 +43,8 @@ def _statement(
     connection: BaseDatabaseWrapper, model: type[Model], rows: int, *, with_ids: bool
 ) -> _Statement:
     """The model's INSERT of ``rows`` rows, of every concrete field but an auto-incremented id,
-    returning the ids in the rows' order where ``with_ids`` asks (as ``bulk_create`` reads
-    them: SQLite and PostgreSQL both return them so)."""
+    returning the ids in the rows' order where ``with_ids`` asks and the database can (as
+    ``bulk_create`` reads them: PostgreSQL, and SQLite from 3.35)."""
     cache: dict[tuple[type[Model], int, bool], _Statement] = connection.__dict__.setdefault(
         _CACHE_ATTR, {}
     )
@@ -56,31 +56,40 @@ def _statement(
         columns = ", ".join(quote(f.column) for f in fields)
         values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
         sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}"
-        returns_ids = with_ids and meta.auto_field is not None
+        returns_ids = (
+            with_ids
+            and meta.auto_field is not None
+            and connection.features.can_return_rows_from_bulk_insert
+        )
         if returns_ids:
             sql += f" RETURNING {quote(meta.pk.column)}"
         found = cache[(model, rows, with_ids)] = _Statement(sql, fields, returns_ids)
     return found
 
 
-def _batches(connection: BaseDatabaseWrapper, rows: int, fields: int) -> list[tuple[int, int]]:
-    """(start, end) of each statement's rows, within the database's limit on parameters."""
+def _batches(
+    connection: BaseDatabaseWrapper, rows: int, fields: int, *, one_each: bool
+) -> list[tuple[int, int]]:
+    """(start, end) of each statement's rows, within the database's limit on parameters; a row
+    a statement where ``one_each`` (ids read after each insert)."""
     limit = connection.features.max_query_params
     size = rows if not limit else max(1, min(rows, limit // max(fields, 1)))
+    size = 1 if one_each else size
     return [(start, min(start + size, rows)) for start in range(0, rows, size)]
 
 
 def insert(rows: Sequence[Model], using: str = "default", *, with_ids: bool = True) -> None:
     """Insert ``rows`` (new rows of one model) in one statement (more past the database's
     limit on parameters), each given its id (unless ``with_ids`` is False), as
-    ``bulk_create`` would."""
+    ``bulk_create`` would; one statement a row, its id read after it, on a database that
+    cannot return the ids of a many-row insert."""
     if not rows:
         return
     model = type(rows[0])
     connection = connections[using]
-    if with_ids and not connection.features.can_return_rows_from_bulk_insert:
-        raise NotImplementedError(f"{connection.vendor} does not return the ids of an insert")
-    fields = _statement(connection, model, 1, with_ids=with_ids).fields
+    first = _statement(connection, model, 1, with_ids=with_ids)
+    fields = first.fields
+    read_after = with_ids and model._meta.auto_field is not None and not first.returns_ids
     params: list[Any] = []
     for row in rows:
         if type(row) is not model or not row._state.adding:
@@ -88,12 +97,17 @@ def insert(rows: Sequence[Model], using: str = "default", *, with_ids: bool = Tr
         row._prepare_related_fields_for_save(operation_name="insert")
         params += [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
     with connection.cursor() as cursor:
-        for start, end in _batches(connection, len(rows), len(fields)):
+        for start, end in _batches(connection, len(rows), len(fields), one_each=read_after):
             statement = _statement(connection, model, end - start, with_ids=with_ids)
             cursor.execute(statement.sql, params[start * len(fields) : end * len(fields)])
             if statement.returns_ids:
                 for row, (pk,) in zip(rows[start:end], cursor.fetchall(), strict=True):
                     row.pk = pk
+            elif read_after:
+                meta = model._meta
+                rows[start].pk = connection.ops.last_insert_id(
+                    cursor, meta.db_table, meta.pk.column
+                )
     for row in rows:
         row._state.adding = False
         row._state.db = using
