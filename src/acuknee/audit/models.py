@@ -20,6 +20,7 @@ from django.db.models import F, signals
 from django.utils import timezone
 
 from acuknee.audit import chain
+from acuknee.records.inserts import insert
 
 
 class AuditImmutable(Exception):
@@ -169,48 +170,17 @@ class AuditEvent(models.Model):
 
 
 def _insert(event: AuditEvent, using: str) -> None:
-    """``Model.save(force_insert=True)`` for an event, with its INSERT written once: every
-    audited request stores one event, and the ORM's insert (compiled per call) was about 0.3 ms
-    of it (issue 15). The values are prepared by each field, as the ORM prepares them, and the
-    save signals are sent as ``Model.save`` sends them."""
-    connection = connections[using]
-    meta = AuditEvent._meta
-    fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+    """``Model.save(force_insert=True)`` for an event, with its INSERT written once per
+    connection (``records.inserts.insert``): every audited request stores one event, and the
+    ORM's insert (compiled per call) was about 0.3 ms of it (issue 15). The save signals are
+    sent as ``Model.save`` sends them."""
     signals.pre_save.send(
         sender=AuditEvent, instance=event, raw=False, using=using, update_fields=None
     )
-    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(connection), params)
-        if connection.features.can_return_columns_from_insert:
-            event.pk = cursor.fetchone()[0]
-        else:
-            event.pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
-    event._state.adding = False
-    event._state.db = using
+    insert([event], using)
     signals.post_save.send(
         sender=AuditEvent, instance=event, created=True, update_fields=None, raw=False, using=using
     )
-
-
-def _insert_sql(connection: Any) -> str:
-    """The events' INSERT for this connection (kept on it, as ``records.prepared`` keeps its
-    reads): the columns of every concrete field but the id, which the database returns."""
-    sql: str | None = connection.__dict__.get(_INSERT_ATTR)
-    if sql is None:
-        meta = AuditEvent._meta
-        quote = connection.ops.quote_name
-        fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
-        columns = ", ".join(quote(f.column) for f in fields)
-        values = ", ".join(["%s"] * len(fields))
-        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values})"
-        if connection.features.can_return_columns_from_insert:
-            sql += f" RETURNING {quote(meta.pk.column)}"
-        connection.__dict__[_INSERT_ATTR] = sql
-    return sql
-
-
-_INSERT_ATTR = "acuknee_audit_insert"
 
 
 def verify_log(using: str = "default") -> chain.Verdict:
