@@ -280,3 +280,39 @@ def test_a_signed_in_page_is_never_stored_by_a_browser_or_proxy(alice: User) -> 
     cache = client.get(reverse("patient-list"))["Cache-Control"]
     assert "no-store" in cache
     assert "private" in cache
+
+
+def test_a_view_reads_the_user_itself_verified_as_the_second_factor_says(alice: User) -> None:
+    """``request.user`` reaches a view as the user object, not through the two lazy proxies of
+    Django's and django-otp's middleware, with django-otp's verification still on it."""
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.test import RequestFactory
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.middleware import OTPMiddleware
+
+    from acuknee.accounts.middleware import TwoFactorMiddleware
+
+    device = TOTPDevice.objects.create(user=alice, name="phone", confirmed=True)
+    seen: dict[str, Any] = {}
+
+    def view(request: Any) -> Any:
+        seen["user"] = request.user
+        return None
+
+    chain = AuthenticationMiddleware(OTPMiddleware(TwoFactorMiddleware(view)))
+    for verified in (False, True):
+        request = RequestFactory().get("/")
+        SessionMiddleware(lambda r: None).process_request(request)
+        request.session["_auth_user_id"] = str(alice.pk)
+        request.session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[-1]
+        request.session["_auth_user_hash"] = alice.get_session_auth_hash()
+        if verified:
+            request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        request.session.save()
+        chain(request)
+        user = seen.pop("user")
+        assert type(user) is User
+        assert user.pk == alice.pk
+        assert user.is_verified() is verified
+        assert user.otp_device == (device if verified else None)
