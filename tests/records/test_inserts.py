@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
+from acuknee.records import inserts
 from acuknee.records.inserts import insert, insert_with_history
 from acuknee.records.models import (
     IntakeRecord,
@@ -75,16 +76,36 @@ def _measurements(patient: Patient, user: User, day: dt.date) -> list[Measuremen
     return made
 
 
+@pytest.fixture(params=["columns reused", "made as models"])
+def history_made(request: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a history row is made: from its row's prepared values, and (for a history
+    model with a column of its own) as a model."""
+    if request.param == "made as models":
+        monkeypatch.setattr(inserts, "_alike", lambda ours, theirs: False)
+    monkeypatch.setattr(inserts, "_PLANS", {})
+    return str(request.param)
+
+
+def test_the_care_layer_s_history_rows_reuse_their_rows_prepared_values() -> None:
+    """Every column of the three models' history rows is a tracked column prepared alike, the
+    row's id, or one of django-simple-history's own: none is made as a model."""
+    for model in (IntakeRecord, Measurement, TreatmentSession):
+        history: Any = model.history.model  # type: ignore[attr-defined]
+        plan = inserts._history_plan(connection, model, history)
+        assert plan is not None, model
+        assert sum(1 for source, _ in plan if source == "row") == len(plan) - 5, model
+
+
 def test_rows_and_their_history_are_stored_as_simple_history_s_bulk_create_stores_them(
-    patient: Patient, alice: User
+    patient: Patient, alice: User, history_made: str
 ) -> None:
     ours = _measurements(patient, alice, dt.date(2026, 3, 2))
     theirs = _measurements(patient, alice, dt.date(2026, 3, 2))
     with CaptureQueriesContext(connection) as ctx:
         insert_with_history(ours)
     bulk_create_with_history(theirs, Measurement)
-    inserts = [q["sql"] for q in ctx.captured_queries if "INSERT" in q["sql"]]
-    assert len(inserts) == 2  # the rows in one statement, their history rows in another
+    statements = [q["sql"] for q in ctx.captured_queries if "INSERT" in q["sql"]]
+    assert len(statements) == 2  # the rows in one statement, their history rows in another
     assert len({r.pk for r in ours + theirs}) == 6
     for mine, reference in zip(ours, theirs, strict=True):
         assert mine.pk is not None
@@ -99,7 +120,7 @@ def test_rows_and_their_history_are_stored_as_simple_history_s_bulk_create_store
 
 
 def test_one_row_and_its_history_are_stored_as_objects_create_stores_them(
-    patient: Patient, alice: User
+    patient: Patient, alice: User, history_made: str
 ) -> None:
     """A single intake, as ``record_intake`` stores it: the row, and the history row that
     django-simple-history's save signal writes for ``objects.create``, by the request's user."""
@@ -127,11 +148,13 @@ def test_one_row_and_its_history_are_stored_as_objects_create_stores_them(
     assert _history_of(ours)[0]["history_user_id"] == alice.pk
 
 
-def test_a_row_s_own_history_user_and_change_reason_are_kept(patient: Patient, alice: User) -> None:
+def test_a_row_s_own_history_user_and_change_reason_are_kept(
+    patient: Patient, alice: User, history_made: str
+) -> None:
     ours, theirs = (_measurements(patient, alice, dt.date(2026, 3, 2))[:1] for _ in range(2))
     for rows in (ours, theirs):
         rows[0]._history_user = alice  # type: ignore[attr-defined]
-        rows[0]._change_reason = "entered from the paper form"  # type: ignore[attr-defined]
+        rows[0]._change_reason = "entered from the paper form"
     insert_with_history(ours)
     bulk_create_with_history(theirs, Measurement)
     assert _history_of(ours[0]) == _history_of(theirs[0])
@@ -146,8 +169,8 @@ def test_rows_past_the_database_s_limit_on_parameters_go_in_more_statements(
     rows = _measurements(patient, alice, dt.date(2026, 3, 2))
     with CaptureQueriesContext(connection) as ctx:
         insert(rows)
-    inserts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
-    assert len(inserts) == 2
+    statements = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(statements) == 2
     assert [Measurement.objects.get(pk=r.pk).instrument for r in rows] == [
         "pain_nrs",
         "patient_global",
