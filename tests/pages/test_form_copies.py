@@ -413,3 +413,49 @@ def test_one_reassessment_form_s_changes_never_reach_another() -> None:
     assert "data-x" not in other.widget.attrs
     assert len(list(other.choices)) == 5
     assert other.error_messages["invalid_choice"] != "changed"
+
+
+def test_a_posted_form_cleans_as_django_s_own_making_bound_fields_only_where_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A plain field is cleaned, and asked whether it changed, from its posted value without a
+    bound field; a disabled field from its initial value; a field that needs a bound field (a
+    hidden initial value, a file) gets one. The answers are Django's own form's."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.forms.boundfield import BoundField
+
+    class Ours(Form):
+        code = forms.CharField(max_length=5, initial="ST36")
+        side = forms.ChoiceField(choices=[("left", "Left"), ("right", "Right")], initial="left")
+        depth = forms.FloatField(required=False)
+        fixed = forms.CharField(disabled=True, initial="SP9")
+        counted = forms.IntegerField(show_hidden_initial=True, required=False, initial=3)
+        when = forms.SplitDateTimeField(required=False)
+        scan = forms.FileField(required=False)
+
+    fields = {name: copy.deepcopy(field) for name, field in Ours.base_fields.items()}
+    theirs = type("Theirs", (forms.Form,), fields)
+    made: list[str] = []
+    real_init = BoundField.__init__
+
+    def counting(self: BoundField, form: Any, field: Any, name: str) -> None:
+        made.append(name)
+        real_init(self, form, field, name)
+
+    monkeypatch.setattr(BoundField, "__init__", counting)
+    posted = [
+        {"code": "ST36", "side": "left", "initial-counted": "3", "counted": "3"},
+        {"code": "GB34", "side": "right", "depth": "1.5", "fixed": "LI4", "counted": "4"},
+        {"code": "TOO-LONG", "side": "up", "depth": "deep", "when_0": "2026-01-05"},
+    ]
+    upload = {"scan": SimpleUploadedFile("scan.txt", b"synthetic")}
+    for data in posted:
+        answers = []
+        for kind in (Ours, theirs):
+            made.clear()
+            form = kind(data, upload)
+            answer = (form.has_changed(), form.changed_data, form.is_valid())
+            answers.append((*answer, dict(form.errors), getattr(form, "cleaned_data", None)))
+            if kind is Ours:  # (Django makes the bound field of a field in error, to name it)
+                assert set(made) == {"counted", "scan", *form.errors}, data
+        assert answers[0] == answers[1], data
