@@ -524,3 +524,37 @@ def test_a_course_answer_that_is_not_a_number_is_rejected_naming_the_item(bad: o
         )
     locs = [e["loc"] for e in caught.value.errors()]
     assert locs == [("baseline", "measurements", "pain_nrs", "average_last_week")]
+
+
+def test_a_measurement_seen_before_is_not_scored_again_and_evaluates_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``evaluate`` scores each measurement once per answers and rules: the next view of the
+    course, or a course with one more visit, scores only what is new; other answers, or other
+    rules, are scored anew."""
+    from acuknee.clinical import response
+
+    scored: list[str] = []
+    real = response.score
+
+    def counting(instrument: str, answers: object, kb: object = None) -> object:
+        scored.append(instrument)
+        return real(instrument, answers, kb)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(response, "score", counting)
+    monkeypatch.setattr(response, "_SCORED", type(response._SCORED)(64))
+    baseline = {"pain_nrs": {"average_last_week": 7}, "koos": koos(2, 2)}
+    first = evaluate(course(baseline, {"pain_nrs": {"average_last_week": 3}}), KB)
+    assert sorted(scored) == ["koos", "pain_nrs", "pain_nrs"]
+    scored.clear()
+    assert evaluate(course(baseline, {"pain_nrs": {"average_last_week": 3}}), KB) == first
+    assert scored == []
+    changed = evaluate(course(baseline, {"pain_nrs": {"average_last_week": 5}}), KB)
+    assert scored == ["pain_nrs"]
+    assert changed != first
+    scored.clear()
+    other_rules = build_knowledge(
+        [_packaged("instruments.toml"), _packaged("response.toml"), ("test.toml", TEST_VAS)]
+    )
+    assert evaluate(course(baseline, {"pain_nrs": {"average_last_week": 3}}), other_rules) == first
+    assert sorted(scored) == ["koos", "pain_nrs", "pain_nrs"]

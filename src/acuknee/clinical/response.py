@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Literal
 
 from pydantic import Field
@@ -41,6 +42,7 @@ from acuknee.clinical.knowledge import (
 )
 from acuknee.clinical.numbers import format_number
 from acuknee.clinical.vocabulary import Direction, Domain
+from acuknee.kept import Kept
 
 CRITERIA_ID = "omeract_oarsi"
 OarsiDomainId = Literal["pain", "function", "patient_global"]
@@ -229,6 +231,14 @@ def _check_choices(course: Course, kb: KnowledgeBase) -> None:
             raise InvalidInput(field, f"{ref.instrument}.{ref.subscale} has no range to normalise")
 
 
+_SCORED: Kept[tuple[str, tuple[tuple[str, float | None], ...]], tuple[object, Scores]] = Kept(2048)
+"""Each measurement's scores by its instrument and answers, with the rules that scored them:
+``score`` is a function of those alone, and a course's earlier visits were scored again for
+every view of the patient (the first view after a reassessment scored about thirteen
+measurements to evaluate one new one: issue 15, goal 1's thirteenth round). Answers in another
+order are another key, never a wrong one. Frozen models, shared by every course that has them."""
+
+
 def _score_visit(visit: Visit, where: str, kb: KnowledgeBase) -> dict[str, Scores]:
     scored: dict[str, Scores] = {}
     for instrument, answers in visit.measurements.items():
@@ -237,7 +247,8 @@ def _score_visit(visit: Visit, where: str, kb: KnowledgeBase) -> dict[str, Score
             known = ", ".join(sorted(kb.instruments))
             raise InvalidInput(f"{prefix}.{instrument}", f"unknown instrument; known: {known}")
         try:
-            scored[instrument] = score(instrument, answers, kb)
+            key = (instrument, tuple(answers.items()))
+            scored[instrument] = _SCORED.made_with(kb, key, partial(score, instrument, answers, kb))
         except InvalidInputs as exc:
             raise InvalidInputs(
                 [InvalidInput(f"{prefix}.{e.field}", e.problem) for e in exc.errors]
