@@ -124,3 +124,37 @@ def test_a_setting_read_in_another_transaction_is_read_again(alice: User, patien
         stored = services.record_session(patient, alice, record, setting=stale)
     assert stale.next_number == 1
     assert stored.number == 2  # numbered from what the service read, not the stale setting
+
+
+@pytest.mark.django_db
+def test_the_setting_decodes_only_the_intake_documents_it_shows(
+    alice: User, patient: Patient
+) -> None:
+    """Of the patient's intakes, the setting decodes the latest's answers and screening and the
+    screening of each whose referral stands, and no other document: the rest cost every save
+    and session form more with every intake of the patient's history."""
+    cleared = intake(patient, alice, septic_intake(), days_ago(30))
+    services.resolve_referral(
+        cleared, alice, seen_by="Dr Synthetic", seen_on=days_ago(28), cleared=True
+    )
+    standing = intake(patient, alice, septic_intake(), days_ago(20))
+    earlier = intake(patient, alice, oa_intake(), days_ago(10))
+    latest = intake(patient, alice, oa_intake(health={"anticoagulant": "apixaban"}), days_ago(2))
+    setting = queries.session_setting(patient)
+    loaded = {
+        i.pk: {"data", "screening", "assessment"} - i.get_deferred_fields() for i in setting.intakes
+    }
+    assert loaded == {
+        latest.pk: {"data", "screening"},
+        earlier.pk: set(),
+        standing.pk: {"screening"},
+        cleared.pk: set(),
+    }
+    with CaptureQueriesContext(connection) as ctx:
+        banner = setting.banner()
+        assert setting.latest_intake is not None
+        assert setting.latest_intake.data == latest.data
+        assert setting.latest_intake.screening == latest.screening
+    assert ctx.captured_queries == []
+    assert banner == queries.safety_banner(patient)
+    assert setting.standing == queries.open_referrals(patient).first() == standing

@@ -17,7 +17,19 @@ from functools import cached_property
 from typing import Any, TypeVar, cast
 
 from django.db import transaction
-from django.db.models import Exists, Max, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    JSONField,
+    Max,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -547,7 +559,7 @@ def session_setting(patient: Patient, *, records: bool = True) -> SessionSetting
         sessions=(SETTING_SESSIONS if records else SETTING_SESSIONS_BRIEF).rows(
             known=known, patient_id=patient.pk
         ),
-        intakes=SETTING_INTAKES.rows(known=known, patient_id=patient.pk),
+        intakes=_with_documents(SETTING_INTAKES.rows(known=known, patient_id=patient.pk)),
         consent=current_consent(patient),
         transaction=outer,
     )
@@ -571,9 +583,38 @@ def _setting_sessions(patient_id: int) -> QuerySet[TreatmentSession]:
 
 
 def _setting_intakes(patient_id: int) -> QuerySet[IntakeRecord]:
+    """The live intakes without their documents but the few the setting shows: the latest's
+    answers and screening (the session is checked against them, the banner names them) and
+    the screening of each whose referral stands (the banner names it), each taken out as
+    ``shown_data`` and ``shown_screening`` (``_with_documents``)."""
     intakes = live(IntakeRecord).filter(patient_id=patient_id)
     intakes = intakes.annotate(referral_cleared=Exists(clearing_outcomes()))
-    return intakes.defer("assessment").order_by(*INTAKE_ORDER)
+    latest = live(IntakeRecord).filter(patient_id=OuterRef("patient_id"))
+    is_latest = Q(pk=Subquery(latest.order_by(*INTAKE_ORDER).values("pk")[:1]))
+    refers = Q(refers=True, referral_cleared=False)
+    shown = {
+        "shown_data": Case(When(is_latest, then=F("data")), output_field=JSONField()),
+        "shown_screening": Case(
+            When(is_latest | refers, then=F("screening")), output_field=JSONField()
+        ),
+    }
+    return intakes.defer(*_INTAKE_DOCUMENTS).annotate(**shown).order_by(*INTAKE_ORDER)
+
+
+_INTAKE_DOCUMENTS = ("data", "screening", "assessment")
+"""An intake's JSON documents: its answers, its screening and its assessment, a few kB each.
+Decoding every live intake's cost each session save and session form more with every intake
+of the patient's history (issue 15, goal 1's thirteenth round)."""
+
+
+def _with_documents(intakes: list[IntakeRecord]) -> list[IntakeRecord]:
+    """``_setting_intakes``' rows with the documents it took out put in their places."""
+    for row in intakes:
+        for name in ("data", "screening"):
+            value = getattr(row, f"shown_{name}")
+            if value is not None:
+                setattr(row, name, value)
+    return intakes
 
 
 SETTING_PLAN = Prepared(_setting_plan, patient_id=int)
