@@ -227,3 +227,27 @@ def test_what_the_care_layer_inserts_has_no_save_step_the_insert_would_skip(
         found = [f"{r.__module__}.{r.__qualname__}" for r in [*sync, *asynchronous]]
         assert all(name.startswith("simple_history.") for name in found), (signal, found)
     assert model.save in (Model.save, RenderedFhir.save), model
+
+
+def test_a_discarded_intake_draft_is_deleted_as_the_orm_deletes_it(
+    patient: Patient, alice: User
+) -> None:
+    """``IntakeDraft.discard`` deletes with one statement what ``QuerySet.delete`` would: the
+    draft of that patient by that user, and nothing else. A draft has no history, no delete
+    receiver and nothing that refers to it, so the ORM would send and collect nothing more."""
+    from acuknee.records.models import IntakeDraft
+
+    other = User.objects.create_user("synthetic-bob")
+    IntakeDraft.objects.create(patient=patient, user=alice, step="health", data={"a": ["1"]})
+    IntakeDraft.objects.create(patient=patient, user=other, step="health", data={})
+    for signal in (signals.pre_delete, signals.post_delete):
+        sync, asynchronous = signal._live_receivers(IntakeDraft)
+        assert [*sync, *asynchronous] == []
+    assert not hasattr(IntakeDraft, "history")
+    referring = [f for f in IntakeDraft._meta.get_fields() if f.auto_created and not f.concrete]
+    assert referring == []
+    with CaptureQueriesContext(connection) as ctx:
+        IntakeDraft.discard(patient.pk, alice.pk)
+        IntakeDraft.discard(patient.pk, alice.pk)  # none left: nothing happens
+    assert len(ctx.captured_queries) == 2
+    assert list(IntakeDraft.objects.values_list("user_id", flat=True)) == [other.pk]

@@ -196,7 +196,7 @@ def record_intake(
     given = answers if answers is not None else intake.baseline
     _store_measurements(patient, user, visit, given, scores, CLINIC)
     if user is not None and getattr(user, "pk", None) is not None:
-        IntakeDraft.objects.filter(patient=patient, user=user).delete()
+        IntakeDraft.discard(patient.pk, user.pk)
     return record
 
 
@@ -244,7 +244,7 @@ def save_intake_draft(
 
 def discard_intake_draft(patient: Patient, user: Any) -> None:
     """Delete ``user``'s intake draft for ``patient``, if any."""
-    IntakeDraft.objects.filter(patient=patient, user=user).delete()
+    IntakeDraft.discard(patient.pk, user.pk)
 
 
 @atomic
