@@ -136,3 +136,31 @@ def test_a_listed_patients_signed_plan_is_validated_once_from_its_stored_text(
     assert first.plan is second.plan
     assert first.plan == Plan.model_validate(record.content)
     assert first == chart_of(patient).overview  # the same facts as the decoded content
+
+
+@pytest.mark.django_db
+def test_the_chart_decodes_the_answers_of_the_latest_live_intake_alone(
+    alice: User, patient: Patient
+) -> None:
+    """Every intake comes with its screening (the intake list counts its referrals), but only
+    the latest live intake with its answers: the others' cost each page of the patient more
+    with every intake of the history. What the pages read answers as the queries do."""
+    first = intake(patient, alice, oa_intake(), days_ago(30))
+    second = intake(patient, alice, oa_intake(health={"metal_allergy": True}), days_ago(10))
+    latest = intake(patient, alice, oa_intake(health={"anticoagulant": "apixaban"}), days_ago(5))
+    voided = intake(patient, alice, oa_intake(), days_ago(2))
+    services.void_intake(
+        voided, alice, "entered on the wrong patient", voided.version, baseline=True
+    )
+    chart = chart_of(patient)
+    loaded = {i.pk: "data" not in i.get_deferred_fields() for i in chart.intakes}
+    assert loaded == {voided.pk: False, latest.pk: True, second.pk: False, first.pk: False}
+    assert all("screening" not in i.get_deferred_fields() for i in chart.intakes)
+    with CaptureQueriesContext(connection) as ctx:
+        assert chart.latest_intake is not None
+        assert chart.latest_intake.data == latest.data
+        banner = chart.banner()
+        screenings = [i.screening for i in chart.intakes]
+    assert ctx.captured_queries == []
+    assert banner == queries.safety_banner(patient)
+    assert screenings == [i.screening for i in (voided, latest, second, first)]

@@ -27,8 +27,10 @@ from acuknee.care.queries import (
     clearing_outcomes,
     course_from,
     current_consent,
+    latest_data,
     latest_signed,
     standing_among,
+    with_documents,
 )
 from acuknee.care.status import Overview, status_from
 from acuknee.clinical import Plan, SessionRecord
@@ -171,9 +173,14 @@ class Chart:
 
 
 def _intakes(patient_id: int) -> QuerySet[IntakeRecord]:
+    """Every intake, voided ones included, with its screening (the intake list counts its
+    referrals) but without its assessment, and without its answers but the latest live
+    intake's (the banner and the pages read no other), taken out as ``shown_data``
+    (``care.queries.with_documents``): decoding every intake's answers cost each page of the
+    patient more with every intake of the history (issue 15, goal 1's thirteenth round)."""
     rows = IntakeRecord.objects.filter(patient_id=patient_id)
-    rows = rows.annotate(referral_cleared=Exists(clearing_outcomes())).defer("assessment")
-    return rows.order_by(*INTAKE_ORDER)
+    rows = rows.annotate(referral_cleared=Exists(clearing_outcomes()), **latest_data())
+    return rows.defer("assessment", "data").order_by(*INTAKE_ORDER)
 
 
 def _sessions(patient_id: int) -> QuerySet[TreatmentSession]:
@@ -196,7 +203,7 @@ def chart_of(patient: Patient) -> Chart:
     known = {"patient": patient}
     return Chart(
         patient=patient,
-        intakes=INTAKES.rows(known=known, patient_id=patient.pk),
+        intakes=with_documents(INTAKES.rows(known=known, patient_id=patient.pk)),
         plans=PATIENT_PLANS.rows(known=known, patient_id=patient.pk),
         sessions=SESSIONS.rows(known=known, patient_id=patient.pk),
         measurements=MEASUREMENTS.rows(known=known, patient_id=patient.pk),

@@ -559,7 +559,7 @@ def session_setting(patient: Patient, *, records: bool = True) -> SessionSetting
         sessions=(SETTING_SESSIONS if records else SETTING_SESSIONS_BRIEF).rows(
             known=known, patient_id=patient.pk
         ),
-        intakes=_with_documents(SETTING_INTAKES.rows(known=known, patient_id=patient.pk)),
+        intakes=with_documents(SETTING_INTAKES.rows(known=known, patient_id=patient.pk)),
         consent=current_consent(patient),
         transaction=outer,
     )
@@ -582,20 +582,30 @@ def _setting_sessions(patient_id: int) -> QuerySet[TreatmentSession]:
     return rows.order_by("session_date", "number", "id")
 
 
+def _latest_live() -> Q:
+    """A condition on an intake: it is its patient's latest live intake (``latest_intake``)."""
+    latest = live(IntakeRecord).filter(patient_id=OuterRef("patient_id")).order_by(*INTAKE_ORDER)
+    return Q(pk=Subquery(latest.values("pk")[:1]))
+
+
+def latest_data() -> dict[str, Case]:
+    """An annotation taking out the answers of the patient's latest live intake alone
+    (``shown_data``, None on every other intake), for a read that defers the others'."""
+    return {"shown_data": Case(When(_latest_live(), then=F("data")), output_field=JSONField())}
+
+
 def _setting_intakes(patient_id: int) -> QuerySet[IntakeRecord]:
     """The live intakes without their documents but the few the setting shows: the latest's
     answers and screening (the session is checked against them, the banner names them) and
     the screening of each whose referral stands (the banner names it), each taken out as
-    ``shown_data`` and ``shown_screening`` (``_with_documents``)."""
+    ``shown_data`` and ``shown_screening`` (``with_documents``)."""
     intakes = live(IntakeRecord).filter(patient_id=patient_id)
     intakes = intakes.annotate(referral_cleared=Exists(clearing_outcomes()))
-    latest = live(IntakeRecord).filter(patient_id=OuterRef("patient_id"))
-    is_latest = Q(pk=Subquery(latest.order_by(*INTAKE_ORDER).values("pk")[:1]))
     refers = Q(refers=True, referral_cleared=False)
     shown = {
-        "shown_data": Case(When(is_latest, then=F("data")), output_field=JSONField()),
+        **latest_data(),
         "shown_screening": Case(
-            When(is_latest | refers, then=F("screening")), output_field=JSONField()
+            When(_latest_live() | refers, then=F("screening")), output_field=JSONField()
         ),
     }
     return intakes.defer(*_INTAKE_DOCUMENTS).annotate(**shown).order_by(*INTAKE_ORDER)
@@ -607,11 +617,12 @@ Decoding every live intake's cost each session save and session form more with e
 of the patient's history (issue 15, goal 1's thirteenth round)."""
 
 
-def _with_documents(intakes: list[IntakeRecord]) -> list[IntakeRecord]:
-    """``_setting_intakes``' rows with the documents it took out put in their places."""
+def with_documents(intakes: list[IntakeRecord]) -> list[IntakeRecord]:
+    """Intakes read with some documents taken out (``shown_data``, ``shown_screening``) and
+    the rest deferred, with those documents put in their places."""
     for row in intakes:
         for name in ("data", "screening"):
-            value = getattr(row, f"shown_{name}")
+            value = getattr(row, f"shown_{name}", None)
             if value is not None:
                 setattr(row, name, value)
     return intakes
