@@ -131,17 +131,23 @@ def _stored(rows: Sequence[Model], using: str, ids: Sequence[Any] | None) -> Non
         row._state.db = using
 
 
+def _insert(rows: Sequence[Model], using: str, *, with_ids: bool) -> list[list[Any]]:
+    """``insert`` of rows (at least one); each row's values as prepared for it."""
+    model = type(rows[0])
+    connection = connections[using]
+    fields = _statement(connection, model, 1, with_ids=with_ids).fields
+    values = _prepared(rows, fields, connection)
+    _stored(rows, using, _execute(connection, model, values, with_ids=with_ids))
+    return values
+
+
 def insert(rows: Sequence[Model], using: str = "default", *, with_ids: bool = True) -> None:
     """Insert ``rows`` (new rows of one model) in one statement (more past the database's
     limit on parameters), each given its id (unless ``with_ids`` is False), as
     ``bulk_create`` would; one statement a row, its id read after it, on a database that
     cannot return the ids of a many-row insert."""
-    if not rows:
-        return
-    model = type(rows[0])
-    connection = connections[using]
-    values = _prepared(rows, _statement(connection, model, 1, with_ids=with_ids).fields, connection)
-    _stored(rows, using, _execute(connection, model, values, with_ids=with_ids))
+    if rows:
+        _insert(rows, using, with_ids=with_ids)
 
 
 _ROW = "row"
@@ -211,8 +217,7 @@ def insert_with_history(rows: Sequence[Model], using: str = "default") -> None:
     history_model: Any = model.history.model
     connection = connections[using]
     with transaction.atomic(using=using, savepoint=False):
-        ours = _prepared(rows, _statement(connection, model, 1, with_ids=True).fields, connection)
-        _stored(rows, using, _execute(connection, model, ours, with_ids=True))
+        ours = _insert(rows, using, with_ids=True)
         now = timezone.now()
         plan = _history_plan(connection, model, history_model)
         if plan is None:

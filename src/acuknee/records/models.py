@@ -285,9 +285,10 @@ class IntakeDraft(models.Model):
         (``tests/records/test_inserts.py`` holds that), so ``delete`` would send and collect
         nothing more."""
         meta = cls._meta
-        quote = connections[using].ops.quote_name
+        connection = connections[using]
+        quote = connection.ops.quote_name
         patient, user = (quote(meta.get_field(name).column) for name in ("patient", "user"))
-        with connections[using].cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {quote(meta.db_table)} WHERE {patient} = %s AND {user} = %s",
                 [patient_id, user_id],
