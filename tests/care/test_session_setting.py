@@ -4,13 +4,17 @@ transaction it was read (and the patient locked) in; anywhere else the service r
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from acuknee.care import queries, services
-from acuknee.records.models import Patient
+from acuknee.clinical import SessionRecord
+from acuknee.records.models import Patient, PlanRecord, TreatmentSession
 
 from .builders import days_ago, intake, log, oa_intake, septic_intake, session_on, signed_plan
 
@@ -24,7 +28,11 @@ def test_the_setting_answers_as_the_queries_do(alice: User, patient: Patient) ->
     services.void(first, alice, "entered twice", first.version)
     setting = queries.session_setting(patient)
     assert setting.plan == queries.signed_plan(patient)
-    assert setting.last == queries.last_session(patient)
+    last = queries.last_session(patient)
+    assert last is not None
+    assert setting.last is not None
+    assert setting.last.pk == last.pk
+    assert setting.last_record == SessionRecord.model_validate(last.data)
     assert setting.next_number == queries.next_session_number(patient)
     assert setting.consent == queries.current_consent(patient)
     assert setting.latest_intake == queries.latest_intake(patient)
@@ -80,36 +88,82 @@ def test_a_session_stored_with_the_setting_of_its_transaction_reads_nothing_agai
     assert stored.number == 2
 
 
+def _ratings(sessions: list[TreatmentSession]) -> list[queries.PainPoint]:
+    """The pain trend worked out from the records themselves, as the page once decoded it."""
+    out = []
+    for row in sessions:
+        before, after = row.data.get("pain_before"), row.data.get("pain_after")
+        if before is not None or after is not None:
+            out.append(queries.PainPoint(row.number, row.session_date, before, after))
+    return out
+
+
+def _rated(plan_record: PlanRecord, user: User, day: dt.date, before: Any, after: Any) -> None:
+    record = session_on(plan_record, day).model_copy(
+        update={"pain_before": before, "pain_after": after}
+    )
+    services.record_session(plan_record.patient, user, record)
+
+
 @pytest.mark.django_db
-def test_a_save_s_setting_reads_no_session_record_until_a_page_shows_them(
+def test_a_setting_reads_each_session_s_numbers_and_ratings_and_the_last_record_alone(
     alice: User, patient: Patient
 ) -> None:
-    """A save stores by the sessions' dates, numbers and keys (``records=False``): their
-    records, decoded per session and more with every session, are read in one query only when
-    the page is shown again (the last record, the pain trend), and then as the page reads them."""
+    """The setting reads every session as a ``SessionBrief`` (date, number, key, voided), not as
+    a model with its record: decoding every record cost each save and session page more with
+    every session of the history. A page's setting also takes each session's pain ratings, and
+    the latest live session's record, out of the records in the same query; a save's reads
+    them only when its page is shown again with errors, each in one query. Ratings of 0 and 10,
+    one rating alone and none at all, a voided session and a later one that is not the last by
+    number all answer as the records themselves do."""
     plan_record = signed_plan(patient, alice, days_ago(30))
-    for day in (days_ago(20), days_ago(15), days_ago(10)):
-        log(plan_record, alice, day)
-    second = patient.sessions.get(number=2)
-    services.void(second, alice, "entered twice", second.version)
+    _rated(plan_record, alice, days_ago(20), 0, 10)
+    _rated(plan_record, alice, days_ago(15), None, None)
+    _rated(plan_record, alice, days_ago(12), 7, None)
+    _rated(plan_record, alice, days_ago(10), None, 3)
+    _rated(plan_record, alice, days_ago(18), 5, 5)  # numbered in date order: moves the rest up
+    voided = patient.sessions.get(number=4)
+    services.void(voided, alice, "entered twice", voided.version)
+    models = list(patient.sessions.order_by("session_date", "number", "id"))
+    last = queries.last_session(patient)
+    assert last is not None
+    expected_trend = _ratings([s for s in models if not s.is_voided])
+    assert [p.before for p in expected_trend] == [0, 5, None]  # 4 voided, 3 has no ratings
+    assert expected_trend == queries.pain_trend(patient)
+
+    with CaptureQueriesContext(connection) as ctx:
+        shown = queries.session_setting(patient)
+    sessions = [q for q in ctx.captured_queries if '"clinic_treatmentsession"' in q["sql"]]
+    assert len(sessions) == 1
+    with CaptureQueriesContext(connection) as ctx:
+        assert shown.pain_trend == expected_trend
+        assert shown.last is not None
+        assert shown.last.pk == last.pk
+        assert shown.last_record == SessionRecord.model_validate(last.data)
+    assert ctx.captured_queries == []
+    assert [s.data for s in shown.sessions if s.data is not None] == [last.data]
+
     with transaction.atomic():
         brief = queries.session_setting(patient, records=False)
-        assert all("data" in s.get_deferred_fields() for s in brief.sessions)
+        assert all(type(s) is queries.SessionBrief for s in brief.sessions)
+        assert brief.sessions == [
+            (s.pk, s.number, s.session_date, s.submission_key, s.is_voided, None, None, None)
+            for s in models
+        ]
         record = session_on(plan_record, days_ago(5), brief.next_number)
         with CaptureQueriesContext(connection) as ctx:
             stored = services.record_session(patient, alice, record, setting=brief)
         assert [q for q in ctx.captured_queries if q["sql"].lstrip().startswith("SELECT")] == []
-    assert stored.number == 4  # after the highest live number, 3
-    shown = queries.session_setting(patient, records=False)
-    full = queries.session_setting(patient)
+    assert stored.number == 6  # after the highest live number, 5
+    again = queries.session_setting(patient, records=False)
     with CaptureQueriesContext(connection) as ctx:
-        live = shown.read_records()
-        last = shown.last_record
-        shown.read_records()
-    assert len(ctx.captured_queries) == 1
-    assert [(s.pk, s.data) for s in live] == [(s.pk, s.data) for s in full.live_sessions]
-    assert last == full.last_record
-    assert queries.pain_trend(patient, live) == queries.pain_trend(patient)
+        again_last = again.last_record
+        again_trend = again.pain_trend
+        assert again.last_record is again_last
+        assert again.pain_trend is again_trend
+    assert len(ctx.captured_queries) == 2
+    assert again_last == SessionRecord.model_validate(stored.data)
+    assert again_trend == queries.pain_trend(patient) == [*expected_trend, again_trend[-1]]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -76,6 +76,7 @@ def history(alice: User, patient: Patient, client: Client) -> dict[str, Any]:
         "clinic_id": patient.clinic_id,
         "user_id": alice.pk,
         "plan_id": plan_record.pk,
+        "session_id": patient.sessions.filter(voided_at__isnull=True).earliest("number").pk,
         "session_key": client.session.session_key,
         "now": timezone.now(),
         "since": timezone.now() - dt.timedelta(days=7),

@@ -14,13 +14,17 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from django.db import transaction
 from django.db.models import (
+    BooleanField,
     Case,
     Exists,
+    ExpressionWrapper,
     F,
+    Func,
+    IntegerField,
     JSONField,
     Max,
     Model,
@@ -30,7 +34,8 @@ from django.db.models import (
     Subquery,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from acuknee.clinical import (
@@ -79,6 +84,33 @@ def live(rows: QuerySet[M] | type[M]) -> QuerySet[M]:
     unless voided ones are asked for."""
     queryset = rows if isinstance(rows, QuerySet) else rows._default_manager.all()
     return queryset.filter(voided_at__isnull=True)
+
+
+class JsonInt(Func):  # type: ignore[misc]
+    """An integer member of a JSON column's objects, taken out by the database: one
+    ``JSON_EXTRACT`` on SQLite, where Django's key transform parses each document three times
+    per key; ``->>`` cast to an integer on PostgreSQL; Django's own transform elsewhere."""
+
+    output_field = IntegerField()
+
+    def __init__(self, column: str, key: str) -> None:
+        if not re.fullmatch(r"[a-z_]+", key):
+            raise ValueError(f"a JSON key of lower-case letters and underscores, not {key!r}")
+        self.key = key
+        super().__init__(F(column))
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"JSON_EXTRACT({sql}, %s)", [*params, f"$.{self.key}"]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CAST(({sql} ->> %s) AS integer)", [*params, self.key]
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        text = KeyTextTransform(self.key, self.source_expressions[0])
+        sql, params = compiler.compile(Cast(text, IntegerField()))
+        return sql, list(params)
 
 
 def _latest_intake(patient_id: int) -> QuerySet[IntakeRecord]:
@@ -427,6 +459,24 @@ def session_problems(plan: PlanRecord, record: SessionRecord) -> list[SessionPro
     )
 
 
+class SessionBrief(NamedTuple):
+    """A session as logging a session reads it, not as a model with its record: what numbering,
+    the repeated-submit check and the consent rule read; for the page (``session_setting(
+    records=True)``) also its pain ratings (the trend beside the form) and, for the latest live
+    session alone, its record (shown beside the form and filling it). Models with every record
+    decoded cost each save and session page more with every session of the history (issue 15)."""
+
+    pk: int
+    number: int
+    session_date: dt.date
+    submission_key: str | None
+    is_voided: bool
+    pain_before: int | None = None
+    pain_after: int | None = None
+    data: dict[str, Any] | None = None
+    """The record, read for the latest live session of a page's setting only."""
+
+
 @dataclass
 class SessionSetting:
     """What logging a session reads about its patient, read once (``session_setting``) and
@@ -437,9 +487,9 @@ class SessionSetting:
     patient: Patient
     plan: PlanRecord | None
     """``signed_plan``, its intake loaded."""
-    sessions: list[TreatmentSession]
-    """Every session, voided ones included, in date order; read without their records where
-    the setting was read for a save (``session_setting(records=False)``): ``read_records``."""
+    sessions: list[SessionBrief]
+    """Every session, voided ones included, in date order (``SessionBrief``); with their pain
+    ratings and the last live session's record where read for a page (``records=True``)."""
     intakes: list[IntakeRecord]
     """The live intakes, latest first, each with ``referral_cleared``."""
     consent: TreatmentConsent | None
@@ -447,6 +497,8 @@ class SessionSetting:
     transaction: object | None = None
     """The outermost transaction it was read in, with the patient's row locked first (None:
     read outside a transaction, for a page that only shows it)."""
+    records: bool = False
+    """Read for a page: the sessions' pain ratings and the last live session's record too."""
 
     def read_in_this_transaction(self) -> bool:
         """Whether it was read, under the patient's lock, in the transaction now open: only then
@@ -456,41 +508,41 @@ class SessionSetting:
         return self.transaction is not None and bool(blocks) and blocks[0] is self.transaction
 
     @cached_property
-    def live_sessions(self) -> list[TreatmentSession]:
+    def live_sessions(self) -> list[SessionBrief]:
         return [s for s in self.sessions if not s.is_voided]
 
     @property
-    def last(self) -> TreatmentSession | None:
+    def last(self) -> SessionBrief | None:
         """``last_session``: the latest live session by date, then number."""
         return max(self.live_sessions, key=lambda s: (s.session_date, s.number), default=None)
-
-    def read_records(self) -> list[TreatmentSession]:
-        """The live sessions, each with its record: read in one query where the setting was
-        read without them (a save's; a page shown again with errors shows the last record and
-        the pain trend)."""
-        missing = [s.pk for s in self.sessions if "data" in s.get_deferred_fields()]
-        if missing:
-            rows = TreatmentSession.objects.filter(pk__in=missing).values_list("pk", "data")
-            records = dict(rows)
-            for session in self.sessions:
-                if session.pk in records:
-                    session.data = records[session.pk]
-        return self.live_sessions
 
     @cached_property
     def last_record(self) -> SessionRecord | None:
         """``last``'s record as the core's ``SessionRecord``, validated once: the session page
-        shows it beside the form and fills the form from it."""
-        self.read_records()
+        shows it beside the form and fills the form from it. Read with the setting for a page,
+        on its own for a save's page shown again with errors."""
         last = self.last
-        return SessionRecord.model_validate(last.data) if last is not None else None
+        if last is None:
+            return None
+        data = last.data
+        if data is None:
+            (data,) = SESSION_DATA.rows(session_id=last.pk)[0]
+        return SessionRecord.model_validate(data)
+
+    @cached_property
+    def pain_trend(self) -> list[PainPoint]:
+        """``pain_trend(patient)``: read with the setting for a page, on its own for a save's
+        page shown again with errors."""
+        if self.records:
+            return _pain_points(self.live_sessions)
+        return pain_trend(self.patient)
 
     @property
     def next_number(self) -> int:
         """``next_session_number``: one more than the highest live number."""
         return max((s.number for s in self.live_sessions), default=0) + 1
 
-    def submitted(self, key: str) -> TreatmentSession | None:
+    def submitted(self, key: str) -> SessionBrief | None:
         """The session stored with this submission key (voided or not), if any."""
         return next((s for s in self.sessions if s.submission_key == key), None)
 
@@ -543,9 +595,9 @@ def session_setting(patient: Patient, *, records: bool = True) -> SessionSetting
     """Read what logging a session needs, in four queries. Inside a transaction (a write) the
     patient's row is locked first, as ``services.record_session`` does, so the setting read
     stays true for the rest of that transaction: one numbering at a time per patient.
-    ``records=False`` (a save): the sessions without their records, which storing a session
-    never reads (their dates, numbers and submission keys suffice), and which were decoded per
-    session on every save, more with each session of the course (issue 15)."""
+    Each session is read as a ``SessionBrief`` (its date, number, key and whether it is voided,
+    which storing a session reads); ``records=True`` (a page) adds each one's pain ratings and
+    the latest live session's record, taken out of the records by the database."""
     connection = transaction.get_connection()
     outer = connection.atomic_blocks[0] if connection.in_atomic_block else None
     if outer is not None and connection.features.has_select_for_update:
@@ -556,12 +608,16 @@ def session_setting(patient: Patient, *, records: bool = True) -> SessionSetting
     return SessionSetting(
         patient=patient,
         plan=SETTING_PLAN.first(known=known, patient_id=patient.pk),
-        sessions=(SETTING_SESSIONS if records else SETTING_SESSIONS_BRIEF).rows(
-            known=known, patient_id=patient.pk
-        ),
+        sessions=[
+            SessionBrief(*row)
+            for row in (SETTING_SESSIONS_SHOWN if records else SETTING_SESSIONS_BRIEF).rows(
+                patient_id=patient.pk
+            )
+        ],
         intakes=with_documents(SETTING_INTAKES.rows(known=known, patient_id=patient.pk)),
         consent=current_consent(patient),
         transaction=outer,
+        records=records,
     )
 
 
@@ -631,13 +687,43 @@ def with_documents(intakes: list[IntakeRecord]) -> list[IntakeRecord]:
 SETTING_PLAN = Prepared(_setting_plan, patient_id=int)
 
 
-def _setting_sessions_brief(patient_id: int) -> QuerySet[TreatmentSession]:
-    """The sessions as a save reads them: without their records (``read_records``)."""
-    return _setting_sessions(patient_id).defer("data")
+_BRIEF = ("pk", "number", "session_date", "submission_key", "voided")
 
 
-SETTING_SESSIONS = Prepared(_setting_sessions, patient_id=int)
+def _setting_sessions_brief(patient_id: int) -> QuerySet[Any]:
+    """The sessions as a save reads them: ``SessionBrief``'s first columns, in date order."""
+    voided = ExpressionWrapper(Q(voided_at__isnull=False), output_field=BooleanField())
+    return _setting_sessions(patient_id).annotate(voided=voided).values_list(*_BRIEF)
+
+
+def _latest_live_session(patient_id: int) -> Q:
+    """A condition on a session: it is the patient's latest live session (``last_session``);
+    not correlated with the row, so the database finds that session once, not once a row."""
+    latest = live(TreatmentSession).filter(patient_id=patient_id)
+    return Q(pk=Subquery(latest.order_by("-session_date", "-number").values("pk")[:1]))
+
+
+def _setting_sessions_shown(patient_id: int) -> QuerySet[Any]:
+    """The sessions as the session page reads them: every ``SessionBrief`` column."""
+    voided = ExpressionWrapper(Q(voided_at__isnull=False), output_field=BooleanField())
+    rows = _setting_sessions(patient_id).annotate(
+        voided=voided,
+        pain_before_=JsonInt("data", "pain_before"),
+        pain_after_=JsonInt("data", "pain_after"),
+        shown_data=Case(
+            When(_latest_live_session(patient_id), then=F("data")), output_field=JSONField()
+        ),
+    )
+    return rows.values_list(*_BRIEF, "pain_before_", "pain_after_", "shown_data")
+
+
+def _session_data(session_id: int) -> QuerySet[Any]:
+    return TreatmentSession.objects.filter(pk=session_id).values_list("data")
+
+
 SETTING_SESSIONS_BRIEF = Prepared(_setting_sessions_brief, patient_id=int)
+SETTING_SESSIONS_SHOWN = Prepared(_setting_sessions_shown, patient_id=int)
+SESSION_DATA = Prepared(_session_data, session_id=int)
 SETTING_INTAKES = Prepared(_setting_intakes, patient_id=int)
 
 
@@ -694,18 +780,29 @@ class PainPoint:
     after: int | None
 
 
-def pain_trend(
-    patient: Patient, sessions: Iterable[TreatmentSession] | None = None
-) -> list[PainPoint]:
-    """The live sessions' pain before and after, in date order (sessions with neither left out);
-    ``sessions``: the live sessions in date order, when already read."""
-    out = []
-    for row in live_sessions(patient) if sessions is None else sessions:
-        data = row.data
-        before, after = data.get("pain_before"), data.get("pain_after")
-        if before is not None or after is not None:
-            out.append(PainPoint(row.number, row.session_date, before, after))
-    return out
+def pain_trend(patient: Patient) -> list[PainPoint]:
+    """The live sessions' pain before and after, in date order (sessions with neither left out),
+    taken out of their records by the database: decoding every record cost the session page
+    more with every session of the history (issue 15)."""
+    return [PainPoint(*row) for row in PAIN_TREND.rows(patient_id=patient.pk)]
+
+
+def _pain_points(sessions: Iterable[SessionBrief]) -> list[PainPoint]:
+    return [
+        PainPoint(s.number, s.session_date, s.pain_before, s.pain_after)
+        for s in sessions
+        if s.pain_before is not None or s.pain_after is not None
+    ]
+
+
+def _pain_trend(patient_id: int) -> QuerySet[Any]:
+    rows = live(TreatmentSession).filter(patient_id=patient_id).order_by("session_date", "number")
+    rows = rows.annotate(before=JsonInt("data", "pain_before"), after=JsonInt("data", "pain_after"))
+    rows = rows.filter(Q(before__isnull=False) | Q(after__isnull=False))
+    return rows.values_list("number", "session_date", "before", "after")
+
+
+PAIN_TREND = Prepared(_pain_trend, patient_id=int)
 
 
 def live_sessions(patient: Patient, until: dt.date | None = None) -> QuerySet[TreatmentSession]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 
 from django.db import IntegrityError, transaction
@@ -32,6 +32,7 @@ from django.utils import timezone
 from acuknee.care import errors, fhir_lines
 from acuknee.care.patients import check_intake_against_patient
 from acuknee.care.queries import (
+    SessionBrief,
     SessionSetting,
     baseline_measurements,
     latest_intake,
@@ -552,7 +553,7 @@ def _date_order(
     patient: Patient,
     moved: TreatmentSession | None,
     day: dt.date,
-    live_sessions: list[TreatmentSession] | None = None,
+    live_sessions: Sequence[TreatmentSession | SessionBrief] | None = None,
 ) -> tuple[int, dict[int, int]]:
     """Live sessions numbered in date order with ``moved`` (None: a new session) on ``day``.
 
@@ -564,7 +565,7 @@ def _date_order(
         live_sessions = list(live(patient.sessions.all()))
     rows = [r for r in live_sessions if moved is None or r.pk != moved.pk]
     numbers = [r.number for r in rows]
-    keyed: list[tuple[dt.date, int, int, TreatmentSession | None]] = [
+    keyed: list[tuple[dt.date, int, int, TreatmentSession | SessionBrief | None]] = [
         (r.session_date, r.number, r.pk, r) for r in rows
     ]
     if moved is None:  # after every session already on that day

@@ -26,6 +26,7 @@ from acuknee.accounts.access import clinic_view
 from acuknee.care import errors, services
 from acuknee.care.chart import Chart, chart_of
 from acuknee.care.queries import (
+    SessionBrief,
     SessionSetting,
     affected_side,
     current_consent,
@@ -66,7 +67,7 @@ def _practitioner(request: HttpRequest) -> str:
 class Previous:
     """The last live session, shown beside the form: its note and what was needled."""
 
-    session: TreatmentSession
+    session: TreatmentSession | SessionBrief
     record: SessionRecord
 
 
@@ -97,7 +98,7 @@ def _page(
     if setting is not None:
         number = setting.next_number
         consent = setting.consent
-        trend = pain_trend(patient, setting.read_records())
+        trend = setting.pain_trend
         content = setting.plan_content if plan is not None else None
     else:
         number = session.number if session else next_session_number(patient)
