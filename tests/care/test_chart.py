@@ -13,8 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from acuknee.care import queries, services
 from acuknee.care.chart import chart_of
 from acuknee.care.status import overview_of, patient_status
-from acuknee.clinical import Plan
+from acuknee.clinical import Plan, SessionRecord
+from acuknee.clinical.sessions import AdverseEvent
+from acuknee.clinical.vocabulary import AdverseEventKind, Severity
 from acuknee.records.models import Patient
+from acuknee.reports.outcomes import outcomes_context
 
 from .builders import (
     course_with_voided_records,
@@ -24,6 +27,7 @@ from .builders import (
     oa_intake,
     pain_answers,
     septic_intake,
+    session_on,
     signed_plan,
 )
 
@@ -105,25 +109,47 @@ def test_a_patient_without_records_has_an_empty_chart(patient: Patient) -> None:
     assert chart_of(patient).last_visit is None
 
 
-def test_the_chart_costs_five_queries_however_long_the_history(
+def test_the_chart_costs_five_queries_however_long_the_history_and_one_more_for_the_records(
     alice: User, patient: Patient
 ) -> None:
     plan_record = signed_plan(patient, alice, days_ago(30))
     log(plan_record, alice, days_ago(28))
 
-    def counted() -> int:
+    def counted(records: bool) -> int:
         with CaptureQueriesContext(connection) as ctx:
             chart = chart_of(patient)
             chart.banner(), chart.status(queries.today()), chart.course(queries.today())
-            [chart.session_record(s) for s in chart.sessions]
+            if records:
+                [chart.session_record(s) for s in chart.sessions]
         return len(ctx.captured_queries)
 
-    short = counted()
+    short = counted(False), counted(True)
     for day in (days_ago(21), days_ago(14), days_ago(7)):
         log(plan_record, alice, day)
         services.record_measurements(patient, alice, day, {"pain_nrs": pain_answers(0.4)})
     intake(patient, alice, oa_intake(), days_ago(40))
-    assert counted() == short == 5
+    assert (counted(False), counted(True)) == short == (5, 6)
+
+
+def test_the_chart_reads_the_session_records_only_where_a_page_shows_them(
+    alice: User, patient: Patient
+) -> None:
+    """The sessions section alone shows the sessions' records: every other page of the patient
+    (the outcomes page, the banner of the plan and intake pages) read and decoded each one, more
+    with every session of the history. Asked for, each record is the stored one, a voided
+    session's too, all read in one query."""
+    plan_record = course_with_voided_records(patient, alice)
+    log(plan_record, alice, days_ago(3))
+    chart = chart_of(patient)
+    assert chart.sessions
+    assert all("data" in s.get_deferred_fields() for s in chart.sessions)
+    stored = {s.pk: s.data for s in patient.sessions.all()}
+    assert any(s.is_voided for s in chart.sessions)
+    with CaptureQueriesContext(connection) as ctx:
+        records = [chart.session_record(s) for s in chart.sessions]
+        assert [chart.session_record(s) for s in chart.sessions] == records
+    assert len(ctx.captured_queries) == 1
+    assert records == [SessionRecord.model_validate(stored[s.pk]) for s in chart.sessions]
 
 
 def test_a_listed_patients_signed_plan_is_validated_once_from_its_stored_text(
@@ -164,3 +190,42 @@ def test_the_chart_decodes_the_answers_of_the_latest_live_intake_alone(
     assert ctx.captured_queries == []
     assert banner == queries.safety_banner(patient)
     assert screenings == [i.screening for i in (voided, latest, second, first)]
+
+
+def test_the_outcomes_section_reads_the_records_of_the_sessions_with_adverse_events_alone(
+    alice: User, patient: Patient
+) -> None:
+    """The database counts each session's adverse events (``Chart.sessions``' ``adverse_events``,
+    as many as its record lists, none for none), and the outcomes section reads and validates
+    only the records that list one: the rest cost every outcomes page more with every session."""
+    plan_record = signed_plan(patient, alice, days_ago(30))
+    bruise = AdverseEvent(
+        kind=AdverseEventKind.BRUISING, severity=Severity.MILD, action_taken="pressure"
+    )
+    faint = AdverseEvent(
+        kind=AdverseEventKind.FAINTING, severity=Severity.MODERATE, action_taken="lay down"
+    )
+    for day, events in ((28, []), (21, [bruise]), (14, []), (7, [bruise, faint])):
+        record = session_on(plan_record, days_ago(day)).model_copy(
+            update={"adverse_events": events}
+        )
+        services.record_session(patient, alice, record)
+    chart = chart_of(patient)
+    stored = {s.pk: SessionRecord.model_validate(s.data) for s in patient.sessions.all()}
+    assert [s.adverse_events for s in chart.sessions] == [0, 1, 0, 2]
+    assert [s.adverse_events for s in chart.sessions] == [
+        len(stored[s.pk].adverse_events) for s in chart.sessions
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        shown = outcomes_context(patient, today=queries.today(), chart=chart)["outcomes"]
+    records = [q["sql"] for q in ctx.captured_queries if '"clinic_treatmentsession"' in q["sql"]]
+    assert len(records) == 1
+    assert sorted(chart._session_records) == sorted(s.pk for s in chart.sessions[1::2])
+    assert [(e.number, e.kind) for e in shown.adverse_events] == [
+        (2, bruise.kind.label),
+        (4, bruise.kind.label),
+        (4, faint.kind.label),
+    ]
+    assert [chart.session_record(s) for s in chart.sessions] == [
+        stored[s.pk] for s in chart.sessions
+    ]

@@ -5,9 +5,10 @@ The patient page shows the status, the appointments, the sessions, the outcomes,
 the intakes and the safety banner; each used to read the records it needed, so the signed plan
 was read three times and the sessions and intakes twice in one request (issue 15). A ``Chart``
 reads every intake, plan, session and measurement of the patient and the current consent, in
-five queries however long the history, and answers the questions those sections ask ("the
-signed plan", "the live sessions up to today", "the standing referrals") from what it loaded,
-by the same definitions as ``care.queries`` (one rule each, tested against each other).
+five queries however long the history (the sessions' records in a sixth, where a page shows
+them), and answers the questions those sections ask ("the signed plan", "the live sessions up
+to today", "the standing referrals") from what it loaded, by the same definitions as
+``care.queries`` (one rule each, tested against each other).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from django.db.models import Count, Exists, QuerySet
 
@@ -23,6 +25,7 @@ from acuknee.care.queries import (
     PATIENT_PLANS,
     BannerItem,
     CourseOfCare,
+    JsonArrayLength,
     banner_from,
     clearing_outcomes,
     course_from,
@@ -60,7 +63,8 @@ class Chart:
     plans: list[PlanRecord]
     """Newest first, as the plan section lists them."""
     sessions: list[TreatmentSession]
-    """In date order, each with ``amended``: how many amendments it has."""
+    """In date order, without their records (``session_record``), each with ``amended``: how
+    many amendments it has, and ``adverse_events``: how many adverse events its record lists."""
     measurements: list[Measurement]
     """By date and instrument, with ``voided_by``; their scores and FHIR lines not loaded."""
     consent: TreatmentConsent | None
@@ -110,11 +114,28 @@ class Chart:
         return [s for s in self.live_sessions if s.session_date <= day]
 
     def session_record(self, session: TreatmentSession) -> SessionRecord:
-        """The session's ``SessionRecord``, validated once per chart."""
+        """The session's ``SessionRecord``, validated once per chart. The sessions are read
+        without their records (``_sessions``): a record not read yet is read with the other
+        sessions' (``session_records``)."""
         found = self._session_records.get(session.pk)
         if found is None:
-            found = self._session_records[session.pk] = SessionRecord.model_validate(session.data)
+            self.session_records(self.sessions)
+            found = self._session_records[session.pk]
         return found
+
+    def session_records(self, sessions: list[TreatmentSession]) -> list[SessionRecord]:
+        """The sessions' records, those not read yet read in one query: every session's when
+        the sessions section shows them all, those with adverse events alone for the outcomes
+        section (``adverse_events``: how many each record lists, counted by the database)."""
+        missing = [s.pk for s in sessions if s.pk not in self._session_records]
+        if missing:
+            if len(missing) == len(self.sessions):
+                read = SESSION_RECORDS.rows(patient_id=self.patient.pk)
+            else:
+                read = TreatmentSession.objects.filter(pk__in=missing).values_list("pk", "data")
+            for pk, data in read:
+                self._session_records[pk] = SessionRecord.model_validate(data)
+        return [self._session_records[s.pk] for s in sessions]
 
     @cached_property
     def _session_records(self) -> dict[int, SessionRecord]:
@@ -184,8 +205,18 @@ def _intakes(patient_id: int) -> QuerySet[IntakeRecord]:
 
 
 def _sessions(patient_id: int) -> QuerySet[TreatmentSession]:
-    rows = TreatmentSession.objects.filter(patient_id=patient_id)
-    return rows.annotate(amended=Count("amendments")).order_by(*SESSION_ORDER)
+    """Every session without its record (``Chart.session_record`` reads them): only the
+    sessions section shows the records, and decoding them cost every other page of the patient
+    (the outcomes page, the plan and intake pages' banner) more with every session (issue 15)."""
+    rows = TreatmentSession.objects.filter(patient_id=patient_id).defer("data")
+    rows = rows.annotate(
+        amended=Count("amendments"), adverse_events=JsonArrayLength("data", "adverse_events")
+    )
+    return rows.order_by(*SESSION_ORDER)
+
+
+def _session_records(patient_id: int) -> QuerySet[Any]:
+    return TreatmentSession.objects.filter(patient_id=patient_id).values_list("pk", "data")
 
 
 def _measurements(patient_id: int) -> QuerySet[Measurement]:
@@ -195,6 +226,7 @@ def _measurements(patient_id: int) -> QuerySet[Measurement]:
 
 INTAKES = Prepared(_intakes, patient_id=int)
 SESSIONS = Prepared(_sessions, patient_id=int)
+SESSION_RECORDS = Prepared(_session_records, patient_id=int)
 MEASUREMENTS = Prepared(_measurements, patient_id=int)
 
 

@@ -113,6 +113,31 @@ class JsonInt(Func):  # type: ignore[misc]
         return sql, list(params)
 
 
+class JsonArrayLength(Func):  # type: ignore[misc]
+    """How many items an array member of a JSON column's objects holds (None where it is not an
+    array), counted by the database without the document reaching Python."""
+
+    output_field = IntegerField()
+
+    def __init__(self, column: str, key: str) -> None:
+        if not re.fullmatch(r"[a-z_]+", key):
+            raise ValueError(f"a JSON key of lower-case letters and underscores, not {key!r}")
+        self.key = key
+        super().__init__(F(column))
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"JSON_ARRAY_LENGTH({sql}, %s)", [*params, f"$.{self.key}"]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        member = f"({sql} -> %s)"
+        return (
+            f"(CASE WHEN jsonb_typeof({member}) = 'array' THEN jsonb_array_length({member}) END)",
+            [*params, self.key, *params, self.key],
+        )
+
+
 def _latest_intake(patient_id: int) -> QuerySet[IntakeRecord]:
     return live(IntakeRecord).filter(patient_id=patient_id).order_by(*INTAKE_ORDER)[:1]
 
