@@ -115,8 +115,8 @@ class Chart:
 
     def session_record(self, session: TreatmentSession) -> SessionRecord:
         """The session's ``SessionRecord``, validated once per chart. The sessions are read
-        without their records (``_sessions``): a record not read yet is read with the other
-        sessions' (``session_records``)."""
+        without their records (``_sessions``): one not read yet is read with every other not
+        read yet (``session_records``), so asking row by row still reads them in one query."""
         found = self._session_records.get(session.pk)
         if found is None:
             self.session_records(self.sessions)
@@ -124,9 +124,9 @@ class Chart:
         return found
 
     def session_records(self, sessions: list[TreatmentSession]) -> list[SessionRecord]:
-        """The sessions' records, those not read yet read in one query: every session's when
-        the sessions section shows them all, those with adverse events alone for the outcomes
-        section (``adverse_events``: how many each record lists, counted by the database)."""
+        """The sessions' records, those not read yet read in one query: the sessions the
+        sessions section lists, those with adverse events alone for the outcomes section
+        (``adverse_events``: how many each record lists, counted by the database)."""
         missing = [s.pk for s in sessions if s.pk not in self._session_records]
         if missing:
             if len(missing) == len(self.sessions):

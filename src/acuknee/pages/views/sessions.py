@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template
@@ -355,24 +356,41 @@ def _risk_labels(consent: TreatmentConsent | None) -> list[str]:
     return [k.label for k in Consent.model_validate(consent.data).risks_explained]
 
 
+LATEST_SESSIONS = 20
+"""How many sessions the patient page lists, the latest ones: every session, each record read
+and printed, cost the page more with every session of the history (issue 15); the sessions page
+(``session_list``) lists them all, ``SESSIONS_PER_PAGE`` at a time."""
+
+SESSIONS_PER_PAGE = 50
+
+
+def _rows(chart: Chart, sessions: list[TreatmentSession]) -> list[SessionRow]:
+    return [
+        SessionRow(s, r) for s, r in zip(sessions, chart.session_records(sessions), strict=True)
+    ]
+
+
 def sessions_context(chart: Chart) -> dict[str, Any]:
-    """Context for ``pages/_sessions_section.html``, under the key ``sessions_section``."""
+    """Context for ``pages/_sessions_section.html``, under the key ``sessions_section``: the
+    latest ``LATEST_SESSIONS`` sessions, voided ones included, with their records."""
     plan, content = chart.signed_plan, chart.signed_content
-    rows = [SessionRow(s, chart.session_record(s)) for s in chart.sessions]
+    listed = chart.sessions[-LATEST_SESSIONS:]
     consent = chart.consent
-    kept = [r for r in rows if not r.session.is_voided]
+    kept = chart.live_sessions
     attended = len(kept)
     planned = content.number_of_sessions if content else None
+    last = kept[-1] if kept else None
     return {
         "sessions_section": {
             "patient": chart.patient,
             "plan": plan,
             "plan_content": content,
-            "rows": rows,
+            "rows": _rows(chart, listed),
+            "count": len(chart.sessions),
             "attended": attended,
             "planned": planned,
-            "last": kept[-1] if kept else None,
-            "voided": len(rows) - attended,
+            "last": SessionRow(last, chart.session_record(last)) if last is not None else None,
+            "voided": len(chart.sessions) - attended,
             "consent": consent,
             "consent_risks": _risk_labels(consent),
         }
@@ -384,6 +402,22 @@ def sessions_section(request: HttpRequest, patient: Patient) -> HttpResponse:
     """The sessions section alone (for htmx, when the patient page did not render it)."""
     context = {"patient": patient, **sessions_context(chart_of(patient))}
     return render(request, "pages/_sessions_section.html", context)
+
+
+@clinic_view()
+def session_list(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """Every session of the patient, voided ones included, in date order, a page at a time
+    (``?page=``: Django's ``get_page``, a number, else the first or the last page)."""
+    chart = chart_of(patient)  # the patient's records, read once for the page and its banner
+    page = Paginator(chart.sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "patient": patient,
+        "chart": chart,
+        "page": page,
+        "rows": _rows(chart, list(page.object_list)),
+        "voided": len(chart.sessions) - len(chart.live_sessions),
+    }
+    return render(request, "pages/session_list.html", context)
 
 
 urlpatterns: list[URLPattern] = [
@@ -399,4 +433,5 @@ urlpatterns: list[URLPattern] = [
         name="session-void",
     ),
     path("patients/<int:patient_id>/sessions/section/", sessions_section, name="sessions-section"),
+    path("patients/<int:patient_id>/sessions/", session_list, name="session-list"),
 ]
