@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from acuknee.care import queries, services
-from acuknee.care.chart import chart_of
+from acuknee.care.chart import ChartSession, chart_of
 from acuknee.care.status import overview_of, patient_status
 from acuknee.clinical import Plan, SessionRecord
 from acuknee.clinical.sessions import AdverseEvent
@@ -45,7 +45,13 @@ def assert_agrees(patient: Patient) -> None:
     assert chart.overview == overview_of(patient)
     assert chart.status(today) == patient_status(patient, today)
     for until in (today, days_ago(5), days_ago(40)):
-        assert chart.sessions_until(until) == list(queries.live_sessions(patient, until))
+        assert [
+            (s.pk, s.number, s.session_date, s.plan_id, s.is_voided, s.void_reason)
+            for s in chart.sessions_until(until)
+        ] == [
+            (s.pk, s.number, s.session_date, s.plan_id, s.is_voided, s.void_reason)
+            for s in queries.live_sessions(patient, until)
+        ]
         assert chart.course(until) == queries.course_of(patient, until)
 
 
@@ -63,9 +69,18 @@ def test_the_chart_agrees_with_the_queries_on_a_course_with_voided_records(
     latest = intake(patient, alice, oa_intake(health={"metal_allergy": True}), days_ago(2))
     draft = services.propose_plan(latest, alice, queries.today())  # newer, never signed
     assert_agrees(patient)
+    third = patient.sessions.get(number=3)
+    for pain_after, reason in ((2, "pain re-rated"), (1, "pain re-rated again")):
+        third.refresh_from_db()
+        record = session_on(first, third.session_date, 3).model_copy(
+            update={"pain_after": pain_after}
+        )
+        services.amend_session(third, alice, record, reason, third.version)
     chart = chart_of(patient)
     assert [s.number for s in chart.sessions] == [1, 2, 3]
     assert [s.is_voided for s in chart.sessions] == [False, True, False]
+    assert [s.amended for s in chart.sessions] == [0, 0, 2]
+    assert [s.void_reason for s in chart.sessions] == ["", "entered on the wrong day", ""]
     assert chart.last_visit == days_ago(2)
     assert chart.plans[0] == draft
     assert chart.signed_plan == first
@@ -142,7 +157,7 @@ def test_the_chart_reads_the_session_records_only_where_a_page_shows_them(
     log(plan_record, alice, days_ago(3))
     chart = chart_of(patient)
     assert chart.sessions
-    assert all("data" in s.get_deferred_fields() for s in chart.sessions)
+    assert all(type(s) is ChartSession for s in chart.sessions)
     stored = {s.pk: s.data for s in patient.sessions.all()}
     assert any(s.is_voided for s in chart.sessions)
     with CaptureQueriesContext(connection) as ctx:

@@ -16,9 +16,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Count, Exists, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from acuknee.care.queries import (
     INTAKE_ORDER,
@@ -42,6 +52,7 @@ from acuknee.records.models import (
     Measurement,
     Patient,
     PlanRecord,
+    SessionAmendment,
     TreatmentConsent,
     TreatmentSession,
 )
@@ -49,6 +60,21 @@ from acuknee.records.prepared import Prepared
 
 MEASUREMENT_ORDER = ("measured_on", "instrument", "id")
 SESSION_ORDER = ("session_date", "number", "id")
+
+
+class ChartSession(NamedTuple):
+    """A session as the patient's pages read it: what they list and count, not its record."""
+
+    pk: int
+    number: int
+    session_date: dt.date
+    plan_id: int
+    is_voided: bool
+    void_reason: str
+    amended: int
+    """How many amendments it has."""
+    adverse_events: int | None
+    """How many adverse events its record lists, counted by the database."""
 
 
 @dataclass
@@ -62,9 +88,8 @@ class Chart:
     outcome cleared its referral."""
     plans: list[PlanRecord]
     """Newest first, as the plan section lists them."""
-    sessions: list[TreatmentSession]
-    """In date order, without their records (``session_record``), each with ``amended``: how
-    many amendments it has, and ``adverse_events``: how many adverse events its record lists."""
+    sessions: list[ChartSession]
+    """In date order, without their records (``session_record``)."""
     measurements: list[Measurement]
     """By date and instrument, with ``voided_by``; their scores and FHIR lines not loaded."""
     consent: TreatmentConsent | None
@@ -106,14 +131,14 @@ class Chart:
     # --- sessions and measurements ---------------------------------------------------------
 
     @cached_property
-    def live_sessions(self) -> list[TreatmentSession]:
+    def live_sessions(self) -> list[ChartSession]:
         return [s for s in self.sessions if not s.is_voided]
 
-    def sessions_until(self, day: dt.date) -> list[TreatmentSession]:
+    def sessions_until(self, day: dt.date) -> list[ChartSession]:
         """``care.queries.live_sessions(patient, until=day)``."""
         return [s for s in self.live_sessions if s.session_date <= day]
 
-    def session_record(self, session: TreatmentSession) -> SessionRecord:
+    def session_record(self, session: ChartSession) -> SessionRecord:
         """The session's ``SessionRecord``, validated once per chart. The sessions are read
         without their records (``_sessions``): one not read yet is read with every other not
         read yet (``session_records``), so asking row by row still reads them in one query."""
@@ -123,7 +148,7 @@ class Chart:
             found = self._session_records[session.pk]
         return found
 
-    def session_records(self, sessions: list[TreatmentSession]) -> list[SessionRecord]:
+    def session_records(self, sessions: list[ChartSession]) -> list[SessionRecord]:
         """The sessions' records, those not read yet read in one query: the sessions the
         sessions section lists, those with adverse events alone for the outcomes section
         (``adverse_events``: how many each record lists, counted by the database)."""
@@ -204,15 +229,28 @@ def _intakes(patient_id: int) -> QuerySet[IntakeRecord]:
     return rows.defer("assessment", "data").order_by(*INTAKE_ORDER)
 
 
-def _sessions(patient_id: int) -> QuerySet[TreatmentSession]:
-    """Every session without its record (``Chart.session_record`` reads them): only the
-    sessions section shows the records, and decoding them cost every other page of the patient
-    (the outcomes page, the plan and intake pages' banner) more with every session (issue 15)."""
-    rows = TreatmentSession.objects.filter(patient_id=patient_id).defer("data")
+def _sessions(patient_id: int) -> QuerySet[Any]:
+    """Every session as a ``ChartSession``, without its record (``Chart.session_record`` reads
+    them): only the sessions section shows the records, and models with every record decoded
+    cost every page of the patient more with every session (issue 15)."""
+    rows = TreatmentSession.objects.filter(patient_id=patient_id)
+    amendments = SessionAmendment.objects.filter(session_id=OuterRef("pk")).order_by()
+    counted = amendments.annotate(n=Func(F("pk"), function="COUNT")).values("n")  # no GROUP BY
     rows = rows.annotate(
-        amended=Count("amendments"), adverse_events=JsonArrayLength("data", "adverse_events")
+        voided=ExpressionWrapper(Q(voided_at__isnull=False), output_field=BooleanField()),
+        amendment_count=Subquery(counted),
+        event_count=JsonArrayLength("data", "adverse_events"),
     )
-    return rows.order_by(*SESSION_ORDER)
+    return rows.order_by(*SESSION_ORDER).values_list(
+        "pk",
+        "number",
+        "session_date",
+        "plan_id",
+        "voided",
+        "void_reason",
+        "amendment_count",
+        "event_count",
+    )
 
 
 def _session_records(patient_id: int) -> QuerySet[Any]:
@@ -237,7 +275,7 @@ def chart_of(patient: Patient) -> Chart:
         patient=patient,
         intakes=with_documents(INTAKES.rows(known=known, patient_id=patient.pk)),
         plans=PATIENT_PLANS.rows(known=known, patient_id=patient.pk),
-        sessions=SESSIONS.rows(known=known, patient_id=patient.pk),
+        sessions=[ChartSession(*row) for row in SESSIONS.rows(patient_id=patient.pk)],
         measurements=MEASUREMENTS.rows(known=known, patient_id=patient.pk),
         consent=current_consent(patient),
     )

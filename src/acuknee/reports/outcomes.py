@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from acuknee.care.chart import Chart, chart_of
+from acuknee.care.chart import Chart, ChartSession, chart_of
 from acuknee.care.status import visit_states
 from acuknee.clinical import (
     Course,
@@ -39,7 +39,7 @@ from acuknee.clinical.numbers import format_number
 from acuknee.clinical.response import EXPLORATORY_NOTE, MicCheck
 from acuknee.clinical.vocabulary import AdverseEventKind, Direction, Domain
 from acuknee.kept import Kept
-from acuknee.records.models import Measurement, Patient, TreatmentSession
+from acuknee.records.models import Measurement, Patient
 from acuknee.reports import chart_cache
 from acuknee.reports.charts import (
     CHART_HEIGHT_IN,
@@ -508,7 +508,7 @@ def _domains_at_baseline(
     return views
 
 
-def _adverse_events(sessions: list[TreatmentSession], chart: Chart) -> list[AdverseEventRow]:
+def _adverse_events(sessions: list[ChartSession], chart: Chart) -> list[AdverseEventRow]:
     """The sessions' adverse events, each from its session's validated record. A session whose
     stored record lists none (most; ``Chart.sessions``' ``adverse_events``) is neither read nor
     validated: reading and validating every session cost every patient and outcomes page more

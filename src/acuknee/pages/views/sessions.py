@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from acuknee.accounts.access import clinic_view
 from acuknee.care import errors, services
-from acuknee.care.chart import Chart, chart_of
+from acuknee.care.chart import Chart, ChartSession, chart_of
 from acuknee.care.queries import (
     SessionBrief,
     SessionSetting,
@@ -68,7 +68,7 @@ def _practitioner(request: HttpRequest) -> str:
 class Previous:
     """The last live session, shown beside the form: its note and what was needled."""
 
-    session: TreatmentSession | SessionBrief
+    session: SessionBrief
     record: SessionRecord
 
 
@@ -346,7 +346,7 @@ def session_void(request: HttpRequest, patient: Patient, session_id: int) -> Htt
 
 @dataclass(frozen=True)
 class SessionRow:
-    session: TreatmentSession
+    session: ChartSession
     record: SessionRecord
 
 
@@ -364,7 +364,7 @@ and printed, cost the page more with every session of the history (issue 15); th
 SESSIONS_PER_PAGE = 50
 
 
-def _rows(chart: Chart, sessions: list[TreatmentSession]) -> list[SessionRow]:
+def _rows(chart: Chart, sessions: list[ChartSession]) -> list[SessionRow]:
     return [
         SessionRow(s, r) for s, r in zip(sessions, chart.session_records(sessions), strict=True)
     ]
