@@ -53,9 +53,14 @@ def test_the_patient_page_lists_the_latest_sessions_and_links_to_every_one(
     voided = patient.sessions.get(number=count - 1)
     services.void(voided, alice, "entered on the wrong patient", voided.version)
     client = login(alice)
-    page = client.get(reverse("patient-detail", args=[patient.pk])).content.decode()
+    answer = client.get(reverse("patient-detail", args=[patient.pk]))
+    page = answer.content.decode()
     listed = [n for n in range(4, count + 1) if n != count - 1]  # the voided one is marked
     assert _numbers(page) == listed
+    rows = answer.context["sessions_section"]["rows"]
+    assert [(r.session.number, r.record.pain_before) for r in rows] == [
+        (n, n % 11) for n in range(4, count + 1)
+    ]
     assert f"The latest {session_views.LATEST_SESSIONS} of {count} sessions" in page
     assert "voided: entered on the wrong patient" in page
     every = reverse("session-list", args=[patient.pk])

@@ -154,8 +154,13 @@ class Chart:
         (``adverse_events``: how many each record lists, counted by the database)."""
         missing = [s.pk for s in sessions if s.pk not in self._session_records]
         if missing:
+            latest = [s.pk for s in self.sessions[-len(missing) :]]
             if len(missing) == len(self.sessions):
                 read = SESSION_RECORDS.rows(patient_id=self.patient.pk)
+            elif missing == latest:  # the sessions section's: compiled once
+                read = LATEST_SESSION_RECORDS.rows(
+                    shape=(len(missing),), patient_id=self.patient.pk
+                )
             else:
                 read = TreatmentSession.objects.filter(pk__in=missing).values_list("pk", "data")
             for pk, data in read:
@@ -257,6 +262,13 @@ def _session_records(patient_id: int) -> QuerySet[Any]:
     return TreatmentSession.objects.filter(patient_id=patient_id).values_list("pk", "data")
 
 
+def _latest_session_records(count: int, patient_id: int) -> QuerySet[Any]:
+    """The records of the patient's latest ``count`` sessions (``SESSION_ORDER``)."""
+    rows = TreatmentSession.objects.filter(patient_id=patient_id)
+    latest = rows.order_by(*(f"-{name}" for name in SESSION_ORDER))
+    return latest.values_list("pk", "data")[:count]
+
+
 def _measurements(patient_id: int) -> QuerySet[Measurement]:
     rows = Measurement.objects.filter(patient_id=patient_id).select_related("voided_by")
     return rows.defer("scores", *Measurement.RENDERED).order_by(*MEASUREMENT_ORDER)
@@ -265,6 +277,7 @@ def _measurements(patient_id: int) -> QuerySet[Measurement]:
 INTAKES = Prepared(_intakes, patient_id=int)
 SESSIONS = Prepared(_sessions, patient_id=int)
 SESSION_RECORDS = Prepared(_session_records, patient_id=int)
+LATEST_SESSION_RECORDS = Prepared(_latest_session_records, example_shape=(2,), patient_id=int)
 MEASUREMENTS = Prepared(_measurements, patient_id=int)
 
 
