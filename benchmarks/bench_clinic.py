@@ -18,6 +18,9 @@ Jobs, each at every concurrency of ``Settings.clients`` (1, 10 and 50 clients):
   not drawn yet are fetched, untimed; the next view shows them inline;
 - intake form and session form: ``GET`` of the same patient's intake (its first step) and
   session form, the pages a practitioner opens at every visit;
+- patient page, outcomes page and session form, long history: the same pages of another demo
+  patient in course, for whom ``LONG_HISTORY`` (100) more sessions are logged over HTTP before
+  the run (untimed), so a page costing more with every session of the history shows;
 - intake page and reassessment form: ``GET`` of the same patient's intake (the page a saved
   intake opens on) and of the reassessment form (every instrument's questions, KOOS's 42 as
   radio groups);
@@ -111,6 +114,10 @@ KOOS_ANSWER = "2"
 LINKED_IMAGE = re.compile(r'<img\b[^>]*\bsrc="(/(?!static/)[^"]+)"')
 """A picture a page links on its own server (not a static file, which a browser keeps)."""
 SESSION_PAIN = {"pain_before": "6", "pain_after": "4"}
+
+LONG_HISTORY = 100
+"""Sessions logged for one demo patient before the run (untimed): its pages are timed beside
+the others, so a page that costs more with every session of the history shows (issue 15)."""
 PAIN_SCORES = ("pain_nrs__current", "pain_nrs__average_last_week")  # a reassessment's new values
 
 
@@ -546,6 +553,14 @@ def endpoints(setup: Client) -> Endpoints:
         raise BenchmarkError(f"the demo has too few patients ({patients}, signed {list(sessions)})")
     shown = min(sessions)  # the patient page: in course, never written to
     session_ids = [p for p in sessions if p != shown]
+    long_id = max(session_ids)  # a long history: LONG_HISTORY more sessions, logged here
+    for _ in range(LONG_HISTORY):
+        logged = setup.submit(
+            f"/patients/{long_id}/sessions/new/",
+            as_opened_anew(filled(sessions[long_id], SESSION_PAIN, setup.token)),
+        )
+        if logged.status != 302:
+            raise BenchmarkError(f"a session of the long history was refused: {logged.status}")
     intake_ids = [p for p in patients if p != shown]
     plans = re.findall(
         rf'href="(/patients/{shown}/plans/\d+/)"', setup.get(f"/patients/{shown}/").body
@@ -621,6 +636,24 @@ def endpoints(setup: Client) -> Endpoints:
                 lambda c, _: c.browse(f"/patients/{shown}/outcomes/"),
                 lambda r: r.status == 200,
                 f"GET /patients/{shown}/outcomes/, with its charts",
+            ),
+            Endpoint(
+                "patient page, long history",
+                lambda c, _: c.browse(f"/patients/{long_id}/"),
+                lambda r: r.status == 200,
+                f"GET /patients/{long_id}/, a demo patient with {LONG_HISTORY} more sessions",
+            ),
+            Endpoint(
+                "outcomes page, long history",
+                lambda c, _: c.browse(f"/patients/{long_id}/outcomes/"),
+                lambda r: r.status == 200,
+                f"GET /patients/{long_id}/outcomes/, the same patient",
+            ),
+            Endpoint(
+                "session form, long history",
+                lambda c, _: c.get(f"/patients/{long_id}/sessions/new/"),
+                lambda r: r.status == 200 and 'name="session_date"' in r.body,
+                f"GET /patients/{long_id}/sessions/new/, the same patient",
             ),
             Endpoint(
                 "worklist",

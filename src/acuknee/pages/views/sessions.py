@@ -356,7 +356,7 @@ def _risk_labels(consent: TreatmentConsent | None) -> list[str]:
     return [k.label for k in Consent.model_validate(consent.data).risks_explained]
 
 
-LATEST_SESSIONS = 20
+LATEST_SESSIONS = 10
 """How many sessions the patient page lists, the latest ones: every session, each record read
 and printed, cost the page more with every session of the history (issue 15); the sessions page
 (``session_list``) lists them all, ``SESSIONS_PER_PAGE`` at a time."""
