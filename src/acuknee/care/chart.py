@@ -230,7 +230,7 @@ def _intakes(patient_id: int) -> QuerySet[IntakeRecord]:
     (``care.queries.with_documents``): decoding every intake's answers cost each page of the
     patient more with every intake of the history (issue 15, goal 1's thirteenth round)."""
     rows = IntakeRecord.objects.filter(patient_id=patient_id)
-    rows = rows.annotate(referral_cleared=Exists(clearing_outcomes()), **latest_data())
+    rows = rows.annotate(referral_cleared=Exists(clearing_outcomes()), **latest_data(patient_id))
     return rows.defer("assessment", "data").order_by(*INTAKE_ORDER)
 
 

@@ -663,16 +663,19 @@ def _setting_sessions(patient_id: int) -> QuerySet[TreatmentSession]:
     return rows.order_by("session_date", "number", "id")
 
 
-def _latest_live() -> Q:
-    """A condition on an intake: it is its patient's latest live intake (``latest_intake``)."""
-    latest = live(IntakeRecord).filter(patient_id=OuterRef("patient_id")).order_by(*INTAKE_ORDER)
+def _latest_live(patient_id: int) -> Q:
+    """A condition on an intake: it is the patient's latest live intake (``latest_intake``);
+    not correlated with the row, so the database finds that intake once, not once a row."""
+    latest = live(IntakeRecord).filter(patient_id=patient_id).order_by(*INTAKE_ORDER)
     return Q(pk=Subquery(latest.values("pk")[:1]))
 
 
-def latest_data() -> dict[str, Case]:
+def latest_data(patient_id: int) -> dict[str, Case]:
     """An annotation taking out the answers of the patient's latest live intake alone
-    (``shown_data``, None on every other intake), for a read that defers the others'."""
-    return {"shown_data": Case(When(_latest_live(), then=F("data")), output_field=JSONField())}
+    (``shown_data``, None on every other intake), for a read of the patient's intakes that
+    defers the others'."""
+    shown = When(_latest_live(patient_id), then=F("data"))
+    return {"shown_data": Case(shown, output_field=JSONField())}
 
 
 def _setting_intakes(patient_id: int) -> QuerySet[IntakeRecord]:
@@ -684,9 +687,9 @@ def _setting_intakes(patient_id: int) -> QuerySet[IntakeRecord]:
     intakes = intakes.annotate(referral_cleared=Exists(clearing_outcomes()))
     refers = Q(refers=True, referral_cleared=False)
     shown = {
-        **latest_data(),
+        **latest_data(patient_id),
         "shown_screening": Case(
-            When(_latest_live() | refers, then=F("screening")), output_field=JSONField()
+            When(_latest_live(patient_id) | refers, then=F("screening")), output_field=JSONField()
         ),
     }
     return intakes.defer(*_INTAKE_DOCUMENTS).annotate(**shown).order_by(*INTAKE_ORDER)
