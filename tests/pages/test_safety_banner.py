@@ -166,3 +166,34 @@ def test_the_banner_costs_the_same_queries_however_many_intakes_and_sessions(
     for k in range(4):
         record_intake(patient, risky, VISIT - dt.timedelta(days=10 + k), alice)
     assert patient_page_queries(alice, patient) == few
+
+
+def test_the_intake_page_reads_the_standing_referrals_once_for_its_verdict_and_its_banner(
+    alice: User, patient: Patient
+) -> None:
+    """An intake page under another intake's standing referral: planning is refused naming that
+    referral, and the banner names it and the latest intake's findings, as on every other page,
+    from the one read of the standing referrals (it was read for each)."""
+    standing = record_intake(patient, septic_intake(), VISIT, alice)
+    later = record_intake(
+        patient,
+        oa_intake(health={"anticoagulant": "warfarin"}),
+        VISIT + dt.timedelta(days=3),
+        alice,
+    )
+    client = login(alice)
+    with CaptureQueriesContext(connection) as ctx:
+        answer = client.get(reverse("intake-detail", args=[patient.pk, later.pk]))
+    assert answer.status_code == 200
+    refusals = answer.context["refusal_reasons"]
+    assert any(standing.visit_date.isoformat() in r for r in refusals)
+    assert not answer.context["plan_allowed"]
+    assert answer.context["chart"].banner() == safety_banner(patient)
+    html = unescape(banner_of(answer.content.decode()))
+    assert reverse("intake-detail", args=[patient.pk, standing.pk]) in html
+    assert rule_name("bleeding_risk") in html
+    reads = [
+        q["sql"] for q in ctx.captured_queries if '"refers"' in q["sql"] and "WHERE" in q["sql"]
+    ]
+    referral_reads = [q for q in reads if "clinic_referraloutcome" in q]
+    assert len(referral_reads) == 1, "\n".join(referral_reads)

@@ -272,17 +272,19 @@ def planning_refusals(
     *,
     intake: Intake | None = None,
     screening: Screening | None = None,
+    referrals: list[IntakeRecord] | None = None,
 ) -> list[str]:
     """Why no plan may be proposed from ``record`` now (empty: planning is allowed). The
     intake's own screening, an open referral from any intake, and unanswered red flags.
-    ``intake`` and ``screening``: the record's, when the caller has read them already."""
+    ``intake`` and ``screening``: the record's, when the caller has read them already;
+    ``referrals``: ``standing_referrals(patient)``, likewise (the page's banner shows them)."""
     reasons: list[str] = []
     if patient.is_voided:
         reasons.append("This patient record is voided.")
     if record.is_voided:
         reasons.append("This intake is voided.")
     reasons += (screening or screening_of(record)).refusal_reasons
-    for other in standing_referrals(patient):
+    for other in standing_referrals(patient) if referrals is None else referrals:
         if other.pk == record.pk:
             continue
         reasons.append(
@@ -403,10 +405,22 @@ class LatestIntakeRead:
 
     patient: Patient
     latest: IntakeRecord | None
+    referrals: list[IntakeRecord] | None = None
+    """``standing_referrals(patient)``, where the page read them already."""
 
     def banner(self) -> list[BannerItem]:
         """``safety_banner(patient)`` with the latest intake already read."""
-        return banner_from(standing_referrals(self.patient), self.latest)
+        referrals = self.referrals
+        return banner_from(
+            standing_referrals(self.patient) if referrals is None else referrals, self.latest
+        )
+
+
+def latest_intake_read(patient: Patient, referrals: list[IntakeRecord]) -> LatestIntakeRead:
+    """The banner's read of the patient's latest live intake, with the standing referrals a
+    page read already: ``safety_banner`` from them, one query less."""
+    latest = BANNER_LATEST.first(known={"patient": patient}, patient_id=patient.pk)
+    return LatestIntakeRead(patient, cast(IntakeRecord | None, latest), referrals)
 
 
 def standing_referrals(patient: Patient) -> list[IntakeRecord]:

@@ -40,10 +40,12 @@ from acuknee.care.queries import (
     intake_plans,
     intake_shown,
     latest_intake,
+    latest_intake_read,
     planning_refusals,
     referral_cleared,
     referral_outcomes,
     screening_of,
+    standing_referrals,
 )
 from acuknee.clinical import Assessment, Intake, Screening, load_knowledge
 from acuknee.clinical.intake import UnansweredQuestion, unanswered_red_flags
@@ -366,8 +368,12 @@ def verdict_context(record: IntakeRecord, intake: Intake | None = None) -> dict[
     ]
     unanswered = [q.question for q in unanswered_questions(record, screening, intake)]
     outcomes = referral_outcomes(record)
-    refusals = planning_refusals(record.patient, record, intake=intake, screening=screening)
+    standing = standing_referrals(record.patient)  # the banner shows them too
+    refusals = planning_refusals(
+        record.patient, record, intake=intake, screening=screening, referrals=standing
+    )
     return {
+        "chart": latest_intake_read(record.patient, standing),
         "screening": screening,
         "assessment": assessment,
         "referrals": referrals,
