@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple, TypeVar, cast
 
-from django.db import transaction
+from django.db import NotSupportedError, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -34,8 +34,7 @@ from django.db.models import (
     Subquery,
     When,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from acuknee.clinical import (
@@ -86,10 +85,9 @@ def live(rows: QuerySet[M] | type[M]) -> QuerySet[M]:
     return queryset.filter(voided_at__isnull=True)
 
 
-class JsonInt(Func):  # type: ignore[misc]
-    """An integer member of a JSON column's objects, taken out by the database: one
-    ``JSON_EXTRACT`` on SQLite, where Django's key transform parses each document three times
-    per key; ``->>`` cast to an integer on PostgreSQL; Django's own transform elsewhere."""
+class _JsonMember(Func):  # type: ignore[misc]
+    """A member of a JSON column's objects, read by the database (SQLite and PostgreSQL, the
+    two databases acuknee runs on): the document never reaches Python."""
 
     output_field = IntegerField()
 
@@ -99,38 +97,36 @@ class JsonInt(Func):  # type: ignore[misc]
         self.key = key
         super().__init__(F(column))
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def _column(self, compiler: Any) -> tuple[str, list[Any]]:
         sql, params = compiler.compile(self.source_expressions[0])
+        return sql, list(params)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        raise NotSupportedError(f"{type(self).__name__} is written for SQLite and PostgreSQL")
+
+
+class JsonInt(_JsonMember):
+    """An integer member: one ``JSON_EXTRACT`` on SQLite, where Django's key transform parses
+    each document three times per key; ``->>`` cast to an integer on PostgreSQL."""
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = self._column(compiler)
         return f"JSON_EXTRACT({sql}, %s)", [*params, f"$.{self.key}"]
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        sql, params = compiler.compile(self.source_expressions[0])
+        sql, params = self._column(compiler)
         return f"CAST(({sql} ->> %s) AS integer)", [*params, self.key]
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        text = KeyTextTransform(self.key, self.source_expressions[0])
-        sql, params = compiler.compile(Cast(text, IntegerField()))
-        return sql, list(params)
 
-
-class JsonArrayLength(Func):  # type: ignore[misc]
-    """How many items an array member of a JSON column's objects holds (None where it is not an
-    array), counted by the database without the document reaching Python."""
-
-    output_field = IntegerField()
-
-    def __init__(self, column: str, key: str) -> None:
-        if not re.fullmatch(r"[a-z_]+", key):
-            raise ValueError(f"a JSON key of lower-case letters and underscores, not {key!r}")
-        self.key = key
-        super().__init__(F(column))
+class JsonArrayLength(_JsonMember):
+    """How many items an array member holds (0 or None where it is not an array)."""
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        sql, params = compiler.compile(self.source_expressions[0])
+        sql, params = self._column(compiler)
         return f"JSON_ARRAY_LENGTH({sql}, %s)", [*params, f"$.{self.key}"]
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        sql, params = compiler.compile(self.source_expressions[0])
+        sql, params = self._column(compiler)
         member = f"({sql} -> %s)"
         return (
             f"(CASE WHEN jsonb_typeof({member}) = 'array' THEN jsonb_array_length({member}) END)",
