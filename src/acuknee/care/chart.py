@@ -19,13 +19,10 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from django.db.models import (
-    BooleanField,
     Exists,
-    ExpressionWrapper,
     F,
     Func,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
 )
@@ -43,6 +40,7 @@ from acuknee.care.queries import (
     latest_data,
     latest_signed,
     standing_among,
+    voided_flag,
     with_documents,
 )
 from acuknee.care.status import Overview, status_from
@@ -242,7 +240,7 @@ def _sessions(patient_id: int) -> QuerySet[Any]:
     amendments = SessionAmendment.objects.filter(session_id=OuterRef("pk")).order_by()
     counted = amendments.annotate(n=Func(F("pk"), function="COUNT")).values("n")  # no GROUP BY
     rows = rows.annotate(
-        voided=ExpressionWrapper(Q(voided_at__isnull=False), output_field=BooleanField()),
+        voided=voided_flag(),
         amendment_count=Subquery(counted),
         event_count=JsonArrayLength("data", "adverse_events"),
     )

@@ -134,6 +134,19 @@ class JsonArrayLength(_JsonMember):
         )
 
 
+def voided_flag() -> ExpressionWrapper:
+    """Whether a record is voided, as a column of a ``values_list`` read (``is_voided``)."""
+    return ExpressionWrapper(Q(voided_at__isnull=False), output_field=BooleanField())
+
+
+def pain_ratings() -> dict[str, JsonInt]:
+    """A session's pain before and after, taken out of its record by the database."""
+    return {
+        "pain_before": JsonInt("data", "pain_before"),
+        "pain_after": JsonInt("data", "pain_after"),
+    }
+
+
 def _latest_intake(patient_id: int) -> QuerySet[IntakeRecord]:
     return live(IntakeRecord).filter(patient_id=patient_id).order_by(*INTAKE_ORDER)[:1]
 
@@ -372,8 +385,7 @@ def safety_banner(patient: Patient) -> list[BannerItem]:
     its outcome is recorded) and each finding of the latest live intake's current screening
     (pregnancy, bleeding risk, implanted device, knee replacement, metal allergy, treating
     team's agreement...). Two queries, however many intakes or sessions the patient has."""
-    latest = BANNER_LATEST.first(known={"patient": patient}, patient_id=patient.pk)
-    return banner_from(standing_referrals(patient), cast(IntakeRecord | None, latest))
+    return latest_intake_read(patient, standing_referrals(patient)).banner()
 
 
 def _banner_latest(patient_id: int) -> QuerySet[IntakeRecord]:
@@ -730,8 +742,7 @@ _BRIEF = ("pk", "number", "session_date", "submission_key", "voided")
 
 def _setting_sessions_brief(patient_id: int) -> QuerySet[Any]:
     """The sessions as a save reads them: ``SessionBrief``'s first columns, in date order."""
-    voided = ExpressionWrapper(Q(voided_at__isnull=False), output_field=BooleanField())
-    return _setting_sessions(patient_id).annotate(voided=voided).values_list(*_BRIEF)
+    return _setting_sessions(patient_id).annotate(voided=voided_flag()).values_list(*_BRIEF)
 
 
 def _latest_live_session(patient_id: int) -> Q:
@@ -743,16 +754,14 @@ def _latest_live_session(patient_id: int) -> Q:
 
 def _setting_sessions_shown(patient_id: int) -> QuerySet[Any]:
     """The sessions as the session page reads them: every ``SessionBrief`` column."""
-    voided = ExpressionWrapper(Q(voided_at__isnull=False), output_field=BooleanField())
     rows = _setting_sessions(patient_id).annotate(
-        voided=voided,
-        pain_before_=JsonInt("data", "pain_before"),
-        pain_after_=JsonInt("data", "pain_after"),
+        voided=voided_flag(),
+        **pain_ratings(),
         shown_data=Case(
             When(_latest_live_session(patient_id), then=F("data")), output_field=JSONField()
         ),
     )
-    return rows.values_list(*_BRIEF, "pain_before_", "pain_after_", "shown_data")
+    return rows.values_list(*_BRIEF, "pain_before", "pain_after", "shown_data")
 
 
 def _session_data(session_id: int) -> QuerySet[Any]:
@@ -835,9 +844,9 @@ def _pain_points(sessions: Iterable[SessionBrief]) -> list[PainPoint]:
 
 def _pain_trend(patient_id: int) -> QuerySet[Any]:
     rows = live(TreatmentSession).filter(patient_id=patient_id).order_by("session_date", "number")
-    rows = rows.annotate(before=JsonInt("data", "pain_before"), after=JsonInt("data", "pain_after"))
-    rows = rows.filter(Q(before__isnull=False) | Q(after__isnull=False))
-    return rows.values_list("number", "session_date", "before", "after")
+    rows = rows.annotate(**pain_ratings())
+    rows = rows.filter(Q(pain_before__isnull=False) | Q(pain_after__isnull=False))
+    return rows.values_list("number", "session_date", "pain_before", "pain_after")
 
 
 PAIN_TREND = Prepared(_pain_trend, patient_id=int)
