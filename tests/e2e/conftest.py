@@ -38,7 +38,9 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 TODAY = timezone.localdate()
-"""The clinic's today (settings' time zone), as the views date their forms."""
+"""The clinic's today (settings' time zone), as the views date their forms: fixed for the whole
+run by ``clinic_today`` below."""
+_LOCALDATE = timezone.localdate
 
 NO_CHROMIUM = (
     "browser tests skipped: /usr/bin/chromium is missing; run `make e2e-setup` as root "
@@ -102,6 +104,18 @@ def phone(browser: Any) -> Iterator[Any]:
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
+
+
+def _frozen_localdate(value: Any = None, timezone: Any = None) -> Any:
+    return TODAY if value is None else _LOCALDATE(value, timezone)
+
+
+@pytest.fixture(autouse=True)
+def clinic_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The views' today stays the run's ``TODAY``: the tests date their records and expectations
+    from it, and a run that crosses midnight would otherwise see the server's today move on
+    (the live server is a thread of this process, so the patch reaches its views)."""
+    monkeypatch.setattr(timezone, "localdate", _frozen_localdate)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from typing import Any
 from django.db.models import Prefetch
 
 from acuknee.care.queries import course_from, latest_signed, live
+from acuknee.care.queries import today as clinic_today
 from acuknee.clinical import (
     InvalidInput,
     InvalidInputs,
@@ -370,7 +371,7 @@ def clinic_report(
 ) -> ClinicReport:
     """The outcomes report of ``clinic`` for sessions from ``start`` (default: the first record)
     to ``end`` (default: ``today``). Raises ``BadPeriod`` when ``end`` is before ``start``."""
-    today = today or dt.date.today()
+    today = today or clinic_today()
     end = end or today
     check_period(start, end)
     kb = kb or load_knowledge()

@@ -302,7 +302,7 @@ def patient_stricta(
         ),
         items=items,
         refs=refs,
-        today=today or dt.date.today(),
+        today=today or clinic_today(),
         sessions=sessions,
     )
     if plan.status != "refused" and plan.points:
@@ -496,7 +496,7 @@ def protocol_stricta(
         ),
         items=out,
         refs=refs,
-        today=today or dt.date.today(),
+        today=today or clinic_today(),
         notes=notes,
         sessions=pooled,
     )
