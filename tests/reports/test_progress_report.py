@@ -263,11 +263,11 @@ def test_printing_holds_the_garbage_collector_off_and_always_turns_it_back_on() 
     collections: list[str] = []
     gc.callbacks.append(lambda phase, info: collections.append(phase) if phase == "start" else None)
     try:
-        html_to_pdf("<p>" + "<span>a b</span> " * 3000 + "</p>")
+        html_to_pdf("<p>" + "<span>a b</span> " * 300 + "</p>")
     finally:
         gc.callbacks.pop()
-    # Tens of thousands of boxes allocated (dozens of collections with the collector on): at
-    # most the one collection that runs as it is turned back on.
+    # Thousands of boxes allocated (47 collections with the collector on, measured with
+    # WeasyPrint alone): at most the one collection that runs as it is turned back on.
     assert len(collections) <= 1
     assert gc.isenabled()
     with pytest.raises(ReportError):

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.openapi.docs import Swagger
+from ninja.openapi.schema import OpenAPISchema
 from ninja.pagination import paginate
 from ninja.params import Body
 from ninja.parser import Parser
@@ -127,7 +128,26 @@ class LocalSwagger(Swagger):
         return render(request, self.template, context)
 
 
-api = NinjaAPI(
+class KeptSchemaAPI(NinjaAPI):
+    """The OpenAPI document built once per path prefix and kept: ninja builds it again from
+    every operation's pydantic models for each request (0.6 s here), and the operations are
+    fixed once the URLs are loaded. The kept document is shared: read it, never change it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._schemas: dict[str, OpenAPISchema] = {}
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        if path_prefix not in self._schemas:
+            self._schemas[path_prefix] = super().get_openapi_schema(path_prefix=path_prefix)
+        return self._schemas[path_prefix]
+
+
+api = KeptSchemaAPI(
     title="acuknee API",
     version="1",
     description=(
