@@ -55,7 +55,7 @@ def test_the_docs_page_loads_nothing_from_another_host(db: object) -> None:
 def test_the_document_is_built_once_and_is_what_ninja_builds_afresh(
     db: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Kept after the first request (ninja would build it again for each, 0.6 s), and the
+    """Kept after the first request (ninja would build it again for each, about 170 ms), and the
     very document ninja builds from the operations now."""
     import ninja.main
 
