@@ -12,10 +12,14 @@ from pydantic import ValidationError
 from acuknee.clinical.errors import InvalidInput, InvalidInputs
 from acuknee.clinical.knowledge import KnowledgeBase, MeasureRef, build_knowledge
 from acuknee.clinical.response import (
+    EXPLORATORY_HERE_NOTE,
+    EXPLORATORY_NOTE,
+    NOT_MEASURED_NOTE,
     Course,
     Evaluation,
     MeasureChange,
     Visit,
+    domain_label,
     evaluate,
     omeract_oarsi,
 )
@@ -398,6 +402,50 @@ def test_a_cooler_knee_is_an_exploratory_inflammation_change_never_circulation()
     circulation = groups[Domain.CIRCULATION]
     assert circulation.measures == []
     assert "No validated clinical measure of knee circulation exists" in (circulation.about or "")
+
+
+def test_inflammation_recorded_only_by_skin_temperature_is_exploratory_never_unmeasurable() -> None:
+    """Skin temperature is exploratory, effusion and circumference are validated (Denoble 2010;
+    instruments.toml): a course recording only the first is labelled exploratory, and its note
+    does not say the domain has no validated measure. With a validated measure beside it, the
+    domain is not exploratory."""
+    warm, cooler = {"affected_c": 33.0}, {"affected_c": 32.5}
+    alone = evaluate(
+        course({"skin_temperature": warm}, {"skin_temperature": cooler}), KB
+    ).follow_ups[0]
+    inflammation = {g.domain: g for g in alone.domains}[Domain.INFLAMMATION]
+    assert (inflammation.exploratory, inflammation.note) == (True, EXPLORATORY_HERE_NOTE)
+    assert "no validated measure" not in EXPLORATORY_HERE_NOTE
+    both = evaluate(
+        course(
+            {"skin_temperature": warm, "knee_circumference": {"affected_cm": 44.0}},
+            {"skin_temperature": cooler, "knee_circumference": {"affected_cm": 43.0}},
+        ),
+        KB,
+    ).follow_ups[0]
+    inflammation = {g.domain: g for g in both.domains}[Domain.INFLAMMATION]
+    assert (inflammation.exploratory, inflammation.note) == (False, None)
+    circulation = {g.domain: g for g in both.domains}[Domain.CIRCULATION]
+    assert (circulation.exploratory, circulation.note) == (False, NOT_MEASURED_NOTE)
+
+
+def test_a_domain_whose_every_known_measure_is_exploratory_says_it_has_no_validated_one() -> None:
+    """The label follows what the knowledge base holds: with skin temperature the only
+    inflammation measure known, recorded or not, the domain is exploratory."""
+    only_exploratory = KB.model_copy(
+        update={
+            "instruments": {
+                k: v
+                for k, v in KB.instruments.items()
+                if k not in {"effusion", "knee_circumference"}
+            }
+        }
+    )
+    assert domain_label(only_exploratory, Domain.INFLAMMATION, [True]) == (True, EXPLORATORY_NOTE)
+    assert domain_label(only_exploratory, Domain.INFLAMMATION, []) == (True, NOT_MEASURED_NOTE)
+    assert domain_label(KB, Domain.INFLAMMATION, []) == (False, NOT_MEASURED_NOTE)
+    assert domain_label(KB, Domain.INFLAMMATION, [True, False]) == (False, None)
+    assert domain_label(KB, None, [False]) == (False, None)
 
 
 def test_every_follow_up_is_compared_with_the_baseline() -> None:

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from acuknee.audit.models import AuditEvent
 from acuknee.clinical import score
+from acuknee.clinical.response import EXPLORATORY_HERE_NOTE
 from acuknee.records.models import Measurement, Patient, PlanRecord
 from acuknee.reports import chart_cache, charts
 from tests.pages.conftest import login
@@ -327,6 +328,34 @@ def test_circulation_domain_says_no_validated_measure_of_knee_circulation_exists
     assert not domains["circulation"].rows
     assert "No validated clinical measure of knee circulation exists" in response.content.decode()
     assert not domains["pain"].exploratory
+
+
+def test_inflammation_by_skin_temperature_alone_is_labelled_alike_before_and_after_a_follow_up(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    """One rule (``domain_label``) for the page before any follow-up and after one: the domain
+    was exploratory only after the first follow-up, and its note said no validated measure of
+    inflammation exists (effusion and circumference are validated)."""
+    measure(patient, START, "skin_temperature", {"affected_c": 33.0})
+    client = login(alice)
+
+    def inflammation() -> Any:
+        response = client.get(outcomes_url(patient))
+        shown = {d.domain: d for d in response.context["outcomes"].domains}["inflammation"]
+        printed.append(response.content.decode())
+        return shown
+
+    printed: list[str] = []
+
+    before = inflammation()
+    measure(patient, FOLLOW_UP, "skin_temperature", {"affected_c": 32.5})
+    measure(patient, FOLLOW_UP, "pain_nrs", {"average_last_week": 2})
+    after = inflammation()
+    assert {r.latest for r in before.rows} == {"—"}
+    assert {r.latest for r in after.rows} != {"—"}  # the follow-up is evaluated
+    labels = {(d.exploratory, d.note) for d in (before, after)}
+    assert labels == {(True, EXPLORATORY_HERE_NOTE)}
+    assert all(EXPLORATORY_HERE_NOTE in page for page in printed)
 
 
 def test_adverse_events_are_listed_from_the_sessions_that_recorded_them_among_those_without(

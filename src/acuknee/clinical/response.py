@@ -51,7 +51,15 @@ _EPSILON = 1e-9
 
 
 EXPLORATORY_NOTE = "exploratory: no validated measure of this domain; interpret with caution"
-"""What a domain measured only by exploratory measures says (the report and pages say it too)."""
+"""What a domain measured only by exploratory measures says when the knowledge base has no
+validated measure of it."""
+EXPLORATORY_HERE_NOTE = (
+    "exploratory: only exploratory measures of this domain were recorded; interpret with caution"
+)
+"""What a domain measured only by exploratory measures says when the knowledge base has a
+validated measure of it that was not recorded (skin temperature alone for inflammation, where
+effusion and circumference are validated): "no validated measure" would be untrue there."""
+NOT_MEASURED_NOTE = "not measured"
 
 
 def _at_least(value: float, threshold: float) -> bool:
@@ -383,6 +391,32 @@ def _measure_change(
     )
 
 
+def domain_exploratory(kb: KnowledgeBase, domain: Domain | None) -> bool:
+    """A domain is exploratory when every measure the knowledge base has for it is (a domain
+    with no measure at all, such as circulation, is not: it is simply not measured)."""
+    subs = [
+        inst.exploratory or sub.exploratory
+        for inst in kb.instruments.values()
+        for sub in inst.subscales
+        if sub.domain == domain
+    ]
+    return bool(subs) and all(subs)
+
+
+def domain_label(
+    kb: KnowledgeBase, domain: Domain | None, recorded: Sequence[bool]
+) -> tuple[bool, str | None]:
+    """Whether a domain is labelled exploratory, and its note, from whether each measure
+    recorded for it is exploratory. One rule for the evaluation, the outcomes pages before and
+    after a follow-up, and the reports: a domain is exploratory when what was recorded of it is
+    all exploratory, or, when nothing was, when the knowledge base has nothing else for it."""
+    if not recorded:
+        return domain_exploratory(kb, domain), NOT_MEASURED_NOTE
+    if not all(recorded):
+        return False, None
+    return True, EXPLORATORY_NOTE if domain_exploratory(kb, domain) else EXPLORATORY_HERE_NOTE
+
+
 def _domains(
     kb: KnowledgeBase, before: Mapping[str, Scores], after: Mapping[str, Scores]
 ) -> list[DomainChange]:
@@ -398,12 +432,7 @@ def _domains(
         found = [m for m in measures if m.domain == domain]
         if domain is None and not found:
             continue
-        exploratory = bool(found) and all(m.exploratory for m in found)
-        note = None
-        if not found:
-            note = "not measured"
-        elif exploratory:
-            note = EXPLORATORY_NOTE
+        exploratory, note = domain_label(kb, domain, [m.exploratory for m in found])
         info = kb.domains.get(domain) if domain is not None else None
         groups.append(
             DomainChange(

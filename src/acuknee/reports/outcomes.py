@@ -36,7 +36,7 @@ from acuknee.clinical import (
 )
 from acuknee.clinical.knowledge import Source
 from acuknee.clinical.numbers import format_number
-from acuknee.clinical.response import EXPLORATORY_NOTE, MicCheck
+from acuknee.clinical.response import MicCheck, domain_label
 from acuknee.clinical.vocabulary import AdverseEventKind, Direction, Domain
 from acuknee.kept import Kept
 from acuknee.records.models import Measurement, Patient
@@ -355,18 +355,6 @@ def _about(kb: KnowledgeBase, domain: Domain | None) -> str | None:
     return info.about if info is not None else None
 
 
-def domain_exploratory(kb: KnowledgeBase, domain: Domain) -> bool:
-    """A domain is exploratory when every measure the knowledge base has for it is (a domain
-    with no measure at all, such as circulation, is not: it is simply not measured)."""
-    subs = [
-        inst.exploratory or sub.exploratory
-        for inst in kb.instruments.values()
-        for sub in inst.subscales
-        if sub.domain == domain
-    ]
-    return bool(subs) and all(subs)
-
-
 def _series(
     evaluation: Evaluation,
 ) -> dict[tuple[str, str], list[tuple[dt.date, float]]]:
@@ -417,10 +405,9 @@ def _domains_from_evaluation(
     views = []
     for group in latest.domains:
         domain = group.domain
-        exploratory = group.exploratory or (domain is not None and domain_exploratory(kb, domain))
-        note = group.note
-        if exploratory and note is None:
-            note = EXPLORATORY_NOTE
+        # From the measures, not the stored group's flags: an evaluation stored before the
+        # rule was one (``domain_label``) is labelled as a new one is.
+        exploratory, note = domain_label(kb, domain, [m.exploratory for m in group.measures])
         rows = []
         for m in group.measures:
             spec = _spec(
@@ -488,13 +475,7 @@ def _domains_at_baseline(
     for domain, found in rows.items():
         if domain is None and not found:
             continue
-        exploratory = domain_exploratory(kb, domain) if domain is not None else False
-        if not found:
-            note: str | None = "not measured"
-        elif exploratory:
-            note = EXPLORATORY_NOTE
-        else:
-            note = None
+        exploratory, note = domain_label(kb, domain, [r.exploratory for r in found])
         views.append(
             DomainView(
                 domain=domain.value if domain is not None else "other",

@@ -35,6 +35,7 @@ from acuknee.care.queries import INTAKE_ORDER, live, signed_plan
 from acuknee.care.status import Overview, overview_of, status_from
 from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
 from acuknee.clinical.assessment import Assessment, CriteriaResult
+from acuknee.clinical.response import domain_exploratory
 from acuknee.clinical.vocabulary import Domain, Side
 from acuknee.records.models import Clinic, IntakeRecord, Patient, PlanRecord
 from acuknee.reports.charts import (
@@ -55,7 +56,6 @@ from acuknee.reports.diagrams import (
 from acuknee.reports.outcomes import (
     DomainView,
     Outcomes,
-    domain_exploratory,
     lead_measure,
     outcomes_context,
 )
