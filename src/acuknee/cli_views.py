@@ -75,7 +75,7 @@ def screening_view(s: Any) -> None:
 
 
 def assessment_view(a: Any) -> None:
-    console.print(f"[bold]Likely cause:[/bold] {a.likely_cause.value.replace('_', ' ')}")
+    console.print(f"[bold]Likely cause:[/bold] {a.likely_cause.label}")
     for reason in a.reasons:
         console.print(f"  - {reason}")
     if a.alternatives:

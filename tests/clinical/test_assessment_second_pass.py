@@ -125,3 +125,29 @@ def test_osgood_schlatter_is_planned_with_the_unspecified_knee_pain_protocol(
         unspecified.id,
         True,
     )
+
+
+def test_every_cause_reads_in_a_sentence_as_its_label_says_it(kb: KnowledgeBase) -> None:
+    """The assessment's summary and the plan's rationale name a cause by its label, lower-cased
+    inside a sentence except a name (the code with spaces said "osgood schlatter disease" and
+    "pes anserine tendinopathy bursitis")."""
+    for cause in Cause:
+        assert cause.phrase.casefold() == cause.label.casefold()
+        assert cause.phrase[0].isupper() == (cause is Cause.OSGOOD_SCHLATTER), cause
+    adolescent = intake(
+        age=13,
+        consent_given_by="parent_or_guardian",
+        examination={"tibial_tubercle_tenderness": True},
+    )
+    assessment = assess(adolescent, kb)
+    assert assessment.summary.startswith("Likely Osgood-Schlatter disease: ")
+    proposed = plan(
+        adolescent, screen(adolescent, kb), assessment, start=dt.date(2025, 3, 3), kb=kb
+    )
+    assert proposed.rationale.startswith("Likely cause: Osgood-Schlatter disease. ")
+    assert "No protocol treats Osgood-Schlatter disease; " in " ".join(proposed.warnings)
+    medial = assess(
+        intake(examination={"pes_anserine_tenderness": True, "pain_location": ["medial"]}), kb
+    )
+    assert medial.likely_cause is Cause.PES_ANSERINE
+    assert medial.summary.startswith("Likely pes anserine tendinopathy or bursitis: ")

@@ -321,9 +321,9 @@ def _summary(winner: CauseMatch | None, alternatives: list[CauseMatch]) -> str:
             "No cause rule held on the recorded findings: unspecified knee pain. Record the "
             "examination findings (pain location, focal tenderness, provoking activities)."
         )
-    text = f"Likely {winner.cause.value.replace('_', ' ')}: {winner.rationale[0]}"
+    text = f"Likely {winner.cause.phrase}: {winner.rationale[0]}"
     if alternatives:
-        others = ", ".join(a.cause.value.replace("_", " ") for a in alternatives)
+        others = ", ".join(a.cause.phrase for a in alternatives)
         text += f" Also consistent with: {others}."
     return text
 

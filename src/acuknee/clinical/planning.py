@@ -196,7 +196,7 @@ def choose_protocol(
     if not candidates and cause is not Cause.UNSPECIFIED:
         recipe, notes = choose_protocol(Cause.UNSPECIFIED, preferences, kb)
         fallback = (
-            f"No protocol treats {cause.value.replace('_', ' ')}; the unspecified-knee-pain "
+            f"No protocol treats {cause.phrase}; the unspecified-knee-pain "
             f"protocol {recipe.id} is proposed."
         )
         return recipe, [fallback, *notes]
@@ -780,7 +780,7 @@ class _Builder:
 
     def _rationale(self, cause: Cause, severity: Severity | None) -> str:
         recipe = self.recipe
-        parts = [f"Likely cause: {cause.value.replace('_', ' ')}"]
+        parts = [f"Likely cause: {cause.phrase}"]
         if severity is not None:
             parts[0] += f" ({severity.value})"
         parts[0] += "."

@@ -82,6 +82,14 @@ class Cause(StrEnum):
         """What a person reads (the code is for machines): "Knee osteoarthritis"."""
         return _CAUSE_LABELS[self]
 
+    @property
+    def phrase(self) -> str:
+        """The label inside a sentence: "knee osteoarthritis", but "Osgood-Schlatter disease"
+        (a name keeps its capital). The code with its underscores read as spaces said
+        "osgood schlatter disease" and "pes anserine tendinopathy bursitis"."""
+        label = self.label
+        return label if self in _NAMED_AFTER_PEOPLE else label[0].lower() + label[1:]
+
 
 _CAUSE_LABELS: dict[Cause, str] = {
     Cause.KNEE_OSTEOARTHRITIS: "Knee osteoarthritis",
@@ -92,6 +100,7 @@ _CAUSE_LABELS: dict[Cause, str] = {
     Cause.OSGOOD_SCHLATTER: "Osgood-Schlatter disease",
     Cause.UNSPECIFIED: "Unspecified knee pain",
 }
+_NAMED_AFTER_PEOPLE = frozenset({Cause.OSGOOD_SCHLATTER})
 
 
 class ConsentBy(StrEnum):

@@ -43,6 +43,7 @@ from acuknee.clinical import (
     load_knowledge,
 )
 from acuknee.clinical.numbers import format_number
+from acuknee.clinical.vocabulary import Cause
 from acuknee.records.models import (
     Clinic,
     IntakeRecord,
@@ -106,8 +107,15 @@ def _person(user: Any) -> str:
     return full or str(user.get_username())
 
 
-def _label(value: str | None) -> str:
-    return value.replace("_", " ") if value else UNKNOWN
+def _cause(value: str | None) -> str:
+    """A stored cause as a sentence says it (``Cause.phrase``); a code the core no longer knows
+    is read with its underscores as spaces."""
+    if not value:
+        return UNKNOWN
+    try:
+        return Cause(value).phrase
+    except ValueError:
+        return value.replace("_", " ")
 
 
 def _course(
@@ -126,7 +134,7 @@ def _course(
     row = PatientCourse(
         patient_id=patient.pk,
         record_number=patient.record_number,
-        cause=_label(cause),
+        cause=_cause(cause),
         severity=severity or NO_BAND,
         protocol=plan.protocol_name or plan.protocol or UNKNOWN,
         protocol_id=plan.protocol,

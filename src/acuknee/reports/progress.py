@@ -446,7 +446,7 @@ def build_patient_report(
     if intake is not None:
         report.intake = intake
         report.assessment = Assessment.model_validate(intake.assessment)
-        report.cause = _label(report.assessment.likely_cause.value)
+        report.cause = report.assessment.likely_cause.phrase
         report.classifications = _classifications(report.assessment)
     record = signed_plan(patient)
     if record is not None:

@@ -137,7 +137,7 @@ def protocol_matches(protocol: Protocol, terms: list[str]) -> bool:
     fields = [
         protocol.id,
         protocol.name,
-        protocol.cause.value.replace("_", " "),
+        protocol.cause.label,
         protocol.method.value,
         protocol.style,
         *(p.code for p in protocol.points),
@@ -159,7 +159,7 @@ def _point_row(point: Point, kb: KnowledgeBase) -> dict[str, Any]:
 def _protocol_row(protocol: Protocol, kb: KnowledgeBase) -> dict[str, Any]:
     return {
         "protocol": protocol,
-        "cause": protocol.cause.value.replace("_", " "),
+        "cause": protocol.cause.label,
         "points": [{"planned": p, "name": point_label(kb.points[p.code])} for p in protocol.points],
         "reassessment_weeks": ", ".join(str(w) for w in protocol.reassessment_weeks),
         "evidence_level": protocol.evidence_level.value.replace("_", " "),
