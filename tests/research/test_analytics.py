@@ -394,6 +394,27 @@ def test_researcher_page_shows_breakdowns_with_small_cells_suppressed(
 
 
 @pytest.mark.django_db
+def test_researcher_page_names_each_cause_by_its_label(
+    rex: Any, northside: Any, southside: Any
+) -> None:
+    """The cause breakdown and filter say "Knee osteoarthritis" and "Osgood-Schlatter
+    disease", as the intake page and the reports do, never a code with spaces."""
+    from django.urls import reverse
+
+    from acuknee.clinical.vocabulary import Cause
+    from tests.pages.conftest import login
+
+    _store_hand_dataset((northside.pk, southside.pk))
+    response = login(rex).get(reverse("research-outcomes"), {"by": "cause"})
+    assert response.status_code == 200
+    (section,) = [s for s in response.context["sections"] if s["dimension"] == "cause"]
+    assert {row[0] for row in section["rows"]} <= {"all", *(c.label for c in Cause)}
+    assert "Knee osteoarthritis" in {row[0] for row in section["rows"]}
+    choices = dict(response.context["form"].fields["cause"].choices)
+    assert choices == {"": "Any", **{c.value: c.label for c in Cause}}
+
+
+@pytest.mark.django_db
 def test_researcher_page_filters_by_clinic(rex: Any, northside: Any, southside: Any) -> None:
     from django.urls import reverse
 

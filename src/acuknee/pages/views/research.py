@@ -82,7 +82,18 @@ DIMENSION_LABELS: dict[str, str] = {
 
 
 def _choices(values: Any, blank: str = "Any") -> list[tuple[str, str]]:
-    return [("", blank), *((str(v), str(v).replace("_", " ")) for v in values)]
+    return [("", blank), *((str(v), _level_text(str(v))) for v in values)]
+
+
+def _level_text(level: str) -> str:
+    """A breakdown's level as a person reads it: a cause by its label ("Osgood-Schlatter
+    disease", not "osgood schlatter disease"), any other code with its underscores as spaces."""
+    if level in _CAUSE_CODES:
+        return Cause(level).label
+    return level.replace("_", " ")
+
+
+_CAUSE_CODES = frozenset(c.value for c in Cause)
 
 
 class OutcomesFilterForm(Form):
@@ -136,7 +147,10 @@ def outcome_sections(rep: analytics.Report, clinic_names: dict[int, str]) -> lis
         cells = analytics.outcome_cells(row)[1:]
         if dimension == "clinic" and row["level"].isdigit():
             cells[0] = clinic_names.get(int(row["level"]), f"clinic {row['level']}")
-        cells[0] = cells[0].replace("_", " ")
+        elif dimension == "cause":
+            cells[0] = _level_text(cells[0])
+        else:
+            cells[0] = cells[0].replace("_", " ")
         section = sections.setdefault(
             dimension,
             {"dimension": dimension, "label": DIMENSION_LABELS[dimension], "rows": []},
