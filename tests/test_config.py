@@ -65,3 +65,15 @@ def test_export_retention_is_read_from_the_environment(monkeypatch: pytest.Monke
     monkeypatch.setenv("ACUKNEE_EXPORT_RETENTION_HOURS", "0")
     with pytest.raises(ConfigError, match="ACUKNEE_EXPORT_RETENTION_HOURS"):
         load()
+
+
+def test_the_intake_drafts_keeping_time_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ACUKNEE_INTAKE_DRAFT_DAYS", raising=False)
+    assert load().intake_draft_days == 7
+    monkeypatch.setenv("ACUKNEE_INTAKE_DRAFT_DAYS", "30")
+    assert load().intake_draft_days == 30
+    monkeypatch.setenv("ACUKNEE_INTAKE_DRAFT_DAYS", "a week")
+    with pytest.raises(ConfigError, match="ACUKNEE_INTAKE_DRAFT_DAYS"):
+        load()

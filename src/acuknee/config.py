@@ -44,6 +44,9 @@ class Config:
     """How long a finished FHIR Bulk Data export's files are kept (``expire_exports``)."""
     session_max_hours: int = 12
     """A session ends this long after sign-in, however active (ASVS 3.3.2's absolute limit)."""
+    intake_draft_days: int = 7
+    """How long an unfinished intake's answers are kept for their practitioner to resume
+    (``care.queries.intake_draft``; ``expire_drafts`` deletes older ones)."""
 
 
 def load() -> Config:
@@ -71,6 +74,7 @@ def load() -> Config:
         lockout_minutes=_whole("ACUKNEE_LOCKOUT_MINUTES", 15),
         export_retention_hours=_whole("ACUKNEE_EXPORT_RETENTION_HOURS", 24),
         session_max_hours=_whole("ACUKNEE_SESSION_MAX_HOURS", 12),
+        intake_draft_days=_whole("ACUKNEE_INTAKE_DRAFT_DAYS", 7),
     )
 
 

@@ -4,10 +4,13 @@ repeat intake that starts from the previous answers but asks the red-flag questi
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import re
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -148,6 +151,61 @@ def test_a_draft_is_not_a_clinical_record(alice: User, patient: Patient) -> None
     assert not Measurement.objects.exists()
     page = client.get(reverse("patient-detail", args=[patient.pk])).content.decode()
     assert "No intake recorded yet." in page
+
+
+def _age(days: float) -> None:
+    """Every draft last saved ``days`` ago."""
+    IntakeDraft.objects.update(updated_at=timezone.now() - dt.timedelta(days=days))
+
+
+def test_a_draft_older_than_its_keeping_time_is_not_resumed_and_a_new_one_replaces_it(
+    alice: User, patient: Patient, settings: Any
+) -> None:
+    """Its answers (red flags, examination) were given for a visit long past: resumed, they
+    would be recorded as a new visit's (HAZ-90)."""
+    settings.ACUKNEE_INTAKE_DRAFT_DAYS = 7
+    client = login(alice)
+    post_step(client, patient, "history", **{**HISTORY, "duration_weeks": "99"})
+    _age(6.9)
+    assert "Resumed from your draft" in client.get(new_url(patient)).content.decode()
+    patient_page = client.get(reverse("patient-detail", args=[patient.pk])).content.decode()
+    assert "Resume the intake draft" in patient_page
+    assert "kept 7 days after its last save" in patient_page
+    _age(7.1)
+    page = client.get(new_url(patient)).content.decode()
+    assert "Resumed from your draft" not in page
+    assert "Step 1 of 4" in page
+    assert 'value="99"' not in client.get(step_url(patient, "history")).content.decode()
+    patient_page = client.get(reverse("patient-detail", args=[patient.pk])).content.decode()
+    assert "Resume the intake draft" not in patient_page
+    post_step(client, patient, "history", **HISTORY)  # the stale answers are not merged in
+    (draft,) = IntakeDraft.objects.all()
+    assert draft.data["duration_weeks"] == ["104"]
+    assert draft.updated_at > timezone.now() - dt.timedelta(minutes=1)
+
+
+def test_expire_drafts_deletes_only_the_drafts_past_their_keeping_time(
+    alice: User, bob: User, patient: Patient, settings: Any
+) -> None:
+    settings.ACUKNEE_INTAKE_DRAFT_DAYS = 3
+    post_step(login(alice), patient, "history", **HISTORY)
+    _age(4)
+    post_step(login(bob), patient, "history", **HISTORY)  # saved now
+    out = io.StringIO()
+    call_command("expire_drafts", stdout=out)
+    assert out.getvalue() == "1 intake draft(s) deleted (kept 3 days)\n"
+    assert [d.user for d in IntakeDraft.objects.all()] == [bob]
+    assert not IntakeRecord.objects.exists()
+
+
+def test_saving_a_step_for_later_says_how_long_the_draft_is_kept(
+    alice: User, patient: Patient, settings: Any
+) -> None:
+    settings.ACUKNEE_INTAKE_DRAFT_DAYS = 5
+    client = login(alice)
+    response = post_step(client, patient, "history", "later", side="left")
+    shown = client.get(response["Location"]).content.decode()
+    assert "resume it within 5 days; after that it is deleted." in shown
 
 
 def test_back_keeps_the_answers_without_checking_them(alice: User, patient: Patient) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple, TypeVar, cast
 
+from django.conf import settings
 from django.db import NotSupportedError, transaction
 from django.db.models import (
     BooleanField,
@@ -171,12 +172,23 @@ INTAKE_DRAFT = Prepared(_intake_draft, patient_id=int, user_id=int)
 
 
 def intake_draft(patient: Patient, user: Any) -> IntakeDraft | None:
-    """``user``'s intake draft for ``patient``, if one is being filled in. A draft is never a
-    clinical record: only the intake form reads it."""
+    """``user``'s intake draft for ``patient``, if one is being filled in and was saved within
+    ``ACUKNEE_INTAKE_DRAFT_DAYS``. A draft is never a clinical record: only the intake form
+    reads it. An older one is not offered: its answers (the red flags, the examination) were
+    given for a visit long past, and would be recorded as today's (HAZ-90); the next save
+    replaces it and ``expire_drafts`` deletes it."""
     if patient.is_voided:
         return None
     draft = INTAKE_DRAFT.first(known={"patient": patient}, patient_id=patient.pk, user_id=user.pk)
-    return cast(IntakeDraft | None, draft)
+    if draft is None or draft.updated_at < draft_cutoff():
+        return None
+    return cast(IntakeDraft, draft)
+
+
+def draft_cutoff(now: dt.datetime | None = None) -> dt.datetime:
+    """The oldest save an intake draft may have and still be resumed."""
+    days = int(getattr(settings, "ACUKNEE_INTAKE_DRAFT_DAYS", 7))
+    return (now or timezone.now()) - dt.timedelta(days=days)
 
 
 def signed_plan(patient: Patient) -> PlanRecord | None:

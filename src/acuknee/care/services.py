@@ -35,6 +35,7 @@ from acuknee.care.queries import (
     SessionBrief,
     SessionSetting,
     baseline_measurements,
+    draft_cutoff,
     latest_intake,
     live,
     planning_refusals,
@@ -246,6 +247,14 @@ def save_intake_draft(
 def discard_intake_draft(patient: Patient, user: Any) -> None:
     """Delete ``user``'s intake draft for ``patient``, if any."""
     IntakeDraft.discard(patient.pk, user.pk)
+
+
+def expire_intake_drafts(now: dt.datetime | None = None) -> int:
+    """Delete every intake draft not saved within ``ACUKNEE_INTAKE_DRAFT_DAYS`` (none is
+    offered any more: ``queries.intake_draft``), so a patient's unfinished answers are not kept
+    without end; returns how many were deleted."""
+    deleted, _ = IntakeDraft.objects.filter(updated_at__lt=draft_cutoff(now)).delete()
+    return int(deleted)
 
 
 @atomic

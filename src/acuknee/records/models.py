@@ -260,9 +260,10 @@ class IntakeDraft(models.Model):
 
     A draft is not a clinical record: it holds the form's raw answers (field name -> list of
     submitted strings), is never screened, planned from, exported or shown as an intake, keeps
-    no history, and is deleted when the intake is recorded. It is a table rather than the
-    session because the session ends at sign-out and at the idle timeout, and is tied to one
-    browser; the draft must outlive all three."""
+    no history, and is deleted when the intake is recorded; after ``ACUKNEE_INTAKE_DRAFT_DAYS``
+    without a save it is no longer offered and ``expire_drafts`` deletes it. It is a table
+    rather than the session because the session ends at sign-out and at the idle timeout, and
+    is tied to one browser; the draft must outlive all three."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="intake_drafts")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

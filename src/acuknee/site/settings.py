@@ -189,6 +189,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = CONFIG.data_dir / "static"
 ACUKNEE_EXPORT_RETENTION_HOURS = CONFIG.export_retention_hours
+ACUKNEE_INTAKE_DRAFT_DAYS = CONFIG.intake_draft_days
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # In development whitenoise serves straight from the packaged static folders.
 WHITENOISE_USE_FINDERS = DEBUG

@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -251,7 +252,9 @@ def _intake_post(request: HttpRequest, patient: Patient, earlier: _Earlier) -> H
     if action == "later":
         services.save_intake_draft(patient, request.user, step.slug, data)
         messages.success(
-            request, f"Intake draft saved at step {index + 1} ({step.title}): resume it any time."
+            request,
+            f"Intake draft saved at step {index + 1} ({step.title}): resume it within "
+            f"{settings.ACUKNEE_INTAKE_DRAFT_DAYS} days; after that it is deleted.",
         )
         return redirect("patient-detail", patient_id=patient.pk)
     if action == "save" or index == len(STEPS) - 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -142,6 +143,7 @@ def _detail_context(request: HttpRequest, patient: Patient, **extra: Any) -> dic
         "clinical": clinical,
         "void_form": VoidRecordForm(initial={"version": patient.version}),
         "intake_draft": intake_draft(patient, request.user) if clinical else None,
+        "intake_draft_days": settings.ACUKNEE_INTAKE_DRAFT_DAYS,
         **appointments_context(chart),
         **(sessions_context(chart) if clinical else {}),
         **(outcomes_context(patient, chart=chart) if clinical else {}),
