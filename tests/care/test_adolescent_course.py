@@ -29,8 +29,8 @@ from acuknee.records.models import (
 )
 from tests.care.builders import days_ago, session_on
 from tests.care.test_adapters import api_get, api_post
-from tests.intake_answers import red_flags_answered_no
 from tests.pages.conftest import login, synthetic_patient
+from tests.pages.test_intake import intake_post
 from tests.pages.test_sessions import page_data
 
 pytestmark = pytest.mark.django_db
@@ -47,16 +47,14 @@ def teo(northside: Clinic, alice: User) -> Patient:
 
 
 def intake_page(client: Client, patient: Patient, day: dt.date, **fields: str) -> IntakeRecord:
-    data = {
-        "visit_date": day.isoformat(),
-        "side": "right",
-        "duration_weeks": "8",
-        "activity_related_pain": "true",
-        "examination__tibial_tubercle_tenderness": "true",
-        "health__able_to_consent": "on",
-        **red_flags_answered_no(),
+    data = intake_post(
+        visit_date=day.isoformat(),
+        side="right",
+        duration_weeks="8",
+        activity_related_pain="true",
+        examination__tibial_tubercle_tenderness="true",
         **fields,
-    }
+    )
     response = client.post(reverse("intake-new", kwargs={"patient_id": patient.pk}), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     return IntakeRecord.objects.filter(patient=patient).latest("id")
