@@ -152,3 +152,35 @@ def test_a_group_without_evaluable_patients_gets_no_dot(northside: Clinic, alice
     course(northside, alice, 1, outcome=None, sessions=2)
     chart = responder_chart(clinic_report(northside, today=TODAY))
     assert "Overall: All treated patients: no evaluable patients" in chart.alt
+
+
+def test_an_exploratory_measure_is_marked_in_the_table_and_the_chart(
+    northside: Clinic, alice: User
+) -> None:
+    """Skin temperature is exploratory (instruments.toml): the clinic's pooled change says so
+    beside its name, as every page and chart of one patient does; a validated measure does
+    not."""
+    from acuknee.demo import record_measurement
+    from acuknee.reports.clinic_charts import change_chart
+
+    patient = course(northside, alice, 1, outcome="responder")
+    intake_day = patient.intakes.get().visit_date
+    follow_up = max(patient.measurements.values_list("measured_on", flat=True))
+    record_measurement(patient, "skin_temperature", {"affected_c": 33.4}, intake_day, alice)
+    record_measurement(patient, "skin_temperature", {"affected_c": 32.9}, follow_up, alice)
+    report = clinic_report(northside, None, None, today=TODAY)
+    marked = {c.name: c.exploratory for c in report.changes}
+    assert marked["Treated knee skin temperature (inflammation marker)"] is True
+    assert not any(v for k, v in marked.items() if "skin temperature" not in k)
+    html = render_to_string("reports/clinic_body.html", report_context(report, charts=False))
+    row = next(
+        line
+        for line in html.splitlines()
+        if "Treated knee skin temperature (inflammation marker)" in line
+    )
+    assert '<span class="badge">exploratory</span>' in row
+    assert html.count('<span class="badge">exploratory</span>') == 1
+    chart = change_chart(report)
+    assert chart is not None
+    assert "Treated knee skin temperature (inflammation marker) (exploratory):" in chart.alt
+    assert "KOOS Pain (exploratory)" not in chart.alt

@@ -168,9 +168,9 @@ def _change_chart(rows: tuple[ChangeRow, ...]) -> Chart:
             if m.low is not None and m.high is not None:
                 ax.hlines(y, m.low, m.high, color=style["color"], linewidth=1.6)
                 mean, low, high = (format_number(v) for v in (m.mean, m.low, m.high))
-                text = f"{c.name}: {mean} ({low} to {high}) {unit}, n={m.n}"
+                text = f"{c.label}: {mean} ({low} to {high}) {unit}, n={m.n}"
             else:
-                text = f"{c.name}: {format_number(m.mean)} {unit}, n={m.n}, no interval"
+                text = f"{c.label}: {format_number(m.mean)} {unit}, n={m.n}, no interval"
             ax.plot(
                 [m.mean],
                 [y],
@@ -183,7 +183,7 @@ def _change_chart(rows: tuple[ChangeRow, ...]) -> Chart:
             described.append(text)
         ax.axvline(0, color=INK, linewidth=0.8)
         ax.set_yticks(
-            range(len(members)), [_wrap(f"{c.domain.title()}: {c.name}", 40) for c in members]
+            range(len(members)), [_wrap(f"{c.domain.title()}: {c.label}", 40) for c in members]
         )
         ax.invert_yaxis()
         ax.set_xlabel(f"Mean improvement, {unit} (positive = better)")

@@ -275,6 +275,13 @@ class ChangeRow:
     name: str
     unit: str
     change: Mean
+    exploratory: bool = False
+    """The measure is exploratory (``instruments.toml``): said beside its name, as on every
+    page and chart of one patient."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (exploratory)" if self.exploratory else self.name
 
 
 @dataclass(frozen=True)
@@ -347,6 +354,7 @@ def _changes(rows: list[PatientCourse], kb: KnowledgeBase) -> list[ChangeRow]:
                 name=sub.name if sub else f"{instrument} {subscale}",
                 unit=sub.unit if sub else "",
                 change=mean_interval(items),
+                exploratory=bool(inst and sub and (inst.exploratory or sub.exploratory)),
             )
         )
     rank = {d: i for i, d in enumerate(domain_order)}
@@ -479,6 +487,7 @@ def report_context(report: ClinicReport, *, charts: bool = True) -> dict[str, An
             {
                 "domain": c.domain,
                 "name": c.name,
+                "exploratory": c.exploratory,
                 "unit": c.unit,
                 "n": c.change.n,
                 "mean": mean,
