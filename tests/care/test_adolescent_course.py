@@ -27,6 +27,8 @@ from acuknee.records.models import (
     TreatmentConsent,
     TreatmentSession,
 )
+from acuknee.research.models import CourseOutcome
+from acuknee.research.refresh import refresh
 from tests.care.builders import days_ago, session_on
 from tests.care.test_adapters import api_get, api_post
 from tests.pages.conftest import login, synthetic_patient
@@ -160,3 +162,8 @@ def test_an_adolescents_osgood_schlatter_course_reads_alike_on_every_adapter(
     assert TreatmentSession.objects.filter(patient=teo).count() == 1
     sessions = api_get(alice, "/sessions", patient=teo.pk).json()["items"]
     assert [s["number"] for s in sessions] == [1]
+
+    # The research network counts the course as an adolescent's (it was once banded 18-39).
+    refresh(seed=1)
+    (row,) = CourseOutcome.objects.filter(clinic_id=teo.clinic_id).values("age_band", "cause")
+    assert row == {"age_band": "0-17", "cause": Cause.OSGOOD_SCHLATTER.value}

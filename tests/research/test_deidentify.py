@@ -20,12 +20,13 @@ from acuknee.research.cli import app
 from acuknee.research.deidentify import (
     DEFAULT_MAX_SHIFT_DAYS,
     ExportError,
+    age_bands,
     deidentify_courses,
     export,
     keyed,
     read_table,
 )
-from acuknee.research.schema import TABLES
+from acuknee.research.schema import AGE_BANDS, TABLES, age_band
 from acuknee.research.synth import iter_cohort, synthesize
 from acuknee.research.writers import cohort_tables, write_database
 
@@ -109,6 +110,17 @@ def test_the_same_secret_gives_the_same_offsets_and_another_secret_does_not(
     a, b, c = (pq.read_table(tmp_path / x / "research_course.parquet") for x in "abc")
     assert a.equals(b)
     assert a["start_date"] != c["start_date"]
+
+
+def test_every_age_has_one_band_alike_for_a_row_and_a_column() -> None:
+    """Children and adolescents apart (the clinic treats them; they were once counted as
+    18-39), then 18-39, ten-year bands and 90+, the same whether one row is banded (refresh)
+    or a whole column (export, synthetic cohorts)."""
+    ages = np.arange(0, 121)
+    assert list(age_bands(ages)) == [age_band(int(a)) for a in ages]
+    edges = [age_band(a) for a in (0, 14, 17, 18, 39, 40, 89, 90, 104)]
+    assert edges == ["0-17", "0-17", "0-17", "18-39", "18-39", "40-49", "80-89", "90+", "90+"]
+    assert {age_band(int(a)) for a in ages} == set(AGE_BANDS)
 
 
 def test_ages_over_89_are_grouped_and_the_age_column_dropped() -> None:

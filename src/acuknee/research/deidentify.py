@@ -41,7 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from acuknee.research.schema import AGE_BANDS, COURSE_COLUMNS, TABLES, Column
+from acuknee.research.schema import AGE_BANDS, COURSE_COLUMNS, TABLES, Column, age_band_codes
 
 Format = Literal["parquet", "csv", "both"]
 QUASI_IDENTIFIERS = tuple(c.name for c in COURSE_COLUMNS if c.quasi_identifier)
@@ -93,9 +93,9 @@ class ExportReport:
 
 
 def age_bands(age: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """``schema.age_band`` vectorised (18-39, ten-year bands, 90+)."""
-    codes = np.clip(age.astype(np.int64) // 10 - 3, 0, len(AGE_BANDS) - 1)
-    return np.asarray(AGE_BANDS, dtype=object)[codes]
+    """``schema.age_band`` for a column of ages."""
+    result: np.ndarray[Any, Any] = np.asarray(AGE_BANDS, dtype=object)[age_band_codes(age)]
+    return result
 
 
 def keyed(course_ids: Sequence[int], secret: bytes, max_shift_days: int) -> tuple[Any, Any]:

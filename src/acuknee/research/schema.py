@@ -10,7 +10,7 @@ the clinical core's (``acuknee.clinical.evaluate``), stored, never recomputed in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["bigint", "int", "float", "bool", "text", "date"]
 
@@ -46,17 +46,30 @@ DOMAIN_MEASURES: tuple[DomainMeasure, ...] = (
 SEXES = ("female", "male", "other", "unknown")
 METHODS = ("manual", "electro", "laser")
 VERDICTS = ("responder", "non_responder", "not_evaluable")
-AGE_BANDS = ("18-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90+")
-"""Ten-year bands from 40; 90 and over grouped, as HIPAA Safe Harbor requires for ages over 89."""
+AGE_BANDS = ("0-17", "18-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90+")
+"""Children and adolescents apart (the clinic treats them: Osgood-Schlatter disease at 10 to 17,
+consent by a parent or guardian under 16; they were once counted as 18-39), 18-39, ten-year
+bands from 40, and 90 and over grouped, as HIPAA Safe Harbor requires for ages over 89."""
 
 
 def age_band(age: int) -> str:
+    if age < 18:
+        return "0-17"
     if age >= 90:
         return "90+"
     if age < 40:
         return "18-39"
     low = age // 10 * 10
     return f"{low}-{low + 9}"
+
+
+def age_band_codes(ages: Any) -> Any:
+    """``age_band`` for a column of ages: each one's index in ``AGE_BANDS`` (numpy ints)."""
+    import numpy as np
+
+    age = np.asarray(ages, dtype=np.int64)
+    adult = np.clip(age // 10 - 3, 0, len(AGE_BANDS) - 2) + 1
+    return np.where(age < 18, 0, adult)
 
 
 def _domain_columns() -> list[Column]:

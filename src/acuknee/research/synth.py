@@ -60,7 +60,7 @@ import numpy as np
 import numpy.typing as npt
 
 from acuknee.clinical import load_knowledge
-from acuknee.research.schema import AGE_BANDS, COURSE_COLUMNS, SEXES, VERDICTS
+from acuknee.research.schema import AGE_BANDS, COURSE_COLUMNS, SEXES, VERDICTS, age_band_codes
 
 BLOCK = 100_000
 """Rows per independently seeded block (and per chunk of ``iter_cohort``)."""
@@ -594,8 +594,9 @@ def _block(
 
 
 def _age_band_codes(age: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """``schema.age_band`` vectorised: 18-39, then ten-year bands, 90+."""
-    return np.clip(age // 10 - 3, 0, len(AGE_BANDS) - 1)
+    """``schema.age_band`` vectorised (``schema.age_band_codes``)."""
+    codes: npt.NDArray[np.int64] = age_band_codes(age)
+    return codes
 
 
 def iter_cohort(
