@@ -51,7 +51,7 @@ SQLITE_UP_TO = 100_000
 """The app's SQLite side is measured up to this size (writing 1M courses takes minutes)."""
 QUICK_SIZES = (10_000,)
 CLINICS = 50
-DOMAINS = ("pain", "function", "inflammation", "relaxation", "circulation")
+DOMAINS = ("pain", "function", "inflammation", "relaxation", "skin_temperature")
 Z = 1.96
 
 
@@ -127,7 +127,7 @@ def synthetic_tables(
         "function": 12,
         "inflammation": 0.8,
         "relaxation": 2.5,
-        "circulation": 0.4,
+        "skin_temperature": 0.4,
     }
     for domain, sd in scales.items():
         measured = rng.random(n) < (0.9 if domain in ("pain", "function") else 0.4)

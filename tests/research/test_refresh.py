@@ -159,3 +159,24 @@ def test_a_record_the_core_cannot_read_is_counted_not_guessed(demo: None) -> Non
     summary = refresh(today=TODAY, seed=1)
     assert summary.skipped["with an intake or plan the core cannot read"] == 1
     assert summary.courses == len(signed) - 1
+
+
+def test_each_pooled_measure_is_in_the_domain_and_of_the_evidence_the_knowledge_base_gives() -> (
+    None
+):
+    """A pooled measure's domain and its exploratory label are the knowledge base's: knee skin
+    temperature was pooled as "circulation", which instruments.toml says no validated measure
+    exists for (skin temperature is an exploratory marker of inflammation, Denoble 2010)."""
+    from acuknee.clinical import load_knowledge
+    from acuknee.research.schema import DOMAIN_MEASURES
+
+    kb = load_knowledge()
+    for m in DOMAIN_MEASURES:
+        inst = kb.instruments[m.instrument]
+        sub = next(s for s in inst.subscales if s.id == m.subscale)
+        assert sub.domain is not None, m
+        assert m.domain == sub.domain.value, m
+        assert m.exploratory == (inst.exploratory or sub.exploratory), m
+    assert "circulation" not in {m.domain for m in DOMAIN_MEASURES}
+    prefixes = [m.prefix for m in DOMAIN_MEASURES]
+    assert len(prefixes) == len(set(prefixes))

@@ -220,7 +220,7 @@ def _visit(c: dict[str, Any], i: int, when: str) -> dict[str, dict[str, float | 
         found["knee_circumference"] = {"affected_cm": 40.0 + circumference, "other_cm": 40.0}
     if (pss := value("relaxation")) is not None:
         found["pss4"] = _pss4(pss)
-    if (skin := value("circulation")) is not None:
+    if (skin := value("skin_temperature")) is not None:
         found["skin_temperature"] = {"affected_c": 30.0 + skin, "other_c": 30.0}
     return found
 
@@ -275,7 +275,7 @@ def test_verdicts_agree_with_the_clinical_core(cohort_50k: Cohort) -> None:
         for domain, key in [
             ("inflammation", ("knee_circumference", "difference")),
             ("relaxation", ("pss4", "total")),
-            ("circulation", ("skin_temperature", "difference")),
+            ("skin_temperature", ("skin_temperature", "difference")),
         ]:
             stored_improvement = c[f"{domain}_improvement"][i]
             if key in measures and measures[key].improvement is not None:

@@ -63,7 +63,8 @@ DIMENSIONS: tuple[str, ...] = (
 )
 """Breakdowns in ``outcomes.sql``'s GROUPING SETS (plus ``all``, the whole network)."""
 
-DOMAINS: tuple[str, ...] = tuple(m.domain for m in DOMAIN_MEASURES)
+DOMAINS: tuple[str, ...] = tuple(m.prefix for m in DOMAIN_MEASURES)
+"""The pooled measures' column prefixes: a domain's, or a second measure's (skin temperature)."""
 SESSIONS_BANDS = ("0", "1-4", "5-8", "9-12", "13+")
 """Sessions attended, banded in ``outcomes.sql`` (a reporting choice, not a clinical one)."""
 

@@ -96,10 +96,10 @@ def _outcome_columns(evaluation: Evaluation | None) -> dict[str, Any]:
         mic = None
         if m is not None and m.mic.status in ("reached", "not_reached"):
             mic = m.mic.status == "reached"
-        out[f"{dm.domain}_baseline"] = m.baseline if m else None
-        out[f"{dm.domain}_final"] = m.follow_up if m else None
-        out[f"{dm.domain}_improvement"] = m.improvement if m else None
-        out[f"{dm.domain}_mic_reached"] = mic
+        out[f"{dm.prefix}_baseline"] = m.baseline if m else None
+        out[f"{dm.prefix}_final"] = m.follow_up if m else None
+        out[f"{dm.prefix}_improvement"] = m.improvement if m else None
+        out[f"{dm.prefix}_mic_reached"] = mic
     nrs = _measure(evaluation, *PAIN_NRS)
     out["pain_nrs_baseline"] = nrs.baseline if nrs else None
     out["pain_nrs_final"] = nrs.follow_up if nrs else None

@@ -26,13 +26,28 @@ class Column:
 
 @dataclass(frozen=True)
 class DomainMeasure:
-    """The one measure that stands for a domain in pooled analyses."""
+    """A measure pooled for a domain: its columns are named by ``prefix`` (the domain, or
+    ``column`` for a second measure of one)."""
 
     domain: str
     instrument: str
     subscale: str
     unit: str
     exploratory: bool = False
+    column: str = ""
+
+    @property
+    def prefix(self) -> str:
+        return self.column or self.domain
+
+    @property
+    def named(self) -> str:
+        """The domain, with the measure's name where it is not the domain's own measure."""
+        return f"{self.domain}, {self.column.replace('_', ' ')}" if self.column else self.domain
+
+    @property
+    def label(self) -> str:
+        return f"{self.named} (exploratory)" if self.exploratory else self.named
 
 
 DOMAIN_MEASURES: tuple[DomainMeasure, ...] = (
@@ -40,8 +55,19 @@ DOMAIN_MEASURES: tuple[DomainMeasure, ...] = (
     DomainMeasure("function", "koos", "adl", "KOOS ADL score (0-100)"),
     DomainMeasure("inflammation", "knee_circumference", "difference", "cm"),
     DomainMeasure("relaxation", "pss4", "total", "PSS-4 points (0-16)"),
-    DomainMeasure("circulation", "skin_temperature", "difference", "degC", exploratory=True),
+    DomainMeasure(
+        "inflammation",
+        "skin_temperature",
+        "difference",
+        "degC",
+        exploratory=True,
+        column="skin_temperature",
+    ),
 )
+"""No validated clinical measure of knee circulation exists, so none is pooled; knee skin
+temperature is an exploratory marker of inflammation (instruments.toml [[domain]], Denoble
+2010), pooled apart from the circumference under its own columns. It was pooled as
+"circulation" until 2026-12-08, against what every other part of acuknee says."""
 
 SEXES = ("female", "male", "other", "unknown")
 METHODS = ("manual", "electro", "laser")
@@ -75,20 +101,20 @@ def age_band_codes(ages: Any) -> Any:
 def _domain_columns() -> list[Column]:
     columns: list[Column] = []
     for m in DOMAIN_MEASURES:
-        note = " (exploratory)" if m.exploratory else ""
+        p, named = m.prefix, m.named
         columns += [
-            Column(f"{m.domain}_baseline", "float", f"{m.domain}{note}: baseline, {m.unit}", True),
-            Column(f"{m.domain}_final", "float", f"{m.domain}: last follow-up, {m.unit}", True),
+            Column(f"{p}_baseline", "float", f"{m.label}: baseline, {m.unit}", True),
+            Column(f"{p}_final", "float", f"{named}: last follow-up, {m.unit}", True),
             Column(
-                f"{m.domain}_improvement",
+                f"{p}_improvement",
                 "float",
-                f"{m.domain}: improvement from baseline, {m.unit}, positive is better",
+                f"{named}: improvement from baseline, {m.unit}, positive is better",
                 True,
             ),
             Column(
-                f"{m.domain}_mic_reached",
+                f"{p}_mic_reached",
                 "bool",
-                f"{m.domain}: the improvement reaches the measure's minimal important change",
+                f"{named}: the improvement reaches the measure's minimal important change",
                 True,
             ),
         ]

@@ -564,7 +564,7 @@ def _block(
         "function": (koos_adl0, koos_adl1, True, t.mic_function, np.ones(n, dtype=bool)),
         "inflammation": (circ0, circ1, False, None, circ),
         "relaxation": (pss0, pss1, False, None, pss),
-        "circulation": (skin0, skin1, False, None, skin),
+        "skin_temperature": (skin0, skin1, False, None, skin),
     }
     for domain, (before, after, better_up, mic, measured) in measures.items():
         b = np.where(measured, before, nan)

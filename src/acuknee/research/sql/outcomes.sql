@@ -78,10 +78,10 @@ g AS (
         SUM(relaxation_sum) AS relaxation_sum,
         SUM(relaxation_sumsq) AS relaxation_sumsq,
         SUM(relaxation_mic) AS relaxation_mic,
-        SUM(circulation_n) AS circulation_n,
-        SUM(circulation_sum) AS circulation_sum,
-        SUM(circulation_sumsq) AS circulation_sumsq,
-        SUM(circulation_mic) AS circulation_mic
+        SUM(skin_temperature_n) AS skin_temperature_n,
+        SUM(skin_temperature_sum) AS skin_temperature_sum,
+        SUM(skin_temperature_sumsq) AS skin_temperature_sumsq,
+        SUM(skin_temperature_mic) AS skin_temperature_mic
     FROM fine
     GROUP BY GROUPING SETS (
         (), (clinic_id), (region), (cause), (severity_band), (age_band), (sex), (diabetes),
@@ -162,13 +162,13 @@ SELECT
         SQRT(GREATEST(relaxation_sumsq - relaxation_sum * relaxation_sum / relaxation_n, 0) / (relaxation_n - 1) / relaxation_n)
     END AS relaxation_se,
     relaxation_mic,
-    circulation_n,
-    circulation_sum / NULLIF(circulation_n, 0) AS circulation_mean,
-    CASE WHEN circulation_n > 1 THEN
-        SQRT(GREATEST(circulation_sumsq - circulation_sum * circulation_sum / circulation_n, 0) / (circulation_n - 1))
-    END AS circulation_sd,
-    CASE WHEN circulation_n > 1 THEN
-        SQRT(GREATEST(circulation_sumsq - circulation_sum * circulation_sum / circulation_n, 0) / (circulation_n - 1) / circulation_n)
-    END AS circulation_se,
-    circulation_mic
+    skin_temperature_n,
+    skin_temperature_sum / NULLIF(skin_temperature_n, 0) AS skin_temperature_mean,
+    CASE WHEN skin_temperature_n > 1 THEN
+        SQRT(GREATEST(skin_temperature_sumsq - skin_temperature_sum * skin_temperature_sum / skin_temperature_n, 0) / (skin_temperature_n - 1))
+    END AS skin_temperature_sd,
+    CASE WHEN skin_temperature_n > 1 THEN
+        SQRT(GREATEST(skin_temperature_sumsq - skin_temperature_sum * skin_temperature_sum / skin_temperature_n, 0) / (skin_temperature_n - 1) / skin_temperature_n)
+    END AS skin_temperature_se,
+    skin_temperature_mic
 FROM r

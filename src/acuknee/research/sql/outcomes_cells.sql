@@ -42,12 +42,12 @@ c AS (
         rc.function_improvement AS function_x,
         rc.inflammation_improvement AS inflammation_x,
         rc.relaxation_improvement AS relaxation_x,
-        rc.circulation_improvement AS circulation_x,
+        rc.skin_temperature_improvement AS skin_temperature_x,
         CASE WHEN rc.pain_mic_reached THEN 1 ELSE 0 END AS pain_mic,
         CASE WHEN rc.function_mic_reached THEN 1 ELSE 0 END AS function_mic,
         CASE WHEN rc.inflammation_mic_reached THEN 1 ELSE 0 END AS inflammation_mic,
         CASE WHEN rc.relaxation_mic_reached THEN 1 ELSE 0 END AS relaxation_mic,
-        CASE WHEN rc.circulation_mic_reached THEN 1 ELSE 0 END AS circulation_mic
+        CASE WHEN rc.skin_temperature_mic_reached THEN 1 ELSE 0 END AS skin_temperature_mic
     FROM research_course rc
     LEFT JOIN ae ON ae.course_id = rc.course_id
     {where}
@@ -82,10 +82,10 @@ c AS (
         SUM(relaxation_x) AS relaxation_sum,
         SUM(relaxation_x * relaxation_x) AS relaxation_sumsq,
         SUM(relaxation_mic) AS relaxation_mic,
-        COUNT(circulation_x) AS circulation_n,
-        SUM(circulation_x) AS circulation_sum,
-        SUM(circulation_x * circulation_x) AS circulation_sumsq,
-        SUM(circulation_mic) AS circulation_mic
+        COUNT(skin_temperature_x) AS skin_temperature_n,
+        SUM(skin_temperature_x) AS skin_temperature_sum,
+        SUM(skin_temperature_x * skin_temperature_x) AS skin_temperature_sumsq,
+        SUM(skin_temperature_mic) AS skin_temperature_mic
     FROM c
     GROUP BY
         clinic_id, clinic_region, cause, severity_stored, age_band, sex,
