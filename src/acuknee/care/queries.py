@@ -187,7 +187,7 @@ def intake_draft(patient: Patient, user: Any) -> IntakeDraft | None:
 
 def draft_cutoff(now: dt.datetime | None = None) -> dt.datetime:
     """The oldest save an intake draft may have and still be resumed."""
-    days = int(getattr(settings, "ACUKNEE_INTAKE_DRAFT_DAYS", 7))
+    days = settings.ACUKNEE_INTAKE_DRAFT_DAYS  # its default is the config's alone
     return (now or timezone.now()) - dt.timedelta(days=days)
 
 
