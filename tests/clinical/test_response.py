@@ -345,6 +345,77 @@ def test_pain_rating_uses_its_first_mcid_entry() -> None:
     assert mic.sources == ["instr_farrar2001"]
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "reached"),
+    [
+        (3, 2, True),  # 1 point, a third: the 30 % reaches it
+        (1, 0, True),  # pain-free from 1
+        (2, 1, True),
+        (4, 3, False),  # 1 point, 25 %: neither
+        (8, 6, True),  # 2 points, 25 %: the points reach it
+        (10, 9, False),
+        (5, 4, False),
+    ],
+)
+def test_pain_reaches_its_mcid_by_two_points_or_thirty_percent_of_baseline(
+    before: int, after: int, reached: bool
+) -> None:
+    """Farrar 2001: "a reduction of approximately two points or a reduction of approximately
+    30%" on the 0-10 rating is clinically important; either one reaches it."""
+    evaluation = evaluate(
+        course(
+            {"pain_nrs": {"average_last_week": before}},
+            {"pain_nrs": {"average_last_week": after}},
+        ),
+        KB,
+    )
+    mic = measure(evaluation, "pain_nrs", "average_last_week").mic
+    assert mic.status == ("reached" if reached else "not_reached")
+    assert mic.relative_reached is ((before - after) / before * 100 >= 30)
+    assert mic.applied == pytest.approx(min(2.0, before * 0.3))
+    assert "against 2 or 30 % of baseline" in mic.text
+
+
+def test_the_relative_form_cannot_be_met_from_a_baseline_of_zero() -> None:
+    evaluation = evaluate(
+        course({"pain_nrs": {"average_last_week": 0}}, {"pain_nrs": {"average_last_week": 0}}),
+        KB,
+    )
+    mic = measure(evaluation, "pain_nrs", "average_last_week").mic
+    assert (mic.status, mic.relative_reached, mic.applied) == ("not_reached", None, 2.0)
+
+
+def test_patient_global_reaches_its_mcii_by_its_absolute_or_its_relative_value() -> None:
+    """Tubach 2005 gives the MCII for absolute (-18.3 mm) and for relative (-39.0 %) changes."""
+    by_percent = evaluate(
+        course({"patient_global": {"global": 2}}, {"patient_global": {"global": 1}}), KB
+    )
+    by_points = evaluate(
+        course({"patient_global": {"global": 9}}, {"patient_global": {"global": 7}}), KB
+    )
+    neither = evaluate(
+        course({"patient_global": {"global": 5}}, {"patient_global": {"global": 4}}), KB
+    )
+    assert measure(by_percent, "patient_global", "global").mic.status == "reached"
+    assert measure(by_points, "patient_global", "global").mic.status == "reached"
+    assert measure(neither, "patient_global", "global").mic.status == "not_reached"
+
+
+def test_a_mic_without_a_relative_form_is_met_by_its_points_alone() -> None:
+    """KOOS pain's MIC (11.3) has no percent form: a large relative gain from a low score
+    below the points does not reach it."""
+    later = koos(3, 3) | {"P1": 2, "P2": 2, "P3": 2}  # 25 -> 33.3: a third better, 8.3 points
+    evaluation = evaluate(course({"koos": koos(3, 3)}, {"koos": later}), KB)
+    pain = measure(evaluation, "koos", "pain")
+    assert pain.percent_improvement is not None
+    assert pain.percent_improvement > 30
+    assert (pain.mic.status, pain.mic.relative_reached, pain.mic.applied) == (
+        "not_reached",
+        None,
+        pain.mic.threshold,
+    )
+
+
 def test_worsening_does_not_reach_the_mic() -> None:
     evaluation = evaluate(
         course({"pain_nrs": {"average_last_week": 4}}, {"pain_nrs": {"average_last_week": 7}}),

@@ -426,3 +426,36 @@ def test_another_clinics_practitioner_gets_404(patient: Patient, carol: User) ->
     assert client.get(outcomes_url(patient)).status_code == 404
     assert client.post(new_url(patient), reassessment(pain_nrs__current="2")).status_code == 404
     assert Measurement.objects.count() == 0
+
+
+def test_pain_a_third_lower_reaches_its_mcid_alike_on_the_page_the_chart_and_the_report(
+    patient: Patient, alice: User
+) -> None:
+    """Pain 3 -> 2 is 1 point but a third less: Farrar 2001's "about two points or about 30 %"
+    reaches the MCID. The verdict, the chart's band, its words and the progress report's
+    figure must all say so, not the band or the bar "below the MCID" beside a "reached"."""
+    from acuknee.reports.progress import build_patient_report
+
+    sign_plan(patient, alice)
+    measure(patient, START, "pain_nrs", {"current": 3, "average_last_week": 3})
+    measure(patient, FOLLOW_UP, "pain_nrs", {"current": 2, "average_last_week": 2})
+    response = login(alice).get(outcomes_url(patient))
+    pain = next(d for d in response.context["outcomes"].domains if d.domain == "pain")
+    average = next(r for r in pain.rows if r.name == "Average pain, last week")
+    assert average.mic_status == "reached"
+    assert average.mic_short == "MCID 2 or 30 % reached"
+    assert "against 2 or 30 % of baseline" in average.mic_text
+    spec = average.chart_spec
+    assert spec is not None
+    assert spec.band == pytest.approx((2.1, 3.0))  # 30 % of 3 below the baseline
+    assert "MCID 2 or 30 %; from this baseline MCID 0.9 (30 % of the baseline 3)" in (
+        spec.alt_text()
+    )
+    assert "MCID 2 or 30 % reached" in response.content.decode()
+    report = build_patient_report(patient, today=FOLLOW_UP)
+    assert report.glance is not None
+    glance = report.glance.rows[0]
+    assert glance.ratio is not None
+    assert glance.ratio >= 1
+    assert glance.mic == pytest.approx(0.9)
+    assert "MCID 0.9 (30 % of the baseline 3)" in glance.note()

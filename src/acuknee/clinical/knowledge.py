@@ -345,6 +345,8 @@ class Mic(Sourced):
     kind: Literal["mic", "mcid", "mcii", "mdc"]
     value: float
     relative_percent: float | None = None
+    """The same threshold as a percent of the baseline, where the source gives one: a change
+    that reaches either reaches the MIC (``response.mic_check``)."""
     population: str
 
 

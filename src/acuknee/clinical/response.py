@@ -107,9 +107,15 @@ class MicCheck(CoreModel):
     threshold: float | None = None
     """Improvement needed, in the measure's own unit."""
     relative_percent: float | None = None
+    """The MIC's relative form, when its source gives one: a percent improvement from baseline
+    that is as important as ``threshold`` (Farrar 2001: "about two points or about 30 %")."""
     relative_reached: bool | None = None
-    """Whether the percent improvement also reaches the MIC's relative value, when it has one.
-    Shown beside the verdict; the verdict itself uses the absolute value."""
+    """Whether the percent improvement reaches ``relative_percent`` (None without one, or with
+    a baseline of 0, which has no percent change)."""
+    applied: float | None = None
+    """The smallest improvement that reaches the MIC from this baseline, in the measure's unit:
+    ``threshold``, or that percent of the baseline where it is smaller. The band a chart draws
+    around the baseline, so the chart and the verdict agree."""
     population: str | None = None
     sources: list[str] = Field(default_factory=list)
     mdc: float | None = None
@@ -280,9 +286,20 @@ def _first(mics: Sequence[Mic], kinds: tuple[str, ...]) -> Mic | None:
     return next((m for m in mics if m.kind in kinds), None)
 
 
-def mic_check(sub: Subscale, improvement: float | None, percent: float | None) -> MicCheck:
+def mic_check(
+    sub: Subscale,
+    improvement: float | None,
+    percent: float | None,
+    baseline: float | None = None,
+) -> MicCheck:
     """Compare an improvement with the subscale's MIC (the first entry of kind mic, mcid or
     mcii, as stored with its population and source in instruments.toml; sign ignored).
+
+    Where the source gives the MIC both as a change in points and as a percent of baseline,
+    each is the MIC, and a change that reaches either reaches it: Farrar 2001 found "a
+    reduction of approximately two points or a reduction of approximately 30%" on the 0-10
+    pain scale, the percent alike at every baseline pain, and Tubach 2005 gives each MCII for
+    absolute and for relative changes. Pain from 3 to 2, a third less, reaches the MCID.
 
     An MDC is never used as an MIC: without an MIC the answer is "no established MIC", with the
     MDC (e.g. Gill 2022 for the chair-stand test) named separately."""
@@ -317,22 +334,28 @@ def mic_check(sub: Subscale, improvement: float | None, percent: float | None) -
         "sources": list(mic.source),
         **mdc_fields,
     }
+    against = _num(threshold)
+    if mic.relative_percent is not None:
+        against += f" or {_num(mic.relative_percent)} % of baseline"
     if improvement is None:
-        text = f"not evaluable: needs a value at both visits ({label} {_num(threshold)})"
+        text = f"not evaluable: needs a value at both visits ({label} {against})"
         return MicCheck.model_validate({"status": "not_evaluable", "text": text, **base})
-    reached = _at_least(improvement, threshold)
-    relative = None
-    if mic.relative_percent is not None and percent is not None:
-        relative = _at_least(percent, mic.relative_percent)
+    relative = applied = None
+    by = _num(improvement)
+    if mic.relative_percent is not None:
+        if percent is not None:
+            relative = _at_least(percent, mic.relative_percent)
+            by += f" ({_num(percent)} %)"
+        if baseline:
+            applied = min(threshold, abs(baseline) * mic.relative_percent / 100)
+    reached = _at_least(improvement, threshold) or bool(relative)
     verb = "reached" if reached else "not reached"
-    text = (
-        f"{label} {verb}: improvement of {_num(improvement)} against {_num(threshold)} "
-        f"({mic.population}){mdc_text}"
-    )
+    text = f"{label} {verb}: improvement of {by} against {against} ({mic.population}){mdc_text}"
     return MicCheck.model_validate(
         {
             "status": "reached" if reached else "not_reached",
             "relative_reached": relative,
+            "applied": threshold if applied is None else applied,
             "text": text,
             **base,
         }
@@ -386,7 +409,7 @@ def _measure_change(
         improvement=improvement,
         percent_change=percent,
         percent_improvement=percent_better,
-        mic=mic_check(sub, improvement, percent_better),
+        mic=mic_check(sub, improvement, percent_better, b),
         note=note,
     )
 

@@ -106,6 +106,11 @@ class TrendSpec:
     """Improvement that counts as important, in the measure's unit (from the core's MicCheck)."""
     mic_label: str = "MIC"
     """Which threshold it is (MIC, MCID, MCII), as the knowledge base names it."""
+    mic_relative: float | None = None
+    """The MIC's relative form (percent of the baseline), when its source gives one."""
+    mic_applied: float | None = None
+    """The smallest improvement that reaches the MIC from this baseline (the core's
+    ``MicCheck.applied``): the band's width; ``mic`` when None."""
     exploratory: bool = False
     no_band_text: str = "no established MIC"
     """Said where the band would be when there is none (no MIC, or no follow-up yet)."""
@@ -119,11 +124,38 @@ class TrendSpec:
     @property
     def band(self) -> tuple[float, float] | None:
         """The MIC band (low, high edge), clipped to the scale; None without a baseline or MIC."""
-        if self.baseline is None or self.mic is None:
+        width = self.band_width
+        if self.baseline is None or width is None:
             return None
-        edge = self.baseline + (self.mic if self.higher_is_better else -self.mic)
+        edge = self.baseline + (width if self.higher_is_better else -width)
         low, high = sorted((self.baseline, edge))
         return max(low, self.low), min(high, self.high)
+
+    @property
+    def band_width(self) -> float | None:
+        return self.mic if self.mic_applied is None else self.mic_applied
+
+    @property
+    def mic_stated(self) -> str:
+        """The MIC as its source states it: 'MCID 2', 'MCID 2 or 30 %'."""
+        stated = f"{self.mic_label} {_num(self.mic, self.decimals)}"
+        if self.mic_relative is not None:
+            stated += f" or {_num(self.mic_relative)} %"
+        return stated
+
+    @property
+    def mic_from_baseline(self) -> str:
+        """The MIC this chart's band applies, saying so when it is the relative form: 'MCID 2',
+        'MCID 0.9 (30 % of the baseline 3)'."""
+        width = self.band_width
+        if width is None:
+            return ""
+        if self.mic is not None and self.mic_relative is not None and width < self.mic - 1e-9:
+            return (
+                f"{self.mic_label} {_num(width)} ({_num(self.mic_relative)} % of the baseline "
+                f"{_num(self.baseline, self.decimals)})"
+            )
+        return f"{self.mic_label} {_num(width, self.decimals)}"
 
     def alt_text(self) -> str:
         """What the chart says, in words, for screen readers and text extraction."""
@@ -133,9 +165,11 @@ class TrendSpec:
         values = "; ".join(
             f"{day.isoformat()}: {_num(value, self.decimals)}" for day, value in self.points
         )
+        applied = self.mic_from_baseline
+        if applied and applied != self.mic_stated:
+            applied = f"{self.mic_stated}; from this baseline {applied}"
         band = (
-            f" {self.mic_label} {_num(self.mic, self.decimals)}: the grey band marks changes"
-            " smaller than that."
+            f" {applied}: the grey band marks changes smaller than that."
             if self.mic is not None
             else f" {self.no_band_text[:1].upper()}{self.no_band_text[1:]}."
         )
@@ -214,7 +248,7 @@ def draw_trend(ax: Axes, spec: TrendSpec) -> None:
         ax.text(
             end,  # type: ignore[arg-type]
             far,
-            f" {spec.mic_label} {_num(spec.mic, spec.decimals)}",
+            f" {spec.mic_stated}",
             ha="right",
             va="bottom" if spec.higher_is_better else "top",
             fontsize=FONT_SIZES["tick"],
@@ -358,7 +392,11 @@ class GlanceRow:
     change: float | None = None
     """Follow-up minus baseline, as recorded (shown where there is no MIC)."""
     mic: float | None = None
+    """The improvement that reaches the MIC from this baseline (the chart's band)."""
     mic_label: str = "MIC"
+    mic_text: str = ""
+    """How that MIC is stated ('MCID 0.9 (30 % of the baseline 3)'); the label and the value
+    when empty."""
     higher_is_better: bool = True
     exploratory: bool = False
     decimals: int = 1
@@ -395,7 +433,7 @@ class GlanceRow:
         unit = self.unit.split(" (")[0]  # "score", not "score (0-100)": the row is short
         return (
             f"{_num(ratio)} × {self.mic_label} ({_signed(self.improvement, self.decimals)} {unit}; "
-            f"{self.mic_label} {format_number(self.mic, self.decimals)})"
+            f"{self.mic_text or self.mic_label + ' ' + format_number(self.mic, self.decimals)})"
         )
 
 

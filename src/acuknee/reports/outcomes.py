@@ -166,7 +166,7 @@ class MeasureRow:
         spec = self.chart_spec
         if spec is not None and spec.mic is not None:
             verdict = _MIC_SHORT.get(self.mic_status, "not evaluable")
-            return f"{spec.mic_label} {format_number(spec.mic, spec.decimals)} {verdict}"
+            return f"{spec.mic_stated} {verdict}"
         if self.mic_status == "no_established_mic":
             return "no established MIC"
         return self.mic_text
@@ -381,7 +381,8 @@ def _spec(
     """The chart's data: the subscale's scale and direction, the MIC the core applied."""
     inst = kb.instruments[instrument]
     sub = next(s for s in inst.subscales if s.id == subscale)
-    threshold = mic.threshold if mic is not None and mic.kind is not None else None
+    given = mic is not None and mic.kind is not None
+    threshold = mic.threshold if given and mic is not None else None
     return TrendSpec(
         title=sub.name,
         unit=sub.unit,
@@ -391,6 +392,8 @@ def _spec(
         points=tuple(points),
         mic=threshold,
         mic_label=(mic.kind or "mic").upper() if mic is not None else "MIC",
+        mic_relative=mic.relative_percent if given and mic is not None else None,
+        mic_applied=mic.applied if given and mic is not None else None,
         exploratory=inst.exploratory or sub.exploratory,
         no_band_text=no_band_text,
         decimals=sub.decimals,

@@ -322,8 +322,9 @@ def _glance_row(
         state="ratio",
         change=change,
         improvement=improvement,
-        mic=spec.mic,
+        mic=spec.band_width,
         mic_label=spec.mic_label,
+        mic_text=spec.mic_from_baseline,
         **common,
     )
 
