@@ -39,6 +39,7 @@ from acuknee.care.queries import (
     current_consent,
     latest_data,
     latest_signed,
+    on_plan,
     standing_among,
     voided_flag,
     with_documents,
@@ -198,7 +199,7 @@ class Chart:
             referral_open=bool(self.open_referrals),
             plan_content=plan.content if plan is not None else None,
             plan_start=plan.start_date if plan is not None else None,
-            sessions_done=sum(1 for s in self.live_sessions if plan and s.plan_id == plan.pk),
+            sessions_done=len(on_plan(self.live_sessions, plan)),
             last_measured=self.last_measured(),
         )
 

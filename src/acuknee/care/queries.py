@@ -197,10 +197,32 @@ def signed_plan(patient: Patient) -> PlanRecord | None:
     return cast(PlanRecord | None, rows.order_by(*SIGNED_ORDER).first())
 
 
-def latest_signed(plans: Iterable[PlanRecord]) -> PlanRecord | None:
-    """``signed_plan`` over plans already loaded (a report prefetches a clinic's at once)."""
-    signed = [p for p in plans if p.status == PlanRecord.Status.SIGNED and not p.is_voided]
+def latest_signed(plans: Iterable[PlanRecord], by: dt.date | None = None) -> PlanRecord | None:
+    """``signed_plan`` over plans already loaded (a report prefetches a clinic's at once);
+    ``by``: the plan that was current on that day (signed by its end, clinic time), so a
+    report of a past period does not change when a later plan is signed."""
+    signed = [
+        p
+        for p in plans
+        if p.status == PlanRecord.Status.SIGNED
+        and not p.is_voided
+        and (by is None or timezone.localdate(p.signed_at or p.created_at) <= by)
+    ]
     return max(signed, key=lambda p: (p.signed_at or p.created_at, p.pk), default=None)
+
+
+S = TypeVar("S")
+
+
+def on_plan(sessions: Iterable[S], plan: PlanRecord | None) -> list[S]:
+    """The sessions of a course: those logged on its signed plan. A course of care is one
+    signed plan and the sessions given under it; sessions under an earlier plan are another
+    course's, so "7 of 10 planned", the sessions remaining, completion and drop-out are all
+    counted on the plan whose schedule they are read against, on every page, report and row
+    alike. ``sessions``: rows or briefs with a ``plan_id``, already filtered to live ones."""
+    if plan is None:
+        return []
+    return [s for s in sessions if getattr(s, "plan_id", None) == plan.pk]
 
 
 def latest_intake_id() -> Subquery:

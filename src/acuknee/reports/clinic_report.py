@@ -10,8 +10,9 @@ measure from ``acuknee.clinical.evaluate``, the cause and severity band from the
 Definitions (also printed in the report, so a reader knows what a figure means):
 
 - **treated**: a patient (not voided) with at least one session (not voided) dated in the period;
-- **completion**: of the treated patients whose signed plan's last scheduled session falls on or
-  before the period's end, those who attended at least the planned number of sessions by then;
+- **completion**: of the treated patients whose signed plan (the latest signed by the period's
+  end) has its last scheduled session on or before that end, those who attended at least the
+  planned number of sessions on that plan by then;
 - **responder rate**: of the treated patients evaluable at their latest follow-up on or before the
   period's end, those the core calls OMERACT-OARSI responders (Pham 2004). Patients not yet
   reassessed, and follow-ups the core cannot evaluate, are counted apart, never as failures;
@@ -31,7 +32,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 
-from acuknee.care.queries import course_from, latest_signed, live
+from acuknee.care.queries import course_from, latest_signed, live, on_plan
 from acuknee.care.queries import today as clinic_today
 from acuknee.clinical import (
     InvalidInput,
@@ -130,7 +131,7 @@ def _course(
     cause = assessment.get("likely_cause") or (plan.cause.value if plan.cause else None)
     severity = assessment.get("severity") or (plan.severity.value if plan.severity else None)
     last_session = max((v.date for v in plan.schedule if v.kind == "session"), default=None)
-    all_sessions = patient.report_sessions
+    all_sessions = on_plan(patient.report_sessions, plan_record)  # the course's, to the end
     row = PatientCourse(
         patient_id=patient.pk,
         record_number=patient.record_number,
@@ -239,14 +240,16 @@ def treated_courses(
             ),
             Prefetch(
                 "sessions",
-                live(TreatmentSession).filter(session_date__lte=end).only("id", "patient_id"),
+                live(TreatmentSession)
+                .filter(session_date__lte=end)
+                .only("id", "patient_id", "plan_id"),
                 to_attr="report_sessions",
             ),
         )
     )
     rows = []
     for patient in patients:
-        plan_record = latest_signed(patient.report_plans)
+        plan_record = latest_signed(patient.report_plans, by=end)  # the plan of the period
         if plan_record is None:  # sessions against a voided plan only: not a treated course
             continue
         rows.append(_course(patient, plan_record, by_patient[patient.pk], end, kb))

@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from acuknee.care.chart import Chart, ChartSession, chart_of
+from acuknee.care.queries import on_plan
 from acuknee.care.status import visit_states
 from acuknee.clinical import (
     Course,
@@ -305,6 +306,10 @@ class Outcomes:
     adverse_event_counts: list[tuple[str, int]] = field(default_factory=list)
     """(kind label, events) for each coded kind recorded, in the vocabulary's order."""
     attended: int = 0
+    """Live sessions of the course up to the day: on the signed plan (``care.queries.on_plan``),
+    or every one when there is no signed plan."""
+    sessions_logged: int = 0
+    """Every live session up to the day, under any plan."""
     planned: int | None = None
     planned_to_date: int | None = None
     reassessments_planned: list[dt.date] = field(default_factory=list)
@@ -321,11 +326,15 @@ class Outcomes:
     """The latest live measurement up to the day."""
     sessions_on_plan: int = 0
     """Live sessions logged on the signed plan up to the day (what its schedule is read by)."""
-    """Planned sessions whose date has passed and that were not logged."""
     sources: list[Source] = field(default_factory=list)
     error: str | None = None
     records: list[RecordedVisit] = field(default_factory=list)
     voided_count: int = 0
+
+    @property
+    def earlier_sessions(self) -> int:
+        """Live sessions up to the day under an earlier plan than the signed one."""
+        return self.sessions_logged - self.attended
 
     @property
     def charted(self) -> list[DomainView]:
@@ -562,6 +571,7 @@ def outcomes_context(
     view = Outcomes(patient=patient)
     sessions = chart.sessions_until(today)
     view.attended = len(sessions)
+    view.sessions_logged = len(sessions)
     view.adverse_events = _adverse_events(sessions, chart)
     view.adverse_event_counts = _counts_by_kind(view.adverse_events)
     record, plan = chart.signed_plan, chart.signed_content
@@ -577,7 +587,7 @@ def outcomes_context(
         view.planned_to_date = sum(
             1 for v in plan.schedule if v.kind == "session" and v.date <= today
         )
-        view.sessions_on_plan = sum(1 for s in sessions if s.plan_id == record.pk)
+        view.sessions_on_plan = view.attended = len(on_plan(sessions, record))
         states = visit_states(
             plan,
             record.start_date,

@@ -155,7 +155,10 @@ class PatientReport:
         o = self.outcomes
         if o is None:
             return "0"
-        return f"{o.attended} of {o.planned} planned" if o.planned else f"{o.attended}"
+        text = f"{o.attended} of {o.planned} planned" if o.planned else f"{o.attended}"
+        if o.earlier_sessions:
+            text += f"; {o.earlier_sessions} more under an earlier plan"
+        return text
 
 
 def _label(value: str) -> str:

@@ -30,7 +30,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from acuknee.care.queries import build_course, latest_intake, live, live_sessions, signed_plan
+from acuknee.care.queries import (
+    build_course,
+    latest_intake,
+    live,
+    live_sessions,
+    on_plan,
+    signed_plan,
+)
 from acuknee.clinical import (
     Evaluation,
     InvalidInput,
@@ -48,6 +55,7 @@ from acuknee.research.models import AdverseEventFact, CourseOutcome
 from acuknee.research.schema import DOMAIN_MEASURES, age_band
 
 PAIN_NRS = ("pain_nrs", "average_last_week")
+PATIENT_GLOBAL = ("patient_global", "global")
 
 
 @dataclass
@@ -103,6 +111,10 @@ def _outcome_columns(evaluation: Evaluation | None) -> dict[str, Any]:
     nrs = _measure(evaluation, *PAIN_NRS)
     out["pain_nrs_baseline"] = nrs.baseline if nrs else None
     out["pain_nrs_final"] = nrs.follow_up if nrs else None
+    # The third OMERACT-OARSI domain, so the verdict can be worked out again from the row.
+    global_ = _measure(evaluation, *PATIENT_GLOBAL)
+    out["patient_global_baseline"] = global_.baseline if global_ else None
+    out["patient_global_final"] = global_.follow_up if global_ else None
     return out
 
 
@@ -110,15 +122,20 @@ def course_row(
     patient: Patient, kb: KnowledgeBase, today: dt.date, summary: RefreshSummary
 ) -> _Course | None:
     """The patient's course as a research row, or None (with the reason counted) when there is
-    no course to pool: no intake, no signed plan, or a plan without protocol or method."""
-    intake_record = latest_intake(patient)
-    if intake_record is None:
+    no course to pool: no intake, no signed plan, or a plan without protocol or method.
+
+    The course is the signed plan, as on every page and report: the patient, cause and severity
+    of the intake it was planned from (a later intake that led to no plan does not relabel it),
+    and the sessions logged on it (``care.queries.on_plan``); sessions under an earlier plan
+    were another course's."""
+    if latest_intake(patient) is None:
         summary.skip("without an intake")
         return None
     plan_record = signed_plan(patient)
     if plan_record is None:
         summary.skip("without a signed plan")
         return None
+    intake_record = plan_record.intake
     try:
         intake = Intake.model_validate(intake_record.data)
         assessment = Assessment.model_validate(intake_record.assessment)
@@ -130,7 +147,7 @@ def course_row(
     if plan.protocol is None or plan.method is None:
         summary.skip("signed plan without protocol or method")
         return None
-    sessions: list[TreatmentSession] = list(live_sessions(patient, until=today))
+    sessions: list[TreatmentSession] = on_plan(live_sessions(patient, until=today), plan_record)
     planned_sessions = [v for v in plan.schedule if v.kind == "session"]
     planned = plan.number_of_sessions or len(planned_sessions)
     attended = len(sessions)
@@ -175,6 +192,7 @@ def course_row(
         "completed": attended >= planned,
         "dropped_out": dropped_out,
         "follow_up_weeks": follow_up_weeks,
+        "follow_up_date": evaluation.follow_ups[-1].date if evaluation else None,
         "verdict": verdict,
         "responder": None if verdict == "not_evaluable" else verdict == "responder",
         **_outcome_columns(evaluation),

@@ -32,6 +32,7 @@ from acuknee.care.queries import (
     affected_side,
     current_consent,
     next_session_number,
+    on_plan,
     pain_trend,
     session_problems,
     session_setting,
@@ -377,7 +378,7 @@ def sessions_context(chart: Chart) -> dict[str, Any]:
     listed = chart.sessions[-LATEST_SESSIONS:]
     consent = chart.consent
     kept = chart.live_sessions
-    attended = len(kept)
+    attended = len(on_plan(kept, plan))
     planned = content.number_of_sessions if content else None
     last = kept[-1] if kept else None
     return {
@@ -389,8 +390,10 @@ def sessions_context(chart: Chart) -> dict[str, Any]:
             "count": len(chart.sessions),
             "attended": attended,
             "planned": planned,
+            "earlier": len(kept) - attended,
+            "logged": len(kept),
             "last": SessionRow(last, chart.session_record(last)) if last is not None else None,
-            "voided": len(chart.sessions) - attended,
+            "voided": len(chart.sessions) - len(kept),
             "consent": consent,
             "consent_risks": _risk_labels(consent),
         }
