@@ -298,6 +298,45 @@ def test_unknown_chosen_measure_is_invalid_input_naming_the_choice() -> None:
     assert raised.value.field == "oarsi_pain"
 
 
+@pytest.mark.parametrize(
+    ("field", "instrument", "subscale"),
+    [
+        ("oarsi_pain", "skin_temperature", "difference"),  # exploratory, not pain
+        ("oarsi_pain", "koos", "adl"),  # a function subscale
+        ("oarsi_function", "timed_up_and_go", "time"),  # a performance test
+        ("oarsi_function", "knee_rom", "flexion"),  # a clinical sign
+        ("oarsi_patient_global", "pain_nrs", "current"),  # the patient's global rating only
+    ],
+)
+def test_a_measure_the_oarsi_domain_cannot_take_is_refused_with_what_it_takes(
+    field: str, instrument: str, subscale: str
+) -> None:
+    """The criteria's domains are the patient's pain, function and global assessment (Pham
+    2003): a knee cooling by 4 degrees named as "pain" once made a responder."""
+    named = MeasureRef(instrument=instrument, subscale=subscale)
+    with pytest.raises(InvalidInput) as refused:
+        evaluate(course({}, {}, **{field: named}), KB)
+    assert refused.value.field == field
+    assert "cannot feed the OMERACT-OARSI" in refused.value.problem
+
+
+@pytest.mark.parametrize(
+    ("field", "instrument", "subscale"),
+    [
+        ("oarsi_pain", "pain_nrs", "worst_last_week"),  # another patient-reported pain measure
+        ("oarsi_pain", "koos", "pain"),
+        ("oarsi_function", "koos_ps", "function"),
+        ("oarsi_patient_global", "patient_global", "global"),
+    ],
+)
+def test_a_patient_reported_measure_of_the_domain_may_be_named_for_it(
+    field: str, instrument: str, subscale: str
+) -> None:
+    named = MeasureRef(instrument=instrument, subscale=subscale)
+    evaluation = evaluate(course({}, {}, **{field: named}), KB)
+    assert evaluation.follow_ups
+
+
 # --- change per measure and the MIC -------------------------------------------------------------
 
 

@@ -500,6 +500,11 @@ class ResponderDomain(CoreModel):
     name: str
     high_improvement: bool = False
     measures: Annotated[list[MeasureRef], Field(min_length=1)]
+    accepts: list[Literal["questionnaire", "rating", "performance", "clinical"]] = Field(
+        default_factory=list
+    )
+    """Instrument kinds whose validated subscales of this outcome domain a course may name in
+    place of ``measures`` (patient-reported ones); empty: only ``measures``."""
 
 
 class ResponderCriteria(Sourced):

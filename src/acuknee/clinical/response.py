@@ -36,6 +36,7 @@ from acuknee.clinical.knowledge import (
     MeasureRef,
     Mic,
     ResponderCriteria,
+    ResponderDomain,
     Source,
     Subscale,
     load_knowledge,
@@ -234,6 +235,11 @@ def _subscale(kb: KnowledgeBase, ref: MeasureRef) -> Subscale | None:
 
 
 def _check_choices(course: Course, kb: KnowledgeBase) -> None:
+    """A measure named for an OMERACT-OARSI domain must be one the criteria's domain can take
+    (``response.toml``: its own measures, or a validated patient-reported measure of that
+    outcome domain): skin temperature named as "pain", or a timed test as "function", would
+    give a responder verdict the criteria never defined."""
+    domains: dict[str, ResponderDomain] = {d.id: d for d in _criteria(kb).domains}
     for field in ("oarsi_pain", "oarsi_function", "oarsi_patient_global"):
         ref: MeasureRef | None = getattr(course, field)
         if ref is None:
@@ -243,6 +249,31 @@ def _check_choices(course: Course, kb: KnowledgeBase) -> None:
             raise InvalidInput(field, f"unknown measure {ref.instrument}.{ref.subscale}")
         if sub.range_max <= sub.range_min:
             raise InvalidInput(field, f"{ref.instrument}.{ref.subscale} has no range to normalise")
+        domain = domains.get(field.removeprefix("oarsi_"))
+        if domain is not None and not _accepted(kb, domain, ref, sub):
+            allowed = ", ".join(f"{m.instrument}.{m.subscale}" for m in domain.measures)
+            if domain.accepts:
+                allowed += (
+                    f", or another validated {domain.id} measure the patient reports "
+                    f"({' or '.join(domain.accepts)})"
+                )
+            raise InvalidInput(
+                field,
+                f"{ref.instrument}.{ref.subscale} cannot feed the OMERACT-OARSI "
+                f"{domain.name.lower()} domain; it takes {allowed}",
+            )
+
+
+def _accepted(kb: KnowledgeBase, domain: ResponderDomain, ref: MeasureRef, sub: Subscale) -> bool:
+    if ref in domain.measures:
+        return True
+    inst = kb.instruments[ref.instrument]
+    return (
+        inst.kind in domain.accepts
+        and sub.domain is not None
+        and sub.domain.value == domain.id
+        and not (inst.exploratory or sub.exploratory)
+    )
 
 
 _SCORED: Kept[tuple[str, tuple[tuple[str, float | None], ...]], tuple[object, Scores]] = Kept(2048)
