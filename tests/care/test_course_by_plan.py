@@ -159,3 +159,15 @@ def test_the_research_row_keeps_patient_global_and_the_follow_up_date(
     assert (row.patient_global_baseline, row.patient_global_final) == (7, 4)
     assert row.follow_up_date == days_ago(20)
     assert (row.pain_nrs_baseline, row.pain_nrs_final) == (7, 3)
+
+
+def test_a_progress_report_dated_in_the_past_reads_the_plan_of_that_day(
+    patient: Patient, two_plans: tuple[PlanRecord, PlanRecord]
+) -> None:
+    first, _ = two_plans
+    planned = Plan.model_validate(first.content).number_of_sessions
+    report = build_patient_report(patient, today=days_ago(40))
+    assert report.plan_record == first
+    assert report.sessions_text == f"{EARLIER} of {planned} planned"
+    assert report.outcomes is not None
+    assert report.outcomes.sessions_on_plan == EARLIER

@@ -121,6 +121,14 @@ class Chart:
         """``care.queries.signed_plan``: the latest signed live plan."""
         return latest_signed(self.plans)
 
+    def plan_on(self, day: dt.date) -> tuple[PlanRecord | None, Plan | None]:
+        """The plan current on ``day`` (the latest signed by then) and its content: the signed
+        plan itself unless a later one was signed after ``day`` (a report dated in the past)."""
+        record = latest_signed(self.plans, by=day)
+        if record is self.signed_plan:
+            return record, self.signed_content
+        return record, Plan.model_validate(record.content) if record is not None else None
+
     @cached_property
     def signed_content(self) -> Plan | None:
         """The signed plan's content as the core's ``Plan`` (validated once per chart)."""

@@ -191,24 +191,35 @@ def draft_cutoff(now: dt.datetime | None = None) -> dt.datetime:
     return (now or timezone.now()) - dt.timedelta(days=days)
 
 
-def signed_plan(patient: Patient) -> PlanRecord | None:
-    """The patient's current signed plan (the latest signed, not voided)."""
+def signed_plan(patient: Patient, by: dt.date | None = None) -> PlanRecord | None:
+    """The patient's current signed plan (the latest signed, not voided); ``by``: the one that
+    was current on that day (``latest_signed``), for a report dated in the past."""
     rows = live(patient.plans.all()).filter(status=PlanRecord.Status.SIGNED)
+    if by is not None:
+        return latest_signed(rows, by=by)
     return cast(PlanRecord | None, rows.order_by(*SIGNED_ORDER).first())
 
 
 def latest_signed(plans: Iterable[PlanRecord], by: dt.date | None = None) -> PlanRecord | None:
     """``signed_plan`` over plans already loaded (a report prefetches a clinic's at once);
-    ``by``: the plan that was current on that day (signed by its end, clinic time), so a
-    report of a past period does not change when a later plan is signed."""
+    ``by``: the plan that was current on that day, so a report of a past period does not change
+    when a later plan is signed."""
     signed = [
         p
         for p in plans
         if p.status == PlanRecord.Status.SIGNED
         and not p.is_voided
-        and (by is None or timezone.localdate(p.signed_at or p.created_at) <= by)
+        and (by is None or _in_force(p) <= by)
     ]
     return max(signed, key=lambda p: (p.signed_at or p.created_at, p.pk), default=None)
+
+
+def _in_force(plan: PlanRecord) -> dt.date:
+    """The day a signed plan became the course's plan: the day it was signed (clinic time) or,
+    for a course recorded after the fact (a plan signed today for sessions already given), the
+    day it starts, whichever is earlier."""
+    signed = timezone.localdate(plan.signed_at or plan.created_at)
+    return min(signed, plan.start_date) if plan.start_date else signed
 
 
 S = TypeVar("S")

@@ -226,6 +226,7 @@ def treated_courses(
                     "id",
                     "patient_id",
                     "content",
+                    "start_date",
                     "signed_at",
                     "created_at",
                     "status",

@@ -574,7 +574,7 @@ def outcomes_context(
     view.sessions_logged = len(sessions)
     view.adverse_events = _adverse_events(sessions, chart)
     view.adverse_event_counts = _counts_by_kind(view.adverse_events)
-    record, plan = chart.signed_plan, chart.signed_content
+    record, plan = chart.plan_on(today)
     view.records = recorded_visits(chart.measurements, kb)
     measured = [
         v.date
