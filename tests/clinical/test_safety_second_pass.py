@@ -227,19 +227,37 @@ def test_a_plan_override_of_a_forbidden_point_is_refused_by_the_core(kb: Knowled
     assert override_refusals("ST36", LEFT, screening, kb) == []
 
 
-def test_lower_abdominal_points_are_blocked_only_in_the_first_trimester(kb: KnowledgeBase) -> None:
+@pytest.mark.parametrize("weeks", [4, 12, 13, 24, 38])
+@pytest.mark.parametrize("code", ["CV3", "CV4", "CV12", "KI13", "ST28", "ST21"])
+def test_every_abdominal_point_is_blocked_at_every_week_of_pregnancy(
+    kb: KnowledgeBase, weeks: int, code: str
+) -> None:
+    """WHO 1999 names the lower abdomen in the first trimester and the upper abdomen after
+    it; the ASAP guidance the pregnancy rule cites avoids abdominal points throughout
+    pregnancy, so the lower abdomen over the growing uterus is never needled (CV4 at week 38
+    once passed)."""
+    screening = screen(patient({"pregnant": True, "pregnancy_weeks": weeks}, sex="female"), kb)
+    blocks = screening.point_blocks(code, BOTH)
+    assert blocks
+    assert not any(b.overridable for b in blocks)
+    assert "goldfields_asap" in rule(screening, _trimester_rule(weeks)).sources
+
+
+def _trimester_rule(weeks: int) -> str:
+    return "pregnancy_first_trimester" if weeks < 13 else "pregnancy_after_first_trimester"
+
+
+def test_no_override_lifts_the_popliteal_block_of_a_pulsatile_mass(kb: KnowledgeBase) -> None:
+    """Its own message: "do not needle ... even after the vascular referral" (a popliteal
+    artery aneurysm: Kao 2002's pseudoaneurysm after needling)."""
+    screening = screen(patient({}, red_flags={"pulsatile_popliteal_mass": True}), kb)
+    for code in ("BL39", "BL40", "KI10"):
+        assert override_refusals(code, LEFT, screening, kb)
+
+
+def test_the_first_trimester_rule_cites_its_own_source(kb: KnowledgeBase) -> None:
     early = screen(patient({"pregnant": True, "pregnancy_weeks": 12}, sex="female"), kb)
-    later = screen(patient({"pregnant": True, "pregnancy_weeks": 13}, sex="female"), kb)
-    assert early.point_blocks("CV4", BOTH)
-    assert not later.point_blocks("CV4", BOTH)
     assert "tommys_first_trimester" in rule(early, "pregnancy_first_trimester").sources
-
-
-def test_upper_abdominal_points_are_blocked_after_the_third_month(kb: KnowledgeBase) -> None:
-    early = screen(patient({"pregnant": True, "pregnancy_weeks": 10}, sex="female"), kb)
-    later = screen(patient({"pregnant": True, "pregnancy_weeks": 24}, sex="female"), kb)
-    assert later.point_blocks("CV12", BOTH)
-    assert not early.point_blocks("CV12", BOTH)
 
 
 def test_unknown_gestation_blocks_both_trimester_lists(kb: KnowledgeBase) -> None:

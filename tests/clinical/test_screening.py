@@ -159,10 +159,10 @@ RED_FLAG_NEAR_MISSES: list[tuple[str, str, dict[str, Any]]] = [
     ("popliteal_aneurysm", "a mass that is not pulsatile", {"red_flags": {"palpable_mass": True}}),
     (
         "child_hip_examination",
-        "abnormal hip examination at 16",
-        {"age": 16, "examination": {"abnormal_hip_examination": True}},
+        "abnormal hip examination at 17",
+        {"age": 17, "examination": {"abnormal_hip_examination": True}},
     ),
-    ("child_limp", "a limp at 16", {"age": 16, "red_flags": {"limp": True}}),
+    ("child_limp", "a limp at 17", {"age": 17, "red_flags": {"limp": True}}),
 ]
 
 
@@ -216,6 +216,43 @@ def test_any_single_ottawa_item_after_injury_means_fracture(kb: KnowledgeBase, i
 def test_ottawa_age_counts_only_with_an_injury(kb: KnowledgeBase) -> None:
     assert "fracture_ottawa" not in referral_ids(screen(intake(age=80), kb))
     assert "fracture_ottawa" in referral_ids(screen(intake(age=80, injury={"days_ago": 0}), kb))
+
+
+@pytest.mark.parametrize(
+    "health",
+    [
+        {"immunosuppressed": True},
+        {"immunosuppression": "biologic"},  # recorded by its cause, the box not ticked
+        {"immunosuppression": "high_dose_steroids"},
+        {"neutropenia": True},
+        {"diabetes": True},
+    ],
+    ids=["immunosuppressed", "biologic", "steroids", "neutropenia", "diabetes"],
+)
+def test_a_warm_knee_with_any_risk_factor_the_sources_name_is_septic_until_proven_otherwise(
+    kb: KnowledgeBase, health: dict[str, Any]
+) -> None:
+    """Septic arthritis is likelier with immunosuppression, neutropenia or diabetes (facts 4.1,
+    G-care; BSR 2006's risk factors): each is read from every field that records it, so a
+    biologic recorded by its name refers as the ticked box does (it once did not)."""
+    warm = intake(examination={"palpable_warmth": True}, health=health)
+    assert "septic_arthritis" in referral_ids(screen(warm, kb))
+    assert "septic_arthritis" not in referral_ids(screen(intake(health=health), kb))
+
+
+@pytest.mark.parametrize(
+    ("flag", "changes"),
+    [
+        ("child_hip_examination", {"examination": {"abnormal_hip_examination": True}}),
+        ("child_limp", {"red_flags": {"limp": True}}),
+    ],
+)
+def test_a_sixteen_year_old_is_screened_for_a_slipped_epiphysis(
+    kb: KnowledgeBase, flag: str, changes: dict[str, Any]
+) -> None:
+    """Slipped upper femoral epiphysis presents at 9-16 (Cornwall) or 10-16 years (RCH): the
+    rules once stopped at the consent age, under 16."""
+    assert flag in referral_ids(screen(intake(age=16, **changes), kb))
 
 
 def test_hot_swollen_knee_without_fever_is_still_same_day_not_septic(kb: KnowledgeBase) -> None:
