@@ -154,6 +154,21 @@ def test_a_block_on_one_knee_stops_that_side_only(kb: KnowledgeBase) -> None:
     assert "(left)" in found[0].message
 
 
+def test_ashi_points_at_a_knee_a_rule_closes_are_refused_as_the_plan_removes_them(
+    kb: KnowledgeBase,
+) -> None:
+    """The plan drops Ashi points where a rule blocks every point local to the knee (a knee
+    replacement: needles must not approach it); a session once stored them there."""
+    planned, screening = course("knee-prosthesis")  # the left knee is replaced
+    assert Side.LEFT not in planned.ashi_sides
+    found = check_session(session({"code": "Ashi", "side": "left"}), planned, screening, kb)
+    assert [p.loc for p in found] == [("points", 0, "code")]
+    assert "Ashi points (left) lie around the painful knee" in found[0].message
+    both = check_session(session({"code": "Ashi", "side": "both"}), planned, screening, kb)
+    assert "(left)" in both[0].message
+    assert check_session(session({"code": "Ashi", "side": "right"}), planned, screening, kb) == []
+
+
 def test_electroacupuncture_with_a_pacemaker_is_refused(kb: KnowledgeBase) -> None:
     planned, screening = course("pacemaker")
     # ST36 and GB34, not ST35: the example patient's anticoagulant also closes the knee eyes.

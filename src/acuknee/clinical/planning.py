@@ -19,7 +19,7 @@ from acuknee.clinical.errors import InvalidInput, KnowledgeError
 from acuknee.clinical.intake import Intake, Preferences
 from acuknee.clinical.knowledge import KnowledgeBase, Pattern, PointSide, load_knowledge
 from acuknee.clinical.knowledge import Protocol as Recipe
-from acuknee.clinical.screening import Screening
+from acuknee.clinical.screening import Screening, knee_closed_by
 from acuknee.clinical.vocabulary import Cause, Method, Severity, Side
 
 Role = Literal["local", "distal", "adjunct", "pattern"]
@@ -674,15 +674,17 @@ class _Builder:
         """
         if not self.recipe.ashi_points:
             return []
-        knee = [p.code for p in self.kb.points.values() if self._local_to_knee(p.region)]
         sides: list[Side] = []
         for side in self.intake.pain_sides:
             local = [c for c, s, role in candidates if s in (side, Side.BOTH) and role == "local"]
-            whole = partial = None
+            whole = knee_closed_by(self.screening, self.kb, side)
+            partial = None
             for f in self.screening.findings:
+                if whole is not None:
+                    break
                 closed = {b.code for b in f.blocked_points if b.side.covers(side)}
                 hit = [c for c in local if c in closed]
-                if (hit and len(hit) == len(local)) or (knee and closed.issuperset(knee)):
+                if hit and len(hit) == len(local):
                     whole = f
                     break
                 if hit and partial is None:
@@ -709,10 +711,6 @@ class _Builder:
                 )
             sides.append(side)
         return sides
-
-    def _local_to_knee(self, region_id: str) -> bool:
-        region = self.kb.regions.get(region_id)
-        return region is not None and region.local_to_knee
 
     # -- warnings ---------------------------------------------------------------------------------
 

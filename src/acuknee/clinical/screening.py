@@ -142,6 +142,22 @@ _SIDE_ORDER = {Side.BOTH: 0, Side.LEFT: 1, Side.RIGHT: 2}
 _Adder = Callable[[Iterable[str], Side, str], None]
 
 
+def knee_closed_by(screening: Screening, kb: KnowledgeBase, side: Side) -> SafetyFinding | None:
+    """The finding that blocks every point of the knowledge base local to the knee on ``side``
+    (a knee prosthesis, a tumour, unhealthy skin or lymphoedema there: WHO 1999; ASAP guidance),
+    or None. Ashi points are tender points around the painful knee, so where such a rule closes
+    the knee they are closed too, in the plan (``planning``) and in a session
+    (``session_check``) alike."""
+    knee = [p.code for p in kb.points.values() if _is_local(kb, p)]
+    if not knee:
+        return None
+    for finding in screening.findings:
+        closed = {b.code for b in finding.blocked_points if b.side.covers(side)}
+        if closed.issuperset(knee):
+            return finding
+    return None
+
+
 def screen(intake: Intake, kb: KnowledgeBase | None = None) -> Screening:
     """Evaluate every red flag and safety rule in the knowledge base against ``intake``.
 

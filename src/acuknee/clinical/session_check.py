@@ -31,7 +31,7 @@ from typing import Literal
 from acuknee.clinical.base import CoreModel
 from acuknee.clinical.knowledge import KnowledgeBase
 from acuknee.clinical.planning import Plan
-from acuknee.clinical.screening import SafetyFinding, Screening
+from acuknee.clinical.screening import SafetyFinding, Screening, knee_closed_by
 from acuknee.clinical.sessions import ASHI, NeedledPoint, SessionRecord
 from acuknee.clinical.vocabulary import Method, Side
 
@@ -273,6 +273,21 @@ def check_session(
         if message is not None:
             problems.append(SessionProblem(loc=("points", i, "code"), message=message))
             continue
+        if screening is not None and point.is_ashi:
+            for side in point.side.single_sides():
+                closed = knee_closed_by(screening, kb, side)
+                if closed is not None:
+                    problems.append(
+                        SessionProblem(
+                            loc=("points", i, "code"),
+                            message=(
+                                f"Ashi points ({side.value}) lie around the painful knee, where "
+                                f"{closed.name} blocks every local point (source: "
+                                f"{cited(kb, closed.sources)}): needle away from that knee"
+                            ),
+                        )
+                    )
+                    break
         if screening is not None and not point.is_ashi:
             for side in point.side.single_sides():
                 hard = override_refusals(point.code, side, screening, kb)
