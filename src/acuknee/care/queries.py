@@ -218,8 +218,9 @@ def _in_force(plan: PlanRecord) -> dt.date:
     """The day a signed plan became the course's plan: the day it was signed (clinic time) or,
     for a course recorded after the fact (a plan signed today for sessions already given), the
     day it starts, whichever is earlier."""
-    signed = timezone.localdate(plan.signed_at or plan.created_at)
-    return min(signed, plan.start_date) if plan.start_date else signed
+    signed: dt.date = timezone.localdate(plan.signed_at or plan.created_at)
+    start: dt.date | None = plan.start_date
+    return min(signed, start) if start is not None else signed
 
 
 S = TypeVar("S")
