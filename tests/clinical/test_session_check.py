@@ -169,6 +169,20 @@ def test_ashi_points_at_a_knee_a_rule_closes_are_refused_as_the_plan_removes_the
     assert check_session(session({"code": "Ashi", "side": "right"}), planned, screening, kb) == []
 
 
+@pytest.mark.parametrize("code", ["ST33", "BL38", "BL55", "EX-LE3"])
+def test_a_point_without_a_known_location_is_refused_where_a_rule_closes_an_area(
+    kb: KnowledgeBase, code: str
+) -> None:
+    """Standard points near the knee that the point table does not place once passed beside a
+    replaced knee: a block is never passed for want of data. The other side stays open."""
+    assert code not in kb.points
+    planned, screening = course("knee-prosthesis")  # the left knee is replaced
+    found = check_session(session({"code": code, "side": "left"}), planned, screening, kb)
+    assert [p.loc for p in found] == [("points", 0, "code")]
+    assert "has no location in acuknee's point table" in found[0].message
+    assert check_session(session({"code": code, "side": "right"}), planned, screening, kb) == []
+
+
 def test_electroacupuncture_with_a_pacemaker_is_refused(kb: KnowledgeBase) -> None:
     planned, screening = course("pacemaker")
     # ST36 and GB34, not ST35: the example patient's anticoagulant also closes the knee eyes.

@@ -67,6 +67,10 @@ class SafetyFinding(CoreModel):
     warn_points: list[str] = []
     warn_methods: list[Method] = []
     other_side_allowed: bool = False
+    area_sides: list[Side] = []
+    """The sides on which this rule closes an area (a skin region, the knee, a whole leg)
+    rather than named points: a standard point the knowledge base has no location for cannot be
+    placed in or out of that area, so a session refuses it there (``session_check``)."""
 
 
 class Screening(CoreModel):
@@ -235,7 +239,19 @@ def _finding(rule: SafetyRule, intake: Intake, kb: KnowledgeBase) -> SafetyFindi
         warn_points=warned,
         warn_methods=list(effects.warn_methods),
         other_side_allowed=effects.other_side_allowed,
+        area_sides=_area_sides(rule, intake),
     )
+
+
+def _area_sides(rule: SafetyRule, intake: Intake) -> list[Side]:
+    effects = rule.effects
+    sides = [Side(site.side) for site in _sites(intake, effects.block_regions_from)]
+    for path in (effects.block_local_on_side_from, effects.block_limb_on_side_from):
+        if path:
+            side = _side(intake, path)
+            if side is not None:
+                sides.append(side)
+    return list(dict.fromkeys(sides))
 
 
 def _point_blocks(rule: SafetyRule, intake: Intake, kb: KnowledgeBase) -> list[PointBlock]:

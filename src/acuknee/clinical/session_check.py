@@ -84,6 +84,21 @@ def _unknown(kb: KnowledgeBase, code: str) -> str | None:
     )
 
 
+def _unplaced(point: NeedledPoint, screening: Screening) -> str | None:
+    """Why a standard point the knowledge base has no location for is refused on a side where
+    a rule closes an area (a leg with lymphoedema, a replaced knee, unhealthy skin): whether it
+    lies in that area cannot be checked, and a block must never be passed for want of data."""
+    for side in point.side.single_sides():
+        for finding in screening.findings:
+            if any(s.covers(side) for s in finding.area_sides):
+                return (
+                    f"{point.code} has no location in acuknee's point table, so whether it lies "
+                    f"in the area {finding.name} closes on the {side.value} side cannot be "
+                    "checked: choose a point acuknee knows, or needle it on the other side"
+                )
+    return None
+
+
 def _planned(plan: Plan, code: str, side: Side) -> bool:
     return any(p.code == code and p.side.covers(side) for p in plan.points)
 
@@ -273,6 +288,11 @@ def check_session(
         if message is not None:
             problems.append(SessionProblem(loc=("points", i, "code"), message=message))
             continue
+        if screening is not None and not point.is_ashi and point.code not in kb.points:
+            unplaced = _unplaced(point, screening)
+            if unplaced is not None:
+                problems.append(SessionProblem(loc=("points", i, "code"), message=unplaced))
+                continue
         if screening is not None and point.is_ashi:
             for side in point.side.single_sides():
                 closed = knee_closed_by(screening, kb, side)
