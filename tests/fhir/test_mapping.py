@@ -34,6 +34,7 @@ from acuknee.fhir import (
     adverse_event_resources,
     answers_from_questionnaire_response,
     care_plan_resource,
+    care_plan_status,
     codes,
     collection_bundle,
     condition_resource,
@@ -484,11 +485,47 @@ def test_care_plan_has_one_activity_per_scheduled_visit() -> None:
     assert (care_plan.status, care_plan.intent) == ("active", "plan")
 
 
-def test_completed_sessions_are_marked_completed_in_the_care_plan() -> None:
-    care_plan = care_plan_resource(alice_plan(), PATIENT, completed_sessions={1})
+def test_the_visits_done_are_marked_completed_in_the_care_plan_by_kind_and_planned_number() -> None:
+    the_plan = alice_plan()
+    reassessment = next(v for v in the_plan.schedule if v.kind == "reassessment")
+    done = {("session", 1), ("reassessment", reassessment.number)}
+    care_plan = care_plan_resource(the_plan, PATIENT, visits_done=done)
+    marked = {
+        (v.kind, v.number)
+        for v, a in zip(the_plan.schedule, care_plan.activity, strict=True)
+        if a.detail.status == "completed"
+    }
+    assert marked == done
+    assert [a.detail.status for a in care_plan.activity].count("scheduled") == len(
+        the_plan.schedule
+    ) - 2
+
+
+@pytest.mark.parametrize("status", ["revoked", "completed"])
+def test_the_visits_not_done_of_an_ended_care_plan_are_cancelled(status: str) -> None:
+    the_plan = alice_plan()
+    care_plan = care_plan_resource(
+        the_plan, PATIENT, status=status, visits_done={("session", 1), ("session", 2)}
+    )
     statuses = [a.detail.status for a in care_plan.activity]
-    assert statuses[0] == "completed"
-    assert statuses.count("completed") == 1
+    assert care_plan.status == status
+    assert statuses.count("completed") == 2
+    assert statuses.count("cancelled") == len(the_plan.schedule) - 2
+
+
+@pytest.mark.parametrize(
+    ("current", "completed", "status"),
+    [
+        (True, False, "active"),
+        (False, False, "revoked"),
+        (True, True, "completed"),
+        (False, True, "completed"),
+    ],
+)
+def test_a_signed_plan_is_active_while_current_revoked_when_superseded_completed_when_done(
+    current: bool, completed: bool, status: str
+) -> None:
+    assert care_plan_status(current=current, completed=completed) == status
 
 
 def test_refused_plan_has_no_care_plan() -> None:

@@ -142,8 +142,17 @@ def _cases() -> dict[str, Case]:
         author_ref=PRACTITIONER,
         condition_ref=CONDITION,
         status="draft",
-        completed_sessions={1, 2},
+        visits_done={("session", 1), ("session", 2)},
         resource_id="plan-1",
+    )
+    add(
+        "care-plan-revoked",
+        fhir.care_plan_data,
+        fhir.care_plan_resource,
+        the_plan,
+        PATIENT,
+        status="revoked",
+        visits_done={("session", 1), ("reassessment", 1)},
     )
     bare = Plan(status="proposed", cause=Cause.UNSPECIFIED)  # no visit, no note: no empty list
     add("care-plan-bare", fhir.care_plan_data, fhir.care_plan_resource, bare, PATIENT)

@@ -33,6 +33,7 @@ from acuknee.fhir.treatment import (
     care_plan_data,
     care_plan_period,
     care_plan_resource,
+    care_plan_status,
     procedure_data,
     procedure_resource,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "care_plan_data",
     "care_plan_period",
     "care_plan_resource",
+    "care_plan_status",
     "collection_bundle",
     "condition_data",
     "condition_resource",

@@ -36,6 +36,24 @@ from acuknee.fhir._build import (
 )
 
 CarePlanStatus = Literal["draft", "active", "on-hold", "revoked", "completed", "unknown"]
+Visit = tuple[str, int]
+"""A scheduled visit by its kind (``session`` or ``reassessment``) and its number among them."""
+
+
+def care_plan_status(*, current: bool, completed: bool) -> CarePlanStatus:
+    """A signed plan's ``CarePlan.status``, by FHIR R4's request-status definitions.
+
+    ``completed`` once every visit is done ("the activity described by the request has been
+    fully performed; no further activity will occur"), whether or not a later plan followed;
+    else ``active`` for the patient's current plan ("in force and ready to be acted upon"); else
+    ``revoked``: a later plan superseded it before it was done ("terminated prior to the known
+    full completion of the intended actions; no further activity should occur"), and its
+    remaining visits will not take place. Not ``on-hold`` (that expects the plan to resume) nor
+    ``entered-in-error`` (the plan was real; a voided plan is not served at all).
+    """
+    if completed:
+        return "completed"
+    return "active" if current else "revoked"
 
 
 def _point_name(code: str, kb: KnowledgeBase) -> str:
@@ -151,14 +169,21 @@ def procedure_data(
 procedure_resource = validating(Procedure, procedure_data)
 
 
-def _activity(visit: ScheduledVisit, plan: Plan, done: Collection[int]) -> Json:
+def _activity(visit: ScheduledVisit, plan: Plan, done: Collection[Visit], ended: bool) -> Json:
+    """A visit as an activity: ``completed`` when done; a visit not done is ``scheduled`` while
+    the plan is in force and ``cancelled`` once it has ended (R4 CarePlanActivityStatus: "the
+    planned care plan activity has been withdrawn"; not ``stopped``, which is for an activity
+    already started). Whether a visit is late does not change its status, so a CarePlan changes
+    only when its records do (an incremental export can find it by them)."""
     if visit.kind == "session":
         total = f" of {plan.number_of_sessions}" if plan.number_of_sessions else ""
         text = f"Acupuncture session {visit.number}{total} (week {visit.week})"
-        status = "completed" if visit.number in done else "scheduled"
     else:
         text = f"Reassessment {visit.number} (week {visit.week}): outcome measures"
-        status = "scheduled"
+    if (visit.kind, visit.number) in done:
+        status = "completed"
+    else:
+        status = "cancelled" if ended else "scheduled"
     day = date_text(visit.date)
     return {
         "detail": {
@@ -186,15 +211,17 @@ def care_plan_data(
     author_ref: str | None = None,
     condition_ref: str | None = None,
     status: CarePlanStatus = "active",
-    completed_sessions: Collection[int] = (),
+    visits_done: Collection[Visit] = (),
     resource_id: str | None = None,
     kb: KnowledgeBase | None = None,
 ) -> Json:
     """A proposed (and, in the clinic, signed) plan as a CarePlan with one activity per visit.
 
-    ``status`` is the clinic's: ``draft`` before signing, ``active`` once signed. Sessions whose
-    numbers are in ``completed_sessions`` are marked completed. A refused plan has no course to
-    send and raises ``InvalidInput`` naming ``plan.status``.
+    ``status``: ``draft`` before signing; a signed plan's from ``care_plan_status``. The visits
+    in ``visits_done``, by kind and planned number (the clinic's visit states, never a session's
+    own number, which runs across the patient's plans), are marked completed; the others are
+    scheduled, or cancelled once the plan is ``revoked`` or ``completed``. A refused plan has no
+    course to send and raises ``InvalidInput`` naming ``plan.status``.
     """
     kb = knowledge(kb)
     if plan.status != "proposed":
@@ -234,7 +261,8 @@ def care_plan_data(
     if condition_ref is not None:
         data["addresses"] = [reference(condition_ref)]
     if plan.schedule:
-        data["activity"] = [_activity(v, plan, completed_sessions) for v in plan.schedule]
+        ended = status in ("revoked", "completed")
+        data["activity"] = [_activity(v, plan, visits_done, ended) for v in plan.schedule]
     if notes:
         data["note"] = [{"text": n} for n in notes]
     return with_id(data, resource_id)

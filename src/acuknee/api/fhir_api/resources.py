@@ -10,6 +10,11 @@ stored screening ``Flag/intake-<pk>-<rule>`` (a contraindication or precaution) 
 records (and every record of a voided patient) are not served. The ``*_json`` mappers are shared
 with bulk ``$export`` so both serve the same resources.
 
+What stands is the care layer's (``care.standing``), as the pages read it: a CarePlan's
+activities are its visit states and its status says whether it is the current plan. Its mapper
+reads these facts from annotations its rows came with (``with_plan_standing``: no query per
+row), or queries them for a bare row.
+
 The mappers build plain JSON with the mapping's ``*_data`` functions, never a fhir.resources model
 (validating every resource served cost most of a search page): tests/fhir/test_search_mapping.py
 checks, for every served type, that what they build is byte for byte what the validated
@@ -30,7 +35,8 @@ from acuknee.accounts.access import CLINICAL_ROLES, SCHEDULING_ROLES
 from acuknee.api.auth import ALL_ROLES, clinic_patients, require
 from acuknee.api.fhir_api.responses import FhirError, Json
 from acuknee.api.schemas import DB_INT_MAX
-from acuknee.care.queries import live
+from acuknee.care.queries import live, today
+from acuknee.care.standing import plan_standing, with_plan_standing
 from acuknee.clinical import load_knowledge
 from acuknee.clinical.assessment import Assessment
 from acuknee.clinical.instruments import Scores
@@ -44,6 +50,7 @@ from acuknee.fhir import (
     RecordIdentifier,
     adverse_event_data,
     care_plan_data,
+    care_plan_status,
     condition_data,
     flag_data,
     observation_data,
@@ -113,17 +120,23 @@ def service_request_jsons(record: IntakeRecord) -> list[Json]:
     ]
 
 
-def _done_sessions(plan: PlanRecord) -> set[int]:
-    return set(live(TreatmentSession).filter(plan=plan).values_list("number", flat=True))
+def plan_rows(rows: Any) -> Any:
+    """Plan rows with what their CarePlans read (``with_plan_standing``, as of today)."""
+    return with_plan_standing(rows, today())
 
 
 def care_plan_json(plan: PlanRecord) -> Json:
+    """The signed plan as the pages show it: its visits' states (done, by the sessions logged on
+    it in date order, never by a session's own number) and whether it is still the current plan
+    (``care.standing.plan_standing``)."""
+    content = Plan.model_validate(plan.content)
+    standing = plan_standing(plan, content)
     return care_plan_data(
-        Plan.model_validate(plan.content),
+        content,
         f"Patient/{plan.patient_id}",
         condition_ref=f"Condition/intake-{plan.intake_id}",
-        status="active",
-        completed_sessions=_done_sessions(plan),
+        status=care_plan_status(current=standing.current, completed=standing.completed),
+        visits_done={(v.kind, v.number) for v in standing.visits if v.state == "done"},
         resource_id=f"plan-{plan.pk}",
     )
 
@@ -318,7 +331,7 @@ def _source_service_requests(scope: Scope) -> list[Json]:
 
 
 def _source_care_plans(scope: Scope) -> list[Json]:
-    rows = live_records(PlanRecord, scope).filter(status="signed")
+    rows = plan_rows(live_records(PlanRecord, scope).filter(status="signed"))
     return mapped(scope, "CarePlan", rows, one(care_plan_json))
 
 
@@ -389,7 +402,9 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             r"^plan-(\d+)$",
             ("patient", "subject"),
             "date",
-            doc="Signed plans, one activity per scheduled visit.",
+            doc="Signed plans, one activity per scheduled visit (completed when done, as the "
+            "pages count it); active while current, revoked once a later plan superseded it, "
+            "completed once every visit is done.",
         ),
         ResourceType(
             "Procedure",

@@ -58,6 +58,7 @@ from acuknee.api.fhir_api.resources import (
     live_records,
     mapped,
     one,
+    plan_rows,
     procedure_json,
     questionnaire_jsons,
     service_request_jsons,
@@ -137,12 +138,14 @@ def _one_per_row(
     count: int,
     *,
     table: str | None = None,
+    prepare: Callable[[Any], Any] | None = None,
 ) -> Found:
     """Types with one resource per row: COUNT, then build only the page's rows (a row that
     cannot be mapped is left out of the page, and counted in the total: it matched).
-    ``table`` names the rows' table when they are ``.values()`` dicts."""
+    ``table`` names the rows' table when they are ``.values()`` dicts; ``prepare`` adds what
+    the page's rows need to be mapped (annotations), which the count does not."""
     total = rows.count()
-    page = rows[offset : offset + count] if count else []
+    page = (prepare or (lambda r: r))(rows)[offset : offset + count] if count else []
     return Found(total, mapped(scope, kind.name, page, one(build), table=table) if count else [])
 
 
@@ -379,15 +382,16 @@ def _page_of(
     scope: Scope,
     kind: ResourceType,
     keys: list[tuple[int, int]],
-    model: Any,
+    source: Any,
     build: Callable[[Any], list[Json]],
     offset: int,
     count: int,
 ) -> Found:
     """The page ``keys[offset:offset + count]`` of listed resources: only the page's rows are
-    fetched and mapped (a row that cannot be mapped is left out of the page, and counted)."""
+    fetched (from ``source``, a queryset with what their mapping reads) and mapped (a row that
+    cannot be mapped is left out of the page, and counted)."""
     chunk = keys[offset : offset + count]
-    records = model.objects.filter(pk__in={pk for pk, _ in chunk}).order_by("pk")
+    records = source.filter(pk__in={pk for pk, _ in chunk}).order_by("pk")
     built = {r.pk: mapped(scope, kind.name, [r], build) for r in records}
     page = [built[pk][n] for pk, n in chunk if n < len(built.get(pk, ()))]
     return Found(len(keys), page)
@@ -409,7 +413,7 @@ def _screening_plan(field: str, build: Callable[[IntakeRecord], list[Json]]) -> 
             return [f"intake-{pk}-{fhir_id(item.rule)}" for item in listed]
 
         keys = _listed(scope, kind, "IntakeRecord", rows, listing, query.ids)
-        return _page_of(scope, kind, keys, IntakeRecord, build, offset, count)
+        return _page_of(scope, kind, keys, IntakeRecord.objects.all(), build, offset, count)
 
     return plan
 
@@ -425,7 +429,7 @@ def _sql_care_plans(
     if query.ids:
         rows = rows.filter(pk__in=_exact_pks(kind, query.ids, lambda pk: f"plan-{pk}"))
     if not query.dates and not query.sort:
-        return _one_per_row(scope, kind, rows, care_plan_json, offset, count)
+        return _one_per_row(scope, kind, rows, care_plan_json, offset, count, prepare=plan_rows)
     spans: dict[int, Span | None] = {}
 
     def listing(row: tuple[Any, ...]) -> list[str]:
@@ -443,7 +447,8 @@ def _sql_care_plans(
         dated = [k for k in keys if spans[k[0]] is not None]
         dated.sort(key=lambda k: cast(Span, spans[k[0]])[0], reverse=query.sort[0] == "-date")
         keys = dated + [k for k in keys if spans[k[0]] is None]
-    return _page_of(scope, kind, keys, PlanRecord, one(care_plan_json), offset, count)
+    source = plan_rows(PlanRecord.objects.all())
+    return _page_of(scope, kind, keys, source, one(care_plan_json), offset, count)
 
 
 def _sql_questionnaires(
