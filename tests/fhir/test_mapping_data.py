@@ -9,6 +9,7 @@ note, sessions with and without points, needles and adverse events, several scre
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,10 @@ SAFETY_VARIANTS: tuple[dict[str, Any], ...] = (
     {"red_flags": {"true_locking": True}, "health": {"metal_allergy": True}},
 )
 """Intakes whose screening gives one or several findings and referrals (as test_search_sql)."""
+CLEARED = fhir.ReferralOutcomeInfo(
+    seen_by="Dr Synthetic, ED", seen_on=MONDAY + dt.timedelta(days=1), note="aspirated, clear"
+)
+"""A referral's outcome that cleared it."""
 
 Case = tuple[Callable[..., Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 """(``*_data``, ``*_resource``, args, kwargs)."""
@@ -112,6 +117,15 @@ def _cases() -> dict[str, Case]:
                 author_ref=PRACTITIONER,
                 resource_id="intake-1-x",
             )
+            add(
+                f"flag-{n}-{finding.rule}-superseded",
+                fhir.flag_data,
+                fhir.flag_resource,
+                finding,
+                PATIENT,
+                recorded=MONDAY,
+                ended=MONDAY + dt.timedelta(days=30),
+            )
         for referral in screening.referrals:
             add(
                 f"request-{n}-{referral.rule}",
@@ -130,6 +144,24 @@ def _cases() -> dict[str, Case]:
                 authored=MONDAY,
                 requester_ref=PRACTITIONER,
                 resource_id="intake-1-y",
+            )
+            add(
+                f"request-{n}-{referral.rule}-cleared",
+                fhir.service_request_data,
+                fhir.service_request_resource,
+                referral,
+                PATIENT,
+                authored=MONDAY,
+                cleared=CLEARED,
+            )
+            add(
+                f"request-{n}-{referral.rule}-cleared-no-next-step",
+                fhir.service_request_data,
+                fhir.service_request_resource,
+                referral.model_copy(update={"next_step": ""}),
+                PATIENT,
+                authored=MONDAY,
+                cleared=CLEARED.model_copy(update={"note": ""}),
             )
     the_plan = alice_plan()
     add("care-plan", fhir.care_plan_data, fhir.care_plan_resource, the_plan, PATIENT)

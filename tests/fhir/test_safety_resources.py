@@ -12,6 +12,8 @@ from fhir.resources.R4B.flag import Flag
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from acuknee import demo
+from acuknee.care import services
+from acuknee.care.queries import safety_banner
 from acuknee.clinical import Intake, load_knowledge, screen
 from acuknee.clinical.vocabulary import Urgency
 from acuknee.fhir import codes, flag_resource, service_request_resource
@@ -173,3 +175,101 @@ def test_metadata_lists_flag_and_service_request_searches() -> None:
         "authored",
     }
     assert {i["code"] for i in by_type["Flag"]["interaction"]} == {"read", "search-type"}
+
+
+# --- what stands: the Flags and ServiceRequests follow the safety banner --------------------------
+
+LATER = SEEN + dt.timedelta(days=10)
+NO_FINDING: dict[str, Any] = {
+    "age": 66,
+    "sex": "female",
+    "side": "left",
+    "duration_weeks": 3,
+}
+
+
+def _later_intake(patient: Patient, alice: User) -> IntakeRecord:
+    """An intake ten days on that finds nothing: the patient stopped warfarin."""
+    return demo.record_intake(patient, Intake.model_validate(NO_FINDING), LATER, alice)
+
+
+def _banner_rules(patient: Patient) -> set[tuple[str, int | None]]:
+    return {(item.rule, item.intake_id) for item in safety_banner(patient)}
+
+
+def test_a_flag_whose_intake_a_later_one_superseded_is_inactive_from_that_visit(
+    screened: IntakeRecord, patient: Patient, alice: User
+) -> None:
+    flag_id = f"intake-{screened.pk}-bleeding-risk"
+    client = fhir_for(alice)
+    assert ("bleeding_risk", screened.pk) in _banner_rules(patient)
+    later = _later_intake(patient, alice)
+    assert ("bleeding_risk", screened.pk) not in _banner_rules(patient)
+    flag = client.get(f"Flag/{flag_id}").json()
+    assert (flag["status"], flag["period"]) == (
+        "inactive",
+        {"start": SEEN.isoformat(), "end": LATER.isoformat()},
+    )
+    Flag.model_validate(flag)
+    searched = _bundle(client, "Flag", patient=str(patient.pk))["entry"]
+    assert {e["resource"]["id"]: e["resource"]["status"] for e in searched} == {
+        f"intake-{screened.pk}-{rule.replace('_', '-')}": "inactive"
+        for rule in (f["rule"] for f in screened.screening["findings"])
+    }
+    services.void(later, alice, "recorded for the wrong patient", later.version)
+    assert client.get(f"Flag/{flag_id}").json()["status"] == "active"
+    assert "end" not in client.get(f"Flag/{flag_id}").json()["period"]
+
+
+def test_a_superseded_flag_is_found_by_any_day_of_its_period(
+    screened: IntakeRecord, patient: Patient, alice: User
+) -> None:
+    flag_id = f"intake-{screened.pk}-bleeding-risk"
+    client = fhir_for(alice)
+    _later_intake(patient, alice)
+
+    def found(date: str) -> bool:
+        entries = _bundle(client, "Flag", date=date).get("entry", [])
+        return flag_id in [e["resource"]["id"] for e in entries]
+
+    assert found("ge" + LATER.isoformat())
+    assert found("gt" + (LATER - dt.timedelta(days=1)).isoformat())
+    assert not found(SEEN.isoformat())  # eq: the period is no longer within that one day
+    assert found("2026-01")
+    assert not found("sa" + SEEN.isoformat())
+
+
+def test_a_cleared_referral_is_a_completed_request_saying_who_saw_the_patient(
+    screened: IntakeRecord, patient: Patient, alice: User
+) -> None:
+    request_id = f"intake-{screened.pk}-septic-arthritis"
+    client = fhir_for(alice)
+    assert ("septic_arthritis", screened.pk) in _banner_rules(patient)
+    services.resolve_referral(
+        screened,
+        alice,
+        seen_by="Dr Synthetic, ED",
+        seen_on=SEEN + dt.timedelta(days=1),
+        cleared=True,
+        note="Aspirated, no infection.",
+    )
+    assert ("septic_arthritis", screened.pk) not in _banner_rules(patient)
+    request = client.get(f"ServiceRequest/{request_id}").json()
+    ServiceRequest.model_validate(request)
+    assert (request["status"], request["intent"]) == ("completed", "proposal")
+    assert request["note"][-1] == {
+        "text": "Seen by Dr Synthetic, ED on 2026-01-06: cleared, acupuncture may go ahead. "
+        "Aspirated, no infection."
+    }
+    searched = _bundle(client, "ServiceRequest", patient=str(patient.pk))["entry"]
+    assert {e["resource"]["status"] for e in searched} == {"completed"}
+
+
+def test_a_referral_seen_but_not_cleared_stands_and_stays_an_active_request(
+    screened: IntakeRecord, patient: Patient, alice: User
+) -> None:
+    services.resolve_referral(screened, alice, seen_by="Dr Synthetic", seen_on=SEEN, cleared=False)
+    _later_intake(patient, alice)  # a later intake does not lift a referral
+    assert ("septic_arthritis", screened.pk) in _banner_rules(patient)
+    request = fhir_for(alice).get(f"ServiceRequest/intake-{screened.pk}-septic-arthritis")
+    assert request.json()["status"] == "active"

@@ -11,7 +11,12 @@ item; a resource fhir.resources rejects raises pydantic's ``ValidationError`` (a
 
 from acuknee.fhir.bundle import collection_bundle
 from acuknee.fhir.condition import condition_data, condition_resource
-from acuknee.fhir.inputs import PatientInfo, PractitionerInfo, RecordIdentifier
+from acuknee.fhir.inputs import (
+    PatientInfo,
+    PractitionerInfo,
+    RecordIdentifier,
+    ReferralOutcomeInfo,
+)
 from acuknee.fhir.observation import observation_data, observation_resources
 from acuknee.fhir.patient import patient_data, patient_resource, practitioner_resource
 from acuknee.fhir.questionnaire import (
@@ -42,6 +47,7 @@ __all__ = [
     "PatientInfo",
     "PractitionerInfo",
     "RecordIdentifier",
+    "ReferralOutcomeInfo",
     "adverse_event_data",
     "adverse_event_resources",
     "answers_from_questionnaire_response",

@@ -48,3 +48,11 @@ class PractitionerInfo(CoreModel):
     registration: RecordIdentifier | None = None
     """Professional registration number in its register's namespace, when recorded."""
     id: str | None = None
+
+
+class ReferralOutcomeInfo(CoreModel):
+    """The recorded outcome that cleared a referral: who saw the patient, when, and their note."""
+
+    seen_by: NonEmpty
+    seen_on: dt.date
+    note: str = ""

@@ -11,9 +11,10 @@ records (and every record of a voided patient) are not served. The ``*_json`` ma
 with bulk ``$export`` so both serve the same resources.
 
 What stands is the care layer's (``care.standing``), as the pages read it: a CarePlan's
-activities are its visit states and its status says whether it is the current plan. Its mapper
-reads these facts from annotations its rows came with (``with_plan_standing``: no query per
-row), or queries them for a bare row.
+activities are its visit states and its status says whether it is the current plan; a Flag is
+active while its intake is the latest, a ServiceRequest while its referral stands. A mapper
+reads these facts from annotations its rows came with (``with_plan_standing``,
+``with_intake_standing``: no query per row), or queries them for a bare row.
 
 The mappers build plain JSON with the mapping's ``*_data`` functions, never a fhir.resources model
 (validating every resource served cost most of a search page): tests/fhir/test_search_mapping.py
@@ -36,7 +37,12 @@ from acuknee.api.auth import ALL_ROLES, clinic_patients, require
 from acuknee.api.fhir_api.responses import FhirError, Json
 from acuknee.api.schemas import DB_INT_MAX
 from acuknee.care.queries import live, today
-from acuknee.care.standing import plan_standing, with_plan_standing
+from acuknee.care.standing import (
+    intake_standing,
+    plan_standing,
+    with_intake_standing,
+    with_plan_standing,
+)
 from acuknee.clinical import load_knowledge
 from acuknee.clinical.assessment import Assessment
 from acuknee.clinical.instruments import Scores
@@ -48,6 +54,7 @@ from acuknee.clinical.vocabulary import Sex
 from acuknee.fhir import (
     PatientInfo,
     RecordIdentifier,
+    ReferralOutcomeInfo,
     adverse_event_data,
     care_plan_data,
     care_plan_status,
@@ -93,13 +100,19 @@ def condition_json(record: IntakeRecord) -> Json:
 
 
 def flag_jsons(record: IntakeRecord) -> list[Json]:
-    """One Flag per contraindication or precaution of the intake's stored screening."""
+    """One Flag per contraindication or precaution of the intake's stored screening: active
+    while the intake is the patient's latest (the one the safety banner shows), inactive from the
+    visit of the intake that superseded it."""
     screening = Screening.model_validate(record.screening)
+    if not screening.findings:
+        return []
+    ended = intake_standing(record).superseded_on
     return [
         flag_data(
             finding,
             f"Patient/{record.patient_id}",
             recorded=record.visit_date,
+            ended=ended,
             resource_id=f"intake-{record.pk}-{fhir_id(finding.rule)}",
         )
         for finding in screening.findings
@@ -107,17 +120,30 @@ def flag_jsons(record: IntakeRecord) -> list[Json]:
 
 
 def service_request_jsons(record: IntakeRecord) -> list[Json]:
-    """One proposed ServiceRequest per referral of the intake's stored screening."""
+    """One proposed ServiceRequest per referral of the intake's stored screening: active while
+    the referral stands, completed once an outcome that cleared it is recorded."""
     screening = Screening.model_validate(record.screening)
+    if not screening.referrals:
+        return []
+    found = intake_standing(record).cleared
+    cleared = None
+    if found is not None:
+        cleared = ReferralOutcomeInfo(seen_by=found.seen_by, seen_on=found.seen_on, note=found.note)
     return [
         service_request_data(
             referral,
             f"Patient/{record.patient_id}",
             authored=record.visit_date,
+            cleared=cleared,
             resource_id=f"intake-{record.pk}-{fhir_id(referral.rule)}",
         )
         for referral in screening.referrals
     ]
+
+
+def intake_rows(rows: Any) -> Any:
+    """Intake rows with what their Flags and ServiceRequests read (``with_intake_standing``)."""
+    return with_intake_standing(rows)
 
 
 def plan_rows(rows: Any) -> Any:
@@ -322,11 +348,11 @@ def _source_conditions(scope: Scope) -> list[Json]:
 
 
 def _source_flags(scope: Scope) -> list[Json]:
-    return mapped(scope, "Flag", live_records(IntakeRecord, scope), flag_jsons)
+    return mapped(scope, "Flag", intake_rows(live_records(IntakeRecord, scope)), flag_jsons)
 
 
 def _source_service_requests(scope: Scope) -> list[Json]:
-    rows = live_records(IntakeRecord, scope)
+    rows = intake_rows(live_records(IntakeRecord, scope))
     return mapped(scope, "ServiceRequest", rows, service_request_jsons)
 
 
@@ -451,7 +477,8 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             ("patient", "subject"),
             "date",
             doc="Each contraindication or precaution the intake's screening found (code.text: "
-            "the rule's name), active from the intake's date.",
+            "the rule's name), active from the intake's date while the intake is the latest, "
+            "inactive once a later intake supersedes it (period.end).",
         ),
         ResourceType(
             "ServiceRequest",
@@ -461,7 +488,8 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             ("patient", "subject"),
             "authored",
             doc="Each referral the intake's screening proposed (intent proposal; priority from "
-            "its urgency; the next step in a note).",
+            "its urgency; the next step in a note): active while it stands, completed once an "
+            "outcome that cleared it is recorded.",
         ),
         ResourceType(
             "Questionnaire",

@@ -11,7 +11,9 @@ listed from them without building anything; only the page's rows are then fetche
 
 - Observation (one per scored subscale of a Measurement): from (pk, instrument, scores).
 - Flag and ServiceRequest (a few per intake, from its screening): the intakes filtered by
-  ``visit_date`` (the resources' date), listed from (pk, screening).
+  date (a ServiceRequest's is the ``visit_date``; a Flag's is its period, from the
+  ``visit_date`` to that of the live intake that superseded it, ``care.standing``), listed from
+  (pk, screening).
 - CarePlan (signed plans): the period lives in the plan's JSON; with a date or ``_sort`` it is
   computed from (pk, content) by the mapping's own ``care_plan_period`` and filtered in Python.
 - AdverseEvent (one per event of a session): mapped from the matching sessions that record one,
@@ -33,7 +35,7 @@ from typing import Any, cast
 
 from django.db.models import CharField, F, Q
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest
 
 from acuknee.api.fhir_api.query import (
@@ -54,6 +56,7 @@ from acuknee.api.fhir_api.resources import (
     fhir_id,
     flag_jsons,
     id_scope,
+    intake_rows,
     live_patients,
     live_records,
     mapped,
@@ -65,6 +68,7 @@ from acuknee.api.fhir_api.resources import (
     storable_pk,
 )
 from acuknee.api.fhir_api.responses import Json
+from acuknee.care.standing import next_intake_day
 from acuknee.clinical import load_knowledge
 from acuknee.clinical.planning import Plan
 from acuknee.clinical.screening import Screening
@@ -77,32 +81,40 @@ SqlPlan = Callable[[Scope, Query, ResourceType, int, int], Found]
 """A type's search: (scope, query, type, offset, count) to the page and the exact total."""
 
 
-def _date_q(column: str, prefix: str, span: Span, text: bool = False) -> Q:
+def _date_q(column: str, prefix: str, span: Span, text: bool = False, last: str | None = None) -> Q:
     """The rows whose one-day ``column`` matches ``prefix`` and ``span`` as ``date_matches``
     matches the day's range [d, d+1): exact, since a stored day is whole (``text``: the column is
-    an ISO date string, as in JSON, which orders as the dates do)."""
+    an ISO date string, as in JSON, which orders as the dates do). With ``last``, the rows whose
+    days from ``column`` to ``last`` (both whole) match, as the range [first, last + 1)."""
     start: dt.date | str = span[0].isoformat() if text else span[0]
     end: dt.date | str = span[1].isoformat() if text else span[1]
+    last = last or column
     before_start = Q(**{f"{column}__lt": start})
     before_end = Q(**{f"{column}__lt": end})
+    last_before_start = Q(**{f"{last}__lt": start})
+    last_before_end = Q(**{f"{last}__lt": end})
+    last_from_start = Q(**{f"{last}__gte": start})
     from_start = Q(**{f"{column}__gte": start})
     from_end = Q(**{f"{column}__gte": end})
+    last_from_end = Q(**{f"{last}__gte": end})
     lookups = {
-        "eq": from_start & before_end,  # ps <= d and d + 1 <= pe
-        "ne": before_start | from_end,
+        "eq": from_start & last_before_end,  # ps <= d and d + 1 <= pe
+        "ne": before_start | last_from_end,
         "lt": before_start,  # d < ps
         "le": before_end,  # d < pe
-        "gt": from_end,  # d + 1 > pe
-        "ge": from_start,  # d + 1 > ps
+        "gt": last_from_end,  # d + 1 > pe
+        "ge": last_from_start,  # d + 1 > ps
         "sa": from_end,  # d >= pe
-        "eb": before_start,  # d + 1 <= ps
+        "eb": last_before_start,  # d + 1 <= ps
     }
     return lookups[prefix]
 
 
-def _dated(rows: Any, column: str, query: Query, text: bool = False) -> Any:
+def _dated(
+    rows: Any, column: str, query: Query, text: bool = False, last: str | None = None
+) -> Any:
     for prefix, span in query.dates:
-        rows = rows.filter(_date_q(column, prefix, span, text))
+        rows = rows.filter(_date_q(column, prefix, span, text, last))
     return rows
 
 
@@ -399,12 +411,18 @@ def _page_of(
 
 def _screening_plan(field: str, build: Callable[[IntakeRecord], list[Json]]) -> SqlPlan:
     """Flags (``findings``) and ServiceRequests (``referrals``): a few per intake, read from its
-    stored screening. The intakes are filtered in SQL (their day is the resources' date), each
-    one's ids listed from (pk, screening) without building a resource, then the page's intakes
-    mapped."""
+    stored screening. The intakes are filtered in SQL (a ServiceRequest's date is the intake's
+    day; a Flag's period runs from it to the day of the intake that superseded it, or is that day
+    alone), each one's ids listed from (pk, screening) without building a resource, then the
+    page's intakes mapped."""
 
     def plan(scope: Scope, query: Query, kind: ResourceType, offset: int, count: int) -> Found:
-        rows = _dated(live_records(IntakeRecord, scope), "visit_date", query)
+        rows = live_records(IntakeRecord, scope)
+        if field == "findings" and query.dates:
+            rows = rows.annotate(flag_last=Coalesce(next_intake_day(), F("visit_date")))
+            rows = _dated(rows, "visit_date", query, last="flag_last")
+        else:
+            rows = _dated(rows, "visit_date", query)
         rows = _ordered(rows, "visit_date", query).values_list("pk", "screening")
 
         def listing(row: tuple[Any, ...]) -> list[str]:
@@ -413,7 +431,8 @@ def _screening_plan(field: str, build: Callable[[IntakeRecord], list[Json]]) -> 
             return [f"intake-{pk}-{fhir_id(item.rule)}" for item in listed]
 
         keys = _listed(scope, kind, "IntakeRecord", rows, listing, query.ids)
-        return _page_of(scope, kind, keys, IntakeRecord.objects.all(), build, offset, count)
+        source = intake_rows(IntakeRecord.objects.all())
+        return _page_of(scope, kind, keys, source, build, offset, count)
 
     return plan
 
