@@ -28,10 +28,11 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
+from acuknee import demo
 from acuknee.api.bulk_export import run_job
 from acuknee.api.fhir_api import resources as fhir_resources
 from acuknee.care import fhir_lines, services
-from acuknee.clinical import score
+from acuknee.clinical import Intake, Plan, score
 from acuknee.fhir import bulk
 from acuknee.records.models import (
     ApiToken,
@@ -41,8 +42,9 @@ from acuknee.records.models import (
     Patient,
     TreatmentSession,
 )
+from tests.api.conftest import another_patient
 from tests.fhir import bulk_urls
-from tests.fhir.server_course import build_course
+from tests.fhir.server_course import Course, build_course
 from tests.pages import conftest as personas
 
 # The clinic's personas (tests/pages/conftest.py) as this module's fixtures.
@@ -359,6 +361,124 @@ def test_since_exports_an_old_record_edited_after_the_instant(
     manifest = finish(client, client.kickoff(_since=cutoff.isoformat()))
     assert [p["id"] for p in lines(client, manifest, "Patient")] == [str(patient.pk)]
     assert "QuestionnaireResponse" not in {o["type"] for o in manifest["output"]}
+
+
+def _post_session(client: Fhir, course: Course, number: int) -> TreatmentSession:
+    """The plan's session ``number`` logged through the REST API today (as a practice app
+    would), on its planned visit's day."""
+    content = Plan.model_validate(course.plan.content)
+    visit = next(v for v in content.schedule if v.kind == "session" and v.number == number)
+    body = demo.session_from_plan(
+        content, number, visit.date, pain_before=4, pain_after=2, practitioner="alice"
+    ).model_dump(mode="json")
+    body.pop("number")
+    body.pop("practitioner_id")
+    response = client.client.post(
+        f"/api/v1/patients/{course.patient.pk}/sessions",
+        json.dumps(body),
+        content_type="application/json",
+        headers=client.headers(),
+    )
+    assert response.status_code == 201, response.content
+    return TreatmentSession.objects.get(pk=response.json()["id"])
+
+
+def _since(client: Fhir, cutoff: dt.datetime, types: str) -> dict[str, list[dict[str, Any]]]:
+    """An incremental export of ``types`` from ``cutoff``: each type's resources (none: no file)."""
+    manifest = finish(client, client.kickoff(_since=cutoff.isoformat(), _type=types))
+    return {o["type"]: lines(client, manifest, o["type"]) for o in manifest["output"]}
+
+
+def _as_read(resource: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(json.dumps(resource, default=str)))
+
+
+def test_since_exports_the_care_plan_a_session_logged_since_changed(
+    alice: User, patient: Patient
+) -> None:
+    """The session is the plan's fourth: its visit is now completed, so the CarePlan changed
+    although its plan row did not, and an incremental export must carry it."""
+    course = build_course(patient, alice)  # its records dated on their visits, long before
+    client = Fhir(alice)
+    cutoff = timezone.now()
+    session = _post_session(client, course, 4)
+    exported = _since(client, cutoff, "CarePlan,Procedure")
+    assert [p["id"] for p in exported["Procedure"]] == [f"session-{session.pk}"]
+    assert exported["CarePlan"] == [_as_read(fhir_resources.care_plan_json(course.plan))]
+    statuses = [a["detail"]["status"] for a in exported["CarePlan"][0]["activity"]]
+    assert statuses[:5].count("completed") == 4
+
+
+def test_since_exports_the_care_plan_a_session_voided_since_changed(
+    alice: User, patient: Patient
+) -> None:
+    course = build_course(patient, alice)
+    client = Fhir(alice)
+    cutoff = timezone.now()
+    voided = course.sessions[2]
+    services.void(voided, alice, "entered for the wrong patient", voided.version)
+    exported = _since(client, cutoff, "CarePlan,Procedure")
+    assert "Procedure" not in exported  # a voided record is left out, not listed as deleted
+    assert exported["CarePlan"] == [_as_read(fhir_resources.care_plan_json(course.plan))]
+
+
+def test_since_leaves_out_a_care_plan_none_of_whose_records_changed(
+    alice: User, patient: Patient, northside: Clinic
+) -> None:
+    build_course(patient, alice)
+    other = build_course(another_patient(northside, alice, "N-0300"), alice)
+    client = Fhir(alice)
+    cutoff = timezone.now()
+    session = _post_session(client, other, 4)
+    exported = _since(client, cutoff, "CarePlan")
+    assert [c["id"] for c in exported["CarePlan"]] == [f"plan-{session.plan_id}"]
+
+
+def test_since_exports_the_procedures_of_a_plan_voided_since(alice: User, patient: Patient) -> None:
+    """A Procedure names its signed plan (``basedOn``) only while the plan is live."""
+    course = build_course(patient, alice)
+    client = Fhir(alice)
+    cutoff = timezone.now()
+    course.plan.refresh_from_db()
+    services.void_plan(course.plan, alice, "signed for the wrong patient", course.plan.version)
+    exported = _since(client, cutoff, "CarePlan,Procedure,AdverseEvent")
+    assert sorted(p["id"] for p in exported["Procedure"]) == sorted(
+        f"session-{s.pk}" for s in course.sessions
+    )
+    assert not [p for p in exported["Procedure"] if "basedOn" in p]
+    assert set(exported) == {"Procedure"}  # nor the voided plan, nor unchanged events
+
+
+def test_since_exports_a_flag_superseded_and_a_referral_cleared_since(
+    alice: User, patient: Patient
+) -> None:
+    """What stands changed without the screened intake's row changing: a later intake made its
+    Flags inactive, an outcome completed its ServiceRequests; its Condition did not change."""
+    hot_knee_on_warfarin = {
+        "age": 66,
+        "sex": "female",
+        "side": "left",
+        "duration_weeks": 2,
+        "red_flags": {"hot_swollen_knee": True, "fever": True},
+        "health": {"anticoagulant": "warfarin"},
+    }
+    screened = demo.record_intake(patient, Intake.model_validate(hot_knee_on_warfarin), DAY, alice)
+    client = Fhir(alice)
+    cutoff = timezone.now()
+    services.resolve_referral(
+        screened, alice, seen_by="Dr Synthetic", seen_on=DAY, cleared=True, note=""
+    )
+    later = Intake.model_validate({**hot_knee_on_warfarin, "red_flags": {}, "health": {}})
+    newer = services.record_intake(
+        patient, alice, visit=DAY + dt.timedelta(1), intake=demo.every_red_flag_asked(later)
+    )
+    exported = _since(client, cutoff, "Condition,Flag,ServiceRequest")
+    assert [c["id"] for c in exported["Condition"]] == [f"intake-{newer.pk}"]
+    assert exported["Flag"] == [_as_read(f) for f in fhir_resources.flag_jsons(screened)]
+    assert {f["status"] for f in exported["Flag"]} == {"inactive"}
+    requests = fhir_resources.service_request_jsons(screened)
+    assert exported["ServiceRequest"] == [_as_read(r) for r in requests]
+    assert {r["status"] for r in exported["ServiceRequest"]} == {"completed"}
 
 
 # --- expiry --------------------------------------------------------------------------------------

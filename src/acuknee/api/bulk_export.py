@@ -19,10 +19,15 @@ screening's safety findings and referrals), CarePlan (signed plans), Procedure a
 Voided records are left out. A record that cannot be mapped (bad stored data) fails alone: it
 is logged (table and id, never content), left out, and reported as an OperationOutcome in the
 ``OperationOutcome`` file the manifest's ``error`` array lists; the rest of the export goes on.
-``_since`` keeps records *changed* at or after the instant (each
-record's ``updated_at``: created, edited or signed since then); a record voided since is left out
-rather than listed as deleted (the spec's optional ``deleted`` output is not produced). Kick-off
-is ``GET`` with query parameters. Finished jobs' files expire after
+``_since`` keeps the resources whose content *changed* at or after the instant: a record's
+own ``updated_at`` (created, edited, signed or voided since then), and for a resource that also
+shows other records, theirs (``CHANGED``): a CarePlan's activities and status change with its
+sessions, the patient's measurements and plans; a Flag's status with the patient's intakes; a
+ServiceRequest's with its referral's outcomes; a Procedure's ``basedOn`` with its plan. The
+records to export are found in the same query from the rows changed since (the ``updated_at``
+indexes), so neither the clinic's records nor any in Python are read to find them. A record
+voided since is left out rather than listed as deleted (the spec's optional ``deleted`` output is
+not produced). Kick-off is ``GET`` with query parameters. Finished jobs' files expire after
 ``ACUKNEE_EXPORT_RETENTION_HOURS`` (``expire_exports`` removes them; status and files of an
 expired job answer 404 with an OperationOutcome).
 
@@ -50,7 +55,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.signals import request_finished
 from django.db import connections
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import BooleanField, Case, F, Q, Value, When
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -70,6 +75,7 @@ from acuknee.records.models import (
     Measurement,
     Patient,
     PlanRecord,
+    ReferralOutcome,
     TreatmentSession,
 )
 
@@ -457,27 +463,102 @@ RECORD_BUILDERS: dict[str, tuple[tuple[str, Callable[[Any], list[dict[str, Any]]
 builds them."""
 
 
+def _changed(model: Any, since: dt.datetime, column: str = "pk", **rows: Any) -> Any:
+    """``column`` of the rows of ``model`` (``rows`` narrowing them) changed at or after
+    ``since``, voided ones too (a void changes what is served): found by the ``updated_at``
+    index, so an incremental export reads the few recent rows, not the clinic's."""
+    found = model.objects.filter(updated_at__gte=since, **rows)
+    return found.order_by().values(column)
+
+
+def _of(model: Any, column: str, ids: Any) -> Any:
+    """The pks of ``model``'s rows whose ``column`` is among ``ids`` (a subquery)."""
+    return model.objects.filter(**{f"{column}__in": ids}).order_by().values("pk")
+
+
+CHANGED: dict[str, Callable[[dt.datetime], list[Any]]] = {
+    "Condition": lambda since: [_changed(IntakeRecord, since)],
+    "Flag": lambda since: [
+        _of(IntakeRecord, "patient_id", _changed(IntakeRecord, since, "patient_id"))
+    ],
+    "ServiceRequest": lambda since: [
+        _changed(IntakeRecord, since),
+        _changed(ReferralOutcome, since, "intake_id"),
+    ],
+    "CarePlan": lambda since: [
+        _changed(PlanRecord, since),
+        _changed(TreatmentSession, since, "plan_id"),
+        _of(PlanRecord, "patient_id", _changed(Measurement, since, "patient_id")),
+        _of(
+            PlanRecord,
+            "patient_id",
+            _changed(PlanRecord, since, "patient_id", status=PlanRecord.Status.SIGNED),
+        ),
+    ],
+    "Procedure": lambda since: [
+        _changed(TreatmentSession, since),
+        _of(TreatmentSession, "plan_id", _changed(PlanRecord, since)),
+    ],
+    "AdverseEvent": lambda since: [_changed(TreatmentSession, since)],
+}
+"""Per type built from a record, the pks of the record's rows whose resources of that type may
+have changed since an instant (subqueries, any of which may hold one): the record itself, or
+what else the resource shows. A Flag is active while its intake is the patient's latest, so any
+intake of the patient (a later one recorded or voided) changes it; a ServiceRequest is completed
+by an outcome; a CarePlan shows its visit states (its sessions, amended or voided, and the
+patient's measurements) and whether a later plan superseded it; a Procedure names its plan while
+the plan is signed and live."""
+
+
+def _union(parts: list[Any]) -> Any:
+    """One subquery of the pks any of ``parts`` holds (a flat ``UNION``: the database starts
+    from these few rows, by primary key)."""
+    first, *rest = parts
+    return first.union(*rest) if rest else first
+
+
 def _record_lines(
     job: ExportJob, table: str, failed: Callable[[Sequence[str], str, Any, Exception], None]
 ) -> Iterator[tuple[str, bytes]]:
     """``(type, NDJSON line)`` built from ``table``'s records (``bulk.RECORD_TABLES``) by the
-    ``/fhir`` reads' functions, with the same filters as the raw rows, streamed in pk order. A
-    record whose resources of a type cannot be built or encoded (bad stored data) goes to
-    ``failed`` and those are left out; its other types and the other records are exported."""
+    ``/fhir`` reads' functions, with the same filters as the raw rows and the facts those read
+    (``care.standing``, annotated on the rows), streamed in pk order. With ``_since``, a record
+    gives the types whose content changed since (``CHANGED``). A record whose resources of a
+    type cannot be built or encoded (bad stored data) goes to ``failed`` and those are left out;
+    its other types and the other records are exported."""
     queryset: Any = live(RECORD_MODELS[table]).filter(
         patient__clinic_id=job.clinic_id, patient__voided_at__isnull=True
     )
+    builders = [(t, build) for t, build in RECORD_BUILDERS[table] if t in job.types]
+    wanted: dict[str, str] = {}
     if job.since is not None:
-        queryset = queryset.filter(updated_at__gte=job.since)
+        changed = {t: CHANGED[t](job.since) for t, _ in builders}
+        parts = [part for found in changed.values() for part in found]
+        queryset = queryset.filter(pk__in=_union(parts))
+        if len(builders) > 1:
+            # A record may have changed for one of its types and not another: each says.
+            wanted = {t: f"changed_{n}" for n, (t, _) in enumerate(builders)}
+            flags = {
+                wanted[t]: Case(
+                    When(pk__in=_union(found), then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                )
+                for t, found in changed.items()
+            }
+            queryset = queryset.annotate(**flags)
+    if table == "IntakeRecord" and {"Flag", "ServiceRequest"} & set(job.types):
+        queryset = fhir_resources.intake_rows(queryset)
     if table == "PlanRecord":
-        queryset = queryset.filter(status="signed")
+        queryset = fhir_resources.plan_rows(queryset.filter(status="signed"))
     if table == "TreatmentSession":
         queryset = queryset.select_related("plan", "created_by")
-    builders = [(t, build) for t, build in RECORD_BUILDERS[table] if t in job.types]
     for done, record in enumerate(queryset.order_by("pk").iterator(chunk_size=CHUNK), start=1):
         if done % CHUNK == 0:
             _check(job.pk, f"reading {table} records: {done} rows read")
         for resource_type, build in builders:
+            if resource_type in wanted and not getattr(record, wanted[resource_type], True):
+                continue
             try:
                 lines = [bulk.encode(resource) for resource in build(record)]
             except Exception as exc:
