@@ -425,7 +425,7 @@ def _check_sessions(
                 set(live(patient.sessions.all()).values_list("number", flat=True)),
             )
             given = row.values.get("number", "")
-            if given.isdigit():
+            if given.isascii() and given.isdigit() and len(given) <= 9:
                 number = int(given)
             elif given:
                 problems.append(Problem(row.line, "number", f"{given!r} is not a whole number"))

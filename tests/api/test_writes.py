@@ -144,6 +144,29 @@ def test_a_session_error_names_its_field(alice: User, patient: Patient) -> None:
     assert not TreatmentSession.objects.exists()
 
 
+def test_an_infinite_electro_frequency_is_a_field_error_never_a_repeated_save(
+    alice: User, patient: Patient
+) -> None:
+    """JSON's Infinity once passed the core, the database refused the row, and the answer said
+    the session "was saved by another request" with nothing stored (409 on SQLite, 500 on
+    PostgreSQL); an amendment carrying it was a 500."""
+    sign_plan(patient, alice)
+    api = api_for(alice)
+    url = f"/patients/{patient.pk}/sessions"
+    electro = [{"points": ["ST35", "ST36"], "side": "right", "frequency_hz": [float("inf")]}]
+    points = [
+        {"code": "ST35", "side": "right", "stimulation": "electro"},
+        {"code": "ST36", "side": "right", "stimulation": "electro"},
+    ]
+    body = {**SESSION, "points": points, "electro": electro}
+    assert_error_shape(api.post(url, body), 422, "electro.0.frequency_hz.0")
+    assert not TreatmentSession.objects.exists()
+    stored = api.post(url, SESSION).json()
+    amended = {"version": 1, "reason": "typo", "record": body}
+    response = api.post(f"/sessions/{stored['id']}/amendments", amended)
+    assert_error_shape(response, 422, "record.electro.0.frequency_hz.0")
+
+
 def test_an_unknown_point_or_a_blocked_one_is_a_field_error(alice: User, patient: Patient) -> None:
     sign_plan(patient, alice, health={"pregnant": True, "pregnancy_weeks": 20})
     api = api_for(alice)

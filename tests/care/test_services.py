@@ -348,3 +348,17 @@ def test_a_knee_replacement_recorded_after_the_plan_was_signed_refuses_its_local
     intake(patient, alice, oa_intake(health={"knee_prosthesis": "left"}), days_ago(5))
     with pytest.raises(errors.SessionRefused, match="recorded no override"):
         services.record_session(patient, alice, session_on(plan_record, days_ago(2)))
+
+
+@pytest.mark.parametrize("ahead", [367, None])
+def test_a_plan_starting_more_than_a_year_ahead_is_refused_on_its_start(
+    alice: User, patient: Patient, ahead: int | None
+) -> None:
+    """A mistyped year, not a course about to begin (9999 once overflowed the schedule)."""
+    record = intake(patient, alice, oa_intake(), today())
+    start = dt.date(9999, 12, 31) if ahead is None else today() + dt.timedelta(days=ahead)
+    with pytest.raises(errors.InvalidDate) as refused:
+        services.propose_plan(record, alice, start)
+    assert refused.value.field == "start"
+    assert "more than a year after today" in str(refused.value)
+    assert services.propose_plan(record, alice, today() + dt.timedelta(days=366)).status == "draft"

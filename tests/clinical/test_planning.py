@@ -749,3 +749,12 @@ def test_real_screening_of_any_risky_intake_never_yields_a_forbidden_point_ashi_
             assert not health.lymphoedema_leg.covers(point.side), point
     if health.pregnant or health.implanted_electronic_device:
         assert result.method is not Method.ELECTRO
+
+
+def test_a_start_whose_schedule_would_pass_the_calendar_s_end_is_a_field_error() -> None:
+    """A mistyped year (9999-12-01) once overflowed the schedule's dates: a 500 on the pages
+    and a traceback in the command line."""
+    with pytest.raises(InvalidInput) as refused:
+        build_schedule(dt.date(9999, 12, 1), 2, 8, [4])
+    assert refused.value.field == "start"
+    assert build_schedule(dt.date(9998, 1, 1), 2, 8, [4])

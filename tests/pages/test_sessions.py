@@ -564,3 +564,19 @@ def test_the_plan_s_depth_and_angle_show_beside_each_point_whenever_the_page_is_
         assert [f.plan_hint for f in entry.points.forms][: len(hints)] == hints
         assert f'<p class="hint">{hints[0]}</p>' in refused.content.decode()
     assert TreatmentSession.objects.count() == 0
+
+
+@pytest.mark.parametrize("typed", ["inf", "infinity", "1e999", "nan"])
+def test_an_infinite_frequency_typed_on_the_page_is_refused_on_its_field(
+    patient: Patient, alice: User, typed: str
+) -> None:
+    """The page once answered "saved by another request" and dropped the whole entry."""
+    sign_plan(patient, alice, method="electro")
+    client = login(alice)
+    data = page_data(client, new_url(patient))
+    field = next(k for k in data if k.endswith("frequency_hz"))
+    response = client.post(new_url(patient), data | {field: typed})
+    assert response.status_code == 400
+    assert response.context["entry"].electro.forms[0].errors
+    assert response.context["entry"].points.forms[0]["code"].value()  # the entry is kept
+    assert TreatmentSession.objects.count() == 0

@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from typer.testing import CliRunner
 
 from acuknee.cli import app
@@ -79,6 +80,15 @@ def test_bad_date_range_is_a_form_error(alice: User) -> None:
     assert "The end date 2026-04-01 is before the start date 2026-05-01." in (
         response.content.decode()
     )
+
+
+@pytest.mark.parametrize("address", ["/reports/clinic/", "/reports/clinic.pdf"])
+def test_a_start_after_today_without_an_end_is_a_form_error(alice: User, address: str) -> None:
+    """The end defaults to today; a start after it was a 500 on the page and the PDF."""
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    response = login(alice).get(address, {"start": tomorrow})
+    assert response.status_code == 400
+    assert f"The start date {tomorrow} is after today" in response.content.decode()
 
 
 def test_unreadable_date_is_a_form_error(alice: User) -> None:

@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 
 from acuknee.api.auth import require
 from acuknee.api.errors import ApiError
-from acuknee.api.schemas import ErrorOut
+from acuknee.api.schemas import ErrorOut, Storable
 from acuknee.records.models import Role
 from acuknee.research import analytics
 
@@ -29,7 +29,7 @@ Count = int | str | None
 
 class OutcomeFilters(Schema):
     by: str = Field("", max_length=300, description="Breakdowns, comma-separated; all if empty.")
-    clinic: int | None = Field(None, description="Only this clinic (id).")
+    clinic: Storable | None = Field(None, description="Only this clinic (id).")
     region: str | None = Field(None, max_length=100)
     cause: str | None = Field(None, max_length=100)
     method: str | None = Field(None, max_length=20)

@@ -80,7 +80,9 @@ an export; neither names a patient, so the URL alone would not be audited."""
 DB_INT_MAX = 2**63 - 1
 """The largest id the database can hold (BIGINT): a larger number names no row."""
 
-_DIGITS = re.compile(r"^(?:Patient/)?(\d+)$")
+_DIGITS = re.compile(r"^(?:Patient/)?([0-9]{1,19})$")
+"""An id as ASCII digits, at most BIGINT's 19 (a longer one is no stored id, and Python refuses
+to read integers past 4,300 digits: a 500 before any view ran)."""
 
 
 @dataclass

@@ -79,7 +79,7 @@ class AuditFilter(forms.Form):
             return None
         patients = Patient.objects.filter(clinic=self.clinic)
         found = patients.filter(record_number=given).first()
-        if found is None and given.isdigit():
+        if found is None and given.isascii() and given.isdigit() and len(given) <= 18:
             found = patients.filter(pk=int(given)).first()
         if found is None:
             raise forms.ValidationError(f"No patient of this clinic has the record number {given}.")
@@ -114,7 +114,7 @@ def filtered(events: QuerySet[AuditEvent], form: AuditFilter) -> QuerySet[AuditE
         events = events.filter(action=data["action"])
     if data.get("date_from"):
         events = events.filter(at__gte=_day_start(data["date_from"]))
-    if data.get("date_to"):
+    if data.get("date_to") and data["date_to"] < dt.date.max:  # the last day ends nothing
         events = events.filter(at__lt=_day_start(data["date_to"] + dt.timedelta(days=1)))
     return events.order_by("-at", "-id")
 

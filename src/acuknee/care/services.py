@@ -123,6 +123,24 @@ def check_date(
         )
 
 
+PLAN_START_HORIZON = dt.timedelta(days=366)
+"""How far ahead of today a plan may start: a plan is made for a course about to begin, and a
+start years ahead is a mistyped year (9999 once overflowed the schedule's dates: a 500)."""
+
+
+def _plan_start(start: dt.date, visit: dt.date) -> None:
+    """Refuse a plan start before its intake, or more than a year after today."""
+    check_date(start, "start", "plan start", not_before=(visit, "the intake"), on=dt.date.max)
+    latest = today() + PLAN_START_HORIZON
+    if start > latest:
+        raise errors.InvalidDate(
+            f"The plan start {start.isoformat()} is more than a year after today "
+            f"({today().isoformat()}, clinic time): check the year; a plan is made for a "
+            "course about to begin.",
+            "start",
+        )
+
+
 def _versioned(record: Any, version: int | None, fields: list[str]) -> None:
     """Save ``fields`` if ``record`` is still at ``version``; else ``StaleEdit``."""
     if version is None or record.version != version:
@@ -419,9 +437,7 @@ def propose_plan(
     refusals = planning_refusals(patient, record)
     if refusals:
         raise errors.PlanningNotAllowed(" ".join(refusals))
-    check_date(
-        start, "start", "plan start", not_before=(record.visit_date, "the intake"), on=dt.date.max
-    )
+    _plan_start(start, record.visit_date)
     proposed = plan(
         Intake.model_validate(record.data),
         Screening.model_validate(record.screening),
@@ -461,13 +477,7 @@ def edit_plan(
 ) -> None:
     """Save the practitioner's edit of a draft (overrides appended, with who and why)."""
     _draft(record)
-    check_date(
-        start,
-        "start",
-        "plan start",
-        not_before=(record.intake.visit_date, "the intake"),
-        on=dt.date.max,
-    )
+    _plan_start(start, record.intake.visit_date)
     record.content = content.model_dump(mode="json")
     record.start_date = start
     record.overrides = [*record.overrides, *overrides]
@@ -684,6 +694,15 @@ def record_session(
             insert_with_history([stored])
             return stored
     except IntegrityError as exc:
+        # Only a session stored meanwhile with this number or submission is a repeated save;
+        # any other refusal of the database is an error, never reported as "saved".
+        rival = TreatmentSession.objects.filter(patient=patient, number=number)
+        if submission_key:
+            rival = rival | TreatmentSession.objects.filter(
+                patient=patient, submission_key=submission_key
+            )
+        if not rival.exists():
+            raise
         raise errors.DuplicateSubmission(
             f"Session {number} was saved by another request at the same moment; reload the "
             "patient's page to see it."

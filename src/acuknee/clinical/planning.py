@@ -251,6 +251,10 @@ def build_schedule(
     0 and 3, 1 a week day 0. A reassessment at week w is dated ``start`` + 7w days and comes
     before a session on the same day, so the measure precedes the treatment.
     """
+    reassessment_weeks = tuple(reassessment_weeks)
+    weeks = max([*reassessment_weeks, number_of_sessions // max(sessions_per_week, 1) + 1])
+    if start > dt.date.max - dt.timedelta(weeks=weeks + 1):
+        raise InvalidInput("start", f"{start.isoformat()}: the schedule would run past year 9999")
     visits: list[tuple[dt.date, int, ScheduledVisit]] = []
     for i in range(number_of_sessions):
         week, slot = divmod(i, sessions_per_week)

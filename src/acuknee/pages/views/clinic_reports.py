@@ -59,6 +59,14 @@ class ReportRangeForm(Form):
                 "end",
                 f"The end date {end.isoformat()} is before the start date {start.isoformat()}.",
             )
+        elif start and end is None and start > timezone.localdate():
+            # the end defaults to today, which a start in the future would come after
+            self.add_error(
+                "start",
+                f"The start date {start.isoformat()} is after today "
+                f"({timezone.localdate().isoformat()}), where the report ends when no end date "
+                "is given.",
+            )
         return data
 
 

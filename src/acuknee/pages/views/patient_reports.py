@@ -62,7 +62,8 @@ def _referral_html(
     latest intake with a referral; 404 when there is none (or the intake is voided)."""
     if intake_id is None:
         named = request.GET.get("intake")
-        intake_id = int(named) if named and named.isdigit() else None
+        ascii_id = named and named.isascii() and named.isdigit() and len(named) <= 18
+        intake_id = int(named) if ascii_id else None
     try:
         record: IntakeRecord = referral_intake(patient, intake_id)
         letter = build_referral(record, request.user.staff, today=timezone.localdate())
