@@ -47,6 +47,21 @@ def test_consent_can_be_recorded_on_its_own_and_a_bad_one_names_its_field(
     assert api.post(f"/patients/{patient.pk}/sessions", SESSION).status_code == 201
 
 
+def test_a_consent_dated_before_the_birth_is_refused_on_its_date(
+    alice: User, patient: Patient
+) -> None:
+    """A guardian's consent dated 1800 was stored, and every later session passed the "not
+    before the consent" check."""
+    sign_plan(patient, alice, consent=False)
+    api = api_for(alice)
+    url = f"/patients/{patient.pk}/consent"
+    guardian = {**CONSENT, "given_on": "1800-01-01", "given_by": "parent_or_guardian"}
+    response = api.post(url, {**guardian, "guardian_name": "A. Guardian"})
+    assert_error_shape(response, 422, "given_on")
+    assert "before the birth date" in response.json()["errors"][0]["message"]
+    assert not patient.consents.exists()
+
+
 def test_an_amendment_needs_a_reason_and_is_listed_with_the_session(
     alice: User, bob: User, patient: Patient
 ) -> None:

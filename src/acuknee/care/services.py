@@ -512,7 +512,8 @@ def record_consent(patient: Patient, user: Any, consent: Consent) -> TreatmentCo
     """Record the patient's informed consent (``user`` took it): not dated in the future; under
     the ``minor_consent`` age (on the day given) only a parent or guardian consents."""
     _live_patient(patient)
-    check_date(consent.given_on, "given_on", "consent")
+    born = (patient.date_of_birth, "the birth date") if patient.date_of_birth else None
+    check_date(consent.given_on, "given_on", "consent", not_before=born)
     age = patient.age_on(consent.given_on) if patient.date_of_birth else None
     problems = consent_problems(consent, age, load_knowledge()) if age is not None else []
     if problems:
