@@ -539,3 +539,19 @@ def test_the_list_pages_through_the_clinic_fifty_at_a_time_as_the_orm_orders_the
     names = {p.family_name for p in searched.context["patients"]}
     assert names == {"Ames"}
     assert {p.clinic_id for p in searched.context["patients"]} == {northside.pk}
+
+
+@pytest.mark.parametrize("version", ["", "garbled"])
+def test_a_page_sent_back_without_its_version_says_so_at_the_top(
+    alice: User, patient: Patient, version: str
+) -> None:
+    """The version is a hidden field: its error was shown nowhere, and the 400 said nothing."""
+    said = "came back without a valid version"
+    edited = login(alice).post(_edit(patient), _details(patient, version=version))
+    assert edited.status_code == 400
+    assert said in edited.content.decode()
+    voided = login(alice).post(_void(patient), {"reason": "registered twice", "version": version})
+    assert voided.status_code == 400
+    assert said in voided.content.decode()
+    patient.refresh_from_db()
+    assert not patient.is_voided

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMappin
 from typing import Any, cast
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.boundfield import BoundField
 from django.forms.forms import DeclarativeFieldsMetaclass
 from django.forms.widgets import ChoiceWidget
@@ -293,6 +293,24 @@ class Form(forms.Form, metaclass=_FieldsMetaclass):
                     self.cleaned_data[name] = getattr(self, f"clean_{name}")()
             except ValidationError as exc:
                 self.add_error(name, exc)
+
+    def _post_clean(self) -> None:
+        """A hidden value the page carries (the record's version) that came back missing or
+        garbled is said at the top of the form, where the page shows whole-form errors: the
+        page shows no hidden field, and a 400 once said nothing at all."""
+        super()._post_clean()
+        fields: Any = self.fields
+        for name in [n for n in self._errors if n != NON_FIELD_ERRORS]:
+            if name not in fields:
+                continue
+            field = fields.for_cleaning(name) if isinstance(fields, FieldsCopiedOnUse) else None
+            field = field or fields[name]
+            if isinstance(field.widget, forms.HiddenInput):
+                self.add_error(
+                    None,
+                    f"The page came back without a valid {name.replace('_', ' ')} (a value it "
+                    "carries, not shown): reload the page and make the change again.",
+                )
 
     @cached_property
     def changed_data(self) -> list[str]:
