@@ -259,7 +259,19 @@ def test_skin_lesion_needs_a_side(alice: User, patient: Patient) -> None:
 
 def test_visit_before_birth_is_an_error_on_the_visit_date(alice: User, patient: Patient) -> None:
     response = login(alice).post(new_url(patient), intake_post(visit_date="1950-01-01"))
-    assert "visit_date" in response.context["form"].errors
+    errors = response.context["form"].errors["visit_date"]
+    assert errors == [
+        f"The visit date 1950-01-01 is before the birth date ({patient.date_of_birth}).",
+    ]  # said of the date, not "Age at this visit must be 0 or more"
+    assert not IntakeRecord.objects.exists()
+
+
+def test_a_visit_dated_after_today_is_an_error_on_the_visit_date(
+    alice: User, patient: Patient
+) -> None:
+    response = login(alice).post(new_url(patient), intake_post(visit_date="9999-12-31"))
+    (error,) = response.context["form"].errors["visit_date"]
+    assert error.startswith("The visit date 9999-12-31 is after today")
     assert not IntakeRecord.objects.exists()
 
 

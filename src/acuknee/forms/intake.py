@@ -21,7 +21,8 @@ from django import forms
 from django.http import QueryDict
 from pydantic import ValidationError
 
-from acuknee.care.services import HISTORY_FIELDS, HISTORY_MAX_CHARS
+from acuknee.care.errors import InvalidDate
+from acuknee.care.services import HISTORY_FIELDS, HISTORY_MAX_CHARS, check_date
 from acuknee.clinical import (
     Assessment,
     ClinicalError,
@@ -589,6 +590,20 @@ class IntakeForm(Form):
         }
 
     # -- validation through the core ------------------------------------------------------------
+
+    def clean_visit_date(self) -> dt.date:
+        """The visit date as the care layer checks it (not after today, not before the birth
+        date), said of the date: the core would otherwise refuse the age it gives ("Age at this
+        visit must be 0 or more") for a date before the birth."""
+        visit: dt.date = self.cleaned_data["visit_date"]
+        born = self.patient.date_of_birth
+        try:
+            check_date(
+                visit, "visit_date", "visit", not_before=(born, "the birth date") if born else None
+            )
+        except InvalidDate as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return visit
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
