@@ -596,7 +596,7 @@ class IntakeForm(Form):
         date), said of the date: the core would otherwise refuse the age it gives ("Age at this
         visit must be 0 or more") for a date before the birth."""
         visit: dt.date = self.cleaned_data["visit_date"]
-        born = self.patient.date_of_birth
+        born = self.patient.date_of_birth if self.patient is not None else None
         try:
             check_date(
                 visit, "visit_date", "visit", not_before=(born, "the birth date") if born else None
