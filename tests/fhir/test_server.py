@@ -397,6 +397,80 @@ def test_bad_search_parameters_are_400(patient: Patient, fhir: Fhir, params: Any
     outcome(fhir.get("Procedure", **params), 400)
 
 
+LONG_DIGITS = "9" * 5000
+"""More digits than Python reads as an int (4,300): once a 500 wherever an id was parsed."""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["_count", "_offset"])
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "\uff15"])
+def test_a_page_number_in_other_scripts_digits_is_400_naming_the_parameter(
+    patient: Patient, fhir: Fhir, name: str, value: str
+) -> None:
+    """'²' passes str.isdigit() but not int() (a 500); Arabic-Indic and fullwidth digits were
+    read as 3 and 5."""
+    (issue,) = outcome(fhir.get("Observation", **{name: value}), 400)
+    assert issue["expression"] == [name]
+    assert "whole number" in issue["diagnostics"]
+
+
+@pytest.mark.django_db
+def test_a_page_size_of_thousands_of_digits_is_held_at_the_largest_page(
+    course: Course, fhir: Fhir
+) -> None:
+    bundle = ok(fhir.get("Observation", _count=LONG_DIGITS))
+    assert len(bundle["entry"]) == bundle["total"] > 0
+    assert "_count=500" in bundle["link"][0]["url"]
+
+
+@pytest.mark.django_db
+def test_an_offset_of_thousands_of_digits_is_an_empty_page_past_the_end(
+    course: Course, fhir: Fhir
+) -> None:
+    bundle = ok(fhir.get("Observation", _offset=LONG_DIGITS))
+    assert bundle["total"] > 0
+    assert "entry" not in bundle
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "name", "value"),
+    [
+        ("Observation", "patient", "\u00b2"),
+        ("Observation", "patient", "Patient/\u00b2"),
+        ("Observation", "patient", LONG_DIGITS),
+        ("Procedure", "patient", "1,\u00b2"),
+        ("AdverseEvent", "subject", "Patient/\u00b2"),
+    ],
+)
+def test_a_patient_reference_that_is_no_fhir_id_is_400_naming_the_parameter(
+    patient: Patient, fhir: Fhir, kind: str, name: str, value: str
+) -> None:
+    """A FHIR id is at most 64 ASCII letters, digits, '-' and '.' (R4 2.24.0.1 id)."""
+    (issue,) = outcome(fhir.get(kind, **{name: value}), 400)
+    assert issue["expression"] == [name]
+    assert "not a FHIR id" in issue["diagnostics"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("Patient", "\u00b2"),
+        ("Patient", LONG_DIGITS),
+        ("Patient", str(2**63)),
+        ("Procedure", "session-\u00b2"),
+        ("Observation", "meas-\u00b2-current"),
+        ("Observation", f"meas-{LONG_DIGITS}-current"),
+    ],
+)
+def test_an_id_no_stored_row_can_have_matches_nothing(
+    course: Course, fhir: Fhir, kind: str, value: str
+) -> None:
+    """Other scripts' digits and numbers beyond BIGINT name no row: an unknown id's answer."""
+    assert ok(fhir.get(kind, _id=value))["total"] == 0
+
+
 @pytest.mark.django_db
 def test_date_is_not_a_patient_parameter(patient: Patient, fhir: Fhir) -> None:
     outcome(fhir.get("Patient", date="2026"), 400)
@@ -528,6 +602,35 @@ def test_posting_without_token_is_401(patient: Patient) -> None:
 def test_other_resources_cannot_be_created(patient: Patient, fhir: Fhir) -> None:
     body = json.dumps({"resourceType": "Patient"})
     outcome(fhir.post("Patient", body, FHIR_JSON), 405)
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x660 + d) for d in range(10)))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("script", ["superscript", "arabic-indic"])
+def test_a_response_whose_subject_id_is_in_other_digits_is_422_naming_the_subject(
+    patient: Patient, fhir: Fhir, script: str
+) -> None:
+    """'²' was a 500; the patient's own id in Arabic-Indic digits was read by int() and stored."""
+    digits = "\u00b2" if script == "superscript" else str(patient.pk).translate(ARABIC_INDIC)
+    (issue,) = outcome(post(fhir, pain_response(f"Patient/{digits}")), 422)
+    assert issue["expression"] == ["QuestionnaireResponse.subject"]
+    assert not Measurement.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("written", ["5,000 nines", "2**63", "own id after a zero"])
+def test_a_response_for_a_patient_id_no_row_can_have_is_the_unknown_patient_answer(
+    patient: Patient, fhir: Fhir, written: str
+) -> None:
+    """5,000 digits was a 500; ids compare as text, so Patient/07 is not Patient/7 (once read
+    as the patient with id 7)."""
+    digits = {"5,000 nines": LONG_DIGITS, "2**63": str(2**63)}.get(written, f"0{patient.pk}")
+    (issue,) = outcome(post(fhir, pain_response(f"Patient/{digits}")), 422)
+    assert issue["code"] == "not-found"
+    assert issue["expression"] == ["QuestionnaireResponse.subject"]
+    assert not Measurement.objects.exists()
 
 
 # --- a real client -------------------------------------------------------------------------------

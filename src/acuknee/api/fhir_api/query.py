@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 
 from acuknee.api.auth import require
-from acuknee.api.fhir_api.resources import ResourceType, Unmapped, storable_pk
+from acuknee.api.fhir_api.resources import (
+    ID_PATTERN,
+    ResourceType,
+    Unmapped,
+    storable_pk,
+    whole_number,
+)
 from acuknee.api.fhir_api.responses import FhirError, Json
 
 DEFAULT_COUNT = 20
@@ -109,13 +115,26 @@ PARAM_DOCS: dict[str, tuple[str, str]] = {
 }
 
 
-def patient_ids(values: list[str]) -> frozenset[int]:
+def patient_ids(values: list[str], name: str) -> frozenset[int]:
+    """The patient ids the ``name`` parameter's references name. A reference whose id is not a
+    FHIR id (R4 ``id``: at most 64 ASCII letters, digits, '-' and '.') is a 400 naming the
+    parameter; a well-formed id no row can have (not a number, beyond BIGINT) matches nothing,
+    as an unknown patient does."""
     out: set[int] = set()
     for value in ",".join(values).split(","):
         parts = value.strip().rstrip("/").split("/")
         if len(parts) >= 2 and parts[-2] != "Patient":
-            raise FhirError(400, f"patient/subject must reference a Patient, not {value!r}")
-        pk = storable_pk(parts[-1]) if parts[-1].isdigit() else None
+            raise FhirError(
+                400, f"{name} must reference a Patient, not {value[:80]!r}", expression=name
+            )
+        if parts[-1] and not ID_PATTERN.match(parts[-1]):
+            raise FhirError(
+                400,
+                f"{name}: {value[:80]!r} is not a FHIR id"
+                " (at most 64 ASCII letters, digits, '-' and '.')",
+                expression=name,
+            )
+        pk = storable_pk(parts[-1])
         out.add(-1 if pk is None else pk)  # -1: no such patient, matches nothing
     return frozenset(out)
 
@@ -136,12 +155,18 @@ def code_matches(resource: Json, values: list[str]) -> bool:
 
 
 def int_param(request: HttpRequest, name: str, default: int, high: int) -> int:
+    """``name`` as a whole number in ASCII digits, held at ``high`` (a page is never larger than
+    ``MAX_COUNT``; however long the number, a count or offset past that only asks for more than
+    there is, so it is held, not refused); anything else is a 400 naming the parameter."""
     raw = request.GET.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
-        raise FhirError(400, f"{name} must be a whole number, not {raw!r}", expression=name)
-    return min(int(raw), high)
+    number = whole_number(raw, high)
+    if number is None:
+        raise FhirError(
+            400, f"{name} must be a whole number in digits 0-9, not {raw[:80]!r}", expression=name
+        )
+    return number
 
 
 def check_params(request: HttpRequest, kind: ResourceType) -> None:
@@ -192,7 +217,7 @@ def parse_query(request: HttpRequest, kind: ResourceType) -> Query:
     patients: frozenset[int] | None = None
     for name in kind.patient_params:
         if name in request.GET:
-            chosen = patient_ids(request.GET.getlist(name))
+            chosen = patient_ids(request.GET.getlist(name), name)
             patients = chosen if patients is None else patients & chosen
     dates: tuple[tuple[str, Span], ...] = ()
     if kind.date_param:

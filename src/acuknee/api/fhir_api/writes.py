@@ -16,7 +16,12 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from acuknee.api.auth import clinic_patients, require
 from acuknee.api.errors import CARE_STATUS
 from acuknee.api.fhir_api.query import day_of
-from acuknee.api.fhir_api.resources import RESOURCE_TYPES, questionnaire_response_json, storable_pk
+from acuknee.api.fhir_api.resources import (
+    RESOURCE_TYPES,
+    questionnaire_response_json,
+    storable_pk,
+    whole_number,
+)
 from acuknee.api.fhir_api.responses import FhirError, Json, base_url, fhir_response
 from acuknee.api.text import text_problems
 from acuknee.care import errors as care_errors
@@ -78,13 +83,17 @@ def _subject_patient(request: HttpRequest, resource: QuestionnaireResponse) -> P
     reference = (resource.subject.reference or "") if resource.subject else ""
     parts = reference.rstrip("/").split("/")
     where = "QuestionnaireResponse.subject"
-    if len(parts) < 2 or parts[-2] != "Patient" or not parts[-1].isdigit():
-        raise FhirError(422, "subject must reference Patient/<id>", "required", where)
-    pk = storable_pk(parts[-1])
+    if len(parts) < 2 or parts[-2] != "Patient" or whole_number(parts[-1], 1) is None:
+        raise FhirError(
+            422, "subject must reference Patient/<id>, the id in digits 0-9", "required", where
+        )
+    # None: beyond BIGINT, or not the id as served (ids compare as text: Patient/07 is not
+    # Patient/7), so no patient has it.
+    pk = storable_pk(parts[-1]) if parts[-1] == parts[-1].lstrip("0") else None
     rows = clinic_patients(request).filter(pk=pk, voided_at__isnull=True)
     found = rows.first() if pk is not None else None
     if found is None:
-        raise FhirError(422, f"no such patient: {reference}", "not-found", where)
+        raise FhirError(422, f"no such patient: {reference[:80]}", "not-found", where)
     return found  # type: ignore[no-any-return]
 
 
