@@ -633,6 +633,28 @@ def test_a_response_for_a_patient_id_no_row_can_have_is_the_unknown_patient_answ
     assert not Measurement.objects.exists()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("authored", ["2026", "2026-03"])
+def test_a_response_authored_as_a_year_or_month_is_422_asking_for_the_day(
+    patient: Patient, fhir: Fhir, authored: str
+) -> None:
+    """Valid FHIR dateTimes, but a measurement is dated to the day: none is invented."""
+    (issue,) = outcome(post(fhir, pain_response(f"Patient/{patient.pk}", authored=authored)), 422)
+    assert issue["expression"] == ["QuestionnaireResponse.authored"]
+    assert "full date" in issue["diagnostics"]
+    assert not Measurement.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("authored", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"])
+def test_a_response_authored_past_the_calendars_ends_in_clinic_time_is_422(
+    patient: Patient, fhir: Fhir, authored: str
+) -> None:
+    (issue,) = outcome(post(fhir, pain_response(f"Patient/{patient.pk}", authored=authored)), 422)
+    assert issue["expression"] == ["QuestionnaireResponse.authored"]
+    assert not Measurement.objects.exists()
+
+
 # --- a real client -------------------------------------------------------------------------------
 
 

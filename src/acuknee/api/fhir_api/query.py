@@ -82,6 +82,8 @@ def date_matches(prefix: str, param: Span, value: Span) -> bool:
 
 
 def day_of(text: str) -> dt.date:
+    """The day of a date or dateTime this server wrote (always a full date). Not for a client's
+    date: a posted ``authored`` may be a year alone (``writes._authored_day`` reads it)."""
     return dt.date.fromisoformat(text[:10])
 
 

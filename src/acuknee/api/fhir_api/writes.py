@@ -15,7 +15,6 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from acuknee.api.auth import clinic_patients, require
 from acuknee.api.errors import CARE_STATUS
-from acuknee.api.fhir_api.query import day_of
 from acuknee.api.fhir_api.resources import (
     RESOURCE_TYPES,
     questionnaire_response_json,
@@ -98,12 +97,36 @@ def _subject_patient(request: HttpRequest, resource: QuestionnaireResponse) -> P
 
 
 def _authored_day(resource: QuestionnaireResponse) -> dt.date:
+    """The day the measurement is dated: ``authored`` in the clinic's time zone (today when
+    absent).
+
+    A year or a month alone (``2026``, ``2026-03``) is a valid FHIR R4 dateTime, but it is
+    refused, not dated to its first day: a measurement is dated to the day, that day decides
+    whether it is a baseline or a follow-up and what it is compared with, and a day the patient
+    never gave would be an invented clinical fact. An instant whose day in clinic time is not
+    in the calendar (year 1 at +14:00, 9999-12-31 late at -12:00) is refused too."""
     authored = resource.authored
+    where = "QuestionnaireResponse.authored"
     if authored is None:
         return cast(dt.date, timezone.localdate())
     if isinstance(authored, dt.datetime):
-        return timezone.localtime(authored).date() if authored.tzinfo else authored.date()
-    return authored if isinstance(authored, dt.date) else day_of(str(authored))
+        try:
+            return timezone.localtime(authored).date() if authored.tzinfo else authored.date()
+        except OverflowError:
+            raise FhirError(
+                422,
+                f"authored {authored.isoformat()} is outside the calendar in clinic time",
+                "invalid",
+                where,
+            ) from None
+    if isinstance(authored, dt.date):
+        return authored
+    raise FhirError(
+        422,
+        f"authored must give the full date the answers were given (YYYY-MM-DD), not {authored!s}",
+        "invalid",
+        where,
+    )
 
 
 def _form_value(value: float) -> str:
