@@ -180,6 +180,47 @@ def test_kickoff_with_a_since_without_time_zone_is_400(alice: User) -> None:
     assert outcome_code(Fhir(alice).kickoff(_since="2026-01-01T00:00:00"), 400) == "invalid"
 
 
+@pytest.mark.parametrize(
+    "since",
+    [
+        "2026-02-30T00:00:00Z",  # no such day
+        "2026-01-01T24:00:00Z",  # no such hour
+        "2026-01-01T10:00:00+25:00",  # no such offset
+        "2026-01-01T10:00:00+15:00",  # beyond FHIR's instant offsets (14:00 either way)
+        "\uff12\uff10\uff12\uff16-01-01T00:00:00Z",  # fullwidth digits
+    ],
+)
+def test_kickoff_with_a_since_that_is_no_fhir_instant_is_400_naming_since(
+    alice: User, since: str
+) -> None:
+    response = Fhir(alice).kickoff(_since=since)
+    assert outcome_code(response, 400) == "invalid"
+    (issue,) = response.json()["issue"]
+    assert issue["expression"] == ["_since"]
+    assert "_since" in issue["diagnostics"]
+    assert not ExportJob.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("since", "same_day_in_utc"),
+    [
+        ("0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00Z"),
+        ("9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59+00:00"),
+    ],
+)
+def test_kickoff_with_a_since_beyond_the_calendar_in_utc_is_400_and_no_job(
+    alice: User, since: str, same_day_in_utc: str
+) -> None:
+    """Valid instants, but in UTC (as stored) before year 1 or after 9999: a 500 once, the
+    job's insert failing inside the transaction. The calendar's own ends still export."""
+    client = Fhir(alice)
+    response = client.kickoff(_since=since)
+    assert outcome_code(response, 400) == "invalid"
+    assert response.json()["issue"][0]["expression"] == ["_since"]
+    assert not ExportJob.objects.exists()
+    finish(client, client.kickoff(_since=same_day_in_utc))
+
+
 def test_kickoff_asking_another_output_format_is_400(alice: User) -> None:
     response = Fhir(alice).kickoff(_outputFormat="text/csv")
     assert outcome_code(response, 400) == "not-supported"

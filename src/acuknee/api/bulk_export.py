@@ -139,12 +139,13 @@ def job_dir(job_id: uuid.UUID) -> Path:
 # --- answers -------------------------------------------------------------------------------------
 
 
-def outcome(status: int, code: str, message: str) -> JsonResponse:
-    """An OperationOutcome with one error issue (``code`` from FHIR's issue-type value set)."""
-    body = {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": code, "diagnostics": message}],
-    }
+def outcome(status: int, code: str, message: str, expression: str | None = None) -> JsonResponse:
+    """An OperationOutcome with one error issue (``code`` from FHIR's issue-type value set),
+    naming the parameter at fault in ``expression`` when there is one."""
+    issue: dict[str, Any] = {"severity": "error", "code": code, "diagnostics": message}
+    if expression is not None:
+        issue["expression"] = [expression]
+    body = {"resourceType": "OperationOutcome", "issue": [issue]}
     response = JsonResponse(body, status=status, content_type=FHIR_JSON)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="acuknee"'
@@ -201,16 +202,40 @@ def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 # --- kick-off ------------------------------------------------------------------------------------
 
 
+MAX_OFFSET = dt.timedelta(hours=14)
+"""The largest time zone offset a FHIR R4 instant may carry, either way (its regex)."""
+
+
 def _since(text: str | None) -> dt.datetime | None:
+    """``_since`` as a UTC instant; anything that is not one is a 400 naming ``_since``, before
+    a job is stored.
+
+    Refused: no time zone, digits other than ASCII, a day or hour the calendar lacks
+    (``2026-02-30``, ``T24:00``: ``parse_datetime`` raises for these rather than answering
+    None), an offset beyond FHIR's ±14:00, and an instant whose UTC time falls before year 1 or
+    after 9999 (the database stores it in UTC: converting it overflowed inside the job's
+    insert)."""
     if text is None:
         return None
+
+    def refused(why: str) -> _Refused:
+        return _Refused(outcome(400, "invalid", f"_since {why}: {text[:80]!r}", "_since"))
+
     # A "+" left unencoded in a query string arrives as a space.
-    parsed: dt.datetime | None = parse_datetime(text.replace(" ", "+"))
+    written = text.replace(" ", "+")
+    try:
+        parsed: dt.datetime | None = parse_datetime(written) if written.isascii() else None
+    except ValueError:
+        raise refused("is not a date and time the calendar has") from None
     if parsed is None or parsed.tzinfo is None:
-        raise _Refused(
-            outcome(400, "invalid", f"_since must be a FHIR instant with a time zone: {text!r}")
-        )
-    return parsed
+        raise refused("must be a FHIR instant with a time zone (YYYY-MM-DDThh:mm:ss+zz:zz)")
+    offset = parsed.utcoffset()
+    if offset is None or abs(offset) > MAX_OFFSET:
+        raise refused("must have a time zone offset between -14:00 and +14:00")
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise refused("falls outside the years 1 to 9999 in UTC") from None
 
 
 def _check_kickoff(request: HttpRequest) -> tuple[list[str], dt.datetime | None]:
