@@ -128,14 +128,14 @@ def course_row(
     of the intake it was planned from (a later intake that led to no plan does not relabel it),
     and the sessions logged on it (``care.queries.on_plan``); sessions under an earlier plan
     were another course's."""
-    if latest_intake(patient) is None:
-        summary.skip("without an intake")
-        return None
     plan_record = signed_plan(patient)
     if plan_record is None:
-        summary.skip("without a signed plan")
+        unplanned = (
+            "without an intake" if latest_intake(patient) is None else "without a signed plan"
+        )
+        summary.skip(unplanned)
         return None
-    intake_record = plan_record.intake
+    intake_record = plan_record.intake  # a signed plan always has its intake
     try:
         intake = Intake.model_validate(intake_record.data)
         assessment = Assessment.model_validate(intake_record.assessment)
