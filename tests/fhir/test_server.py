@@ -391,7 +391,13 @@ def test_voided_patient_and_records_are_not_served(course: Course, alice: User, 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "params",
-    [{"name": "x"}, {"date": "yesterday"}, {"date": "eq2026-13-01"}, {"_count": "-1"}],
+    [
+        {"name": "x"},
+        {"date": "yesterday"},
+        {"date": "eq2026-13-01"},
+        {"date": "\u0662\u0660\u0662\u0666"},  # 2026 in Arabic-Indic digits
+        {"_count": "-1"},
+    ],
 )
 def test_bad_search_parameters_are_400(patient: Patient, fhir: Fhir, params: Any) -> None:
     outcome(fhir.get("Procedure", **params), 400)

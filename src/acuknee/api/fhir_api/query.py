@@ -41,20 +41,21 @@ def _after(day: dt.date, days: int = 1) -> dt.date:
 
 def parse_date_param(raw: str) -> tuple[str, Span]:
     """``[prefix]YYYY[-MM[-DD[Thh:mm...]]]`` as (prefix, day range). A time of day is ignored:
-    acuknee records visits to the day."""
+    acuknee records visits to the day. Digits are ASCII: a regex's ``\\d`` and ``int`` would
+    read 2026 written in Arabic-Indic digits as 2026."""
     prefix = raw[:2] if raw[:2] in PREFIXES else "eq"
     value = raw[2:] if raw[:2] in PREFIXES else raw
     try:
-        if re.fullmatch(r"\d{4}", value):
+        if re.fullmatch(r"[0-9]{4}", value):
             start = dt.date(int(value), 1, 1)
             return prefix, (start, _after(dt.date(start.year, 12, 31)))
-        if re.fullmatch(r"\d{4}-\d{2}", value):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}", value):
             start = dt.date(int(value[:4]), int(value[5:]), 1)
             last = _after(start, 31).replace(day=1) - dt.timedelta(days=1)
             if start.year == 9999 and start.month == 12:
                 last = dt.date.max
             return prefix, (start, _after(last))
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}(T.*)?", value):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T.*)?", value):
             day = dt.date.fromisoformat(value[:10])
             if len(value) > 10:
                 dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
