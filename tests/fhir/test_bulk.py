@@ -45,6 +45,7 @@ from acuknee.records.models import (
 from tests.api.conftest import another_patient
 from tests.fhir import bulk_urls
 from tests.fhir.server_course import Course, build_course
+from tests.fhir.test_safety_resources import HOT_KNEE_ON_WARFARIN
 from tests.pages import conftest as personas
 
 # The clinic's personas (tests/pages/conftest.py) as this module's fixtures.
@@ -495,21 +496,13 @@ def test_since_exports_a_flag_superseded_and_a_referral_cleared_since(
 ) -> None:
     """What stands changed without the screened intake's row changing: a later intake made its
     Flags inactive, an outcome completed its ServiceRequests; its Condition did not change."""
-    hot_knee_on_warfarin = {
-        "age": 66,
-        "sex": "female",
-        "side": "left",
-        "duration_weeks": 2,
-        "red_flags": {"hot_swollen_knee": True, "fever": True},
-        "health": {"anticoagulant": "warfarin"},
-    }
-    screened = demo.record_intake(patient, Intake.model_validate(hot_knee_on_warfarin), DAY, alice)
+    screened = demo.record_intake(patient, Intake.model_validate(HOT_KNEE_ON_WARFARIN), DAY, alice)
     client = Fhir(alice)
     cutoff = timezone.now()
     services.resolve_referral(
         screened, alice, seen_by="Dr Synthetic", seen_on=DAY, cleared=True, note=""
     )
-    later = Intake.model_validate({**hot_knee_on_warfarin, "red_flags": {}, "health": {}})
+    later = Intake.model_validate({**HOT_KNEE_ON_WARFARIN, "red_flags": {}, "health": {}})
     newer = services.record_intake(
         patient, alice, visit=DAY + dt.timedelta(1), intake=demo.every_red_flag_asked(later)
     )
@@ -939,16 +932,7 @@ def test_an_intakes_safety_findings_and_referrals_export_as_the_fhir_server_read
     from acuknee import demo
     from acuknee.clinical import Intake
 
-    intake = Intake.model_validate(
-        {
-            "age": 66,
-            "sex": "female",
-            "side": "left",
-            "duration_weeks": 2,
-            "red_flags": {"hot_swollen_knee": True, "fever": True},
-            "health": {"anticoagulant": "warfarin"},
-        }
-    )
+    intake = Intake.model_validate(HOT_KNEE_ON_WARFARIN)
     record = demo.record_intake(patient, intake, dt.date(2026, 1, 5), alice)
     client = Fhir(alice)
     manifest = finish(client, client.kickoff(_type="Flag,ServiceRequest"))
