@@ -153,7 +153,7 @@ class Practitioner(HttpUser):
     def measurement_save(self) -> None:
         pid = self._write_patient()
         values = {**PLAN["measurement_values"], "measured_on": dt.date.today().isoformat()}
-        form = filled(_form(PLAN["measurement_form"]), values, self.token)
+        form = as_opened_anew(filled(_form(PLAN["measurement_form"]), values, self.token))
         with self.client.post(
             f"/patients/{pid}/measurements/new/",
             data=form,

@@ -4,6 +4,7 @@ field error in the one error shape, and nothing is stored."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -283,3 +284,38 @@ def test_a_session_stored_with_an_old_free_text_event_reads_as_other_with_its_te
     stored.save(update_fields=["data"])
     [event] = api.get(f"/sessions/{stored.pk}").json()["data"]["adverse_events"]
     assert (event["kind"], event["note"]) == ("other", "bruise")
+
+
+def _post_keyed(user: User, path: str, body: Any, key: str) -> Any:
+    api = api_for(user)
+    headers = {**api._headers(), "Idempotency-Key": key}
+    return api.client.post(
+        f"/api/v1{path}", json.dumps(body), content_type="application/json", headers=headers
+    )
+
+
+def test_a_retried_measurement_with_its_idempotency_key_is_stored_once(
+    alice: User, patient: Patient
+) -> None:
+    """A retry of the same visit once stored it twice (the session had its key, a visit none)."""
+    url = f"/patients/{patient.pk}/measurements"
+    first = _post_keyed(alice, url, _pain(), "visit-1")
+    assert first.status_code == 201, first.content
+    again = _post_keyed(alice, url, _pain(), "visit-1")
+    assert again.status_code == 409
+    assert again["X-Existing-Id"] == str(first.json()[0]["id"])
+    assert Measurement.objects.filter(patient=patient).count() == 1
+
+
+def test_two_long_keys_sharing_their_first_64_characters_are_two_saves(
+    alice: User, patient: Patient
+) -> None:
+    """Keys were cut to 64 characters, so a second, different save was refused as a repeat."""
+    sign_plan(patient, alice)
+    stem = "k" * 64
+    url = f"/patients/{patient.pk}/sessions"
+    assert _post_keyed(alice, url, SESSION, stem + "-first").status_code == 201
+    later = {**SESSION, "date": "2026-03-04"}
+    assert _post_keyed(alice, url, later, stem + "-second").status_code == 201
+    assert _post_keyed(alice, url, later, stem + "-second").status_code == 409
+    assert TreatmentSession.objects.filter(patient=patient).count() == 2

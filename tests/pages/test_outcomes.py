@@ -459,3 +459,20 @@ def test_pain_a_third_lower_reaches_its_mcid_alike_on_the_page_the_chart_and_the
     assert glance.ratio >= 1
     assert glance.mic == pytest.approx(0.9)
     assert "MCID 0.9 (30 % of the baseline 3)" in glance.note()
+
+
+def test_a_reassessment_submitted_twice_is_stored_once(
+    patient: Patient, alice: User, signed: PlanRecord
+) -> None:
+    """A double click once stored the visit twice; the second submit now answers that the
+    first was saved, as the session page does."""
+    client = login(alice)
+    token = client.get(new_url(patient)).context["form_token"]
+    data = reassessment(pain_nrs__average_last_week="2") | {"form_token": token}
+    assert client.post(new_url(patient), data).status_code == 302
+    again = client.post(new_url(patient), data, follow=True)
+    assert "was already saved" in again.content.decode()
+    assert Measurement.objects.filter(patient=patient, measured_on=FOLLOW_UP).count() == 1
+    other = reassessment(pain_nrs__average_last_week="3")  # another visit, a new form
+    assert client.post(new_url(patient), other | {"form_token": "another"}).status_code == 302
+    assert Measurement.objects.filter(patient=patient, measured_on=FOLLOW_UP).count() == 2

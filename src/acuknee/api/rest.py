@@ -312,7 +312,7 @@ def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str
         record = SessionRecord.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ApiError(422, errors.pydantic_errors(exc.errors())) from exc
-    key = request.headers.get("Idempotency-Key", "").strip()[:64] or None
+    key = services.submission_key(request.headers.get("Idempotency-Key"))
     session = services.record_session(
         patient, request.user, record, submission_key=key, consent=consent
     )
@@ -400,7 +400,9 @@ def _form_value(value: float) -> str:
 )
 def measurement_create(request: HttpRequest, patient_id: int, payload: MeasurementIn) -> Any:
     """Record one visit's answers through the reassessment form: each instrument is scored by
-    ``acuknee.clinical.score``; an error names its item (``answers.koos.P3``)."""
+    ``acuknee.clinical.score``; an error names its item (``answers.koos.P3``). Send an
+    ``Idempotency-Key`` header to make a retry safe: a repeat is refused (409) and names the
+    first stored measurement (``X-Existing-Id``)."""
     require(request, CLINICAL_ROLES)
     patient = clinic_patient(request, patient_id)
     _refuse_voided(patient)
@@ -433,6 +435,7 @@ def measurement_create(request: HttpRequest, patient_id: int, payload: Measureme
         form.answers,
         scores=form.scores,
         origin=services.CLINIC,
+        key=request.headers.get("Idempotency-Key"),
     )
     return Status(201, stored)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -757,6 +758,16 @@ def amend_session(
 # --- measurements and self-report -----------------------------------------------------------------
 
 
+def submission_key(raw: str | None) -> str | None:
+    """The key a form token or an ``Idempotency-Key`` is stored under: as given up to 64
+    characters, else its SHA-256 (64 hex characters), so two long keys sharing their first 64
+    characters are two saves, not one refused as a repeat."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    return text if len(text) <= 64 else hashlib.sha256(text.encode()).hexdigest()
+
+
 def _store_measurements(
     patient: Patient,
     user: Any,
@@ -764,6 +775,7 @@ def _store_measurements(
     answers: Mapping[str, Mapping[str, float | None]],
     scores: Mapping[str, Scores] | None,
     origin: str,
+    key: str | None = None,
 ) -> list[Measurement]:
     """Insert the visit's measurements, their history rows and their FHIR lines with one
     statement each, however many instruments were answered (an intake answers about ten)."""
@@ -777,6 +789,7 @@ def _store_measurements(
                 mode="json"
             ),
             origin=origin,
+            submission_key=key,
             created_by=user,
         )
         for instrument, given in answers.items()
@@ -788,6 +801,17 @@ def _store_measurements(
     return rows
 
 
+def _repeated_visit(patient: Patient, key: str) -> None:
+    """A visit already stored under ``key`` (a double click, a retried request): refused."""
+    first = Measurement.objects.filter(patient=patient, submission_key=key).order_by("pk").first()
+    if first is not None:
+        raise errors.DuplicateSubmission(
+            f"This reassessment was already saved (measured on {first.measured_on.isoformat()}): "
+            "the repeated submit was not stored again.",
+            first.pk,
+        )
+
+
 @atomic
 def record_measurements(
     patient: Patient,
@@ -797,12 +821,23 @@ def record_measurements(
     *,
     scores: Mapping[str, Scores] | None = None,
     origin: str = CLINIC,
+    key: str | None = None,
 ) -> list[Measurement]:
     """One measurement per answered instrument of one visit, scored by the core, all or none;
-    never dated after today (clinic time zone)."""
+    never dated after today (clinic time zone). A visit submitted again under the same ``key``
+    (the page's form token, an API ``Idempotency-Key``) is refused, not stored twice."""
     _live_patient(patient)
     check_date(day, "measured_on", "measurement", not_before=(patient.date_of_birth, "birth"))
-    return _store_measurements(patient, user, day, answers, scores, origin)
+    key = submission_key(key)
+    if key is None:
+        return _store_measurements(patient, user, day, answers, scores, origin)
+    _repeated_visit(patient, key)
+    try:
+        with transaction.atomic():
+            return _store_measurements(patient, user, day, answers, scores, origin, key)
+    except IntegrityError:
+        _repeated_visit(patient, key)  # stored meanwhile by the same submit
+        raise
 
 
 def issue_self_report_link(

@@ -450,6 +450,13 @@ class Measurement(RenderedFhir, Voidable):
     answers = models.JSONField()
     scores = models.JSONField(help_text="acuknee.clinical.Scores")
     origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.CLINIC)
+    submission_key = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The form token or Idempotency-Key of its visit: a repeat is refused",
+    )
     fhir_response = models.BinaryField(default=b"", editable=False)
     fhir_observations = models.BinaryField(default=b"", editable=False)
     fhir_observation_count = models.PositiveSmallIntegerField(default=0, editable=False)
@@ -465,6 +472,13 @@ class Measurement(RenderedFhir, Voidable):
         ordering: ClassVar = ["measured_on", "instrument"]
         # FHIR search by patient and date, and the outcomes page's series, read by this pair.
         indexes: ClassVar = [models.Index(fields=["patient", "measured_on"])]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["patient", "instrument", "submission_key"],
+                condition=models.Q(submission_key__isnull=False),
+                name="unique_measurement_submission",
+            ),
+        ]
 
     def render_fhir(self) -> None:
         day = self._meta.get_field("measured_on").to_python(self.measured_on)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -126,9 +127,11 @@ def measurement_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     instruments = clinic_instruments()
     if request.method != "POST":
         form = MeasurementsForm(instruments=instruments)
-        return render(request, "pages/measurement_form.html", {"patient": patient, "form": form})
+        context = {"patient": patient, "form": form, "form_token": uuid.uuid4().hex}
+        return render(request, "pages/measurement_form.html", context)
     form = MeasurementsForm(request.POST, instruments=instruments)
-    context = {"patient": patient, "form": form}
+    token = services.submission_key(str(request.POST.get("form_token", "")))
+    context = {"patient": patient, "form": form, "form_token": token or uuid.uuid4().hex}
     if patient.is_voided:
         messages.error(request, "This patient record is voided: nothing can be recorded.")
         return render(request, "pages/measurement_form.html", context, status=409)
@@ -142,7 +145,11 @@ def measurement_new(request: HttpRequest, patient: Patient) -> HttpResponse:
             form.answers,
             scores=form.scores,
             origin=services.CLINIC,
+            key=token,
         )
+    except errors.DuplicateSubmission as exc:  # a double click: the first submit was saved
+        messages.info(request, exc.message)
+        return redirect("patient-outcomes", patient_id=patient.pk)
     except errors.CareError as exc:
         status = answers.on_form(form, exc, {"measured_on": "measured_on"})
         return render(request, "pages/measurement_form.html", context, status=status)
