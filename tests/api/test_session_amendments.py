@@ -40,7 +40,9 @@ def test_consent_can_be_recorded_on_its_own_and_a_bad_one_names_its_field(
     sign_plan(patient, alice, consent=False)
     api = api_for(alice)
     url = f"/patients/{patient.pk}/consent"
-    assert_error_shape(api.post(url, {**CONSENT, "risks_explained": []}), 422, "consent")
+    assert_error_shape(
+        api.post(url, {**CONSENT, "risks_explained": []}), 422, "consent.risks_explained"
+    )
     created = api.post(url, CONSENT)
     assert created.status_code == 201, created.content
     assert created.json()["taken_by"] == "alice"

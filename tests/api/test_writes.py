@@ -168,6 +168,22 @@ def test_an_infinite_electro_frequency_is_a_field_error_never_a_repeated_save(
     assert_error_shape(response, 422, "record.electro.0.frequency_hz.0")
 
 
+def test_a_check_across_fields_names_the_field_it_is_about(alice: User, patient: Patient) -> None:
+    """A point listed twice, or fewer needles than insertions, was answered with a null field
+    (pydantic places a model's own check on the model)."""
+    sign_plan(patient, alice)
+    api = api_for(alice)
+    url = f"/patients/{patient.pk}/sessions"
+    twice = {**SESSION, "points": [*SESSION["points"], *SESSION["points"]]}
+    assert_error_shape(api.post(url, twice), 422, "points")
+    few = {**SESSION, "number_of_needles": 0}
+    assert_error_shape(api.post(url, few), 422, "number_of_needles")
+    stored = api.post(url, SESSION).json()
+    amended = {"version": 1, "reason": "typo", "record": twice}
+    response = api.post(f"/sessions/{stored['id']}/amendments", amended)
+    assert_error_shape(response, 422, "record.points")
+
+
 def test_an_unknown_point_or_a_blocked_one_is_a_field_error(alice: User, patient: Patient) -> None:
     sign_plan(patient, alice, health={"pregnant": True, "pregnancy_weeks": 20})
     api = api_for(alice)

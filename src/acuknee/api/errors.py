@@ -6,6 +6,7 @@ Ninja's own answers (validation, authentication, unparsable bodies, Http404) and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -64,11 +65,22 @@ def field_path(loc: Sequence[Any]) -> str | None:
     return ".".join(parts) or None
 
 
+_NAMED = re.compile(r"([a-z_]+(?:\.[a-z0-9_]+)*): (.+)", re.DOTALL)
+"""A model-level check of the core names the field it is about first ("points: ST35 is listed
+twice on the left side", "number_of_needles: 3 is fewer than ..."): pydantic places it on the
+model, so the field would otherwise be null."""
+
+
 def pydantic_errors(errors: Iterable[Mapping[str, Any]]) -> list[tuple[str | None, str]]:
-    return [
-        (field_path(e.get("loc", ())), str(e.get("msg", "invalid")).removeprefix("Value error, "))
-        for e in errors
-    ]
+    out: list[tuple[str | None, str]] = []
+    for e in errors:
+        path = field_path(e.get("loc", ()))
+        message = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        named = _NAMED.fullmatch(message)
+        if named is not None:
+            path = f"{path}.{named.group(1)}" if path else named.group(1)
+        out.append((path, message))
+    return out
 
 
 def install(api: NinjaAPI) -> None:
