@@ -29,6 +29,7 @@ from acuknee.care.queries import live, session_problems, signed_plan
 from acuknee.clinical import InvalidInput, InvalidInputs, SessionRecord, load_knowledge, score
 from acuknee.forms.measurements import clinic_instruments
 from acuknee.forms.patients import PatientForm
+from acuknee.records.ids import whole_number
 from acuknee.records.models import Clinic, Patient
 
 Kind = Literal["patients", "measurements", "sessions"]
@@ -425,8 +426,9 @@ def _check_sessions(
                 set(live(patient.sessions.all()).values_list("number", flat=True)),
             )
             given = row.values.get("number", "")
-            if given.isascii() and given.isdigit() and len(given) <= 9:
-                number = int(given)
+            written = whole_number(given, 10**9)
+            if written is not None and written < 10**9:
+                number = written
             elif given:
                 problems.append(Problem(row.line, "number", f"{given!r} is not a whole number"))
             else:

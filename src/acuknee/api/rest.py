@@ -312,7 +312,7 @@ def session_create(request: HttpRequest, patient_id: int, payload: Body[dict[str
         record = SessionRecord.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ApiError(422, errors.pydantic_errors(exc.errors())) from exc
-    key = services.submission_key(request.headers.get("Idempotency-Key"))
+    key = request.headers.get("Idempotency-Key")
     session = services.record_session(
         patient, request.user, record, submission_key=key, consent=consent
     )

@@ -18,13 +18,10 @@ from pydantic_core import PydanticCustomError
 
 from acuknee.api.errors import OUT_OF_RANGE
 from acuknee.clinical import Intake, SessionRecord
+from acuknee.records.ids import DB_INT_MAX
 
 MAX_LIMIT = 200
 """The most items one page may hold; a client pages with ``offset`` beyond that."""
-
-
-DB_INT_MAX = 2**63 - 1
-"""The largest integer the databases store (SQLite INTEGER, PostgreSQL bigint)."""
 
 
 def _storable(value: int) -> int:

@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.urls import Resolver404, ResolverMatch, resolve
 
 from acuknee.audit.models import Action, AuditEvent
+from acuknee.records.ids import storable_pk
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -77,12 +78,7 @@ REPORT_NAMES = {"clinic-report": Action("read"), "clinic-report-pdf": Action("ex
 """Clinic-wide reports (outcomes across the clinic's patients): viewing one is a read, the PDF
 an export; neither names a patient, so the URL alone would not be audited."""
 
-DB_INT_MAX = 2**63 - 1
-"""The largest id the database can hold (BIGINT): a larger number names no row."""
-
-_DIGITS = re.compile(r"^(?:Patient/)?([0-9]{1,19})$")
-"""An id as ASCII digits, at most BIGINT's 19 (a longer one is no stored id, and Python refuses
-to read integers past 4,300 digits: a 500 before any view ran)."""
+_DIGITS = re.compile(r"^(?:Patient/)?([0-9]+)$")
 
 
 @dataclass
@@ -100,8 +96,7 @@ class Target:
 def _int(value: Any) -> int | None:
     """A patient or record id written in ``value``, or None (not a number, or beyond BIGINT)."""
     found = _DIGITS.match(str(value)) if value is not None else None
-    number = int(found.group(1)) if found else None
-    return number if number is not None and number <= DB_INT_MAX else None
+    return storable_pk(found.group(1)) if found else None
 
 
 def _ints(values: list[str]) -> tuple[int, ...]:

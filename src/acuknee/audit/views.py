@@ -24,6 +24,7 @@ from django.views.decorators.http import require_safe
 from acuknee.accounts.access import clinic_view, staff_clinic
 from acuknee.accounts.reauth import confirm_first
 from acuknee.audit.models import Action, AuditEvent
+from acuknee.records.ids import storable_pk
 from acuknee.records.models import Clinic, Patient, Role
 
 PAGE_SIZE = 50
@@ -79,8 +80,9 @@ class AuditFilter(forms.Form):
             return None
         patients = Patient.objects.filter(clinic=self.clinic)
         found = patients.filter(record_number=given).first()
-        if found is None and given.isascii() and given.isdigit() and len(given) <= 18:
-            found = patients.filter(pk=int(given)).first()
+        pk = storable_pk(given) if found is None else None
+        if pk is not None:
+            found = patients.filter(pk=pk).first()
         if found is None:
             raise forms.ValidationError(f"No patient of this clinic has the record number {given}.")
         return found

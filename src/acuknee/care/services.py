@@ -647,6 +647,7 @@ def record_session(
     if setting is None or not setting.read_in_this_transaction():
         setting = session_setting(patient, records=False)  # locks the patient: one at a time
     _live_patient(patient)
+    submission_key = stored_key(submission_key)
     if submission_key:
         existing = setting.submitted(submission_key)
         if existing is not None:
@@ -758,7 +759,7 @@ def amend_session(
 # --- measurements and self-report -----------------------------------------------------------------
 
 
-def submission_key(raw: str | None) -> str | None:
+def stored_key(raw: str | None) -> str | None:
     """The key a form token or an ``Idempotency-Key`` is stored under: as given up to 64
     characters, else its SHA-256 (64 hex characters), so two long keys sharing their first 64
     characters are two saves, not one refused as a repeat."""
@@ -828,7 +829,7 @@ def record_measurements(
     (the page's form token, an API ``Idempotency-Key``) is refused, not stored twice."""
     _live_patient(patient)
     check_date(day, "measured_on", "measurement", not_before=(patient.date_of_birth, "birth"))
-    key = submission_key(key)
+    key = stored_key(key)
     if key is None:
         return _store_measurements(patient, user, day, answers, scores, origin)
     _repeated_visit(patient, key)

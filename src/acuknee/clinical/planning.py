@@ -683,9 +683,7 @@ class _Builder:
             local = [c for c, s, role in candidates if s in (side, Side.BOTH) and role == "local"]
             whole = knee_closed_by(self.screening, self.kb, side)
             partial = None
-            for f in self.screening.findings:
-                if whole is not None:
-                    break
+            for f in self.screening.findings if whole is None else ():
                 closed = {b.code for b in f.blocked_points if b.side.covers(side)}
                 hit = [c for c in local if c in closed]
                 if hit and len(hit) == len(local):

@@ -19,10 +19,9 @@ from acuknee.api.fhir_api.resources import (
     ID_PATTERN,
     ResourceType,
     Unmapped,
-    storable_pk,
-    whole_number,
 )
 from acuknee.api.fhir_api.responses import FhirError, Json
+from acuknee.records.ids import storable_pk, whole_number
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 500

@@ -35,7 +35,6 @@ from django.http import HttpRequest
 from acuknee.accounts.access import CLINICAL_ROLES, SCHEDULING_ROLES
 from acuknee.api.auth import ALL_ROLES, clinic_patients, require
 from acuknee.api.fhir_api.responses import FhirError, Json
-from acuknee.api.schemas import DB_INT_MAX
 from acuknee.care.queries import live, today
 from acuknee.care.standing import (
     intake_standing,
@@ -67,6 +66,7 @@ from acuknee.fhir import (
     questionnaire_response_data,
     service_request_data,
 )
+from acuknee.records.ids import storable_pk
 from acuknee.records.models import IntakeRecord, Measurement, Patient, PlanRecord, TreatmentSession
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -508,32 +508,6 @@ def kind_named(name: str) -> ResourceType:
     if found is None:
         raise FhirError(404, f"resource type {name!r} is not served here", "not-supported")
     return found
-
-
-_ASCII_DIGITS = re.compile(r"[0-9]+")
-
-
-def whole_number(text: str, cap: int) -> int | None:
-    """The whole number ``text`` writes in ASCII digits, held at ``cap``; None when ``text`` is
-    not ASCII digits alone.
-
-    Why not ``isdigit()`` and ``int()``: ``isdigit`` passes '²', which ``int`` refuses (a 500),
-    and ``int`` reads other scripts' decimal digits ('٣' is 3), which no FHIR id or count is
-    written in; and Python refuses to read more than 4,300 digits, so a number longer than
-    ``cap`` is held at ``cap`` without being read (leading zeros are not its digits)."""
-    if not _ASCII_DIGITS.fullmatch(text):
-        return None
-    significant = text.lstrip("0") or "0"
-    if len(significant) > len(str(cap)):
-        return cap
-    return min(int(significant), cap)
-
-
-def storable_pk(digits: str) -> int | None:
-    """The row id written in ``digits`` (ASCII digits), or None when it is not one or is beyond
-    the database's BIGINT: no row can have it, and comparing it would overflow the driver."""
-    number = whole_number(digits, DB_INT_MAX + 1)
-    return number if number is not None and number <= DB_INT_MAX else None
 
 
 def id_scope(kind: ResourceType, ids: list[str]) -> frozenset[int] | None:

@@ -65,7 +65,6 @@ from acuknee.api.fhir_api.resources import (
     procedure_json,
     questionnaire_jsons,
     service_request_jsons,
-    storable_pk,
 )
 from acuknee.api.fhir_api.responses import Json
 from acuknee.care.standing import next_intake_day
@@ -74,6 +73,7 @@ from acuknee.clinical.planning import Plan
 from acuknee.clinical.screening import Screening
 from acuknee.fhir import bulk, care_plan_period
 from acuknee.fhir import codes as fhir_codes
+from acuknee.records.ids import storable_pk
 from acuknee.records.models import IntakeRecord, Measurement, PlanRecord, TreatmentSession
 
 logger = logging.getLogger(__name__)

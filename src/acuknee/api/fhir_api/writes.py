@@ -18,8 +18,6 @@ from acuknee.api.errors import CARE_STATUS
 from acuknee.api.fhir_api.resources import (
     RESOURCE_TYPES,
     questionnaire_response_json,
-    storable_pk,
-    whole_number,
 )
 from acuknee.api.fhir_api.responses import FhirError, Json, base_url, fhir_response
 from acuknee.api.text import text_problems
@@ -28,6 +26,7 @@ from acuknee.care import services
 from acuknee.clinical import InvalidInput, InvalidInputs, load_knowledge
 from acuknee.fhir import answers_from_questionnaire_response
 from acuknee.forms.measurements import SELF_REPORT_INSTRUMENTS, MeasurementsForm, field_name
+from acuknee.records.ids import storable_pk, whole_number
 from acuknee.records.models import Patient
 
 ACCEPTED_BODY_TYPES = ("application/fhir+json", "application/json")

@@ -130,7 +130,7 @@ def measurement_new(request: HttpRequest, patient: Patient) -> HttpResponse:
         context = {"patient": patient, "form": form, "form_token": uuid.uuid4().hex}
         return render(request, "pages/measurement_form.html", context)
     form = MeasurementsForm(request.POST, instruments=instruments)
-    token = services.submission_key(str(request.POST.get("form_token", "")))
+    token = str(request.POST.get("form_token", "")) or None
     context = {"patient": patient, "form": form, "form_token": token or uuid.uuid4().hex}
     if patient.is_voided:
         messages.error(request, "This patient record is voided: nothing can be recorded.")

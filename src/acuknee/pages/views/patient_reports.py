@@ -18,6 +18,7 @@ from acuknee.care import errors, services
 from acuknee.clinical.screening import Screening
 from acuknee.forms.letters import ReferralLetterForm
 from acuknee.pages import answers
+from acuknee.records.ids import storable_pk
 from acuknee.records.models import IntakeRecord, Patient
 from acuknee.reports.progress import build_patient_report, html_to_pdf, render_patient_report
 from acuknee.reports.referral import (
@@ -62,8 +63,7 @@ def _referral_html(
     latest intake with a referral; 404 when there is none (or the intake is voided)."""
     if intake_id is None:
         named = request.GET.get("intake")
-        ascii_id = named and named.isascii() and named.isdigit() and len(named) <= 18
-        intake_id = int(named) if ascii_id else None
+        intake_id = storable_pk(named) if named else None
     try:
         record: IntakeRecord = referral_intake(patient, intake_id)
         letter = build_referral(record, request.user.staff, today=timezone.localdate())

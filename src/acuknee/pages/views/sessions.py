@@ -200,7 +200,7 @@ def session_new(request: HttpRequest, patient: Patient) -> HttpResponse:
         entry = SessionEntry(initial=_initial(setting), side=_side(plan))
         consent_form = ConsentForm() if asks_consent else None
         return _page(request, patient, entry, plan=plan, consent_form=consent_form, setting=setting)
-    token = services.submission_key(str(request.POST.get("form_token", "")))
+    token = str(request.POST.get("form_token", "")) or None
     entry = SessionEntry(request.POST, practitioner_id=_practitioner(request), side=_side(plan))
     consent_form = ConsentForm(request.POST) if asks_consent else None
     consent = consent_form.consent() if consent_form is not None else None
