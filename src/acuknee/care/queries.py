@@ -191,12 +191,9 @@ def draft_cutoff(now: dt.datetime | None = None) -> dt.datetime:
     return (now or timezone.now()) - dt.timedelta(days=days)
 
 
-def signed_plan(patient: Patient, by: dt.date | None = None) -> PlanRecord | None:
-    """The patient's current signed plan (the latest signed, not voided); ``by``: the one that
-    was current on that day (``latest_signed``), for a report dated in the past."""
+def signed_plan(patient: Patient) -> PlanRecord | None:
+    """The patient's current signed plan (the latest signed, not voided)."""
     rows = live(patient.plans.all()).filter(status=PlanRecord.Status.SIGNED)
-    if by is not None:
-        return latest_signed(rows, by=by)
     return cast(PlanRecord | None, rows.order_by(*SIGNED_ORDER).first())
 
 

@@ -40,7 +40,7 @@ from acuknee.clinical.numbers import format_number
 from acuknee.clinical.response import MicCheck, domain_label
 from acuknee.clinical.vocabulary import AdverseEventKind, Direction, Domain
 from acuknee.kept import Kept
-from acuknee.records.models import Measurement, Patient
+from acuknee.records.models import Measurement, Patient, PlanRecord
 from acuknee.reports import chart_cache
 from acuknee.reports.charts import (
     CHART_HEIGHT_IN,
@@ -311,6 +311,8 @@ class Outcomes:
     sessions_logged: int = 0
     """Every live session up to the day, under any plan."""
     planned: int | None = None
+    plan_record: PlanRecord | None = None
+    """The signed plan in force on the day (``Chart.plan_on``), whose schedule the counts read."""
     planned_to_date: int | None = None
     reassessments_planned: list[dt.date] = field(default_factory=list)
     """Scheduled reassessments still ahead (not measured, date not yet come)."""
@@ -575,6 +577,7 @@ def outcomes_context(
     view.adverse_events = _adverse_events(sessions, chart)
     view.adverse_event_counts = _counts_by_kind(view.adverse_events)
     record, plan = chart.plan_on(today)
+    view.plan_record = record
     view.records = recorded_visits(chart.measurements, kb)
     measured = [
         v.date

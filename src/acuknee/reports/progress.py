@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlparse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from acuknee.care.queries import INTAKE_ORDER, live, signed_plan
+from acuknee.care.queries import INTAKE_ORDER, live
 from acuknee.care.status import Overview, overview_of, status_from
 from acuknee.clinical import KnowledgeBase, Plan, load_knowledge
 from acuknee.clinical.assessment import Assessment, CriteriaResult
@@ -411,7 +411,7 @@ def _next_steps(report: PatientReport) -> list[str]:
 def _status_on(patient: Patient, outcomes: Outcomes, today: dt.date) -> Patient.Status:
     """The patient's status from the records up to ``today`` (the same rules as everywhere,
     ``care.status.status_from``), so a report dated in the past describes that day."""
-    record = signed_plan(patient, by=today)
+    record = outcomes.plan_record
     facts = Overview(
         referral_open=overview_of(patient).referral_open,
         plan_content=record.content if record is not None else None,
@@ -452,7 +452,7 @@ def build_patient_report(
         report.assessment = Assessment.model_validate(intake.assessment)
         report.cause = report.assessment.likely_cause.phrase
         report.classifications = _classifications(report.assessment)
-    record = signed_plan(patient, by=today)
+    record = outcomes.plan_record
     if record is not None:
         report.plan_record = record
         report.plan = Plan.model_validate(record.content)
